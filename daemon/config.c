@@ -1,0 +1,618 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pipeline file loader. libconfig gives the syntax tree with line numbers; this file reads
+ * it into Targets and Tasks, checking as it goes, and keeps going after a problem so that one
+ * run reports all of them. The result is used only if the file had no error at all. Pure: the
+ * caller prints or logs the Diag.
+ */
+#include <dirent.h>
+#include <libconfig.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "subst.h"
+#include "util/fs-util.h"
+#include "util/strv.h"
+
+static config_t *config_free(config_t *c) {
+        if (c) {
+                config_destroy(c);
+                free(c);
+        }
+        return NULL;
+}
+DEFINE_POINTER_CLEANUP(config_t, config_free);
+
+static unsigned line_of(const config_setting_t *s) {
+        return s ? config_setting_source_line(s) : 0;
+}
+
+static const char *type_name(const config_setting_t *s) {
+        switch (config_setting_type(s)) {
+        case CONFIG_TYPE_GROUP:
+                return "a group { ... }";
+        case CONFIG_TYPE_ARRAY:
+                return "an array [ ... ]";
+        case CONFIG_TYPE_LIST:
+                return "a list ( ... )";
+        case CONFIG_TYPE_INT:
+        case CONFIG_TYPE_INT64:
+                return "a number";
+        case CONFIG_TYPE_FLOAT:
+                return "a decimal number";
+        case CONFIG_TYPE_STRING:
+                return "a string";
+        case CONFIG_TYPE_BOOL:
+                return "a boolean";
+        default:
+                return "something else";
+        }
+}
+
+/* Reports each member of group s that is not in known, with a suggestion. */
+static void check_keys(const config_setting_t *s, char * const *known, const char *subject,
+                       Diag *d) {
+        for (int i = 0; i < config_setting_length(s); i++) {
+                const config_setting_t *m = config_setting_get_elem(s, (unsigned) i);
+                const char *name = config_setting_name(m), *guess;
+
+                if (!name || strv_contains(known, name))
+                        continue;
+                guess = strv_find_closest(known, name);
+                if (guess)
+                        diag_error(d, line_of(m), "%sunknown key '%s' (did you mean '%s'?)",
+                                   subject, name, guess);
+                else
+                        diag_error(d, line_of(m), "%sunknown key '%s'", subject, name);
+        }
+}
+
+static bool name_ok(const char *s, bool dash) {
+        if (!*s || strlen(s) > 64)
+                return false;
+        for (; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+                      (*s >= '0' && *s <= '9') || *s == '_' || (dash && *s == '-')))
+                        return false;
+        return true;
+}
+
+static void parse_target(Pipeline *p, const config_setting_t *s, Diag *d) {
+        _cleanup_strv_free_ char **known = NULL;
+        _cleanup_(target_freep) Target *t = NULL;
+        const char *name = config_setting_name(s), *text;
+        const config_setting_t *key = NULL;
+        const TargetKind *kind = NULL;
+        _cleanup_free_ char *subject = NULL, *err = NULL;
+        Target **n;
+        int r;
+
+        if (asprintf(&subject, "target '%s': ", name) < 0)
+                return;
+        if (!config_setting_is_group(s)) {
+                diag_error(d, line_of(s), "%smust be a group like { path = \"...\"; }, not %s",
+                           subject, type_name(s));
+                return;
+        }
+        for (size_t i = 0; target_kinds[i]; i++) {
+                const config_setting_t *k = config_setting_get_member(s, target_kinds[i]->name);
+
+                (void) strv_extend(&known, target_kinds[i]->name);
+                if (!k)
+                        continue;
+                if (kind) {
+                        diag_error(d, line_of(k), "%sis both '%s' and '%s'; choose one", subject,
+                                   kind->name, target_kinds[i]->name);
+                        return;
+                }
+                kind = target_kinds[i];
+                key = k;
+        }
+        if (!kind) {
+                _cleanup_free_ char *kinds = NULL;
+                (void) strv_join(known, ", ", &kinds);
+                diag_error(d, line_of(s), "%ssays where its data is with one of: %s", subject,
+                           strempty(kinds));
+                return;
+        }
+        for (const char * const *k = kind->keys; k && *k; k++)
+                (void) strv_extend(&known, *k);
+        check_keys(s, known, subject, d);
+
+        text = config_setting_get_string(key);
+        if (!text) {
+                diag_error(d, line_of(key), "%s'%s' must be a string, not %s", subject,
+                           kind->name, type_name(key));
+                return;
+        }
+        if (target_new(kind, &t) < 0)
+                return;
+        t->name = strdup(name);
+        t->line = line_of(s);
+        t->pipeline = p;
+        if (!t->name)
+                return;
+        r = template_parse(text, &t->template, &err);
+        if (r < 0) {
+                diag_error(d, line_of(key), "%s%s '%s': %s", subject, kind->name, text,
+                           err ?: "out of memory");
+                return;
+        }
+        if (kind->parse) {
+                unsigned before = d->n_errors;
+                r = kind->parse(t, s, d);
+                if (r < 0 || d->n_errors > before)
+                        return;
+        }
+        n = reallocarray(p->targets, p->n_targets + 1, sizeof(Target *));
+        if (!n)
+                return;
+        p->targets = n;
+        p->targets[p->n_targets++] = TAKE_PTR(t);
+}
+
+/* A list or array of strings; NULL (and a diagnostic) for anything else. */
+static char **string_list(const config_setting_t *s, const char *subject, const char *key,
+                          const char *example, Diag *d) {
+        _cleanup_strv_free_ char **l = NULL;
+
+        if (!config_setting_is_aggregate(s) || config_setting_is_group(s)) {
+                diag_error(d, line_of(s), "%s'%s' must be a list of strings like %s, not %s",
+                           subject, key, example, type_name(s));
+                return NULL;
+        }
+        for (int i = 0; i < config_setting_length(s); i++) {
+                const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
+                const char *v = config_setting_get_string(e);
+
+                if (!v) {
+                        diag_error(d, line_of(e), "%s'%s' must hold strings, but element %d is %s",
+                                   subject, key, i + 1, type_name(e));
+                        return NULL;
+                }
+                if (strv_extend(&l, v) < 0)
+                        return NULL;
+        }
+        if (!l) {
+                diag_error(d, line_of(s), "%s'%s' is empty", subject, key);
+                return NULL;
+        }
+        return TAKE_PTR(l);
+}
+
+static void parse_limits(Task *task, const config_setting_t *s, const char *subject, Diag *d) {
+        static char * const known[] = { "memory_max", "cpu_quota", "runtime_max", NULL };
+        const config_setting_t *m;
+        const char *v;
+        int r;
+
+        if (!config_setting_is_group(s)) {
+                diag_error(d, line_of(s), "%s'limits' must be a group like { memory_max = "
+                                          "\"512M\"; }, not %s",
+                           subject, type_name(s));
+                return;
+        }
+        check_keys(s, known, subject, d);
+
+        m = config_setting_get_member(s, "memory_max");
+        if (m) {
+                v = config_setting_get_string(m);
+                r = v ? parse_size(v, &task->limits.memory_max) : -EINVAL;
+                if (r < 0 || task->limits.memory_max == 0)
+                        diag_error(d, line_of(m), "%smemory_max must be a size like \"512M\" or "
+                                                  "\"2G\" (bytes, K, M, G, T), not %s%s%s",
+                                   subject, v ? "'" : "", v ?: type_name(m), v ? "'" : "");
+        }
+        m = config_setting_get_member(s, "cpu_quota");
+        if (m) {
+                v = config_setting_get_string(m);
+                r = v ? parse_percent(v, &task->limits.cpu_quota_permille) : -EINVAL;
+                if (r < 0)
+                        diag_error(d, line_of(m), "%scpu_quota must be a percentage of one CPU "
+                                                  "like \"50%%\" or \"200%%\", not %s%s%s",
+                                   subject, v ? "'" : "", v ?: type_name(m), v ? "'" : "");
+        }
+        m = config_setting_get_member(s, "runtime_max");
+        if (m) {
+                v = config_setting_get_string(m);
+                r = v ? parse_timespan(v, &task->limits.runtime_max) : -EINVAL;
+                if (r < 0 || task->limits.runtime_max == 0)
+                        diag_error(d, line_of(m), "%sruntime_max must be a time span like "
+                                                  "\"20m\" or \"1h 30min\", not %s%s%s",
+                                   subject, v ? "'" : "", v ?: type_name(m), v ? "'" : "");
+        }
+}
+
+/* Adds the parameters of t to the task, checking that a name keeps its type. */
+static void add_params(Task *task, const Target *t, unsigned line, const char *subject, Diag *d) {
+        for (size_t i = 0; i < t->template->n_params; i++) {
+                const TemplateParam *tp = &t->template->params[i];
+                const TaskParam *have = task_find_param(task, tp->name);
+                TaskParam *n;
+
+                if (have) {
+                        if (!param_spec_equal(&have->spec, &tp->spec)) {
+                                _cleanup_free_ char *a = NULL, *b = NULL;
+                                (void) param_spec_to_string(&have->spec, &a);
+                                (void) param_spec_to_string(&tp->spec, &b);
+                                diag_error(d, line, "%sparameter '%s' is %s elsewhere in this "
+                                                    "task but %s in target '%s'",
+                                           subject, tp->name, strna(a), strna(b), t->name);
+                        }
+                        continue;
+                }
+                n = reallocarray(task->params, task->n_params + 1, sizeof(TaskParam));
+                if (!n)
+                        return;
+                task->params = n;
+                n[task->n_params] = (TaskParam){ .name = strdup(tp->name) };
+                if (!n[task->n_params].name ||
+                    param_spec_copy(&tp->spec, &n[task->n_params].spec) < 0) {
+                        free(n[task->n_params].name);
+                        return;
+                }
+                task->n_params++;
+        }
+}
+
+static Target *lookup_target(Pipeline *p, const char *name, unsigned line, const char *subject,
+                             const char *key, Diag *d) {
+        _cleanup_strv_free_ char **names = NULL;
+        Target *t = pipeline_find_target(p, name);
+        const char *guess;
+
+        if (t)
+                return t;
+        for (size_t i = 0; i < p->n_targets; i++)
+                (void) strv_extend(&names, p->targets[i]->name);
+        guess = strv_find_closest(names, name);
+        if (guess)
+                diag_error(d, line, "%sunknown target '%s' in %s (did you mean '%s'?)", subject,
+                           name, key, guess);
+        else
+                diag_error(d, line, "%sunknown target '%s' in %s", subject, name, key);
+        return NULL;
+}
+
+static void parse_io(Pipeline *p, Task *task, const config_setting_t *s, bool inputs,
+                     const char *subject, Diag *d) {
+        const char *key = inputs ? "inputs" : "outputs";
+        _cleanup_strv_free_ char **names = string_list(s, subject, key, "[ \"raw\" ]", d);
+
+        for (size_t i = 0; names && names[i]; i++) {
+                unsigned line = line_of(config_setting_get_elem(s, (unsigned) i));
+                Target *t = lookup_target(p, names[i], line, subject, key, d);
+
+                if (!t)
+                        continue;
+                if (inputs) {
+                        TaskInput *n = reallocarray(task->inputs, task->n_inputs + 1,
+                                                    sizeof(TaskInput));
+                        if (!n)
+                                return;
+                        task->inputs = n;
+                        n[task->n_inputs++] = (TaskInput){ .target = t, .line = line };
+                } else {
+                        Target **n = reallocarray(task->outputs, task->n_outputs + 1,
+                                                  sizeof(Target *));
+                        if (!n)
+                                return;
+                        task->outputs = n;
+                        n[task->n_outputs++] = t;
+                }
+        }
+}
+
+static void parse_exec(Task *task, const config_setting_t *s, const char *subject, Diag *d) {
+        task->exec = string_list(s, subject, "exec", "[ \"/usr/bin/prog\", \"${input}\" ]", d);
+        task->exec_line = line_of(s);
+        if (!task->exec)
+                return;
+        if (task->exec[0][0] != '/')
+                diag_error(d, line_of(s), "%sexec[0] must be an absolute path, not '%s' (systemd "
+                                          "does not search $PATH for transient units)",
+                           subject, task->exec[0]);
+}
+
+/* Checks that need the whole task: parameters, and references in exec. */
+static void check_task(Task *task, const char *subject, Diag *d) {
+        for (size_t i = 0; i < task->n_outputs; i++)
+                add_params(task, task->outputs[i], task->line, subject, d);
+        for (size_t i = 0; i < task->n_inputs; i++)
+                add_params(task, task->inputs[i].target, task->inputs[i].line, subject, d);
+
+        /* Events arrive at inputs: each input must determine the whole task instance. */
+        for (size_t i = 0; i < task->n_inputs; i++) {
+                const Template *tp = task->inputs[i].target->template;
+
+                for (size_t j = 0; j < task->n_params; j++)
+                        if (!template_find_param(tp, task->params[j].name))
+                                diag_error(d, task->inputs[i].line,
+                                           "%sinput '%s' does not bind '%s', so its arrival "
+                                           "cannot tell which instance to run",
+                                           subject, task->inputs[i].target->name,
+                                           task->params[j].name);
+        }
+        for (size_t i = 0; task->exec && task->exec[i]; i++) {
+                _cleanup_free_ char *err = NULL;
+
+                if (subst_check(task, task->exec[i], &err) < 0)
+                        diag_error(d, task->exec_line, "%sexec: %s", subject,
+                                   err ?: "out of memory");
+        }
+}
+
+static void parse_task(Pipeline *p, const config_setting_t *s, size_t index, Diag *d) {
+        static char * const known[] = { "name", "inputs", "outputs", "exec", "limits", NULL };
+        _cleanup_(task_freep) Task *task = NULL;
+        _cleanup_free_ char *subject = NULL;
+        const config_setting_t *m;
+        const char *name;
+        unsigned errors = d->n_errors;
+        Task **n;
+
+        if (!config_setting_is_group(s)) {
+                diag_error(d, line_of(s), "task %zu must be a group { name = ...; }, not %s",
+                           index + 1, type_name(s));
+                return;
+        }
+        m = config_setting_get_member(s, "name");
+        name = m ? config_setting_get_string(m) : NULL;
+        if (!name) {
+                diag_error(d, line_of(m ?: s), "task %zu: 'name' is %s", index + 1,
+                           m ? "not a string" : "missing");
+                return;
+        }
+        if (asprintf(&subject, "task '%s': ", name) < 0)
+                return;
+        if (!name_ok(name, false)) {
+                diag_error(d, line_of(m), "%sa task name has letters, digits and '_' only (it "
+                                          "becomes part of unit names)",
+                           subject);
+                return;
+        }
+        if (pipeline_find_task(p, name)) {
+                diag_error(d, line_of(m), "%sa task of this name is already defined", subject);
+                return;
+        }
+        check_keys(s, known, subject, d);
+
+        task = calloc(1, sizeof(Task));
+        if (!task)
+                return;
+        task->pipeline = p;
+        task->line = line_of(s);
+        task->limits = LIMITS_UNSET;
+        task->name = strdup(name);
+        if (!task->name)
+                return;
+
+        m = config_setting_get_member(s, "inputs");
+        if (m)
+                parse_io(p, task, m, true, subject, d);
+        else
+                diag_error(d, task->line, "%s'inputs' is missing: a task runs when its inputs "
+                                          "arrive",
+                           subject);
+        m = config_setting_get_member(s, "outputs");
+        if (m)
+                parse_io(p, task, m, false, subject, d);
+        else
+                diag_error(d, task->line, "%s'outputs' is missing: a task is complete when its "
+                                          "outputs exist",
+                           subject);
+        m = config_setting_get_member(s, "exec");
+        if (m)
+                parse_exec(task, m, subject, d);
+        else
+                diag_error(d, task->line, "%s'exec' is missing", subject);
+        m = config_setting_get_member(s, "limits");
+        if (m)
+                parse_limits(task, m, subject, d);
+
+        if (d->n_errors > errors)
+                return;
+        check_task(task, subject, d);
+
+        n = reallocarray(p->tasks, p->n_tasks + 1, sizeof(Task *));
+        if (!n)
+                return;
+        p->tasks = n;
+        p->tasks[p->n_tasks++] = TAKE_PTR(task);
+}
+
+/* Producers, consumers, and the checks that need all tasks: one producer per target, no cycle. */
+static void link_tasks(Pipeline *p, Diag *d) {
+        for (size_t i = 0; i < p->n_tasks; i++) {
+                Task *task = p->tasks[i];
+
+                for (size_t j = 0; j < task->n_outputs; j++) {
+                        Target *t = task->outputs[j];
+                        if (t->producer && t->producer != task)
+                                diag_error(d, task->line, "task '%s': target '%s' is already "
+                                                          "produced by task '%s'",
+                                           task->name, t->name, t->producer->name);
+                        else
+                                t->producer = task;
+                }
+                for (size_t j = 0; j < task->n_inputs; j++) {
+                        Target *t = task->inputs[j].target;
+                        Task **n;
+                        bool have = false;
+
+                        for (size_t k = 0; k < t->n_consumers; k++)
+                                have = have || t->consumers[k] == task;
+                        if (have)
+                                continue;
+                        n = reallocarray(t->consumers, t->n_consumers + 1, sizeof(Task *));
+                        if (!n)
+                                return;
+                        t->consumers = n;
+                        n[t->n_consumers++] = task;
+                }
+        }
+}
+
+/* Depth-first search over task -> consumers of its outputs; state 1 = on the path. */
+static bool find_cycle(Task *task, uint8_t *state, Pipeline *p, Diag *d) {
+        size_t idx = 0;
+
+        while (p->tasks[idx] != task)
+                idx++;
+        if (state[idx] == 1) {
+                diag_error(d, task->line, "task '%s' depends on its own outputs (a cycle)",
+                           task->name);
+                return true;
+        }
+        if (state[idx] == 2)
+                return false;
+        state[idx] = 1;
+        for (size_t i = 0; i < task->n_outputs; i++)
+                for (size_t j = 0; j < task->outputs[i]->n_consumers; j++)
+                        if (find_cycle(task->outputs[i]->consumers[j], state, p, d))
+                                return true;
+        state[idx] = 2;
+        return false;
+}
+
+static void check_cycles(Pipeline *p, Diag *d) {
+        _cleanup_free_ uint8_t *state = calloc(p->n_tasks + 1, 1);
+
+        if (!state)
+                return;
+        for (size_t i = 0; i < p->n_tasks; i++)
+                if (find_cycle(p->tasks[i], state, p, d))
+                        return;
+}
+
+static int pipeline_name_from_path(const char *path, char **ret) {
+        _cleanup_free_ char *base = NULL;
+        char *dot;
+        int r;
+
+        r = path_split(path, NULL, &base);
+        if (r < 0)
+                return r;
+        dot = strrchr(base, '.');
+        if (dot && streq(dot, ".conf"))
+                *dot = 0;
+        *ret = TAKE_PTR(base);
+        return 0;
+}
+
+int config_load_pipeline(const char *path, Pipeline **ret, Diag *d) {
+        static char * const known[] = { "targets", "tasks", NULL };
+        _cleanup_(pipeline_freep) Pipeline *p = NULL;
+        _cleanup_(config_freep) config_t *cfg = NULL;
+        const config_setting_t *root, *s;
+        size_t errors = d->n_errors;
+        const char *saved = d->file;
+        int r;
+
+        p = calloc(1, sizeof(Pipeline));
+        if (!p)
+                return -ENOMEM;
+        p->file = strdup(path);
+        if (!p->file)
+                return -ENOMEM;
+        r = pipeline_name_from_path(path, &p->name);
+        if (r < 0)
+                return r;
+        cfg = malloc(sizeof(config_t));
+        if (!cfg)
+                return -ENOMEM;
+        config_init(cfg);
+        d->file = path;
+        if (!config_read_file(cfg, path)) {
+                if (config_error_type(cfg) == CONFIG_ERR_FILE_IO)
+                        diag_error(d, 0, "cannot read: %m");
+                else
+                        diag_error(d, (unsigned) config_error_line(cfg), "%s",
+                                   config_error_text(cfg));
+                d->file = saved;
+                return -EINVAL;
+        }
+        if (!name_ok(p->name, true))
+                diag_error(d, 0, "pipeline name '%s' (from the file name) may have letters, "
+                                 "digits, '_' and '-' only: it becomes part of unit names",
+                           p->name);
+
+        root = config_root_setting(cfg);
+        check_keys(root, known, "", d);
+        s = config_setting_get_member(root, "targets");
+        if (!s)
+                diag_error(d, 0, "no 'targets' group");
+        else if (!config_setting_is_group(s))
+                diag_error(d, line_of(s), "'targets' must be a group { name = { ... }; }, not %s",
+                           type_name(s));
+        else
+                for (int i = 0; i < config_setting_length(s); i++)
+                        parse_target(p, config_setting_get_elem(s, (unsigned) i), d);
+        s = config_setting_get_member(root, "tasks");
+        if (!s)
+                diag_error(d, 0, "no 'tasks' list");
+        else if (!config_setting_is_list(s))
+                diag_error(d, line_of(s), "'tasks' must be a list ( { ... }, { ... } ), not %s",
+                           type_name(s));
+        else
+                for (int i = 0; i < config_setting_length(s); i++)
+                        parse_task(p, config_setting_get_elem(s, (unsigned) i), (size_t) i, d);
+
+        if (d->n_errors == errors) {
+                link_tasks(p, d);
+                if (d->n_errors == errors)
+                        check_cycles(p, d);
+        }
+        d->file = saved;
+        if (d->n_errors > errors)
+                return -EINVAL;
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+void pipelines_free(Pipeline **p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                pipeline_free(p[i]);
+        free(p);
+}
+
+static int conf_filter(const struct dirent *de) {
+        size_t n = strlen(de->d_name);
+
+        return de->d_name[0] != '.' && n > 5 && streq(de->d_name + n - 5, ".conf");
+}
+
+int config_load_directory(const char *dir, Pipeline ***ret, size_t *ret_n, Diag *d) {
+        struct dirent **names = NULL;
+        Pipeline **list = NULL;
+        size_t n_list = 0;
+        int n, rejected = 0;
+
+        n = scandir(dir, &names, conf_filter, alphasort);
+        if (n < 0) {
+                d->file = dir;
+                diag_error(d, 0, "cannot read directory: %m");
+                d->file = NULL;
+                return -errno;
+        }
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *path = NULL;
+                Pipeline *p = NULL, **m;
+
+                if (path_join(dir, names[i]->d_name, &path) >= 0 &&
+                    config_load_pipeline(path, &p, d) >= 0 &&
+                    (m = reallocarray(list, n_list + 1, sizeof(Pipeline *)))) {
+                        list = m;
+                        list[n_list++] = p;
+                } else {
+                        pipeline_free(p);
+                        rejected++;
+                }
+                free(names[i]);
+        }
+        free(names);
+        *ret = list;
+        *ret_n = n_list;
+        return rejected;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* Pipeline files -> Pipeline; every problem as file:line */
+#pragma once
+
+#include "diag.h"
+#include "graph.h"
+
+/*
+ * Loads one pipeline file. Every problem found goes to d; the pipeline is returned only when
+ * the file had none (-EINVAL otherwise), so a file with errors is rejected whole.
+ */
+int config_load_pipeline(const char *path, Pipeline **ret, Diag *d);
+
+/*
+ * Loads every *.conf in dir, in name order. Files with errors are left out of *ret (and said
+ * in d); the good ones are returned. Returns the number of files rejected.
+ */
+int config_load_directory(const char *dir, Pipeline ***ret, size_t *ret_n, Diag *d);
+
+void pipelines_free(Pipeline **p, size_t n);

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/* sluicectl: options and verb dispatch; the verbs live in ctl/ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "sluice-config.h"
+#include "util/macro.h"
+#include "verbs.h"
+
+static CtlOptions arg_options = { .config_dir = SLUICE_CONFIG_DIR };
+
+static void help(void) {
+        printf("Usage: sluicectl [OPTIONS] COMMAND ...\n\n"
+               "Control and inspect sluiced.\n\n"
+               "Commands:\n"
+               "  check [FILE...]           Validate pipeline files without a daemon (default:\n"
+               "                            every file in CONFIG_DIR/pipelines.d)\n\n"
+               "Options:\n"
+               "  -h --help                 Show this help\n"
+               "     --version              Show the version\n"
+               "     --user                 Talk to the daemon on the user bus\n"
+               "  -C --config-dir=DIR       Configuration directory (default %s)\n"
+               "  -q --quiet                Print only problems\n"
+               "\nSee sluicectl(1).\n",
+               SLUICE_CONFIG_DIR);
+}
+
+static const struct {
+        const char *name;
+        int (*run)(const CtlOptions *o, int argc, char *argv[]);
+} verbs[] = {
+        { "check", verb_check },
+};
+
+int main(int argc, char *argv[]) {
+        enum { ARG_VERSION = 0x100, ARG_USER };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "user", no_argument, NULL, ARG_USER },
+                { "config-dir", required_argument, NULL, 'C' },
+                { "quiet", no_argument, NULL, 'q' },
+                {}
+        };
+        int c;
+
+        log_setup(LOG_TARGET_STDERR, "sluicectl");
+        /* '+': stop at the verb, so verbs can take options of their own later. */
+        while ((c = getopt_long(argc, argv, "+hC:q", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        help();
+                        return EXIT_SUCCESS;
+                case ARG_VERSION:
+                        printf("sluicectl %s\n", SLUICE_VERSION);
+                        return EXIT_SUCCESS;
+                case ARG_USER:
+                        arg_options.user = true;
+                        break;
+                case 'C':
+                        arg_options.config_dir = optarg;
+                        break;
+                case 'q':
+                        arg_options.quiet = true;
+                        break;
+                default:
+                        return 2;
+                }
+        }
+        if (optind >= argc) {
+                fprintf(stderr, "sluicectl: a command is needed (see --help)\n");
+                return 2;
+        }
+        for (size_t k = 0; k < ELEMENTSOF(verbs); k++)
+                if (streq(argv[optind], verbs[k].name))
+                        return verbs[k].run(&arg_options, argc - optind - 1, argv + optind + 1);
+        fprintf(stderr, "sluicectl: unknown command '%s' (see --help)\n", argv[optind]);
+        return 2;
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The parser's notebook. Parsing goes on after a problem so that one run reports all of them;
+ * whoever called the parser decides what to do with an object that came with errors (reject
+ * it whole). Pure: prints only when asked to.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+
+void diag_done(Diag *d) {
+        for (size_t i = 0; i < d->n_entries; i++) {
+                free(d->entries[i].file);
+                free(d->entries[i].message);
+        }
+        free(d->entries);
+        d->entries = NULL;
+        d->n_entries = d->n_errors = 0;
+}
+
+static void diag_add(Diag *d, unsigned line, bool error, const char *format, va_list ap) {
+        DiagEntry *n;
+        char *m = NULL;
+
+        if (error)
+                d->n_errors++;
+        if (vasprintf(&m, format, ap) < 0)
+                return;
+        n = reallocarray(d->entries, d->n_entries + 1, sizeof(DiagEntry));
+        if (!n) {
+                free(m);
+                return;
+        }
+        d->entries = n;
+        d->entries[d->n_entries] = (DiagEntry){
+                .file = strdup(d->file ?: "-"),
+                .line = line,
+                .error = error,
+                .message = m,
+                .seq = d->n_entries,
+        };
+        d->n_entries++;
+}
+
+void diag_error(Diag *d, unsigned line, const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        diag_add(d, line, true, format, ap);
+        va_end(ap);
+}
+
+void diag_warning(Diag *d, unsigned line, const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        diag_add(d, line, false, format, ap);
+        va_end(ap);
+}
+
+static int entry_compare(const void *a, const void *b) {
+        const DiagEntry *x = a, *y = b;
+        int r = strcmp(strempty(x->file), strempty(y->file));
+
+        if (r != 0)
+                return r;
+        if (x->line != y->line)
+                return (x->line > y->line) - (x->line < y->line);
+        return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+void diag_sort(Diag *d) {
+        if (d->n_entries > 1)
+                qsort(d->entries, d->n_entries, sizeof(DiagEntry), entry_compare);
+}
+
+int diag_format(const DiagEntry *e, char **ret) {
+        int r;
+
+        if (e->line > 0)
+                r = asprintf(ret, "%s:%u: %s%s", strempty(e->file), e->line,
+                             e->error ? "" : "warning: ", strempty(e->message));
+        else
+                r = asprintf(ret, "%s: %s%s", strempty(e->file), e->error ? "" : "warning: ",
+                             strempty(e->message));
+        return r < 0 ? -ENOMEM : 0;
+}
+
+void diag_print(const Diag *d, FILE *f) {
+        for (size_t i = 0; i < d->n_entries; i++) {
+                _cleanup_free_ char *s = NULL;
+
+                if (diag_format(&d->entries[i], &s) >= 0)
+                        fprintf(f, "%s\n", s);
+        }
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* Diagnostics of configuration files: every problem as file:line, all of them */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "util/macro.h"
+
+typedef struct DiagEntry {
+        char *file;
+        unsigned line;
+        bool error;        /* false: a warning, which does not reject the file */
+        char *message;
+        size_t seq;        /* order of discovery, to keep sorting stable */
+} DiagEntry;
+
+typedef struct Diag {
+        const char *file;  /* the file being parsed now; not owned */
+        DiagEntry *entries;
+        size_t n_entries;
+        size_t n_errors;
+} Diag;
+
+void diag_done(Diag *d);
+
+/* Records a problem at d->file:line. Failing to allocate only loses the text, never the count. */
+void diag_error(Diag *d, unsigned line, const char *format, ...) _printf_(3, 4);
+void diag_warning(Diag *d, unsigned line, const char *format, ...) _printf_(3, 4);
+
+/* Orders entries by file and line, as a reader goes through a file. */
+void diag_sort(Diag *d);
+/* Formats one entry as "file:line: message" (or "file:line: warning: message"). */
+int diag_format(const DiagEntry *e, char **ret);
+void diag_print(const Diag *d, FILE *f);

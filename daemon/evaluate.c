@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Evaluation: every event is a hint. For each task that reads the target, the inverse of the
+ * input's mapping names the task instance concerned, and that one instance is checked against
+ * the targets themselves (outputs present? inputs present?) before anything is queued. The
+ * cost is per consumer of the target that changed, never per instance of the graph, and a
+ * lost, repeated or reordered event can delay nothing and duplicate nothing.
+ */
+#include <string.h>
+#include <utlist.h>
+
+#include "evaluate.h"
+#include "log.h"
+#include "scheduler.h"
+#include "util/escape.h"
+#include "util/strv.h"
+
+static int target_exists(Target *t, const char *location) {
+        int r = t->kind->check(t, location);
+
+        if (r < 0)
+                log_warning_errno(r, "Cannot check target '%s' at '%s', taking it as missing: %m",
+                                  t->name, location);
+        return r > 0;
+}
+
+static bool outputs_exist(Task *task, const Binding *b) {
+        for (size_t i = 0; i < task->n_outputs; i++) {
+                _cleanup_free_ char *loc = NULL;
+
+                if (task_output_location(task, i, b, &loc) < 0 ||
+                    !target_exists(task->outputs[i], loc))
+                        return false;
+        }
+        return true;
+}
+
+static bool inputs_exist(Task *task, const Binding *b) {
+        for (size_t i = 0; i < task->n_inputs; i++) {
+                _cleanup_strv_free_ char **locs = NULL;
+
+                if (task_input_locations(task, i, b, &locs) < 0)
+                        return false;
+                STRV_FOREACH(l, locs)
+                        if (!target_exists(task->inputs[i].target, *l))
+                                return false;
+        }
+        return true;
+}
+
+int evaluate_instance(Manager *m, Task *task, const Binding *b, bool fresh) {
+        _cleanup_free_ char *id = NULL, *unit = NULL;
+        Instance *i;
+        int r;
+
+        r = task_instance_id(task, b, &id);
+        if (r < 0)
+                return r;
+        r = task_unit_name(task, id, &unit);
+        if (r < 0)
+                return r;
+
+        i = manager_find_instance(m, unit);
+        if (i && i->state != INSTANCE_FAILED)
+                return 0;               /* already queued or in flight */
+        if (i && !fresh)
+                return 0;               /* failed: only a new arrival re-arms it */
+        if (outputs_exist(task, b)) {
+                if (i)
+                        manager_remove_instance(m, i);
+                return 0;
+        }
+        if (!inputs_exist(task, b))
+                return 0;
+
+        if (!i) {
+                r = instance_new(task, b, id, unit, &i);
+                if (r < 0)
+                        return log_oom();
+                HASH_ADD_KEYPTR(hh, m->instances, i->unit, strlen(i->unit), i);
+        } else
+                m->n_failed--;
+        scheduler_enqueue(m, i);
+        return 1;
+}
+
+void evaluate_hint(TargetHost *h, Target *t, const Binding *b, bool fresh) {
+        Manager *m = container_of(h, Manager, host);
+
+        for (size_t c = 0; c < t->n_consumers; c++) {
+                Task *task = t->consumers[c];
+
+                for (size_t k = 0; k < task->n_inputs; k++) {
+                        _cleanup_(binding_freep) Binding *tb = NULL;
+                        int r;
+
+                        if (task->inputs[k].target != t)
+                                continue;
+                        r = task_instance_from_input(task, k, b, &tb);
+                        if (r <= 0)
+                                continue;
+                        r = evaluate_instance(m, task, tb, fresh);
+                        if (r < 0)
+                                log_warning_errno(r, "Cannot evaluate task '%s', ignoring: %m",
+                                                  task->name);
+                }
+        }
+}
+
+static int rescan_one(Target *t, const Binding *b, void *userdata) {
+        evaluate_hint(userdata, t, b, false);
+        return 0;
+}
+
+void evaluate_rescan(TargetHost *h, Target *t) {
+        int r;
+
+        if (!t->kind->scan || t->n_consumers == 0)
+                return;
+        r = t->kind->scan(t, rescan_one, h);
+        if (r < 0)
+                log_warning_errno(r, "Cannot scan target '%s': %m", t->name);
+}

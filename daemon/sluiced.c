@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/* sluiced: options, then the manager's loop; nothing else. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "manager.h"
+#include "sluice-config.h"
+
+static bool arg_user = false;
+static const char *arg_config_dir = SLUICE_CONFIG_DIR;
+static unsigned arg_max_parallel = 16;
+
+static void help(void) {
+        printf("Usage: sluiced [OPTIONS]\n\n"
+               "Watch pipeline inputs and run ready tasks as transient systemd units.\n\n"
+               "  -h --help                 Show this help\n"
+               "     --version              Show the version\n"
+               "     --user                 Use the user manager on the user bus\n"
+               "     --system               Use the system manager (default)\n"
+               "  -C --config-dir=DIR       Read DIR/pipelines.d/*.conf (default %s)\n"
+               "  -j --max-parallel=N       Run at most N task units at once (default 16)\n"
+               "\nSee sluiced(8).\n",
+               SLUICE_CONFIG_DIR);
+}
+
+static int parse_argv(int argc, char *argv[]) {
+        enum { ARG_VERSION = 0x100, ARG_USER, ARG_SYSTEM };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "user", no_argument, NULL, ARG_USER },
+                { "system", no_argument, NULL, ARG_SYSTEM },
+                { "config-dir", required_argument, NULL, 'C' },
+                { "max-parallel", required_argument, NULL, 'j' },
+                {}
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "hC:j:", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("sluiced %s\n", SLUICE_VERSION);
+                        return 0;
+                case ARG_USER:
+                        arg_user = true;
+                        break;
+                case ARG_SYSTEM:
+                        arg_user = false;
+                        break;
+                case 'C':
+                        arg_config_dir = optarg;
+                        break;
+                case 'j': {
+                        char *end;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (*end || v == 0 || v > 100000) {
+                                fprintf(stderr, "--max-parallel: '%s' is not a number from 1 to "
+                                                "100000\n", optarg);
+                                return -EINVAL;
+                        }
+                        arg_max_parallel = (unsigned) v;
+                        break;
+                }
+                default:
+                        return -EINVAL;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "sluiced takes no arguments, only options (see --help)\n");
+                return -EINVAL;
+        }
+        return 1;
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        int r;
+
+        log_setup(LOG_TARGET_AUTO, "sluiced");
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+
+        r = manager_new(&(ManagerOptions){ .user = arg_user, .config_dir = arg_config_dir,
+                                           .max_parallel = arg_max_parallel },
+                        &m);
+        if (r < 0) {
+                log_error_errno(r, "Failed to set up: %m");
+                return EXIT_FAILURE;
+        }
+        r = manager_startup(m);
+        if (r < 0)
+                return EXIT_FAILURE;
+        r = manager_run(m);
+        if (r < 0) {
+                log_error_errno(r, "Event loop failed: %m");
+                return EXIT_FAILURE;
+        }
+        return EXIT_SUCCESS;
+}

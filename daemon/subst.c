@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Substitution of parameters and locations into a task's argv. Values go into argv elements
+ * as they are: no word splitting, no quoting, no shell, so a file named "$(touch x);" is only
+ * ever a string. One tokenizer serves both the load-time check and the expansion, so whatever
+ * passes the check expands.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "subst.h"
+#include "util/strv.h"
+
+typedef enum RefKind {
+        REF_PARAM,
+        REF_INPUT,      /* ${input}: the only input */
+        REF_INPUTS,     /* ${inputs}: every input location */
+        REF_INPUT_NAMED,
+        REF_OUTPUT,
+        REF_OUTPUTS,
+        REF_OUTPUT_NAMED,
+} RefKind;
+
+typedef struct Ref {
+        RefKind kind;
+        size_t index;   /* parameter, input or output index */
+} Ref;
+
+static int fail(char **ret_error, const char *format, ...) _printf_(2, 3);
+static int fail(char **ret_error, const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        if (vasprintf(ret_error, format, ap) < 0)
+                *ret_error = NULL;
+        va_end(ap);
+        return -EINVAL;
+}
+
+static int resolve(const Task *task, const char *name, size_t n, Ref *ret, char **ret_error) {
+        if (n == 5 && strneq(name, "input", 5)) {
+                if (task->n_inputs != 1)
+                        return fail(ret_error, "${input} needs exactly one input (this task has "
+                                               "%zu); use ${input.NAME} or ${inputs}",
+                                    task->n_inputs);
+                *ret = (Ref){ REF_INPUT, 0 };
+                return 0;
+        }
+        if (n == 6 && strneq(name, "output", 6)) {
+                if (task->n_outputs != 1)
+                        return fail(ret_error, "${output} needs exactly one output (this task has "
+                                               "%zu); use ${output.NAME} or ${outputs}",
+                                    task->n_outputs);
+                *ret = (Ref){ REF_OUTPUT, 0 };
+                return 0;
+        }
+        if (n == 6 && strneq(name, "inputs", 6)) {
+                *ret = (Ref){ REF_INPUTS, 0 };
+                return 0;
+        }
+        if (n == 7 && strneq(name, "outputs", 7)) {
+                *ret = (Ref){ REF_OUTPUTS, 0 };
+                return 0;
+        }
+        if (n > 6 && strneq(name, "input.", 6)) {
+                for (size_t i = 0; i < task->n_inputs; i++)
+                        if (strlen(task->inputs[i].target->name) == n - 6 &&
+                            strneq(task->inputs[i].target->name, name + 6, n - 6)) {
+                                *ret = (Ref){ REF_INPUT_NAMED, i };
+                                return 0;
+                        }
+                return fail(ret_error, "${%.*s}: '%.*s' is not an input of this task", (int) n,
+                            name, (int) n - 6, name + 6);
+        }
+        if (n > 7 && strneq(name, "output.", 7)) {
+                for (size_t i = 0; i < task->n_outputs; i++)
+                        if (strlen(task->outputs[i]->name) == n - 7 &&
+                            strneq(task->outputs[i]->name, name + 7, n - 7)) {
+                                *ret = (Ref){ REF_OUTPUT_NAMED, i };
+                                return 0;
+                        }
+                return fail(ret_error, "${%.*s}: '%.*s' is not an output of this task", (int) n,
+                            name, (int) n - 7, name + 7);
+        }
+        for (size_t i = 0; i < task->n_params; i++)
+                if (strlen(task->params[i].name) == n && strneq(task->params[i].name, name, n)) {
+                        *ret = (Ref){ REF_PARAM, i };
+                        return 0;
+                }
+        return fail(ret_error,
+                    "unknown reference ${%.*s} (parameters of this task, input, inputs, "
+                    "input.NAME, output, outputs, output.NAME; write $$ for a literal '$')",
+                    (int) n, name);
+}
+
+/*
+ * Walks one element: literal text goes to f, each reference is resolved. Calls back with
+ * (literal, n, NULL) and (NULL, 0, ref).
+ */
+typedef int (*token_func)(const char *lit, size_t n, const Ref *ref, void *userdata);
+
+static int tokenize(const Task *task, const char *s, token_func f, void *userdata,
+                    char **ret_error) {
+        const char *p = s;
+        int r;
+
+        while (*p) {
+                const char *dollar = strchr(p, '$'), *end;
+                Ref ref;
+
+                if (!dollar)
+                        return f(p, strlen(p), NULL, userdata);
+                if (dollar[1] == '$') {
+                        r = f(p, (size_t) (dollar - p) + 1, NULL, userdata);
+                        if (r < 0)
+                                return r;
+                        p = dollar + 2;
+                        continue;
+                }
+                if (dollar[1] != '{') {
+                        r = f(p, (size_t) (dollar - p) + 1, NULL, userdata);
+                        if (r < 0)
+                                return r;
+                        p = dollar + 1;
+                        continue;
+                }
+                end = strchr(dollar + 2, '}');
+                if (!end)
+                        return fail(ret_error, "unterminated '${' in '%s'", s);
+                r = f(p, (size_t) (dollar - p), NULL, userdata);
+                if (r < 0)
+                        return r;
+                r = resolve(task, dollar + 2, (size_t) (end - dollar - 2), &ref, ret_error);
+                if (r < 0)
+                        return r;
+                r = f(NULL, 0, &ref, userdata);
+                if (r < 0)
+                        return r;
+                p = end + 1;
+        }
+        return 0;
+}
+
+static bool ref_is_list(const Ref *ref) {
+        return ref->kind == REF_INPUTS || ref->kind == REF_OUTPUTS;
+}
+
+typedef struct CheckState {
+        size_t n_tokens;
+        bool has_list;
+} CheckState;
+
+static int check_token(const char *lit, size_t n, const Ref *ref, void *userdata) {
+        CheckState *c = userdata;
+
+        if (lit && n == 0)
+                return 0;
+        c->n_tokens++;
+        if (ref && ref_is_list(ref))
+                c->has_list = true;
+        return 0;
+}
+
+int subst_check(const Task *task, const char *element, char **ret_error) {
+        CheckState c = {};
+        int r;
+
+        *ret_error = NULL;
+        r = tokenize(task, element, check_token, &c, ret_error);
+        if (r < 0)
+                return r;
+        if (c.has_list && c.n_tokens > 1)
+                return fail(ret_error,
+                            "'%s': ${inputs} and ${outputs} expand to several arguments and "
+                            "must stand alone in their element",
+                            element);
+        return 0;
+}
+
+typedef struct ExpandState {
+        const SubstContext *ctx;
+        FILE *f;
+        char ***argv;   /* for list references */
+} ExpandState;
+
+static int expand_token(const char *lit, size_t n, const Ref *ref, void *userdata) {
+        ExpandState *e = userdata;
+        const SubstContext *c = e->ctx;
+
+        if (lit) {
+                fwrite(lit, 1, n, e->f);
+                return 0;
+        }
+        switch (ref->kind) {
+        case REF_PARAM:
+                fputs(strempty(binding_get(c->binding, c->task->params[ref->index].name)), e->f);
+                return 0;
+        case REF_INPUT:
+        case REF_INPUT_NAMED:
+                /* A fan-in input named in a longer element joins its locations with spaces;
+                 * standing alone it is expanded like ${inputs} by the caller. */
+                STRV_FOREACH(l, c->inputs[ref->index]) {
+                        if (l != c->inputs[ref->index])
+                                fputc(' ', e->f);
+                        fputs(*l, e->f);
+                }
+                return 0;
+        case REF_OUTPUT:
+        case REF_OUTPUT_NAMED:
+                fputs(c->outputs[ref->index], e->f);
+                return 0;
+        case REF_INPUTS:
+                for (size_t i = 0; i < c->task->n_inputs; i++)
+                        STRV_FOREACH(l, c->inputs[i])
+                                if (strv_extend(e->argv, *l) < 0)
+                                        return -ENOMEM;
+                return 0;
+        case REF_OUTPUTS:
+                for (size_t i = 0; i < c->task->n_outputs; i++)
+                        if (strv_extend(e->argv, c->outputs[i]) < 0)
+                                return -ENOMEM;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+static bool element_is_list(const Task *task, const char *s) {
+        return streq(s, "${inputs}") || streq(s, "${outputs}");
+}
+
+int subst_expand(char * const *exec, const SubstContext *c, char ***ret) {
+        _cleanup_strv_free_ char **argv = NULL;
+        int r;
+
+        STRV_FOREACH(s, exec) {
+                _cleanup_free_ char *err = NULL;
+                char *buf = NULL;
+                size_t len = 0;
+                ExpandState e = { .ctx = c, .argv = &argv };
+
+                if (element_is_list(c->task, *s)) {
+                        r = tokenize(c->task, *s, expand_token, &e, &err);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                e.f = open_memstream(&buf, &len);
+                if (!e.f)
+                        return -ENOMEM;
+                r = tokenize(c->task, *s, expand_token, &e, &err);
+                if (fclose(e.f) != 0 && r >= 0)
+                        r = -ENOMEM;
+                if (r < 0) {
+                        free(buf);
+                        return r;
+                }
+                r = strv_consume(&argv, buf);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(argv);
+        return 0;
+}

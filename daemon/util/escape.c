@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Escaping between file names (anything but NUL and '/') and the strings systemd and D-Bus
+ * accept. D-Bus strings must be UTF-8, so a non-UTF-8 value cannot reach the manager at all:
+ * callers check utf8_is_valid() and refuse such values with a clear message instead.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "escape.h"
+#include "macro.h"
+
+bool utf8_is_valid(const char *s) {
+        const unsigned char *p = (const unsigned char *) s;
+
+        while (*p) {
+                unsigned n;
+                uint32_t c;
+
+                if (*p < 0x80) {
+                        p++;
+                        continue;
+                } else if ((*p & 0xe0) == 0xc0) {
+                        n = 1;
+                        c = *p & 0x1f;
+                } else if ((*p & 0xf0) == 0xe0) {
+                        n = 2;
+                        c = *p & 0x0f;
+                } else if ((*p & 0xf8) == 0xf0) {
+                        n = 3;
+                        c = *p & 0x07;
+                } else
+                        return false;
+                p++;
+                for (unsigned i = 0; i < n; i++, p++) {
+                        if ((*p & 0xc0) != 0x80)
+                                return false;
+                        c = (c << 6) | (*p & 0x3f);
+                }
+                /* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
+                if ((n == 1 && c < 0x80) || (n == 2 && c < 0x800) || (n == 3 && c < 0x10000) ||
+                    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+                        return false;
+        }
+        return true;
+}
+
+static bool unit_char_ok(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == ':' || c == '_' || c == '.';
+}
+
+int unit_escape_value(const char *s, char **ret) {
+        char *e, *p;
+
+        e = malloc(strlen(s) * 4 + 1);
+        if (!e)
+                return -ENOMEM;
+        p = e;
+        for (const char *c = s; *c; c++) {
+                if (unit_char_ok(*c) && !(c == s && *c == '.'))
+                        *p++ = *c;
+                else
+                        p += sprintf(p, "\\x%02x", (unsigned char) *c);
+        }
+        *p = 0;
+        *ret = e;
+        return 0;
+}
+
+static int unhex(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -EINVAL;
+}
+
+int unit_unescape_value(const char *s, size_t n, char **ret) {
+        _cleanup_free_ char *u = NULL;
+        char *p;
+
+        u = malloc(n + 1);
+        if (!u)
+                return -ENOMEM;
+        p = u;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] == '\\') {
+                        int a, b;
+
+                        if (i + 3 >= n || s[i + 1] != 'x')
+                                return -EINVAL;
+                        a = unhex(s[i + 2]);
+                        b = unhex(s[i + 3]);
+                        if (a < 0 || b < 0 || (a == 0 && b == 0))
+                                return -EINVAL;
+                        *p++ = (char) (a << 4 | b);
+                        i += 3;
+                } else if (unit_char_ok(s[i]))
+                        *p++ = s[i];
+                else
+                        return -EINVAL;
+        }
+        *p = 0;
+        *ret = TAKE_PTR(u);
+        return 0;
+}
+
+char *cescape(const char *s) {
+        char *e, *p;
+
+        e = malloc(strlen(s) * 4 + 1);
+        if (!e)
+                return NULL;
+        p = e;
+        for (const unsigned char *c = (const unsigned char *) s; *c; c++) {
+                if (*c == '\\' || *c == '\'')
+                        p += sprintf(p, "\\%c", *c);
+                else if (*c < 0x20 || *c == 0x7f)
+                        p += sprintf(p, "\\x%02x", *c);
+                else
+                        *p++ = (char) *c;
+        }
+        *p = 0;
+        return e;
+}
+
+void hash_hex(const char *s, char buf[static 33]) {
+        /* Two FNV-1a lanes with different offset bases: collisions across the instances of one
+         * task are what matters here, not an adversary, and the daemon keeps the full instance in
+         * the unit's environment anyway. */
+        uint64_t a = 0xcbf29ce484222325ULL, b = 0x84222325cbf29ce4ULL;
+
+        for (const unsigned char *c = (const unsigned char *) s; *c; c++) {
+                a = (a ^ *c) * 0x100000001b3ULL;
+                b = (b ^ *c) * 0x100000001b3ULL;
+                b ^= b >> 29;
+        }
+        snprintf(buf, 33, "%016llx%016llx", (unsigned long long) a, (unsigned long long) b);
+}

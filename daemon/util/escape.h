@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit-name escaping, UTF-8 checks and C-style quoting of hostile strings */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "macro.h"
+
+/* systemd's unit name limit, without the trailing NUL. */
+#define UNIT_NAME_MAX 255
+
+bool utf8_is_valid(const char *s) _pure_;
+
+/*
+ * Escapes one value for a unit name's instance part, as systemd-escape does: [A-Za-z0-9:_.]
+ * stay, a leading '.' and everything else become \xNN. Unlike systemd-escape, '/' is escaped
+ * too, so that the instance of a task with several parameters can join values with '-' and
+ * still be split back.
+ */
+int unit_escape_value(const char *s, char **ret);
+/* Reverses unit_escape_value() for one value (no '-' separators inside). */
+int unit_unescape_value(const char *s, size_t n, char **ret);
+
+/* For log messages: control characters and backslashes as C escapes. */
+char *cescape(const char *s);
+
+/* A 128-bit non-cryptographic digest as 32 hex digits into buf[33]. */
+void hash_hex(const char *s, char buf[static 33]);

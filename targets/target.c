@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The list of target kinds and the generic half of a Target. The core reaches kinds only
+ * through this table, and kinds reach the core only through the TargetHost they are lent, so
+ * adding a kind is one file and one line below.
+ */
+#include <string.h>
+
+#include "target.h"
+#include "util/macro.h"
+
+extern const TargetKind target_kind_path;
+
+const TargetKind * const target_kinds[] = {
+        &target_kind_path,
+        NULL,
+};
+
+const TargetKind *target_kind_find(const char *name) {
+        for (size_t i = 0; target_kinds[i]; i++)
+                if (streq(target_kinds[i]->name, name))
+                        return target_kinds[i];
+        return NULL;
+}
+
+int target_new(const TargetKind *kind, Target **ret) {
+        Target *t = calloc(1, kind->object_size);
+
+        if (!t)
+                return -ENOMEM;
+        t->kind = kind;
+        *ret = t;
+        return 0;
+}
+
+Target *target_free(Target *t) {
+        if (!t)
+                return NULL;
+        target_stop(t);
+        if (t->kind->done)
+                t->kind->done(t);
+        template_free(t->template);
+        free(t->consumers);
+        free(t->name);
+        free(t);
+        return NULL;
+}
+
+int target_start(Target *t, TargetHost *h) {
+        int r;
+
+        if (t->host)
+                return 0;
+        t->host = h;
+        if (!t->kind->start)
+                return 0;
+        r = t->kind->start(t);
+        if (r < 0)
+                t->host = NULL;
+        return r;
+}
+
+void target_stop(Target *t) {
+        if (!t->host)
+                return;
+        if (t->kind->stop)
+                t->kind->stop(t);
+        t->host = NULL;
+}
+
+void target_host_done(TargetHost *h) {
+        for (size_t i = 0; target_kinds[i]; i++) {
+                const TargetKind *k = target_kinds[i];
+                if (h->kind_state[k->id] && k->host_done)
+                        k->host_done(h->kind_state[k->id]);
+                h->kind_state[k->id] = NULL;
+        }
+}
+
+void target_hint(Target *t, const Binding *b, bool fresh) {
+        if (t->host && t->host->hint)
+                t->host->hint(t->host, t, b, fresh);
+}
+
+void target_rescan(Target *t) {
+        if (t->host && t->host->rescan)
+                t->host->rescan(t->host, t);
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/* The target-kind interface: one table per kind of data location */
+#pragma once
+
+#include <libconfig.h>
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "binding.h"
+#include "diag.h"
+#include "template.h"
+
+typedef struct Target Target;
+typedef struct TargetHost TargetHost;
+struct Task;
+struct Pipeline;
+
+typedef enum TargetKindId {
+        TARGET_KIND_PATH,
+        _TARGET_KIND_MAX,
+} TargetKindId;
+
+/* Called by scan() for each instance that exists now. */
+typedef int (*target_scan_func)(Target *t, const Binding *b, void *userdata);
+
+typedef struct TargetKind {
+        const char *name;           /* key in a pipeline file: "path", "url", "s3" */
+        TargetKindId id;
+        size_t object_size;         /* sizeof(LocalTarget); Target is its first member */
+        const char * const *keys;   /* further keys the kind reads, NULL-terminated */
+
+        /* Reads the kind's keys; the core has parsed t->template from the kind's key already. */
+        int (*parse)(Target *t, const config_setting_t *s, Diag *d);
+        /* Begin watching or polling; report arrivals with target_hint(). */
+        int (*start)(Target *t);
+        void (*stop)(Target *t);
+        /* 1 exists, 0 not, <0 -errno: the fact that every hint is checked against. */
+        int (*check)(Target *t, const char *location);
+        /* Enumerates the instances that exist now (start-up reconciliation, rescans). */
+        int (*scan)(Target *t, target_scan_func f, void *userdata);
+
+        /*
+         * Atomic outputs: stage() prepares a place for a run to write (creating directories)
+         * and returns where the task must write; commit() makes it the real location,
+         * durably; discard() removes what a failed run left.
+         */
+        int (*stage)(Target *t, const char *location, const char *run_id, char **ret_tmp);
+        int (*commit)(Target *t, const char *tmp, const char *location);
+        void (*discard)(Target *t, const char *tmp);
+
+        void (*done)(Target *t);    /* frees kind-private state, never t itself */
+        void (*host_done)(void *state); /* frees what the kind kept in host->kind_state */
+} TargetKind;
+
+/* What the core lends to every kind: the event loop and where to report. */
+struct TargetHost {
+        sd_event *event;
+        void (*hint)(TargetHost *h, Target *t, const Binding *b, bool fresh);
+        void (*rescan)(TargetHost *h, Target *t);
+        void *kind_state[_TARGET_KIND_MAX];
+};
+
+struct Target {
+        const TargetKind *kind;
+        char *name;
+        unsigned line;
+        Template *template;
+        struct Pipeline *pipeline;  /* owner, not freed */
+        TargetHost *host;           /* set while started */
+        struct Task *producer;      /* the task that writes it, or NULL for external inputs */
+        struct Task **consumers;    /* tasks that read it; the array is owned */
+        size_t n_consumers;
+};
+
+extern const TargetKind * const target_kinds[];
+
+const TargetKind *target_kind_find(const char *name);
+int target_new(const TargetKind *kind, Target **ret);
+Target *target_free(Target *t);
+DEFINE_POINTER_CLEANUP(Target, target_free);
+
+int target_start(Target *t, TargetHost *h);
+void target_stop(Target *t);
+void target_host_done(TargetHost *h);
+
+/*
+ * A kind saw something at b: a hint, not a fact. fresh is true for an observed change (a file
+ * closed, an object appeared), false for what a scan merely found there; only fresh hints
+ * re-arm instances that failed.
+ */
+void target_hint(Target *t, const Binding *b, bool fresh);
+/* A kind lost track (queue overflow): the core rescans everything the target feeds. */
+void target_rescan(Target *t);
