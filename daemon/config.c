@@ -78,6 +78,38 @@ static bool name_ok(const char *s, bool dash) {
         return true;
 }
 
+/* Two variable-width wildcards in one component split at the first separator that fits; a
+ * value holding that separator is then read as two. Legal, but worth saying. */
+static void warn_ambiguous(const Target *t, unsigned line, const char *subject, Diag *d) {
+        const Template *tp = t->template;
+
+        for (size_t c = 0; c < tp->n_components; c++) {
+                const TemplateComponent *comp = &tp->components[c];
+                const char *first = NULL;
+
+                for (size_t i = comp->first; i < comp->first + comp->n; i++) {
+                        const TemplatePart *part = &tp->parts[i];
+                        const TemplateParam *param;
+
+                        if (part->literal)
+                                continue;
+                        param = &tp->params[part->param];
+                        if (param_fixed_width(param->spec.type) > 0 ||
+                            param->spec.type == PARAM_ENUM)
+                                continue;
+                        if (first) {
+                                diag_warning(d, line, "%s'{%s}' and '{%s}' share a path "
+                                                      "component: a name is split at the first "
+                                                      "separator that fits, so '{%s}' never "
+                                                      "holds one",
+                                             subject, first, param->name, first);
+                                return;
+                        }
+                        first = param->name;
+                }
+        }
+}
+
 static void parse_target(Pipeline *p, const config_setting_t *s, Diag *d) {
         _cleanup_strv_free_ char **known = NULL;
         _cleanup_(target_freep) Target *t = NULL;
@@ -139,6 +171,7 @@ static void parse_target(Pipeline *p, const config_setting_t *s, Diag *d) {
                            err ?: "out of memory");
                 return;
         }
+        warn_ambiguous(t, line_of(key), subject, d);
         if (kind->parse) {
                 unsigned before = d->n_errors;
                 r = kind->parse(t, s, d);

@@ -516,7 +516,7 @@ static void finish(Manager *m, Instance *i, const UnitResult *res) {
         bool ok = res->result && streq(res->result, "success") && res->exec_code == CLD_EXITED &&
                   res->exec_status == 0;
         usec_t duration = res->exit_usec > res->start_usec ? res->exit_usec - res->start_usec : 0;
-        char dur[FORMAT_TIMESPAN_MAX], cpu[FORMAT_TIMESPAN_MAX];
+        char dur[FORMAT_TIMESPAN_MAX], cpu[FORMAT_TIMESPAN_MAX + 8];
 
         if (ok && commit_outputs(i, &reason) < 0)
                 ok = false;
@@ -535,12 +535,15 @@ static void finish(Manager *m, Instance *i, const UnitResult *res) {
                 (void) strv_extendf(&f, "SLUICE_CPU_USEC=%llu",
                                     (unsigned long long) (res->cpu_nsec / NSEC_PER_USEC));
         format_timespan(dur, sizeof(dur), duration);
-        if (res->cpu_nsec == UINT64_MAX)
-                snprintf(cpu, sizeof(cpu), "n/a");
-        else
-                format_timespan(cpu, sizeof(cpu), res->cpu_nsec / NSEC_PER_USEC);
+        /* CPU time only where systemd accounts it (not under a cgroup-v1 user manager). */
+        cpu[0] = 0;
+        if (res->cpu_nsec != UINT64_MAX) {
+                char t[FORMAT_TIMESPAN_MAX];
+                snprintf(cpu, sizeof(cpu), " (CPU %s)",
+                         format_timespan(t, sizeof(t), res->cpu_nsec / NSEC_PER_USEC));
+        }
         if (ok)
-                log_struct(LOG_INFO, f, "%s succeeded after %s (CPU %s)", i->unit, dur, cpu);
+                log_struct(LOG_INFO, f, "%s succeeded after %s%s", i->unit, dur, cpu);
         else
                 log_struct(LOG_ERR, f, "%s failed: %s", i->unit, strna(reason));
 

@@ -62,11 +62,15 @@ bool param_spec_equal(const ParamSpec *a, const ParamSpec *b) {
 static bool enum_value_ok(const char *s, size_t n) {
         if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
                 return false;
+        _cleanup_free_ char *c = NULL;
+
         for (size_t i = 0; i < n; i++)
                 if (s[i] == '/' || s[i] == ',' || s[i] == ')' || s[i] == '{' || s[i] == '}' ||
                     (unsigned char) s[i] < 0x20)
                         return false;
-        return true;
+        /* Values reach tasks over D-Bus, which carries only UTF-8. */
+        c = strndup(s, n);
+        return c && utf8_is_valid(c);
 }
 
 int param_spec_parse(const char *s, size_t n, ParamSpec *ret, const char **ret_error) {
@@ -336,8 +340,8 @@ int param_to_ordinal(ParamType t, const char *s, int64_t *ret) {
                 *ret = (int64_t) num(s, 4) * 12 + num(s + 5, 2) - 1;
                 return 0;
         case PARAM_WEEK:
-                /* Mondays are 4 mod 7 days after the epoch (1970-01-05 was one). */
-                *ret = (iso_week1_monday(num(s, 4)) + (int64_t) (num(s + 6, 2) - 1) * 7 - 4) / 7;
+                /* 1970-W01 began on Monday 1969-12-29, day -3: Mondays are days 7k - 3. */
+                *ret = (iso_week1_monday(num(s, 4)) + (int64_t) (num(s + 6, 2) - 1) * 7 + 3) / 7;
                 return 0;
         default:
                 return -EOPNOTSUPP;
@@ -356,10 +360,21 @@ static int64_t floordiv(int64_t a, int64_t b, int64_t *ret_rem) {
         return q;
 }
 
+/* Days of 0001-01-01 and 9999-12-31: every ordinal is checked against these before any
+ * arithmetic, so a shift from a mapping can never overflow. */
+#define DAYS_MIN (-719162LL)
+#define DAYS_MAX 2932896LL
+
 int param_from_ordinal(ParamType t, int64_t v, char **ret) {
         int64_t y, rem;
         unsigned m, d;
         int r;
+
+        if ((t == PARAM_DATE && (v < DAYS_MIN || v > DAYS_MAX)) ||
+            (t == PARAM_HOUR && (v < DAYS_MIN * 24 || v > DAYS_MAX * 24 + 23)) ||
+            (t == PARAM_MONTH && (v < 12 || v > 9999 * 12 + 11)) ||
+            (t == PARAM_WEEK && (v < DAYS_MIN / 7 - 1 || v > DAYS_MAX / 7 + 1)))
+                return -ERANGE;
 
         switch (t) {
         case PARAM_INT:
@@ -388,7 +403,7 @@ int param_from_ordinal(ParamType t, int64_t v, char **ret) {
                 r = asprintf(ret, "%04lld-%02lld", (long long) y, (long long) rem + 1);
                 break;
         case PARAM_WEEK: {
-                int64_t monday = v * 7 + 4, thursday = monday + 3;
+                int64_t monday = v * 7 - 3, thursday = monday + 3;
                 civil_from_days(thursday, &y, &m, &d);
                 if (y < 1 || y > 9999)
                         return -ERANGE;

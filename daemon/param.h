@@ -45,8 +45,9 @@ bool param_type_is_ordinal(ParamType t);
 
 /*
  * Ordinals: days since 1970-01-01 for a date, hours for an hour, months since year 0 for a
- * month, weeks since the ISO week of 1970-01-01 for a week, the value for an int. -EINVAL for a
- * value that is not valid, -EOPNOTSUPP for a type without ordinals.
+ * month, weeks since 1970-W01 (which began on Monday 1969-12-29) for a week, the value for an
+ * int. -EINVAL for a value that is not valid, -EOPNOTSUPP for a type without ordinals;
+ * param_from_ordinal() gives -ERANGE outside years 0001-9999.
  */
 int param_to_ordinal(ParamType t, const char *s, int64_t *ret);
 int param_from_ordinal(ParamType t, int64_t v, char **ret);

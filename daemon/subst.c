@@ -189,7 +189,9 @@ static int expand_token(const char *lit, size_t n, const Ref *ref, void *userdat
         const SubstContext *c = e->ctx;
 
         if (lit) {
-                fwrite(lit, 1, n, e->f);
+                /* A list element has no text around its reference, only empty chunks. */
+                if (n > 0)
+                        fwrite(lit, 1, n, e->f);
                 return 0;
         }
         switch (ref->kind) {

@@ -261,88 +261,134 @@ const char *template_component_literal(const Template *t, size_t idx) {
 }
 
 /*
- * Backtracking matcher for one component. values[] holds what is bound so far (borrowed
- * pointers into the name or into the partial binding, with lengths). A parameter occurs at most
- * once per component, so whether parts [i, end) can match from position pos does not depend on
- * the path taken to get there: failures are memoised, which keeps a name with many separators
- * linear in (parts x length) instead of exponential.
+ * The backtracking matcher. values[] holds what is bound so far (borrowed pointers into the
+ * name or into the partial binding, with lengths). Components are matched left to right, and a
+ * component's split is revisited when a later component cannot match, since a parameter may
+ * repeat there ("/{a}-{b}/{b}" against "/p-q-r/r" needs a="p-q").
+ *
+ * Whether parts [i, end) of component c can match from position pos is fixed, unless c shares
+ * a parameter with another component. In that common case failures are memoised, which keeps a name full of separators linear in (parts x length)
+ * instead of exponential; otherwise a step budget bounds the search.
  */
 typedef struct Slot {
         const char *s;
         size_t n;
 } Slot;
 
-typedef struct MatchCtx {
+#define MATCH_BUDGET 1000000
+
+typedef struct Matcher {
         const Template *t;
-        size_t first, end;
-        const char *base;
-        size_t len;
+        char **names;           /* one per component in [first, end) */
+        size_t first, end;      /* components to match */
         Slot *values;
-        uint8_t *failed;        /* [(i - first) * (len + 1) + pos] */
-} MatchCtx;
+        uint8_t **failed;       /* per component: [(i - c.first) * (len + 1) + pos], or NULL */
+        size_t budget;
+} Matcher;
 
-static bool match_parts(MatchCtx *m, size_t i, size_t pos) {
+static bool match_from(Matcher *m, size_t c);
+
+static bool match_parts(Matcher *m, size_t c, size_t i, size_t pos) {
         const Template *t = m->t;
-        const char *s = m->base + pos;
-        size_t rest = m->len - pos, w;
+        const TemplateComponent *comp = &t->components[c];
+        const char *name = m->names[c - m->first], *s = name + pos;
+        size_t len = strlen(name), rest = len - pos, end = comp->first + comp->n, w;
         const TemplatePart *part;
-        const TemplateParam *param;
-        uint8_t *memo;
+        uint8_t *memo = NULL;
 
-        if (i == m->end)
-                return rest == 0;
-        memo = &m->failed[(i - m->first) * (m->len + 1) + pos];
-        if (*memo)
+        if (m->budget == 0)
                 return false;
+        m->budget--;
+        if (i == end)
+                return rest == 0 && match_from(m, c + 1);
+        if (m->failed[c - m->first]) {
+                memo = &m->failed[c - m->first][(i - comp->first) * (len + 1) + pos];
+                if (*memo)
+                        return false;
+        }
         part = &t->parts[i];
         if (part->literal) {
                 size_t k = strlen(part->literal);
-                if (strneq(s, part->literal, k) && match_parts(m, i + 1, pos + k))
+                if (strneq(s, part->literal, k) && match_parts(m, c, i + 1, pos + k))
                         return true;
-                *memo = 1;
-                return false;
-        }
-        param = &t->params[part->param];
-        if (m->values[part->param].s) {
+        } else if (m->values[part->param].s) {
                 Slot v = m->values[part->param];
-                if (rest >= v.n && memcmp(s, v.s, v.n) == 0 && match_parts(m, i + 1, pos + v.n))
+                if (rest >= v.n && memcmp(s, v.s, v.n) == 0 && match_parts(m, c, i + 1, pos + v.n))
                         return true;
+        } else {
+                const TemplateParam *param = &t->params[part->param];
+
+                w = param_fixed_width(param->spec.type);
+                for (size_t n = w ? w : 1; n <= rest && (!w || n == w); n++) {
+                        /* Skip ends where the next literal cannot start. */
+                        if (i + 1 < end && t->parts[i + 1].literal &&
+                            s[n] != t->parts[i + 1].literal[0])
+                                continue;
+                        if (i + 1 == end && n != rest)
+                                continue;
+                        if (!param_value_valid(&param->spec, s, n))
+                                continue;
+                        m->values[part->param] = (Slot){ s, n };
+                        if (match_parts(m, c, i + 1, pos + n))
+                                return true;
+                        m->values[part->param] = (Slot){ NULL, 0 };
+                }
+        }
+        if (memo)
                 *memo = 1;
-                return false;
-        }
-        w = param_fixed_width(param->spec.type);
-        for (size_t n = w ? w : 1; n <= rest && (!w || n == w); n++) {
-                /* Skip ends where the next literal cannot start. */
-                if (i + 1 < m->end && t->parts[i + 1].literal &&
-                    s[n] != t->parts[i + 1].literal[0])
-                        continue;
-                if (i + 1 == m->end && n != rest)
-                        continue;
-                if (!param_value_valid(&param->spec, s, n))
-                        continue;
-                m->values[part->param] = (Slot){ s, n };
-                if (match_parts(m, i + 1, pos + n))
-                        return true;
-                m->values[part->param] = (Slot){ NULL, 0 };
-        }
-        *memo = 1;
         return false;
 }
 
-static int match_component(const Template *t, const TemplateComponent *c, const char *name,
-                           Slot *values) {
-        _cleanup_free_ uint8_t *failed = NULL;
-        size_t len = strlen(name);
-        MatchCtx m = {
-                .t = t, .first = c->first, .end = c->first + c->n,
-                .base = name, .len = len, .values = values,
-        };
+static bool match_from(Matcher *m, size_t c) {
+        if (c == m->end)
+                return true;
+        return match_parts(m, c, m->t->components[c].first, 0);
+}
 
-        failed = calloc((c->n + 1) * (len + 1), 1);
-        if (!failed)
-                return -ENOMEM;
-        m.failed = failed;
-        return match_parts(&m, c->first, 0);
+/* Whether component c shares a parameter with another component in [first, end): then what it
+ * can match depends on choices made elsewhere, and its failures cannot be memoised. */
+static bool shares_params(const Template *t, size_t c, size_t first, size_t end) {
+        const TemplateComponent *a = &t->components[c];
+        size_t lo = t->components[first].first;
+        size_t hi = t->components[end - 1].first + t->components[end - 1].n;
+
+        for (size_t i = a->first; i < a->first + a->n; i++) {
+                if (t->parts[i].literal)
+                        continue;
+                for (size_t j = lo; j < hi; j++)
+                        if ((j < a->first || j >= a->first + a->n) && !t->parts[j].literal &&
+                            t->parts[j].param == t->parts[i].param)
+                                return true;
+        }
+        return false;
+}
+
+/* Matches names[] against components [first, end); 1 on a match with values[] filled. */
+static int run_matcher(const Template *t, char **names, size_t first, size_t end,
+                       Slot *values) {
+        uint8_t *failed[end - first];
+        Matcher m = {
+                .t = t, .names = names, .first = first, .end = end,
+                .values = values, .failed = failed, .budget = MATCH_BUDGET,
+        };
+        bool ok;
+
+        for (size_t c = first; c < end; c++) {
+                failed[c - first] = NULL;
+                if (shares_params(t, c, first, end))
+                        continue;
+                failed[c - first] = calloc((t->components[c].n + 1) * (strlen(names[c - first]) + 1),
+                                           1);
+                if (!failed[c - first]) {
+                        for (size_t k = first; k < c; k++)
+                                free(failed[k - first]);
+                        return -ENOMEM;
+                }
+        }
+        ok = match_from(&m, first);
+        for (size_t c = first; c < end; c++)
+                free(failed[c - first]);
+        return ok;
 }
 
 static int slots_to_binding(const Template *t, const Slot *values, Binding **ret) {
@@ -365,8 +411,8 @@ static int slots_to_binding(const Template *t, const Slot *values, Binding **ret
 
 int template_match_component(const Template *t, size_t idx, const char *name,
                              const Binding *partial, Binding **ret) {
-        const TemplateComponent *c = &t->components[idx];
         Slot values[TEMPLATE_MAX_PARAMS] = {};
+        char *names[] = { (char *) name };
         int r;
 
         if (strchr(name, '/') && !(idx == t->n_components - 1 && template_has_path_tail(t)))
@@ -376,7 +422,7 @@ int template_match_component(const Template *t, size_t idx, const char *name,
                 if (v)
                         values[i] = (Slot){ v, strlen(v) };
         }
-        r = match_component(t, c, name, values);
+        r = run_matcher(t, names, idx, idx + 1, values);
         if (r <= 0)
                 return r;
         return slots_to_binding(t, values, ret) < 0 ? -ENOMEM : 1;
@@ -385,34 +431,33 @@ int template_match_component(const Template *t, size_t idx, const char *name,
 int template_match(const Template *t, const char *name, Binding **ret) {
         Slot values[TEMPLATE_MAX_PARAMS] = {};
         _cleanup_free_ char *copy = NULL;
-        char *p;
-        size_t i = 0;
+        char *names[t->n_components], *p;
+        size_t n = 0;
+        int r;
 
         copy = strdup(name);
         if (!copy)
                 return -ENOMEM;
-        p = copy;
-        for (;;) {
-                /* The last component of a template with a path tail takes the rest. */
-                bool tail = i + 1 == t->n_components && template_has_path_tail(t);
+        /* Split into components; the last one of a template with a path tail takes the rest. */
+        for (p = copy; n < t->n_components; n++) {
+                bool tail = n + 1 == t->n_components && template_has_path_tail(t);
                 char *slash = tail ? NULL : strchr(p, '/');
-                const TemplateComponent *c;
-                int r;
 
-                if (i >= t->n_components)
-                        return 0;
-                if (slash)
-                        *slash = 0;
-                c = &t->components[i++];
-                r = match_component(t, c, p, values);
-                if (r <= 0)
-                        return r;
-                if (!slash)
+                names[n] = p;
+                if (!slash) {
+                        n++;
                         break;
+                }
+                *slash = 0;
                 p = slash + 1;
+                if (n + 1 == t->n_components)
+                        return 0;       /* more components than the template has */
         }
-        if (i != t->n_components)
+        if (n != t->n_components)
                 return 0;
+        r = run_matcher(t, names, 0, t->n_components, values);
+        if (r <= 0)
+                return r;
         return slots_to_binding(t, values, ret) < 0 ? -ENOMEM : 1;
 }
 

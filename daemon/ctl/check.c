@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sluicectl check: the daemon's own loader run over pipeline files, without a daemon. Exit 0
- * when every file is good, 1 when any has an error, 2 when a file could not be read at all.
+ * when every file is good, 1 when any has an error (an unreadable file included), 2 when the
+ * pipelines directory cannot be read.
  */
 #include <stdio.h>
 #include <string.h>

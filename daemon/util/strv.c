@@ -106,24 +106,25 @@ int strv_join(char * const *l, const char *separator, char **ret) {
         return 0;
 }
 
+/* Optimal string alignment distance: insertions, deletions, substitutions, and swaps of two
+ * neighbours, each one edit, since "outptus" is one slip of the fingers, not two. */
 static size_t edit_distance(const char *a, const char *b) {
         size_t la = strlen(a), lb = strlen(b);
-        size_t row[lb + 1];
+        size_t d[la + 1][lb + 1];
 
+        for (size_t i = 0; i <= la; i++)
+                d[i][0] = i;
         for (size_t j = 0; j <= lb; j++)
-                row[j] = j;
-        for (size_t i = 1; i <= la; i++) {
-                size_t prev = row[0];
-                row[0] = i;
+                d[0][j] = j;
+        for (size_t i = 1; i <= la; i++)
                 for (size_t j = 1; j <= lb; j++) {
-                        size_t cur = row[j];
-                        size_t best = MIN(row[j] + 1, row[j - 1] + 1);
-                        best = MIN(best, prev + (a[i - 1] != b[j - 1]));
-                        row[j] = best;
-                        prev = cur;
+                        size_t v = MIN(d[i - 1][j] + 1, d[i][j - 1] + 1);
+                        v = MIN(v, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]));
+                        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                                v = MIN(v, d[i - 2][j - 2] + 1);
+                        d[i][j] = v;
                 }
-        }
-        return row[lb];
+        return d[la][lb];
 }
 
 const char *strv_find_closest(char * const *candidates, const char *s) {

@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: MIT
+# Shared by the integration tests: a real systemd user manager (brought up by contrib/systemd-up
+# where none runs), a scratch directory, the real sluiced, and polling with deadlines instead
+# of sleeps. Sourced, not run.
+set -euo pipefail
+
+: "${SLUICED:?set by meson}" "${SLUICECTL:?set by meson}" "${SOURCE_ROOT:?set by meson}"
+eval "$("$SOURCE_ROOT/contrib/systemd-up")"
+
+WORK=$(mktemp -d /var/tmp/sluice-test.XXXXXX)
+# A pipeline name of its own per run, so units of an earlier run never answer for this one.
+PIPELINE=t$$
+DAEMON_PID=
+
+fail() {
+    echo "FAIL: $*" >&2
+    if [ -f "$WORK/daemon.log" ]; then
+        echo "--- daemon log:" >&2
+        tail -n 50 "$WORK/daemon.log" >&2
+    fi
+    exit 1
+}
+
+cleanup() {
+    [ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
+    systemctl --user stop "sluice-$PIPELINE-*" 2>/dev/null || true
+    systemctl --user reset-failed "sluice-$PIPELINE-*" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# wait_for SECONDS DESCRIPTION COMMAND...: polls every 50 ms until COMMAND succeeds.
+wait_for() {
+    local deadline=$1 what=$2; shift 2
+    local end=$((SECONDS + deadline))
+    until "$@" >/dev/null 2>&1; do
+        (( SECONDS < end )) || fail "timed out after ${deadline}s waiting for: $what"
+        if [ -n "$DAEMON_PID" ] && ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+            fail "sluiced died while waiting for: $what"
+        fi
+        sleep 0.05
+    done
+}
+
+# install_pipeline TEMPLATE: fills in @DIR@ and @EXAMPLES_DIR@, as $WORK/config/pipelines.d/$PIPELINE.conf.
+install_pipeline() {
+    mkdir -p "$WORK/config/pipelines.d"
+    sed -e "s|@DIR@|$WORK|g" -e "s|@EXAMPLES_DIR@|$SOURCE_ROOT/contrib/examples|g" "$1" \
+        > "$WORK/config/pipelines.d/$PIPELINE.conf"
+    "$SLUICECTL" check "$WORK/config/pipelines.d/$PIPELINE.conf" >/dev/null ||
+        fail "sluicectl check rejected the test pipeline"
+}
+
+start_daemon() {
+    "$SLUICED" --user -C "$WORK/config" "$@" >"$WORK/daemon.log" 2>&1 &
+    DAEMON_PID=$!
+    wait_for 30 "sluiced to finish its start-up scan" grep -q "Start-up scan done" "$WORK/daemon.log"
+}
+
+# escape VALUE: one instance value as sluiced escapes it (systemd-escape, plus '/').
+escape() {
+    local LC_ALL=C s=$1 out= c i
+    for ((i = 0; i < ${#s}; i++)); do
+        c=${s:i:1}
+        if [[ $c == [A-Za-z0-9:_] || ($c == . && i -gt 0) ]]; then
+            out+=$c
+        else
+            out+=$(printf '\\x%02x' "'$c")
+        fi
+    done
+    printf '%s' "$out"
+}
+
+# unit TASK INSTANCE-VALUES...: the unit name sluiced gives that instance.
+unit() {
+    local task=$1; shift
+    local inst=() v
+    for v in "$@"; do
+        inst+=("$(escape "$v")")
+    done
+    local IFS=-
+    echo "sluice-$PIPELINE-$task@${inst[*]}.service"
+}
+
+# journal_has FIELD=VALUE...: a journal entry matching all of them exists.
+journal_has() {
+    [ -n "$(journalctl --no-pager -q -o cat "$@" 2>/dev/null | head -n 1)" ]
+}
