@@ -48,8 +48,8 @@ int main(int argc, char *argv[]) {
         int c;
 
         log_setup(LOG_TARGET_STDERR, "sluicectl");
-        /* '+': stop at the verb, so verbs can take options of their own later. */
-        while ((c = getopt_long(argc, argv, "+hC:q", options, NULL)) >= 0) {
+        /* Options may come before or after the verb: "sluicectl check -q x.conf". */
+        while ((c = getopt_long(argc, argv, "hC:q", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();
