@@ -10,8 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
-#include "subst.h"
+#include "config-internal.h"
 #include "util/fs-util.h"
 #include "util/strv.h"
 
@@ -24,11 +23,11 @@ static config_t *config_free(config_t *c) {
 }
 DEFINE_POINTER_CLEANUP(config_t, config_free);
 
-static unsigned line_of(const config_setting_t *s) {
+unsigned line_of(const config_setting_t *s) {
         return s ? config_setting_source_line(s) : 0;
 }
 
-static const char *type_name(const config_setting_t *s) {
+const char *type_name(const config_setting_t *s) {
         switch (config_setting_type(s)) {
         case CONFIG_TYPE_GROUP:
                 return "a group { ... }";
@@ -50,9 +49,9 @@ static const char *type_name(const config_setting_t *s) {
         }
 }
 
-/* Reports each member of group s that is not in known, with a suggestion. */
-static void check_keys(const config_setting_t *s, char * const *known, const char *subject,
-                       Diag *d) {
+void check_keys(Loader *l, const config_setting_t *s, char * const *known, const char *subject) {
+        Diag *d = l->diag;
+
         for (int i = 0; i < config_setting_length(s); i++) {
                 const config_setting_t *m = config_setting_get_elem(s, (unsigned) i);
                 const char *name = config_setting_name(m), *guess;
@@ -68,7 +67,7 @@ static void check_keys(const config_setting_t *s, char * const *known, const cha
         }
 }
 
-static bool name_ok(const char *s, bool dash) {
+bool name_ok(const char *s, bool dash) {
         if (!*s || strlen(s) > 64)
                 return false;
         for (; *s; s++)
@@ -110,7 +109,9 @@ static void warn_ambiguous(const Target *t, unsigned line, const char *subject, 
         }
 }
 
-static void parse_target(Pipeline *p, const config_setting_t *s, Diag *d) {
+static void parse_target(Loader *l, const config_setting_t *s) {
+        Pipeline *p = l->pipeline;
+        Diag *d = l->diag;
         _cleanup_strv_free_ char **known = NULL;
         _cleanup_(target_freep) Target *t = NULL;
         const char *name = config_setting_name(s), *text;
@@ -122,6 +123,9 @@ static void parse_target(Pipeline *p, const config_setting_t *s, Diag *d) {
 
         if (asprintf(&subject, "target '%s': ", name) < 0)
                 return;
+        /* Until it is added at the end, the target counts as broken: a task naming it gets no
+         * second message for the same problem. */
+        (void) strv_extend(&l->broken_targets, name);
         if (!config_setting_is_group(s)) {
                 diag_error(d, line_of(s), "%smust be a group like { path = \"...\"; }, not %s",
                            subject, type_name(s));
@@ -150,7 +154,7 @@ static void parse_target(Pipeline *p, const config_setting_t *s, Diag *d) {
         }
         for (const char * const *k = kind->keys; k && *k; k++)
                 (void) strv_extend(&known, *k);
-        check_keys(s, known, subject, d);
+        check_keys(l, s, known, subject);
 
         text = config_setting_get_string(key);
         if (!text) {
@@ -183,276 +187,8 @@ static void parse_target(Pipeline *p, const config_setting_t *s, Diag *d) {
                 return;
         p->targets = n;
         p->targets[p->n_targets++] = TAKE_PTR(t);
-}
-
-/* A list or array of strings; NULL (and a diagnostic) for anything else. */
-static char **string_list(const config_setting_t *s, const char *subject, const char *key,
-                          const char *example, Diag *d) {
-        _cleanup_strv_free_ char **l = NULL;
-
-        if (!config_setting_is_aggregate(s) || config_setting_is_group(s)) {
-                diag_error(d, line_of(s), "%s'%s' must be a list of strings like %s, not %s",
-                           subject, key, example, type_name(s));
-                return NULL;
-        }
-        for (int i = 0; i < config_setting_length(s); i++) {
-                const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
-                const char *v = config_setting_get_string(e);
-
-                if (!v) {
-                        diag_error(d, line_of(e), "%s'%s' must hold strings, but element %d is %s",
-                                   subject, key, i + 1, type_name(e));
-                        return NULL;
-                }
-                if (strv_extend(&l, v) < 0)
-                        return NULL;
-        }
-        if (!l) {
-                diag_error(d, line_of(s), "%s'%s' is empty", subject, key);
-                return NULL;
-        }
-        return TAKE_PTR(l);
-}
-
-static void parse_limits(Task *task, const config_setting_t *s, const char *subject, Diag *d) {
-        static char * const known[] = { "memory_max", "cpu_quota", "runtime_max", NULL };
-        const config_setting_t *m;
-        const char *v;
-        int r;
-
-        if (!config_setting_is_group(s)) {
-                diag_error(d, line_of(s), "%s'limits' must be a group like { memory_max = "
-                                          "\"512M\"; }, not %s",
-                           subject, type_name(s));
-                return;
-        }
-        check_keys(s, known, subject, d);
-
-        m = config_setting_get_member(s, "memory_max");
-        if (m) {
-                v = config_setting_get_string(m);
-                r = v ? parse_size(v, &task->limits.memory_max) : -EINVAL;
-                if (r < 0 || task->limits.memory_max == 0)
-                        diag_error(d, line_of(m), "%smemory_max must be a size like \"512M\" or "
-                                                  "\"2G\" (bytes, K, M, G, T), not %s%s%s",
-                                   subject, v ? "'" : "", v ?: type_name(m), v ? "'" : "");
-        }
-        m = config_setting_get_member(s, "cpu_quota");
-        if (m) {
-                v = config_setting_get_string(m);
-                r = v ? parse_percent(v, &task->limits.cpu_quota_permille) : -EINVAL;
-                if (r < 0)
-                        diag_error(d, line_of(m), "%scpu_quota must be a percentage of one CPU "
-                                                  "like \"50%%\" or \"200%%\", not %s%s%s",
-                                   subject, v ? "'" : "", v ?: type_name(m), v ? "'" : "");
-        }
-        m = config_setting_get_member(s, "runtime_max");
-        if (m) {
-                v = config_setting_get_string(m);
-                r = v ? parse_timespan(v, &task->limits.runtime_max) : -EINVAL;
-                if (r < 0 || task->limits.runtime_max == 0)
-                        diag_error(d, line_of(m), "%sruntime_max must be a time span like "
-                                                  "\"20m\" or \"1h 30min\", not %s%s%s",
-                                   subject, v ? "'" : "", v ?: type_name(m), v ? "'" : "");
-        }
-}
-
-/* Adds the parameters of t to the task, checking that a name keeps its type. */
-static void add_params(Task *task, const Target *t, unsigned line, const char *subject, Diag *d) {
-        for (size_t i = 0; i < t->template->n_params; i++) {
-                const TemplateParam *tp = &t->template->params[i];
-                const TaskParam *have = task_find_param(task, tp->name);
-                TaskParam *n;
-
-                if (have) {
-                        if (!param_spec_equal(&have->spec, &tp->spec)) {
-                                _cleanup_free_ char *a = NULL, *b = NULL;
-                                (void) param_spec_to_string(&have->spec, &a);
-                                (void) param_spec_to_string(&tp->spec, &b);
-                                diag_error(d, line, "%sparameter '%s' is %s elsewhere in this "
-                                                    "task but %s in target '%s'",
-                                           subject, tp->name, strna(a), strna(b), t->name);
-                        }
-                        continue;
-                }
-                n = reallocarray(task->params, task->n_params + 1, sizeof(TaskParam));
-                if (!n)
-                        return;
-                task->params = n;
-                n[task->n_params] = (TaskParam){ .name = strdup(tp->name) };
-                if (!n[task->n_params].name ||
-                    param_spec_copy(&tp->spec, &n[task->n_params].spec) < 0) {
-                        free(n[task->n_params].name);
-                        return;
-                }
-                task->n_params++;
-        }
-}
-
-static Target *lookup_target(Pipeline *p, const char *name, unsigned line, const char *subject,
-                             const char *key, Diag *d) {
-        _cleanup_strv_free_ char **names = NULL;
-        Target *t = pipeline_find_target(p, name);
-        const char *guess;
-
-        if (t)
-                return t;
-        for (size_t i = 0; i < p->n_targets; i++)
-                (void) strv_extend(&names, p->targets[i]->name);
-        guess = strv_find_closest(names, name);
-        if (guess)
-                diag_error(d, line, "%sunknown target '%s' in %s (did you mean '%s'?)", subject,
-                           name, key, guess);
-        else
-                diag_error(d, line, "%sunknown target '%s' in %s", subject, name, key);
-        return NULL;
-}
-
-static void parse_io(Pipeline *p, Task *task, const config_setting_t *s, bool inputs,
-                     const char *subject, Diag *d) {
-        const char *key = inputs ? "inputs" : "outputs";
-        _cleanup_strv_free_ char **names = string_list(s, subject, key, "[ \"raw\" ]", d);
-
-        for (size_t i = 0; names && names[i]; i++) {
-                unsigned line = line_of(config_setting_get_elem(s, (unsigned) i));
-                Target *t = lookup_target(p, names[i], line, subject, key, d);
-
-                if (!t)
-                        continue;
-                if (inputs) {
-                        TaskInput *n = reallocarray(task->inputs, task->n_inputs + 1,
-                                                    sizeof(TaskInput));
-                        if (!n)
-                                return;
-                        task->inputs = n;
-                        n[task->n_inputs++] = (TaskInput){ .target = t, .line = line };
-                } else {
-                        Target **n = reallocarray(task->outputs, task->n_outputs + 1,
-                                                  sizeof(Target *));
-                        if (!n)
-                                return;
-                        task->outputs = n;
-                        n[task->n_outputs++] = t;
-                }
-        }
-}
-
-static void parse_exec(Task *task, const config_setting_t *s, const char *subject, Diag *d) {
-        task->exec = string_list(s, subject, "exec", "[ \"/usr/bin/prog\", \"${input}\" ]", d);
-        task->exec_line = line_of(s);
-        if (!task->exec)
-                return;
-        if (task->exec[0][0] != '/')
-                diag_error(d, line_of(s), "%sexec[0] must be an absolute path, not '%s' (systemd "
-                                          "does not search $PATH for transient units)",
-                           subject, task->exec[0]);
-}
-
-/* Checks that need the whole task: parameters, and references in exec. */
-static void check_task(Task *task, const char *subject, Diag *d) {
-        for (size_t i = 0; i < task->n_outputs; i++)
-                add_params(task, task->outputs[i], task->line, subject, d);
-        for (size_t i = 0; i < task->n_inputs; i++)
-                add_params(task, task->inputs[i].target, task->inputs[i].line, subject, d);
-
-        /* Events arrive at inputs: each input must determine the whole task instance. */
-        for (size_t i = 0; i < task->n_inputs; i++) {
-                const Template *tp = task->inputs[i].target->template;
-
-                for (size_t j = 0; j < task->n_params; j++)
-                        if (!template_find_param(tp, task->params[j].name))
-                                diag_error(d, task->inputs[i].line,
-                                           "%sinput '%s' does not bind '%s', so its arrival "
-                                           "cannot tell which instance to run",
-                                           subject, task->inputs[i].target->name,
-                                           task->params[j].name);
-        }
-        for (size_t i = 0; task->exec && task->exec[i]; i++) {
-                _cleanup_free_ char *err = NULL;
-
-                if (subst_check(task, task->exec[i], &err) < 0)
-                        diag_error(d, task->exec_line, "%sexec: %s", subject,
-                                   err ?: "out of memory");
-        }
-}
-
-static void parse_task(Pipeline *p, const config_setting_t *s, size_t index, Diag *d) {
-        static char * const known[] = { "name", "inputs", "outputs", "exec", "limits", NULL };
-        _cleanup_(task_freep) Task *task = NULL;
-        _cleanup_free_ char *subject = NULL;
-        const config_setting_t *m;
-        const char *name;
-        unsigned errors = d->n_errors;
-        Task **n;
-
-        if (!config_setting_is_group(s)) {
-                diag_error(d, line_of(s), "task %zu must be a group { name = ...; }, not %s",
-                           index + 1, type_name(s));
-                return;
-        }
-        m = config_setting_get_member(s, "name");
-        name = m ? config_setting_get_string(m) : NULL;
-        if (!name) {
-                diag_error(d, line_of(m ?: s), "task %zu: 'name' is %s", index + 1,
-                           m ? "not a string" : "missing");
-                return;
-        }
-        if (asprintf(&subject, "task '%s': ", name) < 0)
-                return;
-        if (!name_ok(name, false)) {
-                diag_error(d, line_of(m), "%sa task name has letters, digits and '_' only (it "
-                                          "becomes part of unit names)",
-                           subject);
-                return;
-        }
-        if (pipeline_find_task(p, name)) {
-                diag_error(d, line_of(m), "%sa task of this name is already defined", subject);
-                return;
-        }
-        check_keys(s, known, subject, d);
-
-        task = calloc(1, sizeof(Task));
-        if (!task)
-                return;
-        task->pipeline = p;
-        task->line = line_of(s);
-        task->limits = LIMITS_UNSET;
-        task->name = strdup(name);
-        if (!task->name)
-                return;
-
-        m = config_setting_get_member(s, "inputs");
-        if (m)
-                parse_io(p, task, m, true, subject, d);
-        else
-                diag_error(d, task->line, "%s'inputs' is missing: a task runs when its inputs "
-                                          "arrive",
-                           subject);
-        m = config_setting_get_member(s, "outputs");
-        if (m)
-                parse_io(p, task, m, false, subject, d);
-        else
-                diag_error(d, task->line, "%s'outputs' is missing: a task is complete when its "
-                                          "outputs exist",
-                           subject);
-        m = config_setting_get_member(s, "exec");
-        if (m)
-                parse_exec(task, m, subject, d);
-        else
-                diag_error(d, task->line, "%s'exec' is missing", subject);
-        m = config_setting_get_member(s, "limits");
-        if (m)
-                parse_limits(task, m, subject, d);
-
-        if (d->n_errors > errors)
-                return;
-        check_task(task, subject, d);
-
-        n = reallocarray(p->tasks, p->n_tasks + 1, sizeof(Task *));
-        if (!n)
-                return;
-        p->tasks = n;
-        p->tasks[p->n_tasks++] = TAKE_PTR(task);
+        free(l->broken_targets[strv_length(l->broken_targets) - 1]);
+        l->broken_targets[strv_length(l->broken_targets) - 1] = NULL;
 }
 
 /* Producers, consumers, and the checks that need all tasks: one producer per target, no cycle. */
@@ -487,6 +223,14 @@ static void link_tasks(Pipeline *p, Diag *d) {
         }
 }
 
+/* Whether task reads t only for earlier instances of itself (checked in config-task.c). */
+static bool reads_only_earlier(const Task *task, const Target *t) {
+        for (size_t i = 0; i < task->n_inputs; i++)
+                if (task->inputs[i].target == t && !task->inputs[i].earlier)
+                        return false;
+        return true;
+}
+
 /* Depth-first search over task -> consumers of its outputs; state 1 = on the path. */
 static bool find_cycle(Task *task, uint8_t *state, Pipeline *p, Diag *d) {
         size_t idx = 0;
@@ -502,9 +246,14 @@ static bool find_cycle(Task *task, uint8_t *state, Pipeline *p, Diag *d) {
                 return false;
         state[idx] = 1;
         for (size_t i = 0; i < task->n_outputs; i++)
-                for (size_t j = 0; j < task->outputs[i]->n_consumers; j++)
-                        if (find_cycle(task->outputs[i]->consumers[j], state, p, d))
+                for (size_t j = 0; j < task->outputs[i]->n_consumers; j++) {
+                        Task *c = task->outputs[i]->consumers[j];
+
+                        if (c == task && reads_only_earlier(c, task->outputs[i]))
+                                continue;
+                        if (find_cycle(c, state, p, d))
                                 return true;
+                }
         state[idx] = 2;
         return false;
 }
@@ -539,6 +288,7 @@ int config_load_pipeline(const char *path, Pipeline **ret, Diag *d) {
         _cleanup_(pipeline_freep) Pipeline *p = NULL;
         _cleanup_(config_freep) config_t *cfg = NULL;
         const config_setting_t *root, *s;
+        Loader l = { .diag = d };
         size_t errors = d->n_errors;
         const char *saved = d->file;
         int r;
@@ -552,6 +302,7 @@ int config_load_pipeline(const char *path, Pipeline **ret, Diag *d) {
         r = pipeline_name_from_path(path, &p->name);
         if (r < 0)
                 return r;
+        l.pipeline = p;
         cfg = malloc(sizeof(config_t));
         if (!cfg)
                 return -ENOMEM;
@@ -572,7 +323,7 @@ int config_load_pipeline(const char *path, Pipeline **ret, Diag *d) {
                            p->name);
 
         root = config_root_setting(cfg);
-        check_keys(root, known, "", d);
+        check_keys(&l, root, known, "");
         s = config_setting_get_member(root, "targets");
         if (!s)
                 diag_error(d, 0, "no 'targets' group");
@@ -581,7 +332,7 @@ int config_load_pipeline(const char *path, Pipeline **ret, Diag *d) {
                            type_name(s));
         else
                 for (int i = 0; i < config_setting_length(s); i++)
-                        parse_target(p, config_setting_get_elem(s, (unsigned) i), d);
+                        parse_target(&l, config_setting_get_elem(s, (unsigned) i));
         s = config_setting_get_member(root, "tasks");
         if (!s)
                 diag_error(d, 0, "no 'tasks' list");
@@ -590,7 +341,7 @@ int config_load_pipeline(const char *path, Pipeline **ret, Diag *d) {
                            type_name(s));
         else
                 for (int i = 0; i < config_setting_length(s); i++)
-                        parse_task(p, config_setting_get_elem(s, (unsigned) i), (size_t) i, d);
+                        parse_task(&l, config_setting_get_elem(s, (unsigned) i), (size_t) i);
 
         if (d->n_errors == errors) {
                 link_tasks(p, d);
@@ -598,6 +349,7 @@ int config_load_pipeline(const char *path, Pipeline **ret, Diag *d) {
                         check_cycles(p, d);
         }
         d->file = saved;
+        strv_free(l.broken_targets);
         if (d->n_errors > errors)
                 return -EINVAL;
         *ret = TAKE_PTR(p);

@@ -91,18 +91,23 @@ void evaluate_hint(TargetHost *h, Target *t, const Binding *b, bool fresh) {
                 Task *task = t->consumers[c];
 
                 for (size_t k = 0; k < task->n_inputs; k++) {
-                        _cleanup_(binding_freep) Binding *tb = NULL;
+                        _cleanup_(bindings_freep) Binding **l = NULL;
                         int r;
 
                         if (task->inputs[k].target != t)
                                 continue;
-                        r = task_instance_from_input(task, k, b, &tb);
-                        if (r <= 0)
+                        r = task_instances_from_input(task, k, b, &l);
+                        if (r < 0) {
+                                log_warning_errno(r, "Cannot map an instance of '%s' to task "
+                                                     "'%s', ignoring: %m", t->name, task->name);
                                 continue;
-                        r = evaluate_instance(m, task, tb, fresh);
-                        if (r < 0)
-                                log_warning_errno(r, "Cannot evaluate task '%s', ignoring: %m",
-                                                  task->name);
+                        }
+                        for (Binding **tb = l; *tb; tb++) {
+                                r = evaluate_instance(m, task, *tb, fresh);
+                                if (r < 0)
+                                        log_warning_errno(r, "Cannot evaluate task '%s', "
+                                                             "ignoring: %m", task->name);
+                        }
                 }
         }
 }

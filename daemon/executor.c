@@ -70,7 +70,7 @@ static int build_env(Manager *m, Instance *i, char * const * const *inputs, char
                                   strempty(binding_get(i->binding, task->params[k].name)));
         }
         for (size_t k = 0; k < task->n_inputs; k++) {
-                _cleanup_free_ char *n = env_name("SLUICE_INPUT_", task->inputs[k].target->name);
+                _cleanup_free_ char *n = env_name("SLUICE_INPUT_", task->inputs[k].name);
                 _cleanup_free_ char *j = NULL;
                 if (!n || strv_join(inputs[k], "\n", &j) < 0)
                         return -ENOMEM;

@@ -11,9 +11,20 @@
 #include "util/escape.h"
 #include "util/strv.h"
 
+void task_input_done(TaskInput *in) {
+        for (size_t i = 0; i < in->n_maps; i++) {
+                free(in->maps[i].param);
+                expr_free(in->maps[i].expr);
+        }
+        free(in->maps);
+        free(in->name);
+}
+
 Task *task_free(Task *t) {
         if (!t)
                 return NULL;
+        for (size_t i = 0; i < t->n_inputs; i++)
+                task_input_done(&t->inputs[i]);
         for (size_t i = 0; i < t->n_params; i++) {
                 free(t->params[i].name);
                 param_spec_done(&t->params[i].spec);
@@ -63,39 +74,191 @@ const TaskParam *task_find_param(const Task *t, const char *name) {
         return NULL;
 }
 
-int task_instance_from_input(const Task *task, size_t input, const Binding *input_binding,
-                             Binding **ret) {
-        _cleanup_(binding_freep) Binding *b = NULL;
+Binding **bindings_free(Binding **l) {
+        for (Binding **b = l; b && *b; b++)
+                binding_free(*b);
+        free(l);
+        return NULL;
+}
+
+static int bindings_add(Binding ***l, size_t *n, Binding *b) {
+        Binding **m = reallocarray(*l, *n + 2, sizeof(Binding *));
+
+        if (!m) {
+                binding_free(b);
+                return -ENOMEM;
+        }
+        m[(*n)++] = b;
+        m[*n] = NULL;
+        *l = m;
+        return 0;
+}
+
+/*
+ * Every combination of one value from each list: names[i] takes a value from values[i]. With
+ * a base binding copied into each. Lists are small: fan-ins of a day's hours or a week's days.
+ */
+static int product(char **names, char ***values, size_t n, const Binding *base, Binding ***ret) {
+        _cleanup_(bindings_freep) Binding **out = NULL;
+        size_t idx[n ?: 1], count = 0;
         int r;
 
-        /* Identity mapping: the input binds every parameter of the task (checked at load). */
-        r = binding_new(&b);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < task->n_params; i++) {
-                const char *v = binding_get(input_binding, task->params[i].name);
+        for (size_t i = 0; i < n; i++) {
+                idx[i] = 0;
+                if (!values[i] || !values[i][0]) {
+                        *ret = calloc(1, sizeof(Binding *));
+                        return *ret ? 0 : -ENOMEM;
+                }
+        }
+        for (;;) {
+                Binding *b;
+                size_t k;
+
+                r = binding_copy(base, &b);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < n && r >= 0; i++)
+                        r = binding_set(b, names[i], values[i][idx[i]]);
+                if (r < 0) {
+                        binding_free(b);
+                        return r;
+                }
+                r = bindings_add(&out, &count, b);
+                if (r < 0)
+                        return r;
+                /* The odometer: last list fastest. */
+                for (k = n; k > 0; k--) {
+                        if (values[k - 1][++idx[k - 1]])
+                                break;
+                        idx[k - 1] = 0;
+                }
+                if (k == 0)
+                        break;
+        }
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+static void values_freep(char ****p) {
+        for (char ***l = *p; l && *l; l++)
+                strv_free(*l);
+        free(*p);
+}
+
+int task_input_bindings(const Task *task, size_t input, const Binding *b, Binding ***ret) {
+        const TaskInput *in = &task->inputs[input];
+        _cleanup_(values_freep) char ***values = NULL;
+        _cleanup_strv_free_ char **names = NULL;
+        int r;
+
+        values = calloc(in->n_maps + 1, sizeof(char **));
+        if (!values)
+                return -ENOMEM;
+        for (size_t i = 0; i < in->n_maps; i++) {
+                const char *v = binding_get(b, expr_param(in->maps[i].expr));
+
                 if (!v)
-                        return 0;
-                r = binding_set(b, task->params[i].name, v);
+                        return -ENOKEY;
+                r = expr_eval(in->maps[i].expr, v, &values[i]);
+                if (r < 0)
+                        return r;
+                r = strv_extend(&names, in->maps[i].param);
                 if (r < 0)
                         return r;
         }
-        *ret = TAKE_PTR(b);
-        return 1;
+        return product(names, values, in->n_maps, NULL, ret);
+}
+
+/* Whether the input instance `b` is one of those the task instance `tb` reads. */
+static int reads(const Task *task, size_t input, const Binding *tb, const Binding *b) {
+        _cleanup_(bindings_freep) Binding **l = NULL;
+        int r;
+
+        r = task_input_bindings(task, input, tb, &l);
+        if (r < 0)
+                return r;
+        for (Binding **x = l; *x; x++)
+                if (binding_equal(*x, b))
+                        return 1;
+        return 0;
+}
+
+int task_instances_from_input(const Task *task, size_t input, const Binding *input_binding,
+                              Binding ***ret) {
+        const TaskInput *in = &task->inputs[input];
+        _cleanup_(values_freep) char ***values = NULL;
+        _cleanup_(bindings_freep) Binding **candidates = NULL, **out = NULL;
+        _cleanup_strv_free_ char **names = NULL;
+        size_t n = 0;
+        int r;
+
+        /* Each task parameter from the first expression that reads it (the loader checked
+         * there is one): the candidates' product, filtered by the forward direction, which
+         * also checks every other expression that reads the same parameter. */
+        values = calloc(task->n_params + 1, sizeof(char **));
+        if (!values)
+                return -ENOMEM;
+        for (size_t j = 0; j < task->n_params; j++) {
+                for (size_t i = 0; i < in->n_maps; i++) {
+                        const char *v;
+
+                        if (!streq(expr_param(in->maps[i].expr), task->params[j].name))
+                                continue;
+                        v = binding_get(input_binding, in->maps[i].param);
+                        if (!v)
+                                return -ENOKEY;
+                        r = expr_invert(in->maps[i].expr, v, &values[j]);
+                        if (r < 0)
+                                return r;
+                        break;
+                }
+                if (!values[j])
+                        return -ENOKEY;
+                r = strv_extend(&names, task->params[j].name);
+                if (r < 0)
+                        return r;
+        }
+        r = product(names, values, task->n_params, NULL, &candidates);
+        if (r < 0)
+                return r;
+        out = calloc(1, sizeof(Binding *));
+        if (!out)
+                return -ENOMEM;
+        for (Binding **c = candidates; *c; c++) {
+                r = reads(task, input, *c, input_binding);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        continue;
+                r = bindings_add(&out, &n, TAKE_PTR(*c));
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(out);
+        return 0;
 }
 
 int task_input_locations(const Task *task, size_t input, const Binding *b, char ***ret) {
-        _cleanup_strv_free_ char **l = NULL;
-        char *s;
+        _cleanup_(bindings_freep) Binding **l = NULL;
+        _cleanup_strv_free_ char **locs = NULL;
         int r;
 
-        r = template_format(task->inputs[input].target->template, b, &s);
+        r = task_input_bindings(task, input, b, &l);
         if (r < 0)
                 return r;
-        r = strv_consume(&l, s);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(l);
+        for (Binding **x = l; *x; x++) {
+                char *s;
+
+                r = template_format(task->inputs[input].target->template, *x, &s);
+                if (r < 0)
+                        return r;
+                r = strv_consume(&locs, s);
+                if (r < 0)
+                        return r;
+        }
+        if (!locs && !(locs = calloc(1, sizeof(char *))))
+                return -ENOMEM;
+        *ret = TAKE_PTR(locs);
         return 0;
 }
 

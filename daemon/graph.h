@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "binding.h"
+#include "mapping.h"
 #include "param.h"
 #include "target.h"
 #include "util/time-util.h"
@@ -31,16 +32,27 @@ typedef struct TaskParam {
         ParamSpec spec;
 } TaskParam;
 
+/* One parameter of an input target, bound by an expression over one task parameter. */
+typedef struct InputMap {
+        char *param;
+        Expr *expr;
+} InputMap;
+
 typedef struct TaskInput {
         Target *target;     /* not owned: the pipeline owns its targets */
+        char *name;         /* the alias, or the target's name: ${input.NAME} */
         unsigned line;
+        InputMap *maps;     /* one per parameter of the target, in the template's order */
+        size_t n_maps;
+        bool multi;         /* a fan-in: one task instance reads several instances of it */
+        bool earlier;       /* the task's own output, of earlier instances only */
 } TaskInput;
 
 struct Task {
         Pipeline *pipeline; /* owner, not freed */
         char *name;
         unsigned line;
-        TaskParam *params;  /* in order of first appearance: outputs, then inputs */
+        TaskParam *params;  /* those of its outputs (every output has them all) */
         size_t n_params;
         TaskInput *inputs;
         size_t n_inputs;
@@ -69,13 +81,21 @@ Task *task_free(Task *t);
 DEFINE_POINTER_CLEANUP(Task, task_free);
 const TaskParam *task_find_param(const Task *t, const char *name) _pure_;
 
+void task_input_done(TaskInput *in);
+
 /*
- * From an input instance to the task instance it belongs to (the inverse of the input's
- * mapping). 1 and *ret on success; 0 when the input instance determines no instance.
+ * From an input instance to the task instances that read it, through the inverse of the
+ * input's mapping: one for an identity or a shift, several for the inverse of a truncation or
+ * a range, none when the instance lies outside every instance's reach. A NULL-terminated array.
  */
-int task_instance_from_input(const Task *task, size_t input, const Binding *input_binding,
-                             Binding **ret);
-/* Where the input instances of a task instance live (several for a fan-in). */
+int task_instances_from_input(const Task *task, size_t input, const Binding *input_binding,
+                              Binding ***ret);
+Binding **bindings_free(Binding **l);
+DEFINE_POINTER_CLEANUP(Binding *, bindings_free);
+/* The input instances a task instance reads (several for a fan-in), as bindings of the input
+ * target, oldest first. */
+int task_input_bindings(const Task *task, size_t input, const Binding *b, Binding ***ret);
+/* Where they live. */
 int task_input_locations(const Task *task, size_t input, const Binding *b, char ***ret);
 int task_output_location(const Task *task, size_t output, const Binding *b, char **ret);
 

@@ -65,8 +65,8 @@ static int resolve(const Task *task, const char *name, size_t n, Ref *ret, char 
         }
         if (n > 6 && strneq(name, "input.", 6)) {
                 for (size_t i = 0; i < task->n_inputs; i++)
-                        if (strlen(task->inputs[i].target->name) == n - 6 &&
-                            strneq(task->inputs[i].target->name, name + 6, n - 6)) {
+                        if (strlen(task->inputs[i].name) == n - 6 &&
+                            strneq(task->inputs[i].name, name + 6, n - 6)) {
                                 *ret = (Ref){ REF_INPUT_NAMED, i };
                                 return 0;
                         }
@@ -142,11 +142,15 @@ static int tokenize(const Task *task, const char *s, token_func f, void *userdat
         return 0;
 }
 
-static bool ref_is_list(const Ref *ref) {
-        return ref->kind == REF_INPUTS || ref->kind == REF_OUTPUTS;
+/* References that can stand for several locations, and become one argument each. */
+static bool ref_is_list(const Task *task, const Ref *ref) {
+        return ref->kind == REF_INPUTS || ref->kind == REF_OUTPUTS ||
+               ((ref->kind == REF_INPUT || ref->kind == REF_INPUT_NAMED) &&
+                task->inputs[ref->index].multi);
 }
 
 typedef struct CheckState {
+        const Task *task;
         size_t n_tokens;
         bool has_list;
 } CheckState;
@@ -157,25 +161,33 @@ static int check_token(const char *lit, size_t n, const Ref *ref, void *userdata
         if (lit && n == 0)
                 return 0;
         c->n_tokens++;
-        if (ref && ref_is_list(ref))
+        if (ref && ref_is_list(c->task, ref))
                 c->has_list = true;
         return 0;
 }
 
-int subst_check(const Task *task, const char *element, char **ret_error) {
-        CheckState c = {};
+/* 1 when the element is a lone list reference, 0 when it is text, <0 when it mixes them. */
+static int classify(const Task *task, const char *element, char **ret_error) {
+        CheckState c = { .task = task };
         int r;
 
-        *ret_error = NULL;
         r = tokenize(task, element, check_token, &c, ret_error);
         if (r < 0)
                 return r;
         if (c.has_list && c.n_tokens > 1)
                 return fail(ret_error,
-                            "'%s': ${inputs} and ${outputs} expand to several arguments and "
-                            "must stand alone in their element",
+                            "'%s': ${inputs}, ${outputs} and fan-in inputs expand to several "
+                            "arguments and must stand alone in their element",
                             element);
-        return 0;
+        return c.has_list;
+}
+
+int subst_check(const Task *task, const char *element, char **ret_error) {
+        int r;
+
+        *ret_error = NULL;
+        r = classify(task, element, ret_error);
+        return r < 0 ? r : 0;
 }
 
 typedef struct ExpandState {
@@ -200,13 +212,14 @@ static int expand_token(const char *lit, size_t n, const Ref *ref, void *userdat
                 return 0;
         case REF_INPUT:
         case REF_INPUT_NAMED:
-                /* A fan-in input named in a longer element joins its locations with spaces;
-                 * standing alone it is expanded like ${inputs} by the caller. */
-                STRV_FOREACH(l, c->inputs[ref->index]) {
-                        if (l != c->inputs[ref->index])
-                                fputc(' ', e->f);
-                        fputs(*l, e->f);
+                /* A fan-in stands alone (checked at load): one argument per location. */
+                if (!e->f) {
+                        STRV_FOREACH(l, c->inputs[ref->index])
+                                if (strv_extend(e->argv, *l) < 0)
+                                        return -ENOMEM;
+                        return 0;
                 }
+                fputs(strempty(c->inputs[ref->index][0]), e->f);
                 return 0;
         case REF_OUTPUT:
         case REF_OUTPUT_NAMED:
@@ -227,10 +240,6 @@ static int expand_token(const char *lit, size_t n, const Ref *ref, void *userdat
         return -EINVAL;
 }
 
-static bool element_is_list(const Task *task, const char *s) {
-        return streq(s, "${inputs}") || streq(s, "${outputs}");
-}
-
 int subst_expand(char * const *exec, const SubstContext *c, char ***ret) {
         _cleanup_strv_free_ char **argv = NULL;
         int r;
@@ -241,7 +250,10 @@ int subst_expand(char * const *exec, const SubstContext *c, char ***ret) {
                 size_t len = 0;
                 ExpandState e = { .ctx = c, .argv = &argv };
 
-                if (element_is_list(c->task, *s)) {
+                r = classify(c->task, *s, &err);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
                         r = tokenize(c->task, *s, expand_token, &e, &err);
                         if (r < 0)
                                 return r;

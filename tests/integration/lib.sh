@@ -42,10 +42,12 @@ wait_for() {
     done
 }
 
-# install_pipeline TEMPLATE: fills in @DIR@ and @EXAMPLES_DIR@, as $WORK/config/pipelines.d/$PIPELINE.conf.
+# install_pipeline TEMPLATE: fills in @DIR@ (or an example's @DEMO_DIR@) and @EXAMPLES_DIR@, as
+# $WORK/config/pipelines.d/$PIPELINE.conf.
 install_pipeline() {
     mkdir -p "$WORK/config/pipelines.d"
-    sed -e "s|@DIR@|$WORK|g" -e "s|@EXAMPLES_DIR@|$SOURCE_ROOT/contrib/examples|g" "$1" \
+    sed -e "s|@DIR@|$WORK|g" -e "s|@DEMO_DIR@|$WORK|g" \
+        -e "s|@EXAMPLES_DIR@|$SOURCE_ROOT/contrib/examples|g" "$1" \
         > "$WORK/config/pipelines.d/$PIPELINE.conf"
     "$SLUICECTL" check "$WORK/config/pipelines.d/$PIPELINE.conf" >/dev/null ||
         fail "sluicectl check rejected the test pipeline"
@@ -80,6 +82,12 @@ unit() {
     done
     local IFS=-
     echo "sluice-$PIPELINE-$task@${inst[*]}.service"
+}
+
+# runs_started UNIT: how many runs of UNIT sluiced has started, by its journal records.
+runs_started() {
+    journalctl --no-pager -q -o cat MESSAGE_ID=4c95ad7e41c047b3a3af4162941b77e0 "SLUICE_UNIT=$1" |
+        wc -l
 }
 
 # journal_has FIELD=VALUE...: a journal entry matching all of them exists.

@@ -122,7 +122,8 @@ static void test_good_chain(void **state) {
 
 static void test_instance_and_unit_names(void **state) {
         _cleanup_(pipeline_freep) Pipeline *p = load_good("chain.conf");
-        _cleanup_(binding_freep) Binding *b = NULL, *back = NULL;
+        _cleanup_(binding_freep) Binding *b = NULL;
+        _cleanup_(bindings_freep) Binding **back = NULL;
         _cleanup_free_ char *id = NULL, *unit = NULL, *longname = NULL, *longid = NULL,
                             *longunit = NULL, *again = NULL;
         Task *wc = pipeline_find_task(p, "wordcount");
@@ -152,8 +153,10 @@ static void test_instance_and_unit_names(void **state) {
         assert_string_equal(longunit, again);
 
         /* The input's binding names the task instance (identity mapping). */
-        assert_int_equal(task_instance_from_input(wc, 0, b, &back), 1);
-        assert_true(binding_equal(b, back));
+        assert_int_equal(task_instances_from_input(wc, 0, b, &back), 0);
+        assert_non_null(back[0]);
+        assert_true(binding_equal(b, back[0]));
+        assert_null(back[1]);
 }
 
 static void test_unescape_round_trip(void **state) {

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* What the two halves of the pipeline loader share */
+#pragma once
+
+#include <libconfig.h>
+
+#include "config.h"
+
+typedef struct Loader {
+        Pipeline *pipeline;
+        Diag *diag;
+        char **broken_targets;  /* defined but rejected: references to them say nothing more */
+} Loader;
+
+unsigned line_of(const config_setting_t *s);
+const char *type_name(const config_setting_t *s);
+bool name_ok(const char *s, bool dash);
+/* Reports each member of group s that is not in known, with a suggestion. */
+void check_keys(Loader *l, const config_setting_t *s, char * const *known, const char *subject);
+/* A list or array of strings; NULL (and a diagnostic) for anything else. */
+char **string_list(Loader *l, const config_setting_t *s, const char *subject, const char *key,
+                   const char *example);
+/* The target of that name; NULL, with a diagnostic unless it is a broken one, otherwise. */
+Target *lookup_target(Loader *l, const char *name, unsigned line, const char *subject,
+                      const char *key);
+
+/* config-task.c: one element of `tasks`. */
+void parse_task(Loader *l, const config_setting_t *s, size_t index);

@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The task half of the pipeline loader: names, outputs (which define a task's parameters),
+ * inputs with their mappings, exec and limits. The rule that makes the daemon work is checked
+ * here: every input must determine the task instances it feeds (its mapping has an inverse for
+ * every task parameter), since events arrive at inputs.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "config-internal.h"
+#include "subst.h"
+#include "util/strv.h"
+
+char **string_list(Loader *l, const config_setting_t *s, const char *subject, const char *key,
+                   const char *example) {
+        _cleanup_strv_free_ char **list = NULL;
+        Diag *d = l->diag;
+
+        if (!config_setting_is_aggregate(s) || config_setting_is_group(s)) {
+                diag_error(d, line_of(s), "%s'%s' must be a list of strings like %s, not %s",
+                           subject, key, example, type_name(s));
+                return NULL;
+        }
+        for (int i = 0; i < config_setting_length(s); i++) {
+                const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
+                const char *v = config_setting_get_string(e);
+
+                if (!v) {
+                        diag_error(d, line_of(e), "%s'%s' must hold strings, but element %d is %s",
+                                   subject, key, i + 1, type_name(e));
+                        return NULL;
+                }
+                if (strv_extend(&list, v) < 0)
+                        return NULL;
+        }
+        if (!list) {
+                diag_error(d, line_of(s), "%s'%s' is empty", subject, key);
+                return NULL;
+        }
+        return TAKE_PTR(list);
+}
+
+Target *lookup_target(Loader *l, const char *name, unsigned line, const char *subject,
+                      const char *key) {
+        _cleanup_strv_free_ char **names = NULL;
+        Pipeline *p = l->pipeline;
+        Target *t = pipeline_find_target(p, name);
+        const char *guess;
+
+        if (t || strv_contains(l->broken_targets, name))
+                return t;
+        for (size_t i = 0; i < p->n_targets; i++)
+                (void) strv_extend(&names, p->targets[i]->name);
+        guess = strv_find_closest(names, name);
+        if (guess)
+                diag_error(l->diag, line, "%sunknown target '%s' in %s (did you mean '%s'?)",
+                           subject, name, key, guess);
+        else
+                diag_error(l->diag, line, "%sunknown target '%s' in %s", subject, name, key);
+        return NULL;
+}
+
+static void parse_limits(Loader *l, Task *task, const config_setting_t *s, const char *subject) {
+        static char * const known[] = { "memory_max", "cpu_quota", "runtime_max", NULL };
+        const config_setting_t *m;
+        Diag *d = l->diag;
+        const char *v;
+        int r;
+
+        if (!config_setting_is_group(s)) {
+                diag_error(d, line_of(s), "%s'limits' must be a group like { memory_max = "
+                                          "\"512M\"; }, not %s",
+                           subject, type_name(s));
+                return;
+        }
+        check_keys(l, s, known, subject);
+
+        m = config_setting_get_member(s, "memory_max");
+        if (m) {
+                v = config_setting_get_string(m);
+                r = v ? parse_size(v, &task->limits.memory_max) : -EINVAL;
+                if (r < 0 || task->limits.memory_max == 0)
+                        diag_error(d, line_of(m), "%smemory_max must be a size like \"512M\" or "
+                                                  "\"2G\" (bytes, K, M, G, T), not %s%s%s",
+                                   subject, v ? "'" : "", v ?: type_name(m), v ? "'" : "");
+        }
+        m = config_setting_get_member(s, "cpu_quota");
+        if (m) {
+                v = config_setting_get_string(m);
+                r = v ? parse_percent(v, &task->limits.cpu_quota_permille) : -EINVAL;
+                if (r < 0)
+                        diag_error(d, line_of(m), "%scpu_quota must be a percentage of one CPU "
+                                                  "like \"50%%\" or \"200%%\", not %s%s%s",
+                                   subject, v ? "'" : "", v ?: type_name(m), v ? "'" : "");
+        }
+        m = config_setting_get_member(s, "runtime_max");
+        if (m) {
+                v = config_setting_get_string(m);
+                r = v ? parse_timespan(v, &task->limits.runtime_max) : -EINVAL;
+                if (r < 0 || task->limits.runtime_max == 0)
+                        diag_error(d, line_of(m), "%sruntime_max must be a time span like "
+                                                  "\"20m\" or \"1h 30min\", not %s%s%s",
+                                   subject, v ? "'" : "", v ?: type_name(m), v ? "'" : "");
+        }
+}
+
+static int add_param(Task *task, const TemplateParam *tp) {
+        TaskParam *n = reallocarray(task->params, task->n_params + 1, sizeof(TaskParam));
+
+        if (!n)
+                return -ENOMEM;
+        task->params = n;
+        n[task->n_params] = (TaskParam){ .name = strdup(tp->name) };
+        if (!n[task->n_params].name || param_spec_copy(&tp->spec, &n[task->n_params].spec) < 0) {
+                free(n[task->n_params].name);
+                return -ENOMEM;
+        }
+        task->n_params++;
+        return 0;
+}
+
+static char *spec_string(const ParamSpec *s) {
+        char *t = NULL;
+
+        (void) param_spec_to_string(s, &t);
+        return t;
+}
+
+/*
+ * The task's parameters are its outputs': each instance writes one instance of every output,
+ * so every output must have the same parameters, or two instances would write one file.
+ */
+static void parse_outputs(Loader *l, Task *task, const config_setting_t *s, const char *subject) {
+        _cleanup_strv_free_ char **names = string_list(l, s, subject, "outputs", "[ \"counts\" ]");
+
+        for (size_t i = 0; names && names[i]; i++) {
+                unsigned line = line_of(config_setting_get_elem(s, (unsigned) i));
+                Target *t = lookup_target(l, names[i], line, subject, "outputs");
+                const Template *tp;
+                Target **n;
+
+                if (!t)
+                        continue;
+                for (size_t k = 0; k < task->n_outputs; k++)
+                        if (task->outputs[k] == t) {
+                                diag_error(l->diag, line, "%soutput '%s' is listed twice",
+                                           subject, t->name);
+                                t = NULL;
+                                break;
+                        }
+                if (!t)
+                        continue;
+                tp = t->template;
+                if (task->n_outputs == 0) {
+                        for (size_t k = 0; k < tp->n_params; k++)
+                                if (add_param(task, &tp->params[k]) < 0)
+                                        return;
+                } else {
+                        bool same = tp->n_params == task->n_params;
+
+                        for (size_t k = 0; same && k < tp->n_params; k++) {
+                                const TaskParam *have = task_find_param(task, tp->params[k].name);
+                                same = have && param_spec_equal(&have->spec, &tp->params[k].spec);
+                        }
+                        if (!same)
+                                diag_error(l->diag, line,
+                                           "%soutputs '%s' and '%s' have different parameters; "
+                                           "every instance writes one of each, so they must "
+                                           "have the same",
+                                           subject, task->outputs[0]->name, t->name);
+                }
+                n = reallocarray(task->outputs, task->n_outputs + 1, sizeof(Target *));
+                if (!n)
+                        return;
+                task->outputs = n;
+                n[task->n_outputs++] = t;
+        }
+}
+
+static const ParamSpec *lookup_task_param(const char *name, void *userdata) {
+        const TaskParam *p = task_find_param(userdata, name);
+
+        return p ? &p->spec : NULL;
+}
+
+static bool is_output(const Task *task, const Target *t) {
+        for (size_t i = 0; i < task->n_outputs; i++)
+                if (task->outputs[i] == t)
+                        return true;
+        return false;
+}
+
+/* The largest offset of an expression from its parameter, or false when it has none (a
+ * truncation or an expansion reaches anything in its period). */
+static bool max_offset(const Expr *e, int64_t *ret) {
+        int64_t sub;
+
+        switch (e->kind) {
+        case EXPR_REF:
+                *ret = 0;
+                return true;
+        case EXPR_SHIFT:
+                if (!max_offset(e->a, &sub))
+                        return false;
+                *ret = sub + e->shift;
+                return true;
+        case EXPR_RANGE:
+                return max_offset(e->b, ret);
+        default:
+                return false;
+        }
+}
+
+/*
+ * A task may read its own output target only for earlier instances: the previous day's
+ * running total. Otherwise an instance would wait for itself.
+ */
+static bool only_earlier(const TaskInput *in) {
+        bool back = false;
+
+        for (size_t i = 0; i < in->n_maps; i++) {
+                int64_t off;
+
+                if (!max_offset(in->maps[i].expr, &off) || off > 0)
+                        return false;
+                back = back || off < 0;
+        }
+        return back;
+}
+
+/* Builds the maps of one input: explicit expressions, and identity for the rest. */
+static int build_maps(Loader *l, Task *task, TaskInput *in, InputSpec *spec,
+                      const char *subject) {
+        const Template *tp = in->target->template;
+        Diag *d = l->diag;
+        int r;
+
+        for (size_t k = 0; k < spec->n; k++)
+                if (!template_find_param(tp, spec->params[k])) {
+                        diag_error(d, in->line, "%sinput '%s': target '%s' has no parameter '%s'",
+                                   subject, in->name, in->target->name, spec->params[k]);
+                        return -EINVAL;
+                }
+        in->maps = calloc(tp->n_params, sizeof(InputMap));
+        if (!in->maps)
+                return -ENOMEM;
+        for (size_t k = 0; k < tp->n_params; k++) {
+                const TemplateParam *param = &tp->params[k];
+                InputMap *m = &in->maps[in->n_maps];
+                _cleanup_free_ char *err = NULL, *text = NULL, *want = NULL, *got = NULL;
+
+                m->param = strdup(param->name);
+                if (!m->param)
+                        return -ENOMEM;
+                for (size_t j = 0; j < spec->n; j++)
+                        if (streq(spec->params[j], param->name))
+                                m->expr = TAKE_PTR(spec->exprs[j]);
+                if (!m->expr) {
+                        /* Not bound explicitly: the task parameter of the same name. */
+                        if (!task_find_param(task, param->name)) {
+                                in->n_maps++;
+                                diag_error(d, in->line,
+                                           "%sinput '%s': its parameter '%s' is bound by no "
+                                           "output; bind it: %s(%s = ...)",
+                                           subject, in->name, param->name, in->target->name,
+                                           param->name);
+                                return -EINVAL;
+                        }
+                        r = expr_new_ref(param->name, &m->expr);
+                        if (r < 0)
+                                return r;
+                }
+                in->n_maps++;
+                r = expr_check(m->expr, lookup_task_param, task, &err);
+                if (r < 0) {
+                        diag_error(d, in->line, "%sinput '%s': %s", subject, in->name,
+                                   err ?: "out of memory");
+                        return r;
+                }
+                if (m->expr->type != param->spec.type ||
+                    (param->spec.type == PARAM_ENUM &&
+                     !param_spec_equal(&task_find_param(task, expr_param(m->expr))->spec,
+                                       &param->spec))) {
+                        (void) expr_to_string(m->expr, &text);
+                        want = spec_string(&param->spec);
+                        got = m->expr->kind == EXPR_REF
+                                      ? spec_string(&task_find_param(task, m->expr->param)->spec)
+                                      : strdup(param_type_to_string(m->expr->type));
+                        diag_error(d, in->line,
+                                   "%sinput '%s': '%s' of target '%s' is %s, but %s gives %s",
+                                   subject, in->name, param->name, in->target->name, strna(want),
+                                   strna(text), strna(got));
+                        return -EINVAL;
+                }
+                in->multi = in->multi || expr_is_multi(m->expr);
+        }
+        /* The inverse: each task parameter must be read by some expression of this input, or
+         * the input's arrival could not say which instances to evaluate. */
+        for (size_t j = 0; j < task->n_params; j++) {
+                bool found = false;
+
+                for (size_t k = 0; k < in->n_maps && !found; k++)
+                        found = streq(expr_param(in->maps[k].expr), task->params[j].name);
+                if (!found) {
+                        diag_error(d, in->line,
+                                   "%sinput '%s' does not determine '%s', so its arrival "
+                                   "cannot tell which instance to run",
+                                   subject, in->name, task->params[j].name);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+static void parse_inputs(Loader *l, Task *task, const config_setting_t *s, const char *subject) {
+        _cleanup_strv_free_ char **texts =
+                string_list(l, s, subject, "inputs", "[ \"raw\" ]");
+        Diag *d = l->diag;
+
+        task->inputs = calloc(strv_length(texts) + 1, sizeof(TaskInput));
+        if (!task->inputs)
+                return;
+        for (size_t i = 0; texts && texts[i]; i++) {
+                _cleanup_(input_spec_freep) InputSpec *spec = NULL;
+                _cleanup_free_ char *err = NULL;
+                unsigned line = line_of(config_setting_get_elem(s, (unsigned) i));
+                TaskInput *in = &task->inputs[task->n_inputs];
+                Target *t;
+
+                if (input_spec_parse(texts[i], &spec, &err) < 0) {
+                        diag_error(d, line, "%sinputs: %s", subject, err ?: "out of memory");
+                        continue;
+                }
+                t = lookup_target(l, spec->target, line, subject, "inputs");
+                if (!t)
+                        continue;
+                *in = (TaskInput){ .target = t, .line = line,
+                                   .name = strdup(spec->alias ?: spec->target) };
+                task->n_inputs++;
+                if (!in->name)
+                        return;
+                for (size_t k = 0; k + 1 < task->n_inputs; k++)
+                        if (streq(task->inputs[k].name, in->name)) {
+                                diag_error(d, line, "%sinput '%s' appears twice; name the "
+                                                    "second one: other = %s(...)",
+                                           subject, in->name, t->name);
+                                break;
+                        }
+                if (build_maps(l, task, in, spec, subject) < 0)
+                        continue;
+                if (is_output(task, t)) {
+                        in->earlier = only_earlier(in);
+                        if (!in->earlier)
+                                diag_error(d, line, "%sinput '%s' is the task's own output; "
+                                                    "it may read only earlier instances "
+                                                    "(like ${day - 1d})",
+                                           subject, in->name);
+                }
+        }
+}
+
+static void parse_exec(Loader *l, Task *task, const config_setting_t *s, const char *subject) {
+        task->exec = string_list(l, s, subject, "exec", "[ \"/usr/bin/prog\", \"${input}\" ]");
+        task->exec_line = line_of(s);
+        if (!task->exec)
+                return;
+        if (task->exec[0][0] != '/')
+                diag_error(l->diag, line_of(s),
+                           "%sexec[0] must be an absolute path, not '%s' (systemd does not "
+                           "search $PATH for transient units)",
+                           subject, task->exec[0]);
+}
+
+void parse_task(Loader *l, const config_setting_t *s, size_t index) {
+        static char * const known[] = { "name", "inputs", "outputs", "exec", "limits", NULL };
+        _cleanup_(task_freep) Task *task = NULL;
+        _cleanup_free_ char *subject = NULL;
+        const config_setting_t *m, *inputs;
+        Pipeline *p = l->pipeline;
+        Diag *d = l->diag;
+        const char *name;
+        size_t errors = d->n_errors;
+        Task **n;
+
+        if (!config_setting_is_group(s)) {
+                diag_error(d, line_of(s), "task %zu must be a group { name = ...; }, not %s",
+                           index + 1, type_name(s));
+                return;
+        }
+        m = config_setting_get_member(s, "name");
+        name = m ? config_setting_get_string(m) : NULL;
+        if (!name) {
+                diag_error(d, line_of(m ?: s), "task %zu: 'name' is %s", index + 1,
+                           m ? "not a string" : "missing");
+                return;
+        }
+        if (asprintf(&subject, "task '%s': ", name) < 0)
+                return;
+        if (!name_ok(name, false)) {
+                diag_error(d, line_of(m), "%sa task name has letters, digits and '_' only (it "
+                                          "becomes part of unit names)",
+                           subject);
+                return;
+        }
+        if (pipeline_find_task(p, name)) {
+                diag_error(d, line_of(m), "%sa task of this name is already defined", subject);
+                return;
+        }
+        check_keys(l, s, known, subject);
+
+        task = calloc(1, sizeof(Task));
+        if (!task)
+                return;
+        task->pipeline = p;
+        task->line = line_of(s);
+        task->limits = LIMITS_UNSET;
+        task->name = strdup(name);
+        if (!task->name)
+                return;
+
+        m = config_setting_get_member(s, "outputs");
+        if (m)
+                parse_outputs(l, task, m, subject);
+        else
+                diag_error(d, task->line, "%s'outputs' is missing: a task is complete when its "
+                                          "outputs exist",
+                           subject);
+        inputs = config_setting_get_member(s, "inputs");
+        if (!inputs)
+                diag_error(d, task->line, "%s'inputs' is missing: a task runs when its inputs "
+                                          "arrive",
+                           subject);
+        else if (m)     /* mappings are checked against the outputs' parameters */
+                parse_inputs(l, task, inputs, subject);
+        m = config_setting_get_member(s, "exec");
+        if (m)
+                parse_exec(l, task, m, subject);
+        else
+                diag_error(d, task->line, "%s'exec' is missing", subject);
+        m = config_setting_get_member(s, "limits");
+        if (m)
+                parse_limits(l, task, m, subject);
+
+        if (d->n_errors > errors)
+                return;
+        for (size_t i = 0; task->exec && task->exec[i]; i++) {
+                _cleanup_free_ char *err = NULL;
+
+                if (subst_check(task, task->exec[i], &err) < 0)
+                        diag_error(d, task->exec_line, "%sexec: %s", subject,
+                                   err ?: "out of memory");
+        }
+        n = reallocarray(p->tasks, p->n_tasks + 1, sizeof(Task *));
+        if (!n)
+                return;
+        p->tasks = n;
+        p->tasks[p->n_tasks++] = TAKE_PTR(task);
+}

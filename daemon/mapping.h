@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/* Input mappings: expressions from task parameters to input parameters, and their inverses */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "param.h"
+#include "util/macro.h"
+
+typedef enum ExprKind {
+        EXPR_REF,       /* ${day} */
+        EXPR_SHIFT,     /* ${day - 1d}, ${day} - 1d */
+        EXPR_TRUNC,     /* day(${hour}), week(${day}), month(${day}) */
+        EXPR_EXPAND,    /* hours(${day}), days(${week}), days(${month}) */
+        EXPR_RANGE,     /* range(${day} - 6d, ${day}) */
+        _EXPR_KIND_MAX,
+        _EXPR_KIND_INVALID = -EINVAL,
+} ExprKind;
+
+typedef struct Expr {
+        ExprKind kind;
+        ParamType type;         /* of the result; set by expr_check() */
+        char *param;            /* EXPR_REF: the task parameter */
+        int64_t shift;          /* EXPR_SHIFT: amount, in units of type */
+        char shift_unit;        /* as written: 'h', 'd', 'w', 'm' or 0 */
+        ParamType to;           /* EXPR_TRUNC, EXPR_EXPAND: the type converted to */
+        struct Expr *a, *b;     /* operands; b only for EXPR_RANGE */
+} Expr;
+
+Expr *expr_free(Expr *e);
+/* ${param}: the identity. */
+int expr_new_ref(const char *param, Expr **ret);
+DEFINE_POINTER_CLEANUP(Expr, expr_free);
+
+/*
+ * Parses s[0..n). On -EINVAL *ret_error says what is wrong and where. Types are not known yet:
+ * expr_check() assigns them once the task's parameters are known.
+ */
+int expr_parse(const char *s, size_t n, Expr **ret, char **ret_error);
+/* The expression as the user would write it, for messages and graphs. */
+int expr_to_string(const Expr *e, char **ret);
+
+/* Looks a task parameter's spec up by name; NULL when the task has no such parameter. */
+typedef const ParamSpec *(*expr_lookup_func)(const char *name, void *userdata);
+
+/* Types the expression; on -EINVAL *ret_error says why it cannot be evaluated or inverted. */
+int expr_check(Expr *e, expr_lookup_func lookup, void *userdata, char **ret_error);
+
+/* The task parameter an expression reads (every expression reads exactly one). */
+const char *expr_param(const Expr *e) _pure_;
+/* Whether it can give more than one value (a fan-in). */
+bool expr_is_multi(const Expr *e) _pure_;
+
+/* Forward: the values the expression takes for a task parameter's value (one unless a fan-in). */
+int expr_eval(const Expr *e, const char *value, char ***ret);
+/*
+ * Inverse: the values of the task parameter for which the expression takes `value` among its
+ * values (several for a truncation's inverse, or a range's). Empty when none.
+ */
+int expr_invert(const Expr *e, const char *value, char ***ret);
+
+/* One element of a task's inputs: "[alias =] target[(param = expr, ...)]". */
+typedef struct InputSpec {
+        char *alias;            /* NULL when not named */
+        char *target;
+        char **params;          /* the target's parameters bound explicitly */
+        Expr **exprs;           /* and their expressions, as many as params */
+        size_t n;
+} InputSpec;
+
+int input_spec_parse(const char *s, InputSpec **ret, char **ret_error);
+InputSpec *input_spec_free(InputSpec *spec);
+DEFINE_POINTER_CLEANUP(InputSpec, input_spec_free);

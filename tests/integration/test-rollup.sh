@@ -1,0 +1,41 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Fan-in through the real daemon: the 168 hourly logs of ISO week 2026-W48 land in random
+# order; each day's roll-up runs exactly once, when its 24th hour lands, and the weekly report
+# once, when its 7th day is rolled up.
+. "$(dirname "$0")/lib.sh"
+
+install_pipeline "$SOURCE_ROOT/contrib/examples/rollup/rollup.conf.in"
+start_daemon -j 8
+
+days=(2026-11-23 2026-11-24 2026-11-25 2026-11-26 2026-11-27 2026-11-28 2026-11-29)
+mkdir -p "$WORK/logs" "$WORK/incoming"
+for d in "${days[@]}"; do
+    for h in $(seq -w 0 23); do echo "${d}T$h h$h"; done
+done | shuf | while read -r hour word; do
+    # Half written in place, half moved in: both count as arrivals.
+    if (( RANDOM % 2 )); then
+        echo "alpha beta gamma $word" > "$WORK/logs/$hour.log"
+    else
+        echo "alpha beta gamma $word" > "$WORK/incoming/$hour.log"
+        mv "$WORK/incoming/$hour.log" "$WORK/logs/$hour.log"
+    fi
+done
+
+wait_for 120 "the weekly report" test -f "$WORK/weekly/2026-W48.txt"
+head -n 1 "$WORK/weekly/2026-W48.txt" | grep -qx "week 2026-W48: 7 days, 672 words" ||
+    fail "wrong report: $(head -n 1 "$WORK/weekly/2026-W48.txt")"
+grep -qx "168	alpha" "$WORK/weekly/2026-W48.txt" || fail "alpha was not counted 168 times"
+
+for d in "${days[@]}"; do
+    u=$(unit daily "$d")
+    n=$(runs_started "$u")
+    [ "$n" = 1 ] || fail "$u started $n times"
+    journalctl --no-pager -o cat "_SYSTEMD_UNIT=$u" | grep -q "merged 24 files" ||
+        fail "$u did not read its 24 hours"
+    [ "$(wc -l < "$WORK/daily/$d.tsv")" = 27 ] || fail "daily $d has the wrong words"
+done
+u=$(unit weekly 2026-W48)
+[ "$(runs_started "$u")" = 1 ] || fail "$u started more than once"
+[ -z "$(find "$WORK" -name '.sluice-*')" ] || fail "staging files left"
+echo ok
