@@ -203,7 +203,7 @@ static bool max_offset(const Expr *e, int64_t *ret) {
         case EXPR_SHIFT:
                 if (!max_offset(e->a, &sub))
                         return false;
-                *ret = sub + e->shift;
+                *ret = sub + e->delta;
                 return true;
         case EXPR_RANGE:
                 return max_offset(e->b, ret);

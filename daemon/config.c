@@ -284,6 +284,31 @@ static int pipeline_name_from_path(const char *path, char **ret) {
 }
 
 int config_load_pipeline(const char *path, Pipeline **ret, Diag *d) {
+        _cleanup_free_ char *text = NULL, *dir = NULL;
+        const char *saved = d->file;
+        int r;
+
+        r = read_file(path, CONFIG_MAX_SIZE, &text, NULL);
+        if (r < 0) {
+                d->file = path;
+                errno = -r;
+                if (r == -EFBIG)
+                        diag_error(d, 0, "larger than %d MiB; not a pipeline file",
+                                   CONFIG_MAX_SIZE >> 20);
+                else
+                        diag_error(d, 0, "cannot read: %m");
+                d->file = saved;
+                return -EINVAL;
+        }
+        /* @include "x.conf" means x.conf next to the file, not in the daemon's directory. */
+        r = path_split(path, &dir, NULL);
+        if (r < 0)
+                return r;
+        return config_load_pipeline_text(path, text, dir, ret, d);
+}
+
+int config_load_pipeline_text(const char *path, const char *text, const char *include_dir,
+                              Pipeline **ret, Diag *d) {
         static char * const known[] = { "targets", "tasks", NULL };
         _cleanup_(pipeline_freep) Pipeline *p = NULL;
         _cleanup_(config_freep) config_t *cfg = NULL;
@@ -307,10 +332,13 @@ int config_load_pipeline(const char *path, Pipeline **ret, Diag *d) {
         if (!cfg)
                 return -ENOMEM;
         config_init(cfg);
+        if (include_dir)
+                config_set_include_dir(cfg, include_dir);
         d->file = path;
-        if (!config_read_file(cfg, path)) {
+        if (!config_read_string(cfg, text)) {
                 if (config_error_type(cfg) == CONFIG_ERR_FILE_IO)
-                        diag_error(d, 0, "cannot read: %m");
+                        diag_error(d, (unsigned) config_error_line(cfg), "cannot read an "
+                                                                         "included file");
                 else
                         diag_error(d, (unsigned) config_error_line(cfg), "%s",
                                    config_error_text(cfg));

@@ -10,6 +10,12 @@
  * the file had none (-EINVAL otherwise), so a file with errors is rejected whole.
  */
 int config_load_pipeline(const char *path, Pipeline **ret, Diag *d);
+/* The same, from text already read; path names the pipeline and its diagnostics. */
+int config_load_pipeline_text(const char *path, const char *text, const char *include_dir,
+                              Pipeline **ret, Diag *d);
+
+/* Pipeline files are small; anything bigger is a mistake (a log dropped in the wrong place). */
+#define CONFIG_MAX_SIZE (16 << 20)
 
 /*
  * Loads every *.conf in dir, in name order. Files with errors are left out of *ret (and said

@@ -20,6 +20,8 @@ void diag_done(Diag *d) {
         d->n_entries = d->n_errors = 0;
 }
 
+static void diag_add(Diag *d, unsigned line, bool error, const char *format, va_list ap)
+        _printf_(4, 0);
 static void diag_add(Diag *d, unsigned line, bool error, const char *format, va_list ap) {
         DiagEntry *n;
         char *m = NULL;

@@ -4,7 +4,7 @@
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-id128.h>
-#include <uthash.h>
+#include "util/hash.h"
 
 #include "graph.h"
 

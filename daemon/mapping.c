@@ -22,7 +22,7 @@
 #include "util/strv.h"
 
 /* A bound on any one expansion: a range over ten years of hours is a mistake, not a pipeline. */
-#define EXPR_MAX_VALUES 100000
+#define EXPR_MAX_VALUES 10000
 
 Expr *expr_free(Expr *e) {
         if (!e)
@@ -39,8 +39,12 @@ Expr *expr_free(Expr *e) {
 typedef struct Parser {
         const char *s;
         size_t n, pos;
+        unsigned depth;         /* of function calls, bounded to keep recursion shallow */
         char **error;
 } Parser;
+
+#define EXPR_MAX_DEPTH 16
+#define EXPR_MAX_SHIFTS 16
 
 static int perr(Parser *p, const char *format, ...) _printf_(2, 3);
 static int perr(Parser *p, const char *format, ...) {
@@ -158,8 +162,9 @@ static int parse_expr(Parser *p, Expr **ret);
 /* "${name}", "${name - 1d}", optionally followed by a shift outside the braces. */
 static int parse_ref(Parser *p, Expr **ret) {
         _cleanup_(expr_freep) Expr *e = NULL;
-        int64_t shift;
-        char unit;
+        unsigned shifts = 0;
+        int64_t shift = 0;
+        char unit = 0;
         size_t k;
         int r;
 
@@ -175,18 +180,21 @@ static int parse_ref(Parser *p, Expr **ret) {
         if (!e->param)
                 return -ENOMEM;
         p->pos += k;
-        r = parse_shift(p, &shift, &unit);
-        if (r < 0)
-                return r;
-        if (r > 0 && wrap_shift(&e, shift, unit) < 0)
-                return -ENOMEM;
-        if (!accept(p, '}'))
-                return perr(p, "expected '}'");
-        r = parse_shift(p, &shift, &unit);
-        if (r < 0)
-                return r;
-        if (r > 0 && wrap_shift(&e, shift, unit) < 0)
-                return -ENOMEM;
+        /* Shifts inside the braces and after them mean the same; several add up. */
+        for (bool braces = true;; braces = false) {
+                while ((r = parse_shift(p, &shift, &unit)) > 0) {
+                        if (++shifts > EXPR_MAX_SHIFTS)
+                                return perr(p, "more than %d shifts", EXPR_MAX_SHIFTS);
+                        if (wrap_shift(&e, shift, unit) < 0)
+                                return -ENOMEM;
+                }
+                if (r < 0)
+                        return r;
+                if (!braces)
+                        break;
+                if (!accept(p, '}'))
+                        return perr(p, "expected '}'");
+        }
         *ret = TAKE_PTR(e);
         return 0;
 }
@@ -219,6 +227,8 @@ static int parse_expr(Parser *p, Expr **ret) {
                 p->pos += k;
                 if (!accept(p, '('))
                         return perr(p, "expected '(' after '%s'", functions[i].name);
+                if (++p->depth > EXPR_MAX_DEPTH)
+                        return perr(p, "nested more than %d deep", EXPR_MAX_DEPTH);
                 r = new_expr(functions[i].kind, &e);
                 if (r < 0)
                         return r;
@@ -235,6 +245,7 @@ static int parse_expr(Parser *p, Expr **ret) {
                 }
                 if (!accept(p, ')'))
                         return perr(p, "expected ')'");
+                p->depth--;
                 *ret = TAKE_PTR(e);
                 return 0;
         }
@@ -250,7 +261,7 @@ int expr_parse(const char *s, size_t n, Expr **ret, char **ret_error) {
         int r;
 
         *ret_error = NULL;
-        if (n > 1024)
+        if (n > 8192)
                 return perr(&p, "expression too long");
         r = parse_expr(&p, &e);
         if (r < 0)
@@ -405,7 +416,7 @@ static bool shifted_ref(const Expr *e, const char **ret_param, int64_t *ret_shif
         int64_t total = 0;
 
         while (e->kind == EXPR_SHIFT) {
-                total += e->shift;
+                total += e->delta;
                 e = e->a;
         }
         if (e->kind != EXPR_REF)
@@ -432,7 +443,8 @@ int expr_check(Expr *e, expr_lookup_func lookup, void *userdata, char **ret_erro
                 if (r < 0)
                         return r;
                 e->type = e->a->type;
-                if (shift_units(e->type, e->shift_unit, &e->shift) < 0)
+                e->delta = e->shift;
+                if (shift_units(e->type, e->shift_unit, &e->delta) < 0)
                         return cfail(ret_error, e, "%s shifts by %s", a_type(e->type),
                                      unit_hint(e->type));
                 /* Shifts apply to one value: shifting a fan-in would need an inverse per
@@ -619,7 +631,7 @@ static int eval_ordinal(const Expr *e, int64_t x, Values *out) {
                 if (r < 0)
                         return r;
                 for (size_t i = 0; i < in.n; i++) {
-                        r = values_add(out, in.v[i] + e->shift);
+                        r = values_add(out, in.v[i] + e->delta);
                         if (r < 0)
                                 return r;
                 }
@@ -662,7 +674,7 @@ static int invert_ordinal(const Expr *e, int64_t y, Values *out) {
         case EXPR_REF:
                 return values_add(out, y);
         case EXPR_SHIFT:
-                return invert_ordinal(e->a, y - e->shift, out);
+                return invert_ordinal(e->a, y - e->delta, out);
         case EXPR_TRUNC:
         case EXPR_EXPAND:
                 /* The operand values that convert to (or contain) y. */

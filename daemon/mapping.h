@@ -22,8 +22,9 @@ typedef struct Expr {
         ExprKind kind;
         ParamType type;         /* of the result; set by expr_check() */
         char *param;            /* EXPR_REF: the task parameter */
-        int64_t shift;          /* EXPR_SHIFT: amount, in units of type */
+        int64_t shift;          /* EXPR_SHIFT: amount, as written */
         char shift_unit;        /* as written: 'h', 'd', 'w', 'm' or 0 */
+        int64_t delta;          /* EXPR_SHIFT: the amount in units of type; set by expr_check() */
         ParamType to;           /* EXPR_TRUNC, EXPR_EXPAND: the type converted to */
         struct Expr *a, *b;     /* operands; b only for EXPR_RANGE */
 } Expr;

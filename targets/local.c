@@ -19,7 +19,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <uthash.h>
+#include "util/hash.h"
 
 #include "log.h"
 #include "target.h"

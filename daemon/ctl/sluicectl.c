@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* sluicectl: options and verb dispatch; the verbs live in ctl/ */
 #include <getopt.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "log.h"
 #include "sluice-config.h"
 #include "util/macro.h"
+#include "util/strv.h"
 #include "verbs.h"
 
 static CtlOptions arg_options = { .config_dir = SLUICE_CONFIG_DIR };
@@ -17,13 +19,20 @@ static void help(void) {
                "Control and inspect sluiced.\n\n"
                "Commands:\n"
                "  check [FILE...]           Validate pipeline files without a daemon (default:\n"
-               "                            every file in CONFIG_DIR/pipelines.d)\n\n"
+               "                            every file in CONFIG_DIR/pipelines.d)\n"
+               "  graph TASK -p NAME=VALUE...\n"
+               "                            The dependency tree of one task instance, with\n"
+               "                            which inputs exist and which are missing\n"
+               "  graph --dot               Every pipeline as a Graphviz graph\n\n"
                "Options:\n"
                "  -h --help                 Show this help\n"
                "     --version              Show the version\n"
                "     --user                 Talk to the daemon on the user bus\n"
                "  -C --config-dir=DIR       Configuration directory (default %s)\n"
                "  -q --quiet                Print only problems\n"
+               "  -p --param=NAME=VALUE     A parameter of the task instance (repeatable)\n"
+               "  -a --all                  graph: expand complete instances too\n"
+               "     --dot                  graph: Graphviz output\n"
                "\nSee sluicectl(1).\n",
                SLUICE_CONFIG_DIR);
 }
@@ -33,23 +42,28 @@ static const struct {
         int (*run)(const CtlOptions *o, int argc, char *argv[]);
 } verbs[] = {
         { "check", verb_check },
+        { "graph", verb_graph },
 };
 
 int main(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_USER };
+        enum { ARG_VERSION = 0x100, ARG_USER, ARG_DOT };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "user", no_argument, NULL, ARG_USER },
                 { "config-dir", required_argument, NULL, 'C' },
                 { "quiet", no_argument, NULL, 'q' },
+                { "param", required_argument, NULL, 'p' },
+                { "all", no_argument, NULL, 'a' },
+                { "dot", no_argument, NULL, ARG_DOT },
                 {}
         };
-        int c;
+        int c, r;
 
+        (void) setlocale(LC_ALL, "");
         log_setup(LOG_TARGET_STDERR, "sluicectl");
         /* Options may come before or after the verb: "sluicectl check -q x.conf". */
-        while ((c = getopt_long(argc, argv, "hC:q", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hC:qp:a", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();
@@ -66,6 +80,16 @@ int main(int argc, char *argv[]) {
                 case 'q':
                         arg_options.quiet = true;
                         break;
+                case 'p':
+                        if (strv_extend(&arg_options.params, optarg) < 0)
+                                return 2;
+                        break;
+                case 'a':
+                        arg_options.all = true;
+                        break;
+                case ARG_DOT:
+                        arg_options.dot = true;
+                        break;
                 default:
                         return 2;
                 }
@@ -75,8 +99,11 @@ int main(int argc, char *argv[]) {
                 return 2;
         }
         for (size_t k = 0; k < ELEMENTSOF(verbs); k++)
-                if (streq(argv[optind], verbs[k].name))
-                        return verbs[k].run(&arg_options, argc - optind - 1, argv + optind + 1);
+                if (streq(argv[optind], verbs[k].name)) {
+                        r = verbs[k].run(&arg_options, argc - optind - 1, argv + optind + 1);
+                        strv_free(arg_options.params);
+                        return r;
+                }
         fprintf(stderr, "sluicectl: unknown command '%s' (see --help)\n", argv[optind]);
         return 2;
 }

@@ -217,7 +217,7 @@ static void test_subst_expand(void **state) {
 
 static void test_directory_rejects_bad_keeps_good(void **state) {
         char dir[] = "/tmp/sluice-test-XXXXXX";
-        _cleanup_free_ char *sub = NULL, *cmd = NULL;
+        _cleanup_free_ char *cmd = NULL;
         Pipeline **list = NULL;
         size_t n = 0;
         Diag d = {};

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* What several sluicectl verbs share: loading pipelines, naming a task instance, output */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "graph.h"
+#include "verbs.h"
+
+typedef struct CtlPipelines {
+        Pipeline **list;
+        size_t n;
+} CtlPipelines;
+
+void ctl_pipelines_done(CtlPipelines *p);
+/* Loads CONFIG_DIR/pipelines.d; files with errors are skipped with their problems on stderr. */
+int ctl_load_pipelines(const CtlOptions *o, CtlPipelines *ret);
+/* "task" or "pipeline/task"; prints why not (unknown, ambiguous) and returns NULL. */
+Task *ctl_find_task(const CtlPipelines *p, const char *name);
+/* The binding of --param NAME=VALUE options, each value checked against its type. */
+int ctl_task_binding(const Task *task, char * const *params, Binding **ret);
+
+/* Whether to decorate output for a person: colour, and box drawing where the locale has it. */
+bool ctl_colors(void);
+bool ctl_unicode(void);
+#define ANSI_GREEN "\033[32m"
+#define ANSI_RED "\033[31m"
+#define ANSI_BOLD "\033[1m"
+#define ANSI_GREY "\033[2m"
+#define ANSI_RESET "\033[0m"

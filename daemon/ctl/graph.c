@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sluicectl graph: the dependency tree of one task instance, read from the targets themselves
+ * (like Luigi's deps_tree), or the whole pipeline as Graphviz with --dot. A missing input that
+ * some task produces is expanded into that task's instance, down to what is missing at the
+ * bottom; present inputs are not expanded unless --all.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl-util.h"
+#include "util/strv.h"
+
+typedef struct Tree {
+        const CtlOptions *o;
+        bool color;
+        const char *branch, *last, *pipe, *space;
+        unsigned lines;
+} Tree;
+
+#define TREE_MAX_LINES 100000
+
+static int exists(Target *t, const char *location) {
+        return t->kind->check(t, location) > 0;
+}
+
+typedef enum InstanceStatus {
+        STATUS_COMPLETE,
+        STATUS_READY,
+        STATUS_WAITING,
+} InstanceStatus;
+
+/* Complete when its outputs exist; else ready when its inputs do; else the missing count. */
+static InstanceStatus status_of(const Task *task, const Binding *b, size_t *ret_missing,
+                                size_t *ret_total) {
+        bool complete = true;
+        size_t missing = 0, total = 0;
+
+        for (size_t i = 0; i < task->n_outputs; i++) {
+                _cleanup_free_ char *loc = NULL;
+                if (task_output_location(task, i, b, &loc) < 0 || !exists(task->outputs[i], loc))
+                        complete = false;
+        }
+        for (size_t i = 0; i < task->n_inputs; i++) {
+                _cleanup_strv_free_ char **locs = NULL;
+                if (task_input_locations(task, i, b, &locs) < 0)
+                        continue;
+                STRV_FOREACH(l, locs) {
+                        total++;
+                        missing += !exists(task->inputs[i].target, *l);
+                }
+        }
+        *ret_missing = missing;
+        *ret_total = total;
+        return complete ? STATUS_COMPLETE : missing == 0 ? STATUS_READY : STATUS_WAITING;
+}
+
+static void print_instance(Tree *tr, const Task *task, const Binding *b, const char *prefix,
+                           const char *connector);
+
+static void print_task_line(Tree *tr, const Task *task, const Binding *b, InstanceStatus s,
+                            size_t missing, size_t total) {
+        _cleanup_free_ char *params = NULL;
+
+        (void) binding_to_string(b, &params);
+        printf("%s%s%s %s  ", tr->color ? ANSI_BOLD : "", task->name, tr->color ? ANSI_RESET : "",
+               strempty(params));
+        switch (s) {
+        case STATUS_COMPLETE:
+                printf("%s[complete]%s\n", tr->color ? ANSI_GREEN : "", tr->color ? ANSI_RESET : "");
+                break;
+        case STATUS_READY:
+                printf("[ready: inputs present, outputs missing]\n");
+                break;
+        case STATUS_WAITING:
+                printf("%s[waiting: %zu of %zu inputs missing]%s\n", tr->color ? ANSI_RED : "",
+                       missing, total, tr->color ? ANSI_RESET : "");
+        }
+}
+
+static void print_inputs(Tree *tr, const Task *task, const Binding *b, const char *prefix) {
+        for (size_t i = 0; i < task->n_inputs; i++) {
+                const TaskInput *in = &task->inputs[i];
+                _cleanup_(bindings_freep) Binding **l = NULL;
+
+                if (task_input_bindings(task, i, b, &l) < 0)
+                        continue;
+                for (Binding **x = l; *x; x++) {
+                        _cleanup_free_ char *loc = NULL, *sub = NULL;
+                        bool last = i + 1 == task->n_inputs && !x[1];
+                        bool present;
+
+                        if (template_format(in->target->template, *x, &loc) < 0)
+                                continue;
+                        if (++tr->lines > TREE_MAX_LINES)
+                                return;
+                        present = exists(in->target, loc);
+                        printf("%s%s%s%s%s %s %s%s\n", prefix, last ? tr->last : tr->branch,
+                               tr->color ? (present ? ANSI_GREEN : ANSI_RED) : "",
+                               present ? "present" : "MISSING",
+                               tr->color ? ANSI_RESET : "", in->name, loc,
+                               !present && !in->target->producer ? "  (external: waits for it to "
+                                                                  "arrive)"
+                                                                : "");
+                        if (!in->target->producer || (present && !tr->o->all))
+                                continue;
+                        if (asprintf(&sub, "%s%s", prefix, last ? tr->space : tr->pipe) < 0)
+                                return;
+                        /* An output's binding is its producer's instance: every output of a
+                         * task has all of the task's parameters. */
+                        print_instance(tr, in->target->producer, *x, sub, tr->last);
+                }
+        }
+}
+
+static void print_instance(Tree *tr, const Task *task, const Binding *b, const char *prefix,
+                           const char *connector) {
+        _cleanup_free_ char *sub = NULL;
+        size_t missing, total;
+        InstanceStatus s = status_of(task, b, &missing, &total);
+
+        if (++tr->lines > TREE_MAX_LINES)
+                return;
+        printf("%s%s", prefix, connector);
+        print_task_line(tr, task, b, s, missing, total);
+        if (s == STATUS_COMPLETE && !tr->o->all)
+                return;
+        if (asprintf(&sub, "%s%s", prefix, connector[0] ? tr->space : "") < 0)
+                return;
+        print_inputs(tr, task, b, sub);
+}
+
+/* Graphviz wants quotes and backslashes escaped in labels. */
+static void dot_string(const char *s) {
+        putchar('"');
+        for (; *s; s++) {
+                if (*s == '"' || *s == '\\')
+                        putchar('\\');
+                if (*s == '\n')
+                        fputs("\\n", stdout);
+                else
+                        putchar(*s);
+        }
+        putchar('"');
+}
+
+static void dot_pipeline(const Pipeline *p) {
+        printf("  subgraph \"cluster_%s\" {\n    label=", p->name);
+        dot_string(p->name);
+        printf(";\n");
+        for (size_t i = 0; i < p->n_targets; i++) {
+                const Target *t = p->targets[i];
+                _cleanup_free_ char *label = NULL;
+
+                if (asprintf(&label, "%s\n%s", t->name, t->template->text) < 0)
+                        return;
+                printf("    \"t:%s/%s\" [shape=note, label=", p->name, t->name);
+                dot_string(label);
+                printf("%s];\n", t->producer ? "" : ", style=filled, fillcolor=\"#e8e8e8\"");
+        }
+        for (size_t i = 0; i < p->n_tasks; i++) {
+                const Task *task = p->tasks[i];
+
+                printf("    \"T:%s/%s\" [shape=box, style=\"rounded,bold\", label=", p->name,
+                       task->name);
+                dot_string(task->name);
+                printf("];\n");
+                for (size_t k = 0; k < task->n_inputs; k++) {
+                        const TaskInput *in = &task->inputs[k];
+                        _cleanup_free_ char *label = NULL;
+                        FILE *f;
+                        size_t len = 0;
+
+                        f = open_memstream(&label, &len);
+                        if (!f)
+                                return;
+                        if (!streq(in->name, in->target->name))
+                                fprintf(f, "%s = ", in->name);
+                        for (size_t j = 0, n = 0; j < in->n_maps; j++) {
+                                _cleanup_free_ char *e = NULL;
+                                const Expr *x = in->maps[j].expr;
+
+                                if (x->kind == EXPR_REF && streq(x->param, in->maps[j].param))
+                                        continue;       /* identity: nothing to say */
+                                (void) expr_to_string(x, &e);
+                                fprintf(f, "%s%s = %s", n++ > 0 ? ", " : "", in->maps[j].param,
+                                        strna(e));
+                        }
+                        fclose(f);
+                        printf("    \"t:%s/%s\" -> \"T:%s/%s\"", p->name, in->target->name,
+                               p->name, task->name);
+                        if (label && label[0]) {
+                                printf(" [label=");
+                                dot_string(label);
+                                printf("%s]", in->earlier ? ", style=dashed" : "");
+                        }
+                        printf(";\n");
+                }
+                for (size_t k = 0; k < task->n_outputs; k++)
+                        printf("    \"T:%s/%s\" -> \"t:%s/%s\";\n", p->name, task->name, p->name,
+                               task->outputs[k]->name);
+        }
+        printf("  }\n");
+}
+
+int verb_graph(const CtlOptions *o, int argc, char *argv[]) {
+        _cleanup_(ctl_pipelines_done) CtlPipelines p = {};
+        _cleanup_(binding_freep) Binding *b = NULL;
+        bool unicode = ctl_unicode();
+        Tree tr = {
+                .o = o,
+                .color = ctl_colors(),
+                .branch = unicode ? "├─ " : "|- ",
+                .last = unicode ? "└─ " : "`- ",
+                .pipe = unicode ? "│  " : "|  ",
+                .space = "   ",
+        };
+        Task *task;
+
+        if (ctl_load_pipelines(o, &p) < 0) {
+                fprintf(stderr, "sluicectl: cannot read the pipelines in %s\n", o->config_dir);
+                return 2;
+        }
+        if (o->dot) {
+                if (argc > 0) {
+                        fprintf(stderr, "sluicectl: graph --dot draws whole pipelines; it takes "
+                                        "no task\n");
+                        return 2;
+                }
+                printf("digraph sluice {\n  rankdir=LR;\n  node [fontname=\"sans-serif\"];\n"
+                       "  edge [fontname=\"sans-serif\", fontsize=10];\n");
+                for (size_t i = 0; i < p.n; i++)
+                        dot_pipeline(p.list[i]);
+                printf("}\n");
+                return 0;
+        }
+        if (argc != 1) {
+                fprintf(stderr, "sluicectl: graph needs one task (graph TASK --param NAME=VALUE "
+                                "...), or --dot\n");
+                return 2;
+        }
+        task = ctl_find_task(&p, argv[0]);
+        if (!task)
+                return 1;
+        if (ctl_task_binding(task, o->params, &b) < 0)
+                return 1;
+        print_instance(&tr, task, b, "", "");
+        if (tr.lines > TREE_MAX_LINES)
+                printf("... (more than %d lines; cut)\n", TREE_MAX_LINES);
+        return 0;
+}

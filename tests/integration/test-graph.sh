@@ -1,0 +1,46 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# sluicectl graph without a daemon: the tree of one instance read from the targets themselves,
+# the whole pipeline as Graphviz, and clear errors for a wrong task or parameter.
+. "$(dirname "$0")/lib.sh"
+
+install_pipeline "$SOURCE_ROOT/contrib/examples/rollup/rollup.conf.in"
+mkdir -p "$WORK/logs" "$WORK/counts"
+for h in 00 01 02; do echo x > "$WORK/logs/2026-11-27T$h.log"; done
+echo x > "$WORK/counts/2026-11-27T00.tsv"
+ctl() { LC_ALL=C "$SLUICECTL" -C "$WORK/config" "$@"; }
+
+out=$(ctl graph daily --param day=2026-11-27)
+expect() { grep -qxF -- "$1" <<<"$out" || fail "graph lacks: $1"$'\n'"$out"; }
+expect "daily day=2026-11-27  [waiting: 23 of 24 inputs missing]"
+expect "|- present counts $WORK/counts/2026-11-27T00.tsv"
+expect "|- MISSING counts $WORK/counts/2026-11-27T01.tsv"
+expect "|  \`- count hour=2026-11-27T01  [ready: inputs present, outputs missing]"
+expect "|     \`- present logs $WORK/logs/2026-11-27T01.log"
+expect "|     \`- MISSING logs $WORK/logs/2026-11-27T03.log  (external: waits for it to arrive)"
+expect "\`- MISSING counts $WORK/counts/2026-11-27T23.tsv"
+[ "$(grep -c "^|- \|^\`- " <<<"$out")" = 24 ] || fail "the day does not have 24 inputs"
+
+# A complete instance is not expanded, unless --all.
+mkdir -p "$WORK/daily"
+echo x > "$WORK/daily/2026-11-27.tsv"
+[ "$(ctl graph daily -p day=2026-11-27)" = "daily day=2026-11-27  [complete]" ] ||
+    fail "a complete instance was expanded"
+[ "$(ctl graph --all daily -p day=2026-11-27 | wc -l)" -gt 24 ] || fail "--all did not expand"
+
+# Mistakes get a clear message and a non-zero status.
+err=$(ctl graph dayly -p day=2026-11-27 2>&1) && fail "unknown task accepted"
+grep -q "no task 'dayly' (did you mean 'daily'?)" <<<"$err" || fail "unhelpful: $err"
+err=$(ctl graph daily -p day=2026-11-31 2>&1) && fail "invalid date accepted"
+grep -q "'2026-11-31' is not a valid date" <<<"$err" || fail "unhelpful: $err"
+err=$(ctl graph daily 2>&1) && fail "missing parameter accepted"
+grep -q "needs --param day=VALUE" <<<"$err" || fail "unhelpful: $err"
+
+# The whole pipeline for Graphviz, with the mappings on the edges.
+dot=$(ctl graph --dot)
+grep -qF '"t:'"$PIPELINE"'/counts" -> "T:'"$PIPELINE"'/daily" [label="hour = hours(${day})"];' <<<"$dot" ||
+    fail "no fan-in edge in: $dot"
+if command -v dot >/dev/null; then
+    dot -Tsvg <<<"$dot" >/dev/null || fail "Graphviz rejects the output"
+fi
+echo ok
