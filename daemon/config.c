@@ -396,7 +396,9 @@ static int conf_filter(const struct dirent *de) {
         return de->d_name[0] != '.' && n > 5 && streq(de->d_name + n - 5, ".conf");
 }
 
-int config_load_directory(const char *dir, Pipeline ***ret, size_t *ret_n, Diag *d) {
+int config_load_directory(const char *dir, Pipeline ***ret, size_t *ret_n, char ***ret_rejected,
+                          Diag *d) {
+        _cleanup_strv_free_ char **bad = NULL;
         struct dirent **names = NULL;
         Pipeline **list = NULL;
         size_t n_list = 0;
@@ -404,10 +406,11 @@ int config_load_directory(const char *dir, Pipeline ***ret, size_t *ret_n, Diag 
 
         n = scandir(dir, &names, conf_filter, alphasort);
         if (n < 0) {
+                int r = -errno;
                 d->file = dir;
                 diag_error(d, 0, "cannot read directory: %m");
                 d->file = NULL;
-                return -errno;
+                return r;
         }
         for (int i = 0; i < n; i++) {
                 _cleanup_free_ char *path = NULL;
@@ -421,11 +424,15 @@ int config_load_directory(const char *dir, Pipeline ***ret, size_t *ret_n, Diag 
                 } else {
                         pipeline_free(p);
                         rejected++;
+                        if (path)
+                                (void) strv_extend(&bad, path);
                 }
                 free(names[i]);
         }
         free(names);
         *ret = list;
         *ret_n = n_list;
+        if (ret_rejected)
+                *ret_rejected = TAKE_PTR(bad);
         return rejected;
 }

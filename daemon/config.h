@@ -19,8 +19,10 @@ int config_load_pipeline_text(const char *path, const char *text, const char *in
 
 /*
  * Loads every *.conf in dir, in name order. Files with errors are left out of *ret (and said
- * in d); the good ones are returned. Returns the number of files rejected.
+ * in d, and named in *ret_rejected when that is not NULL); the good ones are returned. Returns
+ * the number of files rejected.
  */
-int config_load_directory(const char *dir, Pipeline ***ret, size_t *ret_n, Diag *d);
+int config_load_directory(const char *dir, Pipeline ***ret, size_t *ret_n, char ***ret_rejected,
+                          Diag *d);
 
 void pipelines_free(Pipeline **p, size_t n);

@@ -274,6 +274,12 @@ static void run_ended(Manager *m, Instance *i, bool ok, const char *reason) {
                 i->state = INSTANCE_FAILED;
                 m->n_failed++;
         }
+        if (m->n_retired > 0) {
+                if (ok)
+                        manager_gc_retired(m);
+                else
+                        manager_settle_instance(m, i);
+        }
         scheduler_schedule(m);
 }
 

@@ -57,6 +57,7 @@ Manager *manager_free(Manager *m) {
                         target_stop(m->pipelines[k]->targets[t]);
         target_host_done(&m->host);
         pipelines_free(m->pipelines, m->n_pipelines);
+        pipelines_free(m->retired, m->n_retired);
         sd_bus_slot_unref(m->match_properties);
         sd_bus_slot_unref(m->match_job_removed);
         sd_event_source_disable_unref(m->dispatch_source);
@@ -88,11 +89,11 @@ void manager_notify_status(Manager *m) {
                           m->n_queued, m->n_failed);
 }
 
-static int load_pipelines(Manager *m) {
+int manager_load_pipelines(Manager *m, Pipeline ***ret, size_t *ret_n, char ***ret_rejected) {
         Diag d = {};
         int r;
 
-        r = config_load_directory(m->pipelines_dir, &m->pipelines, &m->n_pipelines, &d);
+        r = config_load_directory(m->pipelines_dir, ret, ret_n, ret_rejected, &d);
         diag_sort(&d);
         for (size_t k = 0; k < d.n_entries; k++) {
                 _cleanup_free_ char *line = NULL;
@@ -107,15 +108,32 @@ static int load_pipelines(Manager *m) {
         }
         diag_done(&d);
         if (r > 0)
-                log_error("Rejected %d pipeline file(s) with errors; they will not run", r);
+                log_error("Rejected %d pipeline file(s) with errors", r);
         if (r < 0 && r != -ENOENT)
                 return r;
-        if (m->n_pipelines == 0)
-                log_warning("No pipelines to run in '%s'", m->pipelines_dir);
-        for (size_t k = 0; k < m->n_pipelines; k++)
-                log_info("Loaded pipeline '%s' (%zu targets, %zu tasks)", m->pipelines[k]->name,
-                         m->pipelines[k]->n_targets, m->pipelines[k]->n_tasks);
+        for (size_t k = 0; k < *ret_n; k++)
+                log_info("Loaded pipeline '%s' (%zu targets, %zu tasks)", (*ret)[k]->name,
+                         (*ret)[k]->n_targets, (*ret)[k]->n_tasks);
         return 0;
+}
+
+void manager_start_targets(Manager *m, Pipeline *p) {
+        for (size_t t = 0; t < p->n_targets; t++) {
+                int r;
+
+                /* Only inputs need watching: nothing waits for a target no task reads. */
+                if (p->targets[t]->n_consumers == 0)
+                        continue;
+                r = target_start(p->targets[t], &m->host);
+                if (r < 0)
+                        log_error_errno(r, "Cannot watch target '%s' of pipeline '%s': %m",
+                                        p->targets[t]->name, p->name);
+        }
+}
+
+void manager_reconcile(Manager *m, Pipeline *p) {
+        for (size_t t = 0; t < p->n_targets; t++)
+                evaluate_rescan(&m->host, p->targets[t]);
 }
 
 static int connect_bus(Manager *m) {
@@ -135,35 +153,20 @@ static int connect_bus(Manager *m) {
         return executor_setup(m);
 }
 
-static int start_targets(Manager *m) {
-        for (size_t k = 0; k < m->n_pipelines; k++) {
-                Pipeline *p = m->pipelines[k];
-
-                for (size_t t = 0; t < p->n_targets; t++) {
-                        int r;
-
-                        /* Only inputs need watching: nothing waits for a target no task reads. */
-                        if (p->targets[t]->n_consumers == 0)
-                                continue;
-                        r = target_start(p->targets[t], &m->host);
-                        if (r < 0)
-                                log_error_errno(r, "Cannot watch target '%s' of pipeline '%s': %m",
-                                                p->targets[t]->name, p->name);
-                }
-        }
-        return 0;
-}
-
 /* At start-up, whatever exists and is due runs without waiting for an event. */
 static void reconcile(Manager *m) {
         usec_t begin = now_usec(CLOCK_MONOTONIC);
 
         for (size_t k = 0; k < m->n_pipelines; k++)
-                for (size_t t = 0; t < m->pipelines[k]->n_targets; t++)
-                        evaluate_rescan(&m->host, m->pipelines[k]->targets[t]);
+                manager_reconcile(m, m->pipelines[k]);
         log_info("Start-up scan done in %llu ms: %u instance(s) queued",
                  (unsigned long long) ((now_usec(CLOCK_MONOTONIC) - begin) / USEC_PER_MSEC),
                  m->n_queued);
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        manager_reload(userdata);
+        return 0;
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -182,27 +185,31 @@ int manager_startup(Manager *m) {
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(errno, "Failed to block signals: %m");
         r = sd_event_add_signal(m->event, NULL, SIGTERM, on_signal, m);
         if (r >= 0)
                 r = sd_event_add_signal(m->event, NULL, SIGINT, on_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch signals: %m");
 
-        r = load_pipelines(m);
+        r = manager_load_pipelines(m, &m->pipelines, &m->n_pipelines, NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to load pipelines from '%s': %m",
                                        m->pipelines_dir);
+        if (m->n_pipelines == 0)
+                log_warning("No pipelines to run in '%s'", m->pipelines_dir);
         r = scheduler_setup(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the scheduler: %m");
         r = connect_bus(m);
         if (r < 0)
                 return r;
-        r = start_targets(m);
-        if (r < 0)
-                return r;
+        for (size_t k = 0; k < m->n_pipelines; k++)
+                manager_start_targets(m, m->pipelines[k]);
         reconcile(m);
         return 0;
 }

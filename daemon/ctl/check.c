@@ -46,7 +46,7 @@ int verb_check(const CtlOptions *o, int argc, char *argv[]) {
         {
                 Pipeline **list = NULL;
                 size_t n = 0;
-                int rejected = config_load_directory(dir, &list, &n, &d);
+                int rejected = config_load_directory(dir, &list, &n, NULL, &d);
 
                 diag_sort(&d);
                 diag_print(&d, stderr);

@@ -229,7 +229,7 @@ static void test_directory_rejects_bad_keeps_good(void **state) {
                              dir, dir) > 0);
         assert_int_equal(system(cmd), 0);
 
-        r = config_load_directory(dir, &list, &n, &d);
+        r = config_load_directory(dir, &list, &n, NULL, &d);
         assert_int_equal(r, 1);
         assert_int_equal(n, 1);
         assert_string_equal(list[0]->name, "chain");

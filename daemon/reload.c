@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reloading pipelines.d. A file that loads replaces its pipeline; a file with errors keeps the
+ * previous version running; a file that is gone takes its pipeline with it. Instances in
+ * flight follow their task into the new version when it has the same parameters; a running one
+ * whose task changed shape or went away finishes under the old version, which is kept (retired)
+ * until no run uses it.
+ */
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "log.h"
+#include "manager.h"
+#include "util/strv.h"
+
+static bool same_params(const Task *a, const Task *b) {
+        if (a->n_params != b->n_params)
+                return false;
+        for (size_t i = 0; i < a->n_params; i++)
+                if (!streq(a->params[i].name, b->params[i].name) ||
+                    !param_spec_equal(&a->params[i].spec, &b->params[i].spec))
+                        return false;
+        return true;
+}
+
+static Task *find_successor(Pipeline **list, size_t n, const Task *old) {
+        for (size_t i = 0; i < n; i++) {
+                Task *t;
+
+                if (!streq(list[i]->name, old->pipeline->name))
+                        continue;
+                t = pipeline_find_task(list[i], old->name);
+                return t && same_params(t, old) ? t : NULL;
+        }
+        return NULL;
+}
+
+static bool in_list(Pipeline **list, size_t n, const Pipeline *p) {
+        for (size_t i = 0; i < n; i++)
+                if (list[i] == p)
+                        return true;
+        return false;
+}
+
+/* An instance of a retired pipeline follows its task into the new version, or, when the task
+ * is gone or changed shape, is forgotten, unless a run is in flight: that one finishes under
+ * the version it started with, and settles when it ends. */
+static void settle(Manager *m, Instance *i) {
+        Task *t = find_successor(m->pipelines, m->n_pipelines, i->task);
+
+        if (t)
+                i->task = t;
+        else if (i->state == INSTANCE_QUEUED || i->state == INSTANCE_FAILED)
+                manager_remove_instance(m, i);
+}
+
+void manager_settle_instance(Manager *m, Instance *i) {
+        if (in_list(m->retired, m->n_retired, i->task->pipeline))
+                settle(m, i);
+        manager_gc_retired(m);
+}
+
+static void repoint_instances(Manager *m, Pipeline **retired, size_t n_retired) {
+        Instance *i, *tmp;
+
+        HASH_ITER(hh, m->instances, i, tmp)
+                if (in_list(retired, n_retired, i->task->pipeline))
+                        settle(m, i);
+}
+
+void manager_gc_retired(Manager *m) {
+        /* Walks every instance per retired pipeline: only after a reload, while old runs end. */
+        for (size_t k = 0; k < m->n_retired;) {
+                Instance *i, *tmp;
+                bool used = false;
+
+                HASH_ITER(hh, m->instances, i, tmp)
+                        if (i->task->pipeline == m->retired[k]) {
+                                used = true;
+                                break;
+                        }
+                if (used) {
+                        k++;
+                        continue;
+                }
+                log_debug("Freeing retired pipeline '%s'", m->retired[k]->name);
+                pipeline_free(m->retired[k]);
+                m->retired[k] = m->retired[--m->n_retired];
+        }
+}
+
+void manager_reload(Manager *m) {
+        _cleanup_strv_free_ char **rejected = NULL;
+        Pipeline **fresh = NULL, **final = NULL, **retired = NULL;
+        size_t n_fresh = 0, n_final = 0, n_retired = 0;
+        unsigned kept = 0;
+        int r;
+
+        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading",
+                          (unsigned long long) now_usec(CLOCK_MONOTONIC));
+        log_notice("Reloading pipelines from '%s'", m->pipelines_dir);
+
+        r = manager_load_pipelines(m, &fresh, &n_fresh, &rejected);
+        final = calloc(n_fresh + m->n_pipelines + 1, sizeof(Pipeline *));
+        retired = calloc(m->n_pipelines + 1, sizeof(Pipeline *));
+        if (r < 0 || !final || !retired) {
+                log_error_errno(r < 0 ? r : -ENOMEM, "Reload failed, keeping the pipelines "
+                                                     "that run now: %m");
+                pipelines_free(fresh, n_fresh);
+                free(final);
+                free(retired);
+                (void) sd_notify(false, "READY=1");
+                manager_notify_status(m);
+                return;
+        }
+
+        for (size_t i = 0; i < n_fresh; i++)
+                final[n_final++] = fresh[i];
+        for (size_t i = 0; i < m->n_pipelines; i++) {
+                Pipeline *old = m->pipelines[i];
+
+                if (strv_contains(rejected, old->file)) {
+                        log_warning("Keeping the running version of pipeline '%s': its file "
+                                    "has errors", old->name);
+                        final[n_final++] = old;
+                        kept++;
+                } else
+                        retired[n_retired++] = old;
+        }
+        for (size_t i = 0; i < n_retired; i++)
+                for (size_t t = 0; t < retired[i]->n_targets; t++)
+                        target_stop(retired[i]->targets[t]);
+        free(m->pipelines);
+        m->pipelines = final;
+        m->n_pipelines = n_final;
+
+        repoint_instances(m, retired, n_retired);
+        for (size_t i = 0; i < n_retired; i++) {
+                Pipeline **n = reallocarray(m->retired, m->n_retired + 1, sizeof(Pipeline *));
+                if (!n) {
+                        /* Cannot keep it around: it must not be freed under a run either,
+                         * so it leaks, which is the lesser harm. */
+                        log_oom();
+                        continue;
+                }
+                m->retired = n;
+                m->retired[m->n_retired++] = retired[i];
+        }
+        free(retired);
+        manager_gc_retired(m);
+
+        /* Watch before scanning, as at start-up: arrivals in between are seen twice at worst. */
+        for (size_t i = 0; i < n_fresh; i++)
+                manager_start_targets(m, fresh[i]);
+        for (size_t i = 0; i < n_fresh; i++)
+                manager_reconcile(m, fresh[i]);
+        free(fresh);
+
+        log_notice("Reloaded: %zu pipeline(s) running, %u kept at their previous version",
+                   m->n_pipelines, kept);
+        (void) sd_notify(false, "READY=1");
+        manager_notify_status(m);
+}
