@@ -447,10 +447,8 @@ int expr_check(Expr *e, expr_lookup_func lookup, void *userdata, char **ret_erro
                 if (shift_units(e->type, e->shift_unit, &e->delta) < 0)
                         return cfail(ret_error, e, "%s shifts by %s", a_type(e->type),
                                      unit_hint(e->type));
-                /* Shifts apply to one value: shifting a fan-in would need an inverse per
-                 * member, and range() says the same thing clearly. */
-                if (expr_is_multi(e->a))
-                        return cfail(ret_error, e, "shift the parameter, not a fan-in");
+                /* The grammar shifts only ${...}, never a function's result: a fan-in is never
+                 * shifted, and range() is how to move a window. */
                 return 0;
         case EXPR_TRUNC:
         case EXPR_EXPAND:
@@ -467,10 +465,6 @@ int expr_check(Expr *e, expr_lookup_func lookup, void *userdata, char **ret_erro
                         return cfail(ret_error, e, "cannot %s %s to %ss",
                                      e->kind == EXPR_TRUNC ? "truncate" : "expand",
                                      a_type(e->a->type), param_type_to_string(e->to));
-                /* Weeks and months do not nest, and the expansions offered go to days/hours. */
-                if ((e->a->type == PARAM_WEEK && e->to == PARAM_MONTH) ||
-                    (e->a->type == PARAM_MONTH && e->to == PARAM_WEEK))
-                        return cfail(ret_error, e, "weeks and months do not nest");
                 e->type = e->to;
                 return 0;
         case EXPR_RANGE: {

@@ -102,7 +102,9 @@ static void print_inputs(Tree *tr, const Task *task, const Binding *b, const cha
                                !present && !in->target->producer ? "  (external: waits for it to "
                                                                   "arrive)"
                                                                 : "");
-                        if (!in->target->producer || (present && !tr->o->all))
+                        /* An earlier instance of the task itself (yesterday's running total)
+                         * would lead back to the first day: it is named, not expanded. */
+                        if (!in->target->producer || (present && !tr->o->all) || in->earlier)
                                 continue;
                         if (asprintf(&sub, "%s%s", prefix, last ? tr->space : tr->pipe) < 0)
                                 return;
