@@ -5,11 +5,13 @@
 #include <libconfig.h>
 
 #include "config.h"
+#include "daemon-config.h"
 
 typedef struct Loader {
         Pipeline *pipeline;
         Diag *diag;
         char **broken_targets;  /* defined but rejected: references to them say nothing more */
+        const DaemonConfig *daemon;     /* for pools; NULL: not checked */
 } Loader;
 
 unsigned line_of(const config_setting_t *s);
@@ -26,3 +28,14 @@ Target *lookup_target(Loader *l, const char *name, unsigned line, const char *su
 
 /* config-task.c: one element of `tasks`. */
 void parse_task(Loader *l, const config_setting_t *s, size_t index);
+
+/* config-settings.c: values shared by pipelines and sluiced.conf. Each reports its own error
+ * and returns <0 when the value is bad. */
+int config_get_uint(Loader *l, const config_setting_t *s, const char *subject, unsigned long min,
+                    unsigned long max, unsigned long *ret);
+int config_get_span(Loader *l, const config_setting_t *s, const char *subject, usec_t *ret);
+int config_get_size(Loader *l, const config_setting_t *s, const char *subject, uint64_t *ret);
+void config_parse_limits(Loader *l, Limits *limits, const config_setting_t *s,
+                         const char *subject, bool per_unit);
+void config_parse_retry(Loader *l, RetryPolicy *retry, const config_setting_t *s,
+                        const char *subject);

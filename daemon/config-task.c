@@ -61,50 +61,6 @@ Target *lookup_target(Loader *l, const char *name, unsigned line, const char *su
         return NULL;
 }
 
-static void parse_limits(Loader *l, Task *task, const config_setting_t *s, const char *subject) {
-        static char * const known[] = { "memory_max", "cpu_quota", "runtime_max", NULL };
-        const config_setting_t *m;
-        Diag *d = l->diag;
-        const char *v;
-        int r;
-
-        if (!config_setting_is_group(s)) {
-                diag_error(d, line_of(s), "%s'limits' must be a group like { memory_max = "
-                                          "\"512M\"; }, not %s",
-                           subject, type_name(s));
-                return;
-        }
-        check_keys(l, s, known, subject);
-
-        m = config_setting_get_member(s, "memory_max");
-        if (m) {
-                v = config_setting_get_string(m);
-                r = v ? parse_size(v, &task->limits.memory_max) : -EINVAL;
-                if (r < 0 || task->limits.memory_max == 0)
-                        diag_error(d, line_of(m), "%smemory_max must be a size like \"512M\" or "
-                                                  "\"2G\" (bytes, K, M, G, T), not %s%s%s",
-                                   subject, v ? "'" : "", v ?: type_name(m), v ? "'" : "");
-        }
-        m = config_setting_get_member(s, "cpu_quota");
-        if (m) {
-                v = config_setting_get_string(m);
-                r = v ? parse_percent(v, &task->limits.cpu_quota_permille) : -EINVAL;
-                if (r < 0)
-                        diag_error(d, line_of(m), "%scpu_quota must be a percentage of one CPU "
-                                                  "like \"50%%\" or \"200%%\", not %s%s%s",
-                                   subject, v ? "'" : "", v ?: type_name(m), v ? "'" : "");
-        }
-        m = config_setting_get_member(s, "runtime_max");
-        if (m) {
-                v = config_setting_get_string(m);
-                r = v ? parse_timespan(v, &task->limits.runtime_max) : -EINVAL;
-                if (r < 0 || task->limits.runtime_max == 0)
-                        diag_error(d, line_of(m), "%sruntime_max must be a time span like "
-                                                  "\"20m\" or \"1h 30min\", not %s%s%s",
-                                   subject, v ? "'" : "", v ?: type_name(m), v ? "'" : "");
-        }
-}
-
 static int add_param(Task *task, const TemplateParam *tp) {
         TaskParam *n = reallocarray(task->params, task->n_params + 1, sizeof(TaskParam));
 
@@ -372,8 +328,116 @@ static void parse_exec(Loader *l, Task *task, const config_setting_t *s, const c
                            subject, task->exec[0]);
 }
 
+static int get_string(Loader *l, const config_setting_t *s, const char *subject, char **ret) {
+        const char *v = config_setting_get_string(s);
+
+        if (!v || !*v) {
+                diag_error(l->diag, line_of(s), "%s'%s' must be a non-empty string, not %s",
+                           subject, config_setting_name(s), v ? "an empty one" : type_name(s));
+                return -EINVAL;
+        }
+        *ret = strdup(v);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int get_bool(Loader *l, const config_setting_t *s, const char *subject, bool *ret) {
+        if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+                diag_error(l->diag, line_of(s), "%s'%s' must be true or false, not %s", subject,
+                           config_setting_name(s), type_name(s));
+                return -EINVAL;
+        }
+        *ret = config_setting_get_bool(s);
+        return 0;
+}
+
+/* resources = { db = 1; }: shares of the pools of sluiced.conf. */
+static void parse_claims(Loader *l, Task *task, const config_setting_t *s, const char *subject) {
+        if (!config_setting_is_group(s)) {
+                diag_error(l->diag, line_of(s), "%s'resources' must be a group like { db = 1; }, "
+                                                "not %s",
+                           subject, type_name(s));
+                return;
+        }
+        task->claims = calloc((size_t) config_setting_length(s) + 1, sizeof(ResourceClaim));
+        if (!task->claims)
+                return;
+        for (int i = 0; i < config_setting_length(s); i++) {
+                const config_setting_t *m = config_setting_get_elem(s, (unsigned) i);
+                const Pool *pool = NULL;
+                unsigned long v;
+
+                if (config_get_uint(l, m, subject, 1, 1000000, &v) < 0)
+                        continue;
+                if (l->daemon) {
+                        pool = daemon_config_find_pool(l->daemon, config_setting_name(m));
+                        if (!pool) {
+                                diag_error(l->diag, line_of(m),
+                                           "%sno resource pool '%s' in sluiced.conf "
+                                           "(resources = { %s = N; })",
+                                           subject, config_setting_name(m), config_setting_name(m));
+                                continue;
+                        }
+                        if (v > pool->size) {
+                                diag_error(l->diag, line_of(m),
+                                           "%stakes %lu of pool '%s', which has %u: it could "
+                                           "never run",
+                                           subject, v, pool->name, pool->size);
+                                continue;
+                        }
+                }
+                task->claims[task->n_claims].pool = strdup(config_setting_name(m));
+                if (!task->claims[task->n_claims].pool)
+                        return;
+                task->claims[task->n_claims++].amount = (unsigned) v;
+        }
+}
+
+/* How the task runs: retries, concurrency, identity, sandbox. */
+static void parse_execution(Loader *l, Task *task, const config_setting_t *s,
+                            const char *subject) {
+        const config_setting_t *m;
+        unsigned long v;
+
+        if ((m = config_setting_get_member(s, "retry")))
+                config_parse_retry(l, &task->retry, m, subject);
+        if ((m = config_setting_get_member(s, "max_parallel")) &&
+            config_get_uint(l, m, subject, 1, 100000, &v) >= 0)
+                task->max_parallel = (unsigned) v;
+        if ((m = config_setting_get_member(s, "priority"))) {
+                long long p = config_setting_get_int64(m);
+                if (config_setting_type(m) != CONFIG_TYPE_INT || p < -1000 || p > 1000)
+                        diag_error(l->diag, line_of(m), "%spriority must be a whole number from "
+                                                        "-1000 to 1000 (higher runs first)",
+                                   subject);
+                else
+                        task->priority = (int) p;
+        }
+        if ((m = config_setting_get_member(s, "resources")))
+                parse_claims(l, task, m, subject);
+        if ((m = config_setting_get_member(s, "user")))
+                (void) get_string(l, m, subject, &task->user);
+        if ((m = config_setting_get_member(s, "group")))
+                (void) get_string(l, m, subject, &task->group);
+        if ((m = config_setting_get_member(s, "dynamic_user")))
+                (void) get_bool(l, m, subject, &task->dynamic_user);
+        if ((m = config_setting_get_member(s, "sandbox")))
+                (void) get_bool(l, m, subject, &task->sandbox);
+        if ((m = config_setting_get_member(s, "working_directory")) &&
+            get_string(l, m, subject, &task->working_directory) >= 0 &&
+            task->working_directory[0] != '/')
+                diag_error(l->diag, line_of(m), "%sworking_directory must be an absolute path, "
+                                                "not '%s'",
+                           subject, task->working_directory);
+        if (task->dynamic_user && task->user)
+                diag_error(l->diag, line_of(s), "%s'user' and 'dynamic_user' exclude each other",
+                           subject);
+}
+
 void parse_task(Loader *l, const config_setting_t *s, size_t index) {
-        static char * const known[] = { "name", "inputs", "outputs", "exec", "limits", NULL };
+        static char * const known[] = { "name", "inputs", "outputs", "exec", "limits",
+                                        "retry", "max_parallel", "priority", "resources",
+                                        "user", "group", "dynamic_user", "working_directory",
+                                        "sandbox", NULL };
         _cleanup_(task_freep) Task *task = NULL;
         _cleanup_free_ char *subject = NULL;
         const config_setting_t *m, *inputs;
@@ -415,6 +479,7 @@ void parse_task(Loader *l, const config_setting_t *s, size_t index) {
         task->pipeline = p;
         task->line = line_of(s);
         task->limits = LIMITS_UNSET;
+        task->retry = RETRY_DEFAULT;
         task->name = strdup(name);
         if (!task->name)
                 return;
@@ -440,7 +505,8 @@ void parse_task(Loader *l, const config_setting_t *s, size_t index) {
                 diag_error(d, task->line, "%s'exec' is missing", subject);
         m = config_setting_get_member(s, "limits");
         if (m)
-                parse_limits(l, task, m, subject);
+                config_parse_limits(l, &task->limits, m, subject, true);
+        parse_execution(l, task, s, subject);
 
         if (d->n_errors > errors)
                 return;

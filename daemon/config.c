@@ -283,7 +283,7 @@ static int pipeline_name_from_path(const char *path, char **ret) {
         return 0;
 }
 
-int config_load_pipeline(const char *path, Pipeline **ret, Diag *d) {
+int config_load_pipeline(const char *path, const DaemonConfig *dc, Pipeline **ret, Diag *d) {
         _cleanup_free_ char *text = NULL, *dir = NULL;
         const char *saved = d->file;
         int r;
@@ -304,16 +304,16 @@ int config_load_pipeline(const char *path, Pipeline **ret, Diag *d) {
         r = path_split(path, &dir, NULL);
         if (r < 0)
                 return r;
-        return config_load_pipeline_text(path, text, dir, ret, d);
+        return config_load_pipeline_text(path, text, dir, dc, ret, d);
 }
 
 int config_load_pipeline_text(const char *path, const char *text, const char *include_dir,
-                              Pipeline **ret, Diag *d) {
-        static char * const known[] = { "targets", "tasks", NULL };
+                              const DaemonConfig *dc, Pipeline **ret, Diag *d) {
+        static char * const known[] = { "targets", "tasks", "limits", NULL };
         _cleanup_(pipeline_freep) Pipeline *p = NULL;
         _cleanup_(config_freep) config_t *cfg = NULL;
         const config_setting_t *root, *s;
-        Loader l = { .diag = d };
+        Loader l = { .diag = d, .daemon = dc };
         size_t errors = d->n_errors;
         const char *saved = d->file;
         int r;
@@ -361,6 +361,10 @@ int config_load_pipeline_text(const char *path, const char *text, const char *in
         else
                 for (int i = 0; i < config_setting_length(s); i++)
                         parse_target(&l, config_setting_get_elem(s, (unsigned) i));
+        p->limits = LIMITS_UNSET;
+        s = config_setting_get_member(root, "limits");
+        if (s)
+                config_parse_limits(&l, &p->limits, s, "pipeline: ", false);
         s = config_setting_get_member(root, "tasks");
         if (!s)
                 diag_error(d, 0, "no 'tasks' list");
@@ -396,8 +400,8 @@ static int conf_filter(const struct dirent *de) {
         return de->d_name[0] != '.' && n > 5 && streq(de->d_name + n - 5, ".conf");
 }
 
-int config_load_directory(const char *dir, Pipeline ***ret, size_t *ret_n, char ***ret_rejected,
-                          Diag *d) {
+int config_load_directory(const char *dir, const DaemonConfig *dc, Pipeline ***ret, size_t *ret_n,
+                          char ***ret_rejected, Diag *d) {
         _cleanup_strv_free_ char **bad = NULL;
         struct dirent **names = NULL;
         Pipeline **list = NULL;
@@ -417,7 +421,7 @@ int config_load_directory(const char *dir, Pipeline ***ret, size_t *ret_n, char 
                 Pipeline *p = NULL, **m;
 
                 if (path_join(dir, names[i]->d_name, &path) >= 0 &&
-                    config_load_pipeline(path, &p, d) >= 0 &&
+                    config_load_pipeline(path, dc, &p, d) >= 0 &&
                     (m = reallocarray(list, n_list + 1, sizeof(Pipeline *)))) {
                         list = m;
                         list[n_list++] = p;

@@ -61,10 +61,10 @@ int evaluate_instance(Manager *m, Task *task, const Binding *b, bool fresh) {
                 return r;
 
         i = manager_find_instance(m, unit);
-        if (i && i->state != INSTANCE_FAILED)
+        if (i && i->state != INSTANCE_FAILED && i->state != INSTANCE_RETRY)
                 return 0;               /* already queued or in flight */
         if (i && !fresh)
-                return 0;               /* failed: only a new arrival re-arms it */
+                return 0;               /* failed or waiting: only a new arrival re-arms it */
         if (outputs_exist(task, b)) {
                 if (i)
                         manager_remove_instance(m, i);
@@ -77,9 +77,16 @@ int evaluate_instance(Manager *m, Task *task, const Binding *b, bool fresh) {
                 r = instance_new(task, b, id, unit, &i);
                 if (r < 0)
                         return log_oom();
+                i->manager = m;
+                i->state = INSTANCE_STARTING;   /* untracked until queued below */
                 HASH_ADD_KEYPTR(hh, m->instances, i->unit, strlen(i->unit), i);
-        } else
-                m->n_failed--;
+        } else {
+                /* A new arrival starts a new series: attempts and a raised limit reset. */
+                log_info("%s is re-armed by a new arrival of one of its inputs", i->unit);
+                (void) manager_set_wake(m, i, 0);
+                i->attempts = 0;
+                i->memory_max = UINT64_MAX;
+        }
         scheduler_enqueue(m, i);
         return 1;
 }

@@ -2,40 +2,34 @@
 /*
  * The executor: one run is one transient service started with StartTransientUnit. The daemon
  * never forks a task; systemd is the parent, applies the limits and sends stdout and stderr to
- * the journal. The unit is pinned with AddRef=yes so it cannot be garbage-collected before its
- * result is read; once read, Unref() lets a successful unit go, while a failed one stays
- * loaded for `systemctl --failed` until the next attempt resets it.
+ * the journal.
  *
- * Outputs are atomic: the task writes staged paths, and only a successful run's outputs are
- * renamed into place, so a consumer never sees a half-written or failed output.
+ * A run is recorded in the state directory before its unit is started, and the unit's
+ * ExecStopPost= writes its result there too, so a daemon killed at any moment can account for
+ * every run at its next start (recover.c). Outputs are atomic: the task writes staged paths,
+ * and only a successful run's outputs are renamed into place, so a consumer never sees a
+ * half-written or failed output.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <systemd/sd-journal.h>
 
 #include "executor.h"
 #include "log.h"
 #include "scheduler.h"
+#include "state.h"
 #include "subst.h"
+#include "unit-props.h"
 #include "util/escape.h"
 #include "util/strv.h"
 
 #define SYSTEMD_DEST "org.freedesktop.systemd1"
 #define SYSTEMD_PATH "/org/freedesktop/systemd1"
 #define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
-#define UNIT_PATH_PREFIX "/org/freedesktop/systemd1/unit"
 
-/* What systemd says about a unit that ended. */
-typedef struct UnitResult {
-        char *result;           /* "success", "exit-code", "signal", "timeout", "oom-kill", ... */
-        int exec_code;          /* CLD_EXITED, CLD_KILLED, CLD_DUMPED */
-        int exec_status;
-        uint64_t start_usec, exit_usec;  /* CLOCK_REALTIME */
-        uint64_t cpu_nsec;
-} UnitResult;
-
-static void unit_result_done(UnitResult *r) {
+void unit_result_done(UnitResult *r) {
         free(r->result);
 }
 
@@ -50,7 +44,7 @@ static char *env_name(const char *prefix, const char *name) {
 }
 
 /* The environment contract: the same values as the argv substitutions, by name. */
-static int build_env(Manager *m, Instance *i, char * const * const *inputs, char ***ret) {
+static int build_env(Instance *i, char * const * const *inputs, char ***ret) {
         _cleanup_strv_free_ char **env = NULL, **all_in = NULL;
         _cleanup_free_ char *in = NULL, *out = NULL, *fin = NULL;
         Task *task = i->task;
@@ -62,6 +56,7 @@ static int build_env(Manager *m, Instance *i, char * const * const *inputs, char
         r |= strv_extendf(&env, "SLUICE_INSTANCE=%s", i->id);
         r |= strv_extendf(&env, "SLUICE_RUN_ID=%s", run->id_str);
         r |= strv_extendf(&env, "SLUICE_UNIT=%s", i->unit);
+        r |= strv_extendf(&env, "SLUICE_ATTEMPT=%u", run->attempt);
         for (size_t k = 0; k < task->n_params; k++) {
                 _cleanup_free_ char *n = env_name("SLUICE_PARAM_", task->params[k].name);
                 if (!n)
@@ -100,150 +95,11 @@ static int build_env(Manager *m, Instance *i, char * const * const *inputs, char
         return 0;
 }
 
-static int append_exec(sd_bus_message *msg, char * const *argv) {
-        int r;
-
-        r = sd_bus_message_open_container(msg, 'r', "sv");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(msg, "s", "ExecStart");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(msg, 'v', "a(sasb)");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(msg, 'a', "(sasb)");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(msg, 'r', "sasb");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(msg, "s", argv[0]);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append_strv(msg, (char **) argv);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(msg, "b", 0);
-        if (r < 0)
-                return r;
-        for (int k = 0; k < 4; k++) {
-                r = sd_bus_message_close_container(msg);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-static int append_strv_property(sd_bus_message *msg, const char *name, char * const *l) {
-        int r;
-
-        r = sd_bus_message_open_container(msg, 'r', "sv");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(msg, "s", name);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(msg, 'v', "as");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append_strv(msg, (char **) l);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_close_container(msg);
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(msg);
-}
-
-/* LogExtraFields is an array of byte arrays (aay), not of strings. */
-static int append_fields_property(sd_bus_message *msg, char * const *l) {
-        int r;
-
-        r = sd_bus_message_open_container(msg, 'r', "sv");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(msg, "s", "LogExtraFields");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(msg, 'v', "aay");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(msg, 'a', "ay");
-        if (r < 0)
-                return r;
-        STRV_FOREACH(f, l) {
-                r = sd_bus_message_append_array(msg, 'y', *f, strlen(*f));
-                if (r < 0)
-                        return r;
-        }
-        for (int k = 0; k < 3; k++) {
-                r = sd_bus_message_close_container(msg);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-static int append_properties(sd_bus_message *msg, Instance *i, char * const *argv,
-                             char * const *env) {
-        _cleanup_strv_free_ char **extra = NULL;
-        _cleanup_free_ char *desc = NULL, *params = NULL, *ident = NULL;
-        const Limits *l = &i->task->limits;
-        int r;
-
-        (void) binding_to_string(i->binding, &params);
-        if (asprintf(&desc, "sluice %s/%s %s", i->task->pipeline->name, i->task->name,
-                     strempty(params)) < 0 ||
-            asprintf(&ident, "%s.%s", i->task->pipeline->name, i->task->name) < 0)
-                return -ENOMEM;
-        /* Journal fields for the task's own lines (system units only, as of systemd 252). */
-        if (strv_extendf(&extra, "SLUICE_PIPELINE=%s", i->task->pipeline->name) < 0 ||
-            strv_extendf(&extra, "SLUICE_TASK=%s", i->task->name) < 0 ||
-            strv_extendf(&extra, "SLUICE_INSTANCE=%s", i->id) < 0 ||
-            strv_extendf(&extra, "SLUICE_RUN_ID=%s", i->run->id_str) < 0)
-                return -ENOMEM;
-
-        r = sd_bus_message_append(msg, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)",
-                                  "Description", "s", desc,
-                                  "Type", "s", "exec",
-                                  "AddRef", "b", 1,
-                                  "CollectMode", "s", "inactive",
-                                  "StandardOutput", "s", "journal",
-                                  "StandardError", "s", "journal",
-                                  "SyslogIdentifier", "s", ident,
-                                  "CPUAccounting", "b", 1);
-        if (r < 0)
-                return r;
-        if (l->memory_max != UINT64_MAX) {
-                r = sd_bus_message_append(msg, "(sv)", "MemoryMax", "t", l->memory_max);
-                if (r < 0)
-                        return r;
-        }
-        if (l->cpu_quota_permille > 0) {
-                r = sd_bus_message_append(msg, "(sv)", "CPUQuotaPerSecUSec", "t",
-                                          (uint64_t) l->cpu_quota_permille * USEC_PER_SEC / 1000);
-                if (r < 0)
-                        return r;
-        }
-        if (l->runtime_max != USEC_INFINITY) {
-                r = sd_bus_message_append(msg, "(sv)", "RuntimeMaxUSec", "t", l->runtime_max);
-                if (r < 0)
-                        return r;
-        }
-        r = append_strv_property(msg, "Environment", env);
-        if (r < 0)
-                return r;
-        r = append_fields_property(msg, extra);
-        if (r < 0)
-                return r;
-        return append_exec(msg, argv);
-}
-
 static void discard_staged(Instance *i) {
         Task *task = i->task;
 
-        for (size_t k = 0; i->run && k < task->n_outputs && i->run->staged[k]; k++)
+        for (size_t k = 0; i->run && k < task->n_outputs && i->run->staged && i->run->staged[k];
+             k++)
                 if (task->outputs[k]->kind->discard)
                         task->outputs[k]->kind->discard(task->outputs[k], i->run->staged[k]);
 }
@@ -255,31 +111,75 @@ static char **run_fields(Instance *i) {
         (void) strv_extendf(&f, "SLUICE_TASK=%s", i->task->name);
         (void) strv_extendf(&f, "SLUICE_INSTANCE=%s", i->id);
         (void) strv_extendf(&f, "SLUICE_UNIT=%s", i->unit);
-        if (i->run)
+        if (i->run) {
                 (void) strv_extendf(&f, "SLUICE_RUN_ID=%s", i->run->id_str);
+                (void) strv_extendf(&f, "SLUICE_ATTEMPT=%u", i->run->attempt);
+        }
         return f;
 }
 
-/* The run is over, either way: account for it and let the next one start. */
-static void run_ended(Manager *m, Instance *i, bool ok, const char *reason) {
-        i->run = run_free(i->run);
-        m->n_active--;
+static const char *format_size(char *buf, size_t n, uint64_t v) {
+        static const char units[] = "KMGTPE";
+        size_t u = 0;
+
+        if (v < 1024 || v % 1024 != 0) {
+                snprintf(buf, n, "%llu", (unsigned long long) v);
+                return buf;
+        }
+        while (v >= 1024 && v % 1024 == 0 && u < sizeof(units) - 1) {
+                v /= 1024;
+                u++;
+        }
+        snprintf(buf, n, "%llu%c", (unsigned long long) v, units[u - 1]);
+        return buf;
+}
+
+/*
+ * The run is over and accounted for: decide what comes next for the instance. ok: it is
+ * complete and forgotten. Otherwise the retry policy decides between another attempt later
+ * and failing for good.
+ */
+static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, const char *reason) {
+        Run *run = i->run;
+        RetryDecision d;
+        char when[FORMAT_TIMESPAN_MAX];
+
+        (void) state_remove_run(m->state_dir, run->id_str);
+        free(i->last_run_id);
+        i->last_run_id = strdup(run->id_str);
+        scheduler_release(m, i);
         if (ok) {
                 m->n_runs_ok++;
                 manager_remove_instance(m, i);
-        } else {
-                m->n_runs_failed++;
-                free(i->reason);
-                i->reason = strdup(reason);
-                i->state = INSTANCE_FAILED;
-                m->n_failed++;
-        }
-        if (m->n_retired > 0) {
-                if (ok)
+                if (m->n_retired > 0)
                         manager_gc_retired(m);
-                else
-                        manager_settle_instance(m, i);
+                scheduler_schedule(m);
+                return;
         }
+
+        m->n_runs_failed++;
+        free(i->reason);
+        i->reason = strdup(reason);
+        d = retry_decide(&i->task->retry, class, run->attempt, run->memory_max);
+        i->run = run_free(i->run);
+        if (d.retry) {
+                i->memory_max = d.memory_max;
+                manager_set_state(m, i, INSTANCE_RETRY);
+                (void) manager_set_wake(m, i, now_usec(CLOCK_REALTIME) + d.delay_usec);
+                log_warning("%s failed (%s), attempt %u of %u; retrying in %s", i->unit, reason,
+                            i->attempts, i->task->retry.attempts,
+                            format_timespan(when, sizeof(when), d.delay_usec));
+        } else {
+                manager_set_state(m, i, INSTANCE_FAILED);
+                if (i->task->retry.disable_window > 0)
+                        (void) manager_set_wake(m, i,
+                                                now_usec(CLOCK_REALTIME) +
+                                                        i->task->retry.disable_window);
+                log_error("%s failed for good after %u attempt(s): %s (%s)", i->unit, i->attempts,
+                          reason, d.why);
+        }
+        if (m->n_retired > 0)
+                manager_settle_instance(m, i);
         scheduler_schedule(m);
 }
 
@@ -292,17 +192,19 @@ static void fail_start(Manager *m, Instance *i, int error, const char *what) {
         if (asprintf(&reason, "start failed: %s", what) < 0)
                 reason = NULL;
         discard_staged(i);
-        run_ended(m, i, false, reason ?: "start failed");
+        run_ended(m, i, false, FAILURE_START, reason ?: "start failed");
 }
 
 static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         Instance *i = userdata;
-        Manager *m = i->run->manager;
+        Manager *m = i->manager;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
         const char *job;
         int r;
 
         i->run->slot = sd_bus_slot_unref(i->run->slot);
+        m->n_starting--;
+        scheduler_schedule(m);
         if (e) {
                 fail_start(m, i, sd_bus_error_get_errno(e), e->message ?: e->name);
                 return 0;
@@ -313,7 +215,7 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
                 return 0;
         }
         i->run->job = strdup(job);
-        i->state = INSTANCE_RUNNING;
+        manager_set_state(m, i, INSTANCE_RUNNING);
         return 0;
 }
 
@@ -323,7 +225,7 @@ static void inputs_freep(char ****p) {
         free(*p);
 }
 
-static int send_start(Manager *m, Instance *i, char * const *argv, char * const *env) {
+static int send_start(Manager *m, Instance *i, const UnitSpec *spec) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         int r;
 
@@ -343,7 +245,7 @@ static int send_start(Manager *m, Instance *i, char * const *argv, char * const 
         r = sd_bus_message_open_container(msg, 'a', "(sv)");
         if (r < 0)
                 return r;
-        r = append_properties(msg, i, argv, env);
+        r = unit_props_append(msg, spec);
         if (r < 0)
                 return r;
         r = sd_bus_message_close_container(msg);
@@ -355,12 +257,29 @@ static int send_start(Manager *m, Instance *i, char * const *argv, char * const 
         return sd_bus_call_async(m->bus, &i->run->slot, msg, on_start_reply, i, 0);
 }
 
-/* Locations, staging, argv and environment of the run, then the start call. */
+/* The directories a sandboxed run may write: those of its outputs. */
+static char **output_dirs(char * const *outputs) {
+        char **l = NULL;
+
+        STRV_FOREACH(o, outputs) {
+                const char *slash = strrchr(*o, '/');
+                _cleanup_free_ char *d = strndup(*o, slash && slash != *o ? (size_t) (slash - *o) : 1);
+
+                if (d && !strv_contains(l, d))
+                        (void) strv_extend(&l, d);
+        }
+        return l;
+}
+
+/* Locations, staging, argv, environment and the run record, then the start call. */
 static int start_unit(Manager *m, Instance *i, const char **ret_what) {
         _cleanup_(inputs_freep) char ***inputs = NULL;
-        _cleanup_strv_free_ char **argv = NULL, **env = NULL;
+        _cleanup_strv_free_ char **argv = NULL, **env = NULL, **fields = NULL, **dirs = NULL,
+                                 **stop_post = NULL;
+        _cleanup_free_ char *desc = NULL, *params = NULL, *ident = NULL, *slice = NULL;
         Task *task = i->task;
         Run *run = i->run;
+        UnitSpec spec;
         int r;
 
         *ret_what = "out of memory";
@@ -397,15 +316,67 @@ static int start_unit(Manager *m, Instance *i, const char **ret_what) {
                          &argv);
         if (r < 0)
                 return r;
-        r = build_env(m, i, (char * const * const *) inputs, &env);
+        r = build_env(i, (char * const * const *) inputs, &env);
         if (r < 0)
                 return r;
+
+        *ret_what = "out of memory";
+        (void) binding_to_string(i->binding, &params);
+        if (asprintf(&desc, "sluice %s/%s %s", task->pipeline->name, task->name,
+                     strempty(params)) < 0 ||
+            asprintf(&ident, "%s.%s", task->pipeline->name, task->name) < 0 ||
+            pipeline_slice_name(task->pipeline, &slice) < 0)
+                return -ENOMEM;
+        /* Journal fields for the task's own lines (systemd attaches them to system units). */
+        if (strv_extendf(&fields, "SLUICE_PIPELINE=%s", task->pipeline->name) < 0 ||
+            strv_extendf(&fields, "SLUICE_TASK=%s", task->name) < 0 ||
+            strv_extendf(&fields, "SLUICE_INSTANCE=%s", i->id) < 0 ||
+            strv_extendf(&fields, "SLUICE_RUN_ID=%s", run->id_str) < 0)
+                return -ENOMEM;
+        if (strv_extend(&stop_post, m->self_exe) < 0 ||
+            strv_extend(&stop_post, "--record-result") < 0 ||
+            strv_extend(&stop_post, m->state_dir) < 0 || strv_extend(&stop_post, run->id_str) < 0)
+                return -ENOMEM;
+        dirs = output_dirs(run->outputs);
+
+        spec = (UnitSpec){
+                .description = desc,
+                .slice = slice,
+                .syslog_identifier = ident,
+                .argv = argv,
+                .environment = env,
+                .log_fields = fields,
+                .limits = task->limits,
+                .user = task->user,
+                .group = task->group,
+                .dynamic_user = task->dynamic_user,
+                .working_directory = task->working_directory,
+                .sandbox = task->sandbox,
+                .writable = dirs,
+                .stop_post = stop_post,
+        };
+        limits_merge(&spec.limits, &m->config.default_limits);
+        if (i->memory_max != UINT64_MAX)
+                spec.limits.memory_max = i->memory_max;     /* raised after an oom-kill */
+        run->memory_max = spec.limits.memory_max;
+
+        *ret_what = "cannot write the run record";
+        r = state_write_run(m->state_dir,
+                            &(RunRecord){ .run_id = run->id_str, .unit = i->unit,
+                                          .pipeline = task->pipeline->name, .task = task->name,
+                                          .instance = i->id, .attempt = run->attempt,
+                                          .memory_max = run->memory_max,
+                                          .outputs = run->outputs, .staged = run->staged });
+        if (r < 0)
+                return log_error_errno(r, "Cannot record run %s in '%s': %m", run->id_str,
+                                       m->state_dir);
         *ret_what = "cannot send StartTransientUnit";
-        return send_start(m, i, argv, env);
+        return send_start(m, i, &spec);
 }
 
 int executor_start(Manager *m, Instance *i) {
         _cleanup_strv_free_ char **f = NULL;
+        sd_id128_t id;
         const char *what;
         Run *run;
         int r;
@@ -415,14 +386,18 @@ int executor_start(Manager *m, Instance *i) {
                 return log_oom();
         run->manager = m;
         run->start_usec = now_usec(CLOCK_MONOTONIC);
-        (void) sd_id128_randomize(&run->id);
-        sd_id128_to_string(run->id, run->id_str);
+        (void) sd_id128_randomize(&id);
+        sd_id128_to_string(id, run->id_str);
+        run->attempt = ++i->attempts;
+        run->memory_max = UINT64_MAX;
         i->run = run;
-        i->state = INSTANCE_STARTING;
-        m->n_active++;
+        manager_set_state(m, i, INSTANCE_STARTING);
+        scheduler_take(m, i);
+        m->n_starting++;
 
         r = start_unit(m, i, &what);
         if (r < 0) {
+                m->n_starting--;
                 fail_start(m, i, r, what);
                 return r;
         }
@@ -432,52 +407,70 @@ int executor_start(Manager *m, Instance *i) {
         return 0;
 }
 
-static int read_result(sd_bus_message *reply, UnitResult *res) {
-        int r;
+/*
+ * On a host with cgroup v2 systemd says Result=oom-kill. Under cgroup v1 (these CI machines)
+ * a task killed at MemoryMax= ends with Result=signal and SIGKILL, and only the kernel's
+ * journal line "oom-kill:...,oom_memcg=/.../<unit>,..." tells why: look for it since the run
+ * started. journald reads the kernel's ring buffer asynchronously, so wait a little for it.
+ */
+static bool killed_at_memory_max(const char *unit, usec_t since_realtime) {
+        _cleanup_free_ char *needle = NULL;
+        sd_journal *j = NULL;
+        bool found = false;
 
-        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-                const char *key;
+        if (asprintf(&needle, "/%s,", unit) < 0 || sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY) < 0)
+                return false;
+        (void) sd_journal_add_match(j, "_TRANSPORT=kernel", 0);
+        for (int round = 0; round < 5 && !found; round++) {
+                (void) sd_journal_seek_realtime_usec(j, since_realtime);
+                while (!found && sd_journal_next(j) > 0) {
+                        const void *data;
+                        size_t len;
 
-                r = sd_bus_message_read(reply, "s", &key);
-                if (r < 0)
-                        return r;
-                if (streq(key, "Result")) {
-                        const char *v;
-                        r = sd_bus_message_read(reply, "v", "s", &v);
-                        if (r >= 0 && !(res->result = strdup(v)))
-                                r = -ENOMEM;
-                } else if (streq(key, "ExecMainCode"))
-                        r = sd_bus_message_read(reply, "v", "i", &res->exec_code);
-                else if (streq(key, "ExecMainStatus"))
-                        r = sd_bus_message_read(reply, "v", "i", &res->exec_status);
-                else if (streq(key, "ExecMainStartTimestamp"))
-                        r = sd_bus_message_read(reply, "v", "t", &res->start_usec);
-                else if (streq(key, "ExecMainExitTimestamp"))
-                        r = sd_bus_message_read(reply, "v", "t", &res->exit_usec);
-                else if (streq(key, "CPUUsageNSec"))
-                        r = sd_bus_message_read(reply, "v", "t", &res->cpu_nsec);
-                else
-                        r = sd_bus_message_skip(reply, "v");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        return r;
+                        if (sd_journal_get_data(j, "MESSAGE", &data, &len) < 0)
+                                continue;
+                        found = memmem(data, len, "oom_memcg=", 10) &&
+                                memmem(data, len, needle, strlen(needle));
+                }
+                if (!found)
+                        (void) sd_journal_wait(j, 100 * USEC_PER_MSEC);
         }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(reply);
+        sd_journal_close(j);
+        return found;
 }
 
-/* "exit-code (status 3)", "signal (SIGKILL)", "timeout": for logs, the CLI and hooks. */
-static char *describe(const UnitResult *res) {
-        char *s = NULL;
+static FailureClass classify(Instance *i, const UnitResult *res, usec_t start_realtime) {
+        const char *r = res->result;
+
+        if (!r)
+                return FAILURE_LOST;
+        if (streq(r, "oom-kill"))
+                return FAILURE_OOM;
+        if (streq(r, "timeout"))
+                return FAILURE_TIMEOUT;
+        if (streq(r, "core-dump") || res->exec_code == CLD_DUMPED)
+                return FAILURE_CORE_DUMP;
+        if (streq(r, "signal") || res->exec_code == CLD_KILLED) {
+                if (res->exec_status == SIGKILL && i->run->memory_max != UINT64_MAX &&
+                    killed_at_memory_max(i->unit, start_realtime))
+                        return FAILURE_OOM;
+                return FAILURE_SIGNAL;
+        }
+        return FAILURE_EXIT_CODE;
+}
+
+/* "exit-code (status 3)", "signal (SIGTERM)", "oom-kill (MemoryMax=64M)": the reason kept for
+ * the CLI and notifications. */
+static char *describe(Instance *i, FailureClass c, const UnitResult *res) {
+        char size[32], *s = NULL;
         int r;
 
-        if (res->exec_code == CLD_KILLED || res->exec_code == CLD_DUMPED)
+        if (c == FAILURE_OOM)
+                r = asprintf(&s, "oom-kill (MemoryMax=%s)",
+                             format_size(size, sizeof(size), i->run->memory_max));
+        else if (c == FAILURE_LOST)
+                r = asprintf(&s, "lost (the unit ended while sluiced was away and left no result)");
+        else if (res->exec_code == CLD_KILLED || res->exec_code == CLD_DUMPED)
                 r = asprintf(&s, "%s (SIG%s)", strna(res->result),
                              sigabbrev_np(res->exec_status) ?: "?");
         else if (res->exec_code == CLD_EXITED && res->exec_status != 0)
@@ -502,7 +495,8 @@ static int commit_outputs(Instance *i, char **ret_reason) {
                                 continue;
                 } else {
                         r = t->kind->commit(t, run->staged[k], run->outputs[k]);
-                        if (r >= 0)
+                        /* Already moved: a daemon killed halfway through this, last time. */
+                        if (r >= 0 || (r == -ENOENT && t->kind->check(t, run->outputs[k]) > 0))
                                 continue;
                 }
                 if (r == 0 || r == -ENOENT)
@@ -516,23 +510,31 @@ static int commit_outputs(Instance *i, char **ret_reason) {
         return 0;
 }
 
-static void finish(Manager *m, Instance *i, const UnitResult *res) {
+void executor_finish(Manager *m, Instance *i, const UnitResult *res) {
         _cleanup_strv_free_ char **f = run_fields(i);
-        _cleanup_free_ char *reason = NULL, *unit_path = NULL;
+        _cleanup_free_ char *reason = NULL;
         bool ok = res->result && streq(res->result, "success") && res->exec_code == CLD_EXITED &&
                   res->exec_status == 0;
         usec_t duration = res->exit_usec > res->start_usec ? res->exit_usec - res->start_usec : 0;
         char dur[FORMAT_TIMESPAN_MAX], cpu[FORMAT_TIMESPAN_MAX + 8];
+        FailureClass class = FAILURE_OUTPUT;
 
         if (ok && commit_outputs(i, &reason) < 0)
                 ok = false;
         if (!ok) {
                 discard_staged(i);
-                if (!reason)
-                        reason = describe(res);
+                if (!reason) {
+                        /* Without a start time, the last hour is plenty for a kernel line. */
+                        class = classify(i, res,
+                                         res->start_usec ?: now_usec(CLOCK_REALTIME) -
+                                                                    USEC_PER_HOUR);
+                        reason = describe(i, class, res);
+                }
         }
         (void) strv_extend(&f, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_FINISHED_STR);
         (void) strv_extendf(&f, "SLUICE_RESULT=%s", ok ? "success" : "failed");
+        if (!ok)
+                (void) strv_extendf(&f, "SLUICE_FAILURE=%s", failure_class_to_string(class));
         (void) strv_extendf(&f, "SLUICE_UNIT_RESULT=%s", strna(res->result));
         (void) strv_extendf(&f, "SLUICE_EXIT_CODE=%d", res->exec_code);
         (void) strv_extendf(&f, "SLUICE_EXIT_STATUS=%d", res->exec_status);
@@ -540,6 +542,9 @@ static void finish(Manager *m, Instance *i, const UnitResult *res) {
         if (res->cpu_nsec != UINT64_MAX)
                 (void) strv_extendf(&f, "SLUICE_CPU_USEC=%llu",
                                     (unsigned long long) (res->cpu_nsec / NSEC_PER_USEC));
+        if (i->run->memory_max != UINT64_MAX)
+                (void) strv_extendf(&f, "SLUICE_MEMORY_MAX=%llu",
+                                    (unsigned long long) i->run->memory_max);
         format_timespan(dur, sizeof(dur), duration);
         /* CPU time only where systemd accounts it (not under a cgroup-v1 user manager). */
         cpu[0] = 0;
@@ -553,140 +558,12 @@ static void finish(Manager *m, Instance *i, const UnitResult *res) {
         else
                 log_struct(LOG_ERR, f, "%s failed: %s", i->unit, strna(reason));
 
-        if (sd_bus_path_encode(UNIT_PATH_PREFIX, i->unit, &unit_path) >= 0)
-                (void) sd_bus_call_method_async(m->bus, NULL, SYSTEMD_DEST, unit_path,
-                                                "org.freedesktop.systemd1.Unit", "Unref", NULL,
-                                                NULL, "");
-        run_ended(m, i, ok, strna(reason));
+        executor_unref(m, i->unit);
+        run_ended(m, i, ok, class, strna(reason));
 }
 
-static int on_result(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        Instance *i = userdata;
-        Manager *m = i->run->manager;
-        UnitResult res = { .exec_code = -1, .cpu_nsec = UINT64_MAX };
-        int r;
+void executor_lost(Manager *m, Instance *i) {
+        UnitResult res = UNIT_RESULT_UNKNOWN;
 
-        i->run->slot = sd_bus_slot_unref(i->run->slot);
-        if (sd_bus_message_is_method_error(reply, NULL)) {
-                const sd_bus_error *e = sd_bus_message_get_error(reply);
-                log_warning("Cannot read the result of %s: %s", i->unit, e->message ?: e->name);
-        } else {
-                r = read_result(reply, &res);
-                if (r < 0)
-                        log_warning_errno(r, "Cannot parse the result of %s: %m", i->unit);
-        }
-        finish(m, i, &res);
-        unit_result_done(&res);
-        return 0;
-}
-
-static void query_result(Manager *m, Instance *i) {
-        _cleanup_free_ char *path = NULL;
-        int r;
-
-        if (i->run->slot)
-                return;         /* a query is on its way already */
-        r = sd_bus_path_encode(UNIT_PATH_PREFIX, i->unit, &path);
-        if (r >= 0)
-                r = sd_bus_call_method_async(m->bus, &i->run->slot, SYSTEMD_DEST, path,
-                                             "org.freedesktop.DBus.Properties", "GetAll",
-                                             on_result, i, "s", "org.freedesktop.systemd1.Service");
-        if (r < 0) {
-                UnitResult res = { .exec_code = -1, .cpu_nsec = UINT64_MAX };
-                log_warning_errno(r, "Cannot ask for the result of %s: %m", i->unit);
-                finish(m, i, &res);
-        }
-}
-
-/* Our unit, if it is running; NULL for anything else. */
-static Instance *running_instance(Manager *m, const char *unit) {
-        Instance *i;
-
-        if (!strneq(unit, "sluice-", 7))
-                return NULL;
-        i = manager_find_instance(m, unit);
-        return i && i->state == INSTANCE_RUNNING ? i : NULL;
-}
-
-static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
-        Manager *m = userdata;
-        _cleanup_free_ char *unit = NULL;
-        const char *iface;
-        Instance *i;
-        int r;
-
-        r = sd_bus_path_decode(sd_bus_message_get_path(msg), UNIT_PATH_PREFIX, &unit);
-        if (r <= 0)
-                return 0;
-        i = running_instance(m, unit);
-        /* Until its start job is gone, "inactive" is the state of a unit not yet started. */
-        if (!i || !i->run->job_done)
-                return 0;
-        r = sd_bus_message_read(msg, "s", &iface);
-        if (r < 0 || !streq(iface, "org.freedesktop.systemd1.Unit"))
-                return 0;
-        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
-        if (r < 0)
-                return 0;
-        while (sd_bus_message_enter_container(msg, 'e', "sv") > 0) {
-                const char *key, *state;
-
-                if (sd_bus_message_read(msg, "s", &key) < 0)
-                        return 0;
-                if (!streq(key, "ActiveState")) {
-                        if (sd_bus_message_skip(msg, "v") < 0)
-                                return 0;
-                } else {
-                        if (sd_bus_message_read(msg, "v", "s", &state) < 0)
-                                return 0;
-                        if (streq(state, "inactive") || streq(state, "failed")) {
-                                query_result(m, i);
-                                return 0;
-                        }
-                }
-                if (sd_bus_message_exit_container(msg) < 0)
-                        return 0;
-        }
-        return 0;
-}
-
-static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
-        Manager *m = userdata;
-        const char *job, *unit, *result;
-        uint32_t id;
-        Instance *i;
-
-        if (sd_bus_message_read(msg, "uoss", &id, &job, &unit, &result) < 0)
-                return 0;
-        i = running_instance(m, unit);
-        if (!i || !i->run->job || !streq(job, i->run->job))
-                return 0;
-        /* systemd flushes the unit's pending state changes before JobRemoved, so every state
-         * change from here on belongs to the running process. */
-        i->run->job_done = true;
-        /* A start job that did not get the unit running (canceled, exec failed): no further
-         * state change need follow, so ask now. */
-        if (!streq(result, "done"))
-                query_result(m, i);
-        return 0;
-}
-
-int executor_setup(Manager *m) {
-        int r;
-
-        r = sd_bus_match_signal_async(m->bus, &m->match_properties, SYSTEMD_DEST, NULL,
-                                      "org.freedesktop.DBus.Properties", "PropertiesChanged",
-                                      on_properties_changed, NULL, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to subscribe to unit changes: %m");
-        r = sd_bus_match_signal_async(m->bus, &m->match_job_removed, SYSTEMD_DEST, SYSTEMD_PATH,
-                                      SYSTEMD_MANAGER, "JobRemoved", on_job_removed, NULL, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to subscribe to job changes: %m");
-        /* The manager sends unit signals only while some client has subscribed. */
-        r = sd_bus_call_method(m->bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe",
-                               NULL, NULL, "");
-        if (r < 0)
-                return log_error_errno(r, "Failed to subscribe to the systemd manager: %m");
-        return 0;
+        executor_finish(m, i, &res);
 }

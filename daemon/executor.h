@@ -1,10 +1,38 @@
 /* SPDX-License-Identifier: MIT */
-/* Runs an instance as a transient unit and follows the unit to its end */
+/* Runs an instance as a transient unit, follows the unit, and accounts for its end */
 #pragma once
 
 #include "manager.h"
+#include "retry.h"
 
-/* Subscribes to the manager's unit and job signals; once per bus connection. */
-int executor_setup(Manager *m);
-/* Stages outputs and sends StartTransientUnit. The instance becomes STARTING. */
+/* What systemd says about a unit that ended. */
+typedef struct UnitResult {
+        char *result;           /* "success", "exit-code", "signal", "timeout", "oom-kill", ... */
+        int exec_code;          /* CLD_EXITED, CLD_KILLED, CLD_DUMPED; -1 unknown */
+        int exec_status;
+        uint64_t start_usec, exit_usec;  /* CLOCK_REALTIME; 0 unknown */
+        uint64_t cpu_nsec;      /* UINT64_MAX unknown */
+} UnitResult;
+
+#define UNIT_RESULT_UNKNOWN (UnitResult){ .exec_code = -1, .cpu_nsec = UINT64_MAX }
+
+void unit_result_done(UnitResult *r);
+
+/* follow.c: the bus connection, systemd's signals, and reconnecting when the bus goes away. */
+int executor_connect(Manager *m);
+/* Asks systemd how i's unit is doing, and finishes the run if it is over. */
+void executor_query(Manager *m, Instance *i);
+/* Ref()s a unit the daemon takes back, so it cannot be collected before its result is read. */
+void executor_ref(Manager *m, const char *unit);
+void executor_unref(Manager *m, const char *unit);
+
+/* executor.c */
+/* Stages outputs, records the run and sends StartTransientUnit. i becomes STARTING. */
 int executor_start(Manager *m, Instance *i);
+/* The run of i ended with res: move outputs into place or discard them, log, decide about a
+ * retry. i may be freed. */
+void executor_finish(Manager *m, Instance *i, const UnitResult *res);
+/* The run of i ended without anyone seeing how (no unit, no result): a failure of class
+ * FAILURE_LOST. */
+void executor_lost(Manager *m, Instance *i);
+/* A unit of a pipeline's slice with its aggregate limits. */

@@ -20,9 +20,36 @@ void task_input_done(TaskInput *in) {
         free(in->name);
 }
 
+void limits_merge(Limits *a, const Limits *b) {
+        if (a->memory_max == UINT64_MAX)
+                a->memory_max = b->memory_max;
+        if (a->memory_high == UINT64_MAX)
+                a->memory_high = b->memory_high;
+        if (a->cpu_quota_permille == 0)
+                a->cpu_quota_permille = b->cpu_quota_permille;
+        if (a->cpu_weight == 0)
+                a->cpu_weight = b->cpu_weight;
+        if (a->io_weight == 0)
+                a->io_weight = b->io_weight;
+        if (a->tasks_max == UINT64_MAX)
+                a->tasks_max = b->tasks_max;
+        if (a->runtime_max == USEC_INFINITY)
+                a->runtime_max = b->runtime_max;
+        if (!a->nice_set) {
+                a->nice = b->nice;
+                a->nice_set = b->nice_set;
+        }
+}
+
 Task *task_free(Task *t) {
         if (!t)
                 return NULL;
+        for (size_t i = 0; i < t->n_claims; i++)
+                free(t->claims[i].pool);
+        free(t->claims);
+        free(t->user);
+        free(t->group);
+        free(t->working_directory);
         for (size_t i = 0; i < t->n_inputs; i++)
                 task_input_done(&t->inputs[i]);
         for (size_t i = 0; i < t->n_params; i++) {

@@ -14,18 +14,50 @@
 typedef struct Pipeline Pipeline;
 typedef struct Task Task;
 
-/* Resource limits set on the unit; UINT64_MAX / 0 / USEC_INFINITY mean "not set". */
+/* Resource limits set on a unit or slice; UINT64_MAX, 0 or USEC_INFINITY mean "not set". */
 typedef struct Limits {
         uint64_t memory_max;
+        uint64_t memory_high;
         unsigned cpu_quota_permille;
+        uint64_t cpu_weight;    /* 1-10000, 0 unset */
+        uint64_t io_weight;     /* 1-10000, 0 unset */
+        uint64_t tasks_max;
         usec_t runtime_max;
+        int nice;
+        bool nice_set;
 } Limits;
 
 #define LIMITS_UNSET                                                                   \
         (Limits) {                                                                     \
-                .memory_max = UINT64_MAX, .cpu_quota_permille = 0,                     \
-                .runtime_max = USEC_INFINITY,                                          \
+                .memory_max = UINT64_MAX, .memory_high = UINT64_MAX,                   \
+                .tasks_max = UINT64_MAX, .runtime_max = USEC_INFINITY,                 \
         }
+
+/* Each unset field of a takes b's. */
+void limits_merge(Limits *a, const Limits *b);
+
+/* What happens after a failed run. */
+typedef struct RetryPolicy {
+        unsigned attempts;      /* runs in all, first included; 1: no retry */
+        usec_t delay;           /* before the first retry */
+        double backoff;         /* factor on the delay after each further failure */
+        usec_t max_delay;
+        usec_t disable_window;  /* failed instances are re-armed after this; 0: never by time */
+        double memory_grow;     /* after an oom-kill, retry with MemoryMax times this; 0: final */
+        uint64_t memory_cap;    /* never grow beyond; UINT64_MAX: no cap */
+} RetryPolicy;
+
+#define RETRY_DEFAULT                                                                  \
+        (RetryPolicy) {                                                                \
+                .attempts = 1, .delay = 30 * USEC_PER_SEC, .backoff = 2.0,             \
+                .max_delay = USEC_PER_HOUR, .memory_cap = UINT64_MAX,                  \
+        }
+
+/* A share of a named resource pool of sluiced.conf ("db = 1"). */
+typedef struct ResourceClaim {
+        char *pool;
+        unsigned amount;
+} ResourceClaim;
 
 typedef struct TaskParam {
         char *name;
@@ -61,11 +93,23 @@ struct Task {
         char **exec;
         unsigned exec_line;
         Limits limits;
+        RetryPolicy retry;
+        unsigned max_parallel;  /* 0: no limit of its own */
+        int priority;           /* higher first */
+        ResourceClaim *claims;
+        size_t n_claims;
+        char *user, *group;
+        bool dynamic_user;
+        char *working_directory;
+        bool sandbox;           /* ProtectSystem=strict, PrivateTmp, NoNewPrivileges */
+
+        unsigned n_running;     /* runtime: its units starting or running now */
 };
 
 struct Pipeline {
         char *name;         /* the file name without ".conf" */
         char *file;
+        Limits limits;      /* aggregate, on the pipeline's slice */
         Target **targets;
         size_t n_targets;
         Task **tasks;

@@ -12,6 +12,7 @@ static const char * const instance_state_table[_INSTANCE_STATE_MAX] = {
         [INSTANCE_QUEUED] = "queued",
         [INSTANCE_STARTING] = "starting",
         [INSTANCE_RUNNING] = "running",
+        [INSTANCE_RETRY] = "retrying",
         [INSTANCE_FAILED] = "failed",
 };
 
@@ -28,6 +29,7 @@ int instance_new(Task *task, const Binding *b, const char *id, const char *unit,
         if (!i)
                 return -ENOMEM;
         i->task = task;
+        i->memory_max = UINT64_MAX;
         i->unit = strdup(unit);
         i->id = strdup(id);
         if (!i->unit || !i->id || binding_copy(b, &i->binding) < 0) {
@@ -53,7 +55,9 @@ Instance *instance_free(Instance *i) {
         if (!i)
                 return NULL;
         run_free(i->run);
+        sd_event_source_disable_unref(i->timer);
         binding_free(i->binding);
+        free(i->last_run_id);
         free(i->unit);
         free(i->id);
         free(i->reason);

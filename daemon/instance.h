@@ -3,16 +3,18 @@
 #pragma once
 
 #include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 #include <systemd/sd-id128.h>
-#include "util/hash.h"
 
 #include "graph.h"
+#include "util/hash.h"
 
 typedef enum InstanceState {
         INSTANCE_QUEUED,    /* ready, waiting for a slot */
         INSTANCE_STARTING,  /* StartTransientUnit sent, no reply yet */
         INSTANCE_RUNNING,   /* the unit exists; following it to its end */
-        INSTANCE_FAILED,    /* the last run failed; waits for a fresh input event */
+        INSTANCE_RETRY,     /* failed; runs again when its retry timer fires */
+        INSTANCE_FAILED,    /* failed for good, until an input arrives anew or a retry is asked */
         _INSTANCE_STATE_MAX,
         _INSTANCE_STATE_INVALID = -EINVAL,
 } InstanceState;
@@ -23,30 +25,38 @@ struct Manager;
 
 typedef struct Run {
         struct Manager *manager;        /* not owned */
-        sd_id128_t id;
         char id_str[SD_ID128_STRING_MAX];
-        char **outputs;         /* final locations, one per task output */
-        char **staged;          /* where the task writes them */
-        char *job;              /* the start job's object path */
-        bool job_done;          /* JobRemoved seen: unit state changes are this run's now */
-        usec_t queued_usec;     /* CLOCK_MONOTONIC */
-        usec_t start_usec;
-        sd_bus_slot *slot;      /* the pending call; owned */
+        unsigned attempt;               /* 1 for the first run of a series */
+        uint64_t memory_max;            /* the limit it runs with; UINT64_MAX: none */
+        char **outputs;                 /* final locations, one per task output */
+        char **staged;                  /* where the task writes them */
+        char *job;                      /* the start job's object path */
+        bool job_done;                  /* JobRemoved seen: unit state changes are this run's */
+        bool counted;                   /* holds a slot, the task's count and its pools */
+        usec_t start_usec;              /* CLOCK_MONOTONIC, when sent */
+        sd_bus_slot *slot;              /* the pending call; owned */
 } Run;
 
 /*
- * Only instances the daemon is doing something about live here: queued, starting, running or
- * failed. A complete instance is no object at all (its outputs exist), so memory follows the
- * work in flight, not the size of the graph.
+ * Only instances the daemon is doing something about live here: queued, in flight, waiting to
+ * retry, or failed. A complete instance is no object at all (its outputs exist), so memory
+ * follows the work, not the size of the graph.
  */
 typedef struct Instance {
+        struct Manager *manager;        /* owner */
         char *unit;             /* key */
         Task *task;             /* not owned */
         Binding *binding;
         char *id;               /* escaped instance string */
         InstanceState state;
         Run *run;
+        unsigned attempts;      /* runs in the current series */
+        uint64_t memory_max;    /* raised after an oom-kill; UINT64_MAX: the task's own */
         char *reason;           /* why the last run failed */
+        char *last_run_id;      /* of the last run whose end was accounted for */
+        usec_t wake_realtime;   /* RETRY: next attempt; FAILED: end of the disable window */
+        sd_event_source *timer; /* for wake_realtime; owned */
+        usec_t queued_usec;     /* CLOCK_MONOTONIC, for oldest-first */
         struct Instance *prev, *next;   /* ready queue */
         UT_hash_handle hh;
 } Instance;

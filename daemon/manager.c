@@ -1,39 +1,102 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The manager owns the event loop, the bus connection, the loaded pipelines and the table of
- * instances in flight. Start-up order matters: signals are subscribed before anything starts,
- * and every target is watched before it is scanned, so an arrival between the two is seen
- * twice (harmless) rather than never.
+ * instances in flight. Start-up order matters: systemd's signals are subscribed before
+ * anything starts, runs left by an earlier daemon are taken back before anything is evaluated
+ * (so none is started twice), and every target is watched before it is scanned, so an arrival
+ * between the two is seen twice (harmless) rather than never.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
-#include <utlist.h>
 
 #include "config.h"
 #include "evaluate.h"
 #include "executor.h"
 #include "log.h"
 #include "manager.h"
+#include "recover.h"
 #include "scheduler.h"
+#include "sluice-config.h"
+#include "state.h"
+#include "util/escape.h"
 #include "util/fs-util.h"
+
+static int default_state_dir(bool user, char **ret) {
+        const char *e;
+
+        if (!user)
+                return (*ret = strdup(SLUICE_STATE_DIR)) ? 0 : -ENOMEM;
+        e = getenv("XDG_STATE_HOME");
+        if (e && e[0] == '/')
+                return path_join(e, "sluice", ret);
+        e = getenv("HOME");
+        if (!e || e[0] != '/')
+                return -ENXIO;
+        return asprintf(ret, "%s/.local/state/sluice", e) < 0 ? -ENOMEM : 0;
+}
 
 int manager_new(const ManagerOptions *o, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_free_ char *conf = NULL;
+        Diag d = {};
         int r;
 
         m = calloc(1, sizeof(Manager));
         if (!m)
-                return -ENOMEM;
-        m->user = o->user;
-        m->max_parallel = o->max_parallel > 0 ? o->max_parallel : 16;
-        r = path_join(o->config_dir, "pipelines.d", &m->pipelines_dir);
+                return log_oom();
+        m->config = DAEMON_CONFIG_DEFAULT;
+        m->state_lock_fd = -EBADF;
+        m->config_dir = strdup(o->config_dir);
+        if (!m->config_dir || path_join(o->config_dir, "pipelines.d", &m->pipelines_dir) < 0 ||
+            path_join(o->config_dir, "sluiced.conf", &conf) < 0)
+                return log_oom();
+
+        r = daemon_config_load(conf, &m->config, &d);
+        diag_sort(&d);
+        for (size_t k = 0; k < d.n_entries; k++) {
+                _cleanup_free_ char *line = NULL;
+                if (diag_format(&d.entries[k], &line) >= 0)
+                        log_error("%s", line);
+        }
+        diag_done(&d);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "Refusing to start with errors in '%s'", conf);
+
+        m->user = o->scope == BUS_SCOPE_USER ||
+                  (o->scope == BUS_SCOPE_UNSET && m->config.scope == BUS_SCOPE_USER);
+        if (o->max_parallel > 0)
+                m->config.max_parallel = o->max_parallel;
+        if (o->state_dir)
+                m->state_dir = strdup(o->state_dir);
+        else if (m->config.state_directory)
+                m->state_dir = strdup(m->config.state_directory);
+        else if ((r = default_state_dir(m->user, &m->state_dir)) < 0)
+                return log_error_errno(r, "Cannot tell where the state directory is "
+                                          "(set HOME, or --state-dir): %m");
+        if (!m->state_dir)
+                return log_oom();
+        r = state_setup(m->state_dir, &m->state_lock_fd);
+        if (r == -EBUSY)
+                return log_error_errno(r, "Another sluiced uses the state directory '%s'; give "
+                                          "this one its own with --state-dir",
+                                       m->state_dir);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the state directory '%s': %m",
+                                       m->state_dir);
+        /* The units' ExecStopPost= runs this very binary to record a result. */
+        r = readlink_malloc("/proc/self/exe", &m->self_exe);
+        if (r < 0)
+                return log_error_errno(r, "Cannot find out where sluiced is: %m");
+        m->pool_used = calloc(m->config.n_pools + 1, sizeof(unsigned));
+        if (!m->pool_used)
+                return log_oom();
+        m->reconnect_delay = USEC_PER_SEC;
+
         r = sd_event_default(&m->event);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "Cannot set up the event loop: %m");
         m->host = (TargetHost){
                 .event = m->event,
                 .hint = evaluate_hint,
@@ -60,40 +123,34 @@ Manager *manager_free(Manager *m) {
         pipelines_free(m->retired, m->n_retired);
         sd_bus_slot_unref(m->match_properties);
         sd_bus_slot_unref(m->match_job_removed);
+        sd_bus_slot_unref(m->match_disconnected);
+        sd_bus_slot_unref(m->match_reloading);
         sd_event_source_disable_unref(m->dispatch_source);
+        sd_event_source_disable_unref(m->save_source);
+        sd_event_source_disable_unref(m->reconnect_source);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
+        daemon_config_done(&m->config);
+        free(m->pool_used);
+        free(m->config_dir);
         free(m->pipelines_dir);
+        free(m->state_dir);
+        free(m->self_exe);
+        safe_close(m->state_lock_fd);
         free(m);
         return NULL;
 }
 
-Instance *manager_find_instance(Manager *m, const char *unit) {
-        Instance *i;
-
-        HASH_FIND_STR(m->instances, unit, i);
-        return i;
-}
-
-void manager_remove_instance(Manager *m, Instance *i) {
-        if (i->state == INSTANCE_QUEUED)
-                scheduler_dequeue(m, i);
-        else if (i->state == INSTANCE_FAILED)
-                m->n_failed--;
-        HASH_DEL(m->instances, i);
-        instance_free(i);
-}
-
 void manager_notify_status(Manager *m) {
-        (void) sd_notifyf(false, "STATUS=%u running, %u queued, %u failed", m->n_active,
-                          m->n_queued, m->n_failed);
+        (void) sd_notifyf(false, "STATUS=%u running, %u queued, %u retrying, %u failed",
+                          m->n_active, m->n_queued, m->n_retrying, m->n_failed);
 }
 
 int manager_load_pipelines(Manager *m, Pipeline ***ret, size_t *ret_n, char ***ret_rejected) {
         Diag d = {};
         int r;
 
-        r = config_load_directory(m->pipelines_dir, ret, ret_n, ret_rejected, &d);
+        r = config_load_directory(m->pipelines_dir, &m->config, ret, ret_n, ret_rejected, &d);
         diag_sort(&d);
         for (size_t k = 0; k < d.n_entries; k++) {
                 _cleanup_free_ char *line = NULL;
@@ -136,21 +193,13 @@ void manager_reconcile(Manager *m, Pipeline *p) {
                 evaluate_rescan(&m->host, p->targets[t]);
 }
 
-static int connect_bus(Manager *m) {
-        int r;
+int pipeline_slice_name(const Pipeline *p, char **ret) {
+        _cleanup_free_ char *e = NULL;
 
-        r = m->user ? sd_bus_open_user(&m->bus) : sd_bus_open_system(&m->bus);
-        if (r < 0)
-                return log_error_errno(r, "Failed to connect to the %s bus: %m%s",
-                                       m->user ? "user" : "system",
-                                       m->user ? " (is a user manager running? see "
-                                                 "contrib/systemd-up)"
-                                               : "");
-        (void) sd_bus_set_description(m->bus, "sluiced");
-        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
-        return executor_setup(m);
+        /* '-' means nesting in slice names: escape it, so "my-logs" is one slice. */
+        if (unit_escape_value(p->name, &e) < 0)
+                return -ENOMEM;
+        return asprintf(ret, "sluice-%s.slice", e) < 0 ? -ENOMEM : 0;
 }
 
 /* At start-up, whatever exists and is due runs without waiting for an event. */
@@ -178,7 +227,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return sd_event_exit(m->event, 0);
 }
 
-int manager_startup(Manager *m) {
+static int setup_signals(Manager *m) {
         sigset_t mask;
         int r;
 
@@ -195,7 +244,15 @@ int manager_startup(Manager *m) {
                 r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch signals: %m");
+        return 0;
+}
 
+int manager_startup(Manager *m) {
+        int r;
+
+        r = setup_signals(m);
+        if (r < 0)
+                return r;
         r = manager_load_pipelines(m, &m->pipelines, &m->n_pipelines, NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to load pipelines from '%s': %m",
@@ -205,9 +262,14 @@ int manager_startup(Manager *m) {
         r = scheduler_setup(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the scheduler: %m");
-        r = connect_bus(m);
+        r = executor_connect(m);
         if (r < 0)
                 return r;
+        for (size_t k = 0; k < m->n_pipelines; k++)
+                manager_setup_slice(m, m->pipelines[k]);
+        /* Before anything is evaluated: what an earlier daemon left running or failed. */
+        recover_marks(m);
+        recover_runs(m);
         for (size_t k = 0; k < m->n_pipelines; k++)
                 manager_start_targets(m, m->pipelines[k]);
         reconcile(m);

@@ -6,20 +6,29 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "daemon-config.h"
 #include "graph.h"
 #include "instance.h"
 
 typedef struct ManagerOptions {
-        bool user;              /* the user manager on the user bus, else the system manager */
-        const char *config_dir; /* holds pipelines.d/ */
-        unsigned max_parallel;
+        BusScope scope;         /* UNSET: sluiced.conf's, else the system */
+        const char *config_dir; /* holds sluiced.conf and pipelines.d/ */
+        const char *state_dir;  /* NULL: sluiced.conf's, else the scope's default */
+        unsigned max_parallel;  /* 0: sluiced.conf's */
 } ManagerOptions;
 
 typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
         bool user;
+        char *config_dir;
         char *pipelines_dir;
+        char *state_dir;
+        char *self_exe;         /* for the units' ExecStopPost= */
+        int state_lock_fd;
+        DaemonConfig config;
+        unsigned *pool_used;    /* per pool of config.pools */
+
         Pipeline **pipelines;
         size_t n_pipelines;
         Pipeline **retired;     /* replaced by a reload, kept while a run still uses them */
@@ -27,23 +36,30 @@ typedef struct Manager {
         TargetHost host;
 
         Instance *instances;    /* by unit name; owned */
-        Instance *queue;        /* ready instances, oldest first (utlist) */
+        Instance *queue;        /* ready instances: highest priority, then oldest, first */
         unsigned n_queued;
-        unsigned n_active;      /* starting or running */
+        unsigned n_active;      /* holding a slot: starting or running */
+        unsigned n_starting;    /* StartTransientUnit calls without a reply */
+        unsigned n_retrying;
         unsigned n_failed;
-        unsigned max_parallel;
         unsigned long long n_runs_ok, n_runs_failed;
 
         sd_event_source *dispatch_source;
+        sd_event_source *save_source;   /* writes the instance marks, once per loop iteration */
+        sd_event_source *reconnect_source;
+        usec_t reconnect_delay;
         sd_bus_slot *match_properties;
         sd_bus_slot *match_job_removed;
+        sd_bus_slot *match_disconnected;
+        sd_bus_slot *match_reloading;
 } Manager;
 
 int manager_new(const ManagerOptions *o, Manager **ret);
 Manager *manager_free(Manager *m);
 DEFINE_POINTER_CLEANUP(Manager, manager_free);
 
-/* Loads the pipelines, connects to systemd, starts watching, runs what is due. */
+/* Loads the pipelines, connects to systemd, takes back its runs, starts watching, runs what is
+ * due. */
 int manager_startup(Manager *m);
 int manager_run(Manager *m);
 
@@ -52,6 +68,10 @@ int manager_load_pipelines(Manager *m, Pipeline ***ret, size_t *ret_n, char ***r
 void manager_start_targets(Manager *m, Pipeline *p);
 /* Scans every target of p and evaluates what exists, as at start-up. */
 void manager_reconcile(Manager *m, Pipeline *p);
+/* Sets up p's slice with its aggregate limits, when it has any. */
+void manager_setup_slice(Manager *m, Pipeline *p);
+/* The slice a pipeline's units run in: sluice-<pipeline>.slice, under sluice.slice. */
+int pipeline_slice_name(const Pipeline *p, char **ret);
 
 /*
  * Reloads pipelines.d (SIGHUP): changed files replace their pipelines, new ones start, removed
@@ -66,7 +86,18 @@ void manager_gc_retired(Manager *m);
 void manager_settle_instance(Manager *m, Instance *i);
 
 Instance *manager_find_instance(Manager *m, const char *unit);
+/* Finds the task of that pipeline and name, among the running pipelines. */
+Task *manager_find_task(Manager *m, const char *pipeline, const char *task);
+/* The instance of task for the escaped instance id (as in unit names and records): 1 when it
+ * is created (in a state the caller must set), 0 when it existed. */
+int manager_instance_from_id(Manager *m, Task *task, const char *id, Instance **ret);
 /* Drops an instance from the table and the queue, and frees it. */
 void manager_remove_instance(Manager *m, Instance *i);
+/* Moves an instance to a state, keeping the counters and the persistent marks right. */
+void manager_set_state(Manager *m, Instance *i, InstanceState s);
+/* Arms (or, with 0, disarms) the instance's wake-up at a CLOCK_REALTIME time. */
+int manager_set_wake(Manager *m, Instance *i, usec_t realtime);
+/* Schedules writing the instance marks to the state directory. */
+void manager_save_marks(Manager *m);
 /* Tells systemd (sd_notify STATUS=) how many are running, queued and failed. */
 void manager_notify_status(Manager *m);

@@ -49,9 +49,16 @@ static bool in_list(Pipeline **list, size_t n, const Pipeline *p) {
 static void settle(Manager *m, Instance *i) {
         Task *t = find_successor(m->pipelines, m->n_pipelines, i->task);
 
-        if (t)
+        if (t) {
+                /* A run's share of its task's max_parallel moves with it. */
+                if (i->run && i->run->counted) {
+                        i->task->n_running--;
+                        t->n_running++;
+                }
                 i->task = t;
-        else if (i->state == INSTANCE_QUEUED || i->state == INSTANCE_FAILED)
+        }
+        else if (i->state == INSTANCE_QUEUED || i->state == INSTANCE_FAILED ||
+                 i->state == INSTANCE_RETRY)
                 manager_remove_instance(m, i);
 }
 

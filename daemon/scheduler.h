@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* The ready queue and the slots that bound what runs at once */
+/* The ready queue and the slots, per-task limits and resource pools that bound what runs */
 #pragma once
 
 #include "manager.h"
 
+/* Queues an instance, in order: highest priority first, then oldest. */
 void scheduler_enqueue(Manager *m, Instance *i);
+/* Takes an instance out of the queue (on leaving INSTANCE_QUEUED). */
 void scheduler_dequeue(Manager *m, Instance *i);
-/* Starts queued instances while slots are free; runs once per event loop iteration. */
+/* Starts queued instances while there is room; runs once per event loop iteration. */
 void scheduler_schedule(Manager *m);
 int scheduler_setup(Manager *m);
+
+/* A run takes a slot, a share of its task's maximum and of its pools, until it ends. */
+void scheduler_take(Manager *m, Instance *i);
+void scheduler_release(Manager *m, Instance *i);

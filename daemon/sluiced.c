@@ -4,13 +4,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <string.h>
+
 #include "log.h"
 #include "manager.h"
+#include "state.h"
 #include "sluice-config.h"
 
-static bool arg_user = false;
+static BusScope arg_scope = BUS_SCOPE_UNSET;
 static const char *arg_config_dir = SLUICE_CONFIG_DIR;
-static unsigned arg_max_parallel = 16;
+static const char *arg_state_dir = NULL;
+static unsigned arg_max_parallel = 0;
 
 static void help(void) {
         printf("Usage: sluiced [OPTIONS]\n\n"
@@ -18,8 +22,11 @@ static void help(void) {
                "  -h --help                 Show this help\n"
                "     --version              Show the version\n"
                "     --user                 Use the user manager on the user bus\n"
-               "     --system               Use the system manager (default)\n"
-               "  -C --config-dir=DIR       Read DIR/pipelines.d/*.conf (default %s)\n"
+               "     --system               Use the system manager (the default, unless\n"
+               "                            sluiced.conf says scope = \"user\")\n"
+               "  -C --config-dir=DIR       Read DIR/sluiced.conf and DIR/pipelines.d/*.conf\n"
+               "                            (default %s)\n"
+               "  -S --state-dir=DIR        Keep run records and instance marks in DIR\n"
                "  -j --max-parallel=N       Run at most N task units at once (default 16)\n"
                "\nSee sluiced(8).\n",
                SLUICE_CONFIG_DIR);
@@ -33,12 +40,13 @@ static int parse_argv(int argc, char *argv[]) {
                 { "user", no_argument, NULL, ARG_USER },
                 { "system", no_argument, NULL, ARG_SYSTEM },
                 { "config-dir", required_argument, NULL, 'C' },
+                { "state-dir", required_argument, NULL, 'S' },
                 { "max-parallel", required_argument, NULL, 'j' },
                 {}
         };
         int c;
 
-        while ((c = getopt_long(argc, argv, "hC:j:", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hC:S:j:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();
@@ -47,13 +55,21 @@ static int parse_argv(int argc, char *argv[]) {
                         printf("sluiced %s\n", SLUICE_VERSION);
                         return 0;
                 case ARG_USER:
-                        arg_user = true;
+                        arg_scope = BUS_SCOPE_USER;
                         break;
                 case ARG_SYSTEM:
-                        arg_user = false;
+                        arg_scope = BUS_SCOPE_SYSTEM;
                         break;
                 case 'C':
                         arg_config_dir = optarg;
+                        break;
+                case 'S':
+                        if (optarg[0] != '/') {
+                                fprintf(stderr, "--state-dir: '%s' is not an absolute path\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        arg_state_dir = optarg;
                         break;
                 case 'j': {
                         char *end;
@@ -81,18 +97,29 @@ int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
 
+        /* ExecStopPost= of every task unit: record how the run ended, for a daemon that may not
+         * be there to see it. */
+        if (argc == 4 && streq(argv[1], "--record-result")) {
+                r = state_record_result(argv[2], argv[3]);
+                if (r < 0) {
+                        fprintf(stderr, "sluiced: cannot record the result of run %s in %s: %s\n",
+                                argv[3], argv[2], strerror(-r));
+                        return EXIT_FAILURE;
+                }
+                return EXIT_SUCCESS;
+        }
+
         log_setup(LOG_TARGET_AUTO, "sluiced");
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 
-        r = manager_new(&(ManagerOptions){ .user = arg_user, .config_dir = arg_config_dir,
+        r = manager_new(&(ManagerOptions){ .scope = arg_scope, .config_dir = arg_config_dir,
+                                           .state_dir = arg_state_dir,
                                            .max_parallel = arg_max_parallel },
                         &m);
-        if (r < 0) {
-                log_error_errno(r, "Failed to set up: %m");
+        if (r < 0)
                 return EXIT_FAILURE;
-        }
         r = manager_startup(m);
         if (r < 0)
                 return EXIT_FAILURE;

@@ -16,7 +16,7 @@ static int check_one(const CtlOptions *o, const char *path, Diag *d) {
         size_t before = d->n_errors;
         int r;
 
-        r = config_load_pipeline(path, &p, d);
+        r = config_load_pipeline(path, NULL, &p, d);
         if (r < 0 || d->n_errors > before)
                 return 1;
         if (!o->quiet)
@@ -46,7 +46,7 @@ int verb_check(const CtlOptions *o, int argc, char *argv[]) {
         {
                 Pipeline **list = NULL;
                 size_t n = 0;
-                int rejected = config_load_directory(dir, &list, &n, NULL, &d);
+                int rejected = config_load_directory(dir, NULL, &list, &n, NULL, &d);
 
                 diag_sort(&d);
                 diag_print(&d, stderr);

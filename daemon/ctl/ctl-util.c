@@ -26,7 +26,7 @@ int ctl_load_pipelines(const CtlOptions *o, CtlPipelines *ret) {
 
         if (path_join(o->config_dir, "pipelines.d", &dir) < 0)
                 return -ENOMEM;
-        r = config_load_directory(dir, &ret->list, &ret->n, NULL, &d);
+        r = config_load_directory(dir, NULL, &ret->list, &ret->n, NULL, &d);
         diag_sort(&d);
         diag_print(&d, stderr);
         diag_done(&d);

@@ -109,6 +109,59 @@ int unit_unescape_value(const char *s, size_t n, char **ret) {
         return 0;
 }
 
+char *field_escape(const char *s) {
+        char *e, *p;
+
+        e = malloc(strlen(s) * 4 + 1);
+        if (!e)
+                return NULL;
+        p = e;
+        for (const unsigned char *c = (const unsigned char *) s; *c; c++) {
+                if (*c == '\\')
+                        p = stpcpy(p, "\\\\");
+                else if (*c == '\n')
+                        p = stpcpy(p, "\\n");
+                else if (*c == '\t')
+                        p = stpcpy(p, "\\t");
+                else if (*c < 0x20 || *c == 0x7f)
+                        p += sprintf(p, "\\x%02x", *c);
+                else
+                        *p++ = (char) *c;
+        }
+        *p = 0;
+        return e;
+}
+
+int field_unescape(const char *s, char **ret) {
+        _cleanup_free_ char *u = malloc(strlen(s) + 1);
+        char *p = u;
+
+        if (!u)
+                return -ENOMEM;
+        for (; *s; s++) {
+                if (*s != '\\') {
+                        *p++ = *s;
+                        continue;
+                }
+                s++;
+                if (*s == '\\')
+                        *p++ = '\\';
+                else if (*s == 'n')
+                        *p++ = '\n';
+                else if (*s == 't')
+                        *p++ = '\t';
+                else if (*s == 'x' && unhex(s[1]) >= 0 && unhex(s[2]) >= 0 &&
+                         (unhex(s[1]) | unhex(s[2])) != 0) {
+                        *p++ = (char) (unhex(s[1]) << 4 | unhex(s[2]));
+                        s += 2;
+                } else
+                        return -EINVAL;
+        }
+        *p = 0;
+        *ret = TAKE_PTR(u);
+        return 0;
+}
+
 char *cescape(const char *s) {
         char *e, *p;
 

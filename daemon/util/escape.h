@@ -22,6 +22,11 @@ int unit_escape_value(const char *s, char **ret);
 /* Reverses unit_escape_value() for one value (no '-' separators inside). */
 int unit_unescape_value(const char *s, size_t n, char **ret);
 
+/* One line of a state file: backslash, tab, newline and other control characters escaped, so
+ * fields can be split at tabs and records at newlines. Reversible. */
+char *field_escape(const char *s);
+int field_unescape(const char *s, char **ret);
+
 /* For log messages: control characters and backslashes as C escapes. */
 char *cescape(const char *s);
 

@@ -128,3 +128,22 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_size) {
                 *ret_size = n;
         return 0;
 }
+
+int readlink_malloc(const char *path, char **ret) {
+        for (size_t size = 256; size <= 65536; size *= 2) {
+                _cleanup_free_ char *buf = malloc(size);
+                ssize_t n;
+
+                if (!buf)
+                        return -ENOMEM;
+                n = readlink(path, buf, size);
+                if (n < 0)
+                        return -errno;
+                if ((size_t) n < size) {
+                        buf[n] = 0;
+                        *ret = TAKE_PTR(buf);
+                        return 0;
+                }
+        }
+        return -ENAMETOOLONG;
+}

@@ -20,5 +20,7 @@ int path_join(const char *a, const char *b, char **ret);
 int fsync_directory_of(const char *path);
 /* Writes data to path atomically (temporary file, fsync, rename). */
 int write_file_atomic(const char *path, const char *data, size_t n);
+/* readlink(2) into a new string. */
+int readlink_malloc(const char *path, char **ret);
 /* Reads a whole small file into a NUL-terminated string. */
 int read_file(const char *path, size_t max, char **ret, size_t *ret_size);

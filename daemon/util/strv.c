@@ -86,6 +86,25 @@ int strv_copy(char * const *l, char ***ret) {
         return 0;
 }
 
+char **strv_split_newlines(const char *s) {
+        char **l = calloc(1, sizeof(char *));
+
+        if (!l)
+                return NULL;
+        while (*s) {
+                size_t n = strcspn(s, "\n");
+
+                if (strv_consume(&l, strndup(s, n)) < 0) {
+                        strv_free(l);
+                        return NULL;
+                }
+                s += n;
+                if (*s)
+                        s++;
+        }
+        return l;
+}
+
 int strv_join(char * const *l, const char *separator, char **ret) {
         size_t k = strlen(separator), len = 0;
         char *s, *p;

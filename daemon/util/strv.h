@@ -19,6 +19,8 @@ int strv_consume(char ***l, char *value);
 int strv_extend(char ***l, const char *value);
 int strv_extendf(char ***l, const char *format, ...) _printf_(2, 3);
 int strv_copy(char * const *l, char ***ret);
+/* Splits at newlines; NULL on allocation failure. */
+char **strv_split_newlines(const char *s);
 /* Joins with separator; ret is a new string. */
 int strv_join(char * const *l, const char *separator, char **ret);
 

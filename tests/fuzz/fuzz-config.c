@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         text = strndup((const char *) data, size);
         if (!text || strstr(text, "@include"))
                 return 0;
-        if (config_load_pipeline_text("fuzz.conf", text, NULL, &p, &d) >= 0) {
+        if (config_load_pipeline_text("fuzz.conf", text, NULL, NULL, &p, &d) >= 0) {
                 if (d.n_errors > 0)
                         abort();
                 for (size_t i = 0; i < p->n_tasks; i++) {

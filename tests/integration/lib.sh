@@ -53,10 +53,20 @@ install_pipeline() {
         fail "sluicectl check rejected the test pipeline"
 }
 
+startups() {
+    local n
+    n=$(grep -c "Start-up scan done" "$WORK/daemon.log" 2>/dev/null)
+    echo "${n:-0}"
+}
+more_startups_than() { [ "$(startups)" -gt "$1" ]; }
+
+# start_daemon [OPTIONS]: starts sluiced (again, in a restart) and waits for its start-up scan.
 start_daemon() {
-    "$SLUICED" --user -C "$WORK/config" "$@" >"$WORK/daemon.log" 2>&1 &
+    local before
+    before=$(startups)
+    "$SLUICED" --user -C "$WORK/config" --state-dir "$WORK/state" "$@" >>"$WORK/daemon.log" 2>&1 &
     DAEMON_PID=$!
-    wait_for 30 "sluiced to finish its start-up scan" grep -q "Start-up scan done" "$WORK/daemon.log"
+    wait_for 30 "sluiced to finish its start-up scan" more_startups_than "$before"
 }
 
 # escape VALUE: one instance value as sluiced escapes it (systemd-escape, plus '/').

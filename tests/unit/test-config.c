@@ -51,7 +51,7 @@ static void test_bad_files(void **state) {
 
                         assert_true(asprintf(&expected_path, "%.*s.expected", (int) l - 5, name) > 0);
                         assert_int_equal(read_file(expected_path, 1 << 16, &expected, NULL), 0);
-                        r = config_load_pipeline(name, &p, &d);
+                        r = config_load_pipeline(name, NULL, &p, &d);
                         got = diag_text(&d);
                         if (!streq(got, expected)) {
                                 fprintf(stderr, "%s: expected:\n%s---\ngot:\n%s---\n", name,
@@ -77,7 +77,7 @@ static Pipeline *load_good(const char *name) {
         Diag d = {};
 
         assert_true(asprintf(&path, CONFIG_TEST_DIR "/good/%s", name) > 0);
-        assert_int_equal(config_load_pipeline(path, &p, &d), 0);
+        assert_int_equal(config_load_pipeline(path, NULL, &p, &d), 0);
         assert_int_equal(d.n_entries, 0);
         diag_done(&d);
         return p;
@@ -229,7 +229,7 @@ static void test_directory_rejects_bad_keeps_good(void **state) {
                              dir, dir) > 0);
         assert_int_equal(system(cmd), 0);
 
-        r = config_load_directory(dir, &list, &n, NULL, &d);
+        r = config_load_directory(dir, NULL, &list, &n, NULL, &d);
         assert_int_equal(r, 1);
         assert_int_equal(n, 1);
         assert_string_equal(list[0]->name, "chain");

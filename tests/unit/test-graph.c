@@ -25,7 +25,7 @@ static Pipeline *load(const char *name) {
         Diag d = {};
 
         assert_true(asprintf(&path, CONFIG_TEST_DIR "/good/%s", name) > 0);
-        assert_int_equal(config_load_pipeline(path, &p, &d), 0);
+        assert_int_equal(config_load_pipeline(path, NULL, &p, &d), 0);
         if (d.n_entries > 0) {
                 diag_print(&d, stderr);
                 fail_msg("%s: %zu diagnostics", name, d.n_entries);

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sluiced.conf, in the same libconfig syntax as pipeline files and with the same diagnostics:
+ * concurrency, resource pools, default limits, the state directory and the bus scope. A
+ * missing file means the defaults; a file with errors stops the daemon from starting, because
+ * running with half of its settings would surprise more than not running.
+ */
+#include <libconfig.h>
+#include <string.h>
+
+#include "config-internal.h"
+#include "daemon-config.h"
+#include "util/fs-util.h"
+
+void daemon_config_done(DaemonConfig *c) {
+        for (size_t i = 0; i < c->n_pools; i++)
+                free(c->pools[i].name);
+        free(c->pools);
+        free(c->state_directory);
+        c->pools = NULL;
+        c->n_pools = 0;
+        c->state_directory = NULL;
+}
+
+const Pool *daemon_config_find_pool(const DaemonConfig *c, const char *name) {
+        for (size_t i = 0; i < c->n_pools; i++)
+                if (streq(c->pools[i].name, name))
+                        return &c->pools[i];
+        return NULL;
+}
+
+static void parse_pools(Loader *l, DaemonConfig *c, const config_setting_t *s) {
+        if (!config_setting_is_group(s)) {
+                diag_error(l->diag, line_of(s), "'resources' must be a group of pool sizes like "
+                                                "{ db = 2; gpu = 1; }, not %s",
+                           type_name(s));
+                return;
+        }
+        c->pools = calloc((size_t) config_setting_length(s) + 1, sizeof(Pool));
+        if (!c->pools)
+                return;
+        for (int i = 0; i < config_setting_length(s); i++) {
+                const config_setting_t *m = config_setting_get_elem(s, (unsigned) i);
+                unsigned long v;
+
+                if (config_get_uint(l, m, "resources: ", 1, 1000000, &v) < 0)
+                        continue;
+                c->pools[c->n_pools].name = strdup(config_setting_name(m));
+                if (!c->pools[c->n_pools].name)
+                        return;
+                c->pools[c->n_pools++].size = (unsigned) v;
+        }
+}
+
+int daemon_config_load(const char *path, DaemonConfig *c, Diag *d) {
+        static char * const known[] = { "max_parallel", "max_starting", "resources", "limits",
+                                        "state_directory", "scope", NULL };
+        _cleanup_free_ char *text = NULL;
+        const config_setting_t *root, *s;
+        const char *saved = d->file;
+        size_t errors = d->n_errors;
+        Loader l = { .diag = d };
+        config_t cfg;
+        unsigned long v;
+        int r;
+
+        r = read_file(path, 1 << 20, &text, NULL);
+        if (r == -ENOENT)
+                return 0;
+        d->file = path;
+        if (r < 0) {
+                errno = -r;
+                diag_error(d, 0, "cannot read: %m");
+                d->file = saved;
+                return -EINVAL;
+        }
+        config_init(&cfg);
+        if (!config_read_string(&cfg, text)) {
+                diag_error(d, (unsigned) config_error_line(&cfg), "%s", config_error_text(&cfg));
+                config_destroy(&cfg);
+                d->file = saved;
+                return -EINVAL;
+        }
+        root = config_root_setting(&cfg);
+        check_keys(&l, root, known, "");
+        if ((s = config_setting_get_member(root, "max_parallel")) &&
+            config_get_uint(&l, s, "", 1, 100000, &v) >= 0)
+                c->max_parallel = (unsigned) v;
+        if ((s = config_setting_get_member(root, "max_starting")) &&
+            config_get_uint(&l, s, "", 1, 10000, &v) >= 0)
+                c->max_starting = (unsigned) v;
+        if ((s = config_setting_get_member(root, "resources")))
+                parse_pools(&l, c, s);
+        if ((s = config_setting_get_member(root, "limits")))
+                config_parse_limits(&l, &c->default_limits, s, "default ", true);
+        if ((s = config_setting_get_member(root, "state_directory"))) {
+                const char *v2 = config_setting_get_string(s);
+                if (!v2 || v2[0] != '/')
+                        diag_error(d, line_of(s), "'state_directory' must be an absolute path");
+                else if (!(c->state_directory = strdup(v2)))
+                        r = -ENOMEM;
+        }
+        if ((s = config_setting_get_member(root, "scope"))) {
+                const char *v2 = config_setting_get_string(s);
+                if (v2 && streq(v2, "system"))
+                        c->scope = BUS_SCOPE_SYSTEM;
+                else if (v2 && streq(v2, "user"))
+                        c->scope = BUS_SCOPE_USER;
+                else
+                        diag_error(d, line_of(s), "'scope' must be \"system\" or \"user\"");
+        }
+        config_destroy(&cfg);
+        d->file = saved;
+        return d->n_errors > errors ? -EINVAL : 0;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* sluiced.conf: the daemon's own settings */
+#pragma once
+
+#include "diag.h"
+#include "graph.h"
+
+typedef struct Pool {
+        char *name;
+        unsigned size;
+} Pool;
+
+typedef enum BusScope {
+        BUS_SCOPE_UNSET,
+        BUS_SCOPE_SYSTEM,
+        BUS_SCOPE_USER,
+} BusScope;
+
+typedef struct DaemonConfig {
+        unsigned max_parallel;  /* task units starting or running at once */
+        unsigned max_starting;  /* StartTransientUnit calls in flight at once */
+        Pool *pools;
+        size_t n_pools;
+        Limits default_limits;  /* for what a task leaves unset */
+        char *state_directory;  /* NULL: the default for the scope */
+        BusScope scope;
+} DaemonConfig;
+
+#define DAEMON_CONFIG_DEFAULT                                                          \
+        (DaemonConfig) {                                                               \
+                .max_parallel = 16, .max_starting = 32, .default_limits = LIMITS_UNSET, \
+        }
+
+void daemon_config_done(DaemonConfig *c);
+/* Reads path into *c (which holds the defaults); a missing file is not an error. -EINVAL when
+ * the file has errors, all of them in d. */
+int daemon_config_load(const char *path, DaemonConfig *c, Diag *d);
+const Pool *daemon_config_find_pool(const DaemonConfig *c, const char *name) _pure_;

@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Recovery. Task units are systemd's, so they outlive the daemon; the state directory says
+ * which runs the daemon had started (a record is written before every start) and how those
+ * that ended while it was away ended (their ExecStopPost= writes the result). At start-up, and
+ * after losing the bus, every run is matched against what systemd has:
+ *
+ *   unit there, same run id       -> follow it again; if it has ended, read its result
+ *   unit gone, result file        -> finish the run with that result
+ *   unit gone, no result          -> it never started (killed before the call reached
+ *                                    systemd): forget it, the instance is evaluated afresh
+ *
+ * The run id is compared through the unit's environment, so a failed unit left by an earlier
+ * attempt of the same instance is never mistaken for the run that followed it.
+ */
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "executor.h"
+#include "log.h"
+#include "recover.h"
+#include "scheduler.h"
+#include "state.h"
+#include "util/strv.h"
+
+#define SYSTEMD_DEST "org.freedesktop.systemd1"
+#define SYSTEMD_PATH "/org/freedesktop/systemd1"
+#define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
+
+void recover_marks(Manager *m) {
+        InstanceMark **marks = NULL;
+        size_t n = 0;
+        int r;
+
+        r = state_read_marks(m->state_dir, &marks, &n);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot read the instance marks in '%s', starting without "
+                                     "them: %m", m->state_dir);
+                return;
+        }
+        for (size_t k = 0; k < n; k++) {
+                InstanceMark *mk = marks[k];
+                Task *task = manager_find_task(m, mk->pipeline, mk->task);
+                Instance *i;
+
+                if (!task || manager_instance_from_id(m, task, mk->instance, &i) < 0)
+                        continue;       /* the task went away or changed: nothing to keep */
+                i->attempts = mk->attempts;
+                i->memory_max = mk->memory_max;
+                free(i->reason);
+                i->reason = TAKE_PTR(mk->reason);
+                manager_set_state(m, i, mk->failed ? INSTANCE_FAILED : INSTANCE_RETRY);
+                if (mk->wake_realtime > 0 || !mk->failed)
+                        /* A retry that fell due while the daemon was away fires at once. */
+                        (void) manager_set_wake(m, i, MAX(mk->wake_realtime, (usec_t) 1));
+        }
+        instance_marks_free(marks, n);
+        if (n > 0)
+                log_info("Restored %zu failed or retrying instance(s)", n);
+}
+
+/* What systemd has under that name: its run id (from its environment) and its ActiveState.
+ * 0 when no unit of that name is loaded. */
+static int unit_status(Manager *m, const char *unit, char **ret_run_id, char **ret_state) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **env = NULL;
+        const char *path;
+        int r;
+
+        r = sd_bus_call_method(m->bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "GetUnit", &e,
+                               &reply, "s", unit);
+        if (r < 0)
+                return sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit") ? 0 : r;
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return r;
+        r = sd_bus_get_property_string(m->bus, SYSTEMD_DEST, path, "org.freedesktop.systemd1.Unit",
+                                       "ActiveState", &e, ret_state);
+        if (r < 0)
+                return r;
+        r = sd_bus_get_property_strv(m->bus, SYSTEMD_DEST, path,
+                                     "org.freedesktop.systemd1.Service", "Environment", &e, &env);
+        if (r < 0)
+                return r;
+        *ret_run_id = NULL;
+        STRV_FOREACH(v, env)
+                if (strneq(*v, "SLUICE_RUN_ID=", 14))
+                        *ret_run_id = strdup(*v + 14);
+        return 1;
+}
+
+static int signal_from_name(const char *s) {
+        for (int n = 1; n < NSIG; n++) {
+                const char *a = sigabbrev_np(n);
+                if (a && streq(a, s))
+                        return n;
+        }
+        return 0;
+}
+
+void recover_from_result_file(Manager *m, Instance *i) {
+        UnitResult res = UNIT_RESULT_UNKNOWN;
+        RunResult rr = {};
+        int r;
+
+        r = state_read_result(m->state_dir, i->run->id_str, &rr);
+        if (r <= 0) {
+                if (r < 0)
+                        log_warning_errno(r, "Cannot read the result of run %s: %m",
+                                          i->run->id_str);
+                executor_lost(m, i);
+                return;
+        }
+        /* systemd's $EXIT_CODE and $EXIT_STATUS: "exited" and a number, or "killed"/"dumped"
+         * and a signal name. */
+        res.result = TAKE_PTR(rr.service_result);
+        if (rr.exit_code && streq(rr.exit_code, "exited")) {
+                res.exec_code = CLD_EXITED;
+                res.exec_status = atoi(strempty(rr.exit_status));
+        } else if (rr.exit_code && (streq(rr.exit_code, "killed") || streq(rr.exit_code, "dumped"))) {
+                res.exec_code = streq(rr.exit_code, "killed") ? CLD_KILLED : CLD_DUMPED;
+                res.exec_status = signal_from_name(strempty(rr.exit_status));
+        }
+        log_info("%s ended while sluiced was away: %s", i->unit, strna(res.result));
+        executor_finish(m, i, &res);
+        unit_result_done(&res);
+        run_result_done(&rr);
+}
+
+/* Holds the instance as RUNNING with this run, as if the daemon had started it. */
+static void adopt(Manager *m, Instance *i, Run *run) {
+        if (i->state == INSTANCE_QUEUED || i->state == INSTANCE_RETRY ||
+            i->state == INSTANCE_FAILED)
+                (void) manager_set_wake(m, i, 0);
+        i->run = run;
+        i->attempts = MAX(i->attempts, run->attempt);
+        manager_set_state(m, i, INSTANCE_RUNNING);
+        scheduler_take(m, i);
+}
+
+static Run *run_from_record(Manager *m, RunRecord *rec) {
+        Run *run = calloc(1, sizeof(Run));
+
+        if (!run)
+                return NULL;
+        run->manager = m;
+        snprintf(run->id_str, sizeof(run->id_str), "%s", rec->run_id);
+        run->attempt = MAX(rec->attempt, 1u);
+        run->memory_max = rec->memory_max;
+        run->outputs = TAKE_PTR(rec->outputs);
+        run->staged = TAKE_PTR(rec->staged);
+        run->job_done = true;   /* no start job to wait for: it is long done or gone */
+        run->start_usec = now_usec(CLOCK_MONOTONIC);
+        return run;
+}
+
+/* Removes what a run that never started left: its staged outputs and its record. */
+static void forget_run(Manager *m, RunRecord *rec, Task *task) {
+        for (size_t k = 0; rec->staged && rec->staged[k]; k++) {
+                Target *t = task && k < task->n_outputs ? task->outputs[k] : NULL;
+                if (t && t->kind->discard)
+                        t->kind->discard(t, rec->staged[k]);
+        }
+        (void) state_remove_run(m->state_dir, rec->run_id);
+}
+
+/* One recorded run: follow its unit again, or finish it from its result, or forget it. */
+static void recover_record(Manager *m, RunRecord *rec) {
+        _cleanup_free_ char *run_id = NULL, *state = NULL;
+        Task *task = manager_find_task(m, rec->pipeline, rec->task);
+        Instance *i = NULL;
+        bool created;
+        Run *run;
+        int r;
+
+        r = task ? manager_instance_from_id(m, task, rec->instance, &i) : -ENOENT;
+        created = r > 0;
+        if (r < 0 || !streq(i->unit, rec->unit) || strv_length(rec->staged) != task->n_outputs) {
+                if (created)
+                        manager_remove_instance(m, i);
+                log_notice("Run %s of %s belongs to no loaded task any more, dropping it",
+                           rec->run_id, rec->unit);
+                forget_run(m, rec, NULL);
+                return;
+        }
+        if (i->run) {
+                /* The same instance twice (a unit found earlier): this record is stale. */
+                forget_run(m, rec, task);
+                return;
+        }
+        r = unit_status(m, rec->unit, &run_id, &state);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot ask systemd about %s: %m", rec->unit);
+                run_id = NULL;
+        }
+        /* No unit with this run: it ended and was collected, or it never started. Only a
+         * result file tells them apart; without one the run never happened, and the
+         * instance is left to be evaluated afresh. */
+        if (!(r > 0 && run_id && streq(run_id, rec->run_id)) &&
+            !state_has_result(m->state_dir, rec->run_id)) {
+                log_info("Run %s of %s never started; dropping it", rec->run_id, rec->unit);
+                forget_run(m, rec, task);
+                if (created)
+                        manager_remove_instance(m, i);
+                return;
+        }
+        run = run_from_record(m, rec);
+        if (!run) {
+                log_oom();
+                return;
+        }
+        adopt(m, i, run);
+        if (r > 0 && run_id && streq(run_id, rec->run_id)) {
+                log_info("Following %s again (run %s, %s)", rec->unit, rec->run_id, state);
+                executor_ref(m, rec->unit);
+                executor_query(m, i);
+                return;
+        }
+        recover_from_result_file(m, i);
+}
+
+/* Units of loaded pipelines that no record names (the state directory was lost, or is new):
+ * those still running are followed from what their environment says. */
+static void recover_unrecorded(Manager *m) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        const char *name, *desc, *load, *active, *sub, *follow, *path, *jtype, *jpath;
+        uint32_t jid;
+        int r;
+
+        r = sd_bus_call_method(m->bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
+                               "ListUnitsByPatterns", &e, &reply, "asas", 0, 1, "sluice-*");
+        if (r < 0) {
+                log_warning_errno(r, "Cannot list sluice units: %s", e.message ?: strerror(-r));
+                return;
+        }
+        r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
+        if (r < 0)
+                return;
+        while (sd_bus_message_read(reply, "(ssssssouso)", &name, &desc, &load, &active, &sub,
+                                   &follow, &path, &jid, &jtype, &jpath) > 0) {
+                _cleanup_strv_free_ char **env = NULL;
+                const char *id = NULL, *run_id = NULL, *pipeline = NULL, *task_name = NULL;
+                const char *outputs = NULL, *staged = NULL, *attempt = NULL;
+                Instance *i;
+                Task *task;
+                Run *run;
+
+                if (!streq(active, "active") && !streq(active, "activating") &&
+                    !streq(active, "deactivating"))
+                        continue;
+                if (manager_find_instance(m, name) && manager_find_instance(m, name)->run)
+                        continue;       /* recorded, and followed already */
+                if (sd_bus_get_property_strv(m->bus, SYSTEMD_DEST, path,
+                                             "org.freedesktop.systemd1.Service", "Environment",
+                                             NULL, &env) < 0)
+                        continue;
+                STRV_FOREACH(v, env) {
+                        if (strneq(*v, "SLUICE_INSTANCE=", 16))
+                                id = *v + 16;
+                        else if (strneq(*v, "SLUICE_RUN_ID=", 14))
+                                run_id = *v + 14;
+                        else if (strneq(*v, "SLUICE_PIPELINE=", 16))
+                                pipeline = *v + 16;
+                        else if (strneq(*v, "SLUICE_TASK=", 12))
+                                task_name = *v + 12;
+                        else if (strneq(*v, "SLUICE_FINAL_OUTPUTS=", 21))
+                                outputs = *v + 21;
+                        else if (strneq(*v, "SLUICE_OUTPUTS=", 15))
+                                staged = *v + 15;
+                        else if (strneq(*v, "SLUICE_ATTEMPT=", 15))
+                                attempt = *v + 15;
+                }
+                if (!id || !run_id || !pipeline || !task_name || !outputs || !staged)
+                        continue;
+                task = manager_find_task(m, pipeline, task_name);
+                if (!task)
+                        continue;
+                r = manager_instance_from_id(m, task, id, &i);
+                if (r < 0)
+                        continue;
+                if (!streq(i->unit, name)) {
+                        if (r > 0)
+                                manager_remove_instance(m, i);
+                        continue;
+                }
+                run = calloc(1, sizeof(Run));
+                if (!run)
+                        return;
+                run->manager = m;
+                snprintf(run->id_str, sizeof(run->id_str), "%s", run_id);
+                run->attempt = attempt ? (unsigned) atoi(attempt) : 1;
+                run->memory_max = UINT64_MAX;
+                run->job_done = true;
+                run->start_usec = now_usec(CLOCK_MONOTONIC);
+                /* Output paths never hold a newline: the environment lists them one a line. */
+                run->outputs = strv_split_newlines(outputs);
+                run->staged = strv_split_newlines(staged);
+                if (strv_length(run->outputs) != task->n_outputs ||
+                    strv_length(run->staged) != task->n_outputs) {
+                        run_free(run);
+                        if (r > 0)
+                                manager_remove_instance(m, i);
+                        continue;
+                }
+                log_info("Following %s again (run %s, found without a record)", name, run_id);
+                adopt(m, i, run);
+                (void) state_write_run(m->state_dir,
+                                       &(RunRecord){ .run_id = run->id_str, .unit = i->unit,
+                                                     .pipeline = task->pipeline->name,
+                                                     .task = task->name, .instance = i->id,
+                                                     .attempt = run->attempt,
+                                                     .memory_max = UINT64_MAX,
+                                                     .outputs = run->outputs,
+                                                     .staged = run->staged });
+                executor_ref(m, name);
+                executor_query(m, i);
+        }
+}
+
+void recover_runs(Manager *m) {
+        RunRecord **records = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!m->bus)
+                return;
+        r = state_read_runs(m->state_dir, &records);
+        if (r < 0)
+                log_warning_errno(r, "Cannot read the run records in '%s': %m", m->state_dir);
+        for (RunRecord **rec = records; rec && *rec; rec++, n++)
+                recover_record(m, *rec);
+        run_records_free(records);
+        recover_unrecorded(m);
+        if (n > 0)
+                log_info("Accounted for %zu run(s) left by an earlier sluiced", n);
+}
+
+void recover_in_flight(Manager *m) {
+        Instance *i, *tmp;
+
+        HASH_ITER(hh, m->instances, i, tmp) {
+                _cleanup_free_ char *run_id = NULL, *state = NULL;
+                int r;
+
+                if (!i->run || (i->state != INSTANCE_RUNNING && i->state != INSTANCE_STARTING))
+                        continue;
+                i->run->slot = sd_bus_slot_unref(i->run->slot);
+                r = unit_status(m, i->unit, &run_id, &state);
+                if (r > 0 && run_id && streq(run_id, i->run->id_str)) {
+                        if (i->state == INSTANCE_STARTING) {
+                                m->n_starting--;
+                                manager_set_state(m, i, INSTANCE_RUNNING);
+                        }
+                        i->run->job_done = true;
+                        executor_query(m, i);
+                        continue;
+                }
+                if (i->state == INSTANCE_STARTING) {
+                        m->n_starting--;
+                        if (!state_has_result(m->state_dir, i->run->id_str)) {
+                                /* The call was lost with the connection: start it again. */
+                                log_notice("The start of %s was lost with the bus; queueing it "
+                                           "again", i->unit);
+                                (void) state_remove_run(m->state_dir, i->run->id_str);
+                                scheduler_release(m, i);
+                                i->attempts--;
+                                i->run = run_free(i->run);
+                                scheduler_enqueue(m, i);
+                                continue;
+                        }
+                }
+                manager_set_state(m, i, INSTANCE_RUNNING);
+                recover_from_result_file(m, i);
+        }
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* Taking back what an earlier daemon (or an earlier bus connection) left behind */
+#pragma once
+
+#include "manager.h"
+
+/* Restores failed and retrying instances from the marks in the state directory. */
+void recover_marks(Manager *m);
+/*
+ * At start-up: every run record and every sluice unit of a loaded pipeline is accounted for.
+ * A unit still there is followed again (and its end read when it comes); a run whose unit is
+ * gone is finished from the result its ExecStopPost= wrote, or as lost; a run that never got
+ * its unit is forgotten. Nothing that started is started again.
+ */
+void recover_runs(Manager *m);
+/* After reconnecting, or after the manager reloaded: the same, for the runs in memory. */
+void recover_in_flight(Manager *m);
+/* The unit of i's run is gone: its result file, or lost. */
+void recover_from_result_file(Manager *m, Instance *i);

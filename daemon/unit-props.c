@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Building the property array of a task's unit. Only properties that are set go into the
+ * message, so systemd's defaults (and the slice's) apply to everything a pipeline leaves alone.
+ * Signatures are systemd's D-Bus API as of v252.
+ */
+#include <string.h>
+
+#include "unit-props.h"
+#include "util/strv.h"
+
+static int open_property(sd_bus_message *m, const char *name, const char *signature) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", name);
+        if (r < 0)
+                return r;
+        return sd_bus_message_open_container(m, 'v', signature);
+}
+
+static int close_containers(sd_bus_message *m, int n) {
+        for (int k = 0; k < n; k++) {
+                int r = sd_bus_message_close_container(m);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int append_strv(sd_bus_message *m, const char *name, char * const *l) {
+        int r;
+
+        r = open_property(m, name, "as");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_strv(m, (char **) l);
+        if (r < 0)
+                return r;
+        return close_containers(m, 2);
+}
+
+/* ExecStart= as a(sasb): path, argv, ignore-failure. */
+static int append_exec_start(sd_bus_message *m, char * const *argv) {
+        int r;
+
+        r = open_property(m, "ExecStart", "a(sasb)");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'a', "(sasb)");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'r', "sasb");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", argv[0]);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_strv(m, (char **) argv);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "b", 0);
+        if (r < 0)
+                return r;
+        return close_containers(m, 4);
+}
+
+/* ExecStopPostEx= as a(sasas): the flags say "+" (privileged: outside the task's user and
+ * sandbox, so it can write the daemon's state directory) and "-" (its failure is not the
+ * task's). The Ex variants exist since systemd 243. */
+static int append_stop_post(sd_bus_message *m, char * const *argv) {
+        char *flags[] = { "privileged", "ignore-failure", NULL };
+        int r;
+
+        r = open_property(m, "ExecStopPostEx", "a(sasas)");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'a', "(sasas)");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'r', "sasas");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", argv[0]);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_strv(m, (char **) argv);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_strv(m, flags);
+        if (r < 0)
+                return r;
+        return close_containers(m, 4);
+}
+
+/* LogExtraFields= is an array of byte arrays (aay), not of strings. */
+static int append_log_fields(sd_bus_message *m, char * const *l) {
+        int r;
+
+        r = open_property(m, "LogExtraFields", "aay");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'a', "ay");
+        if (r < 0)
+                return r;
+        STRV_FOREACH(f, l) {
+                r = sd_bus_message_append_array(m, 'y', *f, strlen(*f));
+                if (r < 0)
+                        return r;
+        }
+        return close_containers(m, 3);
+}
+
+static int append_limits(sd_bus_message *m, const Limits *l) {
+        int r = 0;
+
+        if (l->memory_max != UINT64_MAX)
+                r = sd_bus_message_append(m, "(sv)", "MemoryMax", "t", l->memory_max);
+        if (r >= 0 && l->memory_high != UINT64_MAX)
+                r = sd_bus_message_append(m, "(sv)", "MemoryHigh", "t", l->memory_high);
+        if (r >= 0 && l->cpu_quota_permille > 0)
+                r = sd_bus_message_append(m, "(sv)", "CPUQuotaPerSecUSec", "t",
+                                          (uint64_t) l->cpu_quota_permille * 1000);
+        if (r >= 0 && l->cpu_weight > 0)
+                r = sd_bus_message_append(m, "(sv)", "CPUWeight", "t", l->cpu_weight);
+        if (r >= 0 && l->io_weight > 0)
+                r = sd_bus_message_append(m, "(sv)", "IOWeight", "t", l->io_weight);
+        if (r >= 0 && l->tasks_max != UINT64_MAX)
+                r = sd_bus_message_append(m, "(sv)", "TasksMax", "t", l->tasks_max);
+        return r;
+}
+
+int unit_props_append(sd_bus_message *m, const UnitSpec *s) {
+        const Limits *l = &s->limits;
+        int r;
+
+        r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)",
+                                  "Description", "s", s->description,
+                                  "Type", "s", "exec",
+                                  /* Pinned until the result is read, then Unref()'d: a
+                                   * successful unit is collected, a failed one stays for
+                                   * `systemctl --failed` (CollectMode=inactive). */
+                                  "AddRef", "b", 1,
+                                  "CollectMode", "s", "inactive",
+                                  "StandardOutput", "s", "journal",
+                                  "StandardError", "s", "journal",
+                                  "SyslogIdentifier", "s", s->syslog_identifier,
+                                  "CPUAccounting", "b", 1);
+        if (r >= 0 && s->slice)
+                r = sd_bus_message_append(m, "(sv)", "Slice", "s", s->slice);
+        if (r >= 0)
+                r = append_limits(m, l);
+        if (r >= 0 && l->runtime_max != USEC_INFINITY)
+                r = sd_bus_message_append(m, "(sv)", "RuntimeMaxUSec", "t", l->runtime_max);
+        if (r >= 0 && l->nice_set)
+                r = sd_bus_message_append(m, "(sv)", "Nice", "i", (int32_t) l->nice);
+        if (r >= 0 && s->user)
+                r = sd_bus_message_append(m, "(sv)", "User", "s", s->user);
+        if (r >= 0 && s->group)
+                r = sd_bus_message_append(m, "(sv)", "Group", "s", s->group);
+        if (r >= 0 && s->dynamic_user)
+                r = sd_bus_message_append(m, "(sv)", "DynamicUser", "b", 1);
+        if (r >= 0 && s->working_directory)
+                r = sd_bus_message_append(m, "(sv)", "WorkingDirectory", "s",
+                                          s->working_directory);
+        if (r >= 0 && s->sandbox) {
+                /* Read-only everywhere but the directories the run writes its outputs in. */
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)", "ProtectSystem", "s", "strict",
+                                          "PrivateTmp", "b", 1, "NoNewPrivileges", "b", 1);
+                if (r >= 0)
+                        r = append_strv(m, "ReadWritePaths", s->writable);
+        }
+        if (r < 0)
+                return r;
+        r = append_strv(m, "Environment", s->environment);
+        if (r < 0)
+                return r;
+        r = append_log_fields(m, s->log_fields);
+        if (r < 0)
+                return r;
+        if (s->stop_post) {
+                r = append_stop_post(m, s->stop_post);
+                if (r < 0)
+                        return r;
+        }
+        return append_exec_start(m, s->argv);
+}
+
+int unit_props_append_slice(sd_bus_message *m, const char *description, const Limits *l) {
+        int r;
+
+        r = sd_bus_message_append(m, "(sv)", "Description", "s", description);
+        if (r < 0)
+                return r;
+        if (l->memory_max != UINT64_MAX || l->memory_high != UINT64_MAX)
+                r = sd_bus_message_append(m, "(sv)", "MemoryAccounting", "b", 1);
+        if (r >= 0)
+                r = append_limits(m, l);
+        return r;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* The properties of a task's transient unit, as StartTransientUnit takes them */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "graph.h"
+
+typedef struct UnitSpec {
+        const char *description;
+        const char *slice;
+        const char *syslog_identifier;
+        char * const *argv;
+        char * const *environment;
+        char * const *log_fields;       /* LogExtraFields=, "KEY=value" */
+        Limits limits;
+        const char *user, *group;
+        bool dynamic_user;
+        const char *working_directory;
+        bool sandbox;
+        char * const *writable;         /* ReadWritePaths= under the sandbox */
+        char * const *stop_post;        /* ExecStopPost= argv, run privileged, failure ignored */
+} UnitSpec;
+
+/* Appends the (sv) entries of the property array; the caller opened the a(sv) container. */
+int unit_props_append(sd_bus_message *m, const UnitSpec *s);
+
+/* Properties of a slice with aggregate limits, for a pipeline. */
+int unit_props_append_slice(sd_bus_message *m, const char *description, const Limits *l);
