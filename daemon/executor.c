@@ -31,6 +31,7 @@
 
 void unit_result_done(UnitResult *r) {
         free(r->result);
+        free(r->run_id);
 }
 
 static char *env_name(const char *prefix, const char *name) {
@@ -409,11 +410,13 @@ int executor_start(Manager *m, Instance *i) {
 
 /*
  * On a host with cgroup v2 systemd says Result=oom-kill. Under cgroup v1 (these CI machines)
- * a task killed at MemoryMax= ends with Result=signal and SIGKILL, and only the kernel's
- * journal line "oom-kill:...,oom_memcg=/.../<unit>,..." tells why: look for it since the run
- * started. journald reads the kernel's ring buffer asynchronously, so wait a little for it.
+ * a task killed at MemoryMax= ends with Result=signal and SIGKILL, or, when the process killed
+ * was a child of the main one (a shell pipeline), with exit status 137; only the kernel's
+ * journal line "oom-kill:...,oom_memcg=/.../<unit>,..." tells why. Look for it since the run
+ * started; journald reads the kernel's ring buffer asynchronously, so when the result looks
+ * like a SIGKILL, wait a little for the line.
  */
-static bool killed_at_memory_max(const char *unit, usec_t since_realtime) {
+static bool killed_at_memory_max(const char *unit, usec_t since_realtime, bool wait) {
         _cleanup_free_ char *needle = NULL;
         sd_journal *j = NULL;
         bool found = false;
@@ -421,7 +424,7 @@ static bool killed_at_memory_max(const char *unit, usec_t since_realtime) {
         if (asprintf(&needle, "/%s,", unit) < 0 || sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY) < 0)
                 return false;
         (void) sd_journal_add_match(j, "_TRANSPORT=kernel", 0);
-        for (int round = 0; round < 5 && !found; round++) {
+        for (int round = 0; round < (wait ? 5 : 1) && !found; round++) {
                 (void) sd_journal_seek_realtime_usec(j, since_realtime);
                 while (!found && sd_journal_next(j) > 0) {
                         const void *data;
@@ -432,7 +435,7 @@ static bool killed_at_memory_max(const char *unit, usec_t since_realtime) {
                         found = memmem(data, len, "oom_memcg=", 10) &&
                                 memmem(data, len, needle, strlen(needle));
                 }
-                if (!found)
+                if (!found && wait)
                         (void) sd_journal_wait(j, 100 * USEC_PER_MSEC);
         }
         sd_journal_close(j);
@@ -450,12 +453,14 @@ static FailureClass classify(Instance *i, const UnitResult *res, usec_t start_re
                 return FAILURE_TIMEOUT;
         if (streq(r, "core-dump") || res->exec_code == CLD_DUMPED)
                 return FAILURE_CORE_DUMP;
-        if (streq(r, "signal") || res->exec_code == CLD_KILLED) {
-                if (res->exec_status == SIGKILL && i->run->memory_max != UINT64_MAX &&
-                    killed_at_memory_max(i->unit, start_realtime))
+        if (i->run->memory_max != UINT64_MAX) {
+                bool sigkill = (res->exec_code == CLD_KILLED && res->exec_status == SIGKILL) ||
+                               (res->exec_code == CLD_EXITED && res->exec_status == 128 + SIGKILL);
+                if (killed_at_memory_max(i->unit, start_realtime, sigkill))
                         return FAILURE_OOM;
-                return FAILURE_SIGNAL;
         }
+        if (streq(r, "signal") || res->exec_code == CLD_KILLED)
+                return FAILURE_SIGNAL;
         return FAILURE_EXIT_CODE;
 }
 

@@ -12,6 +12,7 @@ typedef struct UnitResult {
         int exec_status;
         uint64_t start_usec, exit_usec;  /* CLOCK_REALTIME; 0 unknown */
         uint64_t cpu_nsec;      /* UINT64_MAX unknown */
+        char *run_id;           /* SLUICE_RUN_ID= of the unit's environment */
 } UnitResult;
 
 #define UNIT_RESULT_UNKNOWN (UnitResult){ .exec_code = -1, .cpu_nsec = UINT64_MAX }

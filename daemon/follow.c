@@ -47,7 +47,27 @@ static int read_result(sd_bus_message *reply, UnitResult *res) {
                         r = sd_bus_message_read(reply, "v", "t", &res->exit_usec);
                 else if (streq(key, "CPUUsageNSec"))
                         r = sd_bus_message_read(reply, "v", "t", &res->cpu_nsec);
-                else
+                else if (streq(key, "Environment")) {
+                        r = sd_bus_message_enter_container(reply, 'v', "as");
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_message_enter_container(reply, 'a', "s");
+                        if (r < 0)
+                                return r;
+                        for (;;) {
+                                const char *e;
+                                r = sd_bus_message_read(reply, "s", &e);
+                                if (r <= 0)
+                                        break;
+                                if (strneq(e, "SLUICE_RUN_ID=", 14) && !res->run_id &&
+                                    !(res->run_id = strdup(e + 14)))
+                                        r = -ENOMEM;
+                        }
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(reply);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(reply);
+                } else
                         r = sd_bus_message_skip(reply, "v");
                 if (r < 0)
                         return r;
@@ -79,6 +99,13 @@ static int on_service_props(sd_bus_message *reply, void *userdata, sd_bus_error 
         r = read_result(reply, &res);
         if (r < 0)
                 log_warning_errno(r, "Cannot parse the result of %s: %m", i->unit);
+        if (!res.run_id || !streq(res.run_id, i->run->id_str)) {
+                /* Not our run's unit: ours was collected, and asking about its name loaded an
+                 * empty one. Its ExecStopPost= left the result in the state directory. */
+                unit_result_done(&res);
+                recover_from_result_file(m, i);
+                return 0;
+        }
         executor_finish(m, i, &res);
         unit_result_done(&res);
         return 0;

@@ -69,7 +69,8 @@ wait_for 10 "the run record in the journal" journal_has MESSAGE_ID=f1220f814d0a4
     "SLUICE_UNIT=$plain" SLUICE_RESULT=success
 
 # Successful units are collected; the daemon leaves on SIGTERM.
-wait_for 10 "$plain to be collected" test "$(systemctl --user show -P LoadState "$plain")" = not-found
+collected() { [ "$(systemctl --user show -P LoadState "$1")" = not-found ]; }
+wait_for 10 "$plain to be collected" collected "$plain"
 kill -TERM "$DAEMON_PID"
 wait "$DAEMON_PID" || fail "sluiced exited with $? on SIGTERM"
 DAEMON_PID=

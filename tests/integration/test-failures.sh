@@ -1,0 +1,55 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Failure classes read from systemd, and the retry policy for each: an oom-kill is retried only
+# with a larger MemoryMax (memory_grow) and is final without it; a timeout and an exit code
+# follow attempts and delay. Under cgroup v1 (these machines) an oom-kill shows as SIGKILL or
+# status 137, and the kernel's journal line names the unit; on cgroup v2 it is Result=oom-kill.
+. "$(dirname "$0")/lib.sh"
+
+install_pipeline "$(dirname "$0")/failures.conf.in"
+mkdir -p "$WORK/in" "$WORK/attempts"
+start_daemon
+touch "$WORK/in/a"
+
+finished() {    # finished UNIT RESULT: how many runs of UNIT ended with RESULT
+    journalctl --no-pager -q -o cat MESSAGE_ID=f1220f814d0a400e8db049236917e2c7 \
+        "SLUICE_UNIT=$1" "SLUICE_RESULT=$2" | wc -l
+}
+attempts() { wc -l < "$WORK/attempts/$1-a" 2>/dev/null || echo 0; }
+attempts_at_least() { [ "$(attempts "$1")" -ge "$2" ]; }
+failed_for_good() { grep -q "$1 failed for good" "$WORK/daemon.log"; }
+
+wait_for 60 "the memory-hungry task to succeed at last" test -f "$WORK/out/grow-a"
+u=$(unit grow a)
+[ "$(attempts grow)" = 3 ] || fail "grow ran $(attempts grow) times, not 3"
+[ "$(journalctl --no-pager -q -o cat MESSAGE_ID=f1220f814d0a400e8db049236917e2c7 \
+      "SLUICE_UNIT=$u" SLUICE_FAILURE=oom-kill | wc -l)" = 2 ] || fail "grow's oom-kills not seen"
+for limit in $((32 << 20)) $((128 << 20)) $((512 << 20)); do
+    journal_has MESSAGE_ID=f1220f814d0a400e8db049236917e2c7 "SLUICE_UNIT=$u" \
+        "SLUICE_MEMORY_MAX=$limit" || fail "grow never ran with MemoryMax=$limit"
+done
+
+wait_for 30 "the hog to fail for good" failed_for_good "$(unit hog a)"
+[ "$(attempts hog)" = 1 ] || fail "an oom-kill was retried at the same limit"
+grep -q "$(unit hog a) failed for good after 1 attempt(s): oom-kill (MemoryMax=32M)" \
+    "$WORK/daemon.log" || fail "the hog's reason is not clear"
+systemctl --user is-failed -q "$(unit hog a)" || fail "the failed unit was not kept loaded"
+
+wait_for 30 "the slow task to fail for good" failed_for_good "$(unit slow a)"
+[ "$(attempts slow)" = 2 ] || fail "slow ran $(attempts slow) times, not 2"
+[ "$(systemctl --user show -P Result "$(unit slow a)")" = timeout ] || fail "not a timeout"
+journal_has MESSAGE_ID=f1220f814d0a400e8db049236917e2c7 "SLUICE_UNIT=$(unit slow a)" \
+    SLUICE_FAILURE=timeout || fail "the timeout was not classified"
+
+wait_for 30 "the flaky task to succeed on its retry" test -f "$WORK/out/flaky-a"
+[ "$(attempts flaky)" = 2 ] || fail "flaky ran $(attempts flaky) times, not 2"
+
+# The failed marks survive a restart: nothing runs again by itself.
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
+start_daemon
+grep -q "Restored 2 failed or retrying instance(s)" "$WORK/daemon.log" ||
+    fail "the failed marks were not restored"
+# A new arrival of the input re-arms them: a new series of attempts.
+touch "$WORK/in/a"
+wait_for 30 "slow to run again after a new arrival" attempts_at_least slow 3
+echo ok
