@@ -30,6 +30,7 @@ void scheduler_enqueue(Manager *m, Instance *i) {
         else
                 DL_APPEND_ELEM(m->queue, after, i);
         m->n_queued++;
+        log_debug("Queued %s (priority %d, %u queued)", i->unit, i->task->priority, m->n_queued);
         scheduler_schedule(m);
 }
 

@@ -42,39 +42,16 @@ static int append_strv(sd_bus_message *m, const char *name, char * const *l) {
         return close_containers(m, 2);
 }
 
-/* ExecStart= as a(sasb): path, argv, ignore-failure. */
-static int append_exec_start(sd_bus_message *m, char * const *argv) {
+/*
+ * ExecStartEx= and ExecStopPostEx= as a(sasas): path, argv, flags (systemd 243 and later).
+ * "no-env-expand" in every one: systemd would otherwise expand $VAR and ${VAR} in argv from the
+ * unit's environment, so a file named "a$HOME.log" would reach the task as another name.
+ */
+static int append_exec(sd_bus_message *m, const char *property, char * const *argv,
+                       char * const *flags) {
         int r;
 
-        r = open_property(m, "ExecStart", "a(sasb)");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'a', "(sasb)");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'r', "sasb");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "s", argv[0]);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append_strv(m, (char **) argv);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "b", 0);
-        if (r < 0)
-                return r;
-        return close_containers(m, 4);
-}
-
-/* ExecStopPostEx= as a(sasas): the flags say "+" (privileged: outside the task's user and
- * sandbox, so it can write the daemon's state directory) and "-" (its failure is not the
- * task's). The Ex variants exist since systemd 243. */
-static int append_stop_post(sd_bus_message *m, char * const *argv) {
-        char *flags[] = { "privileged", "ignore-failure", NULL };
-        int r;
-
-        r = open_property(m, "ExecStopPostEx", "a(sasas)");
+        r = open_property(m, property, "a(sasas)");
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(m, 'a', "(sasas)");
@@ -89,7 +66,7 @@ static int append_stop_post(sd_bus_message *m, char * const *argv) {
         r = sd_bus_message_append_strv(m, (char **) argv);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append_strv(m, flags);
+        r = sd_bus_message_append_strv(m, (char **) flags);
         if (r < 0)
                 return r;
         return close_containers(m, 4);
@@ -181,11 +158,14 @@ int unit_props_append(sd_bus_message *m, const UnitSpec *s) {
         if (r < 0)
                 return r;
         if (s->stop_post) {
-                r = append_stop_post(m, s->stop_post);
+                /* "+" and "-": outside the task's user and sandbox, so it can write the
+                 * daemon's state directory, and its failure is not the task's. */
+                char *flags[] = { "privileged", "ignore-failure", "no-env-expand", NULL };
+                r = append_exec(m, "ExecStopPostEx", s->stop_post, flags);
                 if (r < 0)
                         return r;
         }
-        return append_exec_start(m, s->argv);
+        return append_exec(m, "ExecStartEx", s->argv, (char *[]){ "no-env-expand", NULL });
 }
 
 int unit_props_append_slice(sd_bus_message *m, const char *description, const Limits *l) {

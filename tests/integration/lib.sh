@@ -25,7 +25,7 @@ cleanup() {
     [ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
     systemctl --user stop "sluice-$PIPELINE-*" 2>/dev/null || true
     systemctl --user reset-failed "sluice-$PIPELINE-*" 2>/dev/null || true
-    rm -rf "$WORK"
+    [ -n "${KEEP_WORK:-}" ] && echo "kept $WORK" >&2 || rm -rf "$WORK"
 }
 trap cleanup EXIT
 

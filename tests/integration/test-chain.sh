@@ -29,13 +29,17 @@ echo "the quick brown fox the" > "$WORK/logs/2026-11-27/plain.log"
 hostile='a b $(touch /tmp/owned) ;x'
 mkdir -p "$WORK/logs/2026-11-27/$(dirname "$hostile")"
 echo "the quick brown fox the" > "$WORK/logs/2026-11-27/$hostile.log"
+# systemd would expand $VAR in ExecStart= arguments unless told not to.
+dollars='x$HOME${SLUICE_TASK}$$y'
+echo "dollar signs" > "$WORK/logs/2026-11-27/$dollars.log"
 echo "moved into place" > "$WORK/incoming.tmp"
 mv "$WORK/incoming.tmp" "$WORK/logs/2026-11-27/moved.log"
 echo "ignored" > "$WORK/logs/2026-11-27/.moved.log.swp"
 echo "ignored" > "$WORK/logs/2026-11-27/backup.log~"
 echo "a poisoned log" > "$WORK/logs/2026-11-27/poison.log"
 
-for f in 2026-11-26/early 2026-11-27/plain "2026-11-27/$hostile" 2026-11-27/moved; do
+for f in 2026-11-26/early 2026-11-27/plain "2026-11-27/$hostile" "2026-11-27/$dollars" \
+    2026-11-27/moved; do
     wait_for 30 "summary of $f" test -f "$WORK/summary/$f.txt"
     test -f "$WORK/counts/$f.tsv" || fail "counts of $f missing"
 done
