@@ -200,7 +200,8 @@ static void recover_record(Manager *m, RunRecord *rec) {
          * instance is left to be evaluated afresh. */
         if (!(r > 0 && run_id && streq(run_id, rec->run_id)) &&
             !state_has_result(m->state_dir, rec->run_id)) {
-                log_info("Run %s of %s never started; dropping it", rec->run_id, rec->unit);
+                log_info("Run %s of %s never started; dropping it (%s)", rec->run_id, rec->unit,
+                         r > 0 ? "its name holds another run" : "no such unit");
                 forget_run(m, rec, task);
                 if (created)
                         manager_remove_instance(m, i);

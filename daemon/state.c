@@ -236,6 +236,12 @@ int state_read_runs(const char *dir, RunRecord ***ret) {
                 size_t l = strlen(de->d_name);
                 RunRecord *r, **m;
 
+                /* Half-written by a daemon killed between write and rename: never valid. Only
+                 * records: a unit's ExecStopPost= may be writing its .result.new right now. */
+                if (l > 8 && streq(de->d_name + l - 8, ".run.new")) {
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+                        continue;
+                }
                 if (l <= 4 || !streq(de->d_name + l - 4, ".run"))
                         continue;
                 if (path_join(runs, de->d_name, &path) < 0 ||
