@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The state directory's files: run records, results and instance marks round-trip whatever the
+ * names hold (tabs, newlines, backslashes), half-written records are cleaned up, and the lock
+ * keeps a second daemon out.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "state.h"
+#include "util/strv.h"
+
+static char dir[] = "/tmp/sluice-state-XXXXXX";
+
+static int setup(void **state) {
+        int fd = -EBADF;
+
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(state_setup(dir, &fd), 0);
+        *state = (void *) (intptr_t) fd;
+        return 0;
+}
+
+static int teardown(void **state) {
+        char cmd[128];
+
+        close((int) (intptr_t) *state);
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        return system(cmd);
+}
+
+static void test_lock(void **state) {
+        int fd = -EBADF;
+
+        assert_int_equal(state_setup(dir, &fd), -EBUSY);
+        assert_int_equal(fd, -EBADF);
+}
+
+static void test_run_record_round_trip(void **state) {
+        char *outputs[] = { "/o/a\tb\nc.tsv", "/o/back\\slash", NULL };
+        char *staged[] = { "/o/.sluice-1-a\tb\nc.tsv", "/o/.sluice-1-back\\slash", NULL };
+        RunRecord r = { .run_id = "0123abcd", .unit = "sluice-p-t@a\\x20b.service",
+                        .pipeline = "p", .task = "t", .instance = "a\\x20b", .attempt = 3,
+                        .memory_max = 1 << 20, .outputs = outputs, .staged = staged };
+        RunRecord **l = NULL;
+        char path[256];
+        FILE *f;
+
+        assert_int_equal(state_write_run(dir, &r), 0);
+        /* A record a killed daemon never renamed into place: removed, not read. */
+        snprintf(path, sizeof(path), "%s/runs/dead.run.new", dir);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs("unit=x\n", f);
+        fclose(f);
+
+        assert_int_equal(state_read_runs(dir, &l), 0);
+        assert_non_null(l[0]);
+        assert_null(l[1]);
+        assert_string_equal(l[0]->run_id, "0123abcd");
+        assert_string_equal(l[0]->unit, r.unit);
+        assert_string_equal(l[0]->instance, "a\\x20b");
+        assert_int_equal(l[0]->attempt, 3);
+        assert_int_equal(l[0]->memory_max, 1 << 20);
+        assert_int_equal(strv_length(l[0]->outputs), 2);
+        assert_string_equal(l[0]->outputs[0], outputs[0]);
+        assert_string_equal(l[0]->staged[1], staged[1]);
+        run_records_free(l);
+        assert_int_not_equal(access(path, F_OK), 0);
+
+        assert_int_equal(state_remove_run(dir, "0123abcd"), 0);
+        assert_int_equal(state_read_runs(dir, &l), 0);
+        assert_null(l[0]);
+        run_records_free(l);
+}
+
+static void test_result_from_the_environment(void **state) {
+        RunResult rr = {};
+
+        assert_false(state_has_result(dir, "r1"));
+        assert_int_equal(state_read_result(dir, "r1", &rr), 0);
+        /* What systemd gives ExecStopPost=. */
+        setenv("SERVICE_RESULT", "signal", 1);
+        setenv("EXIT_CODE", "killed", 1);
+        setenv("EXIT_STATUS", "KILL", 1);
+        assert_int_equal(state_record_result(dir, "r1"), 0);
+        assert_true(state_has_result(dir, "r1"));
+        assert_int_equal(state_read_result(dir, "r1", &rr), 1);
+        assert_string_equal(rr.service_result, "signal");
+        assert_string_equal(rr.exit_code, "killed");
+        assert_string_equal(rr.exit_status, "KILL");
+        run_result_done(&rr);
+}
+
+static void test_marks_round_trip(void **state) {
+        InstanceMark a = { .pipeline = "p", .task = "t", .instance = "x", .failed = true,
+                           .attempts = 3, .wake_realtime = 0, .memory_max = UINT64_MAX,
+                           .reason = "exit-code (status 3)\twith\na newline" };
+        InstanceMark b = { .pipeline = "p", .task = "u", .instance = "2026\\x2d11\\x2d27",
+                           .failed = false, .attempts = 1, .wake_realtime = 1800000000000000ULL,
+                           .memory_max = 128 << 20, .reason = NULL };
+        InstanceMark *in[] = { &a, &b }, **out = NULL;
+        size_t n = 0;
+
+        assert_int_equal(state_write_marks(dir, in, 2), 0);
+        assert_int_equal(state_read_marks(dir, &out, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(out[0]->task, "t");
+        assert_true(out[0]->failed);
+        assert_int_equal(out[0]->attempts, 3);
+        assert_string_equal(out[0]->reason, a.reason);
+        assert_string_equal(out[1]->instance, b.instance);
+        assert_false(out[1]->failed);
+        assert_int_equal(out[1]->wake_realtime, b.wake_realtime);
+        assert_int_equal(out[1]->memory_max, b.memory_max);
+        assert_null(out[1]->reason);
+        instance_marks_free(out, n);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_lock),
+                cmocka_unit_test(test_run_record_round_trip),
+                cmocka_unit_test(test_result_from_the_environment),
+                cmocka_unit_test(test_marks_round_trip),
+        };
+
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
