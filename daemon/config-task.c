@@ -431,6 +431,17 @@ static void parse_execution(Loader *l, Task *task, const config_setting_t *s,
         if (task->dynamic_user && task->user)
                 diag_error(l->diag, line_of(s), "%s'user' and 'dynamic_user' exclude each other",
                            subject);
+        /* PrivateTmp= (set by sandbox and implied by DynamicUser=) gives the task /tmp and
+         * /var/tmp of its own: outputs there would vanish with it. */
+        for (size_t k = 0; (task->sandbox || task->dynamic_user) && k < task->n_outputs; k++) {
+                const char *p = task->outputs[k]->template->text;
+                if (strneq(p, "/tmp/", 5) || strneq(p, "/var/tmp/", 9))
+                        diag_error(l->diag, line_of(s),
+                                   "%soutput '%s' is under /tmp or /var/tmp, which a %s task "
+                                   "gets a private copy of",
+                                   subject, task->outputs[k]->name,
+                                   task->sandbox ? "sandboxed" : "dynamic_user");
+        }
 }
 
 void parse_task(Loader *l, const config_setting_t *s, size_t index) {

@@ -302,7 +302,9 @@ static int start_unit(Manager *m, Instance *i, const char **ret_what) {
                 if (r < 0)
                         return r;
                 if (t->kind->stage)
-                        r = t->kind->stage(t, run->outputs[k], run->id_str, &run->staged[k]);
+                        r = t->kind->stage(t, run->outputs[k], run->id_str,
+                                           task->user || task->group || task->dynamic_user,
+                                           &run->staged[k]);
                 else
                         r = (run->staged[k] = strdup(run->outputs[k])) ? 0 : -ENOMEM;
                 if (r < 0)

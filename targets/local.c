@@ -566,7 +566,26 @@ static int local_check(Target *t, const char *location) {
         return S_ISREG(st.st_mode);
 }
 
-static int local_stage(Target *t, const char *location, const char *run_id, char **ret_tmp) {
+/*
+ * A run under another user cannot create files in the daemon's directories: the daemon creates
+ * the staged file for it, writable by anyone, with its modification time at the epoch. Any
+ * write, even truncating it to nothing, moves the time; a file still at the epoch was never
+ * written.
+ */
+static int precreate(const char *tmp) {
+        _cleanup_close_ int fd = -EBADF;
+        struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { 0, 0 } };
+
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        if (fchmod(fd, 0666) < 0 || futimens(fd, ts) < 0)
+                return -errno;
+        return 0;
+}
+
+static int local_stage(Target *t, const char *location, const char *run_id, bool foreign,
+                       char **ret_tmp) {
         _cleanup_free_ char *dir = NULL, *base = NULL;
         size_t room;
         int r;
@@ -582,6 +601,13 @@ static int local_stage(Target *t, const char *location, const char *run_id, char
         if (asprintf(ret_tmp, "%s/" LOCAL_TMP_PREFIX "%s-%.*s", streq(dir, "/") ? "" : dir,
                      run_id, (int) MIN(room, strlen(base)), base) < 0)
                 return -ENOMEM;
+        if (foreign) {
+                r = precreate(*ret_tmp);
+                if (r < 0) {
+                        *ret_tmp = mfree(*ret_tmp);
+                        return r;
+                }
+        }
         return 0;
 }
 
@@ -596,6 +622,12 @@ static int local_commit(Target *t, const char *tmp, const char *location) {
                 return -errno;
         if (!S_ISREG(st.st_mode))
                 return -EISDIR;
+        /* Precreated for a run under another user, and never written (see precreate()). */
+        if (st.st_mtim.tv_sec == 0 && st.st_mtim.tv_nsec == 0 && st.st_size == 0)
+                return -ENOENT;
+        /* Writable by anyone while the run needed it; no longer. */
+        if ((st.st_mode & 0002) && fchmod(fd, st.st_mode & 0755) < 0)
+                return -errno;
         if (fsync(fd) < 0)
                 return -errno;
         if (rename(tmp, location) < 0)

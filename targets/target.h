@@ -41,10 +41,13 @@ typedef struct TargetKind {
 
         /*
          * Atomic outputs: stage() prepares a place for a run to write (creating directories)
-         * and returns where the task must write; commit() makes it the real location,
-         * durably; discard() removes what a failed run left.
+         * and returns where the task must write; with foreign set the task runs as another
+         * user than the daemon, and the place must be writable by anyone (commit() tightens
+         * it again). commit() makes it the real location, durably; discard() removes what a
+         * failed run left.
          */
-        int (*stage)(Target *t, const char *location, const char *run_id, char **ret_tmp);
+        int (*stage)(Target *t, const char *location, const char *run_id, bool foreign,
+                     char **ret_tmp);
         int (*commit)(Target *t, const char *tmp, const char *location);
         void (*discard)(Target *t, const char *tmp);
 

@@ -7,7 +7,8 @@ set -euo pipefail
 : "${SLUICED:?set by meson}" "${SLUICECTL:?set by meson}" "${SOURCE_ROOT:?set by meson}"
 eval "$("$SOURCE_ROOT/contrib/systemd-up")"
 
-WORK=$(mktemp -d /var/tmp/sluice-test.XXXXXX)
+# Not under /tmp or /var/tmp: sandboxed tasks get private ones and could not see their outputs.
+WORK=$(mktemp -d /var/lib/sluice-test.XXXXXX)
 # A pipeline name of its own per run, so units of an earlier run never answer for this one.
 PIPELINE=t$$
 DAEMON_PID=

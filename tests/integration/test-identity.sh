@@ -1,0 +1,36 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Identity and sandbox: a DynamicUser= task and a User=nobody task write outputs in the
+# daemon's directories (the daemon stages writable files for them), the sandbox makes the rest
+# of the system read-only, an output never written is still a failure, the committed outputs
+# are not world-writable, and the pipeline's slice carries its aggregate limits.
+. "$(dirname "$0")/lib.sh"
+
+install_pipeline "$(dirname "$0")/identity.conf.in"
+mkdir -p "$WORK/in"
+chmod 755 "$WORK"       # mktemp made it 0700: other users could not reach their outputs
+rm -f /etc/sluice-was-here
+start_daemon
+echo > "$WORK/in/a"
+
+wait_for 30 "the dynamic user's output" test -f "$WORK/out/dyn/a"
+mapfile -t got < "$WORK/out/dyn/a"
+[ "${got[0]}" != 0 ] || fail "DynamicUser= ran as root"
+[ "${got[1]}" = /tmp ] || fail "WorkingDirectory= not applied: ${got[1]}"
+[ "${got[2]}" = etc-read-only ] || fail "the sandbox let the task write /etc"
+[ ! -e /etc/sluice-was-here ] || fail "/etc/sluice-was-here exists"
+
+wait_for 30 "nobody's output" test -f "$WORK/out/nobody/a"
+[ "$(cat "$WORK/out/nobody/a")" = nobody ] || fail "User=nobody ran as $(cat "$WORK/out/nobody/a")"
+[ "$(stat -c %a "$WORK/out/nobody/a")" = 644 ] || fail "a committed output stayed world-writable"
+
+lazy=$(unit lazy a)
+wait_for 30 "the lazy task to fail" grep -q "$lazy failed: exited 0 but did not write output 'lazy'" "$WORK/daemon.log"
+[ ! -e "$WORK/out/lazy/a" ] || fail "an output never written was moved into place"
+[ -z "$(find "$WORK/out" -name '.sluice-*')" ] || fail "staging files left"
+
+slice=$(systemctl --user list-units --all --plain --no-legend "sluice-$PIPELINE.slice" | awk '{print $1}')
+[ "$slice" = "sluice-$PIPELINE.slice" ] || fail "no slice sluice-$PIPELINE.slice"
+[ "$(systemctl --user show -P MemoryMax "$slice")" = 1073741824 ] || fail "slice MemoryMax not set"
+[ "$(systemctl --user show -P TasksMax "$slice")" = 200 ] || fail "slice TasksMax not set"
+echo ok
