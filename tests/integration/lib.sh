@@ -50,7 +50,7 @@ install_pipeline() {
     sed -e "s|@DIR@|$WORK|g" -e "s|@DEMO_DIR@|$WORK|g" \
         -e "s|@EXAMPLES_DIR@|$SOURCE_ROOT/contrib/examples|g" "$1" \
         > "$WORK/config/pipelines.d/$PIPELINE.conf"
-    "$SLUICECTL" check "$WORK/config/pipelines.d/$PIPELINE.conf" >/dev/null ||
+    "$SLUICECTL" -C "$WORK/config" check "$WORK/config/pipelines.d/$PIPELINE.conf" >/dev/null ||
         fail "sluicectl check rejected the test pipeline"
 }
 

@@ -5,11 +5,12 @@
 # of a higher-priority task go before older ones of a lower priority.
 . "$(dirname "$0")/lib.sh"
 
-install_pipeline "$(dirname "$0")/concurrency.conf.in"
+mkdir -p "$WORK/config"
 cat > "$WORK/config/sluiced.conf" <<'CONF'
 max_parallel = 3;
 resources = { db = 1; };
 CONF
+install_pipeline "$(dirname "$0")/concurrency.conf.in"
 # busy OUTPUT GROUP...: +1 on each group's counter while it runs; the maximum is kept.
 cat > "$WORK/busy" <<'SH'
 #!/bin/sh
