@@ -92,7 +92,7 @@ int daemon_config_load(const char *path, DaemonConfig *c, Diag *d) {
         if ((s = config_setting_get_member(root, "resources")))
                 parse_pools(&l, c, s);
         if ((s = config_setting_get_member(root, "limits")))
-                config_parse_limits(&l, &c->default_limits, s, "default ", true);
+                config_parse_limits(&l, &c->default_limits, s, "limits: ", true);
         if ((s = config_setting_get_member(root, "state_directory"))) {
                 const char *v2 = config_setting_get_string(s);
                 if (!v2 || v2[0] != '/')

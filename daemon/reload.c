@@ -158,8 +158,10 @@ void manager_reload(Manager *m) {
         manager_gc_retired(m);
 
         /* Watch before scanning, as at start-up: arrivals in between are seen twice at worst. */
-        for (size_t i = 0; i < n_fresh; i++)
+        for (size_t i = 0; i < n_fresh; i++) {
+                manager_setup_slice(m, fresh[i]);
                 manager_start_targets(m, fresh[i]);
+        }
         for (size_t i = 0; i < n_fresh; i++)
                 manager_reconcile(m, fresh[i]);
         free(fresh);

@@ -78,6 +78,10 @@ static int on_dispatch(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
         Instance *i, *next;
 
+        /* Without a bus (reconnecting), nothing can start: the queue waits, and reconnecting
+         * schedules this again. */
+        if (!m->bus)
+                return 0;
         for (i = m->queue; i && m->n_active < m->config.max_parallel &&
                            m->n_starting < m->config.max_starting;
              i = next) {
