@@ -142,13 +142,13 @@ int unit_props_append(sd_bus_message *m, const UnitSpec *s) {
         if (r >= 0 && s->working_directory)
                 r = sd_bus_message_append(m, "(sv)", "WorkingDirectory", "s",
                                           s->working_directory);
-        if (r >= 0 && s->sandbox) {
+        if (r >= 0 && s->sandbox)
                 /* Read-only everywhere but the directories the run writes its outputs in. */
                 r = sd_bus_message_append(m, "(sv)(sv)(sv)", "ProtectSystem", "s", "strict",
                                           "PrivateTmp", "b", 1, "NoNewPrivileges", "b", 1);
-                if (r >= 0)
-                        r = append_strv(m, "ReadWritePaths", s->writable);
-        }
+        /* DynamicUser= implies ProtectSystem=strict: its outputs must be made writable too. */
+        if (r >= 0 && (s->sandbox || s->dynamic_user))
+                r = append_strv(m, "ReadWritePaths", s->writable);
         if (r < 0)
                 return r;
         r = append_strv(m, "Environment", s->environment);
