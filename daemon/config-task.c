@@ -428,6 +428,29 @@ static void parse_execution(Loader *l, Task *task, const config_setting_t *s,
                 diag_error(l->diag, line_of(m), "%sworking_directory must be an absolute path, "
                                                 "not '%s'",
                            subject, task->working_directory);
+        if ((m = config_setting_get_member(s, "rerun"))) {
+                const char *rerun = config_setting_get_string(m);
+                if (rerun && streq(rerun, "newer"))
+                        task->rerun_newer = true;
+                else if (!rerun || !streq(rerun, "missing"))
+                        diag_error(l->diag, line_of(m), "%srerun must be \"missing\" (outputs "
+                                                        "exist: done) or \"newer\" (outputs newer "
+                                                        "than inputs: done)",
+                                   subject);
+        }
+        if ((m = config_setting_get_member(s, "lookback")) &&
+            config_get_span(l, m, subject, &task->lookback) >= 0) {
+                bool timed = false;
+                for (size_t k = 0; k < task->n_params; k++)
+                        timed = timed || task->params[k].spec.type == PARAM_DATE ||
+                                task->params[k].spec.type == PARAM_HOUR ||
+                                task->params[k].spec.type == PARAM_WEEK ||
+                                task->params[k].spec.type == PARAM_MONTH;
+                if (!timed)
+                        diag_error(l->diag, line_of(m), "%slookback needs a date, hour, week or "
+                                                        "month parameter to measure instances by",
+                                   subject);
+        }
         if (task->dynamic_user && task->user)
                 diag_error(l->diag, line_of(s), "%s'user' and 'dynamic_user' exclude each other",
                            subject);
@@ -448,7 +471,7 @@ void parse_task(Loader *l, const config_setting_t *s, size_t index) {
         static char * const known[] = { "name", "inputs", "outputs", "exec", "limits",
                                         "retry", "max_parallel", "priority", "resources",
                                         "user", "group", "dynamic_user", "working_directory",
-                                        "sandbox", NULL };
+                                        "sandbox", "rerun", "lookback", NULL };
         _cleanup_(task_freep) Task *task = NULL;
         _cleanup_free_ char *subject = NULL;
         const config_setting_t *m, *inputs;

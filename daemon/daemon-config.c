@@ -54,7 +54,7 @@ static void parse_pools(Loader *l, DaemonConfig *c, const config_setting_t *s) {
 
 int daemon_config_load(const char *path, DaemonConfig *c, Diag *d) {
         static char * const known[] = { "max_parallel", "max_starting", "resources", "limits",
-                                        "state_directory", "scope", NULL };
+                                        "state_directory", "scope", "scan_interval", NULL };
         _cleanup_free_ char *text = NULL;
         const config_setting_t *root, *s;
         const char *saved = d->file;
@@ -89,6 +89,9 @@ int daemon_config_load(const char *path, DaemonConfig *c, Diag *d) {
         if ((s = config_setting_get_member(root, "max_starting")) &&
             config_get_uint(&l, s, "", 1, 10000, &v) >= 0)
                 c->max_starting = (unsigned) v;
+        if ((s = config_setting_get_member(root, "scan_interval")) &&
+            config_get_span(&l, s, "", &c->scan_interval) >= 0 && c->scan_interval == 0)
+                diag_error(d, line_of(s), "'scan_interval' must be longer than 0");
         if ((s = config_setting_get_member(root, "resources")))
                 parse_pools(&l, c, s);
         if ((s = config_setting_get_member(root, "limits")))

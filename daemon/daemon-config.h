@@ -23,12 +23,14 @@ typedef struct DaemonConfig {
         size_t n_pools;
         Limits default_limits;  /* for what a task leaves unset */
         char *state_directory;  /* NULL: the default for the scope */
+        usec_t scan_interval;   /* for targets that cannot be watched */
         BusScope scope;
 } DaemonConfig;
 
 #define DAEMON_CONFIG_DEFAULT                                                          \
         (DaemonConfig) {                                                               \
                 .max_parallel = 16, .max_starting = 32, .default_limits = LIMITS_UNSET, \
+                .scan_interval = 30 * USEC_PER_SEC,                                    \
         }
 
 void daemon_config_done(DaemonConfig *c);

@@ -24,18 +24,46 @@ static int target_exists(Target *t, const char *location) {
         return r > 0;
 }
 
-static bool outputs_exist(Task *task, const Binding *b) {
+/* The newest input's modification time; 0 when a kind cannot tell. */
+static usec_t newest_input(Task *task, const Binding *b) {
+        usec_t newest = 0;
+
+        for (size_t i = 0; i < task->n_inputs; i++) {
+                _cleanup_strv_free_ char **locs = NULL;
+                Target *t = task->inputs[i].target;
+
+                if (!t->kind->mtime || task->inputs[i].earlier ||
+                    task_input_locations(task, i, b, &locs) < 0)
+                        continue;
+                STRV_FOREACH(l, locs) {
+                        usec_t m;
+                        if (t->kind->mtime(t, *l, &m) >= 0)
+                                newest = MAX(newest, m);
+                }
+        }
+        return newest;
+}
+
+/* Luigi's rule: complete when every output exists; with rerun = "newer", make's: and none is
+ * older than an input. */
+static bool outputs_complete(Task *task, const Binding *b) {
+        usec_t newest = task->rerun_newer ? newest_input(task, b) : 0;
+
         for (size_t i = 0; i < task->n_outputs; i++) {
                 _cleanup_free_ char *loc = NULL;
+                Target *t = task->outputs[i];
+                usec_t m;
 
-                if (task_output_location(task, i, b, &loc) < 0 ||
-                    !target_exists(task->outputs[i], loc))
+                if (task_output_location(task, i, b, &loc) < 0 || !target_exists(t, loc))
+                        return false;
+                if (task->rerun_newer && t->kind->mtime && t->kind->mtime(t, loc, &m) >= 0 &&
+                    m < newest)
                         return false;
         }
         return true;
 }
 
-static bool inputs_exist(Task *task, const Binding *b) {
+bool evaluate_inputs_exist(Task *task, const Binding *b) {
         for (size_t i = 0; i < task->n_inputs; i++) {
                 _cleanup_strv_free_ char **locs = NULL;
 
@@ -65,12 +93,19 @@ int evaluate_instance(Manager *m, Task *task, const Binding *b, bool fresh) {
                 return 0;               /* already queued or in flight */
         if (i && !fresh)
                 return 0;               /* failed or waiting: only a new arrival re-arms it */
-        if (outputs_exist(task, b)) {
+        if (!i && !fresh && task->lookback > 0) {
+                int64_t t;
+                /* Scans look back only so far: old history is not the daemon's business. */
+                if (task_instance_time(task, b, &t) >= 0 &&
+                    t < (int64_t) now_usec(CLOCK_REALTIME) - (int64_t) task->lookback)
+                        return 0;
+        }
+        if (outputs_complete(task, b)) {
                 if (i)
                         manager_remove_instance(m, i);
                 return 0;
         }
-        if (!inputs_exist(task, b))
+        if (!evaluate_inputs_exist(task, b))
                 return 0;
 
         if (!i) {
@@ -87,6 +122,7 @@ int evaluate_instance(Manager *m, Task *task, const Binding *b, bool fresh) {
                 i->attempts = 0;
                 i->memory_max = UINT64_MAX;
         }
+        i->event_usec = fresh ? m->host.event_usec : 0;
         scheduler_enqueue(m, i);
         return 1;
 }
@@ -119,15 +155,36 @@ void evaluate_hint(TargetHost *h, Target *t, const Binding *b, bool fresh) {
         }
 }
 
+void evaluate_gone(TargetHost *h, Target *t, const Binding *b) {
+        Manager *m = container_of(h, Manager, host);
+        int r;
+
+        /* An output went (deleted by hand, moved away): its instance is incomplete again, and
+         * under the "missing" rule it runs again if its inputs are still there. An input that
+         * went needs nothing: an instance that needs it is checked again before it starts. */
+        if (!t->producer)
+                return;
+        log_info("Output '%s' of task '%s' is gone; evaluating its instance again", t->name,
+                 t->producer->name);
+        r = evaluate_instance(m, t->producer, b, false);
+        if (r < 0)
+                log_warning_errno(r, "Cannot evaluate task '%s': %m", t->producer->name);
+}
+
 static int rescan_one(Target *t, const Binding *b, void *userdata) {
+        Manager *m = container_of((TargetHost *) userdata, Manager, host);
+
         evaluate_hint(userdata, t, b, false);
+        /* An output that exists may be older than its inputs (rerun = "newer"). */
+        if (t->producer && t->producer->rerun_newer)
+                (void) evaluate_instance(m, t->producer, b, false);
         return 0;
 }
 
 void evaluate_rescan(TargetHost *h, Target *t) {
         int r;
 
-        if (!t->kind->scan || t->n_consumers == 0)
+        if (!t->kind->scan || (t->n_consumers == 0 && !t->producer))
                 return;
         r = t->kind->scan(t, rescan_one, h);
         if (r < 0)

@@ -6,6 +6,10 @@
 
 /* The TargetHost hint callback: level-triggered, idempotent. */
 void evaluate_hint(TargetHost *h, Target *t, const Binding *b, bool fresh);
+/* The TargetHost gone callback: an instance of t disappeared. */
+void evaluate_gone(TargetHost *h, Target *t, const Binding *b);
+/* Whether every input of the instance exists now. */
+bool evaluate_inputs_exist(Task *task, const Binding *b);
 /* Re-checks everything the target feeds (after a lost event, at start-up). */
 void evaluate_rescan(TargetHost *h, Target *t);
 

@@ -406,6 +406,13 @@ int executor_start(Manager *m, Instance *i) {
         }
         f = run_fields(i);
         (void) strv_extend(&f, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_STARTED_STR);
+        /* The daemon's own share of event-to-start latency: from waking up for the event to
+         * handing StartTransientUnit to the bus. */
+        if (i->event_usec > 0)
+                (void) strv_extendf(&f, "SLUICE_EVENT_TO_START_USEC=%llu",
+                                    (unsigned long long) (now_usec(CLOCK_MONOTONIC) -
+                                                          i->event_usec));
+        i->event_usec = 0;
         log_struct(LOG_INFO, f, "Starting %s", i->unit);
         return 0;
 }

@@ -293,6 +293,25 @@ int task_output_location(const Task *task, size_t output, const Binding *b, char
         return template_format(task->outputs[output]->template, b, ret);
 }
 
+int task_instance_time(const Task *task, const Binding *b, int64_t *ret) {
+        bool any = false;
+        int64_t latest = 0;
+
+        for (size_t i = 0; i < task->n_params; i++) {
+                const char *v = binding_get(b, task->params[i].name);
+                int64_t t;
+
+                if (!v || param_to_realtime(task->params[i].spec.type, v, &t) < 0)
+                        continue;
+                latest = any ? MAX(latest, t) : t;
+                any = true;
+        }
+        if (!any)
+                return -ENODATA;
+        *ret = latest;
+        return 0;
+}
+
 int task_instance_id(const Task *task, const Binding *b, char **ret) {
         _cleanup_strv_free_ char **parts = NULL;
         int r;

@@ -102,6 +102,8 @@ struct Task {
         bool dynamic_user;
         char *working_directory;
         bool sandbox;           /* ProtectSystem=strict, PrivateTmp, NoNewPrivileges */
+        bool rerun_newer;       /* complete only while outputs are newer than inputs (make) */
+        usec_t lookback;        /* scans evaluate only instances this recent; 0: all */
 
         unsigned n_running;     /* runtime: its units starting or running now */
 };
@@ -142,6 +144,9 @@ int task_input_bindings(const Task *task, size_t input, const Binding *b, Bindin
 /* Where they live. */
 int task_input_locations(const Task *task, size_t input, const Binding *b, char ***ret);
 int task_output_location(const Task *task, size_t output, const Binding *b, char **ret);
+
+/* When the instance's period begins (its latest time parameter), or -ENODATA without one. */
+int task_instance_time(const Task *task, const Binding *b, int64_t *ret);
 
 /* The instance string: the values in parameter order, escaped for a unit name. */
 int task_instance_id(const Task *task, const Binding *b, char **ret);

@@ -57,6 +57,7 @@ typedef struct Instance {
         usec_t wake_realtime;   /* RETRY: next attempt; FAILED: end of the disable window */
         sd_event_source *timer; /* for wake_realtime; owned */
         usec_t queued_usec;     /* CLOCK_MONOTONIC, for oldest-first */
+        usec_t event_usec;      /* CLOCK_MONOTONIC of the event that queued it; 0 for a scan */
         struct Instance *prev, *next;   /* ready queue */
         UT_hash_handle hh;
 } Instance;

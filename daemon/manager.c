@@ -100,7 +100,9 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         m->host = (TargetHost){
                 .event = m->event,
                 .hint = evaluate_hint,
+                .gone = evaluate_gone,
                 .rescan = evaluate_rescan,
+                .scan_interval = m->config.scan_interval,
         };
         *ret = TAKE_PTR(m);
         return 0;
@@ -178,8 +180,9 @@ void manager_start_targets(Manager *m, Pipeline *p) {
         for (size_t t = 0; t < p->n_targets; t++) {
                 int r;
 
-                /* Only inputs need watching: nothing waits for a target no task reads. */
-                if (p->targets[t]->n_consumers == 0)
+                /* Inputs for their arrivals, outputs for their disappearance; a target no task
+                 * reads or writes is not watched. */
+                if (p->targets[t]->n_consumers == 0 && !p->targets[t]->producer)
                         continue;
                 r = target_start(p->targets[t], &m->host);
                 if (r < 0)

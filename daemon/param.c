@@ -416,3 +416,29 @@ int param_from_ordinal(ParamType t, int64_t v, char **ret) {
         }
         return r < 0 ? -ENOMEM : 0;
 }
+
+int param_to_realtime(ParamType t, const char *s, int64_t *ret) {
+        int64_t v, days;
+        int r;
+
+        if (t != PARAM_DATE && t != PARAM_HOUR && t != PARAM_WEEK && t != PARAM_MONTH)
+                return -EOPNOTSUPP;
+        r = param_to_ordinal(t, s, &v);
+        if (r < 0)
+                return r;
+        switch (t) {
+        case PARAM_HOUR:
+                *ret = v * 3600 * 1000000LL;
+                return 0;
+        case PARAM_WEEK:
+                days = v * 7 - 3;       /* 1970-W01 began on day -3 */
+                break;
+        case PARAM_MONTH:
+                days = days_from_civil(floordiv(v, 12, NULL), (unsigned) (v - floordiv(v, 12, NULL) * 12) + 1, 1);
+                break;
+        default:
+                days = v;
+        }
+        *ret = days * 86400 * 1000000LL;
+        return 0;
+}

@@ -52,6 +52,10 @@ bool param_type_is_ordinal(ParamType t);
 int param_to_ordinal(ParamType t, const char *s, int64_t *ret);
 int param_from_ordinal(ParamType t, int64_t v, char **ret);
 
+/* When a value of a time type begins, in CLOCK_REALTIME microseconds (UTC); -EOPNOTSUPP for
+ * other types. */
+int param_to_realtime(ParamType t, const char *s, int64_t *ret);
+
 /* Calendar helpers shared by mappings. */
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 void civil_from_days(int64_t z, int64_t *ret_y, unsigned *ret_m, unsigned *ret_d);

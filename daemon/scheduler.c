@@ -9,6 +9,7 @@
  */
 #include <utlist.h>
 
+#include "evaluate.h"
 #include "executor.h"
 #include "log.h"
 #include "scheduler.h"
@@ -92,6 +93,12 @@ static int on_dispatch(sd_event_source *s, void *userdata) {
                         continue;
                 if (!pools_free(m, t))
                         continue;
+                /* Level-triggered to the end: an input may have gone since it was queued. */
+                if (!evaluate_inputs_exist(t, i->binding)) {
+                        log_info("%s no longer has all its inputs; not starting it", i->unit);
+                        manager_remove_instance(m, i);
+                        continue;
+                }
                 (void) executor_start(m, i);
         }
         manager_notify_status(m);

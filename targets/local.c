@@ -1,98 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The "path" target kind: local files, watched with inotify.
+ * The "path" target kind: local files. This half reads a target's settings, decides whether a
+ * file is there and complete, scans for what exists, and stages and commits outputs; watching
+ * is in local-watch.c.
  *
- * A template /data/{day:date}/{name}.log is a chain of components; a directory at level L is one
- * whose entries are matched against component L. Every directory that can lead to a match gets
- * a watch, with the parameters bound on the way down; a new matching directory is watched and
- * then scanned, because files can land in it before its watch exists. One inotify descriptor
- * serves all targets of a daemon (the per-user instance limit is 128), and one watch may serve
- * several targets that share a directory.
- *
- * A file counts as arrived on IN_CLOSE_WRITE or IN_MOVED_TO, never on IN_CREATE, so a
- * half-written file never starts anything. Names of editors' and rsync's temporaries and the
- * daemon's own staging files never match.
+ * Names of editors' and rsync's temporaries and the daemon's own staging files never match,
+ * whatever the template says, and a file counts as complete according to the target's policy:
+ * closed after writing (the default), moved into place, left alone for a quiet period, or
+ * accompanied by a done-flag in its directory.
  */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
-#include "util/hash.h"
 
-#include "log.h"
-#include "target.h"
+#include "local.h"
 #include "util/fs-util.h"
 #include "util/strv.h"
 
-#define LOCAL_TMP_PREFIX ".sluice-"
-
-typedef struct LocalTarget {
-        Target target;
-        size_t root_level;      /* first component with a wildcard, or the last one */
-} LocalTarget;
-
-typedef struct WatchEntry {
-        LocalTarget *target;    /* not owned */
-        size_t level;
-        char *dir;
-        char *rel;              /* below the last level's directory, for a {x:path} tail */
-        Binding *partial;
-} WatchEntry;
-
-typedef struct Watch {
-        int wd;
-        WatchEntry *entries;
-        size_t n_entries;
-        UT_hash_handle hh;
-} Watch;
-
-typedef struct LocalState {
-        int fd;
-        sd_event_source *source;
-        Watch *watches;         /* by wd */
-        LocalTarget **started;  /* for IN_Q_OVERFLOW; not owned */
-        size_t n_started;
-} LocalState;
-
-static LocalTarget *LOCAL(Target *t) {
-        return (LocalTarget *) t;
-}
-
-static size_t last_level(const LocalTarget *lt) {
-        return lt->target.template->n_components - 1;
-}
-
-static void watch_entry_done(WatchEntry *e) {
-        free(e->dir);
-        free(e->rel);
-        binding_free(e->partial);
-}
-
-static void watch_free(LocalState *s, Watch *w) {
-        HASH_DEL(s->watches, w);
-        for (size_t i = 0; i < w->n_entries; i++)
-                watch_entry_done(&w->entries[i]);
-        free(w->entries);
-        free(w);
-}
-
-static void local_state_free(void *p) {
-        LocalState *s = p;
-        Watch *w, *tmp;
-
-        HASH_ITER(hh, s->watches, w, tmp)
-                watch_free(s, w);
-        sd_event_source_disable_unref(s->source);
-        safe_close(s->fd);
-        free(s->started);
-        free(s);
-}
-
 /* Names the kind never takes as an arrival: dot files (rsync's .name.XXXXXX, vim's .x.swp, our
  * own staging files), emacs' #x# and .#x, and backups ending in '~'. */
-static bool name_ignored(const LocalTarget *lt, const char *name) {
+bool local_name_ignored(const LocalTarget *lt, const char *name) {
         const Template *t = lt->target.template;
         const TemplateComponent *c = &t->components[last_level(lt)];
         bool dot_ok = c->n > 0 && t->parts[c->first].literal && t->parts[c->first].literal[0] == '.';
@@ -104,281 +33,7 @@ static bool name_ignored(const LocalTarget *lt, const char *name) {
         return name[0] == '#' || name[strlen(name) - 1] == '~';
 }
 
-static int local_scan_tree(LocalTarget *lt, size_t level, const char *dir, const Binding *partial,
-                           target_scan_func f, void *userdata);
-static int scan_tail(LocalTarget *lt, const char *dir, const char *rel, const Binding *partial,
-                     target_scan_func f, void *userdata);
-static int watch_dir(LocalState *s, LocalTarget *lt, size_t level, const char *dir,
-                     const Binding *partial);
-
-/* "rel/name", or "name" when rel is NULL. */
-static char *join_rel(const char *rel, const char *name) {
-        char *s = NULL;
-
-        if (!rel)
-                return strdup(name);
-        (void) path_join(rel, name, &s);
-        return s;
-}
-
-static const uint32_t watch_mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ONLYDIR;
-
-static int watch_add_entry(Watch *w, LocalTarget *lt, size_t level, const char *dir,
-                           const char *rel, const Binding *partial) {
-        WatchEntry *n;
-        WatchEntry e = { .target = lt, .level = level };
-        int r;
-
-        for (size_t i = 0; i < w->n_entries; i++)
-                if (w->entries[i].target == lt && w->entries[i].level == level &&
-                    streq(strempty(w->entries[i].rel), strempty(rel)))
-                        return 0;
-        e.dir = strdup(dir);
-        e.rel = rel ? strdup(rel) : NULL;
-        if (!e.dir || (rel && !e.rel)) {
-                watch_entry_done(&e);
-                return -ENOMEM;
-        }
-        r = binding_copy(partial, &e.partial);
-        if (r < 0) {
-                free(e.dir);
-                return r;
-        }
-        n = reallocarray(w->entries, w->n_entries + 1, sizeof(WatchEntry));
-        if (!n) {
-                watch_entry_done(&e);
-                return -ENOMEM;
-        }
-        w->entries = n;
-        w->entries[w->n_entries++] = e;
-        return 0;
-}
-
-static int add_watch(LocalState *s, LocalTarget *lt, size_t level, const char *dir,
-                     const char *rel, const Binding *partial) {
-        Watch *w;
-        int wd;
-
-        wd = inotify_add_watch(s->fd, dir, watch_mask);
-        if (wd < 0) {
-                if (errno == ENOENT || errno == ENOTDIR)
-                        return 0;       /* gone again before we got to it */
-                if (errno == ENOSPC)
-                        return log_error_errno(errno,
-                                               "Cannot watch '%s' for target '%s': out of inotify "
-                                               "watches (fs.inotify.max_user_watches)",
-                                               dir, lt->target.name);
-                return log_error_errno(errno, "Cannot watch '%s': %m", dir);
-        }
-        HASH_FIND_INT(s->watches, &wd, w);
-        if (!w) {
-                w = calloc(1, sizeof(Watch));
-                if (!w)
-                        return log_oom();
-                w->wd = wd;
-                HASH_ADD_INT(s->watches, wd, w);
-        }
-        if (watch_add_entry(w, lt, level, dir, rel, partial) < 0)
-                return log_oom();
-        return 1;
-}
-
-/* A {x:path} tail matches files at any depth below the last level's directory: watch it all. */
-static int watch_tail(LocalState *s, LocalTarget *lt, const char *dir, const char *rel,
-                      const Binding *partial) {
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
-        int r;
-
-        r = add_watch(s, lt, last_level(lt), dir, rel, partial);
-        if (r <= 0 || !template_has_path_tail(lt->target.template))
-                return r;
-        d = opendir(dir);
-        if (!d)
-                return 0;
-        while ((de = readdir(d))) {
-                _cleanup_free_ char *sub = NULL, *subrel = NULL;
-
-                if (de->d_name[0] == '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
-                        continue;
-                sub = join_rel(dir, de->d_name);
-                subrel = join_rel(rel, de->d_name);
-                if (!sub || !subrel)
-                        return log_oom();
-                (void) watch_tail(s, lt, sub, subrel, partial);
-        }
-        return 0;
-}
-
-/* Watches dir, whose entries are matched against component `level`, and what lies below it. */
-static int watch_dir(LocalState *s, LocalTarget *lt, size_t level, const char *dir,
-                     const Binding *partial) {
-        const Template *t = lt->target.template;
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
-        int r;
-
-        if (level == last_level(lt))
-                return watch_tail(s, lt, dir, NULL, partial);
-        r = add_watch(s, lt, level, dir, NULL, partial);
-        if (r <= 0)
-                return r;
-
-        if (template_component_is_literal(t, level)) {
-                _cleanup_free_ char *sub = NULL;
-                struct stat st;
-
-                if (path_join(dir, template_component_literal(t, level), &sub) < 0)
-                        return log_oom();
-                if (stat(sub, &st) < 0 || !S_ISDIR(st.st_mode))
-                        return 0;
-                return watch_dir(s, lt, level + 1, sub, partial);
-        }
-        d = opendir(dir);
-        if (!d)
-                return 0;
-        while ((de = readdir(d))) {
-                _cleanup_(binding_freep) Binding *b = NULL;
-                _cleanup_free_ char *sub = NULL;
-
-                if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
-                        continue;
-                if (de->d_name[0] == '.')       /* a literal component was handled above */
-                        continue;
-                r = template_match_component(t, level, de->d_name, partial, &b);
-                if (r <= 0)
-                        continue;
-                if (path_join(dir, de->d_name, &sub) < 0)
-                        return log_oom();
-                (void) watch_dir(s, lt, level + 1, sub, b);
-        }
-        return 0;
-}
-
-static int hint_fresh(Target *t, const Binding *b, void *userdata) {
-        target_hint(t, b, true);
-        return 0;
-}
-
-static void handle_event(LocalState *s, const struct inotify_event *ev) {
-        Watch *w;
-
-        HASH_FIND_INT(s->watches, &ev->wd, w);
-        if (!w)
-                return;
-        if (ev->mask & IN_IGNORED) {
-                watch_free(s, w);
-                return;
-        }
-        if (ev->len == 0)
-                return;
-
-        /* Index, not pointer: watch_dir() below may add entries to other watches. */
-        for (size_t i = 0; i < w->n_entries; i++) {
-                LocalTarget *lt = w->entries[i].target;
-                const Template *t = lt->target.template;
-                size_t level = w->entries[i].level;
-                bool last = level == last_level(lt);
-                _cleanup_(binding_freep) Binding *b = NULL;
-                _cleanup_free_ char *path = NULL, *name = NULL;
-                int r;
-
-                name = join_rel(w->entries[i].rel, ev->name);
-                path = join_rel(w->entries[i].dir, ev->name);
-                if (!name || !path) {
-                        log_oom();
-                        return;
-                }
-                if (ev->mask & IN_ISDIR) {
-                        if (!(ev->mask & (IN_CREATE | IN_MOVED_TO)))
-                                continue;
-                        if (ev->name[0] == '.' && (last || !template_component_is_literal(t, level)))
-                                continue;
-                        /* Watch first, then scan: a file landing in between is seen by both,
-                         * and hints are idempotent. */
-                        if (last && template_has_path_tail(t)) {
-                                (void) watch_tail(s, lt, path, name, w->entries[i].partial);
-                                (void) scan_tail(lt, path, name, w->entries[i].partial,
-                                                 hint_fresh, NULL);
-                                continue;
-                        }
-                        if (last)
-                                continue;
-                        r = template_match_component(t, level, ev->name, w->entries[i].partial,
-                                                     &b);
-                        if (r <= 0)
-                                continue;
-                        (void) watch_dir(s, lt, level + 1, path, b);
-                        (void) local_scan_tree(lt, level + 1, path, b, hint_fresh, NULL);
-                        continue;
-                }
-                if (!(ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) || !last)
-                        continue;
-                if (name_ignored(lt, ev->name))
-                        continue;
-                r = template_match_component(t, level, name, w->entries[i].partial, &b);
-                if (r <= 0)
-                        continue;
-                target_hint(&lt->target, b, true);
-        }
-}
-
-static int on_inotify(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
-        LocalState *s = userdata;
-        char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
-
-        for (;;) {
-                ssize_t n = read(fd, buf, sizeof(buf));
-
-                if (n < 0) {
-                        if (errno == EAGAIN || errno == EINTR)
-                                return 0;
-                        return log_error_errno(errno, "Failed to read inotify events: %m");
-                }
-                for (char *p = buf; p < buf + n;) {
-                        const struct inotify_event *ev = (const struct inotify_event *) p;
-
-                        p += sizeof(struct inotify_event) + ev->len;
-                        if (ev->mask & IN_Q_OVERFLOW) {
-                                log_warning("inotify queue overflowed, rescanning every local "
-                                            "target");
-                                for (size_t i = 0; i < s->n_started; i++)
-                                        target_rescan(&s->started[i]->target);
-                                continue;
-                        }
-                        handle_event(s, ev);
-                }
-        }
-}
-
-static int local_state_get(TargetHost *h, LocalState **ret) {
-        LocalState *s = h->kind_state[TARGET_KIND_PATH];
-        int r;
-
-        if (s) {
-                *ret = s;
-                return 0;
-        }
-        s = calloc(1, sizeof(LocalState));
-        if (!s)
-                return -ENOMEM;
-        s->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-        if (s->fd < 0) {
-                r = -errno;
-                free(s);
-                return log_error_errno(r, "Failed to create inotify instance: %m");
-        }
-        r = sd_event_add_io(h->event, &s->source, s->fd, EPOLLIN, on_inotify, s);
-        if (r < 0) {
-                local_state_free(s);
-                return log_error_errno(r, "Failed to watch inotify descriptor: %m");
-        }
-        h->kind_state[TARGET_KIND_PATH] = s;
-        *ret = s;
-        return 0;
-}
-
-static char *components_path(const Template *t, size_t n) {
+char *local_components_path(const Template *t, size_t n) {
         char *p = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&p, &len);
@@ -396,71 +51,35 @@ static char *components_path(const Template *t, size_t n) {
         return p;
 }
 
-static int local_start(Target *t) {
-        LocalTarget *lt = LOCAL(t);
-        _cleanup_(binding_freep) Binding *empty = NULL;
-        LocalTarget **n;
-        LocalState *s = NULL;
-        int r;
+static usec_t mtime_of(const struct stat *st) {
+        return (usec_t) st->st_mtim.tv_sec * USEC_PER_SEC +
+               (usec_t) st->st_mtim.tv_nsec / NSEC_PER_USEC;
+}
 
-        r = local_state_get(t->host, &s);
-        if (r < 0)
-                return r;
-        r = binding_new(&empty);
-        if (r < 0)
-                return r;
-        n = reallocarray(s->started, s->n_started + 1, sizeof(LocalTarget *));
-        if (!n)
-                return -ENOMEM;
-        s->started = n;
-        s->started[s->n_started++] = lt;
+int local_complete(LocalTarget *lt, const char *path) {
+        struct stat st;
 
-        /* The deepest directory of the literal prefix that exists now; what is missing below it
-         * is watched for as it is created. */
-        for (size_t level = lt->root_level; level >= 1; level--) {
-                _cleanup_free_ char *dir = components_path(t->template, level);
-                struct stat st;
+        if (stat(path, &st) < 0)
+                return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+        if (!S_ISREG(st.st_mode))
+                return 0;
+        switch (lt->policy) {
+        case LOCAL_QUIET:
+                return now_usec(CLOCK_REALTIME) >= mtime_of(&st) + lt->quiet;
+        case LOCAL_FLAG: {
+                _cleanup_free_ char *dir = NULL, *flag = NULL;
 
-                if (!dir)
+                if (path_split(path, &dir, NULL) < 0 || path_join(dir, lt->flag, &flag) < 0)
                         return -ENOMEM;
-                if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-                        return watch_dir(s, lt, level, dir, empty);
+                return access(flag, F_OK) == 0;
         }
-        return 0;
+        default:
+                return 1;
+        }
 }
 
-static void local_stop(Target *t) {
-        LocalState *s = t->host->kind_state[TARGET_KIND_PATH];
-        Watch *w, *tmp;
-
-        if (!s)
-                return;
-        HASH_ITER(hh, s->watches, w, tmp) {
-                for (size_t i = 0; i < w->n_entries;) {
-                        if (w->entries[i].target != LOCAL(t)) {
-                                i++;
-                                continue;
-                        }
-                        watch_entry_done(&w->entries[i]);
-                        memmove(&w->entries[i], &w->entries[i + 1],
-                                (w->n_entries - i - 1) * sizeof(WatchEntry));
-                        w->n_entries--;
-                }
-                if (w->n_entries == 0) {
-                        (void) inotify_rm_watch(s->fd, w->wd);
-                        watch_free(s, w);
-                }
-        }
-        for (size_t i = 0; i < s->n_started; i++)
-                if (s->started[i] == LOCAL(t)) {
-                        s->started[i] = s->started[--s->n_started];
-                        break;
-                }
-}
-
-/* Files at the last level, and below it for a {x:path} tail; rel is their path there. */
-static int scan_tail(LocalTarget *lt, const char *dir, const char *rel, const Binding *partial,
-                     target_scan_func f, void *userdata) {
+int local_scan_tail(LocalTarget *lt, const char *dir, const char *rel, const Binding *partial,
+                    target_scan_func f, void *userdata) {
         const Template *t = lt->target.template;
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
@@ -474,18 +93,18 @@ static int scan_tail(LocalTarget *lt, const char *dir, const char *rel, const Bi
                 _cleanup_free_ char *name = NULL, *sub = NULL;
                 struct stat st;
 
-                if (name_ignored(lt, de->d_name) || fstatat(dirfd(d), de->d_name, &st, 0) < 0)
+                if (local_name_ignored(lt, de->d_name) || fstatat(dirfd(d), de->d_name, &st, 0) < 0)
                         continue;
-                name = join_rel(rel, de->d_name);
+                name = local_join_rel(rel, de->d_name);
                 if (!name)
                         return -ENOMEM;
                 if (S_ISDIR(st.st_mode)) {
                         if (!template_has_path_tail(t))
                                 continue;
-                        sub = join_rel(dir, de->d_name);
+                        sub = local_join_rel(dir, de->d_name);
                         if (!sub)
                                 return -ENOMEM;
-                        r = scan_tail(lt, sub, name, partial, f, userdata);
+                        r = local_scan_tail(lt, sub, name, partial, f, userdata);
                         if (r < 0)
                                 return r;
                         continue;
@@ -504,15 +123,15 @@ static int scan_tail(LocalTarget *lt, const char *dir, const char *rel, const Bi
         return 0;
 }
 
-static int local_scan_tree(LocalTarget *lt, size_t level, const char *dir, const Binding *partial,
-                           target_scan_func f, void *userdata) {
+int local_scan_tree(LocalTarget *lt, size_t level, const char *dir, const Binding *partial,
+                    target_scan_func f, void *userdata) {
         const Template *t = lt->target.template;
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
         int r;
 
         if (level == last_level(lt))
-                return scan_tail(lt, dir, NULL, partial, f, userdata);
+                return local_scan_tail(lt, dir, NULL, partial, f, userdata);
         if (template_component_is_literal(t, level)) {
                 _cleanup_free_ char *sub = NULL;
 
@@ -547,7 +166,7 @@ static int local_scan_tree(LocalTarget *lt, size_t level, const char *dir, const
 static int local_scan(Target *t, target_scan_func f, void *userdata) {
         LocalTarget *lt = LOCAL(t);
         _cleanup_(binding_freep) Binding *empty = NULL;
-        _cleanup_free_ char *root = components_path(t->template, lt->root_level);
+        _cleanup_free_ char *root = local_components_path(t->template, lt->root_level);
         int r;
 
         if (!root)
@@ -558,12 +177,17 @@ static int local_scan(Target *t, target_scan_func f, void *userdata) {
         return local_scan_tree(lt, lt->root_level, root, empty, f, userdata);
 }
 
-static int local_check(Target *t, const char *location) {
+static int local_mtime(Target *t, const char *location, usec_t *ret) {
         struct stat st;
 
         if (stat(location, &st) < 0)
-                return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
-        return S_ISREG(st.st_mode);
+                return -errno;
+        *ret = mtime_of(&st);
+        return 0;
+}
+
+static int local_check(Target *t, const char *location) {
+        return local_complete(LOCAL(t), location);
 }
 
 /*
@@ -639,6 +263,49 @@ static void local_discard(Target *t, const char *tmp) {
         (void) unlink(tmp);
 }
 
+/* complete = "close" | "moved" | "quiet:30s" | "flag:_SUCCESS" */
+static int parse_policy(LocalTarget *lt, const config_setting_t *s, Diag *d) {
+        const char *v, *name = lt->target.name;
+        unsigned line;
+
+        if (!s)
+                return 0;
+        line = config_setting_source_line(s);
+        v = config_setting_get_string(s);
+        if (v && streq(v, "close"))
+                lt->policy = LOCAL_CLOSE;
+        else if (v && streq(v, "moved"))
+                lt->policy = LOCAL_MOVED;
+        else if (v && strneq(v, "quiet:", 6)) {
+                lt->policy = LOCAL_QUIET;
+                if (parse_timespan(v + 6, &lt->quiet) < 0 || lt->quiet == 0)
+                        diag_error(d, line, "target '%s': 'quiet:' needs a time span, like "
+                                            "\"quiet:30s\", not '%s'",
+                                   name, v + 6);
+        } else if (v && strneq(v, "flag:", 5)) {
+                _cleanup_(binding_freep) Binding *b = NULL;
+                const Template *tp = lt->target.template;
+
+                lt->policy = LOCAL_FLAG;
+                lt->flag = strdup(v + 5);
+                if (!lt->flag)
+                        return -ENOMEM;
+                if (!lt->flag[0] || strchr(lt->flag, '/') || streq(lt->flag, ".") ||
+                    streq(lt->flag, ".."))
+                        diag_error(d, line, "target '%s': 'flag:' needs a file name, like "
+                                            "\"flag:_SUCCESS\", not '%s'",
+                                   name, lt->flag);
+                else if (template_match_component(tp, tp->n_components - 1, lt->flag, NULL, &b) > 0)
+                        diag_error(d, line, "target '%s': the flag '%s' would itself match "
+                                            "'%s'",
+                                   name, lt->flag, tp->text);
+        } else
+                diag_error(d, line, "target '%s': 'complete' must be \"close\", \"moved\", "
+                                    "\"quiet:SPAN\" or \"flag:NAME\", not %s%s%s",
+                           name, v ? "'" : "", v ?: "something else", v ? "'" : "");
+        return 0;
+}
+
 static int local_parse(Target *t, const config_setting_t *s, Diag *d) {
         LocalTarget *lt = LOCAL(t);
         const Template *tp = t->template;
@@ -667,20 +334,37 @@ static int local_parse(Target *t, const config_setting_t *s, Diag *d) {
         while (lt->root_level < tp->n_components - 1 &&
                template_component_is_literal(tp, lt->root_level))
                 lt->root_level++;
-        return 0;
+        return parse_policy(lt, config_setting_get_member(s, "complete"), d);
 }
+
+static void local_done(Target *t) {
+        free(LOCAL(t)->flag);
+}
+
+static int local_start(Target *t) {
+        return local_watch_start(t);
+}
+
+static void local_stop(Target *t) {
+        local_watch_stop(t);
+}
+
+static const char * const local_keys[] = { "complete", NULL };
 
 const TargetKind target_kind_path = {
         .name = "path",
         .id = TARGET_KIND_PATH,
         .object_size = sizeof(LocalTarget),
+        .keys = local_keys,
         .parse = local_parse,
         .start = local_start,
         .stop = local_stop,
         .check = local_check,
+        .mtime = local_mtime,
         .scan = local_scan,
         .stage = local_stage,
         .commit = local_commit,
         .discard = local_discard,
+        .done = local_done,
         .host_done = local_state_free,
 };

@@ -82,6 +82,11 @@ void target_hint(Target *t, const Binding *b, bool fresh) {
                 t->host->hint(t->host, t, b, fresh);
 }
 
+void target_gone(Target *t, const Binding *b) {
+        if (t->host && t->host->gone)
+                t->host->gone(t->host, t, b);
+}
+
 void target_rescan(Target *t) {
         if (t->host && t->host->rescan)
                 t->host->rescan(t->host, t);

@@ -9,6 +9,7 @@
 #include "binding.h"
 #include "diag.h"
 #include "template.h"
+#include "util/time-util.h"
 
 typedef struct Target Target;
 typedef struct TargetHost TargetHost;
@@ -36,6 +37,8 @@ typedef struct TargetKind {
         void (*stop)(Target *t);
         /* 1 exists, 0 not, <0 -errno: the fact that every hint is checked against. */
         int (*check)(Target *t, const char *location);
+        /* The last modification, for rerun = "newer"; NULL when the kind cannot tell. */
+        int (*mtime)(Target *t, const char *location, usec_t *ret);
         /* Enumerates the instances that exist now (start-up reconciliation, rescans). */
         int (*scan)(Target *t, target_scan_func f, void *userdata);
 
@@ -59,7 +62,10 @@ typedef struct TargetKind {
 struct TargetHost {
         sd_event *event;
         void (*hint)(TargetHost *h, Target *t, const Binding *b, bool fresh);
+        void (*gone)(TargetHost *h, Target *t, const Binding *b);
         void (*rescan)(TargetHost *h, Target *t);
+        usec_t event_usec;          /* CLOCK_MONOTONIC when the kind woke for what it reports */
+        usec_t scan_interval;       /* for a target that cannot be watched, how often to scan */
         void *kind_state[_TARGET_KIND_MAX];
 };
 
@@ -92,5 +98,7 @@ void target_host_done(TargetHost *h);
  * re-arm instances that failed.
  */
 void target_hint(Target *t, const Binding *b, bool fresh);
+/* An instance disappeared (deleted, moved away): a hint too. */
+void target_gone(Target *t, const Binding *b);
 /* A kind lost track (queue overflow): the core rescans everything the target feeds. */
 void target_rescan(Target *t);

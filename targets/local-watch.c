@@ -1,0 +1,565 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Watching local targets with inotify.
+ *
+ * A template /data/{day:date}/{name}.log is a chain of components; a directory at level L is one
+ * whose entries are matched against component L. Every directory that can lead to a match gets
+ * a watch, with the parameters bound on the way down; a new matching directory is watched and
+ * then scanned, because files can land in it before its watch exists. One inotify descriptor
+ * serves all targets of a daemon (the per-user instance limit is 128), and one watch may serve
+ * several targets that share a directory.
+ *
+ * Under the default policy a file counts as arrived on IN_CLOSE_WRITE or IN_MOVED_TO, never
+ * on IN_CREATE, so a half-written file never starts anything. Every event is only a hint: the
+ * core checks the file itself before acting. A file deleted or moved away is reported too, so
+ * that an output removed by hand makes its instance incomplete again. When the kernel's queue
+ * overflows, every target is scanned again; when the watches run out, the target that could not
+ * get one is scanned periodically instead.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+
+#include "local.h"
+#include "log.h"
+#include "util/fs-util.h"
+#include "util/hash.h"
+#include "util/strv.h"
+
+typedef struct WatchEntry {
+        LocalTarget *target;    /* not owned */
+        size_t level;
+        char *dir;
+        char *rel;              /* below the last level's directory, for a {x:path} tail */
+        Binding *partial;
+} WatchEntry;
+
+typedef struct Watch {
+        int wd;
+        WatchEntry *entries;
+        size_t n_entries;
+        UT_hash_handle hh;
+} Watch;
+
+/* A file under a quiet-period policy, waiting to be left alone long enough. */
+struct LocalState;
+
+typedef struct QuietFile {
+        struct LocalState *state;       /* owner */
+        char *key;              /* target pointer and path: two targets may share a file */
+        LocalTarget *target;    /* not owned */
+        char *path;
+        Binding *binding;
+        sd_event_source *timer;
+        UT_hash_handle hh;
+} QuietFile;
+
+typedef struct LocalState {
+        int fd;
+        sd_event_source *source;
+        sd_event *event;
+        TargetHost *host;
+        Watch *watches;         /* by wd */
+        QuietFile *quiet;       /* by key */
+        LocalTarget **started;  /* for IN_Q_OVERFLOW; not owned */
+        size_t n_started;
+} LocalState;
+
+static void watch_entry_done(WatchEntry *e) {
+        free(e->dir);
+        free(e->rel);
+        binding_free(e->partial);
+}
+
+static void watch_free(LocalState *s, Watch *w) {
+        HASH_DEL(s->watches, w);
+        for (size_t i = 0; i < w->n_entries; i++)
+                watch_entry_done(&w->entries[i]);
+        free(w->entries);
+        free(w);
+}
+
+static void quiet_free(LocalState *s, QuietFile *q) {
+        HASH_DEL(s->quiet, q);
+        sd_event_source_disable_unref(q->timer);
+        binding_free(q->binding);
+        free(q->path);
+        free(q->key);
+        free(q);
+}
+
+void local_state_free(void *p) {
+        LocalState *s = p;
+        Watch *w, *tmp;
+        QuietFile *q, *qtmp;
+
+        HASH_ITER(hh, s->watches, w, tmp)
+                watch_free(s, w);
+        HASH_ITER(hh, s->quiet, q, qtmp)
+                quiet_free(s, q);
+        sd_event_source_disable_unref(s->source);
+        safe_close(s->fd);
+        free(s->started);
+        free(s);
+}
+
+static int watch_dir(LocalState *s, LocalTarget *lt, size_t level, const char *dir,
+                     const Binding *partial);
+
+static uint32_t watch_mask(const LocalTarget *lt, size_t level) {
+        uint32_t m = IN_CREATE | IN_MOVED_TO | IN_ONLYDIR;
+
+        if (level != last_level(lt))
+                return m;
+        m |= IN_DELETE | IN_MOVED_FROM;
+        if (lt->policy != LOCAL_MOVED)
+                m |= IN_CLOSE_WRITE;
+        if (lt->policy == LOCAL_QUIET)
+                m |= IN_MODIFY;         /* appenders that never close */
+        return m;
+}
+
+static int on_poll(sd_event_source *source, uint64_t usec, void *userdata) {
+        LocalTarget *lt = userdata;
+
+        target_rescan(&lt->target);
+        (void) sd_event_source_set_time_relative(source, lt->target.host->scan_interval);
+        (void) sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+/* Out of inotify watches: the target is scanned every scan_interval instead. */
+static void fall_back_to_polling(LocalState *s, LocalTarget *lt, const char *dir) {
+        usec_t every = s->host->scan_interval;
+        char interval[FORMAT_TIMESPAN_MAX];
+
+        if (lt->poll)
+                return;
+        log_error("Cannot watch '%s' for target '%s': out of inotify watches "
+                  "(fs.inotify.max_user_watches); scanning the target every %s instead",
+                  dir, lt->target.name, format_timespan(interval, sizeof(interval), every));
+        if (sd_event_add_time_relative(s->event, &lt->poll, CLOCK_MONOTONIC, every,
+                                       every / 20, on_poll, lt) < 0)
+                log_error("Cannot arm the scan timer of target '%s'", lt->target.name);
+}
+
+static int watch_add_entry(Watch *w, LocalTarget *lt, size_t level, const char *dir,
+                           const char *rel, const Binding *partial) {
+        WatchEntry *n;
+        WatchEntry e = { .target = lt, .level = level };
+        int r;
+
+        for (size_t i = 0; i < w->n_entries; i++)
+                if (w->entries[i].target == lt && w->entries[i].level == level &&
+                    streq(strempty(w->entries[i].rel), strempty(rel)))
+                        return 0;
+        e.dir = strdup(dir);
+        e.rel = rel ? strdup(rel) : NULL;
+        if (!e.dir || (rel && !e.rel)) {
+                watch_entry_done(&e);
+                return -ENOMEM;
+        }
+        r = binding_copy(partial, &e.partial);
+        if (r < 0) {
+                watch_entry_done(&e);
+                return r;
+        }
+        n = reallocarray(w->entries, w->n_entries + 1, sizeof(WatchEntry));
+        if (!n) {
+                watch_entry_done(&e);
+                return -ENOMEM;
+        }
+        w->entries = n;
+        w->entries[w->n_entries++] = e;
+        return 0;
+}
+
+/* 1 when watched, 0 when the directory is gone or watches ran out, <0 on error. */
+static int add_watch(LocalState *s, LocalTarget *lt, size_t level, const char *dir,
+                     const char *rel, const Binding *partial) {
+        Watch *w;
+        int wd;
+
+        /* The same directory may get the mask of several targets: add to it, never replace. */
+        wd = inotify_add_watch(s->fd, dir, watch_mask(lt, level) | IN_MASK_ADD);
+        if (wd < 0) {
+                if (errno == ENOENT || errno == ENOTDIR)
+                        return 0;       /* gone again before we got to it */
+                if (errno == ENOSPC) {
+                        fall_back_to_polling(s, lt, dir);
+                        return 0;
+                }
+                return log_error_errno(errno, "Cannot watch '%s': %m", dir);
+        }
+        HASH_FIND_INT(s->watches, &wd, w);
+        if (!w) {
+                w = calloc(1, sizeof(Watch));
+                if (!w)
+                        return log_oom();
+                w->wd = wd;
+                HASH_ADD_INT(s->watches, wd, w);
+        }
+        if (watch_add_entry(w, lt, level, dir, rel, partial) < 0)
+                return log_oom();
+        return 1;
+}
+
+/* A {x:path} tail matches files at any depth below the last level's directory: watch it all. */
+static int watch_tail(LocalState *s, LocalTarget *lt, const char *dir, const char *rel,
+                      const Binding *partial) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        int r;
+
+        r = add_watch(s, lt, last_level(lt), dir, rel, partial);
+        if (r <= 0 || !template_has_path_tail(lt->target.template))
+                return r;
+        d = opendir(dir);
+        if (!d)
+                return 0;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *sub = NULL, *subrel = NULL;
+
+                if (de->d_name[0] == '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
+                        continue;
+                sub = local_join_rel(dir, de->d_name);
+                subrel = local_join_rel(rel, de->d_name);
+                if (!sub || !subrel)
+                        return log_oom();
+                (void) watch_tail(s, lt, sub, subrel, partial);
+        }
+        return 0;
+}
+
+/* Watches dir, whose entries are matched against component `level`, and what lies below it. */
+static int watch_dir(LocalState *s, LocalTarget *lt, size_t level, const char *dir,
+                     const Binding *partial) {
+        const Template *t = lt->target.template;
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        int r;
+
+        if (level == last_level(lt))
+                return watch_tail(s, lt, dir, NULL, partial);
+        r = add_watch(s, lt, level, dir, NULL, partial);
+        if (r <= 0)
+                return r;
+
+        if (template_component_is_literal(t, level)) {
+                _cleanup_free_ char *sub = NULL;
+                struct stat st;
+
+                if (path_join(dir, template_component_literal(t, level), &sub) < 0)
+                        return log_oom();
+                if (stat(sub, &st) < 0 || !S_ISDIR(st.st_mode))
+                        return 0;
+                return watch_dir(s, lt, level + 1, sub, partial);
+        }
+        d = opendir(dir);
+        if (!d)
+                return 0;
+        while ((de = readdir(d))) {
+                _cleanup_(binding_freep) Binding *b = NULL;
+                _cleanup_free_ char *sub = NULL;
+
+                if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+                        continue;
+                if (de->d_name[0] == '.')       /* a literal component was handled above */
+                        continue;
+                r = template_match_component(t, level, de->d_name, partial, &b);
+                if (r <= 0)
+                        continue;
+                if (path_join(dir, de->d_name, &sub) < 0)
+                        return log_oom();
+                (void) watch_dir(s, lt, level + 1, sub, b);
+        }
+        return 0;
+}
+
+static int hint_fresh(Target *t, const Binding *b, void *userdata) {
+        target_hint(t, b, true);
+        return 0;
+}
+
+static int on_quiet(sd_event_source *source, uint64_t usec, void *userdata);
+
+/* A file under a quiet-period policy changed: (re)start its wait. */
+static void quiet_touch(LocalState *s, LocalTarget *lt, const char *path, const Binding *b) {
+        _cleanup_free_ char *key = NULL;
+        QuietFile *q;
+
+        if (asprintf(&key, "%p:%s", (void *) lt, path) < 0)
+                return;
+        HASH_FIND_STR(s->quiet, key, q);
+        if (!q) {
+                q = calloc(1, sizeof(QuietFile));
+                if (!q || !(q->path = strdup(path)) || binding_copy(b, &q->binding) < 0 ||
+                    sd_event_add_time_relative(s->event, &q->timer, CLOCK_REALTIME, lt->quiet,
+                                               USEC_PER_MSEC * 100, on_quiet, q) < 0) {
+                        if (q) {
+                                binding_free(q->binding);
+                                free(q->path);
+                                free(q);
+                        }
+                        log_oom();
+                        return;
+                }
+                q->key = TAKE_PTR(key);
+                q->target = lt;
+                q->state = s;
+                HASH_ADD_KEYPTR(hh, s->quiet, q->key, strlen(q->key), q);
+                return;
+        }
+        (void) sd_event_source_set_time_relative(q->timer, lt->quiet);
+        (void) sd_event_source_set_enabled(q->timer, SD_EVENT_ONESHOT);
+}
+
+/* The quiet period has passed since the last event; the file's mtime has the last word. */
+static int on_quiet(sd_event_source *source, uint64_t usec, void *userdata) {
+        QuietFile *q = userdata;
+        LocalState *s = q->state;
+        struct stat st;
+
+        if (stat(q->path, &st) < 0) {
+                quiet_free(s, q);
+                return 0;
+        }
+        if (local_complete(q->target, q->path) <= 0) {
+                /* Written to without our noticing (IN_MODIFY coalesced): wait out the rest. */
+                usec_t mtime = (usec_t) st.st_mtim.tv_sec * USEC_PER_SEC +
+                               (usec_t) st.st_mtim.tv_nsec / NSEC_PER_USEC;
+                (void) sd_event_source_set_time(source, mtime + q->target->quiet);
+                (void) sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+                return 0;
+        }
+        s->host->event_usec = now_usec(CLOCK_MONOTONIC);
+        target_hint(&q->target->target, q->binding, true);
+        quiet_free(s, q);
+        return 0;
+}
+
+/* The done-flag landed in dir: every matching file of that directory may be complete now. */
+static void flag_arrived(LocalTarget *lt, const char *dir, const Binding *partial) {
+        int r = local_scan_tail(lt, dir, NULL, partial, hint_fresh, NULL);
+
+        if (r < 0)
+                log_warning_errno(r, "Cannot scan '%s' after its done-flag arrived: %m", dir);
+}
+
+static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_event *ev,
+                       const WatchEntry *e, const char *name, const char *path) {
+        _cleanup_(binding_freep) Binding *b = NULL;
+        int r;
+
+        if (lt->policy == LOCAL_FLAG && !e->rel && streq(ev->name, lt->flag)) {
+                if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO))
+                        flag_arrived(lt, e->dir, e->partial);
+                return;
+        }
+        if (local_name_ignored(lt, ev->name))
+                return;
+        r = template_match_component(lt->target.template, e->level, name, e->partial, &b);
+        if (r <= 0)
+                return;
+        if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+                target_gone(&lt->target, b);
+                return;
+        }
+        if (lt->policy == LOCAL_QUIET) {
+                quiet_touch(s, lt, path, b);
+                return;
+        }
+        if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO))
+                target_hint(&lt->target, b, true);
+}
+
+static void dir_event(LocalState *s, LocalTarget *lt, const struct inotify_event *ev,
+                      const WatchEntry *e, const char *name, const char *path) {
+        const Template *t = lt->target.template;
+        bool last = e->level == last_level(lt);
+        _cleanup_(binding_freep) Binding *b = NULL;
+
+        if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+                /* A whole directory went: what it held can only be found again by a scan. */
+                target_rescan(&lt->target);
+                return;
+        }
+        if (!(ev->mask & (IN_CREATE | IN_MOVED_TO)))
+                return;
+        if (ev->name[0] == '.' && (last || !template_component_is_literal(t, e->level)))
+                return;
+        /* Watch first, then scan: a file landing in between is seen by both, and hints are
+         * idempotent. */
+        if (last) {
+                if (template_has_path_tail(t)) {
+                        (void) watch_tail(s, lt, path, name, e->partial);
+                        (void) local_scan_tail(lt, path, name, e->partial, hint_fresh, NULL);
+                }
+                return;
+        }
+        if (template_match_component(t, e->level, ev->name, e->partial, &b) <= 0)
+                return;
+        (void) watch_dir(s, lt, e->level + 1, path, b);
+        (void) local_scan_tree(lt, e->level + 1, path, b, hint_fresh, NULL);
+}
+
+static void handle_event(LocalState *s, const struct inotify_event *ev) {
+        Watch *w;
+
+        HASH_FIND_INT(s->watches, &ev->wd, w);
+        if (!w)
+                return;
+        if (ev->mask & IN_IGNORED) {
+                watch_free(s, w);
+                return;
+        }
+        if (ev->len == 0)
+                return;
+
+        /* Index, not pointer: watch_dir() below may add entries to other watches. */
+        for (size_t i = 0; i < w->n_entries; i++) {
+                WatchEntry e = w->entries[i];
+                _cleanup_free_ char *path = NULL, *name = NULL;
+
+                name = local_join_rel(e.rel, ev->name);
+                path = local_join_rel(e.dir, ev->name);
+                if (!name || !path) {
+                        log_oom();
+                        return;
+                }
+                if (ev->mask & IN_ISDIR)
+                        dir_event(s, e.target, ev, &e, name, path);
+                else if (e.level == last_level(e.target))
+                        file_event(s, e.target, ev, &e, name, path);
+        }
+}
+
+static int on_inotify(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        LocalState *s = userdata;
+        char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+        for (;;) {
+                ssize_t n = read(fd, buf, sizeof(buf));
+
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                return 0;
+                        return log_error_errno(errno, "Failed to read inotify events: %m");
+                }
+                /* For the daemon's own share of event-to-start latency. */
+                s->host->event_usec = now_usec(CLOCK_MONOTONIC);
+                for (char *p = buf; p < buf + n;) {
+                        const struct inotify_event *ev = (const struct inotify_event *) p;
+
+                        p += sizeof(struct inotify_event) + ev->len;
+                        if (ev->mask & IN_Q_OVERFLOW) {
+                                log_warning("inotify queue overflowed, rescanning every local "
+                                            "target");
+                                for (size_t i = 0; i < s->n_started; i++)
+                                        target_rescan(&s->started[i]->target);
+                                continue;
+                        }
+                        handle_event(s, ev);
+                }
+        }
+}
+
+static int local_state_get(TargetHost *h, LocalState **ret) {
+        LocalState *s = h->kind_state[TARGET_KIND_PATH];
+        int r;
+
+        if (s) {
+                *ret = s;
+                return 0;
+        }
+        s = calloc(1, sizeof(LocalState));
+        if (!s)
+                return -ENOMEM;
+        s->event = h->event;
+        s->host = h;
+        s->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (s->fd < 0) {
+                r = -errno;
+                free(s);
+                return log_error_errno(r, "Failed to create inotify instance: %m");
+        }
+        r = sd_event_add_io(h->event, &s->source, s->fd, EPOLLIN, on_inotify, s);
+        if (r < 0) {
+                local_state_free(s);
+                return log_error_errno(r, "Failed to watch inotify descriptor: %m");
+        }
+        h->kind_state[TARGET_KIND_PATH] = s;
+        *ret = s;
+        return 0;
+}
+
+int local_watch_start(Target *t) {
+        LocalTarget *lt = LOCAL(t);
+        _cleanup_(binding_freep) Binding *empty = NULL;
+        LocalTarget **n;
+        LocalState *s = NULL;
+        int r;
+
+        r = local_state_get(t->host, &s);
+        if (r < 0)
+                return r;
+        r = binding_new(&empty);
+        if (r < 0)
+                return r;
+        n = reallocarray(s->started, s->n_started + 1, sizeof(LocalTarget *));
+        if (!n)
+                return -ENOMEM;
+        s->started = n;
+        s->started[s->n_started++] = lt;
+
+        /* The deepest directory of the literal prefix that exists now; what is missing below it
+         * is watched for as it is created. */
+        for (size_t level = lt->root_level; level >= 1; level--) {
+                _cleanup_free_ char *dir = local_components_path(t->template, level);
+                struct stat st;
+
+                if (!dir)
+                        return -ENOMEM;
+                if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+                        return watch_dir(s, lt, level, dir, empty);
+        }
+        return 0;
+}
+
+void local_watch_stop(Target *t) {
+        LocalState *s = t->host->kind_state[TARGET_KIND_PATH];
+        LocalTarget *lt = LOCAL(t);
+        Watch *w, *tmp;
+        QuietFile *q, *qtmp;
+
+        lt->poll = sd_event_source_disable_unref(lt->poll);
+        if (!s)
+                return;
+        HASH_ITER(hh, s->quiet, q, qtmp)
+                if (q->target == lt)
+                        quiet_free(s, q);
+        HASH_ITER(hh, s->watches, w, tmp) {
+                for (size_t i = 0; i < w->n_entries;) {
+                        if (w->entries[i].target != lt) {
+                                i++;
+                                continue;
+                        }
+                        watch_entry_done(&w->entries[i]);
+                        memmove(&w->entries[i], &w->entries[i + 1],
+                                (w->n_entries - i - 1) * sizeof(WatchEntry));
+                        w->n_entries--;
+                }
+                if (w->n_entries == 0) {
+                        (void) inotify_rm_watch(s->fd, w->wd);
+                        watch_free(s, w);
+                }
+        }
+        for (size_t i = 0; i < s->n_started; i++)
+                if (s->started[i] == lt) {
+                        s->started[i] = s->started[--s->n_started];
+                        break;
+                }
+}

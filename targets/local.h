@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* The "path" target kind: what its two files share */
+#pragma once
+
+#include <string.h>
+
+#include "target.h"
+#include "util/fs-util.h"
+#include "util/time-util.h"
+
+#define LOCAL_TMP_PREFIX ".sluice-"
+
+/* When a file counts as having arrived. */
+typedef enum LocalPolicy {
+        LOCAL_CLOSE,    /* closed after writing, or moved into place (the default) */
+        LOCAL_MOVED,    /* moved into place only: for producers that write a temporary first */
+        LOCAL_QUIET,    /* size and mtime unchanged for a quiet period: for appenders */
+        LOCAL_FLAG,     /* a sibling done-flag (Hadoop's _SUCCESS) exists in its directory */
+} LocalPolicy;
+
+typedef struct LocalTarget {
+        Target target;
+        size_t root_level;      /* first component with a wildcard, or the last one */
+        LocalPolicy policy;
+        usec_t quiet;           /* LOCAL_QUIET */
+        char *flag;             /* LOCAL_FLAG: the flag's file name */
+        sd_event_source *poll;  /* scanning instead of watching, when out of inotify watches */
+} LocalTarget;
+
+static inline LocalTarget *LOCAL(Target *t) {
+        return (LocalTarget *) t;
+}
+
+static inline size_t last_level(const LocalTarget *lt) {
+        return lt->target.template->n_components - 1;
+}
+
+/* "rel/name", or "name" when rel is NULL; NULL when out of memory. */
+static inline char *local_join_rel(const char *rel, const char *name) {
+        char *p = NULL;
+
+        if (!rel)
+                return strdup(name);
+        (void) path_join(rel, name, &p);
+        return p;
+}
+
+/* Whether a name is never taken for an arrival (temporaries, our own staging files). */
+bool local_name_ignored(const LocalTarget *lt, const char *name);
+/* The literal path of components [1, n): the directory whose entries match component n. */
+char *local_components_path(const Template *t, size_t n);
+/* Files at level `level` and below that match, each given to f. */
+int local_scan_tree(LocalTarget *lt, size_t level, const char *dir, const Binding *partial,
+                    target_scan_func f, void *userdata);
+/* The files of one last-level directory (and below, for a path tail) that match. */
+int local_scan_tail(LocalTarget *lt, const char *dir, const char *rel, const Binding *partial,
+                    target_scan_func f, void *userdata);
+/* Whether the file at path counts as arrived under the target's policy: 1 yes, 0 not (yet),
+ * <0 -errno. */
+int local_complete(LocalTarget *lt, const char *path);
+
+/* local-watch.c */
+int local_watch_start(Target *t);
+void local_watch_stop(Target *t);
+void local_state_free(void *p);

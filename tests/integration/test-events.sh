@@ -1,0 +1,94 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The event engine: arrival policies (moved into place only, a quiet period, a done-flag), an
+# output removed by hand running again, the look-back window of start-up scans, make's "newer"
+# rule, an inotify queue overflow, and running out of inotify watches.
+. "$(dirname "$0")/lib.sh"
+
+install_pipeline "$(dirname "$0")/events.conf.in"
+mkdir -p "$WORK"/{moved,quiet,flagged/2026-11-27,plain,newer}
+# Present at start-up: one day inside the look-back window, one far outside it.
+today=$(date -u +%F)
+echo recent > "$WORK/plain/$today.csv"
+echo ancient > "$WORK/plain/2001-01-01.csv"
+start_daemon
+
+# moved: a file written in place is not an arrival, the same file moved in is. (The order
+# proves it: the moved file is seen after the written one.)
+echo written > "$WORK/moved/1.dat"
+echo moved > "$WORK/incoming"
+mv "$WORK/incoming" "$WORK/moved/2.dat"
+wait_for 30 "the moved-in file" test -f "$WORK/out/moved/2"
+[ ! -e "$WORK/out/moved/1" ] || fail "a file written in place counted under complete = \"moved\""
+
+# quiet: a file held open and appended to counts only once it has been left alone for 2s.
+exec 7>"$WORK/quiet/1.log"
+echo first >&7
+touch "$WORK/quiet-written"
+wait_for 10 "the appender to be seen" test -f "$WORK/quiet-written"
+echo second >&7
+exec 7>&-
+wait_for 30 "the quiet file's output" test -f "$WORK/out/quiet/1"
+[ "$(cat "$WORK/out/quiet/1")" = "$(printf 'first\nsecond')" ] || fail "the quiet file was taken early"
+
+# flag: parts are not complete until _SUCCESS lands next to them; then all of them run.
+echo a > "$WORK/flagged/2026-11-27/part-1"
+echo b > "$WORK/flagged/2026-11-27/part-2"
+touch "$WORK/flagged/2026-11-27/_SUCCESS"
+wait_for 30 "both flagged parts" test -f "$WORK/out/flagged/2026-11-27-2"
+test -f "$WORK/out/flagged/2026-11-27-1" || fail "part-1 did not run"
+[ ! -e "$WORK/out/flagged/_SUCCESS" ] || fail "the flag was taken for a part"
+
+# Look-back: the start-up scan ran today's instance, not the one from 2001.
+wait_for 30 "today's instance" test -f "$WORK/out/plain/$today"
+[ ! -e "$WORK/out/plain/2001-01-01" ] || fail "the start-up scan went past lookback = 30d"
+# ...but an event is always acted on, however old its instance.
+echo again > "$WORK/plain/2001-01-01.csv"
+wait_for 30 "the old instance after a new arrival" test -f "$WORK/out/plain/2001-01-01"
+
+# An output removed by hand makes its instance incomplete: it runs again.
+rm "$WORK/out/plain/$today"
+wait_for 30 "the removed output to come back" test -f "$WORK/out/plain/$today"
+[ "$(wc -l < "$WORK/plain-runs-$today")" = 2 ] || fail "today ran $(wc -l < "$WORK/plain-runs-$today") times"
+
+# rerun = "newer": an output older than its input is stale.
+echo v1 > "$WORK/newer/1.src"
+wait_for 30 "the first version" test -f "$WORK/out/newer/1"
+echo v2 > "$WORK/newer/1.src"
+has_v2() { [ "$(cat "$WORK/out/newer/1")" = v2 ]; }
+wait_for 30 "the output rebuilt from the newer input" has_v2
+
+# An inotify queue overflow loses events, not arrivals: 300 files with a queue of 16.
+old_queue=$(cat /proc/sys/fs/inotify/max_queued_events)
+old_watches=$(cat /proc/sys/fs/inotify/max_user_watches)
+restore() { echo "$old_queue" > /proc/sys/fs/inotify/max_queued_events
+            echo "$old_watches" > /proc/sys/fs/inotify/max_user_watches; }
+trap 'restore; cleanup' EXIT
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
+# A scan cannot tell how a file got there: it would take the file written in place above.
+rm "$WORK/moved/1.dat"
+echo 16 > /proc/sys/fs/inotify/max_queued_events
+start_daemon        # the queue size is read when sluiced creates its inotify instance
+echo "$old_queue" > /proc/sys/fs/inotify/max_queued_events
+kill -STOP "$DAEMON_PID"        # so that the queue fills up before it reads
+for n in $(seq 100 399); do echo "$n" > "$WORK/incoming"; mv "$WORK/incoming" "$WORK/moved/$n.dat"; done
+kill -CONT "$DAEMON_PID"
+overflowed() { grep -q "inotify queue overflowed" "$WORK/daemon.log"; }
+wait_for 30 "the overflow" overflowed
+all_moved() { [ "$(ls "$WORK/out/moved" | wc -l)" = 301 ]; }
+wait_for 60 "all 300 after the overflow" all_moved
+
+# Out of watches: the target is scanned every scan_interval instead, and nothing is missed.
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
+echo 'scan_interval = "1s";' > "$WORK/config/sluiced.conf"
+in_use=$(cat /proc/*/fdinfo/* 2>/dev/null | grep -c '^inotify wd' || true)
+echo $((in_use + 3)) > /proc/sys/fs/inotify/max_user_watches
+start_daemon
+restore
+polling() { grep -q "out of inotify watches.*scanning the target every 1s instead" "$WORK/daemon.log"; }
+wait_for 30 "the fall-back to scanning" polling
+mkdir -p "$WORK/newer"
+echo x > "$WORK/newer/7.src"
+echo y > "$WORK/incoming"; mv "$WORK/incoming" "$WORK/moved/999.dat"
+wait_for 30 "arrivals found by scanning" test -f "$WORK/out/moved/999" -a -f "$WORK/out/newer/7"
+echo ok
