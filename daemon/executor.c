@@ -145,7 +145,7 @@ static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, cons
         RetryDecision d;
         char when[FORMAT_TIMESPAN_MAX];
 
-        (void) state_remove_run(m->state_dir, run->id_str);
+        (void) state_remove_run(m->state, run->id_str);
         free(i->last_run_id);
         i->last_run_id = strdup(run->id_str);
         scheduler_release(m, i);
@@ -184,6 +184,18 @@ static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, cons
         scheduler_schedule(m);
 }
 
+static void log_run_started(Instance *i) {
+        _cleanup_strv_free_ char **f = run_fields(i);
+
+        (void) strv_extend(&f, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_STARTED_STR);
+        /* The daemon's own share of event-to-start latency: from waking up for the event to
+         * handing StartTransientUnit to the bus. */
+        if (i->run->event_usec > 0)
+                (void) strv_extendf(&f, "SLUICE_EVENT_TO_START_USEC=%llu",
+                                    (unsigned long long) (i->run->sent_usec - i->run->event_usec));
+        log_struct(LOG_INFO, f, "Started %s", i->unit);
+}
+
 static void fail_start(Manager *m, Instance *i, int error, const char *what) {
         _cleanup_strv_free_ char **f = run_fields(i);
         _cleanup_free_ char *reason = NULL;
@@ -196,6 +208,8 @@ static void fail_start(Manager *m, Instance *i, int error, const char *what) {
         run_ended(m, i, false, FAILURE_START, reason ?: "start failed");
 }
 
+static int start_unit(Manager *m, Instance *i, bool record, const char **ret_what);
+
 static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         Instance *i = userdata;
         Manager *m = i->manager;
@@ -206,6 +220,19 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         i->run->slot = sd_bus_slot_unref(i->run->slot);
         m->n_starting--;
         scheduler_schedule(m);
+        if (e && sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists") &&
+            !i->run->reset) {
+                /* A failed unit of this name, from before this daemon's time: reset, retry. */
+                const char *what;
+                i->run->reset = true;
+                m->n_starting++;
+                r = start_unit(m, i, false, &what);
+                if (r >= 0)
+                        return 0;
+                m->n_starting--;
+                fail_start(m, i, r, what);
+                return 0;
+        }
         if (e) {
                 fail_start(m, i, sd_bus_error_get_errno(e), e->message ?: e->name);
                 return 0;
@@ -217,6 +244,7 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         }
         i->run->job = strdup(job);
         manager_set_state(m, i, INSTANCE_RUNNING);
+        log_run_started(i);
         return 0;
 }
 
@@ -230,12 +258,18 @@ static int send_start(Manager *m, Instance *i, const UnitSpec *spec) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         int r;
 
-        /* A failed unit of the previous attempt still holds the name: reset it first. The bus
-         * keeps order, so the manager has done so before it sees the start. */
-        r = sd_bus_call_method_async(m->bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
-                                     "ResetFailedUnit", NULL, NULL, "s", i->unit);
-        if (r < 0)
-                return r;
+        /* A failed unit of an earlier attempt still holds the name: reset it first (the bus
+         * keeps order, so the manager has done so before it sees the start). Only then: it
+         * costs the manager a round before every start. A failed unit nobody knew of makes
+         * the start fail with UnitExists, and the start is sent again after a reset. */
+        if (i->run->reset || i->attempts > 1 || i->last_run_id) {
+                i->run->reset = true;
+                r = sd_bus_call_method_async(m->bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH,
+                                             SYSTEMD_MANAGER, "ResetFailedUnit", NULL, NULL, "s",
+                                             i->unit);
+                if (r < 0)
+                        return r;
+        }
         r = sd_bus_message_new_method_call(m->bus, &msg, SYSTEMD_DEST, SYSTEMD_PATH,
                                            SYSTEMD_MANAGER, "StartTransientUnit");
         if (r < 0)
@@ -273,7 +307,7 @@ static char **output_dirs(char * const *outputs) {
 }
 
 /* Locations, staging, argv, environment and the run record, then the start call. */
-static int start_unit(Manager *m, Instance *i, const char **ret_what) {
+static int start_unit(Manager *m, Instance *i, bool record, const char **ret_what) {
         _cleanup_(inputs_freep) char ***inputs = NULL;
         _cleanup_strv_free_ char **argv = NULL, **env = NULL, **fields = NULL, **dirs = NULL,
                                  **stop_post = NULL;
@@ -284,6 +318,9 @@ static int start_unit(Manager *m, Instance *i, const char **ret_what) {
         int r;
 
         *ret_what = "out of memory";
+        /* Called again after a reset: start over from the locations. */
+        run->outputs = strv_free(run->outputs);
+        run->staged = strv_free(run->staged);
         inputs = calloc(task->n_inputs + 1, sizeof(char **));
         run->outputs = calloc(task->n_outputs + 1, sizeof(char *));
         run->staged = calloc(task->n_outputs + 1, sizeof(char *));
@@ -364,7 +401,7 @@ static int start_unit(Manager *m, Instance *i, const char **ret_what) {
         run->memory_max = spec.limits.memory_max;
 
         *ret_what = "cannot write the run record";
-        r = state_write_run(m->state_dir,
+        r = !record ? 0 : state_write_run(m->state,
                             &(RunRecord){ .run_id = run->id_str, .unit = i->unit,
                                           .pipeline = task->pipeline->name, .task = task->name,
                                           .instance = i->id, .attempt = run->attempt,
@@ -378,7 +415,6 @@ static int start_unit(Manager *m, Instance *i, const char **ret_what) {
 }
 
 int executor_start(Manager *m, Instance *i) {
-        _cleanup_strv_free_ char **f = NULL;
         sd_id128_t id;
         const char *what;
         Run *run;
@@ -398,22 +434,17 @@ int executor_start(Manager *m, Instance *i) {
         scheduler_take(m, i);
         m->n_starting++;
 
-        r = start_unit(m, i, &what);
+        r = start_unit(m, i, true, &what);
         if (r < 0) {
                 m->n_starting--;
                 fail_start(m, i, r, what);
                 return r;
         }
-        f = run_fields(i);
-        (void) strv_extend(&f, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_STARTED_STR);
-        /* The daemon's own share of event-to-start latency: from waking up for the event to
-         * handing StartTransientUnit to the bus. */
-        if (i->event_usec > 0)
-                (void) strv_extendf(&f, "SLUICE_EVENT_TO_START_USEC=%llu",
-                                    (unsigned long long) (now_usec(CLOCK_MONOTONIC) -
-                                                          i->event_usec));
+        /* The run-started entry waits for the reply: written now, it would compete with the
+         * manager for the CPU while the manager forks the task. */
+        i->run->event_usec = i->event_usec;
+        i->run->sent_usec = now_usec(CLOCK_MONOTONIC);
         i->event_usec = 0;
-        log_struct(LOG_INFO, f, "Starting %s", i->unit);
         return 0;
 }
 

@@ -47,7 +47,6 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         if (!m)
                 return log_oom();
         m->config = DAEMON_CONFIG_DEFAULT;
-        m->state_lock_fd = -EBADF;
         m->config_dir = strdup(o->config_dir);
         if (!m->config_dir || path_join(o->config_dir, "pipelines.d", &m->pipelines_dir) < 0 ||
             path_join(o->config_dir, "sluiced.conf", &conf) < 0)
@@ -77,7 +76,7 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                                           "(set HOME, or --state-dir): %m");
         if (!m->state_dir)
                 return log_oom();
-        r = state_setup(m->state_dir, &m->state_lock_fd);
+        r = state_open(m->state_dir, &m->state);
         if (r == -EBUSY)
                 return log_error_errno(r, "Another sluiced uses the state directory '%s'; give "
                                           "this one its own with --state-dir",
@@ -138,7 +137,7 @@ Manager *manager_free(Manager *m) {
         free(m->pipelines_dir);
         free(m->state_dir);
         free(m->self_exe);
-        safe_close(m->state_lock_fd);
+        state_close(m->state);
         free(m);
         return NULL;
 }

@@ -25,7 +25,7 @@ typedef struct Manager {
         char *pipelines_dir;
         char *state_dir;
         char *self_exe;         /* for the units' ExecStopPost= */
-        int state_lock_fd;
+        struct StateDir *state;
         DaemonConfig config;
         unsigned *pool_used;    /* per pool of config.pools */
 

@@ -163,7 +163,7 @@ static void forget_run(Manager *m, RunRecord *rec, Task *task) {
                 if (t && t->kind->discard)
                         t->kind->discard(t, rec->staged[k]);
         }
-        (void) state_remove_run(m->state_dir, rec->run_id);
+        (void) state_remove_run(m->state, rec->run_id);
 }
 
 /* One recorded run: follow its unit again, or finish it from its result, or forget it. */
@@ -308,7 +308,7 @@ static void recover_unrecorded(Manager *m) {
                 }
                 log_info("Following %s again (run %s, found without a record)", name, run_id);
                 adopt(m, i, run);
-                (void) state_write_run(m->state_dir,
+                (void) state_write_run(m->state,
                                        &(RunRecord){ .run_id = run->id_str, .unit = i->unit,
                                                      .pipeline = task->pipeline->name,
                                                      .task = task->name, .instance = i->id,
@@ -328,7 +328,7 @@ void recover_runs(Manager *m) {
 
         if (!m->bus)
                 return;
-        r = state_read_runs(m->state_dir, &records);
+        r = state_read_runs(m->state, &records);
         if (r < 0)
                 log_warning_errno(r, "Cannot read the run records in '%s': %m", m->state_dir);
         for (RunRecord **rec = records; rec && *rec; rec++, n++)
@@ -365,7 +365,7 @@ void recover_in_flight(Manager *m) {
                                 /* The call was lost with the connection: start it again. */
                                 log_notice("The start of %s was lost with the bus; queueing it "
                                            "again", i->unit);
-                                (void) state_remove_run(m->state_dir, i->run->id_str);
+                                (void) state_remove_run(m->state, i->run->id_str);
                                 scheduler_release(m, i);
                                 i->attempts--;
                                 i->run = run_free(i->run);

@@ -4,12 +4,16 @@
  * cannot say: which runs may still be out there, how many attempts an instance has had. Losing
  * it never makes completed work run again, since completion is read from the targets.
  *
- *   runs/RUN_ID.run     written before a unit starts, removed when its end is accounted for
+ *   runs.log            a line appended before a unit starts, and one when its end is
+ *                       accounted for; rewritten with the open runs at start-up, emptied
+ *                       whenever none is open
  *   runs/RUN_ID.result  written by the unit's ExecStopPost=, read if the daemon missed the end
  *   instances           failed and retrying instances with their attempt counts
+ *   lock                one daemon per directory
  *
- * Files are replaced with rename(2), so a reader sees the old or the new version, never a torn
- * one. They are not fsync'ed: they guard against the daemon being killed, not the machine.
+ * An append is one write(2) of a whole line, so a daemon killed mid-way leaves the line whole
+ * or not at all (a partial last line is skipped); other files are replaced with rename(2).
+ * Nothing is fsync'ed: this guards against the daemon being killed, not the machine.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -50,28 +54,43 @@ void instance_mark_done(InstanceMark *m) {
         free(m->reason);
 }
 
-int state_setup(const char *dir, int *ret_lock_fd) {
-        _cleanup_free_ char *runs = NULL, *lock = NULL;
-        _cleanup_close_ int fd = -EBADF;
+StateDir *state_close(StateDir *s) {
+        if (!s)
+                return NULL;
+        safe_close(s->log_fd);
+        safe_close(s->lock_fd);
+        free(s->path);
+        free(s);
+        return NULL;
+}
+
+int state_open(const char *path, StateDir **ret) {
+        _cleanup_(state_closep) StateDir *s = NULL;
+        _cleanup_free_ char *runs = NULL, *lock = NULL, *log = NULL;
         int r;
 
-        r = path_join(dir, "runs", &runs);
-        if (r < 0)
-                return r;
+        s = calloc(1, sizeof(StateDir));
+        if (!s)
+                return -ENOMEM;
+        s->lock_fd = s->log_fd = -EBADF;
+        s->path = strdup(path);
+        if (!s->path || path_join(path, "runs", &runs) < 0 || path_join(path, "lock", &lock) < 0 ||
+            path_join(path, "runs.log", &log) < 0)
+                return -ENOMEM;
         r = mkdir_p(runs, 0700);
         if (r < 0)
                 return r;
         /* One daemon per state directory: a second would take the first one's runs for
          * leftovers. The lock lives as long as the descriptor. */
-        r = path_join(dir, "lock", &lock);
-        if (r < 0)
-                return r;
-        fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0)
+        s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (s->lock_fd < 0)
                 return -errno;
-        if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+        if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0)
                 return errno == EWOULDBLOCK ? -EBUSY : -errno;
-        *ret_lock_fd = TAKE_FD(fd);
+        s->log_fd = open(log, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (s->log_fd < 0)
+                return -errno;
+        *ret = TAKE_PTR(s);
         return 0;
 }
 
@@ -106,6 +125,12 @@ static int run_path(const char *dir, const char *run_id, const char *suffix, cha
         return asprintf(ret, "%s/runs/%s%s", dir, run_id, suffix) < 0 ? -ENOMEM : 0;
 }
 
+static void put_value(FILE *f, const char *value) {
+        _cleanup_free_ char *e = field_escape(value);
+
+        fputs(strempty(e), f);
+}
+
 /* key=value lines, values escaped; in a memstream. */
 static void put(FILE *f, const char *key, const char *value) {
         _cleanup_free_ char *e = field_escape(value);
@@ -113,42 +138,76 @@ static void put(FILE *f, const char *key, const char *value) {
         fprintf(f, "%s=%s\n", key, strempty(e));
 }
 
-int state_write_run(const char *dir, const RunRecord *r) {
-        _cleanup_free_ char *path = NULL, *buf = NULL;
+/* One line: "start\tRUN_ID\tkey=value\t...", values escaped (no tab, no newline inside). */
+static int format_run(const RunRecord *r, char **ret, size_t *ret_len) {
+        char *buf = NULL;
         size_t len = 0;
-        FILE *f;
-        int k;
+        FILE *f = open_memstream(&buf, &len);
 
-        k = run_path(dir, r->run_id, ".run", &path);
-        if (k < 0)
-                return k;
-        f = open_memstream(&buf, &len);
         if (!f)
                 return -ENOMEM;
-        put(f, "unit", r->unit);
-        put(f, "pipeline", r->pipeline);
-        put(f, "task", r->task);
-        put(f, "instance", r->instance);
-        fprintf(f, "attempt=%u\n", r->attempt);
-        fprintf(f, "memory_max=%llu\n", (unsigned long long) r->memory_max);
+        fprintf(f, "start\t%s", r->run_id);
+        fputs("\tunit=", f);
+        put_value(f, r->unit);
+        fputs("\tpipeline=", f);
+        put_value(f, r->pipeline);
+        fputs("\ttask=", f);
+        put_value(f, r->task);
+        fputs("\tinstance=", f);
+        put_value(f, r->instance);
+        fprintf(f, "\tattempt=%u\tmemory_max=%llu", r->attempt, (unsigned long long) r->memory_max);
         for (size_t i = 0; r->outputs && r->outputs[i]; i++) {
-                _cleanup_free_ char *a = field_escape(r->outputs[i]),
-                                    *b = field_escape(r->staged[i]);
-                fprintf(f, "output=%s\t%s\n", strempty(a), strempty(b));
+                fputs("\toutput=", f);
+                put_value(f, r->outputs[i]);
+                fputs("\tstaged=", f);
+                put_value(f, r->staged[i]);
         }
-        if (fclose(f) != 0)
+        fputc('\n', f);
+        if (fclose(f) != 0) {
+                free(buf);
                 return -ENOMEM;
-        return replace_file(path, buf, len);
+        }
+        *ret = buf;
+        *ret_len = len;
+        return 0;
 }
 
-int state_remove_run(const char *dir, const char *run_id) {
-        _cleanup_free_ char *path = NULL, *result = NULL;
+static int append(StateDir *s, const char *line, size_t len) {
+        ssize_t k = write(s->log_fd, line, len);
 
-        if (run_path(dir, run_id, ".run", &path) < 0 || run_path(dir, run_id, ".result", &result) < 0)
+        if (k < 0)
+                return -errno;
+        return (size_t) k == len ? 0 : -EIO;
+}
+
+int state_write_run(StateDir *s, const RunRecord *r) {
+        _cleanup_free_ char *line = NULL;
+        size_t len;
+        int k;
+
+        k = format_run(r, &line, &len);
+        if (k < 0)
+                return k;
+        k = append(s, line, len);
+        if (k >= 0)
+                s->open_runs++;
+        return k;
+}
+
+int state_remove_run(StateDir *s, const char *run_id) {
+        _cleanup_free_ char *result = NULL, *line = NULL;
+        int k;
+
+        if (run_path(s->path, run_id, ".result", &result) < 0 ||
+            asprintf(&line, "end\t%s\n", run_id) < 0)
                 return -ENOMEM;
         (void) unlink(result);
-        if (unlink(path) < 0 && errno != ENOENT)
-                return -errno;
+        k = append(s, line, strlen(line));
+        if (k < 0)
+                return k;
+        if (s->open_runs > 0 && --s->open_runs == 0)
+                /* Nothing open: the log starts afresh, so it never grows without bound. */
+                (void) ftruncate(s->log_fd, 0);
         return 0;
 }
 
@@ -191,21 +250,6 @@ static int run_field(const char *key, char *value, void *userdata) {
                 return (r->attempt = (unsigned) strtoul(value, NULL, 10)), 0;
         if (streq(key, "memory_max"))
                 return (r->memory_max = strtoull(value, NULL, 10)), 0;
-        if (streq(key, "output")) {
-                char *tab = strchr(value, '\t');
-                char *a = NULL, *b = NULL;
-
-                if (!tab)
-                        return -EBADMSG;
-                *tab = 0;
-                if (field_unescape(value, &a) < 0 || field_unescape(tab + 1, &b) < 0) {
-                        free(a);
-                        return -EBADMSG;
-                }
-                if (strv_consume(&r->outputs, a) < 0 || strv_consume(&r->staged, b) < 0)
-                        return -ENOMEM;
-                return 0;
-        }
         return 0;       /* a key from a newer version: ignored */
 }
 
@@ -217,57 +261,121 @@ void run_records_free(RunRecord **l) {
         free(l);
 }
 
-int state_read_runs(const char *dir, RunRecord ***ret) {
-        _cleanup_free_ char *runs = NULL;
-        _cleanup_(closedirp) DIR *d = NULL;
+static RunRecord *run_record_free(RunRecord *r) {
+        if (r) {
+                run_record_done(r);
+                free(r);
+        }
+        return NULL;
+}
+DEFINE_POINTER_CLEANUP(RunRecord, run_record_free);
+
+/* A "start" line into a record; NULL for a damaged one. */
+static RunRecord *parse_run(char *line) {
+        _cleanup_(run_record_freep) RunRecord *r = calloc(1, sizeof(RunRecord));
+        char *save = NULL, *field;
+
+        if (!r)
+                return NULL;
+        r->memory_max = UINT64_MAX;
+        (void) strtok_r(line, "\t", &save);            /* "start" */
+        field = strtok_r(NULL, "\t", &save);
+        if (!field || !(r->run_id = strdup(field)))
+                return NULL;
+        while ((field = strtok_r(NULL, "\t", &save))) {
+                char *eq = strchr(field, '=');
+                char *v = NULL;
+
+                if (!eq)
+                        return NULL;
+                *eq = 0;
+                if (streq(field, "output") || streq(field, "staged")) {
+                        if (field_unescape(eq + 1, &v) < 0 ||
+                            strv_consume(streq(field, "output") ? &r->outputs : &r->staged, v) < 0)
+                                return NULL;
+                } else if (run_field(field, eq + 1, r) < 0)
+                        return NULL;
+        }
+        if (!r->unit || !r->task || !r->pipeline || !r->instance ||
+            strv_length(r->outputs) != strv_length(r->staged))
+                return NULL;
+        return TAKE_PTR(r);
+}
+
+int state_read_runs(StateDir *s, RunRecord ***ret) {
+        _cleanup_free_ char *log = NULL, *text = NULL, *buf = NULL;
         RunRecord **list = NULL;
-        size_t n = 0;
-        struct dirent *de;
+        size_t n = 0, len = 0;
+        char *save = NULL;
+        FILE *f;
+        int r;
 
-        if (path_join(dir, "runs", &runs) < 0)
+        if (path_join(s->path, "runs.log", &log) < 0)
                 return -ENOMEM;
-        d = opendir(runs);
-        if (!d) {
-                *ret = calloc(1, sizeof(RunRecord *));
-                return errno == ENOENT ? (*ret ? 0 : -ENOMEM) : -errno;
-        }
-        while ((de = readdir(d))) {
-                _cleanup_free_ char *path = NULL, *text = NULL;
-                size_t l = strlen(de->d_name);
-                RunRecord *r, **m;
-
-                /* Half-written by a daemon killed between write and rename: never valid. Only
-                 * records: a unit's ExecStopPost= may be writing its .result.new right now. */
-                if (l > 8 && streq(de->d_name + l - 8, ".run.new")) {
-                        (void) unlinkat(dirfd(d), de->d_name, 0);
-                        continue;
-                }
-                if (l <= 4 || !streq(de->d_name + l - 4, ".run"))
-                        continue;
-                if (path_join(runs, de->d_name, &path) < 0 ||
-                    read_file(path, STATE_MAX_FILE, &text, NULL) < 0)
-                        continue;
-                r = calloc(1, sizeof(RunRecord));
-                if (!r)
-                        break;
-                r->memory_max = UINT64_MAX;
-                r->run_id = strndup(de->d_name, l - 4);
-                if (!r->run_id || parse_lines(text, run_field, r) < 0 || !r->unit || !r->task ||
-                    !r->pipeline || !r->instance ||
-                    strv_length(r->outputs) != strv_length(r->staged) ||
-                    !(m = reallocarray(list, n + 2, sizeof(RunRecord *)))) {
-                        run_record_done(r);
-                        free(r);
-                        continue;
-                }
-                list = m;
-                list[n++] = r;
-                list[n] = NULL;
-        }
+        r = read_file(log, STATE_MAX_FILE * 64, &text, NULL);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        list = calloc(1, sizeof(RunRecord *));
         if (!list)
-                list = calloc(1, sizeof(RunRecord *));
+                return -ENOMEM;
+        /* A last line without its newline was cut short by a kill: it never happened. */
+        if (text) {
+                char *nl = strrchr(text, '\n');
+                if (nl)
+                        nl[1] = 0;
+                else
+                        text[0] = 0;
+        }
+        for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line;
+             line = strtok_r(NULL, "\n", &save)) {
+                if (strneq(line, "start\t", 6)) {
+                        RunRecord *rec = parse_run(line), **m;
+                        if (!rec)
+                                continue;
+                        m = reallocarray(list, n + 2, sizeof(RunRecord *));
+                        if (!m) {
+                                run_record_free(rec);
+                                break;
+                        }
+                        list = m;
+                        list[n++] = rec;
+                        list[n] = NULL;
+                } else if (strneq(line, "end\t", 4)) {
+                        for (size_t k = 0; k < n; k++)
+                                if (streq(list[k]->run_id, line + 4)) {
+                                        run_record_free(list[k]);
+                                        list[k] = list[--n];
+                                        list[n] = NULL;
+                                        break;
+                                }
+                }
+        }
+        /* Rewrite the log with just the open runs. */
+        f = open_memstream(&buf, &len);
+        if (!f) {
+                run_records_free(list);
+                return -ENOMEM;
+        }
+        for (size_t k = 0; k < n; k++) {
+                _cleanup_free_ char *line = NULL;
+                size_t l;
+                if (format_run(list[k], &line, &l) >= 0)
+                        fwrite(line, 1, l, f);
+        }
+        if (fclose(f) != 0 || replace_file(log, buf ?: "", len) < 0) {
+                run_records_free(list);
+                return -EIO;
+        }
+        /* The descriptor still points at the replaced file: open the new one. */
+        safe_close(s->log_fd);
+        s->log_fd = open(log, O_RDWR | O_APPEND | O_CLOEXEC);
+        if (s->log_fd < 0) {
+                run_records_free(list);
+                return -errno;
+        }
+        s->open_runs = (unsigned) n;
         *ret = list;
-        return list ? 0 : -ENOMEM;
+        return 0;
 }
 
 int state_record_result(const char *dir, const char *run_id) {

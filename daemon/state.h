@@ -8,6 +8,14 @@
 #include "util/macro.h"
 #include "util/time-util.h"
 
+/* The state directory, opened and locked by one daemon. */
+typedef struct StateDir {
+        char *path;
+        int lock_fd;
+        int log_fd;             /* runs.log, appended to */
+        unsigned open_runs;     /* records in runs.log whose end is not written yet */
+} StateDir;
+
 /*
  * A run record is written before a unit is started and removed once its end is accounted for,
  * so a daemon killed at any moment finds, at its next start, every run it may have left
@@ -49,14 +57,21 @@ typedef struct InstanceMark {
 void instance_mark_done(InstanceMark *m);
 
 /* Creates the directory and locks it for this process; -EBUSY when another daemon has it. */
-int state_setup(const char *dir, int *ret_lock_fd);
-int state_write_run(const char *dir, const RunRecord *r);
-int state_remove_run(const char *dir, const char *run_id);
-/* Every run record in the directory; unreadable ones are skipped. NULL-terminated. */
-int state_read_runs(const char *dir, RunRecord ***ret);
+int state_open(const char *path, StateDir **ret);
+StateDir *state_close(StateDir *s);
+DEFINE_POINTER_CLEANUP(StateDir, state_close);
+/* Appends a record to runs.log: one write(2), no file to create on the way to a start. */
+int state_write_run(StateDir *s, const RunRecord *r);
+/* Appends the end of a run, and removes its result file. */
+int state_remove_run(StateDir *s, const char *run_id);
+/*
+ * The runs whose start is recorded and whose end is not, NULL-terminated; runs.log is then
+ * rewritten with just those. Damaged lines (a daemon killed mid-write) are skipped.
+ */
+int state_read_runs(StateDir *s, RunRecord ***ret);
 void run_records_free(RunRecord **l);
 
-/* The ExecStopPost= side: records the environment systemd gives it. */
+/* The ExecStopPost= side (another process): records the environment systemd gives it. */
 int state_record_result(const char *dir, const char *run_id);
 bool state_has_result(const char *dir, const char *run_id);
 /* 1 and *ret when a result file exists, 0 when not. */

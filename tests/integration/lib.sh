@@ -101,6 +101,14 @@ runs_started() {
         wc -l
 }
 
+# started_once UNIT: fails unless UNIT was started exactly once. journald writes what it is
+# sent a little later, so the first record is waited for; a second would have come with it.
+started_at_least_once() { [ "$(runs_started "$1")" -ge 1 ]; }
+started_once() {
+    wait_for 10 "the start of $1 in the journal" started_at_least_once "$1"
+    [ "$(runs_started "$1")" = 1 ] || fail "$1 started $(runs_started "$1") times"
+}
+
 # journal_has FIELD=VALUE...: a journal entry matching all of them exists.
 journal_has() {
     [ -n "$(journalctl --no-pager -q -o cat "$@" 2>/dev/null | head -n 1)" ]

@@ -22,11 +22,13 @@ failed_for_good() { grep -q "$1 failed for good" "$WORK/daemon.log"; }
 wait_for 60 "the memory-hungry task to succeed at last" test -f "$WORK/out/grow-a"
 u=$(unit grow a)
 [ "$(attempts grow)" = 3 ] || fail "grow ran $(attempts grow) times, not 3"
-[ "$(journalctl --no-pager -q -o cat MESSAGE_ID=f1220f814d0a400e8db049236917e2c7 \
-      "SLUICE_UNIT=$u" SLUICE_FAILURE=oom-kill | wc -l)" = 2 ] || fail "grow's oom-kills not seen"
+oom_kills() { journalctl --no-pager -q -o cat MESSAGE_ID=f1220f814d0a400e8db049236917e2c7 \
+                  "SLUICE_UNIT=$1" SLUICE_FAILURE=oom-kill | wc -l; }
+two_oom_kills() { [ "$(oom_kills "$1")" = 2 ]; }
+wait_for 10 "grow's two oom-kills in the journal" two_oom_kills "$u"
 for limit in $((32 << 20)) $((128 << 20)) $((512 << 20)); do
-    journal_has MESSAGE_ID=f1220f814d0a400e8db049236917e2c7 "SLUICE_UNIT=$u" \
-        "SLUICE_MEMORY_MAX=$limit" || fail "grow never ran with MemoryMax=$limit"
+    wait_for 10 "grow's run with MemoryMax=$limit" journal_has \
+        MESSAGE_ID=f1220f814d0a400e8db049236917e2c7 "SLUICE_UNIT=$u" "SLUICE_MEMORY_MAX=$limit"
 done
 
 wait_for 30 "the hog to fail for good" failed_for_good "$(unit hog a)"
@@ -38,8 +40,8 @@ systemctl --user is-failed -q "$(unit hog a)" || fail "the failed unit was not k
 wait_for 30 "the slow task to fail for good" failed_for_good "$(unit slow a)"
 [ "$(attempts slow)" = 2 ] || fail "slow ran $(attempts slow) times, not 2"
 [ "$(systemctl --user show -P Result "$(unit slow a)")" = timeout ] || fail "not a timeout"
-journal_has MESSAGE_ID=f1220f814d0a400e8db049236917e2c7 "SLUICE_UNIT=$(unit slow a)" \
-    SLUICE_FAILURE=timeout || fail "the timeout was not classified"
+wait_for 10 "the timeout's classification" journal_has MESSAGE_ID=f1220f814d0a400e8db049236917e2c7 \
+    "SLUICE_UNIT=$(unit slow a)" SLUICE_FAILURE=timeout
 
 wait_for 30 "the flaky task to succeed on its retry" test -f "$WORK/out/flaky-a"
 [ "$(attempts flaky)" = 2 ] || fail "flaky ran $(attempts flaky) times, not 2"

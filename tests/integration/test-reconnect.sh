@@ -16,7 +16,7 @@ reconnected() { grep -q "Reconnected to the user bus" "$WORK/daemon.log"; }
 wait_for 60 "sluiced to reconnect" reconnected
 touch "$WORK/gate"
 wait_for 30 "the held run's summary" test -f "$WORK/summary/2026-11-27/held.txt"
-[ "$(runs_started "$held")" = 1 ] || fail "$held started $(runs_started "$held") times"
+started_once "$held"
 
 echo "after the reconnect" > "$WORK/logs/2026-11-27/after.log"
 wait_for 30 "a run after the reconnect" test -f "$WORK/summary/2026-11-27/after.txt"

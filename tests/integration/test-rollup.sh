@@ -29,13 +29,12 @@ grep -qx "168	alpha" "$WORK/weekly/2026-W48.txt" || fail "alpha was not counted 
 
 for d in "${days[@]}"; do
     u=$(unit daily "$d")
-    n=$(runs_started "$u")
-    [ "$n" = 1 ] || fail "$u started $n times"
-    journalctl --no-pager -o cat "_SYSTEMD_UNIT=$u" | grep -q "merged 24 files" ||
-        fail "$u did not read its 24 hours"
+    started_once "$u"
+    # journald may not have written the task's line yet: wait for it.
+    read_24() { journalctl --no-pager -o cat "_SYSTEMD_UNIT=$1" | grep -q "merged 24 files"; }
+    wait_for 10 "$u to say it read 24 files" read_24 "$u"
     [ "$(wc -l < "$WORK/daily/$d.tsv")" = 27 ] || fail "daily $d has the wrong words"
 done
-u=$(unit weekly 2026-W48)
-[ "$(runs_started "$u")" = 1 ] || fail "$u started more than once"
+started_once "$(unit weekly 2026-W48)"
 [ -z "$(find "$WORK" -name '.sluice-*')" ] || fail "staging files left"
 echo ok

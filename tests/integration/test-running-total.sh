@@ -18,6 +18,6 @@ wait_for 30 "the last total" test -f "$WORK/total/2026-11-29.txt"
 [ "$(cat "$WORK/total/2026-11-28.txt")" = 113 ] || fail "28: $(cat "$WORK/total/2026-11-28.txt")"
 [ "$(cat "$WORK/total/2026-11-29.txt")" = 120 ] || fail "29: $(cat "$WORK/total/2026-11-29.txt")"
 for d in 2026-11-27 2026-11-28 2026-11-29; do
-    [ "$(runs_started "$(unit total "$d")")" = 1 ] || fail "total $d ran more than once"
+    started_once "$(unit total "$d")"
 done
 echo ok

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The state directory's files: run records, results and instance marks round-trip whatever the
- * names hold (tabs, newlines, backslashes), half-written records are cleaned up, and the lock
- * keeps a second daemon out.
+ * names hold (tabs, newlines, backslashes), a record cut short by a kill is ignored, the log is
+ * rewritten with the open runs, and the lock keeps a second daemon out.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,27 +20,27 @@
 static char dir[] = "/tmp/sluice-state-XXXXXX";
 
 static int setup(void **state) {
-        int fd = -EBADF;
+        StateDir *s = NULL;
 
         assert_non_null(mkdtemp(dir));
-        assert_int_equal(state_setup(dir, &fd), 0);
-        *state = (void *) (intptr_t) fd;
+        assert_int_equal(state_open(dir, &s), 0);
+        *state = s;
         return 0;
 }
 
 static int teardown(void **state) {
         char cmd[128];
 
-        close((int) (intptr_t) *state);
+        state_close(*state);
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
         return system(cmd);
 }
 
 static void test_lock(void **state) {
-        int fd = -EBADF;
+        StateDir *s = NULL;
 
-        assert_int_equal(state_setup(dir, &fd), -EBUSY);
-        assert_int_equal(fd, -EBADF);
+        assert_int_equal(state_open(dir, &s), -EBUSY);
+        assert_null(s);
 }
 
 static void test_run_record_round_trip(void **state) {
@@ -49,19 +49,23 @@ static void test_run_record_round_trip(void **state) {
         RunRecord r = { .run_id = "0123abcd", .unit = "sluice-p-t@a\\x20b.service",
                         .pipeline = "p", .task = "t", .instance = "a\\x20b", .attempt = 3,
                         .memory_max = 1 << 20, .outputs = outputs, .staged = staged };
-        RunRecord **l = NULL;
+        RunRecord two = r, **l = NULL;
+        StateDir *sd = *state;
         char path[256];
         FILE *f;
 
-        assert_int_equal(state_write_run(dir, &r), 0);
-        /* A record a killed daemon never renamed into place: removed, not read. */
-        snprintf(path, sizeof(path), "%s/runs/dead.run.new", dir);
-        f = fopen(path, "w");
+        assert_int_equal(state_write_run(sd, &r), 0);
+        two.run_id = "ended";
+        assert_int_equal(state_write_run(sd, &two), 0);
+        assert_int_equal(state_remove_run(sd, "ended"), 0);
+        /* A line a killed daemon could not finish: ignored. */
+        snprintf(path, sizeof(path), "%s/runs.log", dir);
+        f = fopen(path, "a");
         assert_non_null(f);
-        fputs("unit=x\n", f);
+        fputs("start\tcut\tunit=sluice-p-t@x.serv", f);
         fclose(f);
 
-        assert_int_equal(state_read_runs(dir, &l), 0);
+        assert_int_equal(state_read_runs(sd, &l), 0);
         assert_non_null(l[0]);
         assert_null(l[1]);
         assert_string_equal(l[0]->run_id, "0123abcd");
@@ -73,10 +77,16 @@ static void test_run_record_round_trip(void **state) {
         assert_string_equal(l[0]->outputs[0], outputs[0]);
         assert_string_equal(l[0]->staged[1], staged[1]);
         run_records_free(l);
-        assert_int_not_equal(access(path, F_OK), 0);
+        assert_int_equal(sd->open_runs, 1);
 
-        assert_int_equal(state_remove_run(dir, "0123abcd"), 0);
-        assert_int_equal(state_read_runs(dir, &l), 0);
+        /* The last open run ends: the log is emptied. */
+        assert_int_equal(state_remove_run(sd, "0123abcd"), 0);
+        assert_int_equal(sd->open_runs, 0);
+        f = fopen(path, "r");
+        assert_non_null(f);
+        assert_int_equal(fgetc(f), EOF);
+        fclose(f);
+        assert_int_equal(state_read_runs(sd, &l), 0);
         assert_null(l[0]);
         run_records_free(l);
 }
