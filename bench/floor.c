@@ -83,23 +83,10 @@ static int start(const char *name) {
                                           "StandardError", "s", "journal", "SyslogIdentifier",
                                           "s", "floor");
         if (r >= 0)
-                r = sd_bus_message_open_container(m, 'r', "sv");
+                r = sd_bus_message_append(m, "(sv)", "ExecStart", "a(sasb)", 1, stamp, 2, argv[0],
+                                          argv[1], 0);
         if (r >= 0)
-                r = sd_bus_message_append(m, "s", "ExecStart");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "a(sasb)");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(sasb)");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'r', "sasb");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", stamp);
-        if (r >= 0)
-                r = sd_bus_message_append_strv(m, (char **) argv);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "b", 0);
-        for (int k = 0; k < 5 && r >= 0; k++)
-                r = sd_bus_message_close_container(m);
+                r = sd_bus_message_close_container(m); /* the properties */
         if (r >= 0)
                 r = sd_bus_message_append(m, "a(sa(sv))", 0);
         if (r >= 0)

@@ -18,6 +18,7 @@
 
 #include "executor.h"
 #include "log.h"
+#include "recover.h"
 #include "scheduler.h"
 #include "state.h"
 #include "subst.h"
@@ -245,6 +246,9 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         i->run->job = strdup(job);
         manager_set_state(m, i, INSTANCE_RUNNING);
         log_run_started(i);
+        /* A run quick enough to end before this reply was read left its result already. */
+        if (state_has_result(m->state_dir, i->run->id_str))
+                recover_from_result_file(m, i);
         return 0;
 }
 
@@ -373,8 +377,7 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
             strv_extendf(&fields, "SLUICE_INSTANCE=%s", i->id) < 0 ||
             strv_extendf(&fields, "SLUICE_RUN_ID=%s", run->id_str) < 0)
                 return -ENOMEM;
-        if (strv_extend(&stop_post, m->self_exe) < 0 ||
-            strv_extend(&stop_post, "--record-result") < 0 ||
+        if (strv_extend(&stop_post, m->result_helper) < 0 ||
             strv_extend(&stop_post, m->state_dir) < 0 || strv_extend(&stop_post, run->id_str) < 0)
                 return -ENOMEM;
         dirs = output_dirs(run->outputs);
@@ -406,6 +409,7 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
                                           .pipeline = task->pipeline->name, .task = task->name,
                                           .instance = i->id, .attempt = run->attempt,
                                           .memory_max = run->memory_max,
+                                          .start_realtime = run->start_realtime,
                                           .outputs = run->outputs, .staged = run->staged });
         if (r < 0)
                 return log_error_errno(r, "Cannot record run %s in '%s': %m", run->id_str,
@@ -425,6 +429,7 @@ int executor_start(Manager *m, Instance *i) {
                 return log_oom();
         run->manager = m;
         run->start_usec = now_usec(CLOCK_MONOTONIC);
+        run->start_realtime = now_usec(CLOCK_REALTIME);
         (void) sd_id128_randomize(&id);
         sd_id128_to_string(id, run->id_str);
         run->attempt = ++i->attempts;
@@ -603,7 +608,6 @@ void executor_finish(Manager *m, Instance *i, const UnitResult *res) {
         else
                 log_struct(LOG_ERR, f, "%s failed: %s", i->unit, strna(reason));
 
-        executor_unref(m, i->unit);
         run_ended(m, i, ok, class, strna(reason));
 }
 

@@ -19,13 +19,12 @@ typedef struct UnitResult {
 
 void unit_result_done(UnitResult *r);
 
-/* follow.c: the bus connection, systemd's signals, and reconnecting when the bus goes away. */
+/* follow.c: the bus connection (reconnecting when it goes away), and the results that the
+ * units' ExecStopPost= writes into the state directory. */
 int executor_connect(Manager *m);
-/* Asks systemd how i's unit is doing, and finishes the run if it is over. */
+int executor_watch_results(Manager *m);
+/* Finishes i's run from its result file, or asks systemd how the unit is doing. */
 void executor_query(Manager *m, Instance *i);
-/* Ref()s a unit the daemon takes back, so it cannot be collected before its result is read. */
-void executor_ref(Manager *m, const char *unit);
-void executor_unref(Manager *m, const char *unit);
 
 /* executor.c */
 /* Stages outputs, records the run and sends StartTransientUnit. i becomes STARTING. */

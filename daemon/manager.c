@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "evaluate.h"
@@ -47,6 +48,7 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         if (!m)
                 return log_oom();
         m->config = DAEMON_CONFIG_DEFAULT;
+        m->results_fd = -EBADF;
         m->config_dir = strdup(o->config_dir);
         if (!m->config_dir || path_join(o->config_dir, "pipelines.d", &m->pipelines_dir) < 0 ||
             path_join(o->config_dir, "sluiced.conf", &conf) < 0)
@@ -84,10 +86,21 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         if (r < 0)
                 return log_error_errno(r, "Cannot create the state directory '%s': %m",
                                        m->state_dir);
-        /* The units' ExecStopPost= runs this very binary to record a result. */
-        r = readlink_malloc("/proc/self/exe", &m->self_exe);
-        if (r < 0)
-                return log_error_errno(r, "Cannot find out where sluiced is: %m");
+        /* The units' ExecStopPost= is sluice-result, installed next to sluiced. */
+        {
+                _cleanup_free_ char *self = NULL, *dir = NULL;
+
+                r = readlink_malloc("/proc/self/exe", &self);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot find out where sluiced is: %m");
+                if (path_split(self, &dir, NULL) < 0 ||
+                    path_join(dir, "sluice-result", &m->result_helper) < 0)
+                        return log_oom();
+                if (access(m->result_helper, X_OK) < 0)
+                        return log_error_errno(errno, "Cannot run '%s', which must be next to "
+                                                      "sluiced: %m",
+                                               m->result_helper);
+        }
         m->pool_used = calloc(m->config.n_pools + 1, sizeof(unsigned));
         if (!m->pool_used)
                 return log_oom();
@@ -122,10 +135,10 @@ Manager *manager_free(Manager *m) {
         target_host_done(&m->host);
         pipelines_free(m->pipelines, m->n_pipelines);
         pipelines_free(m->retired, m->n_retired);
-        sd_bus_slot_unref(m->match_properties);
-        sd_bus_slot_unref(m->match_job_removed);
         sd_bus_slot_unref(m->match_disconnected);
-        sd_bus_slot_unref(m->match_reloading);
+        sd_event_source_disable_unref(m->results_source);
+        sd_event_source_disable_unref(m->sweep_source);
+        safe_close(m->results_fd);
         sd_event_source_disable_unref(m->dispatch_source);
         sd_event_source_disable_unref(m->save_source);
         sd_event_source_disable_unref(m->reconnect_source);
@@ -136,7 +149,7 @@ Manager *manager_free(Manager *m) {
         free(m->config_dir);
         free(m->pipelines_dir);
         free(m->state_dir);
-        free(m->self_exe);
+        free(m->result_helper);
         state_close(m->state);
         free(m);
         return NULL;
@@ -264,6 +277,9 @@ int manager_startup(Manager *m) {
         r = scheduler_setup(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the scheduler: %m");
+        r = executor_watch_results(m);
+        if (r < 0)
+                return r;
         r = executor_connect(m);
         if (r < 0)
                 return r;

@@ -24,7 +24,7 @@ typedef struct Manager {
         char *config_dir;
         char *pipelines_dir;
         char *state_dir;
-        char *self_exe;         /* for the units' ExecStopPost= */
+        char *result_helper;    /* sluice-result, the units' ExecStopPost= */
         struct StateDir *state;
         DaemonConfig config;
         unsigned *pool_used;    /* per pool of config.pools */
@@ -48,10 +48,10 @@ typedef struct Manager {
         sd_event_source *save_source;   /* writes the instance marks, once per loop iteration */
         sd_event_source *reconnect_source;
         usec_t reconnect_delay;
-        sd_bus_slot *match_properties;
-        sd_bus_slot *match_job_removed;
+        int results_fd;                 /* inotify on the state directory's runs/ */
+        sd_event_source *results_source;
+        sd_event_source *sweep_source;
         sd_bus_slot *match_disconnected;
-        sd_bus_slot *match_reloading;
 } Manager;
 
 int manager_new(const ManagerOptions *o, Manager **ret);

@@ -116,6 +116,10 @@ void recover_from_result_file(Manager *m, Instance *i) {
         /* systemd's $EXIT_CODE and $EXIT_STATUS: "exited" and a number, or "killed"/"dumped"
          * and a signal name. */
         res.result = TAKE_PTR(rr.service_result);
+        /* Timestamps of the run, as near as the daemon knows them: when it was started, and
+         * when its ExecStopPost= ran. */
+        res.start_usec = i->run->start_realtime;
+        res.exit_usec = rr.realtime;
         if (rr.exit_code && streq(rr.exit_code, "exited")) {
                 res.exec_code = CLD_EXITED;
                 res.exec_status = atoi(strempty(rr.exit_status));
@@ -123,7 +127,7 @@ void recover_from_result_file(Manager *m, Instance *i) {
                 res.exec_code = streq(rr.exit_code, "killed") ? CLD_KILLED : CLD_DUMPED;
                 res.exec_status = signal_from_name(strempty(rr.exit_status));
         }
-        log_info("%s ended while sluiced was away: %s", i->unit, strna(res.result));
+        log_debug("%s ended: %s", i->unit, strna(res.result));
         executor_finish(m, i, &res);
         unit_result_done(&res);
         run_result_done(&rr);
@@ -149,6 +153,7 @@ static Run *run_from_record(Manager *m, RunRecord *rec) {
         snprintf(run->id_str, sizeof(run->id_str), "%s", rec->run_id);
         run->attempt = MAX(rec->attempt, 1u);
         run->memory_max = rec->memory_max;
+        run->start_realtime = rec->start_realtime;
         run->outputs = TAKE_PTR(rec->outputs);
         run->staged = TAKE_PTR(rec->staged);
         run->job_done = true;   /* no start job to wait for: it is long done or gone */
@@ -215,7 +220,6 @@ static void recover_record(Manager *m, RunRecord *rec) {
         adopt(m, i, run);
         if (r > 0 && run_id && streq(run_id, rec->run_id)) {
                 log_info("Following %s again (run %s, %s)", rec->unit, rec->run_id, state);
-                executor_ref(m, rec->unit);
                 executor_query(m, i);
                 return;
         }
@@ -316,7 +320,6 @@ static void recover_unrecorded(Manager *m) {
                                                      .memory_max = UINT64_MAX,
                                                      .outputs = run->outputs,
                                                      .staged = run->staged });
-                executor_ref(m, name);
                 executor_query(m, i);
         }
 }

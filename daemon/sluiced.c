@@ -8,7 +8,6 @@
 
 #include "log.h"
 #include "manager.h"
-#include "state.h"
 #include "sluice-config.h"
 
 static BusScope arg_scope = BUS_SCOPE_UNSET;
@@ -96,18 +95,6 @@ static int parse_argv(int argc, char *argv[]) {
 int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
-
-        /* ExecStopPost= of every task unit: record how the run ended, for a daemon that may not
-         * be there to see it. */
-        if (argc == 4 && streq(argv[1], "--record-result")) {
-                r = state_record_result(argv[2], argv[3]);
-                if (r < 0) {
-                        fprintf(stderr, "sluiced: cannot record the result of run %s in %s: %s\n",
-                                argv[3], argv[2], strerror(-r));
-                        return EXIT_FAILURE;
-                }
-                return EXIT_SUCCESS;
-        }
 
         log_setup(LOG_TARGET_AUTO, "sluiced");
         r = parse_argv(argc, argv);

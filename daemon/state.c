@@ -155,7 +155,8 @@ static int format_run(const RunRecord *r, char **ret, size_t *ret_len) {
         put_value(f, r->task);
         fputs("\tinstance=", f);
         put_value(f, r->instance);
-        fprintf(f, "\tattempt=%u\tmemory_max=%llu", r->attempt, (unsigned long long) r->memory_max);
+        fprintf(f, "\tattempt=%u\tmemory_max=%llu\tstart_realtime=%llu", r->attempt,
+                (unsigned long long) r->memory_max, (unsigned long long) r->start_realtime);
         for (size_t i = 0; r->outputs && r->outputs[i]; i++) {
                 fputs("\toutput=", f);
                 put_value(f, r->outputs[i]);
@@ -250,6 +251,8 @@ static int run_field(const char *key, char *value, void *userdata) {
                 return (r->attempt = (unsigned) strtoul(value, NULL, 10)), 0;
         if (streq(key, "memory_max"))
                 return (r->memory_max = strtoull(value, NULL, 10)), 0;
+        if (streq(key, "start_realtime"))
+                return (r->start_realtime = strtoull(value, NULL, 10)), 0;
         return 0;       /* a key from a newer version: ignored */
 }
 
@@ -393,6 +396,7 @@ int state_record_result(const char *dir, const char *run_id) {
         put(f, "service_result", strempty(getenv("SERVICE_RESULT")));
         put(f, "exit_code", strempty(getenv("EXIT_CODE")));
         put(f, "exit_status", strempty(getenv("EXIT_STATUS")));
+        fprintf(f, "realtime=%llu\n", (unsigned long long) now_usec(CLOCK_REALTIME));
         if (fclose(f) != 0)
                 return -ENOMEM;
         return replace_file(path, buf, len);
@@ -413,6 +417,8 @@ static int result_field(const char *key, char *value, void *userdata) {
                 return set_field(&r->exit_code, value);
         if (streq(key, "exit_status"))
                 return set_field(&r->exit_status, value);
+        if (streq(key, "realtime"))
+                r->realtime = strtoull(value, NULL, 10);
         return 0;
 }
 

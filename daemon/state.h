@@ -29,6 +29,7 @@ typedef struct RunRecord {
         char *instance;         /* the escaped instance id */
         unsigned attempt;
         uint64_t memory_max;    /* the limit this attempt ran with, UINT64_MAX for none */
+        uint64_t start_realtime;        /* when it was started, CLOCK_REALTIME */
         char **outputs;         /* final locations */
         char **staged;          /* where the run writes them, same order */
 } RunRecord;
@@ -40,6 +41,7 @@ typedef struct RunResult {
         char *service_result;   /* "success", "exit-code", "signal", "timeout", "oom-kill" */
         char *exit_code;        /* "exited", "killed", "dumped" */
         char *exit_status;      /* a number or a signal name ("KILL") */
+        uint64_t realtime;      /* when ExecStopPost= ran, CLOCK_REALTIME */
 } RunResult;
 
 void run_result_done(RunResult *r);

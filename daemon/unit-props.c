@@ -115,13 +115,12 @@ int unit_props_append(sd_bus_message *m, const UnitSpec *s) {
 
         /* No CPUAccounting=: under cgroup v1 it costs every start 5-20 ms (bench/RESULTS.md);
          * where it is cheap (cgroup v2) systemd turns it on by default anyway. */
-        r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)",
+        r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)",
                                   "Description", "s", s->description,
                                   "Type", "s", "exec",
-                                  /* Pinned until the result is read, then Unref()'d: a
-                                   * successful unit is collected, a failed one stays for
-                                   * `systemctl --failed` (CollectMode=inactive). */
-                                  "AddRef", "b", 1,
+                                  /* A successful unit is collected, a failed one stays for
+                                   * `systemctl --failed`; its result is in the state directory
+                                   * either way (ExecStopPost=). */
                                   "CollectMode", "s", "inactive",
                                   "StandardOutput", "s", "journal",
                                   "StandardError", "s", "journal",

@@ -28,13 +28,17 @@ head -n 1 "$WORK/weekly/2026-W48.txt" | grep -qx "week 2026-W48: 7 days, 672 wor
 grep -qx "168	alpha" "$WORK/weekly/2026-W48.txt" || fail "alpha was not counted 168 times"
 
 for d in "${days[@]}"; do
-    u=$(unit daily "$d")
-    started_once "$u"
-    # journald may not have written the task's line yet: wait for it.
-    read_24() { journalctl --no-pager -o cat "_SYSTEMD_UNIT=$1" | grep -q "merged 24 files"; }
-    wait_for 10 "$u to say it read 24 files" read_24 "$u"
+    started_once "$(unit daily "$d")"
     [ "$(wc -l < "$WORK/daily/$d.tsv")" = 27 ] || fail "daily $d has the wrong words"
 done
+# Each daily roll-up read its 24 hours. Matched by the tasks' syslog identifier rather than
+# _SYSTEMD_UNIT: journald loses the unit of a stream whose process exited before it looked
+# the cgroup up, and journald may not have written the last line yet, hence the wait.
+read_24() {
+    [ "$(journalctl --no-pager -o cat "SYSLOG_IDENTIFIER=$PIPELINE.daily" |
+        grep -c "^merged 24 files")" = 7 ]
+}
+wait_for 10 "the 7 daily roll-ups to say they read 24 files" read_24
 started_once "$(unit weekly 2026-W48)"
 [ -z "$(find "$WORK" -name '.sluice-*')" ] || fail "staging files left"
 echo ok
