@@ -3,7 +3,8 @@
  * dropper DIR COUNT INTERVAL_MS PREFIX SUFFIX: writes a small file in DIR/.incoming, then
  * renames it into DIR as PREFIX<n>SUFFIX, COUNT times, INTERVAL_MS apart; prints "<name>
  * <CLOCK_REALTIME ns of the rename>" per file. With INTERVAL_MS 0 all files are written first
- * and renamed in a burst.
+ * and renamed in a burst. A PREFIX of "@YYYY" names the files by hour instead: the n-th hour of
+ * that year as YYYY-MM-DDTHH, then SUFFIX (for hourly templates).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,8 +33,22 @@ static void write_file(const char *path, int n) {
         }
 }
 
+/* The n-th file's name, without the directory. */
+static void name_of(char *buf, size_t size, const char *prefix, const char *suffix, int n) {
+        if (prefix[0] == '@') {
+                struct tm tm = { .tm_year = atoi(prefix + 1) - 1900, .tm_mday = 1, .tm_hour = n };
+                time_t t = timegm(&tm);
+                char hour[32];
+
+                gmtime_r(&t, &tm);
+                strftime(hour, sizeof(hour), "%Y-%m-%dT%H", &tm);
+                snprintf(buf, size, "%s%s", hour, suffix);
+        } else
+                snprintf(buf, size, "%s%d%s", prefix, n, suffix);
+}
+
 int main(int argc, char *argv[]) {
-        char staging[4096], from[8400], to[8400];
+        char staging[4096], name[256], from[8400], to[8400];
         long long *stamps;
         int count, interval;
 
@@ -49,12 +64,14 @@ int main(int argc, char *argv[]) {
                 return 1;
         if (interval == 0)
                 for (int i = 0; i < count; i++) {
-                        snprintf(from, sizeof(from), "%s/%s%d%s", staging, argv[4], i, argv[5]);
+                        name_of(name, sizeof(name), argv[4], argv[5], i);
+                        snprintf(from, sizeof(from), "%s/%s", staging, name);
                         write_file(from, i);
                 }
         for (int i = 0; i < count; i++) {
-                snprintf(from, sizeof(from), "%s/%s%d%s", staging, argv[4], i, argv[5]);
-                snprintf(to, sizeof(to), "%s/%s%d%s", argv[1], argv[4], i, argv[5]);
+                name_of(name, sizeof(name), argv[4], argv[5], i);
+                snprintf(from, sizeof(from), "%s/%s", staging, name);
+                snprintf(to, sizeof(to), "%s/%s", argv[1], name);
                 if (interval > 0)
                         write_file(from, i);
                 stamps[i] = now_ns();
@@ -65,7 +82,9 @@ int main(int argc, char *argv[]) {
                 if (interval > 0)
                         usleep((useconds_t) interval * 1000);
         }
-        for (int i = 0; i < count; i++)
-                printf("%s%d%s %lld\n", argv[4], i, argv[5], stamps[i]);
+        for (int i = 0; i < count; i++) {
+                name_of(name, sizeof(name), argv[4], argv[5], i);
+                printf("%s %lld\n", name, stamps[i]);
+        }
         return 0;
 }

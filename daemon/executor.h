@@ -23,6 +23,7 @@ void unit_result_done(UnitResult *r);
  * units' ExecStopPost= writes into the state directory. */
 int executor_connect(Manager *m);
 int executor_watch_results(Manager *m);
+void executor_arm_sweep(Manager *m);
 /* Finishes i's run from its result file, or asks systemd how the unit is doing. */
 void executor_query(Manager *m, Instance *i);
 

@@ -201,8 +201,12 @@ static int on_results(sd_event_source *s, int fd, uint32_t revents, void *userda
                         const struct inotify_event *ev = (const struct inotify_event *) p;
 
                         p += sizeof(*ev) + ev->len;
-                        if (ev->mask & IN_Q_OVERFLOW)
+                        if (ev->mask & IN_Q_OVERFLOW) {
+                                /* Results were lost: sweep now. */
                                 (void) sd_event_source_set_time_relative(m->sweep_source, 0);
+                                (void) sd_event_source_set_enabled(m->sweep_source,
+                                                                   SD_EVENT_ONESHOT);
+                        }
                         else if (ev->len > 0)
                                 result_arrived(m, ev->name);
                 }
@@ -214,14 +218,31 @@ static int on_sweep(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         usec_t now = now_usec(CLOCK_MONOTONIC);
         Instance *i, *tmp;
+        bool any = false;
 
-        HASH_ITER(hh, m->instances, i, tmp)
-                if (i->run && i->state == INSTANCE_RUNNING &&
-                    now - i->run->start_usec >= SWEEP_INTERVAL)
+        HASH_ITER(hh, m->instances, i, tmp) {
+                if (!i->run)
+                        continue;
+                any = true;
+                if (i->state == INSTANCE_RUNNING && now - i->run->start_usec >= SWEEP_INTERVAL)
                         executor_query(m, i);
-        (void) sd_event_source_set_time_relative(s, SWEEP_INTERVAL);
-        (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
+        }
+        /* With nothing in flight an idle daemon wakes for nothing; a start re-arms it. */
+        if (any)
+                executor_arm_sweep(m);
         return 0;
+}
+
+void executor_arm_sweep(Manager *m) {
+        int enabled = SD_EVENT_OFF;
+
+        if (!m->sweep_source)
+                return;
+        (void) sd_event_source_get_enabled(m->sweep_source, &enabled);
+        if (enabled != SD_EVENT_OFF)
+                return;
+        (void) sd_event_source_set_time_relative(m->sweep_source, SWEEP_INTERVAL);
+        (void) sd_event_source_set_enabled(m->sweep_source, SD_EVENT_ONESHOT);
 }
 
 int executor_watch_results(Manager *m) {
@@ -243,7 +264,7 @@ int executor_watch_results(Manager *m) {
                                        USEC_PER_SEC, on_sweep, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot arm the sweep: %m");
-        return sd_event_source_set_enabled(m->sweep_source, SD_EVENT_ON);
+        return sd_event_source_set_enabled(m->sweep_source, SD_EVENT_OFF);
 }
 
 static void schedule_reconnect(Manager *m);

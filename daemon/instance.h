@@ -37,7 +37,8 @@ typedef struct Run {
         usec_t start_usec;              /* CLOCK_MONOTONIC, when sent */
         usec_t start_realtime;          /* the same, CLOCK_REALTIME */
         usec_t event_usec;              /* CLOCK_MONOTONIC of the event behind it; 0: a scan */
-        usec_t sent_usec;               /* CLOCK_MONOTONIC, StartTransientUnit handed to the bus */
+        usec_t call_usec;               /* CLOCK_MONOTONIC, StartTransientUnit built, being sent */
+        usec_t sent_usec;               /* CLOCK_MONOTONIC, its write to the bus returned */
         sd_bus_slot *slot;              /* the pending call; owned */
 } Run;
 

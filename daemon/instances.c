@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "evaluate.h"
+#include "executor.h"
 #include "log.h"
 #include "manager.h"
 #include "scheduler.h"
@@ -105,7 +106,8 @@ void manager_set_state(Manager *m, Instance *i, InstanceState s) {
         } else if (s == INSTANCE_FAILED) {
                 m->n_failed++;
                 manager_save_marks(m);
-        }
+        } else if (s == INSTANCE_STARTING || s == INSTANCE_RUNNING)
+                executor_arm_sweep(m);  /* a run in flight: the sweep looks out for it */
 }
 
 void manager_remove_instance(Manager *m, Instance *i) {

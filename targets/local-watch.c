@@ -286,8 +286,9 @@ static int hint_fresh(Target *t, const Binding *b, void *userdata) {
 
 static int on_quiet(sd_event_source *source, uint64_t usec, void *userdata);
 
-/* A file under a quiet-period policy changed: (re)start its wait. */
-static void quiet_touch(LocalState *s, LocalTarget *lt, const char *path, const Binding *b) {
+/* A file under a quiet-period policy changed at mtime: (re)start its wait. */
+static void quiet_touch(LocalState *s, LocalTarget *lt, const char *path, const Binding *b,
+                        usec_t mtime) {
         _cleanup_free_ char *key = NULL;
         QuietFile *q;
 
@@ -297,8 +298,8 @@ static void quiet_touch(LocalState *s, LocalTarget *lt, const char *path, const 
         if (!q) {
                 q = calloc(1, sizeof(QuietFile));
                 if (!q || !(q->path = strdup(path)) || binding_copy(b, &q->binding) < 0 ||
-                    sd_event_add_time_relative(s->event, &q->timer, CLOCK_REALTIME, lt->quiet,
-                                               USEC_PER_MSEC * 100, on_quiet, q) < 0) {
+                    sd_event_add_time(s->event, &q->timer, CLOCK_REALTIME, mtime + lt->quiet,
+                                      USEC_PER_MSEC * 100, on_quiet, q) < 0) {
                         if (q) {
                                 binding_free(q->binding);
                                 free(q->path);
@@ -313,8 +314,17 @@ static void quiet_touch(LocalState *s, LocalTarget *lt, const char *path, const 
                 HASH_ADD_KEYPTR(hh, s->quiet, q->key, strlen(q->key), q);
                 return;
         }
-        (void) sd_event_source_set_time_relative(q->timer, lt->quiet);
+        (void) sd_event_source_set_time(q->timer, mtime + lt->quiet);
         (void) sd_event_source_set_enabled(q->timer, SD_EVENT_ONESHOT);
+}
+
+/* A scan found a file changed less than the quiet period ago: it waits out the rest. */
+void local_watch_quiet_pending(LocalTarget *lt, const char *path, const Binding *b,
+                               usec_t mtime) {
+        LocalState *s = lt->target.host ? lt->target.host->kind_state[TARGET_KIND_PATH] : NULL;
+
+        if (s)
+                quiet_touch(s, lt, path, b, mtime);
 }
 
 /* The quiet period has passed since the last event; the file's mtime has the last word. */
@@ -369,7 +379,7 @@ static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_even
                 return;
         }
         if (lt->policy == LOCAL_QUIET) {
-                quiet_touch(s, lt, path, b);
+                quiet_touch(s, lt, path, b, now_usec(CLOCK_REALTIME));
                 return;
         }
         if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO))

@@ -114,6 +114,15 @@ int local_scan_tail(LocalTarget *lt, const char *dir, const char *rel, const Bin
                 r = template_match_component(t, last_level(lt), name, partial, &b);
                 if (r < 0)
                         return r;
+                if (r > 0 && lt->policy == LOCAL_QUIET &&
+                    now_usec(CLOCK_REALTIME) < mtime_of(&st) + lt->quiet) {
+                        /* Still being written, maybe: nothing says when it stops but time. */
+                        _cleanup_free_ char *path = local_join_rel(dir, de->d_name);
+                        if (!path)
+                                return -ENOMEM;
+                        local_watch_quiet_pending(lt, path, b, mtime_of(&st));
+                        continue;
+                }
                 if (r > 0) {
                         r = f(&lt->target, b, userdata);
                         if (r < 0)

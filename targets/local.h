@@ -61,5 +61,7 @@ int local_complete(LocalTarget *lt, const char *path);
 
 /* local-watch.c */
 int local_watch_start(Target *t);
+void local_watch_quiet_pending(LocalTarget *lt, const char *path, const Binding *b,
+                               usec_t mtime);
 void local_watch_stop(Target *t);
 void local_state_free(void *p);

@@ -11,6 +11,9 @@ mkdir -p "$WORK"/{moved,quiet,flagged/2026-11-27,plain,newer}
 today=$(date -u +%F)
 echo recent > "$WORK/plain/$today.csv"
 echo ancient > "$WORK/plain/2001-01-01.csv"
+# Written just before start-up under a quiet period: no event will come for it, so the
+# start-up scan must wait out the rest of its period rather than pass it over.
+echo early > "$WORK/quiet/0.log"
 start_daemon
 
 # moved: a file written in place is not an arrival, the same file moved in is. (The order
@@ -30,6 +33,7 @@ echo second >&7
 exec 7>&-
 wait_for 30 "the quiet file's output" test -f "$WORK/out/quiet/1"
 [ "$(cat "$WORK/out/quiet/1")" = "$(printf 'first\nsecond')" ] || fail "the quiet file was taken early"
+wait_for 30 "the quiet file found by the start-up scan" test -f "$WORK/out/quiet/0"
 
 # flag: parts are not complete until _SUCCESS lands next to them; then all of them run.
 echo a > "$WORK/flagged/2026-11-27/part-1"
