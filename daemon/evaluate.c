@@ -76,11 +76,25 @@ bool evaluate_inputs_exist(Task *task, const Binding *b) {
         return true;
 }
 
+/* A scan passes over history: out of the look-back window, or complete. */
+static bool scan_passes_over(Task *task, const Binding *b) {
+        int64_t t;
+
+        if (task->lookback > 0 && task_instance_time(task, b, &t) >= 0 &&
+            t < (int64_t) now_usec(CLOCK_REALTIME) - (int64_t) task->lookback)
+                return true;
+        return outputs_complete(task, b);
+}
+
 int evaluate_instance(Manager *m, Task *task, const Binding *b, bool fresh) {
         _cleanup_free_ char *id = NULL, *unit = NULL;
         Instance *i;
         int r;
 
+        /* First, before naming the instance: a scan of 100,000 complete instances is mostly
+         * this, and whether one is known does not change the answer for a scan. */
+        if (!fresh && scan_passes_over(task, b))
+                return 0;
         r = task_instance_id(task, b, &id);
         if (r < 0)
                 return r;
@@ -93,14 +107,7 @@ int evaluate_instance(Manager *m, Task *task, const Binding *b, bool fresh) {
                 return 0;               /* already queued or in flight */
         if (i && !fresh)
                 return 0;               /* failed or waiting: only a new arrival re-arms it */
-        if (!i && !fresh && task->lookback > 0) {
-                int64_t t;
-                /* Scans look back only so far: old history is not the daemon's business. */
-                if (task_instance_time(task, b, &t) >= 0 &&
-                    t < (int64_t) now_usec(CLOCK_REALTIME) - (int64_t) task->lookback)
-                        return 0;
-        }
-        if (outputs_complete(task, b)) {
+        if (fresh && outputs_complete(task, b)) {
                 if (i)
                         manager_remove_instance(m, i);
                 return 0;
@@ -184,9 +191,13 @@ static int rescan_one(Target *t, const Binding *b, void *userdata) {
 void evaluate_rescan(TargetHost *h, Target *t) {
         int r;
 
-        if (!t->kind->scan || (t->n_consumers == 0 && !t->producer))
+        /* An output that nothing reads matters to a scan only under make's rule, where it may
+         * be older than its inputs: otherwise the scan of the inputs checks it. */
+        if (!t->kind->scan || (t->n_consumers == 0 && !(t->producer && t->producer->rerun_newer)))
                 return;
+        target_host_scan_begin(h);
         r = t->kind->scan(t, rescan_one, h);
+        target_host_scan_end(h);
         if (r < 0)
                 log_warning_errno(r, "Cannot scan target '%s': %m", t->name);
 }

@@ -210,14 +210,61 @@ static int reads(const Task *task, size_t input, const Binding *tb, const Bindin
         return 0;
 }
 
+/*
+ * task_instances_from_input() where every expression of the input is a plain ${param}, as most
+ * are: the values carry over unchanged, and the one candidate is read when every expression
+ * agrees with the input instance. The same answer without the product and the forward pass,
+ * which a scan would otherwise pay once per file.
+ */
+static int instances_by_reference(const Task *task, const TaskInput *in, const Binding *ib,
+                                  Binding ***ret) {
+        _cleanup_(binding_freep) Binding *b = NULL;
+        Binding **out;
+        int r;
+
+        r = binding_new(&b);
+        if (r < 0)
+                return r;
+        for (size_t j = 0; j < task->n_params; j++) {
+                const char *v = NULL;
+
+                for (size_t i = 0; i < in->n_maps && !v; i++)
+                        if (streq(expr_param(in->maps[i].expr), task->params[j].name))
+                                v = binding_get(ib, in->maps[i].param);
+                if (!v)
+                        return -ENOKEY;
+                r = binding_set(b, task->params[j].name, v);
+                if (r < 0)
+                        return r;
+        }
+        out = calloc(2, sizeof(Binding *));
+        if (!out)
+                return -ENOMEM;
+        bool agree = ib->n == in->n_maps;
+        for (size_t i = 0; i < in->n_maps && agree; i++) {
+                const char *v = binding_get(ib, in->maps[i].param);
+                agree = v && streq(v, binding_get(b, expr_param(in->maps[i].expr)));
+        }
+        if (agree)
+                out[0] = TAKE_PTR(b);
+        *ret = out;
+        return 0;
+}
+
 int task_instances_from_input(const Task *task, size_t input, const Binding *input_binding,
                               Binding ***ret) {
         const TaskInput *in = &task->inputs[input];
         _cleanup_(values_freep) char ***values = NULL;
         _cleanup_(bindings_freep) Binding **candidates = NULL, **out = NULL;
         _cleanup_strv_free_ char **names = NULL;
+        bool references = true;
         size_t n = 0;
         int r;
+
+        for (size_t i = 0; i < in->n_maps; i++)
+                references = references && in->maps[i].expr->kind == EXPR_REF;
+        if (references)
+                return instances_by_reference(task, in, input_binding, ret);
 
         /* Each task parameter from the first expression that reads it (the loader checked
          * there is one): the candidates' product, filtered by the forward direction, which

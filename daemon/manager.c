@@ -221,8 +221,11 @@ int pipeline_slice_name(const Pipeline *p, char **ret) {
 static void reconcile(Manager *m) {
         usec_t begin = now_usec(CLOCK_MONOTONIC);
 
+        /* One scan for all: a directory read for one target serves the others. */
+        target_host_scan_begin(&m->host);
         for (size_t k = 0; k < m->n_pipelines; k++)
                 manager_reconcile(m, m->pipelines[k]);
+        target_host_scan_end(&m->host);
         log_info("Start-up scan done in %llu ms: %u instance(s) queued",
                  (unsigned long long) ((now_usec(CLOCK_MONOTONIC) - begin) / USEC_PER_MSEC),
                  m->n_queued);

@@ -461,48 +461,52 @@ int template_match(const Template *t, const char *name, Binding **ret) {
         return slots_to_binding(t, values, ret) < 0 ? -ENOMEM : 1;
 }
 
+/* The piece of the location that part i stands for; NULL with *r set when it cannot. */
+static const char *part_text(const Template *t, size_t i, const Binding *b, int *r) {
+        const TemplatePart *part = &t->parts[i];
+        const TemplateParam *param;
+        const char *v;
+
+        if (part->literal)
+                return part->literal;
+        param = &t->params[part->param];
+        v = binding_get(b, param->name);
+        if (!v)
+                *r = -ENOKEY;
+        else if (!param_value_valid(&param->spec, v, strlen(v)))
+                *r = -EINVAL;
+        return *r < 0 ? NULL : v;
+}
+
 int template_format(const Template *t, const Binding *b, char **ret) {
-        char *s = NULL;
         size_t len = 0;
-        FILE *f;
+        char *s, *p;
         int r = 0;
 
-        f = open_memstream(&s, &len);
-        if (!f)
+        /* Measured, then written: this runs for every output a scan checks. */
+        for (size_t c = 0; c < t->n_components; c++) {
+                const TemplateComponent *comp = &t->components[c];
+
+                len += c > 0;
+                for (size_t i = comp->first; i < comp->first + comp->n; i++) {
+                        const char *v = part_text(t, i, b, &r);
+                        if (!v)
+                                return r;
+                        len += strlen(v);
+                }
+        }
+        s = p = malloc(len + 1);
+        if (!s)
                 return -ENOMEM;
-        for (size_t c = 0; c < t->n_components && r == 0; c++) {
+        for (size_t c = 0; c < t->n_components; c++) {
                 const TemplateComponent *comp = &t->components[c];
 
                 if (c > 0)
-                        fputc('/', f);
-                for (size_t i = comp->first; i < comp->first + comp->n; i++) {
-                        const TemplatePart *part = &t->parts[i];
-                        const TemplateParam *param;
-                        const char *v;
-
-                        if (part->literal) {
-                                fputs(part->literal, f);
-                                continue;
-                        }
-                        param = &t->params[part->param];
-                        v = binding_get(b, param->name);
-                        if (!v) {
-                                r = -ENOKEY;
-                                break;
-                        }
-                        if (!param_value_valid(&param->spec, v, strlen(v))) {
-                                r = -EINVAL;
-                                break;
-                        }
-                        fputs(v, f);
-                }
+                        *p++ = '/';
+                for (size_t i = comp->first; i < comp->first + comp->n; i++)
+                        p = stpcpy(p, part_text(t, i, b, &r));
         }
-        if (fclose(f) != 0 && r == 0)
-                r = -ENOMEM;
-        if (r < 0) {
-                free(s);
-                return r;
-        }
+        *p = 0;
         *ret = s;
         return 0;
 }

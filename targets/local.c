@@ -56,9 +56,42 @@ static usec_t mtime_of(const struct stat *st) {
                (usec_t) st->st_mtim.tv_nsec / NSEC_PER_USEC;
 }
 
+/* During a scan: 1 a regular file, 0 not there, <0 cannot tell without a stat. */
+static int listed_regular(TargetHost *h, const char *path) {
+        unsigned char type;
+        int r;
+
+        r = local_listing_find(h, path, &type);
+        if (r <= 0)
+                return r;
+        if (type == DT_REG)
+                return 1;
+        return type == DT_LNK || type == DT_UNKNOWN ? -EAGAIN : 0;
+}
+
 int local_complete(LocalTarget *lt, const char *path) {
+        TargetHost *h = lt->target.host;
         struct stat st;
 
+        /* The quiet policy needs the mtime, which only a stat gives. */
+        if (h && h->scanning && lt->policy != LOCAL_QUIET) {
+                int r = listed_regular(h, path);
+
+                if (r == 0)
+                        return 0;
+                if (r > 0 && lt->policy != LOCAL_FLAG)
+                        return 1;
+                if (r > 0) {
+                        _cleanup_free_ char *dir = NULL, *flag = NULL;
+                        unsigned char type;
+
+                        if (path_split(path, &dir, NULL) < 0 || path_join(dir, lt->flag, &flag) < 0)
+                                return -ENOMEM;
+                        r = local_listing_find(h, flag, &type);
+                        if (r >= 0)
+                                return r;
+                }
+        }
         if (stat(path, &st) < 0)
                 return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
         if (!S_ISREG(st.st_mode))
@@ -91,14 +124,22 @@ int local_scan_tail(LocalTarget *lt, const char *dir, const char *rel, const Bin
         while ((de = readdir(d))) {
                 _cleanup_(binding_freep) Binding *b = NULL;
                 _cleanup_free_ char *name = NULL, *sub = NULL;
-                struct stat st;
+                struct stat st = {};
+                unsigned char type = de->d_type;
 
-                if (local_name_ignored(lt, de->d_name) || fstatat(dirfd(d), de->d_name, &st, 0) < 0)
+                if (local_name_ignored(lt, de->d_name))
                         continue;
+                /* The directory entry's type spares a stat per file, the bulk of a scan's
+                 * cost; symbolic links, unknown types and the quiet policy's mtime need one. */
+                if (type == DT_UNKNOWN || type == DT_LNK || lt->policy == LOCAL_QUIET) {
+                        if (fstatat(dirfd(d), de->d_name, &st, 0) < 0)
+                                continue;
+                        type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+                }
                 name = local_join_rel(rel, de->d_name);
                 if (!name)
                         return -ENOMEM;
-                if (S_ISDIR(st.st_mode)) {
+                if (type == DT_DIR) {
                         if (!template_has_path_tail(t))
                                 continue;
                         sub = local_join_rel(dir, de->d_name);
@@ -109,7 +150,7 @@ int local_scan_tail(LocalTarget *lt, const char *dir, const char *rel, const Bin
                                 return r;
                         continue;
                 }
-                if (!S_ISREG(st.st_mode))
+                if (type != DT_REG)
                         continue;
                 r = template_match_component(t, last_level(lt), name, partial, &b);
                 if (r < 0)
@@ -376,4 +417,5 @@ const TargetKind target_kind_path = {
         .discard = local_discard,
         .done = local_done,
         .host_done = local_state_free,
+        .scan_done = local_listings_free,
 };

@@ -60,6 +60,9 @@ int local_scan_tail(LocalTarget *lt, const char *dir, const char *rel, const Bin
 int local_complete(LocalTarget *lt, const char *path);
 
 /* local-watch.c */
+int local_listing_find(TargetHost *h, const char *path, unsigned char *ret_type);
+void local_listings_free(TargetHost *h);
+
 int local_watch_start(Target *t);
 void local_watch_quiet_pending(LocalTarget *lt, const char *path, const Binding *b,
                                usec_t mtime);

@@ -4,6 +4,7 @@
  * through this table, and kinds reach the core only through the TargetHost they are lent, so
  * adding a kind is one file and one line below.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "target.h"
@@ -75,6 +76,19 @@ void target_host_done(TargetHost *h) {
                         k->host_done(h->kind_state[k->id]);
                 h->kind_state[k->id] = NULL;
         }
+}
+
+void target_host_scan_begin(TargetHost *h) {
+        h->scanning++;
+}
+
+void target_host_scan_end(TargetHost *h) {
+        assert(h->scanning > 0);
+        if (--h->scanning > 0)
+                return;
+        for (size_t i = 0; target_kinds[i]; i++)
+                if (target_kinds[i]->scan_done)
+                        target_kinds[i]->scan_done(h);
 }
 
 void target_hint(Target *t, const Binding *b, bool fresh) {

@@ -56,6 +56,8 @@ typedef struct TargetKind {
 
         void (*done)(Target *t);    /* frees kind-private state, never t itself */
         void (*host_done)(void *state); /* frees what the kind kept in host->kind_state */
+        /* Frees what the kind kept in host->scan_state for the scan that has ended. */
+        void (*scan_done)(TargetHost *h);
 } TargetKind;
 
 /* What the core lends to every kind: the event loop and where to report. */
@@ -67,6 +69,10 @@ struct TargetHost {
         usec_t event_usec;          /* CLOCK_MONOTONIC when the kind woke for what it reports */
         usec_t scan_interval;       /* for a target that cannot be watched, how often to scan */
         void *kind_state[_TARGET_KIND_MAX];
+        /* While scanning (a start-up reconciliation, a rescan), the file system is read in
+         * bulk and nothing else happens in between: kinds may cache what they read here. */
+        unsigned scanning;
+        void *scan_state[_TARGET_KIND_MAX];
 };
 
 struct Target {
@@ -91,6 +97,8 @@ DEFINE_POINTER_CLEANUP(Target, target_free);
 int target_start(Target *t, TargetHost *h);
 void target_stop(Target *t);
 void target_host_done(TargetHost *h);
+void target_host_scan_begin(TargetHost *h);
+void target_host_scan_end(TargetHost *h);
 
 /*
  * A kind saw something at b: a hint, not a fact. fresh is true for an observed change (a file

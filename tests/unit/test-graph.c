@@ -460,6 +460,14 @@ static void test_instances_from_input(void **state) {
                           binding("zone", "eu", "hour", "2027-01-01T00", NULL),
                           "day=2027-01-01 zone=eu");
 
+        /* A parameter read twice: only the instances on the diagonal. */
+        assert_from_input(task(hosts, "self"), "pair", binding("a", "x", "b", "x", NULL),
+                          "host=x");
+        assert_from_input(task(hosts, "self"), "pair", binding("a", "x", "b", "y", NULL), "");
+        /* An input binding with a parameter its target does not have. */
+        assert_from_input(task(hosts, "self"), "pair",
+                          binding("a", "x", "b", "x", "c", "x", NULL), "");
+
         /* An input binding without the target's parameter. */
         assert_int_equal(task_instances_from_input(task(rollup, "day_rollup"), 0, wrong, &l),
                          -ENOKEY);
