@@ -20,7 +20,7 @@ typedef struct UnitResult {
 void unit_result_done(UnitResult *r);
 
 /* follow.c: the bus connection (reconnecting when it goes away), and the results that the
- * units' ExecStopPost= writes into the state directory. */
+ * units' sluice-result writes into the state directory. */
 int executor_connect(Manager *m);
 int executor_watch_results(Manager *m);
 void executor_arm_sweep(Manager *m);

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Following runs to their end. Every task unit has an ExecStopPost= (sluice-result) that writes
- * how the run ended into the state directory; the daemon watches that directory with inotify.
- * This costs the manager one short process per run, where following units over D-Bus would
- * make it send every subscriber a stream of PropertiesChanged signals for every unit: measured
- * here, subscribing cost the manager 45% of its start rate, the helper 23% (bench/RESULTS.md).
- * It also serves a daemon that was away: the result waits for it.
+ * Following runs to their end. In every task unit sluice-result writes how the run ended into
+ * the state directory, and the daemon watches that directory with inotify. sluice-result wraps
+ * the task itself where it can (same user, no sandbox), which costs the manager nothing; else
+ * it is the unit's ExecStopPost=, one more process for the manager to fork per run. Following
+ * units over D-Bus instead would make the manager send every subscriber a stream of
+ * PropertiesChanged signals for every unit: measured here, subscribing cost it 45% of its start
+ * rate, the ExecStopPost= 40% (bench/RESULTS.md). A result file also serves a daemon that was
+ * away: it waits for it.
  *
  * A sweep every SWEEP_INTERVAL catches what inotify cannot: a result written while the watch
- * was overflowing, and a unit that vanished without a result (the manager lost it).
+ * was overflowing, and a unit that ended without a result (the wrapper was SIGKILLed with its
+ * task, at the end of a stop timeout, or the manager lost the unit).
  *
  * The bus connection itself is watched too: when it drops, the daemon reconnects with back-off
  * and checks every run in flight (recover.c).
@@ -134,7 +137,7 @@ static int on_active_state(sd_bus_message *reply, void *userdata, sd_bus_error *
         }
         if (!streq(state, "inactive") && !streq(state, "failed"))
                 return 0;       /* still running: its result will come */
-        /* Over, and no result file: its ExecStopPost= did not run or could not write. */
+        /* Over, and no result file: sluice-result was killed or could not write. */
         r = sd_bus_path_encode(UNIT_PATH_PREFIX, i->unit, &path);
         if (r >= 0)
                 r = sd_bus_call_method_async(m->bus, &i->run->slot, SYSTEMD_DEST, path,

@@ -86,7 +86,7 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         if (r < 0)
                 return log_error_errno(r, "Cannot create the state directory '%s': %m",
                                        m->state_dir);
-        /* The units' ExecStopPost= is sluice-result, installed next to sluiced. */
+        /* sluice-result, which records how each run ended, is installed next to sluiced. */
         {
                 _cleanup_free_ char *self = NULL, *dir = NULL;
 

@@ -24,7 +24,7 @@ typedef struct Manager {
         char *config_dir;
         char *pipelines_dir;
         char *state_dir;
-        char *result_helper;    /* sluice-result, the units' ExecStopPost= */
+        char *result_helper;    /* sluice-result: wraps tasks, or their ExecStopPost= */
         struct StateDir *state;
         DaemonConfig config;
         unsigned *pool_used;    /* per pool of config.pools */

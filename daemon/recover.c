@@ -2,7 +2,7 @@
 /*
  * Recovery. Task units are systemd's, so they outlive the daemon; the state directory says
  * which runs the daemon had started (a record is written before every start) and how those
- * that ended while it was away ended (their ExecStopPost= writes the result). At start-up, and
+ * that ended while it was away ended (sluice-result writes it from the unit). At start-up, and
  * after losing the bus, every run is matched against what systemd has:
  *
  *   unit there, same run id       -> follow it again; if it has ended, read its result
@@ -117,7 +117,7 @@ void recover_from_result_file(Manager *m, Instance *i) {
          * and a signal name. */
         res.result = TAKE_PTR(rr.service_result);
         /* Timestamps of the run, as near as the daemon knows them: when it was started, and
-         * when its ExecStopPost= ran. */
+         * when sluice-result recorded its end. */
         res.start_usec = i->run->start_realtime;
         res.exit_usec = rr.realtime;
         if (rr.exit_code && streq(rr.exit_code, "exited")) {

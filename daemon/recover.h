@@ -9,7 +9,7 @@ void recover_marks(Manager *m);
 /*
  * At start-up: every run record and every sluice unit of a loaded pipeline is accounted for.
  * A unit still there is followed again (and its end read when it comes); a run whose unit is
- * gone is finished from the result its ExecStopPost= wrote, or as lost; a run that never got
+ * gone is finished from the result sluice-result wrote, or as lost; a run that never got
  * its unit is forgotten. Nothing that started is started again.
  */
 void recover_runs(Manager *m);

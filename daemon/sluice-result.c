@@ -1,28 +1,122 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sluice-result STATE_DIR RUN_ID: the ExecStopPost= of every task unit. Records how the run
- * ended ($SERVICE_RESULT, $EXIT_CODE, $EXIT_STATUS from systemd) in STATE_DIR/runs, where the
- * daemon watches for it, and where a daemon that was away finds it later. Tiny on purpose: it
- * runs once per task run, and systemd spawns it in the unit.
+ * sluice-result records how a run ended in STATE_DIR/runs, where the daemon watches for it, and
+ * where a daemon that was away finds it later. Two forms:
+ *
+ *   sluice-result --run STATE_DIR RUN_ID COMMAND [ARG...]
+ *       The unit's ExecStart= when the task runs as the daemon's own user, unsandboxed: runs
+ *       COMMAND as a child, and records its end itself. The manager spawns one process per run.
+ *
+ *   sluice-result STATE_DIR RUN_ID
+ *       The unit's ExecStopPost= (privileged) for tasks under another user or a sandbox, which
+ *       cannot write the state directory: records $SERVICE_RESULT, $EXIT_CODE, $EXIT_STATUS.
+ *       Every ExecStopPost= is one more process the manager forks per run, and that costs it
+ *       about 40% of its start rate (bench/RESULTS.md), so the first form is preferred.
+ *
+ * Tiny on purpose: it runs once per task run.
  */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "state.h"
 
-int main(int argc, char *argv[]) {
-        int r;
+/* systemd's exit status for "could not execute the command", so both forms report it alike. */
+#define EXIT_EXEC 203
 
-        if (argc != 3) {
-                fprintf(stderr, "usage: sluice-result STATE_DIR RUN_ID (run by systemd)\n");
-                return EXIT_FAILURE;
-        }
-        r = state_record_result(argv[1], argv[2]);
-        if (r < 0) {
+static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+
+static int record(const char *dir, const char *run_id, const char *result, const char *code,
+                  const char *status) {
+        int r = state_record_result(dir, run_id, result, code, status);
+
+        if (r < 0)
                 fprintf(stderr, "sluice-result: cannot record the result of run %s in %s: %s\n",
-                        argv[2], argv[1], strerror(-r));
+                        run_id, dir, strerror(-r));
+        return r;
+}
+
+/* Ends this process the way the task ended, so the manager's view of the unit is the task's. */
+static _Noreturn void end_like(int status) {
+        if (WIFSIGNALED(status)) {
+                int sig = WTERMSIG(status);
+                sigset_t all;
+
+                /* The core, if any, was the task's; this process has none worth keeping. */
+                (void) setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
+                (void) signal(sig, SIG_DFL);
+                sigfillset(&all);
+                (void) sigprocmask(SIG_UNBLOCK, &all, NULL);
+                (void) raise(sig);
+                _exit(128 + sig);
+        }
+        _exit(WEXITSTATUS(status));
+}
+
+static int run(const char *dir, const char *run_id, char **argv) {
+        char number[16];
+        sigset_t stop, old;
+        int status;
+        pid_t pid;
+
+        /* Blocked across fork(), so that a stop request cannot kill this process before it
+         * ignores them; the child gets the old mask back before exec. */
+        sigemptyset(&stop);
+        for (size_t k = 0; k < sizeof(stop_signals) / sizeof(stop_signals[0]); k++)
+                sigaddset(&stop, stop_signals[k]);
+        (void) sigprocmask(SIG_BLOCK, &stop, &old);
+        pid = fork();
+        if (pid < 0) {
+                fprintf(stderr, "sluice-result: cannot fork: %s\n", strerror(errno));
+                (void) record(dir, run_id, "resources", "exited", "1");
                 return EXIT_FAILURE;
         }
+        if (pid == 0) {
+                (void) sigprocmask(SIG_SETMASK, &old, NULL);
+                execvp(argv[0], argv);
+                fprintf(stderr, "sluice-result: cannot execute %s: %s\n", argv[0], strerror(errno));
+                _exit(EXIT_EXEC);
+        }
+        /* systemd sends a stop to every process of the unit, the task included: this one stays
+         * to record how the task took it. */
+        for (size_t k = 0; k < sizeof(stop_signals) / sizeof(stop_signals[0]); k++)
+                (void) signal(stop_signals[k], SIG_IGN);
+        (void) sigprocmask(SIG_SETMASK, &old, NULL);
+
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR) {
+                        fprintf(stderr, "sluice-result: cannot wait for %s: %s\n", argv[0],
+                                strerror(errno));
+                        return EXIT_FAILURE;
+                }
+        if (WIFSIGNALED(status)) {
+                bool dumped = WCOREDUMP(status);
+                (void) record(dir, run_id, dumped ? "core-dump" : "signal",
+                              dumped ? "dumped" : "killed", sigabbrev_np(WTERMSIG(status)) ?: "");
+        } else {
+                snprintf(number, sizeof(number), "%d", WEXITSTATUS(status));
+                (void) record(dir, run_id, WEXITSTATUS(status) == 0 ? "success" : "exit-code",
+                              "exited", number);
+        }
+        end_like(status);
+}
+
+int main(int argc, char *argv[]) {
+        if (argc >= 5 && strcmp(argv[1], "--run") == 0)
+                return run(argv[2], argv[3], argv + 4);
+        if (argc != 3) {
+                fprintf(stderr, "usage: sluice-result --run STATE_DIR RUN_ID COMMAND [ARG...]\n"
+                                "       sluice-result STATE_DIR RUN_ID  (as ExecStopPost=)\n");
+                return EXIT_FAILURE;
+        }
+        if (record(argv[1], argv[2], getenv("SERVICE_RESULT"), getenv("EXIT_CODE"),
+                   getenv("EXIT_STATUS")) < 0)
+                return EXIT_FAILURE;
         return EXIT_SUCCESS;
 }

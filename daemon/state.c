@@ -7,7 +7,7 @@
  *   runs.log            a line appended before a unit starts, and one when its end is
  *                       accounted for; rewritten with the open runs at start-up, emptied
  *                       whenever none is open
- *   runs/RUN_ID.result  written by the unit's ExecStopPost=, read if the daemon missed the end
+ *   runs/RUN_ID.result  written in the unit by sluice-result, read if the daemon missed the end
  *   instances           failed and retrying instances with their attempt counts
  *   lock                one daemon per directory
  *
@@ -381,7 +381,8 @@ int state_read_runs(StateDir *s, RunRecord ***ret) {
         return 0;
 }
 
-int state_record_result(const char *dir, const char *run_id) {
+int state_record_result(const char *dir, const char *run_id, const char *service_result,
+                        const char *exit_code, const char *exit_status) {
         _cleanup_free_ char *path = NULL, *buf = NULL;
         size_t len = 0;
         FILE *f;
@@ -393,9 +394,9 @@ int state_record_result(const char *dir, const char *run_id) {
         f = open_memstream(&buf, &len);
         if (!f)
                 return -ENOMEM;
-        put(f, "service_result", strempty(getenv("SERVICE_RESULT")));
-        put(f, "exit_code", strempty(getenv("EXIT_CODE")));
-        put(f, "exit_status", strempty(getenv("EXIT_STATUS")));
+        put(f, "service_result", strempty(service_result));
+        put(f, "exit_code", strempty(exit_code));
+        put(f, "exit_status", strempty(exit_status));
         fprintf(f, "realtime=%llu\n", (unsigned long long) now_usec(CLOCK_REALTIME));
         if (fclose(f) != 0)
                 return -ENOMEM;

@@ -36,12 +36,12 @@ typedef struct RunRecord {
 
 void run_record_done(RunRecord *r);
 
-/* What ExecStopPost= wrote for a run: systemd's $SERVICE_RESULT, $EXIT_CODE, $EXIT_STATUS. */
+/* What sluice-result wrote for a run: systemd's $SERVICE_RESULT, $EXIT_CODE, $EXIT_STATUS. */
 typedef struct RunResult {
         char *service_result;   /* "success", "exit-code", "signal", "timeout", "oom-kill" */
         char *exit_code;        /* "exited", "killed", "dumped" */
         char *exit_status;      /* a number or a signal name ("KILL") */
-        uint64_t realtime;      /* when ExecStopPost= ran, CLOCK_REALTIME */
+        uint64_t realtime;      /* when sluice-result recorded it, CLOCK_REALTIME */
 } RunResult;
 
 void run_result_done(RunResult *r);
@@ -73,8 +73,11 @@ int state_remove_run(StateDir *s, const char *run_id);
 int state_read_runs(StateDir *s, RunRecord ***ret);
 void run_records_free(RunRecord **l);
 
-/* The ExecStopPost= side (another process): records the environment systemd gives it. */
-int state_record_result(const char *dir, const char *run_id);
+/* The unit's side (sluice-result): how the run ended, in systemd's words: $SERVICE_RESULT
+ * ("success", "exit-code", "signal", ...), $EXIT_CODE ("exited", "killed", "dumped") and
+ * $EXIT_STATUS (a number or a signal name). */
+int state_record_result(const char *dir, const char *run_id, const char *service_result,
+                        const char *exit_code, const char *exit_status);
 bool state_has_result(const char *dir, const char *run_id);
 /* 1 and *ret when a result file exists, 0 when not. */
 int state_read_result(const char *dir, const char *run_id, RunResult *ret);

@@ -120,7 +120,7 @@ int unit_props_append(sd_bus_message *m, const UnitSpec *s) {
                                   "Type", "s", "exec",
                                   /* A successful unit is collected, a failed one stays for
                                    * `systemctl --failed`; its result is in the state directory
-                                   * either way (ExecStopPost=). */
+                                   * either way (sluice-result). */
                                   "CollectMode", "s", "inactive",
                                   "StandardOutput", "s", "journal",
                                   "StandardError", "s", "journal",
