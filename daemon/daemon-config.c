@@ -5,6 +5,7 @@
  * missing file means the defaults; a file with errors stops the daemon from starting, because
  * running with half of its settings would surprise more than not running.
  */
+#include <grp.h>
 #include <libconfig.h>
 #include <string.h>
 
@@ -17,9 +18,11 @@ void daemon_config_done(DaemonConfig *c) {
                 free(c->pools[i].name);
         free(c->pools);
         free(c->state_directory);
+        free(c->control_group);
         c->pools = NULL;
         c->n_pools = 0;
         c->state_directory = NULL;
+        c->control_group = NULL;
 }
 
 const Pool *daemon_config_find_pool(const DaemonConfig *c, const char *name) {
@@ -54,7 +57,8 @@ static void parse_pools(Loader *l, DaemonConfig *c, const config_setting_t *s) {
 
 int daemon_config_load(const char *path, DaemonConfig *c, Diag *d) {
         static char * const known[] = { "max_parallel", "max_starting", "resources", "limits",
-                                        "state_directory", "scope", "scan_interval", NULL };
+                                        "state_directory", "scope", "scan_interval",
+                                        "control_group", NULL };
         _cleanup_free_ char *text = NULL;
         const config_setting_t *root, *s;
         const char *saved = d->file;
@@ -101,6 +105,16 @@ int daemon_config_load(const char *path, DaemonConfig *c, Diag *d) {
                 if (!v2 || v2[0] != '/')
                         diag_error(d, line_of(s), "'state_directory' must be an absolute path");
                 else if (!(c->state_directory = strdup(v2)))
+                        r = -ENOMEM;
+        }
+        if ((s = config_setting_get_member(root, "control_group"))) {
+                const char *v2 = config_setting_get_string(s);
+                if (!v2 || !v2[0])
+                        diag_error(d, line_of(s), "'control_group' must be a group name");
+                else if (!getgrnam(v2))
+                        diag_error(d, line_of(s), "'control_group': no group '%s' on this system",
+                                   v2);
+                else if (!(c->control_group = strdup(v2)))
                         r = -ENOMEM;
         }
         if ((s = config_setting_get_member(root, "scope"))) {

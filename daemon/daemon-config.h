@@ -23,6 +23,7 @@ typedef struct DaemonConfig {
         size_t n_pools;
         Limits default_limits;  /* for what a task leaves unset */
         char *state_directory;  /* NULL: the default for the scope */
+        char *control_group;    /* may run, retry, cancel and reload over D-Bus, besides root */
         usec_t scan_interval;   /* for targets that cannot be watched */
         BusScope scope;
 } DaemonConfig;

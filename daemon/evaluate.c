@@ -15,7 +15,7 @@
 #include "util/escape.h"
 #include "util/strv.h"
 
-static int target_exists(Target *t, const char *location) {
+bool evaluate_target_exists(Target *t, const char *location) {
         int r = t->kind->check(t, location);
 
         if (r < 0)
@@ -46,7 +46,7 @@ static usec_t newest_input(Task *task, const Binding *b) {
 
 /* Luigi's rule: complete when every output exists; with rerun = "newer", make's: and none is
  * older than an input. */
-static bool outputs_complete(Task *task, const Binding *b) {
+bool evaluate_outputs_complete(Task *task, const Binding *b) {
         usec_t newest = task->rerun_newer ? newest_input(task, b) : 0;
 
         for (size_t i = 0; i < task->n_outputs; i++) {
@@ -54,7 +54,7 @@ static bool outputs_complete(Task *task, const Binding *b) {
                 Target *t = task->outputs[i];
                 usec_t m;
 
-                if (task_output_location(task, i, b, &loc) < 0 || !target_exists(t, loc))
+                if (task_output_location(task, i, b, &loc) < 0 || !evaluate_target_exists(t, loc))
                         return false;
                 if (task->rerun_newer && t->kind->mtime && t->kind->mtime(t, loc, &m) >= 0 &&
                     m < newest)
@@ -70,7 +70,7 @@ bool evaluate_inputs_exist(Task *task, const Binding *b) {
                 if (task_input_locations(task, i, b, &locs) < 0)
                         return false;
                 STRV_FOREACH(l, locs)
-                        if (!target_exists(task->inputs[i].target, *l))
+                        if (!evaluate_target_exists(task->inputs[i].target, *l))
                                 return false;
         }
         return true;
@@ -83,7 +83,7 @@ static bool scan_passes_over(Task *task, const Binding *b) {
         if (task->lookback > 0 && task_instance_time(task, b, &t) >= 0 &&
             t < (int64_t) now_usec(CLOCK_REALTIME) - (int64_t) task->lookback)
                 return true;
-        return outputs_complete(task, b);
+        return evaluate_outputs_complete(task, b);
 }
 
 int evaluate_instance(Manager *m, Task *task, const Binding *b, bool fresh) {
@@ -107,13 +107,26 @@ int evaluate_instance(Manager *m, Task *task, const Binding *b, bool fresh) {
                 return 0;               /* already queued or in flight */
         if (i && !fresh)
                 return 0;               /* failed or waiting: only a new arrival re-arms it */
-        if (fresh && outputs_complete(task, b)) {
+        if (fresh && evaluate_outputs_complete(task, b)) {
                 if (i)
                         manager_remove_instance(m, i);
                 return 0;
         }
         if (!evaluate_inputs_exist(task, b))
                 return 0;
+
+        if (i)
+                log_info("%s is re-armed by a new arrival of one of its inputs", i->unit);
+        r = evaluate_enqueue(m, task, b, id, unit, i, &i);
+        if (r < 0)
+                return r;
+        i->event_usec = fresh ? m->host.event_usec : 0;
+        return 1;
+}
+
+int evaluate_enqueue(Manager *m, Task *task, const Binding *b, const char *id, const char *unit,
+                     Instance *i, Instance **ret) {
+        int r;
 
         if (!i) {
                 r = instance_new(task, b, id, unit, &i);
@@ -123,15 +136,17 @@ int evaluate_instance(Manager *m, Task *task, const Binding *b, bool fresh) {
                 i->state = INSTANCE_STARTING;   /* untracked until queued below */
                 HASH_ADD_KEYPTR(hh, m->instances, i->unit, strlen(i->unit), i);
         } else {
-                /* A new arrival starts a new series: attempts and a raised limit reset. */
-                log_info("%s is re-armed by a new arrival of one of its inputs", i->unit);
+                /* A new series: attempts and a raised limit reset. */
                 (void) manager_set_wake(m, i, 0);
                 i->attempts = 0;
                 i->memory_max = UINT64_MAX;
         }
-        i->event_usec = fresh ? m->host.event_usec : 0;
+        i->event_usec = 0;
+        i->cancelled = false;
         scheduler_enqueue(m, i);
-        return 1;
+        if (ret)
+                *ret = i;
+        return 0;
 }
 
 void evaluate_hint(TargetHost *h, Target *t, const Binding *b, bool fresh) {

@@ -10,6 +10,13 @@ void evaluate_hint(TargetHost *h, Target *t, const Binding *b, bool fresh);
 void evaluate_gone(TargetHost *h, Target *t, const Binding *b);
 /* Whether every input of the instance exists now. */
 bool evaluate_inputs_exist(Task *task, const Binding *b);
+/* Whether a target instance exists (an error checking counts as missing, and is logged). */
+bool evaluate_target_exists(Target *t, const char *location);
+/* Luigi's rule: every output exists (and, with rerun = "newer", none is older than an input). */
+bool evaluate_outputs_complete(Task *task, const Binding *b);
+/* Queues an instance now: i when it is known (failed, retrying: a new series), else a new one. */
+int evaluate_enqueue(Manager *m, Task *task, const Binding *b, const char *id, const char *unit,
+                     Instance *i, Instance **ret);
 /* Re-checks everything the target feeds (after a lost event, at start-up). */
 void evaluate_rescan(TargetHost *h, Target *t);
 

@@ -161,8 +161,9 @@ static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, cons
 
         m->n_runs_failed++;
         free(i->reason);
-        i->reason = strdup(reason);
-        d = retry_decide(&i->task->retry, class, run->attempt, run->memory_max);
+        i->reason = i->cancelled ? strdup("cancelled") : strdup(reason);
+        d = i->cancelled ? (RetryDecision){ .why = "cancelled on request" }
+                         : retry_decide(&i->task->retry, class, run->attempt, run->memory_max);
         i->run = run_free(i->run);
         if (d.retry) {
                 i->memory_max = d.memory_max;
@@ -664,4 +665,30 @@ void executor_lost(Manager *m, Instance *i) {
         UnitResult res = UNIT_RESULT_UNKNOWN;
 
         executor_finish(m, i, &res);
+}
+
+int executor_cancel(Manager *m, Instance *i) {
+        switch (i->state) {
+        case INSTANCE_QUEUED:
+                manager_remove_instance(m, i);
+                return 0;
+        case INSTANCE_RETRY:
+                (void) manager_set_wake(m, i, 0);
+                free(i->reason);
+                i->reason = strdup("cancelled");
+                manager_set_state(m, i, INSTANCE_FAILED);
+                return 0;
+        case INSTANCE_STARTING:
+        case INSTANCE_RUNNING:
+                if (!m->bus)
+                        return -ENOTCONN;
+                /* The run ends as the stop makes it end, then counts as failed, not retried.
+                 * After a start call on the same connection, the manager sees the stop second. */
+                i->cancelled = true;
+                return sd_bus_call_method_async(m->bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH,
+                                                SYSTEMD_MANAGER, "StopUnit", NULL, NULL, "ss",
+                                                i->unit, "replace");
+        default:
+                return -ESRCH;
+        }
 }

@@ -36,4 +36,6 @@ void executor_finish(Manager *m, Instance *i, const UnitResult *res);
 /* The run of i ended without anyone seeing how (no unit, no result): a failure of class
  * FAILURE_LOST. */
 void executor_lost(Manager *m, Instance *i);
+/* Drops a queued instance, ends a retry series, or stops a run (failed as "cancelled"). */
+int executor_cancel(Manager *m, Instance *i);
 /* A unit of a pipeline's slice with its aggregate limits. */

@@ -21,6 +21,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "bus-api.h"
 #include "executor.h"
 #include "log.h"
 #include "recover.h"
@@ -311,6 +312,9 @@ static int open_bus(Manager *m) {
                                       on_disconnected, NULL, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the bus connection: %m");
+        r = bus_api_attach(m);
+        if (r < 0)
+                return r;
         /* Not Subscribe(): no unit signal is needed, and every subscriber slows the manager. */
         r = sd_bus_call_method(m->bus, SYSTEMD_DEST, SYSTEMD_PATH, "org.freedesktop.DBus.Peer",
                                "Ping", NULL, NULL, "");

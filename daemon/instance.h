@@ -58,6 +58,7 @@ typedef struct Instance {
         unsigned attempts;      /* runs in the current series */
         uint64_t memory_max;    /* raised after an oom-kill; UINT64_MAX: the task's own */
         char *reason;           /* why the last run failed */
+        bool cancelled;         /* stopped on request: the run's end is final */
         char *last_run_id;      /* of the last run whose end was accounted for */
         usec_t wake_realtime;   /* RETRY: next attempt; FAILED: end of the disable window */
         sd_event_source *timer; /* for wake_realtime; owned */

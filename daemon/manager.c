@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "bus-api.h"
 #include "config.h"
 #include "evaluate.h"
 #include "executor.h"
@@ -69,6 +70,9 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                   (o->scope == BUS_SCOPE_UNSET && m->config.scope == BUS_SCOPE_USER);
         if (o->max_parallel > 0)
                 m->config.max_parallel = o->max_parallel;
+        m->bus_name = strdup(o->bus_name ?: SLUICE_BUS_NAME);
+        if (!m->bus_name)
+                return log_oom();
         if (o->state_dir)
                 m->state_dir = strdup(o->state_dir);
         else if (m->config.state_directory)
@@ -150,6 +154,7 @@ Manager *manager_free(Manager *m) {
         free(m->pipelines_dir);
         free(m->state_dir);
         free(m->result_helper);
+        free(m->bus_name);
         state_close(m->state);
         free(m);
         return NULL;
@@ -232,7 +237,7 @@ static void reconcile(Manager *m) {
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        manager_reload(userdata);
+        manager_reload(userdata, NULL);
         return 0;
 }
 

@@ -15,6 +15,7 @@ typedef struct ManagerOptions {
         const char *config_dir; /* holds sluiced.conf and pipelines.d/ */
         const char *state_dir;  /* NULL: sluiced.conf's, else the scope's default */
         unsigned max_parallel;  /* 0: sluiced.conf's */
+        const char *bus_name;   /* NULL: SLUICE_BUS_NAME */
 } ManagerOptions;
 
 typedef struct Manager {
@@ -24,6 +25,7 @@ typedef struct Manager {
         char *config_dir;
         char *pipelines_dir;
         char *state_dir;
+        char *bus_name;         /* the API's, on the bus */
         char *result_helper;    /* sluice-result: wraps tasks, or their ExecStopPost= */
         struct StateDir *state;
         DaemonConfig config;
@@ -76,9 +78,10 @@ int pipeline_slice_name(const Pipeline *p, char **ret);
 /*
  * Reloads pipelines.d (SIGHUP): changed files replace their pipelines, new ones start, removed
  * ones stop; a file with errors keeps its previous version running. Runs in flight finish
- * under the pipeline they started with.
+ * under the pipeline they started with. *ret_kept, unless NULL: the files kept at their
+ * previous version.
  */
-void manager_reload(Manager *m);
+void manager_reload(Manager *m, char ***ret_kept);
 /* Frees retired pipelines that no instance uses any more. */
 void manager_gc_retired(Manager *m);
 /* After a run of i ended (i may be freed): moves it off a retired pipeline, frees what is

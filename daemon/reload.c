@@ -97,7 +97,7 @@ void manager_gc_retired(Manager *m) {
         }
 }
 
-void manager_reload(Manager *m) {
+void manager_reload(Manager *m, char ***ret_kept) {
         _cleanup_strv_free_ char **rejected = NULL;
         Pipeline **fresh = NULL, **final = NULL, **retired = NULL;
         size_t n_fresh = 0, n_final = 0, n_retired = 0;
@@ -168,6 +168,8 @@ void manager_reload(Manager *m) {
 
         log_notice("Reloaded: %zu pipeline(s) running, %u kept at their previous version",
                    m->n_pipelines, kept);
+        if (ret_kept)
+                *ret_kept = TAKE_PTR(rejected);
         (void) sd_notify(false, "READY=1");
         manager_notify_status(m);
 }

@@ -3,8 +3,8 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-
 #include <string.h>
+#include <systemd/sd-bus.h>
 
 #include "log.h"
 #include "manager.h"
@@ -14,6 +14,7 @@ static BusScope arg_scope = BUS_SCOPE_UNSET;
 static const char *arg_config_dir = SLUICE_CONFIG_DIR;
 static const char *arg_state_dir = NULL;
 static unsigned arg_max_parallel = 0;
+static const char *arg_bus_name = NULL;
 
 static void help(void) {
         printf("Usage: sluiced [OPTIONS]\n\n"
@@ -27,12 +28,14 @@ static void help(void) {
                "                            (default %s)\n"
                "  -S --state-dir=DIR        Keep run records and instance marks in DIR\n"
                "  -j --max-parallel=N       Run at most N task units at once (default 16)\n"
+               "     --bus-name=NAME        Take NAME for the D-Bus API instead of\n"
+               "                            org.sluice.sluice1 (several daemons on one bus)\n"
                "\nSee sluiced(8).\n",
                SLUICE_CONFIG_DIR);
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_USER, ARG_SYSTEM };
+        enum { ARG_VERSION = 0x100, ARG_USER, ARG_SYSTEM, ARG_BUS_NAME };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -41,6 +44,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "config-dir", required_argument, NULL, 'C' },
                 { "state-dir", required_argument, NULL, 'S' },
                 { "max-parallel", required_argument, NULL, 'j' },
+                { "bus-name", required_argument, NULL, ARG_BUS_NAME },
                 {}
         };
         int c;
@@ -61,6 +65,14 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case 'C':
                         arg_config_dir = optarg;
+                        break;
+                case ARG_BUS_NAME:
+                        if (!sd_bus_service_name_is_valid(optarg) || optarg[0] == ':') {
+                                fprintf(stderr, "--bus-name: '%s' is not a valid bus name\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        arg_bus_name = optarg;
                         break;
                 case 'S':
                         if (optarg[0] != '/') {
@@ -103,6 +115,7 @@ int main(int argc, char *argv[]) {
 
         r = manager_new(&(ManagerOptions){ .scope = arg_scope, .config_dir = arg_config_dir,
                                            .state_dir = arg_state_dir,
+                                           .bus_name = arg_bus_name,
                                            .max_parallel = arg_max_parallel },
                         &m);
         if (r < 0)

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "ctl-util.h"
+#include "task-params.h"
 #include "util/fs-util.h"
 #include "util/strv.h"
 
@@ -74,57 +75,16 @@ Task *ctl_find_task(const CtlPipelines *p, const char *name) {
 }
 
 int ctl_task_binding(const Task *task, char * const *params, Binding **ret) {
-        _cleanup_(binding_freep) Binding *b = NULL;
-        _cleanup_strv_free_ char **given = NULL;
-        bool bad = false;
+        _cleanup_free_ char *error = NULL;
         int r;
 
-        r = binding_new(&b);
-        if (r < 0)
-                return r;
-        STRV_FOREACH(p, params) {
-                const char *eq = strchr(*p, '=');
-                _cleanup_free_ char *name = NULL, *spec = NULL;
-                const TaskParam *tp;
-
-                if (!eq) {
-                        fprintf(stderr, "sluicectl: --param '%s': expected NAME=VALUE\n", *p);
-                        bad = true;
-                        continue;
-                }
-                name = strndup(*p, (size_t) (eq - *p));
-                if (!name || strv_extend(&given, name) < 0)
-                        return -ENOMEM;
-                tp = task_find_param(task, name);
-                if (!tp) {
-                        fprintf(stderr, "sluicectl: task '%s' has no parameter '%s'\n",
-                                task->name, name);
-                        bad = true;
-                        continue;
-                }
-                if (!param_value_valid(&tp->spec, eq + 1, strlen(eq + 1))) {
-                        (void) param_spec_to_string(&tp->spec, &spec);
-                        fprintf(stderr, "sluicectl: --param %s: '%s' is not a valid %s\n", name,
-                                eq + 1, strna(spec));
-                        bad = true;
-                        continue;
-                }
-                r = binding_set(b, name, eq + 1);
-                if (r < 0)
-                        return r;
+        r = task_binding_from_params(task, params, ret, &error);
+        if (r == -EINVAL) {
+                _cleanup_strv_free_ char **lines = strv_split_newlines(error);
+                STRV_FOREACH(l, lines)
+                        fprintf(stderr, "sluicectl: %s\n", *l);
         }
-        for (size_t i = 0; i < task->n_params; i++)
-                if (!strv_contains(given, task->params[i].name)) {
-                        _cleanup_free_ char *spec = NULL;
-                        (void) param_spec_to_string(&task->params[i].spec, &spec);
-                        fprintf(stderr, "sluicectl: task '%s' needs --param %s=VALUE (%s)\n",
-                                task->name, task->params[i].name, strna(spec));
-                        bad = true;
-                }
-        if (bad)
-                return -EINVAL;
-        *ret = TAKE_PTR(b);
-        return 0;
+        return r;
 }
 
 bool ctl_colors(void) {

@@ -17,7 +17,19 @@ static CtlOptions arg_options = { .config_dir = SLUICE_CONFIG_DIR };
 static void help(void) {
         printf("Usage: sluicectl [OPTIONS] COMMAND ...\n\n"
                "Control and inspect sluiced.\n\n"
-               "Commands:\n"
+               "Commands (through the running daemon):\n"
+               "  status                    Counts of running, queued, retrying and failed\n"
+               "                            instances, and the pipelines\n"
+               "  list [--state STATE]      Instances the daemon is acting on\n"
+               "  run TASK -p NAME=VALUE... Run that instance now, and what it needs\n"
+               "                            (--force: even when its outputs exist)\n"
+               "  why TASK -p NAME=VALUE... Why that instance has or has not run\n"
+               "  retry TASK -p NAME=VALUE...\n"
+               "                            Run a failed instance again now\n"
+               "  cancel TASK -p NAME=VALUE...\n"
+               "                            Stop a run, drop a queued one, end a retry series\n"
+               "  reload                    Validate and reload the pipeline files\n\n"
+               "Commands (no daemon needed):\n"
                "  check [FILE...]           Validate pipeline files without a daemon (default:\n"
                "                            every file in CONFIG_DIR/pipelines.d)\n"
                "  graph TASK -p NAME=VALUE...\n"
@@ -33,6 +45,10 @@ static void help(void) {
                "  -p --param=NAME=VALUE     A parameter of the task instance (repeatable)\n"
                "  -a --all                  graph: expand complete instances too\n"
                "     --dot                  graph: Graphviz output\n"
+               "     --json                 Machine-readable output\n"
+               "     --state=STATE          list: only queued, starting, running, retry or failed\n"
+               "     --force                run: even when the outputs exist (replaced atomically)\n"
+               "\nExit status: 0 done, 1 refused or failed, 2 usage error, 3 no daemon.\n"
                "\nSee sluicectl(1).\n",
                SLUICE_CONFIG_DIR);
 }
@@ -43,10 +59,17 @@ static const struct {
 } verbs[] = {
         { "check", verb_check },
         { "graph", verb_graph },
+        { "status", verb_status },
+        { "list", verb_list },
+        { "run", verb_run },
+        { "why", verb_why },
+        { "retry", verb_retry },
+        { "cancel", verb_cancel },
+        { "reload", verb_reload },
 };
 
 int main(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_USER, ARG_DOT };
+        enum { ARG_VERSION = 0x100, ARG_USER, ARG_DOT, ARG_JSON, ARG_STATE, ARG_FORCE };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -56,6 +79,9 @@ int main(int argc, char *argv[]) {
                 { "param", required_argument, NULL, 'p' },
                 { "all", no_argument, NULL, 'a' },
                 { "dot", no_argument, NULL, ARG_DOT },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "state", required_argument, NULL, ARG_STATE },
+                { "force", no_argument, NULL, ARG_FORCE },
                 {}
         };
         int c, r;
@@ -89,6 +115,15 @@ int main(int argc, char *argv[]) {
                         break;
                 case ARG_DOT:
                         arg_options.dot = true;
+                        break;
+                case ARG_JSON:
+                        arg_options.json = true;
+                        break;
+                case ARG_STATE:
+                        arg_options.state = optarg;
+                        break;
+                case ARG_FORCE:
+                        arg_options.force = true;
                         break;
                 default:
                         return 2;

@@ -9,6 +9,9 @@ typedef struct CtlOptions {
         bool quiet;
         bool dot;               /* graph --dot */
         bool all;               /* graph --all: expand what is complete too */
+        bool json;              /* machine-readable output */
+        bool force;             /* run --force: even when complete */
+        const char *state;      /* list --state */
         const char *config_dir;
         char **params;          /* --param NAME=VALUE, in order */
 } CtlOptions;
@@ -16,3 +19,11 @@ typedef struct CtlOptions {
 /* Each returns a process exit status. */
 int verb_check(const CtlOptions *o, int argc, char *argv[]);
 int verb_graph(const CtlOptions *o, int argc, char *argv[]);
+/* control.c: through the daemon's D-Bus API */
+int verb_status(const CtlOptions *o, int argc, char *argv[]);
+int verb_list(const CtlOptions *o, int argc, char *argv[]);
+int verb_run(const CtlOptions *o, int argc, char *argv[]);
+int verb_why(const CtlOptions *o, int argc, char *argv[]);
+int verb_retry(const CtlOptions *o, int argc, char *argv[]);
+int verb_cancel(const CtlOptions *o, int argc, char *argv[]);
+int verb_reload(const CtlOptions *o, int argc, char *argv[]);

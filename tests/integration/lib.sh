@@ -12,6 +12,8 @@ WORK=$(mktemp -d /var/lib/sluice-test.XXXXXX)
 # A pipeline name of its own per run, so units of an earlier run never answer for this one.
 PIPELINE=t$$
 DAEMON_PID=
+# And a bus name of its own, for sluicectl to find this test's daemon and no other.
+export SLUICE_BUS_NAME=org.sluice.test.$PIPELINE
 
 fail() {
     echo "FAIL: $*" >&2
@@ -65,7 +67,8 @@ more_startups_than() { [ "$(startups)" -gt "$1" ]; }
 start_daemon() {
     local before
     before=$(startups)
-    "$SLUICED" --user -C "$WORK/config" --state-dir "$WORK/state" "$@" >>"$WORK/daemon.log" 2>&1 &
+    "$SLUICED" --user -C "$WORK/config" --state-dir "$WORK/state" --bus-name "$SLUICE_BUS_NAME" \
+        "$@" >>"$WORK/daemon.log" 2>&1 &
     DAEMON_PID=$!
     wait_for 30 "sluiced to finish its start-up scan" more_startups_than "$before"
 }

@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's D-Bus API, on the bus it talks to systemd on (system, or user with --user):
+ * what sluicectl uses, and anything else may (busctl introspect org.sluice.sluice1
+ * /org/sluice/sluice1). Reading is open; changing anything (Run, Retry, Cancel, Reload) takes
+ * root, the daemon's own user or a member of sluiced.conf's control_group. On the system bus
+ * the policy file (units/org.sluice.sluice1.conf) says the same to the bus daemon. No property emits change signals: a
+ * client that wants live figures asks again, and an idle daemon sends nothing.
+ */
+#include <grp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bus-api.h"
+#include "demand.h"
+#include "evaluate.h"
+#include "executor.h"
+#include "log.h"
+#include "scheduler.h"
+#include "sluice-config.h"
+#include "task-params.h"
+#include "util/strv.h"
+
+#define ERROR_PREFIX SLUICE_BUS_INTERFACE "."
+
+static int property_version(sd_bus *bus, const char *path, const char *interface,
+                            const char *property, sd_bus_message *reply, void *userdata,
+                            sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", SLUICE_VERSION);
+}
+
+/* The counters are unsigned in the Manager; the offset in userdata says which one. */
+static int property_unsigned(sd_bus *bus, const char *path, const char *interface,
+                             const char *property, sd_bus_message *reply, void *userdata,
+                             sd_bus_error *error) {
+        return sd_bus_message_append(reply, "u", *(unsigned *) userdata);
+}
+
+static int property_ull(sd_bus *bus, const char *path, const char *interface,
+                        const char *property, sd_bus_message *reply, void *userdata,
+                        sd_bus_error *error) {
+        return sd_bus_message_append(reply, "t", (uint64_t) *(unsigned long long *) userdata);
+}
+
+static bool in_group(sd_bus_creds *c, gid_t gid) {
+        const gid_t *gids;
+        gid_t egid;
+        int n;
+
+        if (sd_bus_creds_get_egid(c, &egid) >= 0 && egid == gid)
+                return true;
+        n = sd_bus_creds_get_supplementary_gids(c, &gids);
+        for (int k = 0; k < n; k++)
+                if (gids[k] == gid)
+                        return true;
+        return false;
+}
+
+/* Root, the daemon's own user, or a member of sluiced.conf's control_group. */
+static int check_allowed(Manager *m, sd_bus_message *msg, sd_bus_error *error) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *c = NULL;
+        const struct group *g;
+        uid_t uid;
+        int r;
+
+        r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
+                                                   SD_BUS_CREDS_SUPPLEMENTARY_GIDS, &c);
+        if (r >= 0)
+                r = sd_bus_creds_get_euid(c, &uid);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot tell who is asking: %m");
+        if (uid == 0 || uid == geteuid())
+                return 0;
+        if (m->config.control_group && (g = getgrnam(m->config.control_group)) &&
+            in_group(c, g->gr_gid))
+                return 0;
+        return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                 "Only root%s%s may do this", m->config.control_group
+                                 ? " and members of group " : "", strempty(m->config.control_group));
+}
+
+/* "task" or "pipeline/task", among the running pipelines. */
+static Task *find_task(Manager *m, const char *name, sd_bus_error *error) {
+        const char *slash = strchr(name, '/');
+        Task *found = NULL;
+        unsigned matches = 0;
+
+        if (slash) {
+                _cleanup_free_ char *p = strndup(name, (size_t) (slash - name));
+                Task *t = p ? manager_find_task(m, p, slash + 1) : NULL;
+                if (!t)
+                        sd_bus_error_setf(error, ERROR_PREFIX "NoSuchTask", "No task '%s'", name);
+                return t;
+        }
+        for (size_t k = 0; k < m->n_pipelines; k++) {
+                Task *t = pipeline_find_task(m->pipelines[k], name);
+                if (t) {
+                        found = t;
+                        matches++;
+                }
+        }
+        if (matches == 1)
+                return found;
+        sd_bus_error_setf(error, ERROR_PREFIX "NoSuchTask",
+                          matches == 0 ? "No task '%s'"
+                                       : "Task '%s' is in several pipelines; say which: "
+                                         "PIPELINE/TASK",
+                          name);
+        return NULL;
+}
+
+/* Reads (s task, as params) and resolves them; on failure error is set. */
+static int read_instance(Manager *m, sd_bus_message *msg, sd_bus_error *error, Task **ret_task,
+                         Binding **ret_binding, char **ret_unit) {
+        _cleanup_strv_free_ char **params = NULL;
+        _cleanup_free_ char *problems = NULL, *id = NULL;
+        const char *name;
+        Task *task;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &name);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_strv(msg, &params);
+        if (r < 0)
+                return r;
+        task = find_task(m, name, error);
+        if (!task)
+                return -ENOENT;
+        r = task_binding_from_params(task, params, ret_binding, &problems);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", problems);
+        if (r < 0)
+                return r;
+        r = task_instance_id(task, *ret_binding, &id);
+        if (r >= 0)
+                r = task_unit_name(task, id, ret_unit);
+        if (r < 0) {
+                *ret_binding = binding_free(*ret_binding);
+                return r;
+        }
+        *ret_task = task;
+        return 0;
+}
+
+static int append_instance(sd_bus_message *reply, Instance *i) {
+        _cleanup_free_ char *params = NULL;
+
+        (void) binding_to_string(i->binding, &params);
+        return sd_bus_message_append(reply, "(sssssuts)", i->task->pipeline->name, i->task->name,
+                                     strempty(params), instance_state_to_string(i->state), i->unit,
+                                     i->attempts, (uint64_t) i->wake_realtime,
+                                     strempty(i->reason));
+}
+
+static int method_list_instances(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        Instance *i, *tmp;
+        int r;
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(sssssuts)");
+        HASH_ITER(hh, m->instances, i, tmp) {
+                if (r < 0)
+                        break;
+                r = append_instance(reply, i);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_list_pipelines(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(ssu)");
+        for (size_t k = 0; r >= 0 && k < m->n_pipelines; k++)
+                r = sd_bus_message_append(reply, "(ssu)", m->pipelines[k]->name,
+                                          m->pipelines[k]->file, (uint32_t) m->pipelines[k]->n_tasks);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int reply_steps(sd_bus_message *msg, const Demand *d) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(usss)");
+        for (size_t k = 0; r >= 0 && k < d->n_steps; k++)
+                r = sd_bus_message_append(reply, "(usss)", d->steps[k].depth, d->steps[k].kind,
+                                          d->steps[k].subject, d->steps[k].detail);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+/* Run(s task, as params, b force) and Why(s task, as params): the same walk, acting or not. */
+static int demand(sd_bus_message *msg, Manager *m, bool act, sd_bus_error *error) {
+        _cleanup_(binding_freep) Binding *b = NULL;
+        _cleanup_free_ char *unit = NULL;
+        _cleanup_(demand_done) Demand d = {};
+        Task *task;
+        int force = false, r;
+
+        if (act) {
+                r = check_allowed(m, msg, error);
+                if (r < 0)
+                        return r;
+        }
+        r = read_instance(m, msg, error, &task, &b, &unit);
+        if (r < 0)
+                return r;
+        if (act) {
+                r = sd_bus_message_read(msg, "b", &force);
+                if (r < 0)
+                        return r;
+        }
+        r = demand_instance(m, task, b, act, force, &d);
+        if (r < 0)
+                return r;
+        return reply_steps(msg, &d);
+}
+
+static int method_run(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return demand(msg, userdata, true, error);
+}
+
+static int method_why(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return demand(msg, userdata, false, error);
+}
+
+/* The preamble of Retry and Cancel: allowed, (s task, as params), and the instance if known. */
+static int changed_instance(Manager *m, sd_bus_message *msg, sd_bus_error *error, Task **ret_task,
+                            Binding **ret_binding, char **ret_unit, Instance **ret) {
+        int r;
+
+        r = check_allowed(m, msg, error);
+        if (r < 0)
+                return r;
+        r = read_instance(m, msg, error, ret_task, ret_binding, ret_unit);
+        if (r < 0)
+                return r;
+        *ret = manager_find_instance(m, *ret_unit);
+        return 0;
+}
+
+static int method_retry(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(binding_freep) Binding *b = NULL;
+        _cleanup_free_ char *unit = NULL;
+        Manager *m = userdata;
+        Task *task;
+        Instance *i;
+        int r;
+
+        r = changed_instance(m, msg, error, &task, &b, &unit, &i);
+        if (r < 0)
+                return r;
+        if (!i || (i->state != INSTANCE_FAILED && i->state != INSTANCE_RETRY))
+                return sd_bus_error_setf(error, ERROR_PREFIX "NotFailed",
+                                         "%s has not failed%s%s", unit, i ? ": it is " : "",
+                                         i ? instance_state_to_string(i->state) : "");
+        if (!evaluate_inputs_exist(task, b))
+                return sd_bus_error_setf(error, ERROR_PREFIX "InputsMissing",
+                                         "%s cannot run again: an input is missing (see "
+                                         "`sluicectl why`)", unit);
+        log_info("%s retried on request", unit);
+        r = evaluate_enqueue(m, task, b, NULL, unit, i, NULL);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, "s", unit);
+}
+
+static int method_cancel(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(binding_freep) Binding *b = NULL;
+        _cleanup_free_ char *unit = NULL;
+        Manager *m = userdata;
+        Task *task;
+        Instance *i;
+        int r;
+
+        r = changed_instance(m, msg, error, &task, &b, &unit, &i);
+        if (r < 0)
+                return r;
+        if (!i || i->state == INSTANCE_FAILED)
+                return sd_bus_error_setf(error, ERROR_PREFIX "NotActive",
+                                         "%s is neither queued, running nor waiting to retry",
+                                         unit);
+        log_notice("%s cancelled on request", unit);
+        r = executor_cancel(m, i);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot stop %s: %m", unit);
+        return sd_bus_reply_method_return(msg, "s", unit);
+}
+
+static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **kept = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = check_allowed(m, msg, error);
+        if (r < 0)
+                return r;
+        manager_reload(m, &kept);
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "u", (uint32_t) m->n_pipelines);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(reply, kept);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Running", "u", property_unsigned, offsetof(Manager, n_active), 0),
+        SD_BUS_PROPERTY("Starting", "u", property_unsigned, offsetof(Manager, n_starting), 0),
+        SD_BUS_PROPERTY("Queued", "u", property_unsigned, offsetof(Manager, n_queued), 0),
+        SD_BUS_PROPERTY("Retrying", "u", property_unsigned, offsetof(Manager, n_retrying), 0),
+        SD_BUS_PROPERTY("Failed", "u", property_unsigned, offsetof(Manager, n_failed), 0),
+        SD_BUS_PROPERTY("RunsSucceeded", "t", property_ull, offsetof(Manager, n_runs_ok), 0),
+        SD_BUS_PROPERTY("RunsFailed", "t", property_ull, offsetof(Manager, n_runs_failed), 0),
+        SD_BUS_METHOD_WITH_ARGS("ListPipelines", SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(ssu)", pipelines), method_list_pipelines, 0),
+        SD_BUS_METHOD_WITH_ARGS("ListInstances", SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(sssssuts)", instances), method_list_instances,
+                                0),
+        SD_BUS_METHOD_WITH_ARGS("Run", SD_BUS_ARGS("s", task, "as", params, "b", force),
+                                SD_BUS_RESULT("a(usss)", steps), method_run, 0),
+        SD_BUS_METHOD_WITH_ARGS("Why", SD_BUS_ARGS("s", task, "as", params),
+                                SD_BUS_RESULT("a(usss)", steps), method_why, 0),
+        SD_BUS_METHOD_WITH_ARGS("Retry", SD_BUS_ARGS("s", task, "as", params),
+                                SD_BUS_RESULT("s", unit), method_retry, 0),
+        SD_BUS_METHOD_WITH_ARGS("Cancel", SD_BUS_ARGS("s", task, "as", params),
+                                SD_BUS_RESULT("s", unit), method_cancel, 0),
+        SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("u", pipelines, "as", kept), method_reload, 0),
+        SD_BUS_VTABLE_END,
+};
+
+int bus_api_attach(Manager *m) {
+        int r;
+
+        /* The offsets in the vtable are relative to this. */
+        r = sd_bus_add_object_vtable(m->bus, NULL, SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
+                                     manager_vtable, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot publish the D-Bus API: %m");
+        /* Without the name (another sluiced has it, or the system bus policy is not installed)
+         * the daemon still runs; only sluicectl cannot reach it. */
+        r = sd_bus_request_name(m->bus, m->bus_name, 0);
+        if (r < 0)
+                log_warning_errno(r, "Cannot take the bus name %s%s: %m; sluicectl cannot reach "
+                                     "this daemon", m->bus_name,
+                                  r == -EEXIST ? " (another sluiced has it)"
+                                  : m->user    ? ""
+                                               : " (is units/org.sluice.sluice1.conf installed?)");
+        return 0;
+}

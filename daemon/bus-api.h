@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon's D-Bus API (sluicectl's side is daemon/ctl/control.c) */
+#pragma once
+
+#include "manager.h"
+
+#define SLUICE_BUS_NAME "org.sluice.sluice1"
+#define SLUICE_BUS_PATH "/org/sluice/sluice1"
+#define SLUICE_BUS_INTERFACE "org.sluice.sluice1.Manager"
+
+/* Publishes the object and takes the name, on every (re)connection. */
+int bus_api_attach(Manager *m);

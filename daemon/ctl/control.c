@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sluicectl verbs that talk to a running sluiced over its D-Bus API (daemon/bus-api.c):
+ * status, list, run, why, retry, cancel, reload. Tables for people, --json for scripts.
+ * Exit status: 0 done, 1 the daemon refused or failed (the reason on stderr), 2 a usage
+ * error, 3 no daemon to talk to.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+#include <time.h>
+
+#include "bus-api.h"
+#include "config.h"
+#include "ctl-util.h"
+#include "util/strv.h"
+#include "verbs.h"
+
+#define EXIT_REFUSED 1
+#define EXIT_USAGE 2
+#define EXIT_NO_DAEMON 3
+
+/* $SLUICE_BUS_NAME: a daemon started with --bus-name, where several share a bus. */
+static const char *bus_name(void) {
+        return getenv("SLUICE_BUS_NAME") ?: SLUICE_BUS_NAME;
+}
+
+static int connect_daemon(const CtlOptions *o, sd_bus **ret) {
+        int r;
+
+        r = o->user ? sd_bus_open_user(ret) : sd_bus_open_system(ret);
+        if (r < 0) {
+                fprintf(stderr, "sluicectl: cannot connect to the %s bus: %s\n",
+                        o->user ? "user" : "system", strerror(-r));
+                return -EXIT_NO_DAEMON;
+        }
+        return 0;
+}
+
+/* The daemon's error, said plainly; the exit status that goes with it. */
+static int report(const char *what, int r, const sd_bus_error *e) {
+        if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
+                fprintf(stderr, "sluicectl: sluiced is not running on this bus (try --user?)\n");
+                return EXIT_NO_DAEMON;
+        }
+        fprintf(stderr, "sluicectl: %s: %s\n", what, e && e->message ? e->message : strerror(-r));
+        return sd_bus_error_has_name(e, SD_BUS_ERROR_INVALID_ARGS) ? EXIT_USAGE : EXIT_REFUSED;
+}
+
+static void json_string(const char *s) {
+        putchar('"');
+        for (; s && *s; s++) {
+                unsigned char c = (unsigned char) *s;
+                if (c == '"' || c == '\\')
+                        printf("\\%c", c);
+                else if (c < 0x20)
+                        printf("\\u%04x", c);
+                else
+                        putchar(c);
+        }
+        putchar('"');
+}
+
+static void format_when(char *buf, size_t n, uint64_t realtime) {
+        time_t t = (time_t) (realtime / 1000000);
+        struct tm tm;
+
+        if (realtime == 0 || !localtime_r(&t, &tm) || strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                snprintf(buf, n, "-");
+}
+
+static const char *state_color(const char *state) {
+        if (!ctl_colors())
+                return "";
+        if (streq(state, "failed"))
+                return ANSI_RED;
+        if (streq(state, "running") || streq(state, "starting"))
+                return ANSI_GREEN;
+        if (streq(state, "retry"))
+                return ANSI_BOLD;
+        return "";
+}
+
+static int get_counter(sd_bus *bus, const char *name, uint32_t *ret, sd_bus_error *e) {
+        return sd_bus_get_property_trivial(bus, bus_name(), SLUICE_BUS_PATH,
+                                           SLUICE_BUS_INTERFACE, name, e, 'u', ret);
+}
+
+int verb_status(const CtlOptions *o, int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *version = NULL;
+        uint32_t running = 0, queued = 0, retrying = 0, failed = 0, tasks;
+        uint64_t ok = 0, bad = 0;
+        const char *name, *file;
+        bool first = true;
+        int r;
+
+        if (argc > 0) {
+                fprintf(stderr, "sluicectl: status takes no arguments\n");
+                return EXIT_USAGE;
+        }
+        r = connect_daemon(o, &bus);
+        if (r < 0)
+                return -r;
+        r = sd_bus_get_property_string(bus, bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
+                                       "Version", &e, &version);
+        if (r >= 0)
+                r = get_counter(bus, "Running", &running, &e);
+        if (r >= 0)
+                r = get_counter(bus, "Queued", &queued, &e);
+        if (r >= 0)
+                r = get_counter(bus, "Retrying", &retrying, &e);
+        if (r >= 0)
+                r = get_counter(bus, "Failed", &failed, &e);
+        if (r >= 0)
+                r = sd_bus_get_property_trivial(bus, bus_name(), SLUICE_BUS_PATH,
+                                                SLUICE_BUS_INTERFACE, "RunsSucceeded", &e, 't', &ok);
+        if (r >= 0)
+                r = sd_bus_get_property_trivial(bus, bus_name(), SLUICE_BUS_PATH,
+                                                SLUICE_BUS_INTERFACE, "RunsFailed", &e, 't', &bad);
+        if (r >= 0)
+                r = sd_bus_call_method(bus, bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
+                                       "ListPipelines", &e, &reply, "");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "(ssu)");
+        if (r < 0)
+                return report("status", r, &e);
+
+        if (o->json)
+                printf("{\"version\":\"%s\",\"running\":%u,\"queued\":%u,\"retrying\":%u,"
+                       "\"failed\":%u,\"runs_succeeded\":%llu,\"runs_failed\":%llu,\"pipelines\":[",
+                       version, running, queued, retrying, failed, (unsigned long long) ok,
+                       (unsigned long long) bad);
+        else
+                printf("sluiced %s: %u running, %u queued, %u retrying, %u failed "
+                       "(%llu runs succeeded, %llu failed since it started)\n\nPipelines:\n",
+                       version, running, queued, retrying, failed, (unsigned long long) ok,
+                       (unsigned long long) bad);
+        while ((r = sd_bus_message_read(reply, "(ssu)", &name, &file, &tasks)) > 0) {
+                if (o->json) {
+                        printf("%s{\"name\":", first ? "" : ",");
+                        json_string(name);
+                        printf(",\"file\":");
+                        json_string(file);
+                        printf(",\"tasks\":%u}", tasks);
+                } else
+                        printf("  %-24s %3u task(s)  %s\n", name, tasks, file);
+                first = false;
+        }
+        if (o->json)
+                printf("]}\n");
+        else if (first)
+                printf("  (none)\n");
+        return r < 0 ? report("status", r, NULL) : 0;
+}
+
+int verb_list(const CtlOptions *o, int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *pipeline, *task, *params, *state, *unit, *reason;
+        static const char *const states[] = { "queued", "starting", "running", "retry", "failed",
+                                              NULL };
+        bool first = true, color = ctl_colors();
+        uint32_t attempts;
+        uint64_t wake;
+        unsigned n = 0;
+        int r;
+
+        if (argc > 0) {
+                fprintf(stderr, "sluicectl: list takes no arguments (filter with --state)\n");
+                return EXIT_USAGE;
+        }
+        if (o->state && !strv_contains((char **) states, o->state)) {
+                fprintf(stderr, "sluicectl: --state must be one of queued, starting, running, "
+                                "retry, failed\n");
+                return EXIT_USAGE;
+        }
+        r = connect_daemon(o, &bus);
+        if (r < 0)
+                return -r;
+        r = sd_bus_call_method(bus, bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
+                               "ListInstances", &e, &reply, "");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "(sssssuts)");
+        if (r < 0)
+                return report("list", r, &e);
+        if (o->json)
+                putchar('[');
+        else
+                printf("%s%-9s %-32s %-28s %8s  %s%s\n", color ? ANSI_BOLD : "", "STATE", "TASK",
+                       "PARAMETERS", "ATTEMPTS", "NEXT RETRY / REASON", color ? ANSI_RESET : "");
+        while ((r = sd_bus_message_read(reply, "(sssssuts)", &pipeline, &task, &params, &state,
+                                        &unit, &attempts, &wake, &reason)) > 0) {
+                char when[64], name[256];
+
+                if (o->state && !streq(o->state, state))
+                        continue;
+                n++;
+                format_when(when, sizeof(when), wake);
+                if (o->json) {
+                        printf("%s{\"pipeline\":", first ? "" : ",");
+                        json_string(pipeline);
+                        printf(",\"task\":");
+                        json_string(task);
+                        printf(",\"parameters\":");
+                        json_string(params);
+                        printf(",\"state\":");
+                        json_string(state);
+                        printf(",\"unit\":");
+                        json_string(unit);
+                        printf(",\"attempts\":%u,\"next_attempt_usec\":%llu,\"reason\":", attempts,
+                               (unsigned long long) (streq(state, "retry") ? wake : 0));
+                        json_string(reason);
+                        putchar('}');
+                        first = false;
+                        continue;
+                }
+                snprintf(name, sizeof(name), "%s/%s", pipeline, task);
+                printf("%s%-9s%s %-32s %-28s %8u  %s%s%s\n", state_color(state), state,
+                       color ? ANSI_RESET : "", name, params, attempts,
+                       streq(state, "retry") ? when : "", streq(state, "retry") && reason[0] ? ": " : "",
+                       reason);
+        }
+        if (r < 0)
+                return report("list", r, NULL);
+        if (o->json)
+                printf("]\n");
+        else
+                printf("\n%u instance(s)%s%s. Complete instances are not listed: "
+                       "their outputs exist.\n", n, o->state ? " in state " : "", strempty(o->state));
+        return 0;
+}
+
+/* The steps of Run and Why, indented by depth. */
+static int print_steps(const CtlOptions *o, sd_bus_message *reply) {
+        const char *kind, *subject, *detail;
+        bool first = true, color = ctl_colors();
+        uint32_t depth;
+        int r;
+
+        r = sd_bus_message_enter_container(reply, 'a', "(usss)");
+        if (r < 0)
+                return r;
+        if (o->json)
+                putchar('[');
+        while ((r = sd_bus_message_read(reply, "(usss)", &depth, &kind, &subject, &detail)) > 0) {
+                if (o->json) {
+                        printf("%s{\"depth\":%u,\"kind\":", first ? "" : ",", depth);
+                        json_string(kind);
+                        printf(",\"subject\":");
+                        json_string(subject);
+                        printf(",\"detail\":");
+                        json_string(detail);
+                        putchar('}');
+                } else
+                        printf("%*s%s%-9s%s %s: %s\n", (int) depth * 2, "",
+                               color ? state_color(kind) : "", kind, color ? ANSI_RESET : "",
+                               subject, detail);
+                first = false;
+        }
+        if (o->json)
+                printf("]\n");
+        return r;
+}
+
+/* TASK and --param, for the verbs about one instance. */
+static int instance_args(const char *verb, int argc, char *argv[], const char **ret_task) {
+        if (argc != 1) {
+                fprintf(stderr, "sluicectl: %s needs one task: %s TASK --param NAME=VALUE...\n",
+                        verb, verb);
+                return -EXIT_USAGE;
+        }
+        *ret_task = argv[0];
+        return 0;
+}
+
+/* Connects and builds METHOD(s task, as params) for TASK of argv; a negative exit status on
+ * failure, the error said. */
+static int instance_call(const CtlOptions *o, const char *verb, const char *method, int argc,
+                         char *argv[], sd_bus **ret_bus, sd_bus_message **ret_call) {
+        const char *task;
+        int r;
+
+        r = instance_args(verb, argc, argv, &task);
+        if (r >= 0)
+                r = connect_daemon(o, ret_bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_call(*ret_bus, ret_call, bus_name(), SLUICE_BUS_PATH,
+                                           SLUICE_BUS_INTERFACE, method);
+        if (r >= 0)
+                r = sd_bus_message_append(*ret_call, "s", task);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(*ret_call, o->params);
+        return r < 0 ? -report(verb, r, NULL) : 0;
+}
+
+static int call_steps(const CtlOptions *o, const char *verb, const char *method, int argc,
+                      char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        int r;
+
+        r = instance_call(o, verb, method, argc, argv, &bus, &call);
+        if (r < 0)
+                return -r;
+        if (streq(method, "Run"))
+                r = sd_bus_message_append(call, "b", o->force);
+        if (r >= 0)
+                r = sd_bus_call(bus, call, 0, &e, &reply);
+        if (r >= 0)
+                r = print_steps(o, reply);
+        return r < 0 ? report(verb, r, &e) : 0;
+}
+
+int verb_run(const CtlOptions *o, int argc, char *argv[]) {
+        return call_steps(o, "run", "Run", argc, argv);
+}
+
+int verb_why(const CtlOptions *o, int argc, char *argv[]) {
+        return call_steps(o, "why", "Why", argc, argv);
+}
+
+static int call_unit(const CtlOptions *o, const char *verb, const char *method, const char *done,
+                     int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        const char *unit;
+        int r;
+
+        r = instance_call(o, verb, method, argc, argv, &bus, &call);
+        if (r < 0)
+                return -r;
+        r = sd_bus_call(bus, call, 0, &e, &reply);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "s", &unit);
+        if (r < 0)
+                return report(verb, r, &e);
+        if (o->json) {
+                printf("{\"unit\":");
+                json_string(unit);
+                printf("}\n");
+        } else if (!o->quiet)
+                printf("%s %s\n", unit, done);
+        return 0;
+}
+
+int verb_retry(const CtlOptions *o, int argc, char *argv[]) {
+        return call_unit(o, "retry", "Retry", "queued again (a new series of attempts)", argc, argv);
+}
+
+int verb_cancel(const CtlOptions *o, int argc, char *argv[]) {
+        return call_unit(o, "cancel", "Cancel", "cancelled", argc, argv);
+}
+
+int verb_reload(const CtlOptions *o, int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **kept = NULL;
+        uint32_t running;
+        int r;
+
+        if (argc > 0) {
+                fprintf(stderr, "sluicectl: reload takes no arguments\n");
+                return EXIT_USAGE;
+        }
+        r = connect_daemon(o, &bus);
+        if (r < 0)
+                return -r;
+        /* Validated here first, so that every problem is shown as file:line; the daemon
+         * validates again and keeps the running version of a file with errors. */
+        (void) verb_check(&(CtlOptions){ .config_dir = o->config_dir, .quiet = true }, 0, NULL);
+        r = sd_bus_call_method(bus, bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
+                               "Reload", &e, &reply, "");
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "u", &running);
+        if (r >= 0)
+                r = sd_bus_message_read_strv(reply, &kept);
+        if (r < 0)
+                return report("reload", r, &e);
+        STRV_FOREACH(k, kept)
+                fprintf(stderr, "sluicectl: %s has errors (see `sluicectl check %s`); its "
+                                "running version, if any, is kept\n", *k, *k);
+        if (!o->quiet)
+                printf("Reloaded: %u pipeline(s) running\n", running);
+        return kept ? EXIT_REFUSED : 0;
+}

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Running an instance on request, with what it needs (Luigi runs a task's requirements
+ * first; here an upstream instance is queued and the requested one follows when its outputs
+ * land, as for any arrival), and explaining why an instance has or has not run, like
+ * `snakemake -n -r` but from the daemon's live state. Both walk the same way and stop after
+ * DEMAND_MAX instances, so a request about the end of a long chain of days stays bounded.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "demand.h"
+#include "evaluate.h"
+#include "log.h"
+#include "scheduler.h"
+#include "util/strv.h"
+#include "template.h"
+#include "util/time-util.h"
+
+#define DEMAND_MAX 1000
+
+void demand_done(Demand *d) {
+        for (size_t k = 0; k < d->n_steps; k++) {
+                free(d->steps[k].kind);
+                free(d->steps[k].subject);
+                free(d->steps[k].detail);
+        }
+        free(d->steps);
+        strv_free(d->seen);
+        *d = (Demand){};
+}
+
+static int step(Demand *d, unsigned depth, const char *kind, const char *subject,
+                const char *format, ...) _printf_(5, 6);
+static int step(Demand *d, unsigned depth, const char *kind, const char *subject,
+                const char *format, ...) {
+        DemandStep *n = reallocarray(d->steps, d->n_steps + 1, sizeof(DemandStep));
+        DemandStep s = { .depth = depth };
+        va_list ap;
+        int r;
+
+        if (!n)
+                return -ENOMEM;
+        d->steps = n;
+        va_start(ap, format);
+        r = vasprintf(&s.detail, format, ap);
+        va_end(ap);
+        s.kind = strdup(kind);
+        s.subject = strdup(subject);
+        if (r < 0 || !s.kind || !s.subject) {
+                free(s.kind);
+                free(s.subject);
+                free(r < 0 ? NULL : s.detail);
+                return -ENOMEM;
+        }
+        d->steps[d->n_steps++] = s;
+        return 0;
+}
+
+static void format_when(char *buf, size_t n, usec_t realtime) {
+        time_t t = (time_t) (realtime / USEC_PER_SEC);
+        struct tm tm;
+
+        if (!localtime_r(&t, &tm) || strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                snprintf(buf, n, "?");
+}
+
+/* What an instance known to the daemon is doing, in a step; 0 when it is doing nothing. */
+static int known_state(Demand *d, unsigned depth, const Instance *i, const char *subject) {
+        char when[64] = "";
+
+        switch (i->state) {
+        case INSTANCE_QUEUED:
+                return step(d, depth, "queued", subject, "%s, waiting for a slot", i->unit) ?: 1;
+        case INSTANCE_STARTING:
+                return step(d, depth, "starting", subject, "%s", i->unit) ?: 1;
+        case INSTANCE_RUNNING:
+                return step(d, depth, "running", subject, "%s (attempt %u)", i->unit,
+                            i->attempts) ?: 1;
+        case INSTANCE_RETRY:
+                format_when(when, sizeof(when), i->wake_realtime);
+                return step(d, depth, "retry", subject, "attempt %u failed: %s; next attempt at %s",
+                            i->attempts, strna(i->reason), when) ?: 1;
+        case INSTANCE_FAILED:
+                return step(d, depth, "failed", subject,
+                            "failed for good after %u attempt(s): %s; `sluicectl retry` or a new "
+                            "arrival of an input runs it again", i->attempts, strna(i->reason)) ?: 1;
+        default:
+                return 0;
+        }
+}
+
+static int walk(Manager *m, Demand *d, Task *task, const Binding *b, unsigned depth, bool act,
+                bool force);
+
+/* Each missing input: an output of another task (walked in turn) or external (waited for). */
+static int walk_inputs(Manager *m, Demand *d, Task *task, const Binding *b, unsigned depth,
+                       bool act) {
+        for (size_t k = 0; k < task->n_inputs; k++) {
+                const TaskInput *in = &task->inputs[k];
+                _cleanup_(bindings_freep) Binding **l = NULL;
+                int r;
+
+                r = task_input_bindings(task, k, b, &l);
+                if (r < 0)
+                        return r;
+                for (Binding **x = l; *x; x++) {
+                        _cleanup_free_ char *loc = NULL;
+
+                        r = template_format(in->target->template, *x, &loc);
+                        if (r < 0)
+                                return r;
+                        if (evaluate_target_exists(in->target, loc))
+                                continue;
+                        if (!in->target->producer)
+                                r = step(d, depth + 1, "external", loc,
+                                         "input '%s' comes from outside the pipeline: waiting "
+                                         "for it to arrive", in->name);
+                        else {
+                                r = step(d, depth + 1, "missing", loc, "input '%s', an output of %s",
+                                         in->name, in->target->producer->name);
+                                /* An output's binding is its producer's instance. */
+                                if (r >= 0)
+                                        r = walk(m, d, in->target->producer, *x, depth + 2, act,
+                                                 false);
+                        }
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+static int walk(Manager *m, Demand *d, Task *task, const Binding *b, unsigned depth, bool act,
+                bool force) {
+        _cleanup_free_ char *id = NULL, *unit = NULL, *params = NULL, *subject = NULL;
+        unsigned missing = 0;
+        Instance *i;
+        int r;
+
+        r = task_instance_id(task, b, &id);
+        if (r >= 0)
+                r = task_unit_name(task, id, &unit);
+        if (r < 0)
+                return r;
+        if (strv_contains(d->seen, unit))
+                return 0;
+        if (strv_length(d->seen) >= DEMAND_MAX)
+                return step(d, depth, "limit", task->name, "stopped after %d instances",
+                            DEMAND_MAX);
+        r = strv_extend(&d->seen, unit);
+        if (r < 0)
+                return r;
+        (void) binding_to_string(b, &params);
+        if (asprintf(&subject, "%s/%s%s%s", task->pipeline->name, task->name, params ? " " : "",
+                     strempty(params)) < 0)
+                return -ENOMEM;
+
+        i = manager_find_instance(m, unit);
+        if (i && (i->state == INSTANCE_QUEUED || i->state == INSTANCE_STARTING ||
+                  i->state == INSTANCE_RUNNING))
+                return known_state(d, depth, i, subject);
+        if (!force && evaluate_outputs_complete(task, b))
+                return step(d, depth, "complete", subject, "its outputs exist");
+
+        for (size_t k = 0; k < task->n_inputs; k++) {
+                _cleanup_strv_free_ char **locs = NULL;
+                r = task_input_locations(task, k, b, &locs);
+                if (r < 0)
+                        return r;
+                STRV_FOREACH(l, locs)
+                        missing += !evaluate_target_exists(task->inputs[k].target, *l);
+        }
+        if (missing > 0) {
+                r = step(d, depth, "waiting", subject, "%u input(s) missing%s", missing,
+                         act ? "; it runs when they land" : "");
+                if (r < 0)
+                        return r;
+                return walk_inputs(m, d, task, b, depth, act);
+        }
+        if (i && !act)
+                return known_state(d, depth, i, subject);
+        if (!act)
+                return step(d, depth, "ready", subject,
+                            "its inputs exist and its outputs do not: sluiced queues it when an "
+                            "input arrives (or at start-up, within the look-back window); "
+                            "`sluicectl run` queues it now");
+        r = evaluate_enqueue(m, task, b, id, unit, i, &i);
+        if (r < 0)
+                return r;
+        log_info("%s queued on request%s", unit, force ? " (forced: its outputs are replaced)" : "");
+        return step(d, depth, "queued", subject, "%s", unit);
+}
+
+int demand_instance(Manager *m, Task *task, const Binding *b, bool act, bool force, Demand *ret) {
+        Demand d = {};
+        int r;
+
+        r = walk(m, &d, task, b, 0, act, force);
+        if (r < 0) {
+                demand_done(&d);
+                return r;
+        }
+        *ret = d;
+        return 0;
+}

@@ -1,0 +1,91 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Every sluicectl verb that talks to the daemon, against a running sluiced on the user bus:
+# status, list, why, run (with what it needs, and --force), retry, cancel, reload; --json;
+# exit codes; a broken file on reload keeps the old pipeline running.
+. "$(dirname "$0")/lib.sh"
+
+install_pipeline "$(dirname "$0")/control.conf.in"
+mkdir -p "$WORK/raw"
+printf 'a\nb\n' > "$WORK/raw/1999-01-01.log"       # before the look-back window: not run
+start_daemon
+ctl() { "$SLUICECTL" --user -C "$WORK/config" "$@"; }
+attempts() { [ -f "$WORK/attempts-$1" ] && wc -l < "$WORK/attempts-$1" || echo 0; }
+attempts_are() { [ "$(attempts "$1")" = "$2" ]; }
+
+# status: counts and the pipeline; --json for scripts.
+ctl status | grep -q "0 running, 0 queued" || fail "status: $(ctl status)"
+ctl status | grep -q "$PIPELINE" || fail "status does not list the pipeline"
+ctl status --json | grep -q "\"name\":\"$PIPELINE\"" || fail "status --json: $(ctl status --json)"
+
+# why: an instance outside the window, waiting on nothing but being asked for.
+ctl why report -p day=1999-01-01 > "$WORK/why" || fail "why failed"
+grep -q "^waiting .*report day=1999-01-01: 1 input(s) missing" "$WORK/why" || fail "why: $(cat "$WORK/why")"
+grep -q "^    ready .*clean day=1999-01-01" "$WORK/why" || fail "why, upstream: $(cat "$WORK/why")"
+[ ! -e "$WORK/clean/1999-01-01.tsv" ] || fail "why ran something"
+ctl why report -p day=1999-01-09 | grep -q "external .*raw/1999-01-09.log" ||
+    fail "why does not name the missing external input"
+
+# run: the instance and what it needs; the report follows when the cleaned file lands.
+ctl run report -p day=1999-01-01 > "$WORK/run" || fail "run failed"
+grep -q "queued .*clean day=1999-01-01" "$WORK/run" || fail "run: $(cat "$WORK/run")"
+wait_for 30 "the report of 1999-01-01" test -s "$WORK/report/1999-01-01.txt"
+[ "$(cat "$WORK/report/1999-01-01.txt")" = 2 ] || fail "wrong report"
+ctl why report -p day=1999-01-01 | grep -q "^complete" || fail "why after the run"
+
+# run on a complete instance does nothing; --force runs it again.
+ctl run report -p day=1999-01-01 | grep -q "^complete" || fail "run on a complete instance"
+[ "$(attempts 1999-01-01)" = 1 ] || fail "a complete instance ran again"
+ctl run --force report -p day=1999-01-01 | grep -q "^queued" || fail "run --force"
+wait_for 30 "the forced run" attempts_are 1999-01-01 2
+
+# Mistakes: clear messages and exit codes.
+set +e
+ctl run report -p day=yesterday 2>"$WORK/err"; rc=$?
+set -e
+[ $rc = 2 ] && grep -q "not a valid date" "$WORK/err" || fail "bad parameter: rc $rc, $(cat "$WORK/err")"
+set +e
+ctl run nosuchtask 2>"$WORK/err"; rc=$?
+set -e
+[ $rc = 1 ] && grep -q "No task 'nosuchtask'" "$WORK/err" || fail "unknown task: rc $rc"
+set +e
+SLUICE_BUS_NAME=org.sluice.nobody ctl status 2>"$WORK/err"; rc=$?
+set -e
+[ $rc = 3 ] && grep -q "not running" "$WORK/err" || fail "no daemon: rc $rc, $(cat "$WORK/err")"
+
+# A failure: listed with its reason; retry runs it again at once.
+printf 'x\n' > "$WORK/raw/1999-01-02.log"
+failed_listed() { ctl list --state failed | grep -q "report .*day=1999-01-02 .*exit-code (status 4)"; }
+wait_for 30 "the failed report in list" failed_listed
+ctl list --json | grep -q '"state":"failed"' || fail "list --json: $(ctl list --json)"
+ctl retry report -p day=1999-01-02 | grep -q "queued again" || fail "retry"
+wait_for 30 "the retried report" attempts_are 1999-01-02 2
+set +e
+ctl retry report -p day=1999-01-01 2>"$WORK/err"; rc=$?
+set -e
+[ $rc = 1 ] && grep -q "has not failed" "$WORK/err" || fail "retry of a good instance: rc $rc"
+
+# cancel stops the unit, and the run is not retried.
+held=$(unit hold 1999-01-03)
+printf 'y\n' > "$WORK/raw/1999-01-03.log"
+wait_for 30 "$held to run" systemctl --user is-active -q "$held"
+ctl cancel hold -p day=1999-01-03 | grep -q cancelled || fail "cancel"
+cancelled_listed() { ctl list --state failed | grep -q "hold .*day=1999-01-03 .*cancelled"; }
+wait_for 30 "the cancelled run to be listed as such" cancelled_listed
+systemctl --user is-active -q "$held" && fail "$held still runs after cancel"
+[ "$(runs_started "$held")" = 1 ] || fail "a cancelled run was retried"
+
+# reload: a broken file is refused and says why; the running version stays.
+cp "$WORK/config/pipelines.d/$PIPELINE.conf" "$WORK/good.conf"
+echo 'tasks = ( { name = "x" ' >> "$WORK/config/pipelines.d/$PIPELINE.conf"
+set +e
+ctl reload >"$WORK/out" 2>"$WORK/err"; rc=$?
+set -e
+[ $rc = 1 ] && grep -q "$PIPELINE.conf:[0-9]*:" "$WORK/err" && grep -q "has errors" "$WORK/err" ||
+    fail "reload of a broken file: rc $rc, $(cat "$WORK/err")"
+ctl status | grep -q "$PIPELINE" || fail "the pipeline stopped after a bad reload"
+printf 'z\n' > "$WORK/raw/1999-01-04.log"
+wait_for 30 "the old pipeline to keep running" test -s "$WORK/report/1999-01-04.txt"
+cp "$WORK/good.conf" "$WORK/config/pipelines.d/$PIPELINE.conf"
+ctl reload | grep -q "Reloaded: 1 pipeline" || fail "reload of a good file"
+echo ok
