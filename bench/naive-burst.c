@@ -79,7 +79,7 @@ int main(int argc, char *argv[]) {
                 if (r >= 0)
                         r = sd_bus_message_append(m, "a(sa(sv))", 0);
                 if (r >= 0)
-                        r = sd_bus_call_async(bus, NULL, m, on_reply, NULL, 120 * 1000000ULL);
+                        r = sd_bus_call_async(bus, NULL, m, on_reply, NULL, 900 * 1000000ULL);
                 sd_bus_message_unref(m);
                 if (r < 0) {
                         fprintf(stderr, "naive-burst: %s\n", strerror(-r));
