@@ -276,6 +276,11 @@ int manager_startup(Manager *m) {
         r = setup_signals(m);
         if (r < 0)
                 return r;
+        /* Under WatchdogSec=, the loop itself sends WATCHDOG=1: a loop that hangs is restarted.
+         * Without it, nothing wakes an idle daemon. */
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                log_warning_errno(r, "Cannot set up the watchdog: %m");
         r = manager_load_pipelines(m, &m->pipelines, &m->n_pipelines, NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to load pipelines from '%s': %m",

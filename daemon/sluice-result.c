@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #include "state.h"
 
@@ -60,28 +63,35 @@ static _Noreturn void end_like(int status) {
 }
 
 static int run(const char *dir, const char *run_id, char **argv) {
-        char number[16];
+        posix_spawnattr_t attr;
         sigset_t stop, old;
-        int status;
+        char number[16];
+        int status, r;
         pid_t pid;
 
-        /* Blocked across fork(), so that a stop request cannot kill this process before it
-         * ignores them; the child gets the old mask back before exec. */
+        /* Blocked across the spawn, so that a stop request cannot kill this process before it
+         * ignores them; the child gets the old mask back, and default actions, before exec.
+         * posix_spawn rather than fork: no copy of this process's page tables on the way to
+         * the task's first instruction. */
         sigemptyset(&stop);
         for (size_t k = 0; k < sizeof(stop_signals) / sizeof(stop_signals[0]); k++)
                 sigaddset(&stop, stop_signals[k]);
         (void) sigprocmask(SIG_BLOCK, &stop, &old);
-        pid = fork();
-        if (pid < 0) {
-                fprintf(stderr, "sluice-result: cannot fork: %s\n", strerror(errno));
-                (void) record(dir, run_id, "resources", "exited", "1");
-                return EXIT_FAILURE;
-        }
-        if (pid == 0) {
-                (void) sigprocmask(SIG_SETMASK, &old, NULL);
-                execvp(argv[0], argv);
-                fprintf(stderr, "sluice-result: cannot execute %s: %s\n", argv[0], strerror(errno));
-                _exit(EXIT_EXEC);
+        r = posix_spawnattr_init(&attr);
+        if (r == 0)
+                r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        if (r == 0)
+                r = posix_spawnattr_setsigmask(&attr, &old);
+        if (r == 0)
+                r = posix_spawnattr_setsigdefault(&attr, &stop);
+        if (r == 0)
+                r = posix_spawnp(&pid, argv[0], NULL, &attr, argv, environ);
+        (void) posix_spawnattr_destroy(&attr);
+        if (r != 0) {
+                /* As systemd reports an ExecStart= it cannot execute. */
+                fprintf(stderr, "sluice-result: cannot execute %s: %s\n", argv[0], strerror(r));
+                (void) record(dir, run_id, "exit-code", "exited", "203");
+                return EXIT_EXEC;
         }
         /* systemd sends a stop to every process of the unit, the task included: this one stays
          * to record how the task took it. */

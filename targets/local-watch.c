@@ -57,6 +57,8 @@ typedef struct QuietFile {
         UT_hash_handle hh;
 } QuietFile;
 
+#define RESCAN_MIN_INTERVAL USEC_PER_SEC
+
 typedef struct LocalState {
         int fd;
         sd_event_source *source;
@@ -66,6 +68,9 @@ typedef struct LocalState {
         QuietFile *quiet;       /* by key */
         LocalTarget **started;  /* for IN_Q_OVERFLOW; not owned */
         size_t n_started;
+        sd_event_source *rescan_source; /* the rescan after overflows, pending */
+        usec_t last_rescan;     /* CLOCK_MONOTONIC */
+        unsigned overflows;     /* since the last rescan */
 } LocalState;
 
 static void watch_entry_done(WatchEntry *e) {
@@ -101,6 +106,7 @@ void local_state_free(void *p) {
         HASH_ITER(hh, s->quiet, q, qtmp)
                 quiet_free(s, q);
         sd_event_source_disable_unref(s->source);
+        sd_event_source_disable_unref(s->rescan_source);
         safe_close(s->fd);
         free(s->started);
         free(s);
@@ -447,6 +453,41 @@ static void handle_event(LocalState *s, const struct inotify_event *ev) {
         }
 }
 
+static int on_rescan(sd_event_source *source, uint64_t usec, void *userdata) {
+        LocalState *s = userdata;
+
+        s->rescan_source = sd_event_source_disable_unref(s->rescan_source);
+        log_warning("inotify queue overflowed (%u time(s)), rescanning every local target",
+                    s->overflows);
+        s->overflows = 0;
+        for (size_t i = 0; i < s->n_started; i++)
+                target_rescan(&s->started[i]->target);
+        s->last_rescan = now_usec(CLOCK_MONOTONIC);
+        return 0;
+}
+
+/*
+ * Events were lost: everything is scanned again, since every event is only a hint. A storm of
+ * overflows (a tiny max_queued_events, a producer dropping files faster than anything reads)
+ * is met with one rescan per RESCAN_MIN_INTERVAL, not one per overflow: a rescan costs what
+ * exists, and the one after the last overflow sees everything that arrived before it.
+ */
+static void overflowed(LocalState *s) {
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        int r;
+
+        s->overflows++;
+        if (s->rescan_source)
+                return;
+        r = sd_event_add_time(s->event, &s->rescan_source, CLOCK_MONOTONIC,
+                              MAX(now, s->last_rescan + RESCAN_MIN_INTERVAL), 0, on_rescan, s);
+        if (r < 0) {
+                log_error_errno(r, "Cannot schedule the rescan after an overflow, rescanning now: "
+                                   "%m");
+                (void) on_rescan(NULL, 0, s);
+        }
+}
+
 static int on_inotify(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         LocalState *s = userdata;
         char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -466,10 +507,7 @@ static int on_inotify(sd_event_source *source, int fd, uint32_t revents, void *u
 
                         p += sizeof(struct inotify_event) + ev->len;
                         if (ev->mask & IN_Q_OVERFLOW) {
-                                log_warning("inotify queue overflowed, rescanning every local "
-                                            "target");
-                                for (size_t i = 0; i < s->n_started; i++)
-                                        target_rescan(&s->started[i]->target);
+                                overflowed(s);
                                 continue;
                         }
                         handle_event(s, ev);

@@ -29,6 +29,11 @@ static void help(void) {
                "  cancel TASK -p NAME=VALUE...\n"
                "                            Stop a run, drop a queued one, end a retry series\n"
                "  reload                    Validate and reload the pipeline files\n\n"
+               "Commands (from the journal):\n"
+               "  history [TASK [-p NAME=VALUE...]] [--since WHEN]\n"
+               "                            Past runs: result, duration, CPU, memory limit\n"
+               "  logs TASK -p NAME=VALUE... [-f]\n"
+               "                            What that instance's runs wrote; -f follows\n\n"
                "Commands (no daemon needed):\n"
                "  check [FILE...]           Validate pipeline files without a daemon (default:\n"
                "                            every file in CONFIG_DIR/pipelines.d)\n"
@@ -48,6 +53,8 @@ static void help(void) {
                "     --json                 Machine-readable output\n"
                "     --state=STATE          list: only queued, starting, running, retry or failed\n"
                "     --force                run: even when the outputs exist (replaced atomically)\n"
+               "     --since=WHEN           history: from WHEN (2026-11-27[ 06:00], or 2h, 3d ago)\n"
+               "  -f --follow               logs: keep printing new lines\n"
                "\nExit status: 0 done, 1 refused or failed, 2 usage error, 3 no daemon.\n"
                "\nSee sluicectl(1).\n",
                SLUICE_CONFIG_DIR);
@@ -66,10 +73,13 @@ static const struct {
         { "retry", verb_retry },
         { "cancel", verb_cancel },
         { "reload", verb_reload },
+        { "history", verb_history },
+        { "logs", verb_logs },
 };
 
 int main(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_USER, ARG_DOT, ARG_JSON, ARG_STATE, ARG_FORCE };
+        enum { ARG_VERSION = 0x100, ARG_USER, ARG_DOT, ARG_JSON, ARG_STATE, ARG_FORCE,
+               ARG_SINCE };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -82,6 +92,8 @@ int main(int argc, char *argv[]) {
                 { "json", no_argument, NULL, ARG_JSON },
                 { "state", required_argument, NULL, ARG_STATE },
                 { "force", no_argument, NULL, ARG_FORCE },
+                { "since", required_argument, NULL, ARG_SINCE },
+                { "follow", no_argument, NULL, 'f' },
                 {}
         };
         int c, r;
@@ -89,7 +101,7 @@ int main(int argc, char *argv[]) {
         (void) setlocale(LC_ALL, "");
         log_setup(LOG_TARGET_STDERR, "sluicectl");
         /* Options may come before or after the verb: "sluicectl check -q x.conf". */
-        while ((c = getopt_long(argc, argv, "hC:qp:a", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hC:qp:af", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();
@@ -124,6 +136,12 @@ int main(int argc, char *argv[]) {
                         break;
                 case ARG_FORCE:
                         arg_options.force = true;
+                        break;
+                case ARG_SINCE:
+                        arg_options.since = optarg;
+                        break;
+                case 'f':
+                        arg_options.follow = true;
                         break;
                 default:
                         return 2;

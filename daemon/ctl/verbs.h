@@ -12,6 +12,8 @@ typedef struct CtlOptions {
         bool json;              /* machine-readable output */
         bool force;             /* run --force: even when complete */
         const char *state;      /* list --state */
+        const char *since;      /* history --since */
+        bool follow;            /* logs -f */
         const char *config_dir;
         char **params;          /* --param NAME=VALUE, in order */
 } CtlOptions;
@@ -27,3 +29,6 @@ int verb_why(const CtlOptions *o, int argc, char *argv[]);
 int verb_retry(const CtlOptions *o, int argc, char *argv[]);
 int verb_cancel(const CtlOptions *o, int argc, char *argv[]);
 int verb_reload(const CtlOptions *o, int argc, char *argv[]);
+/* journal.c: from the journal */
+int verb_history(const CtlOptions *o, int argc, char *argv[]);
+int verb_logs(const CtlOptions *o, int argc, char *argv[]);

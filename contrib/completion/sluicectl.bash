@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: MIT
+# bash completion for sluicectl(1): commands, options, task names from the pipeline files
+# (through `sluicectl graph --dot`, which needs no daemon), parameter names of a task, states.
+_sluicectl_tasks() {
+    local dir=$1
+    sluicectl ${dir:+-C "$dir"} graph --dot 2>/dev/null |
+        sed -n 's/^ *"T:\([^"]*\)" \[shape=box.*/\1/p'
+}
+
+_sluicectl() {
+    local cur prev words cword
+    _init_completion || return
+    local commands="status list run why retry cancel reload history logs check graph"
+    local options="--help --version --user --config-dir --quiet --param --all --dot --json
+                   --state --force --since --follow"
+    local dir= cmd= i
+    for ((i = 1; i < cword; i++)); do
+        case ${words[i]} in
+            -C|--config-dir) dir=${words[i + 1]} ;;
+            --config-dir=*) dir=${words[i]#*=} ;;
+            -*) ;;
+            *) [ -z "$cmd" ] && [[ ${words[i - 1]} != @(-C|--config-dir|-p|--param|--state|--since) ]] &&
+                   cmd=${words[i]} ;;
+        esac
+    done
+    case $prev in
+        -C|--config-dir) _filedir -d; return ;;
+        --state) COMPREPLY=($(compgen -W "queued starting running retry failed" -- "$cur")); return ;;
+        --since) return ;;
+        -p|--param) return ;;
+    esac
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "$options" -- "$cur"))
+        return
+    fi
+    if [ -z "$cmd" ]; then
+        COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+        return
+    fi
+    case $cmd in
+        run|why|retry|cancel|logs|history|graph)
+            COMPREPLY=($(compgen -W "$(_sluicectl_tasks "$dir")" -- "$cur")) ;;
+        check)
+            _filedir conf ;;
+    esac
+}
+complete -F _sluicectl sluicectl

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sluicectl verbs that read the journal with sd-journal, no daemon needed: history (the
+ * daemon's structured run-finished entries, MESSAGE_ID=f1220f81...) and logs (what a task
+ * instance's units wrote, and the daemon's entries about them; -f follows).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-journal.h>
+#include <time.h>
+
+#include "ctl-util.h"
+#include "log.h"
+#include "util/strv.h"
+#include "util/time-util.h"
+#include "verbs.h"
+
+/* The value of FIELD in the current entry, copied into buf ("" when absent). */
+static const char *field(sd_journal *j, const char *name, char *buf, size_t n) {
+        size_t len = strlen(name);
+        const void *data;
+        size_t size;
+
+        buf[0] = 0;
+        if (sd_journal_get_data(j, name, &data, &size) >= 0 && size > len &&
+            ((const char *) data)[len] == '=')
+                snprintf(buf, n, "%.*s", (int) (size - len - 1), (const char *) data + len + 1);
+        return buf;
+}
+
+/* --since: "2026-11-27", "2026-11-27 06:00[:00]", or a span back from now ("2h", "3d"). */
+static int parse_since(const char *s, uint64_t *ret) {
+        struct tm tm = {};
+        usec_t span;
+        const char *end;
+
+        if (parse_timespan(s, &span) >= 0) {
+                *ret = now_usec(CLOCK_REALTIME) - MIN(span, now_usec(CLOCK_REALTIME));
+                return 0;
+        }
+        end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
+        if (!end || *end) {
+                tm = (struct tm){};
+                end = strptime(s, "%Y-%m-%d %H:%M", &tm);
+        }
+        if (!end || *end) {
+                tm = (struct tm){};
+                end = strptime(s, "%Y-%m-%d", &tm);
+        }
+        if (!end || *end)
+                return -EINVAL;
+        tm.tm_isdst = -1;
+        *ret = (uint64_t) mktime(&tm) * USEC_PER_SEC;
+        return 0;
+}
+
+/* With -p options: the instance's id and unit, from the configuration. */
+static int instance_of(const CtlOptions *o, const Task *task, char **ret_id, char **ret_unit) {
+        _cleanup_(binding_freep) Binding *b = NULL;
+        int r;
+
+        r = ctl_task_binding(task, o->params, &b);
+        if (r < 0)
+                return r;
+        r = task_instance_id(task, b, ret_id);
+        if (r >= 0)
+                r = task_unit_name(task, *ret_id, ret_unit);
+        return r;
+}
+
+static void json_string(const char *s) {
+        putchar('"');
+        for (; *s; s++) {
+                unsigned char c = (unsigned char) *s;
+                if (c == '"' || c == '\\')
+                        printf("\\%c", c);
+                else if (c < 0x20)
+                        printf("\\u%04x", c);
+                else
+                        putchar(c);
+        }
+        putchar('"');
+}
+
+static void format_time(char *buf, size_t n, uint64_t realtime) {
+        time_t t = (time_t) (realtime / USEC_PER_SEC);
+        struct tm tm;
+
+        if (!localtime_r(&t, &tm) || strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                snprintf(buf, n, "-");
+}
+
+static const char *format_usec(char *buf, size_t n, const char *usec) {
+        if (!usec[0])
+                return "-";
+        return format_timespan(buf, n, strtoull(usec, NULL, 10));
+}
+
+int verb_history(const CtlOptions *o, int argc, char *argv[]) {
+        _cleanup_(ctl_pipelines_done) CtlPipelines p = {};
+        _cleanup_free_ char *id = NULL, *unit = NULL, *match = NULL;
+        sd_journal *j = NULL;
+        bool first = true, color = ctl_colors();
+        uint64_t since = 0;
+        unsigned n = 0;
+        int r;
+
+        if (argc > 1) {
+                fprintf(stderr, "sluicectl: history takes at most one task\n");
+                return 2;
+        }
+        if (o->since && parse_since(o->since, &since) < 0) {
+                fprintf(stderr, "sluicectl: --since '%s': expected YYYY-MM-DD[ HH:MM[:SS]] or a "
+                                "span such as 2h or 3d\n", o->since);
+                return 2;
+        }
+        if (argc == 1 && o->params) {
+                Task *task;
+                if (ctl_load_pipelines(o, &p) < 0 || !(task = ctl_find_task(&p, argv[0])))
+                        return 1;
+                if (instance_of(o, task, &id, &unit) < 0)
+                        return 1;
+        }
+        r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
+        if (r < 0) {
+                fprintf(stderr, "sluicectl: cannot open the journal: %s\n", strerror(-r));
+                return 1;
+        }
+        r = sd_journal_add_match(j, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_FINISHED_STR, 0);
+        if (r >= 0 && unit && asprintf(&match, "SLUICE_UNIT=%s", unit) >= 0)
+                r = sd_journal_add_match(j, match, 0);
+        else if (r >= 0 && argc == 1) {
+                const char *slash = strchr(argv[0], '/');
+                if (slash && asprintf(&match, "SLUICE_PIPELINE=%.*s", (int) (slash - argv[0]),
+                                      argv[0]) >= 0)
+                        r = sd_journal_add_match(j, match, 0);
+                match = mfree(match);
+                if (r >= 0 && asprintf(&match, "SLUICE_TASK=%s", slash ? slash + 1 : argv[0]) >= 0)
+                        r = sd_journal_add_match(j, match, 0);
+        }
+        if (r >= 0)
+                r = since ? sd_journal_seek_realtime_usec(j, since) : sd_journal_seek_head(j);
+        if (r < 0) {
+                fprintf(stderr, "sluicectl: cannot read the journal: %s\n", strerror(-r));
+                sd_journal_close(j);
+                return 1;
+        }
+        if (o->json)
+                putchar('[');
+        else
+                printf("%s%-19s  %-30s %-26s %-8s %-10s %-10s %-8s  %s%s\n", color ? ANSI_BOLD : "",
+                       "FINISHED", "TASK", "INSTANCE", "RESULT", "DURATION", "CPU", "MEMMAX",
+                       "WHY", color ? ANSI_RESET : "");
+        while (sd_journal_next(j) > 0) {
+                char pipeline[256], task[256], inst[512], result[32], failure[64], dur[32],
+                        cpu[32], mem[32], reason[1024], when[64], name[520], b1[64], b2[64];
+                uint64_t t = 0;
+
+                (void) sd_journal_get_realtime_usec(j, &t);
+                field(j, "SLUICE_PIPELINE", pipeline, sizeof(pipeline));
+                field(j, "SLUICE_TASK", task, sizeof(task));
+                field(j, "SLUICE_INSTANCE", inst, sizeof(inst));
+                field(j, "SLUICE_RESULT", result, sizeof(result));
+                field(j, "SLUICE_FAILURE", failure, sizeof(failure));
+                field(j, "SLUICE_DURATION_USEC", dur, sizeof(dur));
+                field(j, "SLUICE_CPU_USEC", cpu, sizeof(cpu));
+                field(j, "SLUICE_MEMORY_MAX", mem, sizeof(mem));
+                field(j, "MESSAGE", reason, sizeof(reason));
+                format_time(when, sizeof(when), t);
+                n++;
+                if (o->json) {
+                        printf("%s{\"finished_usec\":%llu,\"pipeline\":", first ? "" : ",",
+                               (unsigned long long) t);
+                        json_string(pipeline);
+                        printf(",\"task\":");
+                        json_string(task);
+                        printf(",\"instance\":");
+                        json_string(inst);
+                        printf(",\"result\":");
+                        json_string(result);
+                        printf(",\"failure\":");
+                        json_string(failure);
+                        printf(",\"duration_usec\":%s,\"cpu_usec\":%s,\"memory_max\":%s,"
+                               "\"message\":", dur[0] ? dur : "null", cpu[0] ? cpu : "null",
+                               mem[0] ? mem : "null");
+                        json_string(reason);
+                        putchar('}');
+                        first = false;
+                        continue;
+                }
+                snprintf(name, sizeof(name), "%s/%s", pipeline, task);
+                printf("%-19s  %-30s %-26s %s%-8s%s %-10s %-10s %-8s  %s\n", when, name, inst,
+                       color && streq(result, "failed") ? ANSI_RED : "", result,
+                       color ? ANSI_RESET : "", format_usec(b1, sizeof(b1), dur),
+                       format_usec(b2, sizeof(b2), cpu), mem[0] ? mem : "-",
+                       streq(result, "failed") ? failure : "");
+        }
+        sd_journal_close(j);
+        if (o->json)
+                printf("]\n");
+        else if (n == 0)
+                printf("(no runs%s)\n", since ? " since then" : "");
+        return 0;
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig) {
+        interrupted = 1;
+}
+
+int verb_logs(const CtlOptions *o, int argc, char *argv[]) {
+        _cleanup_(ctl_pipelines_done) CtlPipelines p = {};
+        _cleanup_free_ char *id = NULL, *unit = NULL, *m1 = NULL, *m2 = NULL, *m3 = NULL;
+        sd_journal *j = NULL;
+        Task *task;
+        int r;
+
+        if (argc != 1) {
+                fprintf(stderr, "sluicectl: logs needs one task: logs TASK --param NAME=VALUE... "
+                                "[-f]\n");
+                return 2;
+        }
+        if (ctl_load_pipelines(o, &p) < 0 || !(task = ctl_find_task(&p, argv[0])))
+                return 1;
+        if (instance_of(o, task, &id, &unit) < 0)
+                return 1;
+        if (asprintf(&m1, "_SYSTEMD_UNIT=%s", unit) < 0 ||
+            asprintf(&m2, "_SYSTEMD_USER_UNIT=%s", unit) < 0 ||
+            asprintf(&m3, "SLUICE_UNIT=%s", unit) < 0)
+                return 1;
+        r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
+        if (r < 0) {
+                fprintf(stderr, "sluicectl: cannot open the journal: %s\n", strerror(-r));
+                return 1;
+        }
+        /* The unit's own lines, and the daemon's entries about it (started, finished). */
+        r = sd_journal_add_match(j, m1, 0);
+        if (r >= 0)
+                r = sd_journal_add_disjunction(j);
+        if (r >= 0)
+                r = sd_journal_add_match(j, m2, 0);
+        if (r >= 0)
+                r = sd_journal_add_disjunction(j);
+        if (r >= 0)
+                r = sd_journal_add_match(j, m3, 0);
+        if (r >= 0)
+                r = sd_journal_seek_head(j);
+        if (r < 0) {
+                fprintf(stderr, "sluicectl: cannot read the journal: %s\n", strerror(-r));
+                sd_journal_close(j);
+                return 1;
+        }
+        (void) signal(SIGINT, on_interrupt);
+        (void) signal(SIGTERM, on_interrupt);
+        while (!interrupted) {
+                r = sd_journal_next(j);
+                if (r < 0)
+                        break;
+                if (r == 0) {
+                        if (!o->follow)
+                                break;
+                        fflush(stdout);
+                        (void) sd_journal_wait(j, 250 * USEC_PER_MSEC);
+                        continue;
+                }
+                char ident[256], pid[32], msg[8192], when[64];
+                uint64_t t = 0;
+
+                (void) sd_journal_get_realtime_usec(j, &t);
+                format_time(when, sizeof(when), t);
+                field(j, "SYSLOG_IDENTIFIER", ident, sizeof(ident));
+                field(j, "_PID", pid, sizeof(pid));
+                field(j, "MESSAGE", msg, sizeof(msg));
+                printf("%s %s[%s]: %s\n", when, ident, pid, msg);
+        }
+        sd_journal_close(j);
+        return r < 0 ? 1 : 0;
+}
