@@ -63,19 +63,45 @@ static void help(void) {
 static const struct {
         const char *name;
         int (*run)(const CtlOptions *o, int argc, char *argv[]);
+        const char *usage;      /* for `sluicectl VERB --help` */
 } verbs[] = {
-        { "check", verb_check },
-        { "graph", verb_graph },
-        { "status", verb_status },
-        { "list", verb_list },
-        { "run", verb_run },
-        { "why", verb_why },
-        { "retry", verb_retry },
-        { "cancel", verb_cancel },
-        { "reload", verb_reload },
-        { "history", verb_history },
-        { "logs", verb_logs },
+        { "check", verb_check, "check [-q] [-C DIR] [FILE...]\n"
+          "Validate pipeline files (default: DIR/pipelines.d/*.conf) and sluiced.conf, without a\n"
+          "daemon; every problem as file:line: message." },
+        { "graph", verb_graph, "graph [-a] [-C DIR] TASK -p NAME=VALUE...  |  graph --dot\n"
+          "The dependency tree of one task instance from the files that exist now, or every\n"
+          "pipeline as a Graphviz graph." },
+        { "status", verb_status, "status [--user] [--json]\n"
+          "Counts of running, queued, retrying and failed instances, and the pipelines." },
+        { "list", verb_list, "list [--user] [--json] [--state queued|starting|running|retry|failed]\n"
+          "The instances the daemon is acting on (complete ones are not listed)." },
+        { "run", verb_run, "run [--user] [--json] [--force] TASK -p NAME=VALUE...\n"
+          "Queue that instance now, and every upstream instance it needs whose inputs exist;\n"
+          "--force runs it even when its outputs exist." },
+        { "why", verb_why, "why [--user] [--json] TASK -p NAME=VALUE...\n"
+          "Why that instance has or has not run, upstream included; changes nothing." },
+        { "retry", verb_retry, "retry [--user] [--json] TASK -p NAME=VALUE...\n"
+          "Run a failed instance (or one waiting to retry) again now, as a new series." },
+        { "cancel", verb_cancel, "cancel [--user] [--json] TASK -p NAME=VALUE...\n"
+          "Stop its unit (failed, not retried), drop it from the queue, or end its retries." },
+        { "reload", verb_reload, "reload [--user] [-C DIR]\n"
+          "Validate the pipeline files, then have the daemon reload them; a file with errors\n"
+          "keeps its running version (exit status 1)." },
+        { "history", verb_history, "history [-C DIR] [--json] [TASK [-p NAME=VALUE...]] [--since WHEN]\n"
+          "Past runs from the journal: result, duration, CPU, memory limit." },
+        { "logs", verb_logs, "logs [-C DIR] TASK -p NAME=VALUE... [-f]\n"
+          "What that instance's runs wrote, from the journal; -f follows." },
 };
+
+/* `sluicectl VERB --help`: that verb's usage; 0 when VERB is none. */
+static int verb_help(const char *name) {
+        for (size_t k = 0; name && k < ELEMENTSOF(verbs); k++)
+                if (streq(name, verbs[k].name)) {
+                        printf("Usage: sluicectl %s\n\nSee sluicectl(1).\n", verbs[k].usage);
+                        return 1;
+                }
+        return 0;
+}
 
 int main(int argc, char *argv[]) {
         enum { ARG_VERSION = 0x100, ARG_USER, ARG_DOT, ARG_JSON, ARG_STATE, ARG_FORCE,
@@ -96,6 +122,7 @@ int main(int argc, char *argv[]) {
                 { "follow", no_argument, NULL, 'f' },
                 {}
         };
+        bool want_help = false;
         int c, r;
 
         (void) setlocale(LC_ALL, "");
@@ -104,8 +131,8 @@ int main(int argc, char *argv[]) {
         while ((c = getopt_long(argc, argv, "hC:qp:af", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
-                        help();
-                        return EXIT_SUCCESS;
+                        want_help = true;
+                        break;
                 case ARG_VERSION:
                         printf("sluicectl %s\n", SLUICE_VERSION);
                         return EXIT_SUCCESS;
@@ -146,6 +173,11 @@ int main(int argc, char *argv[]) {
                 default:
                         return 2;
                 }
+        }
+        if (want_help) {
+                if (!verb_help(optind < argc ? argv[optind] : NULL))
+                        help();
+                return EXIT_SUCCESS;
         }
         if (optind >= argc) {
                 fprintf(stderr, "sluicectl: a command is needed (see --help)\n");

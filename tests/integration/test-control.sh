@@ -13,6 +13,9 @@ ctl() { "$SLUICECTL" --user -C "$WORK/config" "$@"; }
 attempts() { [ -f "$WORK/attempts-$1" ] && wc -l < "$WORK/attempts-$1" || echo 0; }
 attempts_are() { [ "$(attempts "$1")" = "$2" ]; }
 
+# Each verb says how it is used.
+"$SLUICECTL" run --help | grep -q "^Usage: sluicectl run .*TASK -p NAME=VALUE" || fail "run --help"
+
 # status: counts and the pipeline; --json for scripts.
 ctl status | grep -q "0 running, 0 queued" || fail "status: $(ctl status)"
 ctl status | grep -q "$PIPELINE" || fail "status does not list the pipeline"
