@@ -326,6 +326,42 @@ int verb_why(const CtlOptions *o, int argc, char *argv[]) {
         return call_steps(o, "why", "Why", argc, argv);
 }
 
+/* show: the unit's name, what the daemon says of the instance (why), and its recent runs. */
+int verb_show(const CtlOptions *o, int argc, char *argv[]) {
+        _cleanup_(ctl_pipelines_done) CtlPipelines p = {};
+        _cleanup_free_ char *id = NULL, *unit = NULL;
+        const char *name;
+        Task *task;
+        int r;
+
+        r = instance_args("show", argc, argv, &name);
+        if (r < 0)
+                return -r;
+        if (ctl_load_pipelines(o, &p) < 0 || !(task = ctl_find_task(&p, name)))
+                return EXIT_REFUSED;
+        if (ctl_instance_names(task, o->params, &id, &unit) < 0)
+                return EXIT_USAGE;
+        if (o->json) {
+                printf("{\"unit\":");
+                json_string(unit);
+                printf(",\"steps\":");
+        } else
+                printf("Unit: %s\n\n", unit);
+        fflush(stdout);
+        r = call_steps(o, "show", "Why", argc, argv);
+        if (r != 0)
+                return r;
+        if (o->json)
+                printf(",\"runs\":");
+        else
+                printf("\nRuns:\n");
+        fflush(stdout);
+        r = verb_history(o, argc, argv);
+        if (o->json)
+                printf("}\n");
+        return r;
+}
+
 static int call_unit(const CtlOptions *o, const char *verb, const char *method, const char *done,
                      int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;

@@ -87,6 +87,19 @@ int ctl_task_binding(const Task *task, char * const *params, Binding **ret) {
         return r;
 }
 
+int ctl_instance_names(const Task *task, char * const *params, char **ret_id, char **ret_unit) {
+        _cleanup_(binding_freep) Binding *b = NULL;
+        int r;
+
+        r = ctl_task_binding(task, params, &b);
+        if (r < 0)
+                return r;
+        r = task_instance_id(task, b, ret_id);
+        if (r >= 0)
+                r = task_unit_name(task, *ret_id, ret_unit);
+        return r;
+}
+
 bool ctl_colors(void) {
         const char *t = getenv("TERM");
 

@@ -20,6 +20,8 @@ int ctl_load_pipelines(const CtlOptions *o, CtlPipelines *ret);
 Task *ctl_find_task(const CtlPipelines *p, const char *name);
 /* The binding of --param NAME=VALUE options, each value checked against its type. */
 int ctl_task_binding(const Task *task, char * const *params, Binding **ret);
+/* The instance id and unit name of those --param options, as the daemon names them. */
+int ctl_instance_names(const Task *task, char * const *params, char **ret_id, char **ret_unit);
 
 /* Whether to decorate output for a person: colour, and box drawing where the locale has it. */
 bool ctl_colors(void);

@@ -56,20 +56,6 @@ static int parse_since(const char *s, uint64_t *ret) {
         return 0;
 }
 
-/* With -p options: the instance's id and unit, from the configuration. */
-static int instance_of(const CtlOptions *o, const Task *task, char **ret_id, char **ret_unit) {
-        _cleanup_(binding_freep) Binding *b = NULL;
-        int r;
-
-        r = ctl_task_binding(task, o->params, &b);
-        if (r < 0)
-                return r;
-        r = task_instance_id(task, b, ret_id);
-        if (r >= 0)
-                r = task_unit_name(task, *ret_id, ret_unit);
-        return r;
-}
-
 static void json_string(const char *s) {
         putchar('"');
         for (; *s; s++) {
@@ -120,7 +106,7 @@ int verb_history(const CtlOptions *o, int argc, char *argv[]) {
                 Task *task;
                 if (ctl_load_pipelines(o, &p) < 0 || !(task = ctl_find_task(&p, argv[0])))
                         return 1;
-                if (instance_of(o, task, &id, &unit) < 0)
+                if (ctl_instance_names(task, o->params, &id, &unit) < 0)
                         return 1;
         }
         r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
@@ -225,7 +211,7 @@ int verb_logs(const CtlOptions *o, int argc, char *argv[]) {
         }
         if (ctl_load_pipelines(o, &p) < 0 || !(task = ctl_find_task(&p, argv[0])))
                 return 1;
-        if (instance_of(o, task, &id, &unit) < 0)
+        if (ctl_instance_names(task, o->params, &id, &unit) < 0)
                 return 1;
         if (asprintf(&m1, "_SYSTEMD_UNIT=%s", unit) < 0 ||
             asprintf(&m2, "_SYSTEMD_USER_UNIT=%s", unit) < 0 ||

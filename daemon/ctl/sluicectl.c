@@ -24,6 +24,8 @@ static void help(void) {
                "  run TASK -p NAME=VALUE... Run that instance now, and what it needs\n"
                "                            (--force: even when its outputs exist)\n"
                "  why TASK -p NAME=VALUE... Why that instance has or has not run\n"
+               "  show TASK -p NAME=VALUE...\n"
+               "                            Its unit, state, inputs and runs\n"
                "  retry TASK -p NAME=VALUE...\n"
                "                            Run a failed instance again now\n"
                "  cancel TASK -p NAME=VALUE...\n"
@@ -80,6 +82,8 @@ static const struct {
           "--force runs it even when its outputs exist." },
         { "why", verb_why, "why [--user] [--json] TASK -p NAME=VALUE...\n"
           "Why that instance has or has not run, upstream included; changes nothing." },
+        { "show", verb_show, "show [--user] [--json] [-C DIR] TASK -p NAME=VALUE...\n"
+          "That instance: its unit, its state and inputs (as why says), and its runs." },
         { "retry", verb_retry, "retry [--user] [--json] TASK -p NAME=VALUE...\n"
           "Run a failed instance (or one waiting to retry) again now, as a new series." },
         { "cancel", verb_cancel, "cancel [--user] [--json] TASK -p NAME=VALUE...\n"

@@ -26,6 +26,7 @@ int verb_status(const CtlOptions *o, int argc, char *argv[]);
 int verb_list(const CtlOptions *o, int argc, char *argv[]);
 int verb_run(const CtlOptions *o, int argc, char *argv[]);
 int verb_why(const CtlOptions *o, int argc, char *argv[]);
+int verb_show(const CtlOptions *o, int argc, char *argv[]);
 int verb_retry(const CtlOptions *o, int argc, char *argv[]);
 int verb_cancel(const CtlOptions *o, int argc, char *argv[]);
 int verb_reload(const CtlOptions *o, int argc, char *argv[]);

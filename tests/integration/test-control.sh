@@ -42,6 +42,15 @@ ctl run report -p day=1999-01-01 | grep -q "^complete" || fail "run on a complet
 ctl run --force report -p day=1999-01-01 | grep -q "^queued" || fail "run --force"
 wait_for 30 "the forced run" attempts_are 1999-01-01 2
 
+# show: the unit, the state and the runs of the instance.
+shows_two_runs() { [ "$(ctl show report -p day=1999-01-01 | grep -c " success " || true)" = 2 ]; }
+wait_for 10 "show to list both runs" shows_two_runs
+shown=$(ctl show report -p day=1999-01-01)     # whole: grep -q would end it with SIGPIPE
+grep -qF "Unit: $(unit report 1999-01-01)" <<<"$shown" || fail "show: unit: $shown"
+grep -q "^complete" <<<"$shown" || fail "show: state: $shown"
+shown=$(ctl show --json report -p day=1999-01-01)
+grep -qF '"steps":[{"depth":0,"kind":"complete"' <<<"$shown" || fail "show --json: $shown"
+
 # Mistakes: clear messages and exit codes.
 set +e
 ctl run report -p day=yesterday 2>"$WORK/err"; rc=$?
