@@ -79,9 +79,12 @@ static void format_time(char *buf, size_t n, uint64_t realtime) {
 }
 
 static const char *format_usec(char *buf, size_t n, const char *usec) {
-        if (!usec[0])
+        unsigned long long v = strtoull(usec, NULL, 10);
+
+        /* Absent, or "unknown" (UINT64_MAX nanoseconds) as early versions wrote it. */
+        if (!usec[0] || v >= UINT64_MAX / 1000)
                 return "-";
-        return format_timespan(buf, n, strtoull(usec, NULL, 10));
+        return format_timespan(buf, n, v);
 }
 
 int verb_history(const CtlOptions *o, int argc, char *argv[]) {
