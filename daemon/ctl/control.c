@@ -428,3 +428,29 @@ int verb_reload(const CtlOptions *o, int argc, char *argv[]) {
                 printf("Reloaded: %u pipeline(s) running\n", running);
         return kept ? EXIT_REFUSED : 0;
 }
+
+int ctl_live_states(const CtlOptions *o, char ***ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        const char *pipeline, *task, *params, *state, *unit, *reason;
+        uint32_t attempts;
+        uint64_t wake;
+        int r;
+
+        /* Quietly: without a daemon the graph is what the files say, as it always was. */
+        r = o->user ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
+        if (r >= 0)
+                r = sd_bus_call_method(bus, bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
+                                       "ListInstances", NULL, &reply, "");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "(sssssuts)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(sssssuts)", &pipeline, &task, &params,
+                                                  &state, &unit, &attempts, &wake, &reason)) > 0)
+                if (strv_extend(&l, unit) < 0 || strv_extend(&l, state) < 0)
+                        return -ENOMEM;
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(l);
+        return 0;
+}

@@ -23,6 +23,9 @@ int ctl_task_binding(const Task *task, char * const *params, Binding **ret);
 /* The instance id and unit name of those --param options, as the daemon names them. */
 int ctl_instance_names(const Task *task, char * const *params, char **ret_id, char **ret_unit);
 
+/* What the daemon is doing, if one answers: unit, state, unit, state, ... (control.c). */
+int ctl_live_states(const CtlOptions *o, char ***ret);
+
 /* Whether to decorate output for a person: colour, and box drawing where the locale has it. */
 bool ctl_colors(void);
 bool ctl_unicode(void);

@@ -3,7 +3,8 @@
  * sluicectl graph: the dependency tree of one task instance, read from the targets themselves
  * (like Luigi's deps_tree), or the whole pipeline as Graphviz with --dot. A missing input that
  * some task produces is expanded into that task's instance, down to what is missing at the
- * bottom; present inputs are not expanded unless --all.
+ * bottom; present inputs are not expanded unless --all. When a daemon answers on the bus, each
+ * instance it is acting on says so: {sluiced: running}, {sluiced: failed}...
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +17,20 @@ typedef struct Tree {
         bool color;
         const char *branch, *last, *pipe, *space;
         unsigned lines;
+        char **live;    /* from the daemon, if one answered: unit, state, ... */
 } Tree;
+
+/* The daemon's state of the instance: queued, running, retry, failed...; NULL if idle. */
+static const char *live_state(const Tree *tr, const Task *task, const Binding *b) {
+        _cleanup_free_ char *id = NULL, *unit = NULL;
+
+        if (!tr->live || task_instance_id(task, b, &id) < 0 || task_unit_name(task, id, &unit) < 0)
+                return NULL;
+        for (char **l = tr->live; l[0] && l[1]; l += 2)
+                if (streq(l[0], unit))
+                        return l[1];
+        return NULL;
+}
 
 #define TREE_MAX_LINES 100000
 
@@ -62,9 +76,14 @@ static void print_task_line(Tree *tr, const Task *task, const Binding *b, Instan
                             size_t missing, size_t total) {
         _cleanup_free_ char *params = NULL;
 
+        const char *live = live_state(tr, task, b);
+
         (void) binding_to_string(b, &params);
         printf("%s%s%s %s  ", tr->color ? ANSI_BOLD : "", task->name, tr->color ? ANSI_RESET : "",
                strempty(params));
+        if (live)
+                printf("%s{sluiced: %s}%s ", tr->color ? ANSI_BOLD : "", live,
+                       tr->color ? ANSI_RESET : "");
         switch (s) {
         case STATUS_COMPLETE:
                 printf("%s[complete]%s\n", tr->color ? ANSI_GREEN : "", tr->color ? ANSI_RESET : "");
@@ -246,7 +265,9 @@ int verb_graph(const CtlOptions *o, int argc, char *argv[]) {
                 return 1;
         if (ctl_task_binding(task, o->params, &b) < 0)
                 return 1;
+        (void) ctl_live_states(o, &tr.live);
         print_instance(&tr, task, b, "", "");
+        strv_free(tr.live);
         if (tr.lines > TREE_MAX_LINES)
                 printf("... (more than %d lines; cut)\n", TREE_MAX_LINES);
         return 0;

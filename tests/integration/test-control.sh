@@ -72,6 +72,9 @@ wait_for 30 "the failed report in list" failed_listed
 ctl list --json | grep -q '"state":"failed"' || fail "list --json: $(ctl list --json)"
 ctl retry report -p day=1999-01-02 | grep -q "queued again" || fail "retry"
 wait_for 30 "the retried report" attempts_are 1999-01-02 2
+# graph marks what the daemon is doing with each instance of the tree.
+failed_in_graph() { local g; g=$(ctl graph report -p day=1999-01-02); grep -q "{sluiced: failed}" <<<"$g"; }
+wait_for 30 "graph to show the live state" failed_in_graph
 set +e
 ctl retry report -p day=1999-01-01 2>"$WORK/err"; rc=$?
 set -e
