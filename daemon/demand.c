@@ -60,17 +60,9 @@ static int step(Demand *d, unsigned depth, const char *kind, const char *subject
         return 0;
 }
 
-static void format_when(char *buf, size_t n, usec_t realtime) {
-        time_t t = (time_t) (realtime / USEC_PER_SEC);
-        struct tm tm;
-
-        if (!localtime_r(&t, &tm) || strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-                snprintf(buf, n, "?");
-}
-
 /* What an instance known to the daemon is doing, in a step; 0 when it is doing nothing. */
 static int known_state(Demand *d, unsigned depth, const Instance *i, const char *subject) {
-        char when[64] = "";
+        char when[FORMAT_REALTIME_MAX] = "";
 
         switch (i->state) {
         case INSTANCE_QUEUED:
@@ -81,7 +73,7 @@ static int known_state(Demand *d, unsigned depth, const Instance *i, const char 
                 return step(d, depth, "running", subject, "%s (attempt %u)", i->unit,
                             i->attempts) ?: 1;
         case INSTANCE_RETRY:
-                format_when(when, sizeof(when), i->wake_realtime);
+                format_realtime(when, sizeof(when), i->wake_realtime);
                 return step(d, depth, "retry", subject, "attempt %u failed: %s; next attempt at %s",
                             i->attempts, strna(i->reason), when) ?: 1;
         case INSTANCE_FAILED:

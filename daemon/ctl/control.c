@@ -15,6 +15,7 @@
 #include "config.h"
 #include "ctl-util.h"
 #include "util/strv.h"
+#include "util/time-util.h"
 #include "verbs.h"
 
 #define EXIT_REFUSED 1
@@ -46,28 +47,6 @@ static int report(const char *what, int r, const sd_bus_error *e) {
         }
         fprintf(stderr, "sluicectl: %s: %s\n", what, e && e->message ? e->message : strerror(-r));
         return sd_bus_error_has_name(e, SD_BUS_ERROR_INVALID_ARGS) ? EXIT_USAGE : EXIT_REFUSED;
-}
-
-static void json_string(const char *s) {
-        putchar('"');
-        for (; s && *s; s++) {
-                unsigned char c = (unsigned char) *s;
-                if (c == '"' || c == '\\')
-                        printf("\\%c", c);
-                else if (c < 0x20)
-                        printf("\\u%04x", c);
-                else
-                        putchar(c);
-        }
-        putchar('"');
-}
-
-static void format_when(char *buf, size_t n, uint64_t realtime) {
-        time_t t = (time_t) (realtime / 1000000);
-        struct tm tm;
-
-        if (realtime == 0 || !localtime_r(&t, &tm) || strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-                snprintf(buf, n, "-");
 }
 
 static const char *state_color(const char *state) {
@@ -142,9 +121,9 @@ int verb_status(const CtlOptions *o, int argc, char *argv[]) {
         while ((r = sd_bus_message_read(reply, "(ssu)", &name, &file, &tasks)) > 0) {
                 if (o->json) {
                         printf("%s{\"name\":", first ? "" : ",");
-                        json_string(name);
+                        ctl_json_string(name);
                         printf(",\"file\":");
-                        json_string(file);
+                        ctl_json_string(file);
                         printf(",\"tasks\":%u}", tasks);
                 } else
                         printf("  %-24s %3u task(s)  %s\n", name, tasks, file);
@@ -200,21 +179,21 @@ int verb_list(const CtlOptions *o, int argc, char *argv[]) {
                 if (o->state && !streq(o->state, state))
                         continue;
                 n++;
-                format_when(when, sizeof(when), wake);
+                format_realtime(when, sizeof(when), wake);
                 if (o->json) {
                         printf("%s{\"pipeline\":", first ? "" : ",");
-                        json_string(pipeline);
+                        ctl_json_string(pipeline);
                         printf(",\"task\":");
-                        json_string(task);
+                        ctl_json_string(task);
                         printf(",\"parameters\":");
-                        json_string(params);
+                        ctl_json_string(params);
                         printf(",\"state\":");
-                        json_string(state);
+                        ctl_json_string(state);
                         printf(",\"unit\":");
-                        json_string(unit);
+                        ctl_json_string(unit);
                         printf(",\"attempts\":%u,\"next_attempt_usec\":%llu,\"reason\":", attempts,
                                (unsigned long long) (streq(state, "retry") ? wake : 0));
-                        json_string(reason);
+                        ctl_json_string(reason);
                         putchar('}');
                         first = false;
                         continue;
@@ -250,11 +229,11 @@ static int print_steps(const CtlOptions *o, sd_bus_message *reply) {
         while ((r = sd_bus_message_read(reply, "(usss)", &depth, &kind, &subject, &detail)) > 0) {
                 if (o->json) {
                         printf("%s{\"depth\":%u,\"kind\":", first ? "" : ",", depth);
-                        json_string(kind);
+                        ctl_json_string(kind);
                         printf(",\"subject\":");
-                        json_string(subject);
+                        ctl_json_string(subject);
                         printf(",\"detail\":");
-                        json_string(detail);
+                        ctl_json_string(detail);
                         putchar('}');
                 } else
                         printf("%*s%s%-9s%s %s: %s\n", (int) depth * 2, "",
@@ -343,7 +322,7 @@ int verb_show(const CtlOptions *o, int argc, char *argv[]) {
                 return EXIT_USAGE;
         if (o->json) {
                 printf("{\"unit\":");
-                json_string(unit);
+                ctl_json_string(unit);
                 printf(",\"steps\":");
         } else
                 printf("Unit: %s\n\n", unit);
@@ -380,7 +359,7 @@ static int call_unit(const CtlOptions *o, const char *verb, const char *method, 
                 return report(verb, r, &e);
         if (o->json) {
                 printf("{\"unit\":");
-                json_string(unit);
+                ctl_json_string(unit);
                 printf("}\n");
         } else if (!o->quiet)
                 printf("%s %s\n", unit, done);

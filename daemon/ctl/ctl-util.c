@@ -100,6 +100,20 @@ int ctl_instance_names(const Task *task, char * const *params, char **ret_id, ch
         return r;
 }
 
+void ctl_json_string(const char *s) {
+        putchar('"');
+        for (; s && *s; s++) {
+                unsigned char c = (unsigned char) *s;
+                if (c == '"' || c == '\\')
+                        printf("\\%c", c);
+                else if (c < 0x20)
+                        printf("\\u%04x", c);
+                else
+                        putchar(c);
+        }
+        putchar('"');
+}
+
 bool ctl_colors(void) {
         const char *t = getenv("TERM");
 

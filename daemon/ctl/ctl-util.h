@@ -26,6 +26,9 @@ int ctl_instance_names(const Task *task, char * const *params, char **ret_id, ch
 /* What the daemon is doing, if one answers: unit, state, unit, state, ... (control.c). */
 int ctl_live_states(const CtlOptions *o, char ***ret);
 
+/* s as a JSON string, quoted and escaped, on stdout. */
+void ctl_json_string(const char *s);
+
 /* Whether to decorate output for a person: colour, and box drawing where the locale has it. */
 bool ctl_colors(void);
 bool ctl_unicode(void);

@@ -56,28 +56,6 @@ static int parse_since(const char *s, uint64_t *ret) {
         return 0;
 }
 
-static void json_string(const char *s) {
-        putchar('"');
-        for (; *s; s++) {
-                unsigned char c = (unsigned char) *s;
-                if (c == '"' || c == '\\')
-                        printf("\\%c", c);
-                else if (c < 0x20)
-                        printf("\\u%04x", c);
-                else
-                        putchar(c);
-        }
-        putchar('"');
-}
-
-static void format_time(char *buf, size_t n, uint64_t realtime) {
-        time_t t = (time_t) (realtime / USEC_PER_SEC);
-        struct tm tm;
-
-        if (!localtime_r(&t, &tm) || strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-                snprintf(buf, n, "-");
-}
-
 static const char *format_usec(char *buf, size_t n, const char *usec) {
         unsigned long long v = strtoull(usec, NULL, 10);
 
@@ -157,24 +135,24 @@ int verb_history(const CtlOptions *o, int argc, char *argv[]) {
                 field(j, "SLUICE_CPU_USEC", cpu, sizeof(cpu));
                 field(j, "SLUICE_MEMORY_MAX", mem, sizeof(mem));
                 field(j, "MESSAGE", reason, sizeof(reason));
-                format_time(when, sizeof(when), t);
+                format_realtime(when, sizeof(when), t);
                 n++;
                 if (o->json) {
                         printf("%s{\"finished_usec\":%llu,\"pipeline\":", first ? "" : ",",
                                (unsigned long long) t);
-                        json_string(pipeline);
+                        ctl_json_string(pipeline);
                         printf(",\"task\":");
-                        json_string(task);
+                        ctl_json_string(task);
                         printf(",\"instance\":");
-                        json_string(inst);
+                        ctl_json_string(inst);
                         printf(",\"result\":");
-                        json_string(result);
+                        ctl_json_string(result);
                         printf(",\"failure\":");
-                        json_string(failure);
+                        ctl_json_string(failure);
                         printf(",\"duration_usec\":%s,\"cpu_usec\":%s,\"memory_max\":%s,"
                                "\"message\":", dur[0] ? dur : "null", cpu[0] ? cpu : "null",
                                mem[0] ? mem : "null");
-                        json_string(reason);
+                        ctl_json_string(reason);
                         putchar('}');
                         first = false;
                         continue;
@@ -259,7 +237,7 @@ int verb_logs(const CtlOptions *o, int argc, char *argv[]) {
                 uint64_t t = 0;
 
                 (void) sd_journal_get_realtime_usec(j, &t);
-                format_time(when, sizeof(when), t);
+                format_realtime(when, sizeof(when), t);
                 field(j, "SYSLOG_IDENTIFIER", ident, sizeof(ident));
                 field(j, "_PID", pid, sizeof(pid));
                 field(j, "MESSAGE", msg, sizeof(msg));

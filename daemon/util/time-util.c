@@ -4,6 +4,7 @@
  * strict subset of what systemd accepts for the matching unit properties, so a value that parses
  * here is never rejected by the manager later.
  */
+#include <time.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -165,5 +166,14 @@ char *format_timespan(char *buf, size_t len, usec_t t) {
         }
         if (n == 0)
                 snprintf(buf, len, "0");
+        return buf;
+}
+
+char *format_realtime(char *buf, size_t len, usec_t t) {
+        time_t secs = (time_t) (t / USEC_PER_SEC);
+        struct tm tm;
+
+        if (t == 0 || !localtime_r(&secs, &tm) || strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                snprintf(buf, len, "-");
         return buf;
 }

@@ -30,3 +30,7 @@ int parse_percent(const char *s, unsigned *ret_permille);
 /* Formats a span as "1h 30min 2s" into buf; returns buf. */
 char *format_timespan(char *buf, size_t len, usec_t t);
 #define FORMAT_TIMESPAN_MAX 64
+/* Formats a CLOCK_REALTIME time as local "2026-11-27 06:00:00" into buf, "-" for 0; returns
+ * buf. */
+char *format_realtime(char *buf, size_t len, usec_t t);
+#define FORMAT_REALTIME_MAX 32
