@@ -2,16 +2,18 @@
 /*
  * The daemon's D-Bus API, on the bus it talks to systemd on (system, or user with --user):
  * what sluicectl uses, and anything else may (busctl introspect org.sluice.sluice1
- * /org/sluice/sluice1). Reading is open; changing anything (Run, Retry, Cancel, Reload) takes
- * root, the daemon's own user or a member of sluiced.conf's control_group. On the system bus
- * the policy file (units/org.sluice.sluice1.conf) says the same to the bus daemon. No property emits change signals: a
- * client that wants live figures asks again, and an idle daemon sends nothing.
+ * /org/sluice/sluice1). Reading is open; changing anything (Run, Retry, Cancel, Backfill,
+ * CancelBackfill, Reload) takes root, the daemon's own user or a member of sluiced.conf's
+ * control_group. On the system bus the policy file (units/org.sluice.sluice1.conf) says the
+ * same to the bus daemon. No property emits change signals: a client that wants live figures
+ * asks again, and an idle daemon sends nothing.
  */
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "backfill.h"
 #include "bus-api.h"
 #include "demand.h"
 #include "evaluate.h"
@@ -328,6 +330,81 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* Backfill(s task, as params, s from, s to, b force) -> (u id, u total) */
+static int method_backfill(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_strv_free_ char **params = NULL;
+        _cleanup_free_ char *problems = NULL;
+        const char *name, *from, *to;
+        Manager *m = userdata;
+        Backfill *bf;
+        Task *task;
+        int force, r;
+
+        r = check_allowed(m, msg, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "s", &name);
+        if (r >= 0)
+                r = sd_bus_message_read_strv(msg, &params);
+        if (r >= 0)
+                r = sd_bus_message_read(msg, "ssb", &from, &to, &force);
+        if (r < 0)
+                return r;
+        task = find_task(m, name, error);
+        if (!task)
+                return -ENOENT;
+        r = backfill_start(m, task, params, from, to, force, &bf, &problems);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", problems);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, "uu", bf->id, (uint32_t) bf->n_units);
+}
+
+static int method_list_backfills(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(usssssttuuuuuuu)");
+        for (Backfill *bf = m->backfills; r >= 0 && bf; bf = bf->next) {
+                BackfillProgress p;
+
+                backfill_progress(m, bf, &p);
+                r = sd_bus_message_append(reply, "(usssssttuuuuuuu)", bf->id, bf->pipeline,
+                                          bf->task, bf->param, bf->from, bf->to,
+                                          (uint64_t) bf->started_realtime,
+                                          (uint64_t) bf->finished_realtime, p.total, p.complete,
+                                          p.queued, p.running, p.retrying, p.failed, p.waiting);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_cancel_backfill(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        Backfill *bf;
+        uint32_t id;
+        int r;
+
+        r = check_allowed(m, msg, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "u", &id);
+        if (r < 0)
+                return r;
+        bf = backfill_find(m, id);
+        if (!bf)
+                return sd_bus_error_setf(error, ERROR_PREFIX "NoSuchBackfill", "No backfill %u",
+                                         id);
+        return sd_bus_reply_method_return(msg, "u", backfill_cancel(m, bf));
+}
+
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -351,6 +428,14 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_RESULT("s", unit), method_retry, 0),
         SD_BUS_METHOD_WITH_ARGS("Cancel", SD_BUS_ARGS("s", task, "as", params),
                                 SD_BUS_RESULT("s", unit), method_cancel, 0),
+        SD_BUS_METHOD_WITH_ARGS("Backfill", SD_BUS_ARGS("s", task, "as", params, "s", from,
+                                                        "s", to, "b", force),
+                                SD_BUS_RESULT("u", id, "u", instances), method_backfill, 0),
+        SD_BUS_METHOD_WITH_ARGS("ListBackfills", SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(usssssttuuuuuuu)", backfills),
+                                method_list_backfills, 0),
+        SD_BUS_METHOD_WITH_ARGS("CancelBackfill", SD_BUS_ARGS("u", id),
+                                SD_BUS_RESULT("u", stopped), method_cancel_backfill, 0),
         SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("u", pipelines, "as", kept), method_reload, 0),
         SD_BUS_VTABLE_END,

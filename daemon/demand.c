@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backfill.h"
 #include "demand.h"
 #include "evaluate.h"
 #include "log.h"
@@ -30,7 +31,7 @@ void demand_done(Demand *d) {
         }
         free(d->steps);
         strv_free(d->seen);
-        *d = (Demand){};
+        *d = (Demand){ .backfill = d->backfill };
 }
 
 static int step(Demand *d, unsigned depth, const char *kind, const char *subject,
@@ -144,6 +145,8 @@ static int walk(Manager *m, Demand *d, Task *task, const Binding *b, unsigned de
                 return step(d, depth, "limit", task->name, "stopped after %d instances",
                             DEMAND_MAX);
         r = strv_extend(&d->seen, unit);
+        if (r >= 0 && d->backfill)
+                r = backfill_add_member(d->backfill, unit);
         if (r < 0)
                 return r;
         (void) binding_to_string(b, &params);
@@ -187,15 +190,11 @@ static int walk(Manager *m, Demand *d, Task *task, const Binding *b, unsigned de
         return step(d, depth, "queued", subject, "%s", unit);
 }
 
-int demand_instance(Manager *m, Task *task, const Binding *b, bool act, bool force, Demand *ret) {
-        Demand d = {};
+int demand_instance(Manager *m, Task *task, const Binding *b, bool act, bool force, Demand *d) {
         int r;
 
-        r = walk(m, &d, task, b, 0, act, force);
-        if (r < 0) {
-                demand_done(&d);
-                return r;
-        }
-        *ret = d;
-        return 0;
+        r = walk(m, d, task, b, 0, act, force);
+        if (r < 0)
+                demand_done(d);
+        return r;
 }

@@ -17,6 +17,7 @@ typedef struct Demand {
         DemandStep *steps;
         size_t n_steps;
         char **seen;    /* unit names visited */
+        struct Backfill *backfill;      /* set by the caller: every unit visited joins it */
 } Demand;
 
 void demand_done(Demand *d);
@@ -25,6 +26,6 @@ void demand_done(Demand *d);
  * Walks from the instance (task, b) upstream through missing inputs. With act, queues every
  * instance on the way whose inputs exist and whose outputs do not, the first one even when
  * complete if force is set; without, only explains. What waits for an upstream output runs
- * when that output lands, like any arrival.
+ * when that output lands, like any arrival. d starts empty but for its backfill.
  */
-int demand_instance(Manager *m, Task *task, const Binding *b, bool act, bool force, Demand *ret);
+int demand_instance(Manager *m, Task *task, const Binding *b, bool act, bool force, Demand *d);

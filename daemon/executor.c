@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <systemd/sd-journal.h>
 
+#include "backfill.h"
 #include "executor.h"
 #include "log.h"
 #include "recover.h"
@@ -26,9 +27,6 @@
 #include "util/escape.h"
 #include "util/strv.h"
 
-#define SYSTEMD_DEST "org.freedesktop.systemd1"
-#define SYSTEMD_PATH "/org/freedesktop/systemd1"
-#define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
 
 void unit_result_done(UnitResult *r) {
         free(r->result);
@@ -385,7 +383,8 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
         if (asprintf(&desc, "sluice %s/%s %s", task->pipeline->name, task->name,
                      strempty(params)) < 0 ||
             asprintf(&ident, "%s.%s", task->pipeline->name, task->name) < 0 ||
-            pipeline_slice_name(task->pipeline, &slice) < 0)
+            (i->backfill ? pipeline_backfill_slice_name(task->pipeline, &slice)
+                         : pipeline_slice_name(task->pipeline, &slice)) < 0)
                 return -ENOMEM;
         /* Journal fields for the task's own lines (systemd attaches them to system units). */
         if (strv_extendf(&fields, "SLUICE_PIPELINE=%s", task->pipeline->name) < 0 ||

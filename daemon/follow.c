@@ -30,9 +30,6 @@
 #include "unit-props.h"
 #include "util/fs-util.h"
 
-#define SYSTEMD_DEST "org.freedesktop.systemd1"
-#define SYSTEMD_PATH "/org/freedesktop/systemd1"
-#define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
 #define UNIT_PATH_PREFIX "/org/freedesktop/systemd1/unit"
 
 #define RECONNECT_MAX_DELAY (30 * USEC_PER_SEC)

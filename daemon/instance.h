@@ -33,6 +33,7 @@ typedef struct Run {
         char *job;                      /* the start job's object path */
         bool job_done;                  /* JobRemoved seen: unit state changes are this run's */
         bool counted;                   /* holds a slot, the task's count and its pools */
+        bool backfill;                  /* ... and the slot is one of the backfills' */
         bool reset;                     /* ResetFailedUnit sent before the start */
         usec_t start_usec;              /* CLOCK_MONOTONIC, when sent */
         usec_t start_realtime;          /* the same, CLOCK_REALTIME */
@@ -59,6 +60,7 @@ typedef struct Instance {
         uint64_t memory_max;    /* raised after an oom-kill; UINT64_MAX: the task's own */
         char *reason;           /* why the last run failed */
         bool cancelled;         /* stopped on request: the run's end is final */
+        bool backfill;          /* queued for a backfill: after live runs, in its slice */
         char *last_run_id;      /* of the last run whose end was accounted for */
         usec_t wake_realtime;   /* RETRY: next attempt; FAILED: end of the disable window */
         sd_event_source *timer; /* for wake_realtime; owned */

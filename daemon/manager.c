@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "backfill.h"
 #include "bus-api.h"
 #include "config.h"
 #include "evaluate.h"
@@ -137,6 +138,7 @@ Manager *manager_free(Manager *m) {
                 for (size_t t = 0; t < m->pipelines[k]->n_targets; t++)
                         target_stop(m->pipelines[k]->targets[t]);
         target_host_done(&m->host);
+        backfills_free(m);
         pipelines_free(m->pipelines, m->n_pipelines);
         pipelines_free(m->retired, m->n_retired);
         sd_bus_slot_unref(m->match_disconnected);

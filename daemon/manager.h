@@ -45,6 +45,9 @@ typedef struct Manager {
         unsigned n_retrying;
         unsigned n_failed;
         unsigned long long n_runs_ok, n_runs_failed;
+        struct Backfill *backfills;     /* newest first; owned */
+        uint32_t backfill_last_id;
+        unsigned n_backfill_active;     /* slots held by backfill runs */
 
         sd_event_source *dispatch_source;
         sd_event_source *save_source;   /* writes the instance marks, once per loop iteration */

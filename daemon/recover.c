@@ -22,11 +22,9 @@
 #include "recover.h"
 #include "scheduler.h"
 #include "state.h"
+#include "unit-props.h"
 #include "util/strv.h"
 
-#define SYSTEMD_DEST "org.freedesktop.systemd1"
-#define SYSTEMD_PATH "/org/freedesktop/systemd1"
-#define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
 
 void recover_marks(Manager *m) {
         InstanceMark **marks = NULL;

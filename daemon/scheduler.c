@@ -5,23 +5,37 @@
  * The queue is ordered by priority, then age, and an instance that must wait for its task or a
  * pool does not hold up those behind it. Starts in flight are bounded too (max_starting):
  * systemd starts units fastest with a modest number of start jobs queued, so the daemon keeps
- * the backlog itself rather than handing the manager ten thousand jobs at once.
+ * the backlog itself rather than handing the manager ten thousand jobs at once. Backfill runs
+ * queue behind every live one and hold at most half of max_parallel, so a backfill of years
+ * can never keep a fresh arrival waiting for more than one run to end.
  */
 #include <utlist.h>
 
+#include "backfill.h"
 #include "evaluate.h"
 #include "executor.h"
 #include "log.h"
 #include "scheduler.h"
+
+/* Whether a goes strictly before b: live before backfill, then by priority. */
+static bool ranks_before(const Instance *a, const Instance *b) {
+        if (a->backfill != b->backfill)
+                return !a->backfill;
+        return a->task->priority > b->task->priority;
+}
+
+static unsigned backfill_slots(const Manager *m) {
+        return m->config.max_parallel > 1 ? m->config.max_parallel / 2 : 1;
+}
 
 void scheduler_enqueue(Manager *m, Instance *i) {
         Instance *after;
 
         manager_set_state(m, i, INSTANCE_QUEUED);
         i->queued_usec = now_usec(CLOCK_MONOTONIC);
-        /* From the tail: with one priority (the usual case) this is O(1). */
-        for (after = m->queue ? m->queue->prev : NULL;
-             after && after->task->priority < i->task->priority;
+        i->backfill = m->backfills && backfill_claims(m, i->unit);
+        /* From the tail: with one kind and priority (the usual case) this is O(1). */
+        for (after = m->queue ? m->queue->prev : NULL; after && ranks_before(i, after);
              after = after == m->queue ? NULL : after->prev)
                 ;
         if (!after)
@@ -31,7 +45,8 @@ void scheduler_enqueue(Manager *m, Instance *i) {
         else
                 DL_APPEND_ELEM(m->queue, after, i);
         m->n_queued++;
-        log_debug("Queued %s (priority %d, %u queued)", i->unit, i->task->priority, m->n_queued);
+        log_debug("Queued %s (priority %d%s, %u queued)", i->unit, i->task->priority,
+                  i->backfill ? ", backfill" : "", m->n_queued);
         scheduler_schedule(m);
 }
 
@@ -61,7 +76,9 @@ void scheduler_take(Manager *m, Instance *i) {
         if (i->run->counted)
                 return;
         i->run->counted = true;
+        i->run->backfill = i->backfill;
         m->n_active++;
+        m->n_backfill_active += i->run->backfill;
         i->task->n_running++;
         pools_adjust(m, i->task, +1);
 }
@@ -71,6 +88,7 @@ void scheduler_release(Manager *m, Instance *i) {
                 return;
         i->run->counted = false;
         m->n_active--;
+        m->n_backfill_active -= i->run->backfill;
         i->task->n_running--;
         pools_adjust(m, i->task, -1);
 }
@@ -89,6 +107,9 @@ static int on_dispatch(sd_event_source *s, void *userdata) {
                 Task *t = i->task;
 
                 next = i->next;
+                /* Backfills queue last: nothing behind this one may start either. */
+                if (i->backfill && m->n_backfill_active >= backfill_slots(m))
+                        break;
                 if (t->max_parallel > 0 && t->n_running >= t->max_parallel)
                         continue;
                 if (!pools_free(m, t))

@@ -6,6 +6,11 @@
 
 #include "graph.h"
 
+/* The systemd manager on the bus. */
+#define SYSTEMD_DEST "org.freedesktop.systemd1"
+#define SYSTEMD_PATH "/org/freedesktop/systemd1"
+#define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
+
 typedef struct UnitSpec {
         const char *description;
         const char *slice;

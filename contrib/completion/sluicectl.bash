@@ -10,23 +10,23 @@ _sluicectl_tasks() {
 _sluicectl() {
     local cur prev words cword
     _init_completion || return
-    local commands="status list run why retry cancel reload history logs check graph"
+    local commands="status list run why retry cancel backfill reload history logs check graph"
     local options="--help --version --user --config-dir --quiet --param --all --dot --json
-                   --state --force --since --follow"
+                   --state --force --since --follow --from --to --no-wait --cancel"
     local dir= cmd= i
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
             -C|--config-dir) dir=${words[i + 1]} ;;
             --config-dir=*) dir=${words[i]#*=} ;;
             -*) ;;
-            *) [ -z "$cmd" ] && [[ ${words[i - 1]} != @(-C|--config-dir|-p|--param|--state|--since) ]] &&
+            *) [ -z "$cmd" ] && [[ ${words[i - 1]} != @(-C|--config-dir|-p|--param|--state|--since|--from|--to|--cancel) ]] &&
                    cmd=${words[i]} ;;
         esac
     done
     case $prev in
         -C|--config-dir) _filedir -d; return ;;
         --state) COMPREPLY=($(compgen -W "queued starting running retry failed" -- "$cur")); return ;;
-        --since) return ;;
+        --since|--from|--to|--cancel) return ;;
         -p|--param) return ;;
     esac
     if [[ $cur == -* ]]; then
@@ -38,7 +38,7 @@ _sluicectl() {
         return
     fi
     case $cmd in
-        run|why|retry|cancel|logs|history|graph)
+        run|why|retry|cancel|backfill|logs|history|graph)
             COMPREPLY=($(compgen -W "$(_sluicectl_tasks "$dir")" -- "$cur")) ;;
         check)
             _filedir conf ;;

@@ -18,16 +18,11 @@
 #include "util/time-util.h"
 #include "verbs.h"
 
-#define EXIT_REFUSED 1
-#define EXIT_USAGE 2
-#define EXIT_NO_DAEMON 3
-
-/* $SLUICE_BUS_NAME: a daemon started with --bus-name, where several share a bus. */
-static const char *bus_name(void) {
+const char *ctl_bus_name(void) {
         return getenv("SLUICE_BUS_NAME") ?: SLUICE_BUS_NAME;
 }
 
-static int connect_daemon(const CtlOptions *o, sd_bus **ret) {
+int ctl_connect(const CtlOptions *o, sd_bus **ret) {
         int r;
 
         r = o->user ? sd_bus_open_user(ret) : sd_bus_open_system(ret);
@@ -39,8 +34,7 @@ static int connect_daemon(const CtlOptions *o, sd_bus **ret) {
         return 0;
 }
 
-/* The daemon's error, said plainly; the exit status that goes with it. */
-static int report(const char *what, int r, const sd_bus_error *e) {
+int ctl_report(const char *what, int r, const sd_bus_error *e) {
         if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
                 fprintf(stderr, "sluicectl: sluiced is not running on this bus (try --user?)\n");
                 return EXIT_NO_DAEMON;
@@ -62,7 +56,7 @@ static const char *state_color(const char *state) {
 }
 
 static int get_counter(sd_bus *bus, const char *name, uint32_t *ret, sd_bus_error *e) {
-        return sd_bus_get_property_trivial(bus, bus_name(), SLUICE_BUS_PATH,
+        return sd_bus_get_property_trivial(bus, ctl_bus_name(), SLUICE_BUS_PATH,
                                            SLUICE_BUS_INTERFACE, name, e, 'u', ret);
 }
 
@@ -81,10 +75,10 @@ int verb_status(const CtlOptions *o, int argc, char *argv[]) {
                 fprintf(stderr, "sluicectl: status takes no arguments\n");
                 return EXIT_USAGE;
         }
-        r = connect_daemon(o, &bus);
+        r = ctl_connect(o, &bus);
         if (r < 0)
                 return -r;
-        r = sd_bus_get_property_string(bus, bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
+        r = sd_bus_get_property_string(bus, ctl_bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
                                        "Version", &e, &version);
         if (r >= 0)
                 r = get_counter(bus, "Running", &running, &e);
@@ -95,18 +89,18 @@ int verb_status(const CtlOptions *o, int argc, char *argv[]) {
         if (r >= 0)
                 r = get_counter(bus, "Failed", &failed, &e);
         if (r >= 0)
-                r = sd_bus_get_property_trivial(bus, bus_name(), SLUICE_BUS_PATH,
+                r = sd_bus_get_property_trivial(bus, ctl_bus_name(), SLUICE_BUS_PATH,
                                                 SLUICE_BUS_INTERFACE, "RunsSucceeded", &e, 't', &ok);
         if (r >= 0)
-                r = sd_bus_get_property_trivial(bus, bus_name(), SLUICE_BUS_PATH,
+                r = sd_bus_get_property_trivial(bus, ctl_bus_name(), SLUICE_BUS_PATH,
                                                 SLUICE_BUS_INTERFACE, "RunsFailed", &e, 't', &bad);
         if (r >= 0)
-                r = sd_bus_call_method(bus, bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
+                r = sd_bus_call_method(bus, ctl_bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
                                        "ListPipelines", &e, &reply, "");
         if (r >= 0)
                 r = sd_bus_message_enter_container(reply, 'a', "(ssu)");
         if (r < 0)
-                return report("status", r, &e);
+                return ctl_report("status", r, &e);
 
         if (o->json)
                 printf("{\"version\":\"%s\",\"running\":%u,\"queued\":%u,\"retrying\":%u,"
@@ -129,11 +123,16 @@ int verb_status(const CtlOptions *o, int argc, char *argv[]) {
                         printf("  %-24s %3u task(s)  %s\n", name, tasks, file);
                 first = false;
         }
+        if (r < 0)
+                return ctl_report("status", r, NULL);
         if (o->json)
                 printf("]}\n");
-        else if (first)
-                printf("  (none)\n");
-        return r < 0 ? report("status", r, NULL) : 0;
+        else {
+                if (first)
+                        printf("  (none)\n");
+                r = ctl_print_backfills(o, bus, true);
+        }
+        return r;
 }
 
 int verb_list(const CtlOptions *o, int argc, char *argv[]) {
@@ -158,15 +157,15 @@ int verb_list(const CtlOptions *o, int argc, char *argv[]) {
                                 "retry, failed\n");
                 return EXIT_USAGE;
         }
-        r = connect_daemon(o, &bus);
+        r = ctl_connect(o, &bus);
         if (r < 0)
                 return -r;
-        r = sd_bus_call_method(bus, bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
+        r = sd_bus_call_method(bus, ctl_bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
                                "ListInstances", &e, &reply, "");
         if (r >= 0)
                 r = sd_bus_message_enter_container(reply, 'a', "(sssssuts)");
         if (r < 0)
-                return report("list", r, &e);
+                return ctl_report("list", r, &e);
         if (o->json)
                 putchar('[');
         else
@@ -205,7 +204,7 @@ int verb_list(const CtlOptions *o, int argc, char *argv[]) {
                        reason);
         }
         if (r < 0)
-                return report("list", r, NULL);
+                return ctl_report("list", r, NULL);
         if (o->json)
                 printf("]\n");
         else
@@ -266,16 +265,16 @@ static int instance_call(const CtlOptions *o, const char *verb, const char *meth
 
         r = instance_args(verb, argc, argv, &task);
         if (r >= 0)
-                r = connect_daemon(o, ret_bus);
+                r = ctl_connect(o, ret_bus);
         if (r < 0)
                 return r;
-        r = sd_bus_message_new_method_call(*ret_bus, ret_call, bus_name(), SLUICE_BUS_PATH,
+        r = sd_bus_message_new_method_call(*ret_bus, ret_call, ctl_bus_name(), SLUICE_BUS_PATH,
                                            SLUICE_BUS_INTERFACE, method);
         if (r >= 0)
                 r = sd_bus_message_append(*ret_call, "s", task);
         if (r >= 0)
                 r = sd_bus_message_append_strv(*ret_call, o->params);
-        return r < 0 ? -report(verb, r, NULL) : 0;
+        return r < 0 ? -ctl_report(verb, r, NULL) : 0;
 }
 
 static int call_steps(const CtlOptions *o, const char *verb, const char *method, int argc,
@@ -294,7 +293,7 @@ static int call_steps(const CtlOptions *o, const char *verb, const char *method,
                 r = sd_bus_call(bus, call, 0, &e, &reply);
         if (r >= 0)
                 r = print_steps(o, reply);
-        return r < 0 ? report(verb, r, &e) : 0;
+        return r < 0 ? ctl_report(verb, r, &e) : 0;
 }
 
 int verb_run(const CtlOptions *o, int argc, char *argv[]) {
@@ -356,7 +355,7 @@ static int call_unit(const CtlOptions *o, const char *verb, const char *method, 
         if (r >= 0)
                 r = sd_bus_message_read(reply, "s", &unit);
         if (r < 0)
-                return report(verb, r, &e);
+                return ctl_report(verb, r, &e);
         if (o->json) {
                 printf("{\"unit\":");
                 ctl_json_string(unit);
@@ -386,20 +385,20 @@ int verb_reload(const CtlOptions *o, int argc, char *argv[]) {
                 fprintf(stderr, "sluicectl: reload takes no arguments\n");
                 return EXIT_USAGE;
         }
-        r = connect_daemon(o, &bus);
+        r = ctl_connect(o, &bus);
         if (r < 0)
                 return -r;
         /* Validated here first, so that every problem is shown as file:line; the daemon
          * validates again and keeps the running version of a file with errors. */
         (void) verb_check(&(CtlOptions){ .config_dir = o->config_dir, .quiet = true }, 0, NULL);
-        r = sd_bus_call_method(bus, bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
+        r = sd_bus_call_method(bus, ctl_bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
                                "Reload", &e, &reply, "");
         if (r >= 0)
                 r = sd_bus_message_read(reply, "u", &running);
         if (r >= 0)
                 r = sd_bus_message_read_strv(reply, &kept);
         if (r < 0)
-                return report("reload", r, &e);
+                return ctl_report("reload", r, &e);
         STRV_FOREACH(k, kept)
                 fprintf(stderr, "sluicectl: %s has errors (see `sluicectl check %s`); its "
                                 "running version, if any, is kept\n", *k, *k);
@@ -420,7 +419,7 @@ int ctl_live_states(const CtlOptions *o, char ***ret) {
         /* Quietly: without a daemon the graph is what the files say, as it always was. */
         r = o->user ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
         if (r >= 0)
-                r = sd_bus_call_method(bus, bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
+                r = sd_bus_call_method(bus, ctl_bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
                                        "ListInstances", NULL, &reply, "");
         if (r >= 0)
                 r = sd_bus_message_enter_container(reply, 'a', "(sssssuts)");

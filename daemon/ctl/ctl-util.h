@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <systemd/sd-bus.h>
 
 #include "graph.h"
 #include "verbs.h"
@@ -22,6 +23,21 @@ Task *ctl_find_task(const CtlPipelines *p, const char *name);
 int ctl_task_binding(const Task *task, char * const *params, Binding **ret);
 /* The instance id and unit name of those --param options, as the daemon names them. */
 int ctl_instance_names(const Task *task, char * const *params, char **ret_id, char **ret_unit);
+
+/* control.c: talking to the daemon. */
+#define EXIT_REFUSED 1
+#define EXIT_USAGE 2
+#define EXIT_NO_DAEMON 3
+/* $SLUICE_BUS_NAME: a daemon started with --bus-name, where several share a bus. */
+const char *ctl_bus_name(void);
+/* Connects to the bus of o (system, or user); -EXIT_NO_DAEMON, said, when it cannot. */
+int ctl_connect(const CtlOptions *o, sd_bus **ret);
+/* The daemon's error, said plainly; the exit status that goes with it. */
+int ctl_report(const char *what, int r, const sd_bus_error *e);
+
+/* The backfills the daemon keeps, with their progress (backfill.c); active_only: those not
+ * finished, under a heading, nothing when there are none. */
+int ctl_print_backfills(const CtlOptions *o, sd_bus *bus, bool active_only);
 
 /* What the daemon is doing, if one answers: unit, state, unit, state, ... (control.c). */
 int ctl_live_states(const CtlOptions *o, char ***ret);

@@ -30,6 +30,10 @@ static void help(void) {
                "                            Run a failed instance again now\n"
                "  cancel TASK -p NAME=VALUE...\n"
                "                            Stop a run, drop a queued one, end a retry series\n"
+               "  backfill TASK --from A --to B [-p NAME=VALUE...]\n"
+               "                            Every instance over a range of its time parameter,\n"
+               "                            behind live runs; shows progress until finished\n"
+               "  backfill [--cancel ID]    List backfills, or cancel one\n"
                "  reload                    Validate and reload the pipeline files\n\n"
                "Commands (from the journal):\n"
                "  history [TASK [-p NAME=VALUE...]] [--since WHEN]\n"
@@ -54,7 +58,12 @@ static void help(void) {
                "     --dot                  graph: Graphviz output\n"
                "     --json                 Machine-readable output\n"
                "     --state=STATE          list: only queued, starting, running, retry or failed\n"
-               "     --force                run: even when the outputs exist (replaced atomically)\n"
+               "     --force                run, backfill: even when the outputs exist (replaced\n"
+               "                            atomically)\n"
+               "     --from=VALUE --to=VALUE\n"
+               "                            backfill: the range, both ends included\n"
+               "     --no-wait              backfill: start it and return\n"
+               "     --cancel=ID            backfill: stop that backfill's runs\n"
                "     --since=WHEN           history: from WHEN (2026-11-27[ 06:00], or 2h, 3d ago)\n"
                "  -f --follow               logs: keep printing new lines\n"
                "\nExit status: 0 done, 1 refused or failed, 2 usage error, 3 no daemon.\n"
@@ -88,6 +97,13 @@ static const struct {
           "Run a failed instance (or one waiting to retry) again now, as a new series." },
         { "cancel", verb_cancel, "cancel [--user] [--json] TASK -p NAME=VALUE...\n"
           "Stop its unit (failed, not retried), drop it from the queue, or end its retries." },
+        { "backfill", verb_backfill, "backfill [--user] [--json] [--force] [--no-wait] TASK --from A --to B [-p NAME=VALUE...]\n"
+          "       sluicectl backfill [--user] [--json] [--cancel ID]\n"
+          "Run every instance of TASK whose time parameter lies in A..B (both included; the other\n"
+          "parameters given with -p), with what each needs, behind live runs, on at most half\n"
+          "the slots, in the pipeline's backfill slice. Shows progress until it is finished;\n"
+          "exit status 1 when an instance failed or waits for inputs. Without TASK: the\n"
+          "backfills and their progress; --cancel stops one." },
         { "reload", verb_reload, "reload [--user] [-C DIR]\n"
           "Validate the pipeline files, then have the daemon reload them; a file with errors\n"
           "keeps its running version (exit status 1)." },
@@ -109,7 +125,7 @@ static int verb_help(const char *name) {
 
 int main(int argc, char *argv[]) {
         enum { ARG_VERSION = 0x100, ARG_USER, ARG_DOT, ARG_JSON, ARG_STATE, ARG_FORCE,
-               ARG_SINCE };
+               ARG_SINCE, ARG_FROM, ARG_TO, ARG_NO_WAIT, ARG_CANCEL };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -124,6 +140,10 @@ int main(int argc, char *argv[]) {
                 { "force", no_argument, NULL, ARG_FORCE },
                 { "since", required_argument, NULL, ARG_SINCE },
                 { "follow", no_argument, NULL, 'f' },
+                { "from", required_argument, NULL, ARG_FROM },
+                { "to", required_argument, NULL, ARG_TO },
+                { "no-wait", no_argument, NULL, ARG_NO_WAIT },
+                { "cancel", required_argument, NULL, ARG_CANCEL },
                 {}
         };
         bool want_help = false;
@@ -173,6 +193,18 @@ int main(int argc, char *argv[]) {
                         break;
                 case 'f':
                         arg_options.follow = true;
+                        break;
+                case ARG_FROM:
+                        arg_options.from = optarg;
+                        break;
+                case ARG_TO:
+                        arg_options.to = optarg;
+                        break;
+                case ARG_NO_WAIT:
+                        arg_options.no_wait = true;
+                        break;
+                case ARG_CANCEL:
+                        arg_options.cancel = optarg;
                         break;
                 default:
                         return 2;

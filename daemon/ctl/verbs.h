@@ -14,6 +14,9 @@ typedef struct CtlOptions {
         const char *state;      /* list --state */
         const char *since;      /* history --since */
         bool follow;            /* logs -f */
+        const char *from, *to;  /* backfill --from, --to */
+        bool no_wait;           /* backfill --no-wait */
+        const char *cancel;     /* backfill --cancel ID */
         const char *config_dir;
         char **params;          /* --param NAME=VALUE, in order */
 } CtlOptions;
@@ -30,6 +33,8 @@ int verb_show(const CtlOptions *o, int argc, char *argv[]);
 int verb_retry(const CtlOptions *o, int argc, char *argv[]);
 int verb_cancel(const CtlOptions *o, int argc, char *argv[]);
 int verb_reload(const CtlOptions *o, int argc, char *argv[]);
+/* backfill.c */
+int verb_backfill(const CtlOptions *o, int argc, char *argv[]);
 /* journal.c: from the journal */
 int verb_history(const CtlOptions *o, int argc, char *argv[]);
 int verb_logs(const CtlOptions *o, int argc, char *argv[]);
