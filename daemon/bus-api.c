@@ -9,6 +9,7 @@
  * asks again, and an idle daemon sends nothing.
  */
 #include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,23 +46,41 @@ static int property_ull(sd_bus *bus, const char *path, const char *interface,
         return sd_bus_message_append(reply, "t", (uint64_t) *(unsigned long long *) userdata);
 }
 
-static bool in_group(sd_bus_creds *c, gid_t gid) {
+/*
+ * The caller's groups as the bus says them (kdbus, a user bus), else as the group database
+ * says them: sd-bus does not take UnixGroupIDs from dbus-daemon, and reading /proc of a PID
+ * would race with its reuse.
+ */
+static bool in_group(sd_bus_creds *c, uid_t uid, const struct group *g) {
+        const struct passwd *pw;
         const gid_t *gids;
         gid_t egid;
         int n;
 
-        if (sd_bus_creds_get_egid(c, &egid) >= 0 && egid == gid)
+        if (sd_bus_creds_get_egid(c, &egid) >= 0 && egid == g->gr_gid)
                 return true;
         n = sd_bus_creds_get_supplementary_gids(c, &gids);
         for (int k = 0; k < n; k++)
-                if (gids[k] == gid)
+                if (gids[k] == g->gr_gid)
+                        return true;
+        pw = getpwuid(uid);
+        if (!pw)
+                return false;
+        if (pw->pw_gid == g->gr_gid)
+                return true;
+        for (char **mem = g->gr_mem; mem && *mem; mem++)
+                if (streq(*mem, pw->pw_name))
                         return true;
         return false;
 }
 
-/* Root, the daemon's own user, or a member of sluiced.conf's control_group. */
+/*
+ * Root, the daemon's own user, or a member of sluiced.conf's control_group; by default the
+ * group "sluice", which the shipped sysusers.d file creates and the bus policy lets through.
+ */
 static int check_allowed(Manager *m, sd_bus_message *msg, sd_bus_error *error) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *c = NULL;
+        const char *group = m->config.control_group ?: "sluice";
         const struct group *g;
         uid_t uid;
         int r;
@@ -74,12 +93,10 @@ static int check_allowed(Manager *m, sd_bus_message *msg, sd_bus_error *error) {
                 return sd_bus_error_set_errnof(error, r, "Cannot tell who is asking: %m");
         if (uid == 0 || uid == geteuid())
                 return 0;
-        if (m->config.control_group && (g = getgrnam(m->config.control_group)) &&
-            in_group(c, g->gr_gid))
+        if ((g = getgrnam(group)) && in_group(c, uid, g))
                 return 0;
         return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                 "Only root%s%s may do this", m->config.control_group
-                                 ? " and members of group " : "", strempty(m->config.control_group));
+                                 "Only root and members of group %s may do this", group);
 }
 
 /* "task" or "pipeline/task", among the running pipelines. */
@@ -405,6 +422,13 @@ static int method_cancel_backfill(sd_bus_message *msg, void *userdata, sd_bus_er
         return sd_bus_reply_method_return(msg, "u", backfill_cancel(m, bf));
 }
 
+/*
+ * On the system bus sd-bus lets only privileged callers reach a method unless it is marked
+ * unprivileged; every method is, since reading is open to all and check_allowed() decides who
+ * may change anything (the control group included, which sd-bus knows nothing of).
+ */
+#define ACCESS SD_BUS_VTABLE_UNPRIVILEGED
+
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -416,28 +440,31 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("RunsSucceeded", "t", property_ull, offsetof(Manager, n_runs_ok), 0),
         SD_BUS_PROPERTY("RunsFailed", "t", property_ull, offsetof(Manager, n_runs_failed), 0),
         SD_BUS_METHOD_WITH_ARGS("ListPipelines", SD_BUS_NO_ARGS,
-                                SD_BUS_RESULT("a(ssu)", pipelines), method_list_pipelines, 0),
+                                SD_BUS_RESULT("a(ssu)", pipelines), method_list_pipelines, ACCESS),
         SD_BUS_METHOD_WITH_ARGS("ListInstances", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a(sssssuts)", instances), method_list_instances,
-                                0),
+                                ACCESS),
         SD_BUS_METHOD_WITH_ARGS("Run", SD_BUS_ARGS("s", task, "as", params, "b", force),
-                                SD_BUS_RESULT("a(usss)", steps), method_run, 0),
+                                SD_BUS_RESULT("a(usss)", steps), method_run, ACCESS),
         SD_BUS_METHOD_WITH_ARGS("Why", SD_BUS_ARGS("s", task, "as", params),
-                                SD_BUS_RESULT("a(usss)", steps), method_why, 0),
+                                SD_BUS_RESULT("a(usss)", steps), method_why, ACCESS),
         SD_BUS_METHOD_WITH_ARGS("Retry", SD_BUS_ARGS("s", task, "as", params),
-                                SD_BUS_RESULT("s", unit), method_retry, 0),
+                                SD_BUS_RESULT("s", unit), method_retry, ACCESS),
         SD_BUS_METHOD_WITH_ARGS("Cancel", SD_BUS_ARGS("s", task, "as", params),
-                                SD_BUS_RESULT("s", unit), method_cancel, 0),
+                                SD_BUS_RESULT("s", unit), method_cancel, ACCESS),
         SD_BUS_METHOD_WITH_ARGS("Backfill", SD_BUS_ARGS("s", task, "as", params, "s", from,
                                                         "s", to, "b", force),
-                                SD_BUS_RESULT("u", id, "u", instances), method_backfill, 0),
+                                SD_BUS_RESULT("u", id, "u", instances), method_backfill,
+                                ACCESS),
         SD_BUS_METHOD_WITH_ARGS("ListBackfills", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a(usssssttuuuuuuu)", backfills),
-                                method_list_backfills, 0),
+                                method_list_backfills, ACCESS),
         SD_BUS_METHOD_WITH_ARGS("CancelBackfill", SD_BUS_ARGS("u", id),
-                                SD_BUS_RESULT("u", stopped), method_cancel_backfill, 0),
+                                SD_BUS_RESULT("u", stopped), method_cancel_backfill,
+                                ACCESS),
         SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS,
-                                SD_BUS_RESULT("u", pipelines, "as", kept), method_reload, 0),
+                                SD_BUS_RESULT("u", pipelines, "as", kept), method_reload,
+                                ACCESS),
         SD_BUS_VTABLE_END,
 };
 

@@ -39,6 +39,14 @@ int ctl_report(const char *what, int r, const sd_bus_error *e) {
                 fprintf(stderr, "sluicectl: sluiced is not running on this bus (try --user?)\n");
                 return EXIT_NO_DAEMON;
         }
+        /* The bus daemon's own refusal dumps its rule match; say what it means instead. */
+        if (sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED) && e->message &&
+            strneq(e->message, "Rejected send message", strlen("Rejected send message"))) {
+                fprintf(stderr, "sluicectl: %s: permission denied: only root and members of the "
+                        "group sluice may change anything (see sluiced.conf(5), control_group)\n",
+                        what);
+                return EXIT_REFUSED;
+        }
         fprintf(stderr, "sluicectl: %s: %s\n", what, e && e->message ? e->message : strerror(-r));
         return sd_bus_error_has_name(e, SD_BUS_ERROR_INVALID_ARGS) ? EXIT_USAGE : EXIT_REFUSED;
 }
