@@ -644,8 +644,11 @@ void executor_finish(Manager *m, Instance *i, const UnitResult *res) {
         if (i->run->memory_max != UINT64_MAX)
                 (void) strv_extendf(&f, "SLUICE_MEMORY_MAX=%llu",
                                     (unsigned long long) i->run->memory_max);
+        if (res->rss_peak != UINT64_MAX)
+                (void) strv_extendf(&f, "SLUICE_MEMORY_PEAK=%llu",
+                                    (unsigned long long) res->rss_peak);
         format_timespan(dur, sizeof(dur), duration);
-        /* CPU time only where systemd accounts it (not under a cgroup-v1 user manager). */
+        /* CPU time where systemd accounts it or sluice-result measured it. */
         cpu[0] = 0;
         if (res->cpu_nsec != UINT64_MAX) {
                 char t[FORMAT_TIMESPAN_MAX];

@@ -12,10 +12,12 @@ typedef struct UnitResult {
         int exec_status;
         uint64_t start_usec, exit_usec;  /* CLOCK_REALTIME; 0 unknown */
         uint64_t cpu_nsec;      /* UINT64_MAX unknown */
+        uint64_t rss_peak;      /* bytes, the largest process's (sluice-result); UINT64_MAX unknown */
         char *run_id;           /* SLUICE_RUN_ID= of the unit's environment */
 } UnitResult;
 
-#define UNIT_RESULT_UNKNOWN (UnitResult){ .exec_code = -1, .cpu_nsec = UINT64_MAX }
+#define UNIT_RESULT_UNKNOWN \
+        (UnitResult){ .exec_code = -1, .cpu_nsec = UINT64_MAX, .rss_peak = UINT64_MAX }
 
 void unit_result_done(UnitResult *r);
 

@@ -118,6 +118,9 @@ void recover_from_result_file(Manager *m, Instance *i) {
          * when sluice-result recorded its end. */
         res.start_usec = i->run->start_realtime;
         res.exit_usec = rr.realtime;
+        if (rr.cpu_usec != UINT64_MAX)
+                res.cpu_nsec = rr.cpu_usec * NSEC_PER_USEC;
+        res.rss_peak = rr.rss_peak;
         if (rr.exit_code && streq(rr.exit_code, "exited")) {
                 res.exec_code = CLD_EXITED;
                 res.exec_status = atoi(strempty(rr.exit_status));

@@ -36,8 +36,16 @@ extern char **environ;
 static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
 
 static int record(const char *dir, const char *run_id, const char *result, const char *code,
-                  const char *status) {
-        int r = state_record_result(dir, run_id, result, code, status);
+                  const char *status, const struct rusage *ru) {
+        uint64_t cpu = UINT64_MAX, rss = UINT64_MAX;
+        int r;
+
+        if (ru) {
+                cpu = (uint64_t) (ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000000u +
+                      (uint64_t) (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec);
+                rss = (uint64_t) ru->ru_maxrss * 1024u;        /* Linux counts KiB */
+        }
+        r = state_record_result(dir, run_id, result, code, status, cpu, rss);
 
         if (r < 0)
                 fprintf(stderr, "sluice-result: cannot record the result of run %s in %s: %s\n",
@@ -64,6 +72,7 @@ static _Noreturn void end_like(int status) {
 
 static int run(const char *dir, const char *run_id, char **argv) {
         posix_spawnattr_t attr;
+        struct rusage ru;
         sigset_t stop, old;
         char number[16];
         int status, r;
@@ -90,7 +99,7 @@ static int run(const char *dir, const char *run_id, char **argv) {
         if (r != 0) {
                 /* As systemd reports an ExecStart= it cannot execute. */
                 fprintf(stderr, "sluice-result: cannot execute %s: %s\n", argv[0], strerror(r));
-                (void) record(dir, run_id, "exit-code", "exited", "203");
+                (void) record(dir, run_id, "exit-code", "exited", "203", NULL);
                 return EXIT_EXEC;
         }
         /* systemd sends a stop to every process of the unit, the task included: this one stays
@@ -99,7 +108,10 @@ static int run(const char *dir, const char *run_id, char **argv) {
                 (void) signal(stop_signals[k], SIG_IGN);
         (void) sigprocmask(SIG_SETMASK, &old, NULL);
 
-        while (waitpid(pid, &status, 0) < 0)
+        /* wait4: the task's resource use, for `sluicectl history`, which a cgroup-v1 manager
+         * does not account (CPU) and systemd 252 does not keep (peak memory) anywhere. It
+         * covers the task and every descendant it waited for. */
+        while (wait4(pid, &status, 0, &ru) < 0)
                 if (errno != EINTR) {
                         fprintf(stderr, "sluice-result: cannot wait for %s: %s\n", argv[0],
                                 strerror(errno));
@@ -108,11 +120,12 @@ static int run(const char *dir, const char *run_id, char **argv) {
         if (WIFSIGNALED(status)) {
                 bool dumped = WCOREDUMP(status);
                 (void) record(dir, run_id, dumped ? "core-dump" : "signal",
-                              dumped ? "dumped" : "killed", sigabbrev_np(WTERMSIG(status)) ?: "");
+                              dumped ? "dumped" : "killed", sigabbrev_np(WTERMSIG(status)) ?: "",
+                              &ru);
         } else {
                 snprintf(number, sizeof(number), "%d", WEXITSTATUS(status));
                 (void) record(dir, run_id, WEXITSTATUS(status) == 0 ? "success" : "exit-code",
-                              "exited", number);
+                              "exited", number, &ru);
         }
         end_like(status);
 }
@@ -126,7 +139,7 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
         if (record(argv[1], argv[2], getenv("SERVICE_RESULT"), getenv("EXIT_CODE"),
-                   getenv("EXIT_STATUS")) < 0)
+                   getenv("EXIT_STATUS"), NULL) < 0)
                 return EXIT_FAILURE;
         return EXIT_SUCCESS;
 }

@@ -382,7 +382,8 @@ int state_read_runs(StateDir *s, RunRecord ***ret) {
 }
 
 int state_record_result(const char *dir, const char *run_id, const char *service_result,
-                        const char *exit_code, const char *exit_status) {
+                        const char *exit_code, const char *exit_status, uint64_t cpu_usec,
+                        uint64_t rss_peak) {
         _cleanup_free_ char *path = NULL, *buf = NULL;
         size_t len = 0;
         FILE *f;
@@ -398,6 +399,10 @@ int state_record_result(const char *dir, const char *run_id, const char *service
         put(f, "exit_code", strempty(exit_code));
         put(f, "exit_status", strempty(exit_status));
         fprintf(f, "realtime=%llu\n", (unsigned long long) now_usec(CLOCK_REALTIME));
+        if (cpu_usec != UINT64_MAX)
+                fprintf(f, "cpu_usec=%llu\n", (unsigned long long) cpu_usec);
+        if (rss_peak != UINT64_MAX)
+                fprintf(f, "rss_peak=%llu\n", (unsigned long long) rss_peak);
         if (fclose(f) != 0)
                 return -ENOMEM;
         return replace_file(path, buf, len);
@@ -420,12 +425,16 @@ static int result_field(const char *key, char *value, void *userdata) {
                 return set_field(&r->exit_status, value);
         if (streq(key, "realtime"))
                 r->realtime = strtoull(value, NULL, 10);
+        if (streq(key, "cpu_usec"))
+                r->cpu_usec = strtoull(value, NULL, 10);
+        if (streq(key, "rss_peak"))
+                r->rss_peak = strtoull(value, NULL, 10);
         return 0;
 }
 
 int state_read_result(const char *dir, const char *run_id, RunResult *ret) {
         _cleanup_free_ char *path = NULL, *text = NULL;
-        RunResult r = {};
+        RunResult r = { .cpu_usec = UINT64_MAX, .rss_peak = UINT64_MAX };
         int k;
 
         k = run_path(dir, run_id, ".result", &path);

@@ -65,6 +65,13 @@ static const char *format_usec(char *buf, size_t n, const char *usec) {
         return format_timespan(buf, n, v);
 }
 
+/* A size field in bytes, for people; "-" when absent. */
+static const char *format_bytes_field(char *buf, size_t n, const char *bytes) {
+        if (!bytes[0])
+                return "-";
+        return format_bytes(buf, n, strtoull(bytes, NULL, 10));
+}
+
 int verb_history(const CtlOptions *o, int argc, char *argv[]) {
         _cleanup_(ctl_pipelines_done) CtlPipelines p = {};
         _cleanup_free_ char *id = NULL, *unit = NULL, *match = NULL;
@@ -117,12 +124,13 @@ int verb_history(const CtlOptions *o, int argc, char *argv[]) {
         if (o->json)
                 putchar('[');
         else
-                printf("%s%-19s  %-30s %-26s %-8s %-10s %-10s %-8s  %s%s\n", color ? ANSI_BOLD : "",
-                       "FINISHED", "TASK", "INSTANCE", "RESULT", "DURATION", "CPU", "MEMMAX",
-                       "WHY", color ? ANSI_RESET : "");
+                printf("%s%-19s  %-30s %-26s %-8s %-10s %-10s %-6s %-6s  %s%s\n",
+                       color ? ANSI_BOLD : "", "FINISHED", "TASK", "INSTANCE", "RESULT",
+                       "DURATION", "CPU", "PEAK", "MEMMAX", "WHY", color ? ANSI_RESET : "");
         while (sd_journal_next(j) > 0) {
                 char pipeline[256], task[256], inst[512], result[32], failure[64], dur[32],
-                        cpu[32], mem[32], reason[1024], when[64], name[520], b1[64], b2[64];
+                        cpu[32], mem[32], peak[32], reason[1024], when[64], name[520], b1[64],
+                        b2[64], b3[FORMAT_BYTES_MAX], b4[FORMAT_BYTES_MAX];
                 uint64_t t = 0;
 
                 (void) sd_journal_get_realtime_usec(j, &t);
@@ -134,6 +142,7 @@ int verb_history(const CtlOptions *o, int argc, char *argv[]) {
                 field(j, "SLUICE_DURATION_USEC", dur, sizeof(dur));
                 field(j, "SLUICE_CPU_USEC", cpu, sizeof(cpu));
                 field(j, "SLUICE_MEMORY_MAX", mem, sizeof(mem));
+                field(j, "SLUICE_MEMORY_PEAK", peak, sizeof(peak));
                 field(j, "MESSAGE", reason, sizeof(reason));
                 format_realtime(when, sizeof(when), t);
                 n++;
@@ -149,8 +158,9 @@ int verb_history(const CtlOptions *o, int argc, char *argv[]) {
                         ctl_json_string(result);
                         printf(",\"failure\":");
                         ctl_json_string(failure);
-                        printf(",\"duration_usec\":%s,\"cpu_usec\":%s,\"memory_max\":%s,"
-                               "\"message\":", dur[0] ? dur : "null", cpu[0] ? cpu : "null",
+                        printf(",\"duration_usec\":%s,\"cpu_usec\":%s,\"memory_peak\":%s,"
+                               "\"memory_max\":%s,\"message\":", dur[0] ? dur : "null",
+                               cpu[0] ? cpu : "null", peak[0] ? peak : "null",
                                mem[0] ? mem : "null");
                         ctl_json_string(reason);
                         putchar('}');
@@ -158,10 +168,12 @@ int verb_history(const CtlOptions *o, int argc, char *argv[]) {
                         continue;
                 }
                 snprintf(name, sizeof(name), "%s/%s", pipeline, task);
-                printf("%-19s  %-30s %-26s %s%-8s%s %-10s %-10s %-8s  %s\n", when, name, inst,
-                       color && streq(result, "failed") ? ANSI_RED : "", result,
+                printf("%-19s  %-30s %-26s %s%-8s%s %-10s %-10s %-6s %-6s  %s\n", when, name,
+                       inst, color && streq(result, "failed") ? ANSI_RED : "", result,
                        color ? ANSI_RESET : "", format_usec(b1, sizeof(b1), dur),
-                       format_usec(b2, sizeof(b2), cpu), mem[0] ? mem : "-",
+                       format_usec(b2, sizeof(b2), cpu),
+                       format_bytes_field(b3, sizeof(b3), peak),
+                       format_bytes_field(b4, sizeof(b4), mem),
                        streq(result, "failed") ? failure : "");
         }
         sd_journal_close(j);

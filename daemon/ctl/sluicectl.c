@@ -37,7 +37,7 @@ static void help(void) {
                "  reload                    Validate and reload the pipeline files\n\n"
                "Commands (from the journal):\n"
                "  history [TASK [-p NAME=VALUE...]] [--since WHEN]\n"
-               "                            Past runs: result, duration, CPU, memory limit\n"
+               "                            Past runs: result, duration, CPU, peak memory\n"
                "  logs TASK -p NAME=VALUE... [-f]\n"
                "                            What that instance's runs wrote; -f follows\n\n"
                "Commands (no daemon needed):\n"
@@ -108,7 +108,7 @@ static const struct {
           "Validate the pipeline files, then have the daemon reload them; a file with errors\n"
           "keeps its running version (exit status 1)." },
         { "history", verb_history, "history [-C DIR] [--json] [TASK [-p NAME=VALUE...]] [--since WHEN]\n"
-          "Past runs from the journal: result, duration, CPU, memory limit." },
+          "Past runs from the journal: result, duration, CPU, peak memory, memory limit." },
         { "logs", verb_logs, "logs [-C DIR] TASK -p NAME=VALUE... [-f]\n"
           "What that instance's runs wrote, from the journal; -f follows." },
 };

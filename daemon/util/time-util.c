@@ -126,6 +126,22 @@ int parse_size(const char *s, uint64_t *ret) {
         return 0;
 }
 
+char *format_bytes(char *buf, size_t len, uint64_t bytes) {
+        static const char suffixes[] = "KMGTPE";
+        double v = (double) bytes;
+        int k = -1;
+
+        while (v >= 1024 && k < (int) sizeof(suffixes) - 2) {
+                v /= 1024;
+                k++;
+        }
+        if (k < 0)
+                snprintf(buf, len, "%lluB", (unsigned long long) bytes);
+        else
+                snprintf(buf, len, v < 10 ? "%.1f%c" : "%.0f%c", v, suffixes[k]);
+        return buf;
+}
+
 int parse_percent(const char *s, unsigned *ret_permille) {
         uint64_t v;
         int r;

@@ -24,6 +24,9 @@ usec_t now_usec(clockid_t clock);
 int parse_timespan(const char *s, usec_t *ret);
 /* "512M", "1G", "1024" (bytes), base 1024 as systemd reads MemoryMax=. */
 int parse_size(const char *s, uint64_t *ret);
+/* Formats a size for people, rounded, "1.5M", "512K", "100B", into buf; returns buf. */
+char *format_bytes(char *buf, size_t len, uint64_t bytes);
+#define FORMAT_BYTES_MAX 16
 /* "50%", "250%": returns the per-mille value, 0 < v. */
 int parse_percent(const char *s, unsigned *ret_permille);
 

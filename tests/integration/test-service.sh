@@ -55,6 +55,9 @@ ctl status | grep -q "$PIPELINE" || fail "sluicectl status through the service"
 ctl history "$PIPELINE/copy" | grep -q "$PIPELINE/copy .*a .*success" ||
     fail "history: $(ctl history "$PIPELINE/copy")"
 ctl history copy -p name=a --json | grep -q '"result":"success"' || fail "history --json"
+# sluice-result measured what the task used (systemd 252 keeps no peak, v1 no CPU here).
+ctl history copy -p name=a --json | grep -q '"cpu_usec":[0-9][0-9]*,"memory_peak":[1-9][0-9]*,' ||
+    fail "history: no CPU or memory peak: $(ctl history copy -p name=a --json)"
 ctl history --since 1h | grep -q "$PIPELINE/copy" || fail "history --since"
 set +e
 ctl history --since yesterdayish 2>/dev/null; rc=$?

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* Spans and sizes as pipeline files write them, and sizes as sluicectl shows them */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+
+#include "util/time-util.h"
+
+static void test_parse_size(void **state) {
+        uint64_t v;
+
+        assert_int_equal(parse_size("1024", &v), 0);
+        assert_int_equal(v, 1024);
+        assert_int_equal(parse_size("512M", &v), 0);
+        assert_int_equal(v, 512ULL << 20);
+        assert_int_equal(parse_size("2G", &v), 0);
+        assert_int_equal(v, 2ULL << 30);
+        assert_int_equal(parse_size("5MB", &v), -EINVAL);
+        assert_int_equal(parse_size("M", &v), -EINVAL);
+        assert_int_equal(parse_size("99999999E", &v), -ERANGE);
+}
+
+static void test_format_bytes(void **state) {
+        char b[FORMAT_BYTES_MAX];
+
+        assert_string_equal(format_bytes(b, sizeof(b), 0), "0B");
+        assert_string_equal(format_bytes(b, sizeof(b), 1023), "1023B");
+        assert_string_equal(format_bytes(b, sizeof(b), 1024), "1.0K");
+        assert_string_equal(format_bytes(b, sizeof(b), 1536 * 1024), "1.5M");
+        assert_string_equal(format_bytes(b, sizeof(b), 300ULL << 20), "300M");
+        assert_string_equal(format_bytes(b, sizeof(b), 5ULL << 40), "5.0T");
+        assert_string_equal(format_bytes(b, sizeof(b), UINT64_MAX), "16E");
+}
+
+static void test_timespan(void **state) {
+        char b[FORMAT_TIMESPAN_MAX];
+        usec_t t;
+
+        assert_int_equal(parse_timespan("1h 30min", &t), 0);
+        assert_int_equal(t, 90 * USEC_PER_MINUTE);
+        assert_int_equal(parse_timespan("soon", &t), -EINVAL);
+        assert_string_equal(format_timespan(b, sizeof(b), 90 * USEC_PER_MINUTE), "1h 30min");
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_parse_size),
+                cmocka_unit_test(test_format_bytes),
+                cmocka_unit_test(test_timespan),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
