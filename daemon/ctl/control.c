@@ -58,7 +58,7 @@ static const char *state_color(const char *state) {
                 return ANSI_RED;
         if (streq(state, "running") || streq(state, "starting"))
                 return ANSI_GREEN;
-        if (streq(state, "retry"))
+        if (streq(state, "retry") || streq(state, "retrying"))
                 return ANSI_BOLD;
         return "";
 }
@@ -66,6 +66,67 @@ static const char *state_color(const char *state) {
 static int get_counter(sd_bus *bus, const char *name, uint32_t *ret, sd_bus_error *e) {
         return sd_bus_get_property_trivial(bus, ctl_bus_name(), SLUICE_BUS_PATH,
                                            SLUICE_BUS_INTERFACE, name, e, 'u', ret);
+}
+
+typedef struct NextRetry {
+        uint64_t wake;
+        char *line;
+} NextRetry;
+
+static int compare_retry(const void *a, const void *b) {
+        const NextRetry *x = a, *y = b;
+        return x->wake < y->wake ? -1 : x->wake > y->wake;
+}
+
+/* The soonest retries, for status: when, which instance, after which attempt and why. */
+static int print_next_retries(const CtlOptions *o, sd_bus *bus) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *pipeline, *task, *params, *state, *unit, *reason;
+        NextRetry *l = NULL;
+        size_t n = 0;
+        uint32_t attempts;
+        uint64_t wake;
+        int r;
+
+        r = sd_bus_call_method(bus, ctl_bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
+                               "ListInstances", &e, &reply, "");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "(sssssuts)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(sssssuts)", &pipeline, &task, &params,
+                                                  &state, &unit, &attempts, &wake, &reason)) > 0) {
+                char when[FORMAT_REALTIME_MAX];
+                NextRetry *x;
+
+                if (!streq(state, "retrying"))
+                        continue;
+                x = reallocarray(l, n + 1, sizeof(*l));
+                if (!x) {
+                        r = -ENOMEM;
+                        break;
+                }
+                l = x;
+                format_realtime(when, sizeof(when), wake);
+                l[n].wake = wake;
+                if (asprintf(&l[n].line, "  %s  %s/%s %s (after attempt %u: %s)", when, pipeline,
+                             task, params, attempts, reason) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                n++;
+        }
+        if (r >= 0 && n > 0) {
+                qsort(l, n, sizeof(*l), compare_retry);
+                printf("\nNext retries:\n");
+                for (size_t k = 0; k < n && k < 5; k++)
+                        printf("%s\n", l[k].line);
+                if (n > 5)
+                        printf("  ... and %zu more (sluicectl list --state retry)\n", n - 5);
+        }
+        for (size_t k = 0; k < n; k++)
+                free(l[k].line);
+        free(l);
+        return r < 0 ? ctl_report("status", r, &e) : 0;
 }
 
 int verb_status(const CtlOptions *o, int argc, char *argv[]) {
@@ -138,7 +199,9 @@ int verb_status(const CtlOptions *o, int argc, char *argv[]) {
         else {
                 if (first)
                         printf("  (none)\n");
-                r = ctl_print_backfills(o, bus, true);
+                r = print_next_retries(o, bus);
+                if (r == 0)
+                        r = ctl_print_backfills(o, bus, true);
         }
         return r;
 }
@@ -148,8 +211,10 @@ int verb_list(const CtlOptions *o, int argc, char *argv[]) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *pipeline, *task, *params, *state, *unit, *reason;
-        static const char *const states[] = { "queued", "starting", "running", "retry", "failed",
-                                              NULL };
+        static const char *const states[] = { "queued", "starting", "running", "retrying",
+                                              "retry", "failed", NULL };
+        /* "retry", as the verb and `why` say it, names the state too. */
+        const char *want = o->state && streq(o->state, "retry") ? "retrying" : o->state;
         bool first = true, color = ctl_colors();
         uint32_t attempts;
         uint64_t wake;
@@ -162,7 +227,7 @@ int verb_list(const CtlOptions *o, int argc, char *argv[]) {
         }
         if (o->state && !strv_contains((char **) states, o->state)) {
                 fprintf(stderr, "sluicectl: --state must be one of queued, starting, running, "
-                                "retry, failed\n");
+                                "retrying, failed\n");
                 return EXIT_USAGE;
         }
         r = ctl_connect(o, &bus);
@@ -182,8 +247,9 @@ int verb_list(const CtlOptions *o, int argc, char *argv[]) {
         while ((r = sd_bus_message_read(reply, "(sssssuts)", &pipeline, &task, &params, &state,
                                         &unit, &attempts, &wake, &reason)) > 0) {
                 char when[64], name[256];
+                bool retrying = streq(state, "retrying");
 
-                if (o->state && !streq(o->state, state))
+                if (want && !streq(want, state))
                         continue;
                 n++;
                 format_realtime(when, sizeof(when), wake);
@@ -199,7 +265,7 @@ int verb_list(const CtlOptions *o, int argc, char *argv[]) {
                         printf(",\"unit\":");
                         ctl_json_string(unit);
                         printf(",\"attempts\":%u,\"next_attempt_usec\":%llu,\"reason\":", attempts,
-                               (unsigned long long) (streq(state, "retry") ? wake : 0));
+                               (unsigned long long) (streq(state, "retrying") ? wake : 0));
                         ctl_json_string(reason);
                         putchar('}');
                         first = false;
@@ -208,8 +274,7 @@ int verb_list(const CtlOptions *o, int argc, char *argv[]) {
                 snprintf(name, sizeof(name), "%s/%s", pipeline, task);
                 printf("%s%-9s%s %-32s %-28s %8u  %s%s%s\n", state_color(state), state,
                        color ? ANSI_RESET : "", name, params, attempts,
-                       streq(state, "retry") ? when : "", streq(state, "retry") && reason[0] ? ": " : "",
-                       reason);
+                       retrying ? when : "", retrying && reason[0] ? ": " : "", reason);
         }
         if (r < 0)
                 return ctl_report("list", r, NULL);
@@ -217,7 +282,7 @@ int verb_list(const CtlOptions *o, int argc, char *argv[]) {
                 printf("]\n");
         else
                 printf("\n%u instance(s)%s%s. Complete instances are not listed: "
-                       "their outputs exist.\n", n, o->state ? " in state " : "", strempty(o->state));
+                       "their outputs exist.\n", n, want ? " in state " : "", strempty(want));
         return 0;
 }
 

@@ -19,7 +19,8 @@ static void help(void) {
                "Control and inspect sluiced.\n\n"
                "Commands (through the running daemon):\n"
                "  status                    Counts of running, queued, retrying and failed\n"
-               "                            instances, and the pipelines\n"
+               "                            instances, the pipelines, the next retries and\n"
+               "                            the backfills in progress\n"
                "  list [--state STATE]      Instances the daemon is acting on\n"
                "  run TASK -p NAME=VALUE... Run that instance now, and what it needs\n"
                "                            (--force: even when its outputs exist)\n"
@@ -57,7 +58,8 @@ static void help(void) {
                "  -a --all                  graph: expand complete instances too\n"
                "     --dot                  graph: Graphviz output\n"
                "     --json                 Machine-readable output\n"
-               "     --state=STATE          list: only queued, starting, running, retry or failed\n"
+               "     --state=STATE          list: only queued, starting, running, retrying or\n"
+               "                            failed\n"
                "     --force                run, backfill: even when the outputs exist (replaced\n"
                "                            atomically)\n"
                "     --from=VALUE --to=VALUE\n"
@@ -83,8 +85,9 @@ static const struct {
           "The dependency tree of one task instance from the files that exist now, or every\n"
           "pipeline as a Graphviz graph." },
         { "status", verb_status, "status [--user] [--json]\n"
-          "Counts of running, queued, retrying and failed instances, and the pipelines." },
-        { "list", verb_list, "list [--user] [--json] [--state queued|starting|running|retry|failed]\n"
+          "Counts of running, queued, retrying and failed instances, the pipelines, the five\n"
+          "soonest retries, and the backfills in progress." },
+        { "list", verb_list, "list [--user] [--json] [--state queued|starting|running|retrying|failed]\n"
           "The instances the daemon is acting on (complete ones are not listed)." },
         { "run", verb_run, "run [--user] [--json] [--force] TASK -p NAME=VALUE...\n"
           "Queue that instance now, and every upstream instance it needs whose inputs exist;\n"

@@ -103,4 +103,13 @@ printf 'z\n' > "$WORK/raw/1999-01-04.log"
 wait_for 30 "the old pipeline to keep running" test -s "$WORK/report/1999-01-04.txt"
 cp "$WORK/good.conf" "$WORK/config/pipelines.d/$PIPELINE.conf"
 ctl reload | grep -q "Reloaded: 1 pipeline" || fail "reload of a good file"
+
+# status names the next retries: when, which instance, after which failure.
+printf 'w\n' > "$WORK/raw/1999-01-05.log"
+retry_listed() { ctl list --state retry > "$WORK/retries"; grep -q "later .*day=1999-01-05" "$WORK/retries"; }
+wait_for 30 "the failed run to wait for its retry" retry_listed
+ctl status > "$WORK/status"
+grep -q "^Next retries:" "$WORK/status" &&
+    grep -q "^  [0-9-]* [0-9:]*  $PIPELINE/later day=1999-01-05 (after attempt 1: exit-code (status 5))" "$WORK/status" ||
+    fail "status: $(cat "$WORK/status")"
 echo ok
