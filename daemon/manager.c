@@ -120,6 +120,7 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                 .gone = evaluate_gone,
                 .rescan = evaluate_rescan,
                 .scan_interval = m->config.scan_interval,
+                .state_dir = m->state_dir,
         };
         *ret = TAKE_PTR(m);
         return 0;

@@ -10,10 +10,11 @@
 #include "target.h"
 #include "util/macro.h"
 
-extern const TargetKind target_kind_path;
+extern const TargetKind target_kind_path, target_kind_url;
 
 const TargetKind * const target_kinds[] = {
         &target_kind_path,
+        &target_kind_url,
         NULL,
 };
 

@@ -18,6 +18,7 @@ struct Pipeline;
 
 typedef enum TargetKindId {
         TARGET_KIND_PATH,
+        TARGET_KIND_URL,
         _TARGET_KIND_MAX,
 } TargetKindId;
 
@@ -68,6 +69,7 @@ struct TargetHost {
         void (*rescan)(TargetHost *h, Target *t);
         usec_t event_usec;          /* CLOCK_MONOTONIC when the kind woke for what it reports */
         usec_t scan_interval;       /* for a target that cannot be watched, how often to scan */
+        const char *state_dir;      /* where kinds may keep what they learnt; NULL: nowhere */
         void *kind_state[_TARGET_KIND_MAX];
         /* While scanning (a start-up reconciliation, a rescan), the file system is read in
          * bulk and nothing else happens in between: kinds may cache what they read here. */

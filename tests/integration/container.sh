@@ -4,9 +4,11 @@
 # The root file system is bootstrapped once per machine (about a minute), cached under
 # $SLUICE_TEST_ROOTFS, and copied for every test. Sourced after lib.sh, not run.
 
-ROOTFS_CACHE=${SLUICE_TEST_ROOTFS:-/var/cache/sluice-test/bookworm}
-# The sanitizers' runtimes, for a daemon built with them; nss-systemd names dynamic users.
-ROOTFS_PACKAGES=systemd,systemd-sysv,dbus,libconfig9,libasan8,libubsan1,libnss-systemd
+# What sluiced links, the sanitizers' runtimes (for a daemon built with them), and
+# nss-systemd, which names dynamic users.
+ROOTFS_PACKAGES=systemd,systemd-sysv,dbus,libconfig9,libcurl4,libjson-c5,libasan8,libubsan1,libnss-systemd
+# Named by the package list, so that a change to it bootstraps afresh.
+ROOTFS_CACHE=${SLUICE_TEST_ROOTFS:-/var/cache/sluice-test/bookworm-$(echo "$ROOTFS_PACKAGES" | md5sum | cut -c1-8)}
 ROOT=$WORK/machine
 MACHINE=sluice-$PIPELINE
 NSPAWN_PID=

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libcurl's multi interface driven by sd-event: libcurl says which sockets it waits on and
+ * when it next needs the clock (CURLMOPT_SOCKETFUNCTION, CURLMOPT_TIMERFUNCTION), sd-event
+ * wakes for exactly those, and nothing polls. An idle loop has no sources at all.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+
+#include "curl-loop.h"
+#include "util/macro.h"
+#include "util/time-util.h"
+
+struct CurlLoop {
+        CURLM *multi;
+        sd_event *event;
+        sd_event_source *timer;
+};
+
+static void finish_done(CurlLoop *l) {
+        CURLMsg *msg;
+        int left;
+
+        while ((msg = curl_multi_info_read(l->multi, &left))) {
+                CurlRequest *r = NULL;
+                const char *error = NULL;
+                CURLcode code = msg->data.result;
+
+                if (msg->msg != CURLMSG_DONE)
+                        continue;
+                (void) curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &r);
+                (void) curl_multi_remove_handle(l->multi, msg->easy_handle);
+                if (!r)
+                        continue;
+                (void) curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+                if (r->too_big)
+                        error = "the response is larger than max_body";
+                else if (code != CURLE_OK)
+                        error = r->errbuf[0] ? r->errbuf : curl_easy_strerror(code);
+                r->done(r, error, r->userdata);
+        }
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        CurlLoop *l = userdata;
+        int flags = 0, running;
+
+        if (revents & EPOLLIN)
+                flags |= CURL_CSELECT_IN;
+        if (revents & EPOLLOUT)
+                flags |= CURL_CSELECT_OUT;
+        if (revents & (EPOLLERR | EPOLLHUP))
+                flags |= CURL_CSELECT_ERR;
+        (void) curl_multi_socket_action(l->multi, fd, flags, &running);
+        finish_done(l);
+        return 0;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        CurlLoop *l = userdata;
+        int running;
+
+        (void) curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        finish_done(l);
+        return 0;
+}
+
+static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
+        CurlLoop *l = userp;
+        sd_event_source *s = socketp;
+        uint32_t events = 0;
+        int r;
+
+        if (what == CURL_POLL_REMOVE) {
+                sd_event_source_disable_unref(s);
+                (void) curl_multi_assign(l->multi, fd, NULL);
+                return 0;
+        }
+        if (what & CURL_POLL_IN)
+                events |= EPOLLIN;
+        if (what & CURL_POLL_OUT)
+                events |= EPOLLOUT;
+        if (s)
+                return sd_event_source_set_io_events(s, events) < 0 ? -1 : 0;
+        r = sd_event_add_io(l->event, &s, fd, events, on_io, l);
+        if (r < 0)
+                return -1;
+        (void) sd_event_source_set_description(s, "curl-socket");
+        (void) curl_multi_assign(l->multi, fd, s);
+        return 0;
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp) {
+        CurlLoop *l = userp;
+        int r;
+
+        if (timeout_ms < 0)
+                return sd_event_source_set_enabled(l->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
+        r = sd_event_source_set_time_relative(l->timer, (uint64_t) timeout_ms * USEC_PER_MSEC);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(l->timer, SD_EVENT_ONESHOT);
+        return r < 0 ? -1 : 0;
+}
+
+int curl_loop_new(sd_event *event, CurlLoop **ret) {
+        CurlLoop *l;
+        int r;
+
+        /* Once per process; later calls only count. */
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return -EIO;
+        l = calloc(1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        l->event = sd_event_ref(event);
+        l->multi = curl_multi_init();
+        r = l->multi ? sd_event_add_time_relative(event, &l->timer, CLOCK_MONOTONIC, 0, 0,
+                                                   on_timer, l)
+                     : -ENOMEM;
+        if (r >= 0)
+                r = sd_event_source_set_enabled(l->timer, SD_EVENT_OFF);
+        if (r < 0) {
+                curl_loop_free(l);
+                return r;
+        }
+        (void) curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+        (void) curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
+        (void) curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+        (void) curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
+        /* Many targets on one server share its connections. */
+        (void) curl_multi_setopt(l->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+        *ret = l;
+        return 0;
+}
+
+void curl_loop_free(CurlLoop *l) {
+        if (!l)
+                return;
+        if (l->multi)
+                curl_multi_cleanup(l->multi);
+        sd_event_source_disable_unref(l->timer);
+        sd_event_unref(l->event);
+        free(l);
+        curl_global_cleanup();
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *userdata) {
+        CurlRequest *r = userdata;
+        size_t len = size * n;
+        char *b;
+
+        if (r->size + len > r->max_body) {
+                r->too_big = true;
+                return 0;       /* aborts the transfer */
+        }
+        b = realloc(r->body, r->size + len + 1);
+        if (!b)
+                return 0;
+        memcpy(b + r->size, data, len);
+        r->size += len;
+        b[r->size] = 0;
+        r->body = b;
+        return len;
+}
+
+/* "ETag: value\r\n": the value, trimmed. */
+static char *header_value(const char *line, size_t len, const char *name) {
+        size_t n = strlen(name);
+        const char *v, *end = line + len;
+
+        if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+                return NULL;
+        for (v = line + n + 1; v < end && (*v == ' ' || *v == '\t'); v++)
+                ;
+        while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+                end--;
+        return strndup(v, (size_t) (end - v));
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *userdata) {
+        CurlRequest *r = userdata;
+        size_t len = size * n;
+        char *v;
+
+        /* A new response (a redirect followed) starts over. */
+        if (len > 5 && strncmp(data, "HTTP/", 5) == 0) {
+                r->etag = mfree(r->etag);
+                r->last_modified = mfree(r->last_modified);
+        } else if ((v = header_value(data, len, "ETag"))) {
+                free(r->etag);
+                r->etag = v;
+        } else if ((v = header_value(data, len, "Last-Modified"))) {
+                free(r->last_modified);
+                r->last_modified = v;
+        }
+        return len;
+}
+
+int curl_request_new(CurlLoop *l, const char *url, bool head, const CurlOptions *o,
+                     CurlRequest **ret) {
+        CurlRequest *r = calloc(1, sizeof(*r));
+
+        if (!r)
+                return -ENOMEM;
+        r->loop = l;
+        r->max_body = o->max_body;
+        r->url = strdup(url);
+        r->easy = curl_easy_init();
+        if (!r->url || !r->easy) {
+                curl_request_free(r);
+                return -ENOMEM;
+        }
+        (void) curl_easy_setopt(r->easy, CURLOPT_URL, url);
+        (void) curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+        (void) curl_easy_setopt(r->easy, CURLOPT_NOBODY, head ? 1L : 0L);
+        (void) curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_body);
+        (void) curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+        (void) curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, on_header);
+        (void) curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
+        (void) curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
+        (void) curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+        (void) curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 1L);
+        (void) curl_easy_setopt(r->easy, CURLOPT_MAXREDIRS, 5L);
+        (void) curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+        (void) curl_easy_setopt(r->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+        (void) curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "sluiced");
+        (void) curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
+        (void) curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+        (void) curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, o->tls_verify ? 1L : 0L);
+        (void) curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, o->tls_verify ? 2L : 0L);
+        (void) curl_easy_setopt(r->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) o->max_body);
+        if (o->aws_sigv4)
+                (void) curl_easy_setopt(r->easy, CURLOPT_AWS_SIGV4, o->aws_sigv4);
+        if (o->userpwd)
+                (void) curl_easy_setopt(r->easy, CURLOPT_USERPWD, o->userpwd);
+        for (const struct curl_slist *h = o->headers; h; h = h->next)
+                if (curl_request_add_header(r, h->data) < 0) {
+                        curl_request_free(r);
+                        return -ENOMEM;
+                }
+        *ret = r;
+        return 0;
+}
+
+int curl_request_add_header(CurlRequest *r, const char *header) {
+        struct curl_slist *l = curl_slist_append(r->extra_headers, header);
+
+        if (!l)
+                return -ENOMEM;
+        r->extra_headers = l;
+        return 0;
+}
+
+int curl_request_start(CurlRequest *r, curl_done_func done, void *userdata) {
+        r->done = done;
+        r->userdata = userdata;
+        (void) curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->extra_headers);
+        return curl_multi_add_handle(r->loop->multi, r->easy) == CURLM_OK ? 0 : -ENOMEM;
+}
+
+CurlRequest *curl_request_free(CurlRequest *r) {
+        if (!r)
+                return NULL;
+        if (r->easy) {
+                (void) curl_multi_remove_handle(r->loop->multi, r->easy);
+                curl_easy_cleanup(r->easy);
+        }
+        curl_slist_free_all(r->extra_headers);
+        free(r->url);
+        free(r->body);
+        free(r->etag);
+        free(r->last_modified);
+        free(r);
+        return NULL;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* libcurl's multi interface on the daemon's sd-event loop: many transfers, no threads */
+#pragma once
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+typedef struct CurlLoop CurlLoop;
+typedef struct CurlRequest CurlRequest;
+
+/* Called once per request when it ends; error is NULL on a complete HTTP exchange (whatever
+ * its status), else what went wrong, for people. The request may be freed inside. */
+typedef void (*curl_done_func)(CurlRequest *req, const char *error, void *userdata);
+
+typedef struct CurlOptions {
+        long connect_timeout_ms;
+        long timeout_ms;
+        size_t max_body;                /* a larger body fails the request */
+        bool tls_verify;
+        struct curl_slist *headers;     /* not owned */
+        const char *aws_sigv4;          /* CURLOPT_AWS_SIGV4, or NULL */
+        const char *userpwd;            /* CURLOPT_USERPWD, or NULL */
+} CurlOptions;
+
+struct CurlRequest {
+        CurlLoop *loop;
+        CURL *easy;
+        char *url;
+        long status;            /* the HTTP status, once done */
+        char *body;             /* NUL-terminated */
+        size_t size;
+        size_t max_body;
+        bool too_big;
+        char *etag, *last_modified;
+        struct curl_slist *extra_headers;       /* owned */
+        curl_done_func done;
+        void *userdata;
+        char errbuf[CURL_ERROR_SIZE];
+};
+
+int curl_loop_new(sd_event *event, CurlLoop **ret);
+void curl_loop_free(CurlLoop *l);
+
+/* A GET (or with head, a HEAD) of url; start it with curl_request_start(). */
+int curl_request_new(CurlLoop *l, const char *url, bool head, const CurlOptions *o,
+                     CurlRequest **ret);
+/* Adds a header for this request only ("Name: value"). */
+int curl_request_add_header(CurlRequest *r, const char *header);
+int curl_request_start(CurlRequest *r, curl_done_func done, void *userdata);
+/* Cancels it if in flight; never calls done. */
+CurlRequest *curl_request_free(CurlRequest *r);

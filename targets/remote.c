@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Polling, shared by the remote kinds: when to poll (the interval with ±10% jitter, so that
+ * thousands of targets never poll in step; exponential back-off while a server fails), what
+ * a poll changed (a new or changed object is an arrival, a vanished one is gone), and keeping
+ * what was seen across restarts. A kind only says how to list what exists.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config-internal.h"
+#include "log.h"
+#include "remote.h"
+#include "util/escape.h"
+#include "util/fs-util.h"
+#include "util/strv.h"
+
+#define REMOTE_DEFAULT_INTERVAL (60 * USEC_PER_SEC)
+#define REMOTE_DEFAULT_TIMEOUT (30 * USEC_PER_SEC)
+#define REMOTE_DEFAULT_CONNECT_TIMEOUT (10 * USEC_PER_SEC)
+/* Back-off stops growing here (or at the interval, if that is longer). */
+#define REMOTE_MAX_BACKOFF (15 * USEC_PER_MINUTE)
+#define REMOTE_MAX_STATE (64u << 20)
+
+int remote_object_add(RemoteObject **set, const char *location, const char *tag) {
+        RemoteObject *o;
+
+        HASH_FIND_STR(*set, location, o);
+        if (o)
+                return 0;
+        o = calloc(1, sizeof(*o));
+        if (!o || !(o->location = strdup(location)) || !(o->tag = strdup(strempty(tag)))) {
+                if (o)
+                        free(o->location);
+                free(o);
+                return -ENOMEM;
+        }
+        HASH_ADD_KEYPTR(hh, *set, o->location, strlen(o->location), o);
+        return 1;
+}
+
+void remote_objects_free(RemoteObject **set) {
+        RemoteObject *o, *tmp;
+
+        HASH_ITER(hh, *set, o, tmp) {
+                HASH_DEL(*set, o);
+                free(o->location);
+                free(o->tag);
+                free(o);
+        }
+}
+
+static int span_key(const config_setting_t *s, const char *key, const char *target, Diag *d,
+                    usec_t *ret) {
+        const config_setting_t *k = config_setting_get_member(s, key);
+        const char *v;
+
+        if (!k)
+                return 0;
+        v = config_setting_get_string(k);
+        if (!v || parse_timespan(v, ret) < 0 || *ret == 0)
+                diag_error(d, line_of(k), "target '%s': '%s' must be a time span such as "
+                                          "\"30s\" or \"5min\"", target, key);
+        return 0;
+}
+
+int remote_parse(RemoteTarget *rt, const config_setting_t *s, Diag *d) {
+        const char *name = rt->target.name;
+
+        rt->interval = REMOTE_DEFAULT_INTERVAL;
+        rt->timeout = REMOTE_DEFAULT_TIMEOUT;
+        rt->connect_timeout = REMOTE_DEFAULT_CONNECT_TIMEOUT;
+        (void) span_key(s, "poll", name, d, &rt->interval);
+        (void) span_key(s, "timeout", name, d, &rt->timeout);
+        (void) span_key(s, "connect_timeout", name, d, &rt->connect_timeout);
+        return 0;
+}
+
+/* STATE_DIR/remote/PIPELINE.TARGET */
+static int state_path(RemoteTarget *rt, char **ret) {
+        _cleanup_free_ char *p = NULL, *t = NULL;
+        const char *dir = rt->target.host ? rt->target.host->state_dir : NULL;
+
+        if (!dir)
+                return -ENOENT;
+        if (unit_escape_value(rt->target.pipeline->name, &p) < 0 ||
+            unit_escape_value(rt->target.name, &t) < 0)
+                return -ENOMEM;
+        return asprintf(ret, "%s/remote/%s.%s", dir, p, t) < 0 ? -ENOMEM : 0;
+}
+
+/* One line per object: TAG, a tab, LOCATION; tags and locations hold no tab or newline. */
+static void save(RemoteTarget *rt) {
+        _cleanup_free_ char *path = NULL, *dir = NULL, *buf = NULL;
+        RemoteObject *o, *tmp;
+        size_t len = 0;
+        FILE *f;
+        int r;
+
+        if (state_path(rt, &path) < 0 || path_split(path, &dir, NULL) < 0)
+                return;
+        f = open_memstream(&buf, &len);
+        if (!f)
+                return;
+        HASH_ITER(hh, rt->known, o, tmp)
+                if (!strpbrk(o->tag, "\t\n") && !strchr(o->location, '\n'))
+                        fprintf(f, "%s\t%s\n", o->tag, o->location);
+        if (fclose(f) != 0)
+                return;
+        r = mkdir_p(dir, 0700);
+        if (r >= 0)
+                r = write_file_atomic(path, buf ?: "", len);
+        if (r < 0)
+                log_warning_errno(r, "Cannot keep what target '%s' has seen in %s: %m",
+                                  rt->target.name, path);
+}
+
+static void load(RemoteTarget *rt) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        char *line, *next;
+
+        if (state_path(rt, &path) < 0 || read_file(path, REMOTE_MAX_STATE, &text, NULL) < 0)
+                return;
+        for (line = text; line && *line; line = next) {
+                char *tab, *nl = strchr(line, '\n');
+
+                next = nl ? nl + 1 : NULL;
+                if (nl)
+                        *nl = 0;
+                tab = strchr(line, '\t');
+                if (!tab)
+                        continue;
+                *tab = 0;
+                if (remote_object_add(&rt->known, tab + 1, line) < 0)
+                        break;
+        }
+        rt->loaded = true;
+        log_debug("Target '%s': %u object(s) known from before", rt->target.name,
+                  HASH_COUNT(rt->known));
+}
+
+/* A uniformly random point in [0, n). */
+static usec_t random_below(usec_t n) {
+        uint64_t x;
+
+        if (n == 0)
+                return 0;
+        x = ((uint64_t) random() << 31) ^ (uint64_t) random();
+        return x % n;
+}
+
+static void arm(RemoteTarget *rt, usec_t delay) {
+        int r;
+
+        rt->next_poll_realtime = now_usec(CLOCK_REALTIME) + delay;
+        r = sd_event_source_set_time_relative(rt->timer, delay);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(rt->timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_error_errno(r, "Cannot schedule polling target '%s': %m", rt->target.name);
+}
+
+/* The interval, ±10%; after failures, doubling up to a cap. */
+static usec_t next_delay(RemoteTarget *rt) {
+        usec_t d = rt->interval, cap = MAX(rt->interval, REMOTE_MAX_BACKOFF);
+
+        for (unsigned k = 0; k < rt->failures && d < cap; k++)
+                d *= 2;
+        d = MIN(d, cap);
+        return d - d / 10 + random_below(d / 5 + 1);
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        RemoteTarget *rt = userdata;
+        int r;
+
+        if (rt->polling)
+                return 0;
+        rt->polling = true;
+        r = rt->ops->poll(rt);
+        if (r < 0 && rt->polling) {
+                _cleanup_free_ char *msg = NULL;
+                (void) asprintf(&msg, "cannot start polling: %s", strerror(-r));
+                remote_poll_done(rt, NULL, msg ?: "cannot start polling");
+        }
+        return 0;
+}
+
+void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) {
+        Target *t = &rt->target;
+        RemoteObject *o, *tmp, *old;
+        bool changed = false;
+
+        rt->polling = false;
+        if (error) {
+                /* Nothing is concluded from a failed poll: what was there is still there. */
+                remote_objects_free(&found);
+                rt->failures++;
+                if (!rt->error || !streq(rt->error, error))
+                        log_warning("Cannot poll target '%s' (%s): %s; trying again with "
+                                    "back-off", t->name, t->template->text, error);
+                free(rt->error);
+                rt->error = strdup(error);
+                arm(rt, next_delay(rt));
+                return;
+        }
+        if (rt->error)
+                log_notice("Target '%s' answers again, after %u failed poll(s)", t->name,
+                           rt->failures);
+        rt->error = mfree(rt->error);
+        rt->failures = 0;
+        rt->last_ok_realtime = now_usec(CLOCK_REALTIME);
+        t->host->event_usec = now_usec(CLOCK_MONOTONIC);
+
+        /* The new set first, then the hints: evaluation asks check(), which must see it. */
+        old = rt->known;
+        rt->known = found;
+        if (!rt->loaded) {
+                /* Never polled before: what exists is history, not arrivals. It is evaluated
+                 * as a start-up scan is, within each task's look-back window. */
+                rt->loaded = true;
+                save(rt);
+                target_rescan(t);
+                arm(rt, next_delay(rt));
+                return;
+        }
+        HASH_ITER(hh, rt->known, o, tmp) {
+                _cleanup_(binding_freep) Binding *b = NULL;
+                RemoteObject *was;
+
+                HASH_FIND_STR(old, o->location, was);
+                if (was && streq(was->tag, o->tag))
+                        continue;
+                changed = true;
+                if (template_match(t->template, o->location, &b) > 0)
+                        target_hint(t, b, true);
+        }
+        HASH_ITER(hh, old, o, tmp) {
+                _cleanup_(binding_freep) Binding *b = NULL;
+                RemoteObject *now;
+
+                HASH_FIND_STR(rt->known, o->location, now);
+                if (now)
+                        continue;
+                changed = true;
+                if (template_match(t->template, o->location, &b) > 0)
+                        target_gone(t, b);
+        }
+        remote_objects_free(&old);
+        if (changed)
+                save(rt);
+        arm(rt, next_delay(rt));
+}
+
+int remote_start(Target *t) {
+        static bool seeded;
+        RemoteTarget *rt = REMOTE(t);
+        int r;
+
+        if (!seeded) {
+                srandom((unsigned) (now_usec(CLOCK_REALTIME) ^ (usec_t) getpid()));
+                seeded = true;
+        }
+        if (!rt->loaded)
+                load(rt);
+        r = sd_event_add_time_relative(t->host->event, &rt->timer, CLOCK_MONOTONIC, 0, 0,
+                                       on_timer, rt);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(rt->timer, "remote-poll");
+        /* Known from before: the first poll anywhere in the interval, so a restart with
+         * thousands of targets is no thundering herd. Never seen: poll now. */
+        arm(rt, rt->loaded ? random_below(rt->interval) : 0);
+        return 0;
+}
+
+void remote_stop(Target *t) {
+        RemoteTarget *rt = REMOTE(t);
+
+        if (rt->polling && rt->ops->cancel)
+                rt->ops->cancel(rt);
+        rt->polling = false;
+        rt->timer = sd_event_source_disable_unref(rt->timer);
+}
+
+int remote_check(Target *t, const char *location) {
+        RemoteObject *o;
+
+        HASH_FIND_STR(REMOTE(t)->known, location, o);
+        return !!o;
+}
+
+int remote_scan(Target *t, target_scan_func f, void *userdata) {
+        RemoteObject *o, *tmp;
+
+        HASH_ITER(hh, REMOTE(t)->known, o, tmp) {
+                _cleanup_(binding_freep) Binding *b = NULL;
+                int r = template_match(t->template, o->location, &b);
+
+                if (r > 0)
+                        r = f(t, b, userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+void remote_done(Target *t) {
+        RemoteTarget *rt = REMOTE(t);
+
+        remote_objects_free(&rt->known);
+        free(rt->error);
+}

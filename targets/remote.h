@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* What every polled target kind (url, and the remote kinds after it) shares */
+#pragma once
+
+#include "target.h"
+#include "util/hash.h"
+
+/* An object seen by a poll: where, and what tells one version from the next. */
+typedef struct RemoteObject {
+        char *location;
+        char *tag;              /* ETag, or Last-Modified and size; "" when the server says none */
+        UT_hash_handle hh;
+} RemoteObject;
+
+typedef struct RemoteTarget RemoteTarget;
+
+typedef struct RemoteOps {
+        /* Begins one poll; it ends with remote_poll_done(), exactly once, possibly inside. */
+        int (*poll)(RemoteTarget *rt);
+        /* Abandons the poll in flight, if any, without calling remote_poll_done(). */
+        void (*cancel)(RemoteTarget *rt);
+} RemoteOps;
+
+/*
+ * A polled target. What the last successful poll found is the target's truth between polls:
+ * check() and scan() answer from it without a request, so evaluation never waits for the
+ * network. It is kept in the state directory, so a restarted daemon knows what it had seen
+ * (an object that appeared meanwhile is new to it, and runs) and need not poll everything at
+ * once: each target's first poll comes at a random point of its interval.
+ */
+struct RemoteTarget {
+        Target target;
+        const RemoteOps *ops;
+        usec_t interval;                /* poll = "60s" */
+        usec_t timeout, connect_timeout;
+        RemoteObject *known;
+        bool loaded;                    /* known comes from a poll or the state directory */
+        sd_event_source *timer;
+        bool polling;
+        unsigned failures;              /* consecutive */
+        char *error;                    /* of the last poll, NULL after a good one */
+        usec_t last_ok_realtime, next_poll_realtime;
+};
+
+static inline RemoteTarget *REMOTE(Target *t) {
+        return (RemoteTarget *) t;
+}
+
+/* The keys every polled kind takes: poll, timeout, connect_timeout. */
+#define REMOTE_KEYS "poll", "timeout", "connect_timeout"
+int remote_parse(RemoteTarget *rt, const config_setting_t *s, Diag *d);
+
+int remote_start(Target *t);
+void remote_stop(Target *t);
+int remote_check(Target *t, const char *location);
+int remote_scan(Target *t, target_scan_func f, void *userdata);
+void remote_done(Target *t);
+
+int remote_object_add(RemoteObject **set, const char *location, const char *tag);
+void remote_objects_free(RemoteObject **set);
+/* A poll ended: found (taken over) is everything that exists now, or error says why not. */
+void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error);

@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: MIT
+# Real servers on loopback for the remote-target tests, each in $WORK and stopped with the
+# test. Sourced after lib.sh, not run.
+
+# A port nothing listens on now (a race with other programs is possible, not likely).
+free_port() {
+    local p
+    while :; do
+        p=$((20000 + RANDOM % 30000))
+        (echo > "/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+    done
+}
+
+# start_nginx: serves $WORK/www on $NGINX_PORT with JSON directory listings; /broken/ answers
+# 500, /private/ wants "Authorization: Bearer s3cret".
+start_nginx() {
+    command -v nginx >/dev/null || { echo "SKIP: nginx is needed" >&2; exit 77; }
+    NGINX_PORT=${NGINX_PORT:-$(free_port)}
+    mkdir -p "$WORK/www" "$WORK/nginx"
+    cat > "$WORK/nginx/nginx.conf" <<CONF
+daemon off;
+user root;
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+events { worker_connections 256; }
+http {
+    access_log $WORK/nginx/access.log;
+    client_body_temp_path $WORK/nginx/body;
+    proxy_temp_path $WORK/nginx/proxy;
+    fastcgi_temp_path $WORK/nginx/fastcgi;
+    uwsgi_temp_path $WORK/nginx/uwsgi;
+    scgi_temp_path $WORK/nginx/scgi;
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        root $WORK/www;
+        autoindex on;
+        autoindex_format json;
+        location /broken/ { return 500; }
+        location /private/ {
+            if (\$http_authorization != "Bearer s3cret") { return 401; }
+        }
+    }
+}
+CONF
+    nginx -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" &
+    NGINX_PID=$!
+    wait_for 10 "nginx to listen" nginx_up
+}
+nginx_up() { (echo > "/dev/tcp/127.0.0.1/$NGINX_PORT") 2>/dev/null; }
+stop_nginx() {
+    [ -n "${NGINX_PID:-}" ] || return 0
+    kill "$NGINX_PID" 2>/dev/null || true
+    wait "$NGINX_PID" 2>/dev/null || true
+    NGINX_PID=
+}
+
+# start_staller: accepts connections on $STALL_PORT and never answers (a hung server).
+start_staller() {
+    STALL_PORT=$(free_port)
+    python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64)
+held = []
+while True:
+    c, _ = s.accept(); held.append(c)
+' "$STALL_PORT" &
+    STALL_PID=$!
+    wait_for 10 "the stalling server to listen" staller_up
+}
+staller_up() { (echo > "/dev/tcp/127.0.0.1/$STALL_PORT") 2>/dev/null; }
+stop_servers() {
+    stop_nginx
+    [ -n "${STALL_PID:-}" ] && kill "$STALL_PID" 2>/dev/null || true
+}

@@ -1,0 +1,84 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# url targets against a real nginx: listings one and two levels deep, a single object, auth
+# headers from a file; an arrival runs exactly once; a server that is down, answers 500, hangs
+# or sends too much is reported and retried with back-off, and nothing is lost when it comes
+# back; a restarted daemon remembers what it had seen.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/servers.sh"
+trap 'stop_servers; cleanup' EXIT
+
+start_nginx
+mkdir -p "$WORK/www/data" "$WORK/www/nested/2026-11-01" "$WORK/www/private"
+echo "Authorization: Bearer s3cret" > "$WORK/auth.headers"
+sed "s/@PORT@/$NGINX_PORT/g" "$(dirname "$0")/http.conf.in" > "$WORK/http.conf"
+install_pipeline "$WORK/http.conf"
+echo early > "$WORK/www/data/2026-10-31.csv"      # there before the daemon: a first poll runs it
+start_daemon
+
+wait_for 30 "what was there before the first poll" test -s "$WORK/out/daily/2026-10-31.csv"
+echo a > "$WORK/www/data/2026-11-01.csv"
+wait_for 30 "the arrival over HTTP" test -s "$WORK/out/daily/2026-11-01.csv"
+[ "$(cat "$WORK/out/daily/2026-11-01.csv")" = a ] || fail "wrong content"
+echo p > "$WORK/www/nested/2026-11-01/part-7.csv"
+echo x > "$WORK/www/nested/2026-11-01/other.csv"  # fits no template
+wait_for 30 "the nested arrival" test -s "$WORK/out/nested/2026-11-01-7.csv"
+echo go > "$WORK/www/ready.txt"
+wait_for 30 "the single object" test -s "$WORK/out/ready"
+echo s > "$WORK/www/private/k.txt"
+wait_for 30 "the object behind the Authorization header" test -s "$WORK/out/private/k.txt"
+
+# Down: reported, retried with back-off; what arrives meanwhile runs once it is back.
+stop_nginx
+down_logged() { grep -q "Cannot poll target 'daily' .*Couldn't connect\|Cannot poll target 'daily' .*onnect" "$WORK/daemon.log"; }
+wait_for 30 "the outage to be reported" down_logged
+echo b > "$WORK/www/data/2026-11-02.csv"
+start_nginx
+back_logged() { grep -q "Target 'daily' answers again" "$WORK/daemon.log"; }
+wait_for 60 "the recovery to be reported" back_logged
+wait_for 30 "the arrival during the outage" test -s "$WORK/out/daily/2026-11-02.csv"
+
+# A restart: the state directory remembers what was seen; what arrived meanwhile runs.
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
+ls "$WORK/state/remote/" | grep -q "daily" || fail "nothing kept in the state directory"
+echo c > "$WORK/www/data/2026-11-03.csv"
+start_daemon
+wait_for 30 "the arrival while the daemon was away" test -s "$WORK/out/daily/2026-11-03.csv"
+for d in 2026-10-31 2026-11-01 2026-11-02 2026-11-03; do
+    started_once "$(unit fetch "$d")"
+done
+[ "$(grep -c /data/ "$WORK/fetches")" = 4 ] || fail "fetch ran $(grep -c /data/ "$WORK/fetches") times for 4 days"
+
+# Faults, each reported in words: a 500, a server that hangs, a body too large, bad auth.
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"; DAEMON_PID=
+start_staller
+# More than 1K of listing (names that fit no date: the fetch task ignores them).
+for i in $(seq 1 50); do echo "$i" > "$WORK/www/data/not-a-date-$i.csv"; done
+cat > "$WORK/config/pipelines.d/faults.conf" <<CONF
+targets = {
+  broken = { url = "http://127.0.0.1:$NGINX_PORT/broken/{x}.csv"; poll = "1s"; };
+  hung   = { url = "http://127.0.0.1:$STALL_PORT/{x}.csv"; poll = "1s"; timeout = "1s"; };
+  big    = { url = "http://127.0.0.1:$NGINX_PORT/data/{x}.csv"; poll = "1s"; max_body = "1K"; };
+  denied = { url = "http://127.0.0.1:$NGINX_PORT/private/{x}.txt"; poll = "1s"; };
+  sa     = { path = "$WORK/out/faults/a/{x}"; };
+  sb     = { path = "$WORK/out/faults/b/{x}"; };
+  sc     = { path = "$WORK/out/faults/c/{x}"; };
+  sd     = { path = "$WORK/out/faults/d/{x}"; };
+};
+tasks = (
+  { name = "a"; inputs = [ "broken" ]; outputs = [ "sa" ]; exec = [ "/bin/true" ]; },
+  { name = "b"; inputs = [ "hung" ]; outputs = [ "sb" ]; exec = [ "/bin/true" ]; },
+  { name = "c"; inputs = [ "big" ]; outputs = [ "sc" ]; exec = [ "/bin/true" ]; },
+  { name = "d"; inputs = [ "denied" ]; outputs = [ "sd" ]; exec = [ "/bin/true" ]; }
+);
+CONF
+start_daemon
+logged() { grep -q "$1" "$WORK/daemon.log"; }
+wait_for 30 "the 500" logged "Cannot poll target 'broken' .*HTTP status 500"
+wait_for 30 "the hung server" logged "Cannot poll target 'hung' .*[Tt]imeout\|Cannot poll target 'hung' .*timed out"
+wait_for 30 "the body too large" logged "Cannot poll target 'big' .*larger than max_body"
+wait_for 30 "the refused credentials" logged "Cannot poll target 'denied' .*HTTP status 401"
+# Meanwhile the healthy targets of the other pipeline go on.
+echo d > "$WORK/www/data/2026-11-04.csv"
+wait_for 30 "an arrival beside the failing targets" test -s "$WORK/out/daily/2026-11-04.csv"
+echo ok
