@@ -449,6 +449,7 @@ const TargetKind target_kind_url = {
         .stop = http_stop,
         .check = remote_check,
         .scan = remote_scan,
+        .status = remote_status,
         .done = http_done,
         .host_done = http_host_done,
 };

@@ -307,6 +307,19 @@ int remote_scan(Target *t, target_scan_func f, void *userdata) {
         return 0;
 }
 
+int remote_status(Target *t, TargetStatus *ret) {
+        RemoteTarget *rt = REMOTE(t);
+
+        *ret = (TargetStatus){
+                .objects = HASH_COUNT(rt->known),
+                .last_ok_realtime = rt->last_ok_realtime,
+                .next_poll_realtime = rt->next_poll_realtime,
+                .failures = rt->failures,
+                .error = rt->error,
+        };
+        return 1;
+}
+
 void remote_done(Target *t) {
         RemoteTarget *rt = REMOTE(t);
 

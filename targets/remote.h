@@ -54,6 +54,7 @@ int remote_start(Target *t);
 void remote_stop(Target *t);
 int remote_check(Target *t, const char *location);
 int remote_scan(Target *t, target_scan_func f, void *userdata);
+int remote_status(Target *t, TargetStatus *ret);
 void remote_done(Target *t);
 
 int remote_object_add(RemoteObject **set, const char *location, const char *tag);

@@ -25,6 +25,15 @@ typedef enum TargetKindId {
 /* Called by scan() for each instance that exists now. */
 typedef int (*target_scan_func)(Target *t, const Binding *b, void *userdata);
 
+/* How a polled target is doing, for `sluicectl status`. */
+typedef struct TargetStatus {
+        unsigned objects;               /* known to exist now */
+        usec_t last_ok_realtime;        /* the last good poll; 0 never */
+        usec_t next_poll_realtime;
+        unsigned failures;              /* consecutive failed polls */
+        const char *error;              /* of the last poll; NULL when it went well */
+} TargetStatus;
+
 typedef struct TargetKind {
         const char *name;           /* key in a pipeline file: "path", "url", "s3" */
         TargetKindId id;
@@ -54,6 +63,9 @@ typedef struct TargetKind {
                      char **ret_tmp);
         int (*commit)(Target *t, const char *tmp, const char *location);
         void (*discard)(Target *t, const char *tmp);
+
+        /* 1 and *ret for a polled target, 0 for one with nothing to say (watched). */
+        int (*status)(Target *t, TargetStatus *ret);
 
         void (*done)(Target *t);    /* frees kind-private state, never t itself */
         void (*host_done)(void *state); /* frees what the kind kept in host->kind_state */

@@ -129,6 +129,64 @@ static int print_next_retries(const CtlOptions *o, sd_bus *bus) {
         return r < 0 ? ctl_report("status", r, &e) : 0;
 }
 
+/* Polled targets, for status: how many objects, when last polled, and failures in words. */
+static int print_targets(const CtlOptions *o, sd_bus *bus) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *pipeline, *target, *kind, *where, *error;
+        uint64_t last_ok, next;
+        uint32_t objects, failures;
+        bool first = true, color = ctl_colors();
+        int r;
+
+        r = sd_bus_call_method(bus, ctl_bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
+                               "ListTargets", &e, &reply, "");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "(ssssuttus)");
+        if (r < 0)
+                return ctl_report("status", r, &e);
+        if (o->json)
+                printf(",\"targets\":[");
+        while ((r = sd_bus_message_read(reply, "(ssssuttus)", &pipeline, &target, &kind, &where,
+                                        &objects, &last_ok, &next, &failures, &error)) > 0) {
+                char when[FORMAT_REALTIME_MAX], next_s[FORMAT_REALTIME_MAX];
+
+                if (o->json) {
+                        printf("%s{\"pipeline\":", first ? "" : ",");
+                        ctl_json_string(pipeline);
+                        printf(",\"target\":");
+                        ctl_json_string(target);
+                        printf(",\"kind\":");
+                        ctl_json_string(kind);
+                        printf(",\"location\":");
+                        ctl_json_string(where);
+                        printf(",\"objects\":%u,\"last_ok_usec\":%llu,\"next_poll_usec\":%llu,"
+                               "\"failures\":%u,\"error\":", objects,
+                               (unsigned long long) last_ok, (unsigned long long) next, failures);
+                        ctl_json_string(error);
+                        putchar('}');
+                        first = false;
+                        continue;
+                }
+                if (first)
+                        printf("\nPolled targets:\n");
+                first = false;
+                format_realtime(when, sizeof(when), last_ok);
+                format_realtime(next_s, sizeof(next_s), next);
+                printf("  %s/%s (%s %s)\n      ", pipeline, target, kind, where);
+                if (error[0])
+                        printf("%sfailing%s after %u poll(s): %s; last good poll %s, next try %s\n",
+                               color ? ANSI_RED : "", color ? ANSI_RESET : "", failures, error,
+                               when, next_s);
+                else
+                        printf("%u object(s); last good poll %s, next %s\n", objects, when,
+                               next_s);
+        }
+        if (o->json)
+                putchar(']');
+        return r < 0 ? ctl_report("status", r, NULL) : 0;
+}
+
 int verb_status(const CtlOptions *o, int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -194,15 +252,19 @@ int verb_status(const CtlOptions *o, int argc, char *argv[]) {
         }
         if (r < 0)
                 return ctl_report("status", r, NULL);
-        if (o->json)
-                printf("]}\n");
-        else {
-                if (first)
-                        printf("  (none)\n");
-                r = print_next_retries(o, bus);
-                if (r == 0)
-                        r = ctl_print_backfills(o, bus, true);
+        if (o->json) {
+                putchar(']');
+                r = print_targets(o, bus);
+                printf("}\n");
+                return r;
         }
+        if (first)
+                printf("  (none)\n");
+        r = print_targets(o, bus);
+        if (r == 0)
+                r = print_next_retries(o, bus);
+        if (r == 0)
+                r = ctl_print_backfills(o, bus, true);
         return r;
 }
 

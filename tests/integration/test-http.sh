@@ -30,13 +30,26 @@ wait_for 30 "the object behind the Authorization header" test -s "$WORK/out/priv
 
 # Down: reported, retried with back-off; what arrives meanwhile runs once it is back.
 stop_nginx
-down_logged() { grep -q "Cannot poll target 'daily' .*Couldn't connect\|Cannot poll target 'daily' .*onnect" "$WORK/daemon.log"; }
+down_logged() { grep -q "Cannot poll target 'daily' .*onnect" "$WORK/daemon.log"; }
 wait_for 30 "the outage to be reported" down_logged
+ctl() { "$SLUICECTL" --user -C "$WORK/config" "$@"; }
+status_failing() {
+    ctl status > "$WORK/status"
+    grep -A1 "^  $PIPELINE/daily (url http" "$WORK/status" | grep -q "failing after [0-9]* poll(s): .*onnect"
+}
+wait_for 30 "status to show the failing target" status_failing
+ctl status --json | grep -q '"target":"daily","kind":"url",.*"failures":[1-9]' ||
+    fail "status --json: $(ctl status --json)"
 echo b > "$WORK/www/data/2026-11-02.csv"
 start_nginx
 back_logged() { grep -q "Target 'daily' answers again" "$WORK/daemon.log"; }
 wait_for 60 "the recovery to be reported" back_logged
 wait_for 30 "the arrival during the outage" test -s "$WORK/out/daily/2026-11-02.csv"
+status_ok() {
+    ctl status > "$WORK/status"
+    grep -A1 "^  $PIPELINE/daily (url http" "$WORK/status" | grep -q "3 object(s); last good poll"
+}
+wait_for 30 "status to show the target healthy again" status_ok
 
 # A restart: the state directory remembers what was seen; what arrived meanwhile runs.
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
