@@ -54,15 +54,6 @@ static inline HttpTarget *HTTP(Target *t) {
         return (HttpTarget *) t;
 }
 
-static CurlLoop *loop_of(Target *t) {
-        TargetHost *h = t->host;
-        CurlLoop *l = h->kind_state[TARGET_KIND_URL];
-
-        if (!l && curl_loop_new(h->event, &l) >= 0)
-                h->kind_state[TARGET_KIND_URL] = l;
-        return l;
-}
-
 static CurlOptions options_of(HttpTarget *ht) {
         return (CurlOptions){
                 .connect_timeout_ms = (long) (ht->remote.connect_timeout / USEC_PER_MSEC),
@@ -212,7 +203,7 @@ static void on_listing(CurlRequest *req, const char *error, void *userdata) {
 static int list_dir(HttpTarget *ht, size_t level, char *dir, char *url, Binding *partial) {
         HttpListing *x = calloc(1, sizeof(*x));
         CurlOptions o = options_of(ht);
-        CurlLoop *l = loop_of(&ht->remote.target);
+        CurlLoop *l = remote_curl_loop(&ht->remote.target);
         int r;
 
         if (!x || !l) {
@@ -287,7 +278,7 @@ static int http_poll(RemoteTarget *rt) {
                 maybe_done(ht);         /* cannot end here: the request is in flight */
                 return 0;
         }
-        l = loop_of(&rt->target);
+        l = remote_curl_loop(&rt->target);
         x = calloc(1, sizeof(*x));
         if (!l || !x) {
                 free(x);

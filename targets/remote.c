@@ -24,6 +24,15 @@
 #define REMOTE_MAX_BACKOFF (15 * USEC_PER_MINUTE)
 #define REMOTE_MAX_STATE (64u << 20)
 
+CurlLoop *remote_curl_loop(Target *t) {
+        TargetHost *h = t->host;
+        CurlLoop *l = h->kind_state[TARGET_KIND_URL];
+
+        if (!l && curl_loop_new(h->event, &l) >= 0)
+                h->kind_state[TARGET_KIND_URL] = l;
+        return l;
+}
+
 int remote_object_add(RemoteObject **set, const char *location, const char *tag) {
         RemoteObject *o;
 
@@ -254,6 +263,46 @@ void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) 
         arm(rt, next_delay(rt));
 }
 
+static int on_confirmed(sd_event_source *s, void *userdata) {
+        RemoteTarget *rt = userdata;
+        char **l = TAKE_PTR(rt->confirmed);
+
+        rt->target.host->event_usec = now_usec(CLOCK_MONOTONIC);
+        for (char **x = l; x && *x; x++) {
+                _cleanup_(binding_freep) Binding *b = NULL;
+                if (template_match(rt->target.template, *x, &b) > 0)
+                        target_hint(&rt->target, b, true);
+        }
+        strv_free(l);
+        return 0;
+}
+
+int remote_confirmed(RemoteTarget *rt, const char *location, const char *tag) {
+        RemoteObject *o;
+        int r;
+
+        HASH_FIND_STR(rt->known, location, o);
+        if (o) {
+                free(o->tag);
+                o->tag = strdup(strempty(tag));
+                r = o->tag ? 0 : -ENOMEM;
+        } else
+                r = remote_object_add(&rt->known, location, tag);
+        if (r < 0)
+                return r;
+        save(rt);
+        r = strv_extend(&rt->confirmed, location);
+        if (r < 0 || !rt->target.host)
+                return r;
+        if (!rt->confirm_source) {
+                r = sd_event_add_defer(rt->target.host->event, &rt->confirm_source, on_confirmed,
+                                       rt);
+                if (r < 0)
+                        return r;
+        }
+        return sd_event_source_set_enabled(rt->confirm_source, SD_EVENT_ONESHOT);
+}
+
 int remote_start(Target *t) {
         static bool seeded;
         RemoteTarget *rt = REMOTE(t);
@@ -283,6 +332,8 @@ void remote_stop(Target *t) {
                 rt->ops->cancel(rt);
         rt->polling = false;
         rt->timer = sd_event_source_disable_unref(rt->timer);
+        rt->confirm_source = sd_event_source_disable_unref(rt->confirm_source);
+        rt->confirmed = strv_free(rt->confirmed);
 }
 
 int remote_check(Target *t, const char *location) {

@@ -2,6 +2,7 @@
 /* What every polled target kind (url, and the remote kinds after it) shares */
 #pragma once
 
+#include "curl-loop.h"
 #include "target.h"
 #include "util/hash.h"
 
@@ -40,6 +41,8 @@ struct RemoteTarget {
         unsigned failures;              /* consecutive */
         char *error;                    /* of the last poll, NULL after a good one */
         usec_t last_ok_realtime, next_poll_realtime;
+        char **confirmed;               /* outputs confirmed since the loop last ran */
+        sd_event_source *confirm_source;
 };
 
 static inline RemoteTarget *REMOTE(Target *t) {
@@ -57,7 +60,14 @@ int remote_scan(Target *t, target_scan_func f, void *userdata);
 int remote_status(Target *t, TargetStatus *ret);
 void remote_done(Target *t);
 
+/* The event loop's libcurl multi handle, shared by every HTTP-speaking kind; it lives in the
+ * url kind's slot of the host, whose host_done frees it. NULL when out of memory. */
+CurlLoop *remote_curl_loop(Target *t);
+
 int remote_object_add(RemoteObject **set, const char *location, const char *tag);
 void remote_objects_free(RemoteObject **set);
+/* An output the daemon has just seen to exist: known at once, and an arrival for what reads
+ * it as soon as the loop runs again (not inside the run's accounting). */
+int remote_confirmed(RemoteTarget *rt, const char *location, const char *tag);
 /* A poll ended: found (taken over) is everything that exists now, or error says why not. */
 void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error);

@@ -10,11 +10,12 @@
 #include "target.h"
 #include "util/macro.h"
 
-extern const TargetKind target_kind_path, target_kind_url;
+extern const TargetKind target_kind_path, target_kind_url, target_kind_s3;
 
 const TargetKind * const target_kinds[] = {
         &target_kind_path,
         &target_kind_url,
+        &target_kind_s3,
         NULL,
 };
 

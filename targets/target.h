@@ -19,6 +19,7 @@ struct Pipeline;
 typedef enum TargetKindId {
         TARGET_KIND_PATH,
         TARGET_KIND_URL,
+        TARGET_KIND_S3,
         _TARGET_KIND_MAX,
 } TargetKindId;
 

@@ -72,5 +72,34 @@ while True:
 staller_up() { (echo > "/dev/tcp/127.0.0.1/$STALL_PORT") 2>/dev/null; }
 stop_servers() {
     stop_nginx
+    stop_s3rver
     [ -n "${STALL_PID:-}" ] && kill "$STALL_PID" 2>/dev/null || true
+}
+
+# start_s3rver: s3rver (from npm, installed by contrib/install-deps) on $S3_PORT with the
+# bucket "test"; it checks the access key id (S3RVER), not the signature.
+S3RVER=${S3RVER_DIR:-/var/cache/sluice-test/npm}/node_modules/.bin/s3rver
+start_s3rver() {
+    [ -x "$S3RVER" ] || { echo "SKIP: s3rver is needed (contrib/install-deps)" >&2; exit 77; }
+    S3_PORT=${S3_PORT:-$(free_port)}      # the same again after a stop
+    mkdir -p "$WORK/s3"
+    # Its continuation tokens use a cipher OpenSSL 3 keeps in its legacy provider.
+    NODE_OPTIONS=--openssl-legacy-provider \
+        "$S3RVER" --directory "$WORK/s3" --address 127.0.0.1 --port "$S3_PORT" \
+        --configure-bucket test >>"$WORK/s3rver.log" 2>&1 &
+    S3_PID=$!
+    wait_for 30 "s3rver to listen" s3_up
+}
+s3_up() { (echo > "/dev/tcp/127.0.0.1/$S3_PORT") 2>/dev/null; }
+# s3_put KEY < DATA: an object into the bucket "test", signed as the daemon signs.
+s3_put() {
+    curl -sf -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" -u S3RVER:S3RVER \
+        -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" --data-binary @- \
+        "http://127.0.0.1:$S3_PORT/test/$1" >/dev/null
+}
+stop_s3rver() {
+    [ -n "${S3_PID:-}" ] || return 0
+    kill "$S3_PID" 2>/dev/null || true
+    wait "$S3_PID" 2>/dev/null || true
+    S3_PID=
 }
