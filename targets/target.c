@@ -10,12 +10,14 @@
 #include "target.h"
 #include "util/macro.h"
 
-extern const TargetKind target_kind_path, target_kind_url, target_kind_s3;
+extern const TargetKind target_kind_path, target_kind_url, target_kind_s3,
+        target_kind_command;
 
 const TargetKind * const target_kinds[] = {
         &target_kind_path,
         &target_kind_url,
         &target_kind_s3,
+        &target_kind_command,
         NULL,
 };
 

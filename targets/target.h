@@ -20,6 +20,7 @@ typedef enum TargetKindId {
         TARGET_KIND_PATH,
         TARGET_KIND_URL,
         TARGET_KIND_S3,
+        TARGET_KIND_COMMAND,
         _TARGET_KIND_MAX,
 } TargetKindId;
 

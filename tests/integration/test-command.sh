@@ -1,0 +1,27 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# command targets: a `list` program's lines are the locations that exist (with a version
+# after a tab), an `exists` program answers for one location; an arrival runs exactly once; a
+# program that fails or hangs past its timeout is reported (and killed).
+. "$(dirname "$0")/lib.sh"
+
+printf '#!/bin/sh\ncat "$1" 2>/dev/null\n' > "$WORK/list.sh"
+printf '#!/bin/sh\n[ -e %s/flag ]\n' "$WORK" > "$WORK/exists.sh"
+chmod +x "$WORK/list.sh" "$WORK/exists.sh"
+install_pipeline "$(dirname "$0")/command.conf.in"
+printf 'catalog://2026-11-01\tv1\nnot a location\n' > "$WORK/catalog"
+start_daemon
+
+wait_for 30 "what the catalogue listed" test -s "$WORK/out/2026-11-01"
+printf 'catalog://2026-11-01\tv1\ncatalog://2026-11-02\n' > "$WORK/catalog"
+wait_for 30 "a new line in the catalogue" test -s "$WORK/out/2026-11-02"
+[ "$(cat "$WORK/out/2026-11-02")" = catalog://2026-11-02 ] || fail "wrong input"
+touch "$WORK/flag"
+wait_for 30 "the exists program to say yes" test -s "$WORK/out/ready"
+started_once "$(unit take 2026-11-01)"
+started_once "$(unit take 2026-11-02)"
+
+logged() { grep -q "$1" "$WORK/daemon.log"; }
+wait_for 30 "the failing program" logged "Cannot poll target 'failing' .*/bin/sh exited with status 3"
+wait_for 30 "the hanging program" logged "Cannot poll target 'hanging' .*/bin/sleep was killed by signal KILL"
+echo ok
