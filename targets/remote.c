@@ -20,8 +20,9 @@
 #define REMOTE_DEFAULT_INTERVAL (60 * USEC_PER_SEC)
 #define REMOTE_DEFAULT_TIMEOUT (30 * USEC_PER_SEC)
 #define REMOTE_DEFAULT_CONNECT_TIMEOUT (10 * USEC_PER_SEC)
-/* Back-off stops growing here (or at the interval, if that is longer). */
+/* Back-off starts at REMOTE_FIRST_RETRY and stops growing here (or at the interval). */
 #define REMOTE_MAX_BACKOFF (15 * USEC_PER_MINUTE)
+#define REMOTE_FIRST_RETRY (5 * USEC_PER_SEC)
 #define REMOTE_MAX_STATE (64u << 20)
 
 CurlLoop *remote_curl_loop(Target *t) {
@@ -171,13 +172,20 @@ static void arm(RemoteTarget *rt, usec_t delay) {
                 log_error_errno(r, "Cannot schedule polling target '%s': %m", rt->target.name);
 }
 
-/* The interval, ±10%; after failures, doubling up to a cap. */
+/*
+ * The interval, ±10%. After failures: from 5 seconds (or the interval, if shorter), doubling,
+ * up to 15 minutes or the interval, whichever is longer. Starting small matters for a target
+ * polled hourly that lost its connection: it should notice the server's return in seconds.
+ */
 static usec_t next_delay(RemoteTarget *rt) {
         usec_t d = rt->interval, cap = MAX(rt->interval, REMOTE_MAX_BACKOFF);
 
-        for (unsigned k = 0; k < rt->failures && d < cap; k++)
-                d *= 2;
-        d = MIN(d, cap);
+        if (rt->failures > 0) {
+                d = MIN(rt->interval, REMOTE_FIRST_RETRY);
+                for (unsigned k = 1; k < rt->failures && d < cap; k++)
+                        d *= 2;
+                d = MIN(d, cap);
+        }
         return d - d / 10 + random_below(d / 5 + 1);
 }
 
@@ -197,6 +205,19 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+void remote_poll_now(RemoteTarget *rt) {
+        if (rt->polling)
+                rt->again = true;
+        else if (rt->timer)
+                arm(rt, 0);
+}
+
+/* After a good poll: the interval, or at once when a change was announced meanwhile. */
+static void arm_next(RemoteTarget *rt) {
+        arm(rt, rt->again ? 0 : next_delay(rt));
+        rt->again = false;
+}
+
 void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) {
         Target *t = &rt->target;
         RemoteObject *o, *tmp, *old;
@@ -212,6 +233,7 @@ void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) 
                                     "back-off", t->name, t->template->text, error);
                 free(rt->error);
                 rt->error = strdup(error);
+                rt->again = false;
                 arm(rt, next_delay(rt));
                 return;
         }
@@ -232,7 +254,7 @@ void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) 
                 rt->loaded = true;
                 save(rt);
                 target_rescan(t);
-                arm(rt, next_delay(rt));
+                arm_next(rt);
                 return;
         }
         HASH_ITER(hh, rt->known, o, tmp) {
@@ -260,7 +282,7 @@ void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) 
         remote_objects_free(&old);
         if (changed)
                 save(rt);
-        arm(rt, next_delay(rt));
+        arm_next(rt);
 }
 
 static int on_confirmed(sd_event_source *s, void *userdata) {
@@ -328,7 +350,8 @@ int remote_start(Target *t) {
 void remote_stop(Target *t) {
         RemoteTarget *rt = REMOTE(t);
 
-        if (rt->polling && rt->ops->cancel)
+        /* Also when no poll is in flight: a kind may hold a connection between polls. */
+        if (rt->ops->cancel)
                 rt->ops->cancel(rt);
         rt->polling = false;
         rt->timer = sd_event_source_disable_unref(rt->timer);

@@ -18,7 +18,8 @@ typedef struct RemoteTarget RemoteTarget;
 typedef struct RemoteOps {
         /* Begins one poll; it ends with remote_poll_done(), exactly once, possibly inside. */
         int (*poll)(RemoteTarget *rt);
-        /* Abandons the poll in flight, if any, without calling remote_poll_done(). */
+        /* Abandons the poll in flight, if any, without calling remote_poll_done(), and lets go
+         * of what the kind holds between polls (a connection). */
         void (*cancel)(RemoteTarget *rt);
 } RemoteOps;
 
@@ -41,6 +42,7 @@ struct RemoteTarget {
         unsigned failures;              /* consecutive */
         char *error;                    /* of the last poll, NULL after a good one */
         usec_t last_ok_realtime, next_poll_realtime;
+        bool again;                     /* poll again as soon as this poll ends */
         char **confirmed;               /* outputs confirmed since the loop last ran */
         sd_event_source *confirm_source;
 };
@@ -66,6 +68,9 @@ CurlLoop *remote_curl_loop(Target *t);
 
 int remote_object_add(RemoteObject **set, const char *location, const char *tag);
 void remote_objects_free(RemoteObject **set);
+/* Something said the target changed (a notification): poll at once, or right after the poll
+ * in flight. */
+void remote_poll_now(RemoteTarget *rt);
 /* An output the daemon has just seen to exist: known at once, and an arrival for what reads
  * it as soon as the loop runs again (not inside the run's accounting). */
 int remote_confirmed(RemoteTarget *rt, const char *location, const char *tag);

@@ -11,13 +11,14 @@
 #include "util/macro.h"
 
 extern const TargetKind target_kind_path, target_kind_url, target_kind_s3,
-        target_kind_command;
+        target_kind_command, target_kind_postgres;
 
 const TargetKind * const target_kinds[] = {
         &target_kind_path,
         &target_kind_url,
         &target_kind_s3,
         &target_kind_command,
+        &target_kind_postgres,
         NULL,
 };
 

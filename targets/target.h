@@ -21,6 +21,7 @@ typedef enum TargetKindId {
         TARGET_KIND_URL,
         TARGET_KIND_S3,
         TARGET_KIND_COMMAND,
+        TARGET_KIND_POSTGRES,
         _TARGET_KIND_MAX,
 } TargetKindId;
 

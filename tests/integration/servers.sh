@@ -73,6 +73,7 @@ staller_up() { (echo > "/dev/tcp/127.0.0.1/$STALL_PORT") 2>/dev/null; }
 stop_servers() {
     stop_nginx
     stop_s3rver
+    stop_postgres
     [ -n "${STALL_PID:-}" ] && kill "$STALL_PID" 2>/dev/null || true
 }
 
@@ -102,4 +103,32 @@ stop_s3rver() {
     kill "$S3_PID" 2>/dev/null || true
     wait "$S3_PID" 2>/dev/null || true
     S3_PID=
+}
+
+# start_postgres: a PostgreSQL cluster of the test's own on 127.0.0.1:$PG_PORT (trust
+# authentication for the role postgres), with contrib/postgres/marker-table.sql loaded.
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+start_postgres() {
+    [ -x "$PG_BIN/initdb" ] || { echo "SKIP: PostgreSQL is needed" >&2; exit 77; }
+    PG_PORT=${PG_PORT:-$(free_port)}
+    if [ ! -d "$WORK/pg" ]; then
+        mkdir -p "$WORK/pg"
+        chown postgres: "$WORK/pg"
+        chmod 755 "$WORK"      # the server runs as postgres
+        runuser -u postgres -- "$PG_BIN/initdb" -D "$WORK/pg/data" -A trust -U postgres \
+            >"$WORK/pg/initdb.log" 2>&1 || fail "initdb: $(tail -n 5 "$WORK/pg/initdb.log")"
+    fi
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/server.log" -w \
+        -o "-p $PG_PORT -k $WORK/pg -c listen_addresses=127.0.0.1" start >/dev/null ||
+        fail "postgres did not start: $(tail -n 5 "$WORK/pg/server.log")"
+    PG_STARTED=1
+}
+# psql_do SQL: as the role postgres.
+psql_do() {
+    psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c "$1"
+}
+stop_postgres() {
+    [ -n "${PG_STARTED:-}" ] || return 0
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -m immediate -w stop >/dev/null 2>&1 || true
+    PG_STARTED=
 }

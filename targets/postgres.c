@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The "postgres" target kind: Luigi's marker table. An instance exists when its update_id is a
+ * row of the table (table_updates by default). One connection per target, driven through the
+ * event loop with libpq's non-blocking calls: a poll is one SELECT of the update_ids under the
+ * template's literal prefix, and with a channel, LISTEN makes a row inserted by anyone (through
+ * the trigger in contrib/postgres/marker-table.sql) a poll at once. A task marks its own
+ * completion by inserting its row; the daemon confirms it before anything downstream starts.
+ */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "config-internal.h"
+#include "log.h"
+#include "remote.h"
+
+typedef enum PgState {
+        PG_IDLE,                /* no connection */
+        PG_CONNECTING,
+        PG_LISTENING,           /* LISTEN sent */
+        PG_READY,               /* connected, nothing in flight */
+        PG_QUERYING,            /* the poll's SELECT in flight */
+} PgState;
+
+typedef struct PgTarget {
+        RemoteTarget remote;
+        char *conninfo;
+        char *table;            /* quoted for SQL */
+        char *channel;          /* quoted for SQL, or NULL */
+        char *prefix;           /* the update_id's literal start, as a LIKE pattern */
+        PGconn *conn;
+        PgState state;
+        bool want_poll;         /* a poll waits for the connection */
+        int fd;
+        sd_event_source *io, *deadline;
+        RemoteObject *found;
+} PgTarget;
+
+static inline PgTarget *PG(Target *t) {
+        return (PgTarget *) t;
+}
+
+static void drop(PgTarget *pt) {
+        pt->io = sd_event_source_disable_unref(pt->io);
+        pt->deadline = sd_event_source_disable_unref(pt->deadline);
+        if (pt->conn)
+                PQfinish(pt->conn);
+        pt->conn = NULL;
+        pt->state = PG_IDLE;
+        pt->fd = -1;
+        remote_objects_free(&pt->found);
+}
+
+/* The connection failed or was lost: the poll waiting for it fails with the reason. */
+static void fail(PgTarget *pt, const char *what) {
+        _cleanup_free_ char *msg = NULL;
+        const char *why = pt->conn ? PQerrorMessage(pt->conn) : "";
+        bool polling = pt->remote.polling;
+
+        (void) asprintf(&msg, "%s%s%.*s", what, why[0] ? ": " : "",
+                        (int) strcspn(why, "\n"), why);
+        drop(pt);
+        pt->want_poll = false;
+        if (polling)
+                remote_poll_done(&pt->remote, NULL, msg ?: what);
+        else {
+                /* Lost while idle: say so now, and let the poll timer reconnect. */
+                log_warning("Target '%s': %s", pt->remote.target.name, msg ?: what);
+                remote_poll_now(&pt->remote);
+        }
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+static int watch(PgTarget *pt, uint32_t events) {
+        int fd = PQsocket(pt->conn);
+
+        if (fd < 0)
+                return -EBADF;
+        /* libpq may open a new socket while connecting (another address): follow it. */
+        if (pt->io && fd != pt->fd)
+                pt->io = sd_event_source_disable_unref(pt->io);
+        pt->fd = fd;
+        if (pt->io)
+                return sd_event_source_set_io_events(pt->io, events);
+        return sd_event_add_io(pt->remote.target.host->event, &pt->io, fd, events, on_io, pt);
+}
+
+static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
+        PgTarget *pt = userdata;
+
+        fail(pt, pt->state == PG_CONNECTING ? "cannot connect: timed out" : "query timed out");
+        return 0;
+}
+
+static void set_deadline(PgTarget *pt, usec_t after) {
+        pt->deadline = sd_event_source_disable_unref(pt->deadline);
+        (void) sd_event_add_time_relative(pt->remote.target.host->event, &pt->deadline,
+                                          CLOCK_MONOTONIC, after, 0, on_deadline, pt);
+}
+
+static int send_select(PgTarget *pt) {
+        _cleanup_free_ char *sql = NULL;
+        const char *params[] = { pt->prefix };
+
+        if (asprintf(&sql, "SELECT update_id, inserted::text FROM %s WHERE update_id LIKE $1",
+                     pt->table) < 0)
+                return -ENOMEM;
+        if (!PQsendQueryParams(pt->conn, sql, 1, NULL, params, NULL, NULL, 0))
+                return -EIO;
+        pt->state = PG_QUERYING;
+        pt->want_poll = false;
+        set_deadline(pt, pt->remote.timeout);
+        return 0;
+}
+
+/* Connected: LISTEN first, if there is a channel, then the poll that waited. */
+static void connected(PgTarget *pt) {
+        _cleanup_free_ char *sql = NULL;
+
+        pt->deadline = sd_event_source_disable_unref(pt->deadline);
+        if (pt->channel && asprintf(&sql, "LISTEN %s", pt->channel) >= 0 &&
+            PQsendQuery(pt->conn, sql)) {
+                pt->state = PG_LISTENING;
+                set_deadline(pt, pt->remote.timeout);
+                return;
+        }
+        pt->state = PG_READY;
+        if (pt->want_poll && send_select(pt) < 0)
+                fail(pt, "cannot send the query");
+}
+
+static void take_result(PgTarget *pt, PGresult *res) {
+        ExecStatusType st = PQresultStatus(res);
+
+        if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+                _cleanup_free_ char *msg = NULL;
+                const char *e = PQresultErrorMessage(res);
+                (void) asprintf(&msg, "%s failed: %.*s",
+                                pt->state == PG_LISTENING ? "LISTEN" : "the query",
+                                (int) strcspn(e, "\n"), e);
+                if (pt->state == PG_QUERYING) {
+                        pt->state = PG_READY;
+                        pt->deadline = sd_event_source_disable_unref(pt->deadline);
+                        remote_objects_free(&pt->found);
+                        remote_poll_done(&pt->remote, NULL, msg ?: "query failed");
+                } else
+                        pt->channel = mfree(pt->channel);       /* poll without it */
+                return;
+        }
+        if (pt->state != PG_QUERYING)
+                return;
+        for (int k = 0; k < PQntuples(res); k++) {
+                _cleanup_(binding_freep) Binding *b = NULL;
+                const char *id = PQgetvalue(res, k, 0);
+
+                if (template_match(pt->remote.target.template, id, &b) > 0 &&
+                    remote_object_add(&pt->found, id, PQgetvalue(res, k, 1)) < 0)
+                        break;
+        }
+}
+
+/* All results of the command in flight are in. */
+static void command_done(PgTarget *pt) {
+        pt->deadline = sd_event_source_disable_unref(pt->deadline);
+        if (pt->state == PG_LISTENING) {
+                pt->state = PG_READY;
+                if (pt->want_poll && send_select(pt) < 0)
+                        fail(pt, "cannot send the query");
+        } else if (pt->state == PG_QUERYING) {
+                pt->state = PG_READY;
+                remote_poll_done(&pt->remote, TAKE_PTR(pt->found), NULL);
+        }
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        PgTarget *pt = userdata;
+        PGnotify *n;
+        bool notified = false;
+
+        if (pt->state == PG_CONNECTING) {
+                switch (PQconnectPoll(pt->conn)) {
+                case PGRES_POLLING_READING:
+                        (void) watch(pt, EPOLLIN);
+                        return 0;
+                case PGRES_POLLING_WRITING:
+                        (void) watch(pt, EPOLLOUT);
+                        return 0;
+                case PGRES_POLLING_OK:
+                        (void) watch(pt, EPOLLIN);
+                        connected(pt);
+                        return 0;
+                default:
+                        fail(pt, "cannot connect");
+                        return 0;
+                }
+        }
+        if (!PQconsumeInput(pt->conn)) {
+                fail(pt, "connection lost");
+                return 0;
+        }
+        while ((n = PQnotifies(pt->conn))) {
+                notified = true;
+                PQfreemem(n);
+        }
+        while ((pt->state == PG_LISTENING || pt->state == PG_QUERYING) && !PQisBusy(pt->conn)) {
+                PGresult *res = PQgetResult(pt->conn);
+                if (!res) {
+                        command_done(pt);
+                        break;
+                }
+                take_result(pt, res);
+                PQclear(res);
+        }
+        if (notified) {
+                log_debug("Target '%s': notified on its channel", pt->remote.target.name);
+                remote_poll_now(&pt->remote);
+        }
+        return 0;
+}
+
+static int pg_poll(RemoteTarget *rt) {
+        PgTarget *pt = (PgTarget *) rt;
+
+        pt->want_poll = true;
+        switch (pt->state) {
+        case PG_READY:
+                return send_select(pt);
+        case PG_IDLE:
+                break;
+        default:
+                return 0;       /* sent when the connection is up */
+        }
+        pt->conn = PQconnectStart(pt->conninfo);
+        if (!pt->conn)
+                return -ENOMEM;
+        if (PQstatus(pt->conn) == CONNECTION_BAD || PQsetnonblocking(pt->conn, 1) != 0) {
+                fail(pt, "cannot connect");
+                return 0;
+        }
+        pt->state = PG_CONNECTING;
+        set_deadline(pt, rt->connect_timeout);
+        if (watch(pt, EPOLLOUT) < 0)
+                fail(pt, "cannot connect");
+        return 0;
+}
+
+static void pg_cancel(RemoteTarget *rt) {
+        drop((PgTarget *) rt);
+}
+
+static const RemoteOps pg_ops = {
+        .poll = pg_poll,
+        .cancel = pg_cancel,
+};
+
+/* An SQL identifier, possibly schema-qualified, quoted part by part. */
+static char *quote_ident(const char *name) {
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+
+        if (!f)
+                return NULL;
+        for (const char *p = name; *p;) {
+                size_t n = strcspn(p, ".");
+                fputc('"', f);
+                for (size_t k = 0; k < n; k++) {
+                        if (p[k] == '"')
+                                fputc('"', f);
+                        fputc(p[k], f);
+                }
+                fputc('"', f);
+                p += n;
+                if (*p == '.') {
+                        fputc('.', f);
+                        p++;
+                }
+        }
+        if (fclose(f) != 0) {
+                free(out);
+                return NULL;
+        }
+        return out;
+}
+
+static int pg_parse(Target *t, const config_setting_t *s, Diag *d) {
+        PgTarget *pt = PG(t);
+        const char *text = t->template->text, *brace = strchr(text, '{');
+        const char *conn = NULL, *table = "table_updates", *channel = NULL;
+        const config_setting_t *k;
+        size_t n = brace ? (size_t) (brace - text) : strlen(text);
+        char *p;
+
+        pt->remote.ops = &pg_ops;
+        pt->fd = -1;
+        (void) remote_parse(&pt->remote, s, d);
+        if ((k = config_setting_get_member(s, "connection")))
+                conn = config_setting_get_string(k);
+        if (!conn || !conn[0])
+                diag_error(d, line_of(k ?: s), "target '%s': 'connection' must be a libpq "
+                           "connection string, such as \"host=db dbname=etl user=sluice\"",
+                           t->name);
+        else if (strstr(conn, "password"))
+                diag_error(d, line_of(k), "target '%s': no password in a pipeline file: libpq "
+                           "reads it from ~/.pgpass or PGPASSFILE", t->name);
+        if ((k = config_setting_get_member(s, "table")) && !(table = config_setting_get_string(k)))
+                diag_error(d, line_of(k), "target '%s': 'table' must be a table name", t->name);
+        if ((k = config_setting_get_member(s, "channel")) &&
+            !(channel = config_setting_get_string(k)))
+                diag_error(d, line_of(k), "target '%s': 'channel' must be a channel name",
+                           t->name);
+        if (!conn || !table)
+                return 0;
+        pt->conninfo = strdup(conn);
+        pt->table = quote_ident(table);
+        pt->channel = channel ? quote_ident(channel) : NULL;
+        /* The literal start, as a LIKE pattern: its own % and _ escaped, then %. */
+        pt->prefix = p = calloc(2 * n + 2, 1);
+        if (!pt->conninfo || !pt->table || (channel && !pt->channel) || !p)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                if (text[i] == '%' || text[i] == '_' || text[i] == '\\')
+                        *p++ = '\\';
+                *p++ = text[i];
+        }
+        *p = '%';
+        return 0;
+}
+
+/* Whether a task's marker row is there, asked now on a connection of its own: downstream must
+ * not start on the word of a poll that has not happened. Blocks for at most connect_timeout
+ * and the query. */
+static int pg_commit(Target *t, const char *tmp, const char *location) {
+        PgTarget *pt = PG(t);
+        _cleanup_free_ char *ci = NULL, *sql = NULL;
+        const char *params[] = { location };
+        PGconn *c;
+        PGresult *res;
+        int r;
+
+        if (asprintf(&ci, "%s connect_timeout=%llu", pt->conninfo,
+                     (unsigned long long) MAX(pt->remote.connect_timeout / USEC_PER_SEC, 1u)) < 0 ||
+            asprintf(&sql, "SELECT inserted::text FROM %s WHERE update_id = $1", pt->table) < 0)
+                return -ENOMEM;
+        c = PQconnectdb(ci);
+        if (PQstatus(c) != CONNECTION_OK) {
+                log_warning("Target '%s': cannot confirm '%s': %.*s", t->name, location,
+                            (int) strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
+                PQfinish(c);
+                return -ECONNREFUSED;
+        }
+        res = PQexecParams(c, sql, 1, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK)
+                r = -EIO;
+        else if (PQntuples(res) == 0)
+                r = -ENOENT;
+        else
+                r = remote_confirmed(&pt->remote, location, PQgetvalue(res, 0, 0));
+        PQclear(res);
+        PQfinish(c);
+        return r < 0 ? r : 0;
+}
+
+static void pg_done(Target *t) {
+        PgTarget *pt = PG(t);
+
+        drop(pt);
+        remote_done(t);
+        free(pt->conninfo);
+        free(pt->table);
+        free(pt->channel);
+        free(pt->prefix);
+}
+
+static const char * const pg_keys[] = { REMOTE_KEYS, "connection", "table", "channel", NULL };
+
+const TargetKind target_kind_postgres = {
+        .name = "postgres",
+        .id = TARGET_KIND_POSTGRES,
+        .object_size = sizeof(PgTarget),
+        .keys = pg_keys,
+        .parse = pg_parse,
+        .start = remote_start,
+        .stop = remote_stop,
+        .check = remote_check,
+        .scan = remote_scan,
+        .commit = pg_commit,
+        .status = remote_status,
+        .done = pg_done,
+};
