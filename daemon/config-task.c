@@ -414,6 +414,20 @@ static void parse_execution(Loader *l, Task *task, const config_setting_t *s,
         }
         if ((m = config_setting_get_member(s, "resources")))
                 parse_claims(l, task, m, subject);
+        for (NotifyEvent e = 0; e < _NOTIFY_EVENT_MAX; e++) {
+                const char *key = notify_event_key(e);
+                const config_setting_t *list = config_setting_get_member(s, key);
+
+                if (!list)
+                        continue;
+                task->notify[e] = string_list(l, list, subject, key, "[ \"ops\" ]");
+                STRV_FOREACH(n, task->notify[e])
+                        if (l->daemon && !daemon_config_find_notifier(l->daemon, *n))
+                                diag_error(l->diag, line_of(list),
+                                           "%s%s: no notifier '%s' in sluiced.conf "
+                                           "(notifiers = { %s = { ... }; })",
+                                           subject, key, *n, *n);
+        }
         if ((m = config_setting_get_member(s, "user")))
                 (void) get_string(l, m, subject, &task->user);
         if ((m = config_setting_get_member(s, "group")))
@@ -471,7 +485,8 @@ void parse_task(Loader *l, const config_setting_t *s, size_t index) {
         static char * const known[] = { "name", "inputs", "outputs", "exec", "limits",
                                         "retry", "max_parallel", "priority", "resources",
                                         "user", "group", "dynamic_user", "working_directory",
-                                        "sandbox", "rerun", "lookback", NULL };
+                                        "sandbox", "rerun", "lookback", "on_failure",
+                                        "on_success", "on_recovery", "on_retry", NULL };
         _cleanup_(task_freep) Task *task = NULL;
         _cleanup_free_ char *subject = NULL;
         const config_setting_t *m, *inputs;

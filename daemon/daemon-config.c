@@ -17,6 +17,11 @@ void daemon_config_done(DaemonConfig *c) {
         for (size_t i = 0; i < c->n_pools; i++)
                 free(c->pools[i].name);
         free(c->pools);
+        for (size_t i = 0; i < c->n_notifiers; i++)
+                notifier_done(&c->notifiers[i]);
+        free(c->notifiers);
+        c->notifiers = NULL;
+        c->n_notifiers = 0;
         free(c->state_directory);
         free(c->control_group);
         c->pools = NULL;
@@ -29,6 +34,13 @@ const Pool *daemon_config_find_pool(const DaemonConfig *c, const char *name) {
         for (size_t i = 0; i < c->n_pools; i++)
                 if (streq(c->pools[i].name, name))
                         return &c->pools[i];
+        return NULL;
+}
+
+const Notifier *daemon_config_find_notifier(const DaemonConfig *c, const char *name) {
+        for (size_t i = 0; i < c->n_notifiers; i++)
+                if (streq(c->notifiers[i].name, name))
+                        return &c->notifiers[i];
         return NULL;
 }
 
@@ -58,7 +70,7 @@ static void parse_pools(Loader *l, DaemonConfig *c, const config_setting_t *s) {
 int daemon_config_load(const char *path, DaemonConfig *c, Diag *d) {
         static char * const known[] = { "max_parallel", "max_starting", "resources", "limits",
                                         "state_directory", "scope", "scan_interval",
-                                        "control_group", NULL };
+                                        "control_group", "notifiers", NULL };
         _cleanup_free_ char *text = NULL;
         const config_setting_t *root, *s;
         const char *saved = d->file;
@@ -117,6 +129,8 @@ int daemon_config_load(const char *path, DaemonConfig *c, Diag *d) {
                 else if (!(c->control_group = strdup(v2)))
                         r = -ENOMEM;
         }
+        if ((s = config_setting_get_member(root, "notifiers")) && r >= 0)
+                r = notifiers_parse(s, d, &c->notifiers, &c->n_notifiers);
         if ((s = config_setting_get_member(root, "scope"))) {
                 const char *v2 = config_setting_get_string(s);
                 if (v2 && streq(v2, "system"))

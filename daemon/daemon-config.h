@@ -4,6 +4,7 @@
 
 #include "diag.h"
 #include "graph.h"
+#include "notifier.h"
 
 typedef struct Pool {
         char *name;
@@ -25,6 +26,8 @@ typedef struct DaemonConfig {
         char *state_directory;  /* NULL: the default for the scope */
         char *control_group;    /* may run, retry, cancel and reload over D-Bus, besides root */
         usec_t scan_interval;   /* for targets that cannot be watched */
+        Notifier *notifiers;
+        size_t n_notifiers;
         BusScope scope;
 } DaemonConfig;
 
@@ -39,3 +42,4 @@ void daemon_config_done(DaemonConfig *c);
  * the file has errors, all of them in d. */
 int daemon_config_load(const char *path, DaemonConfig *c, Diag *d);
 const Pool *daemon_config_find_pool(const DaemonConfig *c, const char *name) _pure_;
+const Notifier *daemon_config_find_notifier(const DaemonConfig *c, const char *name) _pure_;

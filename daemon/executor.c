@@ -19,6 +19,7 @@
 #include "backfill.h"
 #include "executor.h"
 #include "log.h"
+#include "notify.h"
 #include "recover.h"
 #include "scheduler.h"
 #include "state.h"
@@ -150,6 +151,9 @@ static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, cons
         scheduler_release(m, i);
         if (ok) {
                 m->n_runs_ok++;
+                if (i->failed_before)
+                        notify_instance(m, i, NOTIFY_RECOVERY, NULL);
+                notify_instance(m, i, NOTIFY_SUCCESS, NULL);
                 manager_remove_instance(m, i);
                 if (m->n_retired > 0)
                         manager_gc_retired(m);
@@ -163,6 +167,7 @@ static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, cons
         d = i->cancelled ? (RetryDecision){ .why = "cancelled on request" }
                          : retry_decide(&i->task->retry, class, run->attempt, run->memory_max);
         i->run = run_free(i->run);
+        i->failed_before = true;
         if (d.retry) {
                 i->memory_max = d.memory_max;
                 manager_set_state(m, i, INSTANCE_RETRY);
@@ -170,6 +175,7 @@ static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, cons
                 log_warning("%s failed (%s), attempt %u of %u; retrying in %s", i->unit, reason,
                             i->attempts, i->task->retry.attempts,
                             format_timespan(when, sizeof(when), d.delay_usec));
+                notify_instance(m, i, NOTIFY_RETRY, reason);
         } else {
                 manager_set_state(m, i, INSTANCE_FAILED);
                 if (i->task->retry.disable_window > 0)
@@ -178,6 +184,7 @@ static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, cons
                                                         i->task->retry.disable_window);
                 log_error("%s failed for good after %u attempt(s): %s (%s)", i->unit, i->attempts,
                           reason, d.why);
+                notify_instance(m, i, NOTIFY_FAILURE, i->reason);
         }
         if (m->n_retired > 0)
                 manager_settle_instance(m, i);

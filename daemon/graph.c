@@ -60,6 +60,8 @@ Task *task_free(Task *t) {
         free(t->inputs);
         free(t->outputs);
         strv_free(t->exec);
+        for (size_t e = 0; e < _NOTIFY_EVENT_MAX; e++)
+                strv_free(t->notify[e]);
         free(t->name);
         free(t);
         return NULL;

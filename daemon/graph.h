@@ -7,6 +7,7 @@
 
 #include "binding.h"
 #include "mapping.h"
+#include "notifier.h"
 #include "param.h"
 #include "target.h"
 #include "util/time-util.h"
@@ -104,6 +105,7 @@ struct Task {
         bool sandbox;           /* ProtectSystem=strict, PrivateTmp, NoNewPrivileges */
         bool rerun_newer;       /* complete only while outputs are newer than inputs (make) */
         usec_t lookback;        /* scans evaluate only instances this recent; 0: all */
+        char **notify[_NOTIFY_EVENT_MAX];       /* notifier names, per event (on_failure...) */
 
         unsigned n_running;     /* runtime: its units starting or running now */
 };

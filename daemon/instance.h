@@ -61,6 +61,7 @@ typedef struct Instance {
         char *reason;           /* why the last run failed */
         bool cancelled;         /* stopped on request: the run's end is final */
         bool backfill;          /* queued for a backfill: after live runs, in its slice */
+        bool failed_before;     /* a run of it failed: its next success is a recovery */
         char *last_run_id;      /* of the last run whose end was accounted for */
         usec_t wake_realtime;   /* RETRY: next attempt; FAILED: end of the disable window */
         sd_event_source *timer; /* for wake_realtime; owned */

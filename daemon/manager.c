@@ -18,6 +18,7 @@
 #include "evaluate.h"
 #include "executor.h"
 #include "log.h"
+#include "notify.h"
 #include "manager.h"
 #include "recover.h"
 #include "scheduler.h"
@@ -138,6 +139,7 @@ Manager *manager_free(Manager *m) {
         for (size_t k = 0; k < m->n_pipelines; k++)
                 for (size_t t = 0; t < m->pipelines[k]->n_targets; t++)
                         target_stop(m->pipelines[k]->targets[t]);
+        notify_free(m);
         target_host_done(&m->host);
         backfills_free(m);
         pipelines_free(m->pipelines, m->n_pipelines);

@@ -48,6 +48,7 @@ void recover_marks(Manager *m) {
                 i->memory_max = mk->memory_max;
                 free(i->reason);
                 i->reason = TAKE_PTR(mk->reason);
+                i->failed_before = true;
                 manager_set_state(m, i, mk->failed ? INSTANCE_FAILED : INSTANCE_RETRY);
                 if (mk->wake_realtime > 0 || !mk->failed)
                         /* A retry that fell due while the daemon was away fires at once. */

@@ -236,6 +236,13 @@ int curl_request_new(CurlLoop *l, const char *url, bool head, const CurlOptions 
                 (void) curl_easy_setopt(r->easy, CURLOPT_AWS_SIGV4, o->aws_sigv4);
         if (o->userpwd)
                 (void) curl_easy_setopt(r->easy, CURLOPT_USERPWD, o->userpwd);
+        if (o->post_json) {
+                (void) curl_easy_setopt(r->easy, CURLOPT_COPYPOSTFIELDS, o->post_json);
+                if (curl_request_add_header(r, "Content-Type: application/json") < 0) {
+                        curl_request_free(r);
+                        return -ENOMEM;
+                }
+        }
         for (const struct curl_slist *h = o->headers; h; h = h->next)
                 if (curl_request_add_header(r, h->data) < 0) {
                         curl_request_free(r);

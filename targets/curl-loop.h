@@ -21,6 +21,7 @@ typedef struct CurlOptions {
         struct curl_slist *headers;     /* not owned */
         const char *aws_sigv4;          /* CURLOPT_AWS_SIGV4, or NULL */
         const char *userpwd;            /* CURLOPT_USERPWD, or NULL */
+        const char *post_json;          /* a POST of this JSON body (copied), or NULL */
 } CurlOptions;
 
 struct CurlRequest {

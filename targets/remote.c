@@ -26,7 +26,10 @@
 #define REMOTE_MAX_STATE (64u << 20)
 
 CurlLoop *remote_curl_loop(Target *t) {
-        TargetHost *h = t->host;
+        return target_host_curl_loop(t->host);
+}
+
+CurlLoop *target_host_curl_loop(TargetHost *h) {
         CurlLoop *l = h->kind_state[TARGET_KIND_URL];
 
         if (!l && curl_loop_new(h->event, &l) >= 0)

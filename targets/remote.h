@@ -65,6 +65,8 @@ void remote_done(Target *t);
 /* The event loop's libcurl multi handle, shared by every HTTP-speaking kind; it lives in the
  * url kind's slot of the host, whose host_done frees it. NULL when out of memory. */
 CurlLoop *remote_curl_loop(Target *t);
+/* The same, for the daemon's own requests (webhooks). */
+CurlLoop *target_host_curl_loop(TargetHost *h);
 
 int remote_object_add(RemoteObject **set, const char *location, const char *tag);
 void remote_objects_free(RemoteObject **set);

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/* The notifiers group of sluiced.conf: one member per notifier, its kind by its key */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config-internal.h"
+#include "notifier.h"
+#include "util/strv.h"
+
+static const char * const event_names[_NOTIFY_EVENT_MAX] = {
+        [NOTIFY_FAILURE] = "failure",
+        [NOTIFY_SUCCESS] = "success",
+        [NOTIFY_RECOVERY] = "recovery",
+        [NOTIFY_RETRY] = "retry",
+};
+
+static const char * const event_keys[_NOTIFY_EVENT_MAX] = {
+        [NOTIFY_FAILURE] = "on_failure",
+        [NOTIFY_SUCCESS] = "on_success",
+        [NOTIFY_RECOVERY] = "on_recovery",
+        [NOTIFY_RETRY] = "on_retry",
+};
+
+const char *notify_event_to_string(NotifyEvent e) {
+        return e < _NOTIFY_EVENT_MAX ? event_names[e] : NULL;
+}
+
+const char *notify_event_key(NotifyEvent e) {
+        return e < _NOTIFY_EVENT_MAX ? event_keys[e] : NULL;
+}
+
+void notifier_done(Notifier *n) {
+        free(n->name);
+        strv_free(n->argv);
+        free(n->url);
+}
+
+static void span(Diag *d, const config_setting_t *s, const char *key, const char *name,
+                 usec_t *ret) {
+        const config_setting_t *k = config_setting_get_member(s, key);
+        const char *v;
+
+        if (!k)
+                return;
+        v = config_setting_get_string(k);
+        if (!v || parse_timespan(v, ret) < 0 || *ret == 0)
+                diag_error(d, line_of(k), "notifier '%s': '%s' must be a time span such as "
+                           "\"10s\"", name, key);
+}
+
+static int parse_one(const config_setting_t *s, Diag *d, Notifier *n) {
+        static const char * const known[] = { "exec", "webhook", "slack", "timeout", "retries",
+                                               "window", NULL };
+        const config_setting_t *k;
+        const char *name = n->name;
+
+        n->timeout = 10 * USEC_PER_SEC;
+        n->retries = 3;
+        n->window = 60 * USEC_PER_SEC;
+        if (!config_setting_is_group(s)) {
+                diag_error(d, line_of(s), "notifier '%s' must be a group such as { webhook = "
+                           "\"https://...\"; }", name);
+                return 0;
+        }
+        for (int i = 0; i < config_setting_length(s); i++) {
+                const char *key = config_setting_name(config_setting_get_elem(s, (unsigned) i));
+                if (!strv_contains((char **) known, key))
+                        diag_error(d, line_of(config_setting_get_elem(s, (unsigned) i)),
+                                   "notifier '%s': unknown key '%s'", name, key);
+        }
+        if ((k = config_setting_get_member(s, "exec"))) {
+                n->kind = NOTIFIER_EXEC;
+                for (int i = 0; config_setting_type(k) == CONFIG_TYPE_ARRAY &&
+                                i < config_setting_length(k); i++) {
+                        const char *v = config_setting_get_string_elem(k, i);
+                        if (!v)
+                                break;
+                        if (strv_extend(&n->argv, v) < 0)
+                                return -ENOMEM;
+                }
+                if (!n->argv || n->argv[0][0] != '/' ||
+                    strv_length(n->argv) != (size_t) config_setting_length(k))
+                        diag_error(d, line_of(k), "notifier '%s': 'exec' must be a list of "
+                                   "strings, the program first, as an absolute path", name);
+        } else if ((k = config_setting_get_member(s, "webhook"))) {
+                const char *v = config_setting_get_string(k);
+                n->kind = NOTIFIER_WEBHOOK;
+                if (!v || (!strneq(v, "http://", 7) && !strneq(v, "https://", 8)))
+                        diag_error(d, line_of(k), "notifier '%s': 'webhook' must be an http:// "
+                                   "or https:// URL", name);
+                else if (!(n->url = strdup(v)))
+                        return -ENOMEM;
+        } else
+                diag_error(d, line_of(s), "notifier '%s' needs 'exec' (a command) or 'webhook' "
+                           "(a URL)", name);
+        if ((k = config_setting_get_member(s, "slack"))) {
+                if (config_setting_type(k) != CONFIG_TYPE_BOOL)
+                        diag_error(d, line_of(k), "notifier '%s': 'slack' must be true or false",
+                                   name);
+                else
+                        n->slack = config_setting_get_bool(k);
+        }
+        if ((k = config_setting_get_member(s, "retries"))) {
+                int v = config_setting_get_int(k);
+                if (config_setting_type(k) != CONFIG_TYPE_INT || v < 0 || v > 10)
+                        diag_error(d, line_of(k), "notifier '%s': 'retries' must be 0 to 10",
+                                   name);
+                else
+                        n->retries = (unsigned) v;
+        }
+        span(d, s, "timeout", name, &n->timeout);
+        span(d, s, "window", name, &n->window);
+        return 0;
+}
+
+int notifiers_parse(const config_setting_t *s, Diag *d, Notifier **ret, size_t *ret_n) {
+        int n = config_setting_length(s);
+        Notifier *l;
+
+        if (!config_setting_is_group(s)) {
+                diag_error(d, line_of(s), "'notifiers' must be a group: notifiers = { ops = { "
+                           "webhook = \"...\"; }; }");
+                return 0;
+        }
+        l = calloc((size_t) n + 1, sizeof(Notifier));
+        if (!l)
+                return -ENOMEM;
+        for (int i = 0; i < n; i++) {
+                const config_setting_t *m = config_setting_get_elem(s, (unsigned) i);
+
+                l[i].name = strdup(config_setting_name(m));
+                if (!l[i].name || parse_one(m, d, &l[i]) < 0) {
+                        for (int j = 0; j <= i; j++)
+                                notifier_done(&l[j]);
+                        free(l);
+                        return -ENOMEM;
+                }
+        }
+        *ret = l;
+        *ret_n = (size_t) n;
+        return 0;
+}

@@ -1,0 +1,500 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Deliveries. A notifier sends at most three messages at once per window (60 s by default);
+ * what follows within the window is held and sent as one summary when it ends, so 500
+ * failures in a minute are four messages, not 500. A failure of an instance already
+ * told about is not told again until that instance has succeeded. A delivery that fails is
+ * logged and tried again with back-off (1 s, 2 s, 4 s...), `retries` times; a command is
+ * killed at `timeout`. Nothing here waits: commands are children watched through pidfds,
+ * webhooks go through libcurl's multi interface.
+ */
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+#include <utlist.h>
+
+#include "log.h"
+#include "notify.h"
+#include "remote.h"
+#include "util/hash.h"
+#include "util/strv.h"
+
+extern char **environ;
+
+#define LOG_LINES 10
+#define HELD_LINES 20
+/* Messages a notifier sends at once in a window before holding the rest for its summary:
+ * a retry and then the final failure of one instance both go out promptly. */
+#define WINDOW_ALLOWANCE 3
+
+typedef struct Told {
+        char *key;              /* "failure unit" */
+        UT_hash_handle hh;
+} Told;
+
+typedef struct Channel {
+        Manager *manager;
+        const Notifier *n;      /* in manager->config, which outlives it */
+        sd_event_source *window;
+        bool open;
+        unsigned sent;          /* in this window */
+        unsigned held;
+        char **held_lines;
+        Told *told;
+} Channel;
+
+typedef struct Message {
+        char **env;             /* SLUICE_*=... */
+        char *text;             /* one line (a summary: several) for people */
+        char *json;
+} Message;
+
+typedef struct Delivery {
+        struct Delivery *prev, *next;
+        Channel *ch;
+        Message msg;
+        unsigned attempt;
+        pid_t pid;
+        int pid_fd;
+        sd_event_source *io, *timer;
+        CurlRequest *req;
+} Delivery;
+
+/* One daemon per process: its notifiers' state, parallel to manager->config.notifiers. */
+static Channel *channels;
+static size_t n_channels;
+static Delivery *deliveries;    /* in flight or waiting to retry */
+
+static void message_done(Message *msg) {
+        strv_free(msg->env);
+        free(msg->text);
+        free(msg->json);
+}
+
+static void delivery_free(Delivery *d) {
+        DL_DELETE(deliveries, d);
+        if (d->pid_fd >= 0)
+                close(d->pid_fd);
+        sd_event_source_disable_unref(d->io);
+        sd_event_source_disable_unref(d->timer);
+        curl_request_free(d->req);
+        message_done(&d->msg);
+        free(d);
+}
+
+static void attempt(Delivery *d);
+
+static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Delivery *d = userdata;
+
+        d->timer = sd_event_source_disable_unref(d->timer);
+        attempt(d);
+        return 0;
+}
+
+/* A delivery failed: again later, or given up, said in the log either way. */
+static void failed(Delivery *d, const char *why) {
+        const Notifier *n = d->ch->n;
+        usec_t delay = USEC_PER_SEC << MIN(d->attempt - 1, 10u);
+
+        if (d->attempt > n->retries) {
+                log_error("Notifier '%s' failed %u time(s), giving up on: %s (%s)", n->name,
+                          d->attempt, d->msg.text, why);
+                delivery_free(d);
+                return;
+        }
+        log_warning("Notifier '%s' failed (%s); trying again in %llu s", n->name, why,
+                    (unsigned long long) (delay / USEC_PER_SEC));
+        if (sd_event_add_time_relative(d->ch->manager->event, &d->timer, CLOCK_MONOTONIC, delay,
+                                       0, on_retry_timer, d) < 0)
+                delivery_free(d);
+}
+
+static int on_child(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Delivery *d = userdata;
+        _cleanup_free_ char *why = NULL;
+        int status;
+
+        if (waitpid(d->pid, &status, WNOHANG) <= 0)
+                return 0;
+        d->io = sd_event_source_disable_unref(d->io);
+        d->timer = sd_event_source_disable_unref(d->timer);
+        close(d->pid_fd);
+        d->pid_fd = -1;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+                delivery_free(d);
+                return 0;
+        }
+        if (WIFEXITED(status))
+                (void) asprintf(&why, "%s exited with status %d", d->ch->n->argv[0],
+                                WEXITSTATUS(status));
+        else
+                (void) asprintf(&why, "%s was killed by signal %s", d->ch->n->argv[0],
+                                sigabbrev_np(WTERMSIG(status)) ?: "?");
+        failed(d, why ?: "it failed");
+        return 0;
+}
+
+static int on_child_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Delivery *d = userdata;
+
+        (void) kill(d->pid, SIGKILL);
+        return 0;
+}
+
+static void spawn(Delivery *d) {
+        _cleanup_strv_free_ char **env = NULL;
+        sd_event *e = d->ch->manager->event;
+        int r;
+
+        if (strv_copy(environ, &env) < 0) {
+                failed(d, "out of memory");
+                return;
+        }
+        STRV_FOREACH(x, d->msg.env)
+                if (strv_extend(&env, *x) < 0) {
+                        failed(d, "out of memory");
+                        return;
+                }
+        r = posix_spawn(&d->pid, d->ch->n->argv[0], NULL, NULL, d->ch->n->argv, env);
+        if (r != 0) {
+                failed(d, strerror(r));
+                return;
+        }
+        d->pid_fd = (int) syscall(SYS_pidfd_open, d->pid, 0);
+        if (d->pid_fd < 0 ||
+            sd_event_add_io(e, &d->io, d->pid_fd, EPOLLIN, on_child, d) < 0 ||
+            sd_event_add_time_relative(e, &d->timer, CLOCK_MONOTONIC, d->ch->n->timeout, 0,
+                                       on_child_timeout, d) < 0) {
+                /* Cannot watch it: let it run, reaped by nobody is worse than unwatched. */
+                (void) waitpid(d->pid, NULL, 0);
+                delivery_free(d);
+        }
+}
+
+static void on_posted(CurlRequest *req, const char *error, void *userdata) {
+        Delivery *d = userdata;
+        _cleanup_free_ char *why = NULL;
+
+        if (!error && req->status / 100 == 2) {
+                d->req = NULL;
+                curl_request_free(req);
+                delivery_free(d);
+                return;
+        }
+        if (error)
+                (void) asprintf(&why, "%s: %s", d->ch->n->url, error);
+        else
+                (void) asprintf(&why, "%s: HTTP status %ld", d->ch->n->url, req->status);
+        d->req = curl_request_free(d->req);
+        failed(d, why ?: "the POST failed");
+}
+
+static void post(Delivery *d) {
+        const Notifier *n = d->ch->n;
+        CurlLoop *l = target_host_curl_loop(&d->ch->manager->host);
+        CurlOptions o = {
+                .connect_timeout_ms = (long) (n->timeout / USEC_PER_MSEC),
+                .timeout_ms = (long) (n->timeout / USEC_PER_MSEC),
+                .max_body = 1 << 20,
+                .tls_verify = true,
+                .post_json = d->msg.json,
+        };
+
+        if (!l || curl_request_new(l, n->url, false, &o, &d->req) < 0 ||
+            curl_request_start(d->req, on_posted, d) < 0) {
+                d->req = curl_request_free(d->req);
+                failed(d, "cannot start the POST");
+        }
+}
+
+static void attempt(Delivery *d) {
+        d->attempt++;
+        if (d->ch->n->kind == NOTIFIER_EXEC)
+                spawn(d);
+        else
+                post(d);
+}
+
+static void json_field(FILE *f, const char *key, const char *value, bool first) {
+        fprintf(f, "%s\"%s\":\"", first ? "" : ",", key);
+        for (const unsigned char *p = (const unsigned char *) strempty(value); *p; p++)
+                if (*p == '"' || *p == '\\')
+                        fprintf(f, "\\%c", *p);
+                else if (*p < 0x20)
+                        fprintf(f, "\\u%04x", *p);
+                else
+                        fputc(*p, f);
+        fputc('"', f);
+}
+
+/* The JSON body: Slack's {"text": ...}, or the message's fields. */
+static char *build_json(const Notifier *n, const Message *msg) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f)
+                return NULL;
+        fputc('{', f);
+        if (n->slack)
+                json_field(f, "text", msg->text, true);
+        else {
+                json_field(f, "text", msg->text, true);
+                STRV_FOREACH(x, msg->env) {
+                        const char *eq = strchr(*x, '=');
+                        _cleanup_free_ char *key = strndup(*x, (size_t) (eq - *x));
+                        if (!key)
+                                continue;
+                        for (char *k = key; *k; k++)
+                                *k = (char) (*k >= 'A' && *k <= 'Z' ? *k - 'A' + 'a' : *k);
+                        json_field(f, key + strlen("sluice_"), eq + 1, false);
+                }
+        }
+        fputc('}', f);
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+static void deliver(Channel *ch, Message *msg) {
+        Delivery *d = calloc(1, sizeof(*d));
+
+        if (!d) {
+                message_done(msg);
+                return;
+        }
+        DL_APPEND(deliveries, d);
+        d->ch = ch;
+        d->pid_fd = -1;
+        d->msg = *msg;
+        *msg = (Message){};
+        if (ch->n->kind == NOTIFIER_WEBHOOK && !(d->msg.json = build_json(ch->n, &d->msg))) {
+                delivery_free(d);
+                return;
+        }
+        attempt(d);
+}
+
+static int on_window(sd_event_source *s, uint64_t usec, void *userdata) {
+        Channel *ch = userdata;
+        _cleanup_free_ char *lines = NULL;
+        Message msg = {};
+
+        if (ch->held == 0) {
+                ch->open = false;
+                return 0;
+        }
+        ch->sent = WINDOW_ALLOWANCE;    /* the summary's window holds everything */
+        (void) strv_join(ch->held_lines, "\n", &lines);
+        if (asprintf(&msg.text, "sluice: %u more notification(s) in the last %llu s:\n%s%s",
+                     ch->held, (unsigned long long) (ch->n->window / USEC_PER_SEC),
+                     strempty(lines), ch->held > HELD_LINES ? "\n..." : "") < 0 ||
+            strv_extend(&msg.env, "SLUICE_EVENT=summary") < 0 ||
+            strv_extendf(&msg.env, "SLUICE_COUNT=%u", ch->held) < 0 ||
+            strv_extendf(&msg.env, "SLUICE_TEXT=%s", msg.text) < 0)
+                message_done(&msg);
+        else
+                deliver(ch, &msg);
+        ch->held = 0;
+        ch->held_lines = strv_free(ch->held_lines);
+        (void) sd_event_source_set_time_relative(s, ch->n->window);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+static Channel *channel_of(Manager *m, const char *name) {
+        if (!channels && m->config.n_notifiers > 0) {
+                channels = calloc(m->config.n_notifiers, sizeof(Channel));
+                if (!channels)
+                        return NULL;
+                n_channels = m->config.n_notifiers;
+                for (size_t k = 0; k < n_channels; k++)
+                        channels[k] = (Channel){ .manager = m, .n = &m->config.notifiers[k] };
+        }
+        for (size_t k = 0; k < n_channels; k++)
+                if (streq(channels[k].n->name, name))
+                        return &channels[k];
+        return NULL;
+}
+
+/* Storms: the first few messages of a window go, the others wait for its end. */
+static void send_or_hold(Channel *ch, Message *msg) {
+        if (ch->open && ch->sent < WINDOW_ALLOWANCE) {
+                ch->sent++;
+                deliver(ch, msg);
+                return;
+        }
+        if (ch->open) {
+                if (ch->held++ < HELD_LINES)
+                        (void) strv_extend(&ch->held_lines, msg->text);
+                message_done(msg);
+                return;
+        }
+        if (!ch->window &&
+            sd_event_add_time_relative(ch->manager->event, &ch->window, CLOCK_MONOTONIC,
+                                       ch->n->window, 0, on_window, ch) < 0) {
+                deliver(ch, msg);
+                return;
+        }
+        (void) sd_event_source_set_time_relative(ch->window, ch->n->window);
+        (void) sd_event_source_set_enabled(ch->window, SD_EVENT_ONESHOT);
+        ch->open = true;
+        ch->sent = 1;
+        deliver(ch, msg);
+}
+
+/* 1 when told before (and so not again), 0 when not; remembers it. A success forgets. */
+static int told_before(Channel *ch, NotifyEvent event, const char *unit) {
+        _cleanup_free_ char *key = NULL;
+        Told *t;
+
+        /* Only failures are remembered: every retry is news (its attempt count changes). */
+        if (asprintf(&key, "failure %s", unit) < 0)
+                return -ENOMEM;
+        HASH_FIND_STR(ch->told, key, t);
+        if (event == NOTIFY_SUCCESS || event == NOTIFY_RECOVERY) {
+                if (t) {
+                        HASH_DEL(ch->told, t);
+                        free(t->key);
+                        free(t);
+                }
+                return 0;
+        }
+        if (event != NOTIFY_FAILURE)
+                return 0;
+        if (t)
+                return 1;
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        t->key = TAKE_PTR(key);
+        HASH_ADD_KEYPTR(hh, ch->told, t->key, strlen(t->key), t);
+        return 0;
+}
+
+/* The last lines the unit wrote, newest last; NULL when there are none. */
+static char *last_lines(const char *unit) {
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ char *m1 = NULL, *m2 = NULL;
+        sd_journal *j = NULL;
+        char *out = NULL;
+        const void *data;
+        size_t len;
+
+        if (asprintf(&m1, "_SYSTEMD_UNIT=%s", unit) < 0 ||
+            asprintf(&m2, "_SYSTEMD_USER_UNIT=%s", unit) < 0 ||
+            sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY) < 0)
+                return NULL;
+        if (sd_journal_add_match(j, m1, 0) >= 0 && sd_journal_add_disjunction(j) >= 0 &&
+            sd_journal_add_match(j, m2, 0) >= 0 && sd_journal_seek_tail(j) >= 0)
+                for (int k = 0; k < LOG_LINES && sd_journal_previous(j) > 0; k++)
+                        if (sd_journal_get_data(j, "MESSAGE", &data, &len) >= 0 && len > 8)
+                                (void) strv_extendf(&l, "%.*s", (int) (len - 8),
+                                                    (const char *) data + 8);
+        sd_journal_close(j);
+        /* Read newest first: put them back in order. */
+        for (size_t a = 0, b = strv_length(l); b > 1 && a < --b; a++) {
+                char *x = l[a];
+                l[a] = l[b];
+                l[b] = x;
+        }
+        (void) strv_join(l, "\n", &out);
+        return out;
+}
+
+static int build(Instance *i, NotifyEvent event, const char *reason, Message *ret) {
+        _cleanup_free_ char *params = NULL, *logs = NULL;
+        Task *t = i->task;
+        Message msg = {};
+        int r;
+
+        (void) binding_to_string(i->binding, &params);
+        switch (event) {
+        case NOTIFY_FAILURE:
+                r = asprintf(&msg.text, "sluice: %s/%s %s failed for good after %u attempt(s): "
+                             "%s", t->pipeline->name, t->name, strempty(params), i->attempts,
+                             strna(reason));
+                break;
+        case NOTIFY_RETRY:
+                r = asprintf(&msg.text, "sluice: %s/%s %s failed (attempt %u of %u): %s; "
+                             "retrying", t->pipeline->name, t->name, strempty(params),
+                             i->attempts, t->retry.attempts, strna(reason));
+                break;
+        case NOTIFY_RECOVERY:
+                r = asprintf(&msg.text, "sluice: %s/%s %s succeeded again", t->pipeline->name,
+                             t->name, strempty(params));
+                break;
+        default:
+                r = asprintf(&msg.text, "sluice: %s/%s %s succeeded", t->pipeline->name,
+                             t->name, strempty(params));
+        }
+        if (r < 0)
+                return -ENOMEM;
+        if (event == NOTIFY_FAILURE || event == NOTIFY_RETRY)
+                logs = last_lines(i->unit);
+        if (strv_extendf(&msg.env, "SLUICE_EVENT=%s", notify_event_to_string(event)) < 0 ||
+            strv_extendf(&msg.env, "SLUICE_PIPELINE=%s", t->pipeline->name) < 0 ||
+            strv_extendf(&msg.env, "SLUICE_TASK=%s", t->name) < 0 ||
+            strv_extendf(&msg.env, "SLUICE_PARAMETERS=%s", strempty(params)) < 0 ||
+            strv_extendf(&msg.env, "SLUICE_UNIT=%s", i->unit) < 0 ||
+            strv_extendf(&msg.env, "SLUICE_ATTEMPTS=%u", i->attempts) < 0 ||
+            strv_extendf(&msg.env, "SLUICE_REASON=%s", strempty(reason)) < 0 ||
+            strv_extendf(&msg.env, "SLUICE_LOG=%s", strempty(logs)) < 0 ||
+            strv_extendf(&msg.env, "SLUICE_TEXT=%s", msg.text) < 0) {
+                message_done(&msg);
+                return -ENOMEM;
+        }
+        *ret = msg;
+        return 0;
+}
+
+void notify_instance(Manager *m, Instance *i, NotifyEvent event, const char *reason) {
+        STRV_FOREACH(name, i->task->notify[event]) {
+                Channel *ch = channel_of(m, *name);
+                Message msg;
+
+                if (!ch) {
+                        log_warning("%s: no notifier '%s' in sluiced.conf (any more)", i->unit,
+                                    *name);
+                        continue;
+                }
+                if (told_before(ch, event, i->unit) > 0) {
+                        log_info("%s failed again: notifier '%s' was told already, and is "
+                                 "told again once it has succeeded", i->unit, *name);
+                        continue;
+                }
+                if (build(i, event, reason, &msg) < 0) {
+                        log_oom();
+                        continue;
+                }
+                send_or_hold(ch, &msg);
+        }
+}
+
+void notify_free(Manager *m) {
+        while (deliveries)
+                delivery_free(deliveries);
+        for (size_t k = 0; k < n_channels; k++) {
+                Told *t, *tmp;
+
+                sd_event_source_disable_unref(channels[k].window);
+                strv_free(channels[k].held_lines);
+                HASH_ITER(hh, channels[k].told, t, tmp) {
+                        HASH_DEL(channels[k].told, t);
+                        free(t->key);
+                        free(t);
+                }
+        }
+        free(channels);
+        channels = NULL;
+        n_channels = 0;
+}

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/* Telling people: a task's notifiers, on its instances' failures, retries, successes */
+#pragma once
+
+#include "manager.h"
+#include "notifier.h"
+
+/*
+ * Tells every notifier the task names for event about instance i, whose last run ended so
+ * (reason: why it failed, or NULL). Never blocks: deliveries go through the event loop. A
+ * storm (more than three messages per notifier per window) becomes one summary at the
+ * window's end; the same failure of the same instance is told once until it recovers.
+ */
+void notify_instance(Manager *m, Instance *i, NotifyEvent event, const char *reason);
+void notify_free(Manager *m);

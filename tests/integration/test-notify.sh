@@ -1,0 +1,89 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Notifiers against real receivers: a local HTTP server records webhook posts (JSON and
+# Slack's form), a command gets the details in its environment (the task's last log lines
+# included); failure after the last attempt, retry, success and recovery; a storm of 30
+# failures is four messages (three, then a summary); the same failure is told once; a
+# webhook that answers 500 is retried.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/servers.sh"
+
+# The receiver: every POST into $WORK/posts/PATH.N; /flaky answers 500 the first time.
+mkdir -p "$WORK/posts" "$WORK/envs"
+HOOK_PORT=$(free_port)
+python3 - "$HOOK_PORT" "$WORK/posts" <<'PY' &
+import http.server, os, sys
+port, out = int(sys.argv[1]), sys.argv[2]
+seen = {}
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        name = self.path.strip("/")
+        seen[name] = seen.get(name, 0) + 1
+        if name == "flaky" and seen[name] == 1:
+            self.send_response(500); self.end_headers(); return
+        with open(os.path.join(out, "%s.%d" % (name, seen[name])), "wb") as f:
+            f.write(body)
+        self.send_response(200); self.end_headers()
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+PY
+HOOK_PID=$!
+trap 'kill $HOOK_PID 2>/dev/null; cleanup' EXIT
+hook_up() { (echo > "/dev/tcp/127.0.0.1/$HOOK_PORT") 2>/dev/null; }
+wait_for 10 "the receiver" hook_up
+
+printf '#!/bin/sh\nenv | grep ^SLUICE_ > "%s/envs/$SLUICE_EVENT.$SLUICE_TASK.$$"\n' "$WORK" > "$WORK/notify.sh"
+chmod +x "$WORK/notify.sh"
+mkdir -p "$WORK/config"
+cat > "$WORK/config/sluiced.conf" <<CONF
+notifiers = {
+  hook  = { webhook = "http://127.0.0.1:$HOOK_PORT/hook"; };
+  slack = { webhook = "http://127.0.0.1:$HOOK_PORT/slack"; slack = true; };
+  run   = { exec = [ "$WORK/notify.sh" ]; };
+  rec   = { exec = [ "$WORK/notify.sh" ]; };
+  storm = { webhook = "http://127.0.0.1:$HOOK_PORT/storm"; window = "3s"; };
+  flaky = { webhook = "http://127.0.0.1:$HOOK_PORT/flaky"; retries = 2; };
+};
+CONF
+install_pipeline "$(dirname "$0")/notify.conf.in"
+mkdir -p "$WORK"/in/{bad,good,flip,storm,flaky}
+start_daemon
+count() { ls "$WORK/$1" 2>/dev/null | grep -c "^$2" || true; }
+has() { [ "$(count "$1" "$2")" -ge "$3" ]; }
+
+# A failure after the last attempt: a retry first, then the webhook and the command.
+echo x > "$WORK/in/bad/a"
+wait_for 30 "the retry notice" has envs retry.bad 1
+wait_for 30 "the failure webhook" has posts hook. 1
+grep -q '"event":"failure"' "$WORK/posts/hook.1" || fail "webhook body: $(cat "$WORK/posts/hook.1")"
+grep -q '"unit":"sluice-'"$PIPELINE"'-bad@a.service"' "$WORK/posts/hook.1" || fail "no unit: $(cat "$WORK/posts/hook.1")"
+wait_for 30 "the failure command" has envs failure.bad 1
+env_file=$(ls "$WORK"/envs/failure.bad.* | head -n 1)
+grep -q "^SLUICE_REASON=exit-code (status 4)" "$env_file" || fail "reason: $(cat "$env_file")"
+grep -q "boom from bad" "$env_file" || fail "no log lines: $(cat "$env_file")"
+grep -q "^SLUICE_ATTEMPTS=2" "$env_file" || fail "attempts: $(cat "$env_file")"
+
+# The same failure again is not told again.
+echo y > "$WORK/in/bad/a"
+told_once() { grep -q "sluice-$PIPELINE-bad@a.service failed again: notifier 'hook' was told already" "$WORK/daemon.log"; }
+wait_for 30 "the repeated failure to be held back" told_once
+[ "$(count posts hook.)" = 1 ] || fail "the repeated failure was posted again"
+
+# Success, in Slack's form; a recovery.
+echo x > "$WORK/in/good/a"
+wait_for 30 "the success post" has posts slack. 1
+grep -q '^{"text":"sluice: '"$PIPELINE"'/good n=a succeeded"}$' "$WORK/posts/slack.1" || fail "slack body: $(cat "$WORK/posts/slack.1")"
+echo x > "$WORK/in/flip/a"
+wait_for 30 "the recovery" has envs recovery.flip 1
+
+# A storm: 30 failures, four messages: three at once, then a summary of the other 27.
+for i in $(seq 1 30); do echo "$i" > "$WORK/in/storm/$i"; done
+wait_for 60 "the summary" has posts storm. 4
+grep -q "27 more notification(s)" "$WORK/posts/storm.4" || fail "summary: $(cat "$WORK/posts/storm.4")"
+
+# A webhook that fails is retried.
+echo x > "$WORK/in/flaky/a"
+wait_for 30 "the retried webhook" has posts flaky. 1
+grep -q "Notifier 'flaky' failed (.*HTTP status 500); trying again" "$WORK/daemon.log" || fail "the failure was not logged"
+echo ok
