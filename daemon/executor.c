@@ -148,6 +148,7 @@ static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, cons
         (void) state_remove_run(m->state, run->id_str);
         free(i->last_run_id);
         i->last_run_id = strdup(run->id_str);
+        i->last_start_realtime = run->start_realtime;
         scheduler_release(m, i);
         if (ok) {
                 m->n_runs_ok++;
@@ -335,7 +336,7 @@ static bool can_record_itself(const Task *task) {
 static int start_unit(Manager *m, Instance *i, bool record, const char **ret_what) {
         _cleanup_(inputs_freep) char ***inputs = NULL;
         _cleanup_strv_free_ char **argv = NULL, **env = NULL, **fields = NULL, **dirs = NULL,
-                                 **stop_post = NULL;
+                                 **stop_post = NULL, **on_failure = NULL;
         _cleanup_free_ char *desc = NULL, *params = NULL, *ident = NULL, *slice = NULL;
         Task *task = i->task;
         Run *run = i->run;
@@ -418,6 +419,22 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
                    strv_extend(&stop_post, run->id_str) < 0)
                 return -ENOMEM;
         dirs = output_dirs(run->outputs);
+        /* Notifiers of the unit kind: systemd starts their template when the last attempt's
+         * unit fails, with its name as the instance. */
+        if (run->attempt >= MAX(task->retry.attempts, 1u))
+                STRV_FOREACH(name, task->notify[NOTIFY_FAILURE]) {
+                        const Notifier *n = daemon_config_find_notifier(&m->config, *name);
+                        _cleanup_free_ char *esc = NULL;
+                        size_t at;
+
+                        if (!n || n->kind != NOTIFIER_UNIT)
+                                continue;
+                        at = strlen(n->unit) - strlen("@.service");
+                        if (unit_escape_value(i->unit, &esc) < 0 ||
+                            strv_extendf(&on_failure, "%.*s@%s.service", (int) at, n->unit,
+                                         esc) < 0)
+                                return -ENOMEM;
+                }
 
         spec = (UnitSpec){
                 .description = desc,
@@ -434,6 +451,7 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
                 .sandbox = task->sandbox,
                 .writable = dirs,
                 .stop_post = stop_post,
+                .on_failure = on_failure,
         };
         limits_merge(&spec.limits, &m->config.default_limits);
         if (i->memory_max != UINT64_MAX)

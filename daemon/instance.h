@@ -62,6 +62,7 @@ typedef struct Instance {
         bool cancelled;         /* stopped on request: the run's end is final */
         bool backfill;          /* queued for a backfill: after live runs, in its slice */
         bool failed_before;     /* a run of it failed: its next success is a recovery */
+        usec_t last_start_realtime;     /* of the run that ended last */
         char *last_run_id;      /* of the last run whose end was accounted for */
         usec_t wake_realtime;   /* RETRY: next attempt; FAILED: end of the disable window */
         sd_event_source *timer; /* for wake_realtime; owned */

@@ -33,6 +33,12 @@ void notifier_done(Notifier *n) {
         free(n->name);
         strv_free(n->argv);
         free(n->url);
+        free(n->to);
+        free(n->from);
+        strv_free(n->sendmail);
+        free(n->subject);
+        free(n->body);
+        free(n->unit);
 }
 
 static void span(Diag *d, const config_setting_t *s, const char *key, const char *name,
@@ -48,9 +54,46 @@ static void span(Diag *d, const config_setting_t *s, const char *key, const char
                            "\"10s\"", name, key);
 }
 
+/* A list of strings, the program first as an absolute path. */
+static int argv_of(const config_setting_t *k, Diag *d, const char *name, char ***ret) {
+        for (int i = 0; config_setting_type(k) == CONFIG_TYPE_ARRAY && i < config_setting_length(k);
+             i++) {
+                const char *v = config_setting_get_string_elem(k, i);
+                if (!v)
+                        break;
+                if (strv_extend(ret, v) < 0)
+                        return -ENOMEM;
+        }
+        if (!*ret || (*ret)[0][0] != '/' || strv_length(*ret) != (size_t) config_setting_length(k))
+                diag_error(d, line_of(k), "notifier '%s': '%s' must be a list of strings, the "
+                           "program first, as an absolute path", name, config_setting_name(k));
+        return 0;
+}
+
+static int string_of(const config_setting_t *s, const char *key, Diag *d, const char *name,
+                     char **ret) {
+        const config_setting_t *k = config_setting_get_member(s, key);
+        const char *v;
+
+        if (!k)
+                return 0;
+        v = config_setting_get_string(k);
+        if (!v) {
+                diag_error(d, line_of(k), "notifier '%s': '%s' must be a string", name, key);
+                return 0;
+        }
+        if (!streq(key, "body") && strpbrk(v, "\r\n")) {
+                diag_error(d, line_of(k), "notifier '%s': '%s' must be one line", name, key);
+                return 0;
+        }
+        *ret = strdup(v);
+        return *ret ? 0 : -ENOMEM;
+}
+
 static int parse_one(const config_setting_t *s, Diag *d, Notifier *n) {
-        static const char * const known[] = { "exec", "webhook", "slack", "timeout", "retries",
-                                               "window", NULL };
+        static const char * const known[] = { "exec", "webhook", "email", "slack", "timeout",
+                                               "retries", "window", "sendmail", "from",
+                                               "subject", "body", "unit", NULL };
         const config_setting_t *k;
         const char *name = n->name;
 
@@ -70,18 +113,38 @@ static int parse_one(const config_setting_t *s, Diag *d, Notifier *n) {
         }
         if ((k = config_setting_get_member(s, "exec"))) {
                 n->kind = NOTIFIER_EXEC;
-                for (int i = 0; config_setting_type(k) == CONFIG_TYPE_ARRAY &&
-                                i < config_setting_length(k); i++) {
-                        const char *v = config_setting_get_string_elem(k, i);
-                        if (!v)
-                                break;
-                        if (strv_extend(&n->argv, v) < 0)
+                if (argv_of(k, d, name, &n->argv) < 0)
+                        return -ENOMEM;
+        } else if ((k = config_setting_get_member(s, "unit"))) {
+                const char *v = config_setting_get_string(k);
+                size_t len = v ? strlen(v) : 0;
+                n->kind = NOTIFIER_UNIT;
+                if (len < 10 || !streq(v + len - 9, "@.service") || strpbrk(v, "/ "))
+                        diag_error(d, line_of(k), "notifier '%s': 'unit' must name a template "
+                                   "service such as \"sluice-notify@.service\"", name);
+                else if (!(n->unit = strdup(v)))
+                        return -ENOMEM;
+        } else if ((k = config_setting_get_member(s, "email"))) {
+                const char *v = config_setting_get_string(k);
+                n->kind = NOTIFIER_EMAIL;
+                if (!v || !strchr(v, '@') || strpbrk(v, "\r\n"))
+                        diag_error(d, line_of(k), "notifier '%s': 'email' must be an address "
+                                   "such as \"ops@example.com\"", name);
+                else if (!(n->to = strdup(v)))
+                        return -ENOMEM;
+                if ((k = config_setting_get_member(s, "sendmail"))) {
+                        if (argv_of(k, d, name, &n->sendmail) < 0)
                                 return -ENOMEM;
-                }
-                if (!n->argv || n->argv[0][0] != '/' ||
-                    strv_length(n->argv) != (size_t) config_setting_length(k))
-                        diag_error(d, line_of(k), "notifier '%s': 'exec' must be a list of "
-                                   "strings, the program first, as an absolute path", name);
+                } else if (strv_extend(&n->sendmail, "/usr/sbin/sendmail") < 0)
+                        return -ENOMEM;
+                if (string_of(s, "from", d, name, &n->from) < 0 ||
+                    string_of(s, "subject", d, name, &n->subject) < 0 ||
+                    string_of(s, "body", d, name, &n->body) < 0)
+                        return -ENOMEM;
+                if ((!n->subject && !(n->subject = strdup("${text}"))) ||
+                    (!n->body && !(n->body = strdup("${text}\n\nUnit: ${unit}\nReason: "
+                                                     "${reason}\n\nLast lines of its log:\n${log}\n"))))
+                        return -ENOMEM;
         } else if ((k = config_setting_get_member(s, "webhook"))) {
                 const char *v = config_setting_get_string(k);
                 n->kind = NOTIFIER_WEBHOOK;
@@ -91,8 +154,8 @@ static int parse_one(const config_setting_t *s, Diag *d, Notifier *n) {
                 else if (!(n->url = strdup(v)))
                         return -ENOMEM;
         } else
-                diag_error(d, line_of(s), "notifier '%s' needs 'exec' (a command) or 'webhook' "
-                           "(a URL)", name);
+                diag_error(d, line_of(s), "notifier '%s' needs 'exec' (a command), 'webhook' "
+                           "(a URL), 'email' (an address) or 'unit' (a template unit)", name);
         if ((k = config_setting_get_member(s, "slack"))) {
                 if (config_setting_type(k) != CONFIG_TYPE_BOOL)
                         diag_error(d, line_of(k), "notifier '%s': 'slack' must be true or false",

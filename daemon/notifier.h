@@ -11,6 +11,8 @@
 typedef enum NotifierKind {
         NOTIFIER_EXEC,          /* a command, the details in its environment */
         NOTIFIER_WEBHOOK,       /* a JSON POST */
+        NOTIFIER_EMAIL,         /* a mail through sendmail(8) */
+        NOTIFIER_UNIT,          /* OnFailure= to a template unit, on the last attempt's unit */
 } NotifierKind;
 
 typedef struct Notifier {
@@ -19,6 +21,10 @@ typedef struct Notifier {
         char **argv;            /* exec */
         char *url;              /* webhook */
         bool slack;             /* webhook: {"text": ...}, as Slack's incoming webhooks take */
+        char *to, *from;        /* email */
+        char **sendmail;        /* email: the program and its options; -t -i are added */
+        char *subject, *body;   /* email: templates over ${event}, ${unit}, ${log}... */
+        char *unit;             /* unit: a template, "sluice-notify@.service" */
         usec_t timeout;         /* per delivery attempt */
         unsigned retries;       /* after the first attempt, with back-off */
         usec_t window;          /* storms: at most one message per window, then a summary */

@@ -8,11 +8,13 @@
  * killed at `timeout`. Nothing here waits: commands are children watched through pidfds,
  * webhooks go through libcurl's multi interface.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -132,11 +134,12 @@ static int on_child(sd_event_source *s, int fd, uint32_t revents, void *userdata
                 delivery_free(d);
                 return 0;
         }
+        const char *prog = (d->ch->n->kind == NOTIFIER_EMAIL ? d->ch->n->sendmail
+                                                             : d->ch->n->argv)[0];
         if (WIFEXITED(status))
-                (void) asprintf(&why, "%s exited with status %d", d->ch->n->argv[0],
-                                WEXITSTATUS(status));
+                (void) asprintf(&why, "%s exited with status %d", prog, WEXITSTATUS(status));
         else
-                (void) asprintf(&why, "%s was killed by signal %s", d->ch->n->argv[0],
+                (void) asprintf(&why, "%s was killed by signal %s", prog,
                                 sigabbrev_np(WTERMSIG(status)) ?: "?");
         failed(d, why ?: "it failed");
         return 0;
@@ -149,10 +152,62 @@ static int on_child_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* ${name} in a template, from the message's SLUICE_NAME; unknown names stay as they are. */
+static char *expand(const char *template, const Message *msg) {
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+
+        if (!f)
+                return NULL;
+        for (const char *p = template; *p;) {
+                const char *end = strneq(p, "${", 2) ? strchr(p, '}') : NULL;
+                const char *value = NULL;
+
+                if (end) {
+                        STRV_FOREACH(x, msg->env) {
+                                const char *eq = strchr(*x, '=');
+                                size_t n = (size_t) (eq - *x) - strlen("SLUICE_");
+                                if (n == (size_t) (end - p - 2) &&
+                                    strncasecmp(*x + strlen("SLUICE_"), p + 2, n) == 0)
+                                        value = eq + 1;
+                        }
+                }
+                if (value) {
+                        fputs(value, f);
+                        p = end + 1;
+                } else
+                        fputc(*p++, f);
+        }
+        if (fclose(f) != 0) {
+                free(out);
+                return NULL;
+        }
+        return out;
+}
+
+/* The mail, headers and body, as sendmail -t reads it. */
+static char *build_mail(const Notifier *n, const Message *msg) {
+        _cleanup_free_ char *subject = expand(n->subject, msg), *body = expand(n->body, msg);
+        char *mail = NULL;
+
+        if (!subject || !body)
+                return NULL;
+        subject[strcspn(subject, "\r\n")] = 0;
+        if (asprintf(&mail, "To: %s\n%s%s%sSubject: %.200s\nMIME-Version: 1.0\n"
+                     "Content-Type: text/plain; charset=utf-8\n\n%.32768s\n", n->to,
+                     n->from ? "From: " : "", strempty(n->from), n->from ? "\n" : "", subject,
+                     body) < 0)
+                return NULL;
+        return mail;
+}
+
 static void spawn(Delivery *d) {
-        _cleanup_strv_free_ char **env = NULL;
+        _cleanup_strv_free_ char **env = NULL, **argv = NULL;
+        const Notifier *n = d->ch->n;
         sd_event *e = d->ch->manager->event;
-        int r;
+        posix_spawn_file_actions_t fa;
+        int in[2] = { -1, -1 }, r;
 
         if (strv_copy(environ, &env) < 0) {
                 failed(d, "out of memory");
@@ -163,7 +218,35 @@ static void spawn(Delivery *d) {
                         failed(d, "out of memory");
                         return;
                 }
-        r = posix_spawn(&d->pid, d->ch->n->argv[0], NULL, NULL, d->ch->n->argv, env);
+        if (n->kind == NOTIFIER_EMAIL) {
+                /* The mail goes down a pipe: far smaller than its 64 KiB, so one write. */
+                if (strv_copy(n->sendmail, &argv) < 0 || strv_extend(&argv, "-t") < 0 ||
+                    strv_extend(&argv, "-i") < 0 || pipe2(in, O_CLOEXEC) < 0) {
+                        failed(d, "cannot prepare sendmail");
+                        return;
+                }
+        } else if (strv_copy(n->argv, &argv) < 0) {
+                failed(d, "out of memory");
+                return;
+        }
+        r = posix_spawn_file_actions_init(&fa);
+        if (r == 0)
+                r = in[0] >= 0 ? posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO)
+                               : posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
+                                                                  O_RDONLY, 0);
+        if (r == 0)
+                r = posix_spawn(&d->pid, argv[0], &fa, NULL, argv, env);
+        (void) posix_spawn_file_actions_destroy(&fa);
+        if (in[0] >= 0)
+                close(in[0]);
+        if (r == 0 && in[1] >= 0) {
+                _cleanup_free_ char *mail = build_mail(n, &d->msg);
+                if (!mail || write(in[1], mail, strlen(mail)) != (ssize_t) strlen(mail))
+                        log_warning("Notifier '%s': cannot hand the mail to %s: %m", n->name,
+                                    argv[0]);
+        }
+        if (in[1] >= 0)
+                close(in[1]);
         if (r != 0) {
                 failed(d, strerror(r));
                 return;
@@ -217,10 +300,10 @@ static void post(Delivery *d) {
 
 static void attempt(Delivery *d) {
         d->attempt++;
-        if (d->ch->n->kind == NOTIFIER_EXEC)
-                spawn(d);
-        else
+        if (d->ch->n->kind == NOTIFIER_WEBHOOK)
                 post(d);
+        else
+                spawn(d);
 }
 
 static void json_field(FILE *f, const char *key, const char *value, bool first) {
@@ -381,25 +464,42 @@ static int told_before(Channel *ch, NotifyEvent event, const char *unit) {
         return 0;
 }
 
-/* The last lines the unit wrote, newest last; NULL when there are none. */
-static char *last_lines(const char *unit) {
+/*
+ * The last lines the instance's run wrote, oldest first; NULL when there are none. By the
+ * unit, or, for a line journald could not tie to its unit (a user manager does not always:
+ * see sluicectl(1), logs), by the task's identifier since the run started.
+ */
+static char *last_lines(const Instance *i) {
         _cleanup_strv_free_ char **l = NULL;
-        _cleanup_free_ char *m1 = NULL, *m2 = NULL;
+        _cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL;
         sd_journal *j = NULL;
         char *out = NULL;
         const void *data;
         size_t len;
+        uint64_t t;
 
-        if (asprintf(&m1, "_SYSTEMD_UNIT=%s", unit) < 0 ||
-            asprintf(&m2, "_SYSTEMD_USER_UNIT=%s", unit) < 0 ||
+        if (asprintf(&m1, "_SYSTEMD_UNIT=%s", i->unit) < 0 ||
+            asprintf(&m2, "_SYSTEMD_USER_UNIT=%s", i->unit) < 0 ||
+            asprintf(&m3, "SYSLOG_IDENTIFIER=%s.%s", i->task->pipeline->name, i->task->name) < 0 ||
             sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY) < 0)
                 return NULL;
         if (sd_journal_add_match(j, m1, 0) >= 0 && sd_journal_add_disjunction(j) >= 0 &&
-            sd_journal_add_match(j, m2, 0) >= 0 && sd_journal_seek_tail(j) >= 0)
-                for (int k = 0; k < LOG_LINES && sd_journal_previous(j) > 0; k++)
+            sd_journal_add_match(j, m2, 0) >= 0 && sd_journal_add_disjunction(j) >= 0 &&
+            sd_journal_add_match(j, m3, 0) >= 0 && sd_journal_seek_tail(j) >= 0)
+                while (strv_length(l) < LOG_LINES && sd_journal_previous(j) > 0) {
+                        if (sd_journal_get_realtime_usec(j, &t) >= 0 &&
+                            t < i->last_start_realtime)
+                                break;
+                        if (sd_journal_get_data(j, "_SYSTEMD_UNIT", &data, &len) >= 0 &&
+                            !(len == strlen(m1) && memcmp(data, m1, len) == 0))
+                                continue;       /* another instance's line */
+                        if (sd_journal_get_data(j, "_SYSTEMD_USER_UNIT", &data, &len) >= 0 &&
+                            !(len == strlen(m2) && memcmp(data, m2, len) == 0))
+                                continue;
                         if (sd_journal_get_data(j, "MESSAGE", &data, &len) >= 0 && len > 8)
                                 (void) strv_extendf(&l, "%.*s", (int) (len - 8),
                                                     (const char *) data + 8);
+                }
         sd_journal_close(j);
         /* Read newest first: put them back in order. */
         for (size_t a = 0, b = strv_length(l); b > 1 && a < --b; a++) {
@@ -440,7 +540,7 @@ static int build(Instance *i, NotifyEvent event, const char *reason, Message *re
         if (r < 0)
                 return -ENOMEM;
         if (event == NOTIFY_FAILURE || event == NOTIFY_RETRY)
-                logs = last_lines(i->unit);
+                logs = last_lines(i);
         if (strv_extendf(&msg.env, "SLUICE_EVENT=%s", notify_event_to_string(event)) < 0 ||
             strv_extendf(&msg.env, "SLUICE_PIPELINE=%s", t->pipeline->name) < 0 ||
             strv_extendf(&msg.env, "SLUICE_TASK=%s", t->name) < 0 ||
@@ -467,6 +567,8 @@ void notify_instance(Manager *m, Instance *i, NotifyEvent event, const char *rea
                                     *name);
                         continue;
                 }
+                if (ch->n->kind == NOTIFIER_UNIT)
+                        continue;       /* systemd's OnFailure= does it (executor.c) */
                 if (told_before(ch, event, i->unit) > 0) {
                         log_info("%s failed again: notifier '%s' was told already, and is "
                                  "told again once it has succeeded", i->unit, *name);

@@ -25,6 +25,7 @@ typedef struct UnitSpec {
         bool sandbox;
         char * const *writable;         /* ReadWritePaths= under the sandbox */
         char * const *stop_post;        /* ExecStopPost= argv, run privileged, failure ignored */
+        char * const *on_failure;       /* OnFailure= units */
 } UnitSpec;
 
 /* Appends the (sv) entries of the property array; the caller opened the a(sv) container. */

@@ -4,7 +4,9 @@
 # Slack's form), a command gets the details in its environment (the task's last log lines
 # included); failure after the last attempt, retry, success and recovery; a storm of 30
 # failures is four messages (three, then a summary); the same failure is told once; a
-# webhook that answers 500 is retried.
+# webhook that answers 500 is retried; a mail goes through msmtp (Debian's sendmail-compatible
+# program) to a local SMTP server that keeps it; the OnFailure= template unit runs in the
+# user manager for the last attempt only.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/servers.sh"
 
@@ -29,9 +31,19 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
 PY
 HOOK_PID=$!
-trap 'kill $HOOK_PID 2>/dev/null; cleanup' EXIT
+trap 'kill $HOOK_PID ${SMTP_PID:-} 2>/dev/null; cleanup' EXIT
 hook_up() { (echo > "/dev/tcp/127.0.0.1/$HOOK_PORT") 2>/dev/null; }
 wait_for 10 "the receiver" hook_up
+
+# The SMTP side: Python's debugging server prints every mail it gets.
+SMTP_PORT=$(free_port)
+python3 -W ignore -m smtpd -n -c DebuggingServer "127.0.0.1:$SMTP_PORT" > "$WORK/mail.log" 2>&1 &
+SMTP_PID=$!
+smtp_up() { (echo > "/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null; }
+wait_for 10 "the SMTP server" smtp_up
+printf 'account default\nhost 127.0.0.1\nport %s\nfrom sluice@localhost\nauth off\ntls off\n' \
+    "$SMTP_PORT" > "$WORK/msmtprc"
+chmod 600 "$WORK/msmtprc"
 
 printf '#!/bin/sh\nenv | grep ^SLUICE_ > "%s/envs/$SLUICE_EVENT.$SLUICE_TASK.$$"\n' "$WORK" > "$WORK/notify.sh"
 chmod +x "$WORK/notify.sh"
@@ -44,10 +56,19 @@ notifiers = {
   rec   = { exec = [ "$WORK/notify.sh" ]; };
   storm = { webhook = "http://127.0.0.1:$HOOK_PORT/storm"; window = "3s"; };
   flaky = { webhook = "http://127.0.0.1:$HOOK_PORT/flaky"; retries = 2; };
+  unit  = { unit = "sluice-notify-$PIPELINE@.service"; };
+  mail  = { email = "ops@example.com"; sendmail = [ "$(command -v msmtp)", "-C", "$WORK/msmtprc" ];
+            subject = "[sluice] \${task} \${parameters}: \${event}"; };
 };
 CONF
 install_pipeline "$(dirname "$0")/notify.conf.in"
-mkdir -p "$WORK"/in/{bad,good,flip,storm,flaky}
+mkdir -p "$WORK"/in/{bad,good,flip,storm,flaky,mailed,unitfail}
+# The shipped template, under a name of this test's, in the user manager.
+units=$XDG_RUNTIME_DIR/systemd/user
+mkdir -p "$units"
+cp "$SOURCE_ROOT/units/sluice-notify@.service" "$units/sluice-notify-$PIPELINE@.service"
+systemctl --user daemon-reload
+trap 'kill $HOOK_PID ${SMTP_PID:-} 2>/dev/null; rm -f "$units/sluice-notify-$PIPELINE@.service"; cleanup' EXIT
 start_daemon
 count() { ls "$WORK/$1" 2>/dev/null | grep -c "^$2" || true; }
 has() { [ "$(count "$1" "$2")" -ge "$3" ]; }
@@ -86,4 +107,20 @@ grep -q "27 more notification(s)" "$WORK/posts/storm.4" || fail "summary: $(cat 
 echo x > "$WORK/in/flaky/a"
 wait_for 30 "the retried webhook" has posts flaky. 1
 grep -q "Notifier 'flaky' failed (.*HTTP status 500); trying again" "$WORK/daemon.log" || fail "the failure was not logged"
+# A mail, with its subject template and the task's last lines.
+echo x > "$WORK/in/mailed/a"
+mailed() { grep -q "Subject: \[sluice\] mailed n=a: failure" "$WORK/mail.log"; }
+wait_for 30 "the mail" mailed
+grep -q "To: ops@example.com" "$WORK/mail.log" || fail "mail: $(cat "$WORK/mail.log")"
+grep -q "disk full" "$WORK/mail.log" || fail "no log lines in the mail: $(cat "$WORK/mail.log")"
+
+# systemd-native: OnFailure= starts the template for the last attempt's unit, once.
+echo x > "$WORK/in/unitfail/a"
+notified_unit() {
+    journalctl --no-pager -q -o cat -t sluice-notify |
+        grep -q "^sluice-$PIPELINE-unitfail@a.service failed for good"
+}
+wait_for 30 "the OnFailure= unit's line" notified_unit
+[ "$(journalctl --no-pager -q -o cat -t sluice-notify | grep -c "sluice-$PIPELINE-unitfail@a.service")" = 1 ] ||
+    fail "the template ran for every attempt"
 echo ok
