@@ -109,6 +109,34 @@ static void warn_ambiguous(const Target *t, unsigned line, const char *subject, 
         }
 }
 
+/* deadline = "30h"; on_late = [ "ops" ]: for a target with one time parameter. */
+static void parse_deadline(Loader *l, Target *t, const config_setting_t *s, const char *subject) {
+        const config_setting_t *dl = config_setting_get_member(s, "deadline"),
+                               *late = config_setting_get_member(s, "on_late");
+        const Template *tp = t->template;
+
+        if (!dl && !late)
+                return;
+        if (!dl || !late) {
+                diag_error(l->diag, line_of(dl ?: late), "%s'deadline' and 'on_late' go together: "
+                           "by when an instance must exist, and whom to tell", subject);
+                return;
+        }
+        if (tp->n_params != 1 || !param_type_is_ordinal(tp->params[0].spec.type) ||
+            tp->params[0].spec.type == PARAM_INT) {
+                diag_error(l->diag, line_of(dl), "%sa deadline needs a template with one date, "
+                           "hour, week or month parameter and no other", subject);
+                return;
+        }
+        if (config_get_span(l, dl, subject, &t->deadline) < 0)
+                return;
+        t->on_late = string_list(l, late, subject, "on_late", "[ \"ops\" ]");
+        for (char **n = t->on_late; n && *n; n++)
+                if (l->daemon && !daemon_config_find_notifier(l->daemon, *n))
+                        diag_error(l->diag, line_of(late), "%son_late: no notifier '%s' in "
+                                   "sluiced.conf", subject, *n);
+}
+
 static void parse_target(Loader *l, const config_setting_t *s) {
         Pipeline *p = l->pipeline;
         Diag *d = l->diag;
@@ -154,6 +182,8 @@ static void parse_target(Loader *l, const config_setting_t *s) {
         }
         for (const char * const *k = kind->keys; k && *k; k++)
                 (void) strv_extend(&known, *k);
+        (void) strv_extend(&known, "deadline");
+        (void) strv_extend(&known, "on_late");
         check_keys(l, s, known, subject);
 
         text = config_setting_get_string(key);
@@ -176,6 +206,7 @@ static void parse_target(Loader *l, const config_setting_t *s) {
                 return;
         }
         warn_ambiguous(t, line_of(key), subject, d);
+        parse_deadline(l, t, s, subject);
         if (kind->parse) {
                 unsigned before = d->n_errors;
                 r = kind->parse(t, s, d);

@@ -14,6 +14,7 @@
 
 #include "backfill.h"
 #include "bus-api.h"
+#include "deadline.h"
 #include "config.h"
 #include "evaluate.h"
 #include "executor.h"
@@ -211,6 +212,7 @@ void manager_start_targets(Manager *m, Pipeline *p) {
                         log_error_errno(r, "Cannot watch target '%s' of pipeline '%s': %m",
                                         p->targets[t]->name, p->name);
         }
+        deadline_start(m, p);
 }
 
 void manager_reconcile(Manager *m, Pipeline *p) {

@@ -582,6 +582,35 @@ void notify_instance(Manager *m, Instance *i, NotifyEvent event, const char *rea
         }
 }
 
+void notify_target_late(Manager *m, Target *t, const char *location, usec_t due) {
+        char when[FORMAT_REALTIME_MAX];
+
+        format_realtime(when, sizeof(when), due);
+        STRV_FOREACH(name, t->on_late) {
+                Channel *ch = channel_of(m, *name);
+                Message msg = {};
+
+                if (!ch || ch->n->kind == NOTIFIER_UNIT) {
+                        log_warning("Target '%s': notifier '%s' cannot tell about deadlines",
+                                    t->name, *name);
+                        continue;
+                }
+                if (asprintf(&msg.text, "sluice: %s (pipeline %s, target %s) was due by %s and "
+                             "is missing", location, t->pipeline->name, t->name, when) < 0 ||
+                    strv_extend(&msg.env, "SLUICE_EVENT=late") < 0 ||
+                    strv_extendf(&msg.env, "SLUICE_PIPELINE=%s", t->pipeline->name) < 0 ||
+                    strv_extendf(&msg.env, "SLUICE_TARGET=%s", t->name) < 0 ||
+                    strv_extendf(&msg.env, "SLUICE_LOCATION=%s", location) < 0 ||
+                    strv_extendf(&msg.env, "SLUICE_DUE=%s", when) < 0 ||
+                    strv_extendf(&msg.env, "SLUICE_TEXT=%s", msg.text) < 0) {
+                        message_done(&msg);
+                        log_oom();
+                        continue;
+                }
+                send_or_hold(ch, &msg);
+        }
+}
+
 void notify_free(Manager *m) {
         while (deliveries)
                 delivery_free(deliveries);

@@ -12,4 +12,6 @@
  * window's end; the same failure of the same instance is told once until it recovers.
  */
 void notify_instance(Manager *m, Instance *i, NotifyEvent event, const char *reason);
+/* A target's instance at location was due by due (CLOCK_REALTIME) and is missing. */
+void notify_target_late(Manager *m, Target *t, const char *location, usec_t due);
 void notify_free(Manager *m);

@@ -47,6 +47,10 @@ Target *target_free(Target *t) {
                 t->kind->done(t);
         template_free(t->template);
         free(t->consumers);
+        sd_event_source_disable_unref(t->deadline_timer);
+        for (char **x = t->on_late; x && *x; x++)
+                free(*x);
+        free(t->on_late);
         free(t->name);
         free(t);
         return NULL;

@@ -102,6 +102,11 @@ struct Target {
         struct Task *producer;      /* the task that writes it, or NULL for external inputs */
         struct Task **consumers;    /* tasks that read it; the array is owned */
         size_t n_consumers;
+        /* Freshness: an instance must exist this long after its period begins, or the
+         * notifiers on_late names are told (daemon/deadline.c); only with on_late. */
+        usec_t deadline;
+        char **on_late;
+        sd_event_source *deadline_timer;
 };
 
 extern const TargetKind * const target_kinds[];

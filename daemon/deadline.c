@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Deadlines: "daily/{day}.tsv must exist by 06:00 the next day" is deadline = "30h" on that
+ * target. The daemon checks the target itself at each deadline, so it alerts even when an
+ * upstream input never came and no task ever failed. Each period is checked once: the last
+ * one checked is kept in the state directory, so a restart neither repeats an alert nor
+ * digs up old periods (a daemon that was away checks only the latest one due).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "deadline.h"
+#include "log.h"
+#include "notify.h"
+#include "util/escape.h"
+#include "util/fs-util.h"
+
+static int mark_path(Manager *m, Target *t, char **ret) {
+        _cleanup_free_ char *p = NULL, *n = NULL;
+
+        if (unit_escape_value(t->pipeline->name, &p) < 0 ||
+            unit_escape_value(t->name, &n) < 0)
+                return -ENOMEM;
+        return asprintf(ret, "%s/deadlines/%s.%s", m->state_dir, p, n) < 0 ? -ENOMEM : 0;
+}
+
+/* The ordinal of the period now falls in (UTC, as time parameters are). */
+static int current_period(ParamType type, usec_t now, int64_t *ret) {
+        int64_t days = (int64_t) (now / USEC_PER_DAY), y;
+        unsigned mo, d;
+        char buf[32];
+
+        if (type == PARAM_WEEK) {
+                /* Weeks count from 1970-W01, which began on Monday 1969-12-29. */
+                *ret = (days + 3) / 7;
+                return 0;
+        }
+        civil_from_days(days, &y, &mo, &d);
+        if (type == PARAM_DATE)
+                snprintf(buf, sizeof(buf), "%04lld-%02u-%02u", (long long) y, mo, d);
+        else if (type == PARAM_HOUR)
+                snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02u", (long long) y, mo, d,
+                         (unsigned) (now / USEC_PER_HOUR % 24));
+        else
+                snprintf(buf, sizeof(buf), "%04lld-%02u", (long long) y, mo);
+        return param_to_ordinal(type, buf, ret);
+}
+
+static int due_at(ParamType type, int64_t v, usec_t after, usec_t *ret) {
+        _cleanup_free_ char *s = NULL;
+        int64_t start;
+        int r;
+
+        r = param_from_ordinal(type, v, &s);
+        if (r >= 0)
+                r = param_to_realtime(type, s, &start);
+        if (r < 0)
+                return r;
+        *ret = (usec_t) start + after;
+        return 0;
+}
+
+static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void check(Manager *m, Target *t) {
+        const TemplateParam *p = &t->template->params[0];
+        _cleanup_free_ char *path = NULL, *text = NULL, *value = NULL, *loc = NULL, *dir = NULL;
+        _cleanup_(binding_freep) Binding *b = NULL;
+        usec_t now = now_usec(CLOCK_REALTIME), due, next;
+        int64_t v, last = INT64_MIN;
+        int r;
+
+        /* The latest period whose deadline has passed. */
+        r = current_period(p->spec.type, now, &v);
+        while (r >= 0 && (r = due_at(p->spec.type, v, t->deadline, &due)) >= 0 && due > now)
+                v--;
+        if (r < 0) {
+                log_warning_errno(r, "Target '%s': cannot work out its deadline: %m", t->name);
+                return;
+        }
+        if (mark_path(m, t, &path) >= 0 && read_file(path, 64, &text, NULL) >= 0)
+                last = strtoll(text, NULL, 10);
+        if (v > last) {
+                if (binding_new(&b) >= 0 && param_from_ordinal(p->spec.type, v, &value) >= 0 &&
+                    binding_set(b, p->name, value) >= 0 && template_format(t->template, b, &loc) >= 0 &&
+                    t->kind->check(t, loc) == 0) {
+                        log_warning("Target '%s': %s was due by its deadline and is missing",
+                                    t->name, loc);
+                        notify_target_late(m, t, loc, due);
+                }
+                free(text);
+                text = NULL;
+                if (path && asprintf(&text, "%lld\n", (long long) v) >= 0 &&
+                    path_split(path, &dir, NULL) >= 0 && mkdir_p(dir, 0700) >= 0)
+                        (void) write_file_atomic(path, text, strlen(text));
+        }
+        if (due_at(p->spec.type, v + 1, t->deadline, &next) < 0)
+                return;
+        if (!t->deadline_timer)
+                r = sd_event_add_time(m->event, &t->deadline_timer, CLOCK_REALTIME, next,
+                                      USEC_PER_SEC, on_deadline, m);
+        else {
+                r = sd_event_source_set_time(t->deadline_timer, next);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(t->deadline_timer, SD_EVENT_ONESHOT);
+        }
+        if (r < 0)
+                log_warning_errno(r, "Target '%s': cannot arm its deadline: %m", t->name);
+}
+
+static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        for (size_t k = 0; k < m->n_pipelines; k++)
+                for (size_t j = 0; j < m->pipelines[k]->n_targets; j++)
+                        if (m->pipelines[k]->targets[j]->deadline_timer == s)
+                                check(m, m->pipelines[k]->targets[j]);
+        return 0;
+}
+
+void deadline_start(Manager *m, Pipeline *p) {
+        for (size_t j = 0; j < p->n_targets; j++)
+                if (p->targets[j]->on_late) {
+                        /* Its state comes from the kind: a target nothing reads is started
+                         * for the deadline's sake. */
+                        if (!p->targets[j]->host)
+                                (void) target_start(p->targets[j], &m->host);
+                        check(m, p->targets[j]);
+                }
+}

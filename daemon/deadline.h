@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: MIT */
+/* Deadlines on targets: an instance missing at its deadline is told to on_late's notifiers */
+#pragma once
+
+#include "manager.h"
+
+/* Checks p's targets with a deadline now, and arms each for its next one. */
+void deadline_start(Manager *m, Pipeline *p);

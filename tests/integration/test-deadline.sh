@@ -1,0 +1,31 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Deadlines: a target instance missing at its deadline is told to on_late's notifiers, by the
+# daemon's own check (no task failed: none exists); exactly once, a restart included; an
+# instance that is there is not told about.
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p "$WORK/config" "$WORK/late" "$WORK/in/present"
+printf '#!/bin/sh\nenv | grep ^SLUICE_ > "%s/late/$$"\n' "$WORK" > "$WORK/late.sh"
+chmod +x "$WORK/late.sh"
+printf 'notifiers = { late = { exec = [ "%s/late.sh" ]; }; };\n' "$WORK" > "$WORK/config/sluiced.conf"
+install_pipeline "$(dirname "$0")/deadline.conf.in"
+# Present for this hour and the next (should the hour turn during the test).
+for t in now "now + 1 hour"; do touch "$WORK/in/present/$(date -u -d "$t" +%Y-%m-%dT%H)"; done
+start_daemon
+
+told() { grep -l "^SLUICE_EVENT=late" "$WORK"/late/* 2>/dev/null | head -n 1; }
+wait_for 30 "the late notice" told
+f=$(told)
+grep -q "^SLUICE_TARGET=missing$" "$f" || fail "late notice: $(cat "$f")"
+loc=$(sed -n 's/^SLUICE_LOCATION=//p' "$f")
+case $loc in "$WORK"/in/missing/20*T[0-9][0-9]) ;; *) fail "location: $loc" ;; esac
+grep -q "was due by its deadline and is missing" "$WORK/daemon.log" || fail "not logged"
+grep -q "present.*was due" "$WORK/daemon.log" && fail "a present instance was reported late"
+
+# A restart does not tell it again.
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
+start_daemon
+[ "$(grep -c "$loc was due by its deadline" "$WORK/daemon.log")" = 1 ] ||
+    fail "told $(grep -c "$loc was due by its deadline" "$WORK/daemon.log") times"
+echo ok
