@@ -23,6 +23,8 @@ void daemon_config_done(DaemonConfig *c) {
         c->notifiers = NULL;
         c->n_notifiers = 0;
         free(c->state_directory);
+        free(c->http_listen);
+        c->http_listen = NULL;
         free(c->control_group);
         c->pools = NULL;
         c->n_pools = 0;
@@ -70,7 +72,7 @@ static void parse_pools(Loader *l, DaemonConfig *c, const config_setting_t *s) {
 int daemon_config_load(const char *path, DaemonConfig *c, Diag *d) {
         static char * const known[] = { "max_parallel", "max_starting", "resources", "limits",
                                         "state_directory", "scope", "scan_interval",
-                                        "control_group", "notifiers", NULL };
+                                        "control_group", "notifiers", "http", NULL };
         _cleanup_free_ char *text = NULL;
         const config_setting_t *root, *s;
         const char *saved = d->file;
@@ -127,6 +129,18 @@ int daemon_config_load(const char *path, DaemonConfig *c, Diag *d) {
                         diag_error(d, line_of(s), "'control_group': no group '%s' on this system",
                                    v2);
                 else if (!(c->control_group = strdup(v2)))
+                        r = -ENOMEM;
+        }
+        if ((s = config_setting_get_member(root, "http"))) {
+                const config_setting_t *k = config_setting_get_member(s, "listen");
+                const char *v2 = k ? config_setting_get_string(k) : NULL;
+                const char *colon = v2 ? strrchr(v2, ':') : NULL;
+                int port = colon ? atoi(colon + 1) : 0;
+
+                if (!config_setting_is_group(s) || !v2 || !colon || port <= 0 || port > 65535)
+                        diag_error(d, line_of(k ?: s), "'http' must be a group like { listen = "
+                                   "\"127.0.0.1:8642\"; } (an IPv4 address and a port)");
+                else if (!(c->http_listen = strdup(v2)))
                         r = -ENOMEM;
         }
         if ((s = config_setting_get_member(root, "notifiers")) && r >= 0)

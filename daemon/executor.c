@@ -20,6 +20,7 @@
 #include "executor.h"
 #include "log.h"
 #include "notify.h"
+#include "web.h"
 #include "recover.h"
 #include "scheduler.h"
 #include "state.h"
@@ -200,6 +201,7 @@ static void log_run_started(Instance *i) {
          * calling StartTransientUnit. Apart, up to the return of the write: a write to a Unix
          * socket may hand the CPU straight to the bus daemon it wakes (about 0.2 ms here). */
         if (i->run->event_usec > 0) {
+                web_observe_latency(i->manager, i->run->call_usec - i->run->event_usec);
                 (void) strv_extendf(&f, "SLUICE_EVENT_TO_START_USEC=%llu",
                                     (unsigned long long) (i->run->call_usec - i->run->event_usec));
                 (void) strv_extendf(&f, "SLUICE_EVENT_TO_SENT_USEC=%llu",

@@ -20,6 +20,7 @@
 #include "executor.h"
 #include "log.h"
 #include "notify.h"
+#include "web.h"
 #include "manager.h"
 #include "recover.h"
 #include "scheduler.h"
@@ -140,6 +141,7 @@ Manager *manager_free(Manager *m) {
         for (size_t k = 0; k < m->n_pipelines; k++)
                 for (size_t t = 0; t < m->pipelines[k]->n_targets; t++)
                         target_stop(m->pipelines[k]->targets[t]);
+        web_stop(m);
         notify_free(m);
         target_host_done(&m->host);
         backfills_free(m);
@@ -311,7 +313,8 @@ int manager_startup(Manager *m) {
         for (size_t k = 0; k < m->n_pipelines; k++)
                 manager_start_targets(m, m->pipelines[k]);
         reconcile(m);
-        return 0;
+        /* A configured server that cannot listen is an error the administrator must see. */
+        return web_start(m);
 }
 
 int manager_run(Manager *m) {

@@ -48,6 +48,11 @@ typedef struct Manager {
         struct Backfill *backfills;     /* newest first; owned */
         uint32_t backfill_last_id;
         unsigned n_backfill_active;     /* slots held by backfill runs */
+        struct MHD_Daemon *web;         /* the HTTP server (web.c), when configured */
+        sd_event_source *web_io, *web_timer;
+#define WEB_LATENCY_BUCKETS 10
+        unsigned long long latency_buckets[WEB_LATENCY_BUCKETS], latency_count;
+        unsigned long long latency_sum_usec;
 
         sd_event_source *dispatch_source;
         sd_event_source *save_source;   /* writes the instance marks, once per loop iteration */

@@ -6,7 +6,7 @@
 
 # What sluiced links, the sanitizers' runtimes (for a daemon built with them), and
 # nss-systemd, which names dynamic users.
-ROOTFS_PACKAGES=systemd,systemd-sysv,dbus,libconfig9,libcurl4,libjson-c5,libxml2,libpq5,libasan8,libubsan1,libnss-systemd
+ROOTFS_PACKAGES=systemd,systemd-sysv,dbus,libconfig9,libcurl4,libjson-c5,libxml2,libpq5,libmicrohttpd12,libasan8,libubsan1,libnss-systemd
 # Named by the package list, so that a change to it bootstraps afresh.
 ROOTFS_CACHE=${SLUICE_TEST_ROOTFS:-/var/cache/sluice-test/bookworm-$(echo "$ROOTFS_PACKAGES" | md5sum | cut -c1-8)}
 ROOT=$WORK/machine
