@@ -99,7 +99,7 @@ static void check(Manager *m, Target *t) {
                 return;
         if (!t->deadline_timer)
                 r = sd_event_add_time(m->event, &t->deadline_timer, CLOCK_REALTIME, next,
-                                      USEC_PER_SEC, on_deadline, m);
+                                      USEC_PER_SEC, on_deadline, t);
         else {
                 r = sd_event_source_set_time(t->deadline_timer, next);
                 if (r >= 0)
@@ -110,12 +110,10 @@ static void check(Manager *m, Target *t) {
 }
 
 static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
-        Manager *m = userdata;
+        Target *t = userdata;
 
-        for (size_t k = 0; k < m->n_pipelines; k++)
-                for (size_t j = 0; j < m->pipelines[k]->n_targets; j++)
-                        if (m->pipelines[k]->targets[j]->deadline_timer == s)
-                                check(m, m->pipelines[k]->targets[j]);
+        /* The timer is the target's: it goes with it, so the target is alive here. */
+        check(container_of(t->host, Manager, host), t);
         return 0;
 }
 
@@ -124,8 +122,12 @@ void deadline_start(Manager *m, Pipeline *p) {
                 if (p->targets[j]->on_late) {
                         /* Its state comes from the kind: a target nothing reads is started
                          * for the deadline's sake. */
-                        if (!p->targets[j]->host)
-                                (void) target_start(p->targets[j], &m->host);
+                        if (!p->targets[j]->host &&
+                            target_start(p->targets[j], &m->host) < 0) {
+                                log_warning("Target '%s': cannot start it, so its deadline is "
+                                            "not watched", p->targets[j]->name);
+                                continue;
+                        }
                         check(m, p->targets[j]);
                 }
 }

@@ -48,6 +48,7 @@ typedef struct Manager {
         struct Backfill *backfills;     /* newest first; owned */
         uint32_t backfill_last_id;
         unsigned n_backfill_active;     /* slots held by backfill runs */
+        struct NotifyState *notify;     /* notifiers' windows and deliveries (notify.c) */
         struct MHD_Daemon *web;         /* the HTTP server (web.c), when configured */
         sd_event_source *web_io, *web_timer;
 #define WEB_LATENCY_BUCKETS 10

@@ -69,10 +69,11 @@ typedef struct Delivery {
         CurlRequest *req;
 } Delivery;
 
-/* One daemon per process: its notifiers' state, parallel to manager->config.notifiers. */
-static Channel *channels;
-static size_t n_channels;
-static Delivery *deliveries;    /* in flight or waiting to retry */
+typedef struct NotifyState {
+        Channel *channels;      /* parallel to manager->config.notifiers */
+        size_t n_channels;
+        Delivery *deliveries;   /* in flight or waiting to retry */
+} NotifyState;
 
 static void message_done(Message *msg) {
         strv_free(msg->env);
@@ -81,7 +82,7 @@ static void message_done(Message *msg) {
 }
 
 static void delivery_free(Delivery *d) {
-        DL_DELETE(deliveries, d);
+        DL_DELETE(d->ch->manager->notify->deliveries, d);
         if (d->pid_fd >= 0)
                 close(d->pid_fd);
         sd_event_source_disable_unref(d->io);
@@ -355,8 +356,8 @@ static void deliver(Channel *ch, Message *msg) {
                 message_done(msg);
                 return;
         }
-        DL_APPEND(deliveries, d);
         d->ch = ch;
+        DL_APPEND(ch->manager->notify->deliveries, d);
         d->pid_fd = -1;
         d->msg = *msg;
         *msg = (Message){};
@@ -395,17 +396,22 @@ static int on_window(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 static Channel *channel_of(Manager *m, const char *name) {
-        if (!channels && m->config.n_notifiers > 0) {
-                channels = calloc(m->config.n_notifiers, sizeof(Channel));
-                if (!channels)
+        NotifyState *st = m->notify;
+
+        if (!st) {
+                st = m->notify = calloc(1, sizeof(NotifyState));
+                if (!st)
                         return NULL;
-                n_channels = m->config.n_notifiers;
-                for (size_t k = 0; k < n_channels; k++)
-                        channels[k] = (Channel){ .manager = m, .n = &m->config.notifiers[k] };
+                st->channels = calloc(m->config.n_notifiers + 1, sizeof(Channel));
+                if (!st->channels)
+                        return NULL;
+                st->n_channels = m->config.n_notifiers;
+                for (size_t k = 0; k < st->n_channels; k++)
+                        st->channels[k] = (Channel){ .manager = m, .n = &m->config.notifiers[k] };
         }
-        for (size_t k = 0; k < n_channels; k++)
-                if (streq(channels[k].n->name, name))
-                        return &channels[k];
+        for (size_t k = 0; k < st->n_channels; k++)
+                if (streq(st->channels[k].n->name, name))
+                        return &st->channels[k];
         return NULL;
 }
 
@@ -612,20 +618,25 @@ void notify_target_late(Manager *m, Target *t, const char *location, usec_t due)
 }
 
 void notify_free(Manager *m) {
-        while (deliveries)
-                delivery_free(deliveries);
-        for (size_t k = 0; k < n_channels; k++) {
+        NotifyState *st = m->notify;
+
+        if (!st)
+                return;
+        while (st->deliveries)
+                delivery_free(st->deliveries);
+        for (size_t k = 0; k < st->n_channels; k++) {
+                Channel *ch = &st->channels[k];
                 Told *t, *tmp;
 
-                sd_event_source_disable_unref(channels[k].window);
-                strv_free(channels[k].held_lines);
-                HASH_ITER(hh, channels[k].told, t, tmp) {
-                        HASH_DEL(channels[k].told, t);
+                sd_event_source_disable_unref(ch->window);
+                strv_free(ch->held_lines);
+                HASH_ITER(hh, ch->told, t, tmp) {
+                        HASH_DEL(ch->told, t);
                         free(t->key);
                         free(t);
                 }
         }
-        free(channels);
-        channels = NULL;
-        n_channels = 0;
+        free(st->channels);
+        free(st);
+        m->notify = NULL;
 }

@@ -203,7 +203,7 @@ static void on_listing(CurlRequest *req, const char *error, void *userdata) {
 static int list_dir(HttpTarget *ht, size_t level, char *dir, char *url, Binding *partial) {
         HttpListing *x = calloc(1, sizeof(*x));
         CurlOptions o = options_of(ht);
-        CurlLoop *l = remote_curl_loop(&ht->remote.target);
+        CurlLoop *l = target_host_curl_loop(ht->remote.target.host);
         int r;
 
         if (!x || !l) {
@@ -278,7 +278,7 @@ static int http_poll(RemoteTarget *rt) {
                 maybe_done(ht);         /* cannot end here: the request is in flight */
                 return 0;
         }
-        l = remote_curl_loop(&rt->target);
+        l = target_host_curl_loop(rt->target.host);
         x = calloc(1, sizeof(*x));
         if (!l || !x) {
                 free(x);
@@ -410,10 +410,6 @@ static int http_start(Target *t) {
         return remote_start(t);
 }
 
-static void http_stop(Target *t) {
-        remote_stop(t);
-}
-
 static void http_done(Target *t) {
         HttpTarget *ht = HTTP(t);
 
@@ -437,7 +433,7 @@ const TargetKind target_kind_url = {
         .keys = http_keys,
         .parse = http_parse,
         .start = http_start,
-        .stop = http_stop,
+        .stop = remote_stop,
         .check = remote_check,
         .scan = remote_scan,
         .status = remote_status,

@@ -25,10 +25,6 @@
 #define REMOTE_FIRST_RETRY (5 * USEC_PER_SEC)
 #define REMOTE_MAX_STATE (64u << 20)
 
-CurlLoop *remote_curl_loop(Target *t) {
-        return target_host_curl_loop(t->host);
-}
-
 CurlLoop *target_host_curl_loop(TargetHost *h) {
         CurlLoop *l = h->kind_state[TARGET_KIND_URL];
 

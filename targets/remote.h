@@ -62,10 +62,9 @@ int remote_scan(Target *t, target_scan_func f, void *userdata);
 int remote_status(Target *t, TargetStatus *ret);
 void remote_done(Target *t);
 
-/* The event loop's libcurl multi handle, shared by every HTTP-speaking kind; it lives in the
- * url kind's slot of the host, whose host_done frees it. NULL when out of memory. */
-CurlLoop *remote_curl_loop(Target *t);
-/* The same, for the daemon's own requests (webhooks). */
+/* The event loop's libcurl multi handle, shared by every HTTP-speaking kind and the daemon's
+ * webhooks; it lives in the url kind's slot of the host, whose host_done frees it. NULL when
+ * out of memory. */
 CurlLoop *target_host_curl_loop(TargetHost *h);
 
 int remote_object_add(RemoteObject **set, const char *location, const char *tag);

@@ -157,7 +157,7 @@ static void on_page(CurlRequest *req, const char *error, void *userdata) {
 static int request_page(S3Target *st, const char *token) {
         _cleanup_free_ char *rest = NULL, *url = NULL;
         CurlOptions o = options_of(st, st->remote.timeout);
-        CurlLoop *l = remote_curl_loop(&st->remote.target);
+        CurlLoop *l = target_host_curl_loop(st->remote.target.host);
         char *p, *t = NULL;
         int r;
 
@@ -356,7 +356,7 @@ static int s3_commit(Target *t, const char *tmp, const char *location) {
         CurlOptions o = options_of(st, MIN(st->remote.timeout, S3_CONFIRM_TIMEOUT));
         CurlRequest *req = NULL;
         _cleanup_free_ char *rest = NULL, *url = NULL;
-        CurlLoop *l = remote_curl_loop(t);
+        CurlLoop *l = target_host_curl_loop(t->host);
         const char *key = location + 5 + strlen(st->bucket) + 1;
         char *e;
         int r;

@@ -9,6 +9,7 @@
 
 #include "target.h"
 #include "util/macro.h"
+#include "util/strv.h"
 
 extern const TargetKind target_kind_path, target_kind_url, target_kind_s3,
         target_kind_command, target_kind_postgres;
@@ -48,9 +49,7 @@ Target *target_free(Target *t) {
         template_free(t->template);
         free(t->consumers);
         sd_event_source_disable_unref(t->deadline_timer);
-        for (char **x = t->on_late; x && *x; x++)
-                free(*x);
-        free(t->on_late);
+        strv_free(t->on_late);
         free(t->name);
         free(t);
         return NULL;
