@@ -16,13 +16,10 @@
 
 #include "backfill.h"
 #include "bus-api.h"
+#include "control.h"
 #include "demand.h"
-#include "evaluate.h"
-#include "executor.h"
 #include "log.h"
-#include "scheduler.h"
 #include "sluice-config.h"
-#include "task-params.h"
 #include "util/strv.h"
 
 #define ERROR_PREFIX SLUICE_BUS_INTERFACE "."
@@ -99,68 +96,31 @@ static int check_allowed(Manager *m, sd_bus_message *msg, sd_bus_error *error) {
                                  "Only root and members of group %s may do this", group);
 }
 
-/* "task" or "pipeline/task", among the running pipelines. */
-static Task *find_task(Manager *m, const char *name, sd_bus_error *error) {
-        const char *slash = strchr(name, '/');
-        Task *found = NULL;
-        unsigned matches = 0;
+/* A refusal of control.c as a D-Bus error of this interface. */
+static int bus_error(sd_bus_error *error, const ControlError *e) {
+        char name[128];
 
-        if (slash) {
-                _cleanup_free_ char *p = strndup(name, (size_t) (slash - name));
-                Task *t = p ? manager_find_task(m, p, slash + 1) : NULL;
-                if (!t)
-                        sd_bus_error_setf(error, ERROR_PREFIX "NoSuchTask", "No task '%s'", name);
-                return t;
-        }
-        for (size_t k = 0; k < m->n_pipelines; k++) {
-                Task *t = pipeline_find_task(m->pipelines[k], name);
-                if (t) {
-                        found = t;
-                        matches++;
-                }
-        }
-        if (matches == 1)
-                return found;
-        sd_bus_error_setf(error, ERROR_PREFIX "NoSuchTask",
-                          matches == 0 ? "No task '%s'"
-                                       : "Task '%s' is in several pipelines; say which: "
-                                         "PIPELINE/TASK",
-                          name);
-        return NULL;
+        if (streq(e->name, CONTROL_INVALID_ARGS))
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, e->message);
+        (void) snprintf(name, sizeof(name), ERROR_PREFIX "%s", e->name);
+        return sd_bus_error_set(error, name, e->message);
 }
 
 /* Reads (s task, as params) and resolves them; on failure error is set. */
 static int read_instance(Manager *m, sd_bus_message *msg, sd_bus_error *error, Task **ret_task,
-                         Binding **ret_binding, char **ret_unit) {
+                         Binding **ret_binding, char **ret_unit, Instance **ret) {
         _cleanup_strv_free_ char **params = NULL;
-        _cleanup_free_ char *problems = NULL, *id = NULL;
+        ControlError e = {};
         const char *name;
-        Task *task;
         int r;
 
         r = sd_bus_message_read(msg, "s", &name);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read_strv(msg, &params);
-        if (r < 0)
-                return r;
-        task = find_task(m, name, error);
-        if (!task)
-                return -ENOENT;
-        r = task_binding_from_params(task, params, ret_binding, &problems);
-        if (r == -EINVAL)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", problems);
-        if (r < 0)
-                return r;
-        r = task_instance_id(task, *ret_binding, &id);
         if (r >= 0)
-                r = task_unit_name(task, id, ret_unit);
-        if (r < 0) {
-                *ret_binding = binding_free(*ret_binding);
+                r = sd_bus_message_read_strv(msg, &params);
+        if (r < 0)
                 return r;
-        }
-        *ret_task = task;
-        return 0;
+        r = control_resolve(m, name, params, &e, ret_task, ret_binding, ret_unit, ret);
+        return r < 0 ? bus_error(error, &e) : 0;
 }
 
 static int append_instance(sd_bus_message *reply, Instance *i) {
@@ -234,6 +194,7 @@ static int demand(sd_bus_message *msg, Manager *m, bool act, sd_bus_error *error
         _cleanup_(binding_freep) Binding *b = NULL;
         _cleanup_free_ char *unit = NULL;
         _cleanup_(demand_done) Demand d = {};
+        Instance *i;
         Task *task;
         int force = false, r;
 
@@ -242,7 +203,7 @@ static int demand(sd_bus_message *msg, Manager *m, bool act, sd_bus_error *error
                 if (r < 0)
                         return r;
         }
-        r = read_instance(m, msg, error, &task, &b, &unit);
+        r = read_instance(m, msg, error, &task, &b, &unit, &i);
         if (r < 0)
                 return r;
         if (act) {
@@ -264,67 +225,33 @@ static int method_why(sd_bus_message *msg, void *userdata, sd_bus_error *error) 
         return demand(msg, userdata, false, error);
 }
 
-/* The preamble of Retry and Cancel: allowed, (s task, as params), and the instance if known. */
-static int changed_instance(Manager *m, sd_bus_message *msg, sd_bus_error *error, Task **ret_task,
-                            Binding **ret_binding, char **ret_unit, Instance **ret) {
+/* Retry(s task, as params) and Cancel(s task, as params) -> (s unit) */
+static int change_instance(sd_bus_message *msg, Manager *m, bool retry, sd_bus_error *error) {
+        _cleanup_(binding_freep) Binding *b = NULL;
+        _cleanup_free_ char *unit = NULL;
+        ControlError e = {};
+        Task *task;
+        Instance *i;
         int r;
 
         r = check_allowed(m, msg, error);
         if (r < 0)
                 return r;
-        r = read_instance(m, msg, error, ret_task, ret_binding, ret_unit);
+        r = read_instance(m, msg, error, &task, &b, &unit, &i);
         if (r < 0)
                 return r;
-        *ret = manager_find_instance(m, *ret_unit);
-        return 0;
+        r = retry ? control_retry(m, task, b, unit, i, &e) : control_cancel(m, unit, i, &e);
+        if (r < 0)
+                return bus_error(error, &e);
+        return sd_bus_reply_method_return(msg, "s", unit);
 }
 
 static int method_retry(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_(binding_freep) Binding *b = NULL;
-        _cleanup_free_ char *unit = NULL;
-        Manager *m = userdata;
-        Task *task;
-        Instance *i;
-        int r;
-
-        r = changed_instance(m, msg, error, &task, &b, &unit, &i);
-        if (r < 0)
-                return r;
-        if (!i || (i->state != INSTANCE_FAILED && i->state != INSTANCE_RETRY))
-                return sd_bus_error_setf(error, ERROR_PREFIX "NotFailed",
-                                         "%s has not failed%s%s", unit, i ? ": it is " : "",
-                                         i ? instance_state_to_string(i->state) : "");
-        if (!evaluate_inputs_exist(task, b))
-                return sd_bus_error_setf(error, ERROR_PREFIX "InputsMissing",
-                                         "%s cannot run again: an input is missing (see "
-                                         "`sluicectl why`)", unit);
-        log_info("%s retried on request", unit);
-        r = evaluate_enqueue(m, task, b, NULL, unit, i, NULL);
-        if (r < 0)
-                return r;
-        return sd_bus_reply_method_return(msg, "s", unit);
+        return change_instance(msg, userdata, true, error);
 }
 
 static int method_cancel(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_(binding_freep) Binding *b = NULL;
-        _cleanup_free_ char *unit = NULL;
-        Manager *m = userdata;
-        Task *task;
-        Instance *i;
-        int r;
-
-        r = changed_instance(m, msg, error, &task, &b, &unit, &i);
-        if (r < 0)
-                return r;
-        if (!i || i->state == INSTANCE_FAILED)
-                return sd_bus_error_setf(error, ERROR_PREFIX "NotActive",
-                                         "%s is neither queued, running nor waiting to retry",
-                                         unit);
-        log_notice("%s cancelled on request", unit);
-        r = executor_cancel(m, i);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Cannot stop %s: %m", unit);
-        return sd_bus_reply_method_return(msg, "s", unit);
+        return change_instance(msg, userdata, false, error);
 }
 
 static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -382,6 +309,7 @@ static int method_backfill(sd_bus_message *msg, void *userdata, sd_bus_error *er
         _cleanup_free_ char *problems = NULL;
         const char *name, *from, *to;
         Manager *m = userdata;
+        ControlError e = {};
         Backfill *bf;
         Task *task;
         int force, r;
@@ -396,9 +324,9 @@ static int method_backfill(sd_bus_message *msg, void *userdata, sd_bus_error *er
                 r = sd_bus_message_read(msg, "ssb", &from, &to, &force);
         if (r < 0)
                 return r;
-        task = find_task(m, name, error);
+        task = control_find_task(m, name, &e);
         if (!task)
-                return -ENOENT;
+                return bus_error(error, &e);
         r = backfill_start(m, task, params, from, to, force, &bf, &problems);
         if (r == -EINVAL)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", problems);

@@ -133,6 +133,7 @@ int daemon_config_load(const char *path, DaemonConfig *c, Diag *d) {
         }
         if ((s = config_setting_get_member(root, "http"))) {
                 const config_setting_t *k = config_setting_get_member(s, "listen");
+                const config_setting_t *ctl = config_setting_get_member(s, "control");
                 const char *v2 = k ? config_setting_get_string(k) : NULL;
                 const char *colon = v2 ? strrchr(v2, ':') : NULL;
                 int port = colon ? atoi(colon + 1) : 0;
@@ -142,6 +143,17 @@ int daemon_config_load(const char *path, DaemonConfig *c, Diag *d) {
                                    "\"127.0.0.1:8642\"; } (an IPv4 address and a port)");
                 else if (!(c->http_listen = strdup(v2)))
                         r = -ENOMEM;
+                if (ctl && config_setting_type(ctl) != CONFIG_TYPE_BOOL)
+                        diag_error(d, line_of(ctl), "'http.control' must be true or false");
+                else if (ctl)
+                        c->http_control = config_setting_get_bool(ctl);
+                for (int n = 0; config_setting_is_group(s) && n < config_setting_length(s); n++) {
+                        const char *key = config_setting_name(config_setting_get_elem(s, n));
+                        if (!streq(key, "listen") && !streq(key, "control"))
+                                diag_error(d, line_of(config_setting_get_elem(s, n)),
+                                           "'http': unknown key '%s' (listen and control are "
+                                           "known)", key);
+                }
         }
         if ((s = config_setting_get_member(root, "notifiers")) && r >= 0)
                 r = notifiers_parse(s, d, &c->notifiers, &c->n_notifiers);

@@ -27,6 +27,7 @@ typedef struct DaemonConfig {
         char *control_group;    /* may run, retry, cancel and reload over D-Bus, besides root */
         usec_t scan_interval;   /* for targets that cannot be watched */
         char *http_listen;      /* "127.0.0.1:8642": the HTTP server's address; NULL: off */
+        bool http_control;      /* the dashboard's run, retry and cancel buttons work */
         Notifier *notifiers;
         size_t n_notifiers;
         BusScope scope;

@@ -1,19 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The daemon's HTTP server (libmicrohttpd), off unless sluiced.conf says where to listen:
- * Prometheus metrics at /metrics and the state as JSON at /api/status. It runs on the event
- * loop, not in threads of its own (MHD's epoll descriptor is one more source of sd-event), so
- * a handler reads the daemon's state as it is, with no locking.
+ * The daemon's HTTP server (libmicrohttpd), off unless sluiced.conf says where to listen: the
+ * dashboard (daemon/web/, compiled in), its JSON API under /api/ and Prometheus metrics at
+ * /metrics. It runs on the event loop, not in threads of its own (MHD's epoll descriptor is
+ * one more source of sd-event), so a handler reads the daemon's state as it is, with no
+ * locking.
+ *
+ * Changing anything (POST /api/run, /api/retry, /api/cancel) is off unless http.control is
+ * set, and then takes the token /api/status hands out, in an X-Sluice-CSRF header: a page of
+ * another origin can neither read the token nor send that header without a CORS preflight,
+ * which this server never grants. Requests must name this server in Host, so a DNS-rebinding
+ * page cannot read the token either; pages may not be framed (clickjacking).
  */
 #include <arpa/inet.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-id128.h>
 
-#include "backfill.h"
+#include "control.h"
+#include "demand.h"
 #include "log.h"
+#include "util/strv.h"
+#include "web-assets.h"
+#include "web-internal.h"
 #include "web.h"
 
 static const double latency_bounds_ms[WEB_LATENCY_BUCKETS] = { 0.5, 1, 2, 5, 10, 25, 50, 100,
@@ -40,7 +51,15 @@ static void metrics(Manager *m, FILE *f) {
                    "sluice_instances{state=\"starting\"} %u\n"
                    "sluice_instances{state=\"retrying\"} %u\n"
                    "sluice_instances{state=\"failed\"} %u\n",
-                m->n_queued, m->n_active, m->n_starting, m->n_retrying, m->n_failed);
+                m->n_queued, m->n_active - m->n_starting, m->n_starting, m->n_retrying,
+                m->n_failed);
+        fprintf(f, "# HELP sluice_queue_length Ready instances waiting for a slot.\n"
+                   "# TYPE sluice_queue_length gauge\n"
+                   "sluice_queue_length %u\n"
+                   "# HELP sluice_units_running Task units starting or running.\n"
+                   "# TYPE sluice_units_running gauge\n"
+                   "sluice_units_running %u\n",
+                m->n_queued, m->n_active);
         fprintf(f, "# HELP sluice_event_to_start_seconds From an input's event to the unit's "
                    "start call, inside the daemon.\n"
                    "# TYPE sluice_event_to_start_seconds histogram\n");
@@ -66,16 +85,8 @@ static void metrics(Manager *m, FILE *f) {
                 }
 }
 
-static void status_json(Manager *m, FILE *f) {
-        fprintf(f, "{\"running\":%u,\"starting\":%u,\"queued\":%u,\"retrying\":%u,\"failed\":%u,"
-                   "\"runs_succeeded\":%llu,\"runs_failed\":%llu,\"pipelines\":[",
-                m->n_active, m->n_starting, m->n_queued, m->n_retrying, m->n_failed,
-                m->n_runs_ok, m->n_runs_failed);
-        /* Pipeline names are file names: letters, digits, '-', '_' (config.c checks). */
-        for (size_t k = 0; k < m->n_pipelines; k++)
-                fprintf(f, "%s{\"name\":\"%s\",\"tasks\":%zu}", k ? "," : "",
-                        m->pipelines[k]->name, m->pipelines[k]->n_tasks);
-        fprintf(f, "]}\n");
+const char *web_arg(struct MHD_Connection *c, const char *name) {
+        return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
 }
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *type,
@@ -90,76 +101,296 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char
         }
         (void) MHD_add_response_header(r, "Content-Type", type);
         (void) MHD_add_response_header(r, "Cache-Control", "no-store");
+        (void) MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
         ret = MHD_queue_response(c, code, r);
         MHD_destroy_response(r);
         return ret;
 }
 
+static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned code, json_object *o) {
+        size_t len = 0;
+        const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
+                                                                     JSON_C_TO_STRING_NOSLASHESCAPE,
+                                                          &len);
+        char *body = s ? strndup(s, len) : NULL;
+
+        json_object_put(o);
+        if (!body)
+                return MHD_NO;
+        return reply(c, code, "application/json", body, len);
+}
+
+static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned code, const char *message) {
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "error", json_object_new_string(message));
+        return reply_json(c, code, o);
+}
+
+static enum MHD_Result reply_asset(struct MHD_Connection *c, const WebAsset *a) {
+        struct MHD_Response *r = MHD_create_response_from_buffer(a->size, (void *) a->data,
+                                                                 MHD_RESPMEM_PERSISTENT);
+        enum MHD_Result ret;
+
+        if (!r)
+                return MHD_NO;
+        (void) MHD_add_response_header(r, "Content-Type", a->type);
+        (void) MHD_add_response_header(r, "Cache-Control", "no-cache");
+        (void) MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+        (void) MHD_add_response_header(r, "X-Frame-Options", "DENY");
+        (void) MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+        (void) MHD_add_response_header(r, "Content-Security-Policy",
+                                       "default-src 'self'; img-src 'self' data:; "
+                                       "frame-ancestors 'none'; base-uri 'none'; "
+                                       "form-action 'none'");
+        ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+        MHD_destroy_response(r);
+        return ret;
+}
+
+static enum MHD_Result reply_metrics(Manager *m, struct MHD_Connection *c) {
+        char *body = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&body, &len);
+
+        if (!f)
+                return MHD_NO;
+        metrics(m, f);
+        if (fclose(f) != 0)
+                return MHD_NO;
+        return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4", body, len);
+}
+
+/* Host names this server: its address, or localhost, with its port. */
+static bool host_allowed(Web *w, const char *host) {
+        const char *listen = w->manager->config.http_listen;
+        const char *colon;
+
+        if (w->any_host)
+                return true;
+        if (!host)
+                return false;
+        if (streq(host, listen))
+                return true;
+        colon = strrchr(host, ':');
+        if (!colon || !streq(colon + 1, w->port))
+                return false;
+        return strneq(host, "localhost:", 10) || strneq(host, "127.0.0.1:", 10) ||
+               strneq(host, "[::1]:", 6);
+}
+
+/* The token, in constant time: how much of it matched must not show in the reply's timing. */
+static bool token_ok(Web *w, const char *token) {
+        unsigned char diff = 0;
+        size_t n = strlen(w->csrf);
+
+        if (!token || strlen(token) != n)
+                return false;
+        for (size_t k = 0; k < n; k++)
+                diff |= (unsigned char) (token[k] ^ w->csrf[k]);
+        return diff == 0;
+}
+
+static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value) {
+        char ***params = cls;
+
+        if (streq(key, "param") && value && strv_extend(params, value) < 0)
+                return MHD_NO;
+        return MHD_YES;
+}
+
+static unsigned control_status(const ControlError *e) {
+        if (streq(e->name, CONTROL_NO_SUCH_TASK))
+                return MHD_HTTP_NOT_FOUND;
+        if (streq(e->name, CONTROL_INVALID_ARGS))
+                return MHD_HTTP_BAD_REQUEST;
+        if (streq(e->name, CONTROL_FAILED))
+                return MHD_HTTP_INTERNAL_SERVER_ERROR;
+        return MHD_HTTP_CONFLICT;
+}
+
+static json_object *steps_json(const Demand *d) {
+        json_object *a = json_object_new_array();
+
+        for (size_t k = 0; k < d->n_steps; k++) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "depth", json_object_new_int((int) d->steps[k].depth));
+                json_object_object_add(o, "kind", json_object_new_string(d->steps[k].kind));
+                json_object_object_add(o, "subject", json_object_new_string(d->steps[k].subject));
+                json_object_object_add(o, "detail", json_object_new_string(d->steps[k].detail));
+                json_object_array_add(a, o);
+        }
+        return a;
+}
+
+/* POST /api/run|retry|cancel?task=PIPELINE/TASK&param=NAME=VALUE...[&force=1] */
+static enum MHD_Result post(Web *w, struct MHD_Connection *c, const char *url) {
+        Manager *m = w->manager;
+        _cleanup_strv_free_ char **params = NULL;
+        _cleanup_(binding_freep) Binding *b = NULL;
+        _cleanup_free_ char *unit = NULL;
+        _cleanup_(demand_done) Demand d = {};
+        const char *task_name = web_arg(c, "task"), *force = web_arg(c, "force");
+        const char *origin, *host;
+        ControlError e = {};
+        json_object *o;
+        Instance *i;
+        Task *task;
+        int r;
+
+        if (!streq(url, "/api/run") && !streq(url, "/api/retry") && !streq(url, "/api/cancel"))
+                return reply_error(c, MHD_HTTP_NOT_FOUND, "POST goes to /api/run, /api/retry "
+                                                          "or /api/cancel");
+        if (!m->config.http_control)
+                return reply_error(c, MHD_HTTP_FORBIDDEN, "control is off: set http.control "
+                                                          "= true in sluiced.conf");
+        host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+        origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+        if (origin && (!host || !strneq(origin, "http://", 7) || !streq(origin + 7, host)))
+                return reply_error(c, MHD_HTTP_FORBIDDEN, "cross-origin request refused");
+        if (!token_ok(w, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Sluice-CSRF")))
+                return reply_error(c, MHD_HTTP_FORBIDDEN, "missing or wrong X-Sluice-CSRF "
+                                                          "token (see /api/status)");
+        if (!task_name)
+                return reply_error(c, MHD_HTTP_BAD_REQUEST, "give ?task=PIPELINE/TASK");
+        if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, &params) < 0)
+                return MHD_NO;
+        r = control_resolve(m, task_name, params, &e, &task, &b, &unit, &i);
+        if (r >= 0 && streq(url, "/api/retry"))
+                r = control_retry(m, task, b, unit, i, &e);
+        else if (r >= 0 && streq(url, "/api/cancel"))
+                r = control_cancel(m, unit, i, &e);
+        else if (r >= 0) {
+                log_info("%s asked to run over HTTP", unit);
+                r = demand_instance(m, task, b, true, force && streq(force, "1"), &d);
+                if (r < 0)
+                        (void) snprintf(e.message, sizeof(e.message), "Cannot run %s: %s", unit,
+                                        strerror(-r));
+                e.name = CONTROL_FAILED;
+        }
+        if (r < 0)
+                return reply_error(c, control_status(&e), e.message);
+        o = json_object_new_object();
+        json_object_object_add(o, "unit", json_object_new_string(unit));
+        if (streq(url, "/api/run"))
+                json_object_object_add(o, "steps", steps_json(&d));
+        return reply_json(c, MHD_HTTP_OK, o);
+}
+
+static enum MHD_Result get(Web *w, struct MHD_Connection *c, const char *url) {
+        const char *error = NULL;
+        unsigned code = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        json_object *o;
+
+        for (const WebAsset *a = web_assets; a->path; a++)
+                if (streq(url, a->path))
+                        return reply_asset(c, a);
+        if (streq(url, "/metrics"))
+                return reply_metrics(w->manager, c);
+        if (streq(url, "/api/status"))
+                o = web_status(w);
+        else if (streq(url, "/api/graph"))
+                o = web_graph(w);
+        else if (streq(url, "/api/instances"))
+                o = web_instances(w, c, &code, &error);
+        else if (streq(url, "/api/units"))
+                o = web_units(w);
+        else if (streq(url, "/api/history"))
+                o = web_history(w, c, &error);
+        else if (streq(url, "/api/logs")) {
+                code = MHD_HTTP_BAD_REQUEST;
+                o = web_logs(w, c, &error);
+        } else
+                return reply_error(c, MHD_HTTP_NOT_FOUND,
+                                   "not found: /, /metrics, /api/status, /api/graph, "
+                                   "/api/instances, /api/units, /api/history and /api/logs are");
+        if (!o)
+                return reply_error(c, code, error ?: "out of memory");
+        return reply_json(c, MHD_HTTP_OK, o);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_size, void **state) {
-        Manager *m = cls;
-        char *body = NULL;
-        size_t len = 0;
-        FILE *f;
+        static char seen;
+        Web *w = cls;
 
-        if (!streq(method, "GET") && !streq(method, "HEAD"))
-                return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
-                             strdup("GET only\n"), strlen("GET only\n"));
-        f = open_memstream(&body, &len);
-        if (!f)
-                return MHD_NO;
-        if (streq(url, "/metrics"))
-                metrics(m, f);
-        else if (streq(url, "/api/status"))
-                status_json(m, f);
-        else {
-                fputs("not found: /metrics and /api/status are\n", f);
-                if (fclose(f) != 0)
-                        return MHD_NO;
-                return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", body, len);
+        if (!host_allowed(w, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host")))
+                return reply_error(c, MHD_HTTP_MISDIRECTED_REQUEST,
+                                   "this server answers to its own address and localhost only");
+        if (streq(method, "GET") || streq(method, "HEAD"))
+                return get(w, c, url);
+        if (!streq(method, "POST"))
+                return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET, HEAD and POST only");
+        /* A POST's body arrives in further calls; everything is in the URL, so it is read and
+         * dropped, and the request is answered on the last call. */
+        if (!*state) {
+                *state = &seen;
+                return MHD_YES;
         }
-        if (fclose(f) != 0)
-                return MHD_NO;
-        return reply(c, MHD_HTTP_OK,
-                     streq(url, "/metrics") ? "text/plain; version=0.0.4" : "application/json",
-                     body, len);
+        if (*upload_size > 0) {
+                *upload_size = 0;
+                return MHD_YES;
+        }
+        return post(w, c, url);
 }
 
-static void arm(Manager *m);
+static void arm(Web *w);
 
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        Manager *m = userdata;
+        Web *w = userdata;
 
-        (void) MHD_run(m->web);
-        arm(m);
+        (void) MHD_run(w->mhd);
+        arm(w);
         return 0;
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Manager *m = userdata;
+        Web *w = userdata;
 
-        (void) MHD_run(m->web);
-        arm(m);
+        (void) MHD_run(w->mhd);
+        arm(w);
         return 0;
 }
 
 /* MHD's next timeout (idle connections), as a one-shot timer; none when it has none. */
-static void arm(Manager *m) {
+static void arm(Web *w) {
         MHD_UNSIGNED_LONG_LONG ms;
 
-        if (MHD_get_timeout(m->web, &ms) != MHD_YES) {
-                (void) sd_event_source_set_enabled(m->web_timer, SD_EVENT_OFF);
+        if (MHD_get_timeout(w->mhd, &ms) != MHD_YES) {
+                (void) sd_event_source_set_enabled(w->timer, SD_EVENT_OFF);
                 return;
         }
-        (void) sd_event_source_set_time_relative(m->web_timer, (uint64_t) ms * USEC_PER_MSEC);
-        (void) sd_event_source_set_enabled(m->web_timer, SD_EVENT_ONESHOT);
+        (void) sd_event_source_set_time_relative(w->timer, (uint64_t) ms * USEC_PER_MSEC);
+        (void) sd_event_source_set_enabled(w->timer, SD_EVENT_ONESHOT);
+}
+
+static Web *web_free(Web *w) {
+        WebCount *c, *tmp;
+
+        if (!w)
+                return NULL;
+        web_units_done(w);
+        w->io = sd_event_source_disable_unref(w->io);
+        w->timer = sd_event_source_disable_unref(w->timer);
+        if (w->mhd)
+                MHD_stop_daemon(w->mhd);
+        HASH_ITER(hh, w->counts, c, tmp) {
+                HASH_DEL(w->counts, c);
+                free(c->key);
+                free(c);
+        }
+        free(w);
+        return NULL;
 }
 
 int web_start(Manager *m) {
         const union MHD_DaemonInfo *info;
         struct sockaddr_in sa = { .sin_family = AF_INET };
         const char *listen = m->config.http_listen, *colon;
+        sd_id128_t token;
+        Web *w;
         int r;
 
         if (!listen)
@@ -169,29 +400,42 @@ int web_start(Manager *m) {
                                 &sa.sin_addr) != 1)
                 return log_error_errno(-EINVAL, "http listen '%s': expected ADDRESS:PORT", listen);
         sa.sin_port = htons((uint16_t) atoi(colon + 1));
-        m->web = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
-                                  on_request, m, MHD_OPTION_SOCK_ADDR, &sa,
+        w = calloc(1, sizeof(*w));
+        if (!w)
+                return log_oom();
+        w->manager = m;
+        w->any_host = sa.sin_addr.s_addr == htonl(INADDR_ANY);
+        (void) snprintf(w->port, sizeof(w->port), "%s", colon + 1);
+        r = sd_id128_randomize(&token);
+        if (r < 0) {
+                web_free(w);
+                return log_error_errno(r, "Cannot make the HTTP control token: %m");
+        }
+        sd_id128_to_string(token, w->csrf);
+        w->mhd = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, on_request, w,
+                                  MHD_OPTION_SOCK_ADDR, &sa,
                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 30,
                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned) 64, MHD_OPTION_END);
-        if (!m->web)
+        if (!w->mhd) {
+                web_free(w);
                 return log_error_errno(-EADDRNOTAVAIL, "Cannot listen for HTTP on %s", listen);
-        info = MHD_get_daemon_info(m->web, MHD_DAEMON_INFO_EPOLL_FD);
-        r = info ? sd_event_add_io(m->event, &m->web_io, info->epoll_fd, EPOLLIN, on_io, m)
-                 : -EIO;
+        }
+        info = MHD_get_daemon_info(w->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+        r = info ? sd_event_add_io(m->event, &w->io, info->epoll_fd, EPOLLIN, on_io, w) : -EIO;
         if (r >= 0)
-                r = sd_event_add_time_relative(m->event, &m->web_timer, CLOCK_MONOTONIC, 0, 0,
-                                               on_timer, m);
-        if (r < 0)
+                r = sd_event_add_time_relative(m->event, &w->timer, CLOCK_MONOTONIC, 0, 0,
+                                               on_timer, w);
+        if (r < 0) {
+                web_free(w);
                 return log_error_errno(r, "Cannot serve HTTP on %s: %m", listen);
-        arm(m);
-        log_info("Serving /metrics and /api/status on http://%s/", listen);
+        }
+        m->web = w;
+        arm(w);
+        log_info("Serving the dashboard, its API and /metrics on http://%s/ (control %s)", listen,
+                 m->config.http_control ? "on" : "off");
         return 0;
 }
 
 void web_stop(Manager *m) {
-        m->web_io = sd_event_source_disable_unref(m->web_io);
-        m->web_timer = sd_event_source_disable_unref(m->web_timer);
-        if (m->web)
-                MHD_stop_daemon(m->web);
-        m->web = NULL;
+        m->web = web_free(m->web);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The daemon's HTTP server: /metrics (Prometheus) and /api/status (JSON) */
+/* The daemon's HTTP server: the dashboard, its JSON API under /api/, and /metrics */
 #pragma once
 
 #include "manager.h"

@@ -12,23 +12,11 @@
 #include <time.h>
 
 #include "ctl-util.h"
+#include "journal-util.h"
 #include "log.h"
 #include "util/strv.h"
 #include "util/time-util.h"
 #include "verbs.h"
-
-/* The value of FIELD in the current entry, copied into buf ("" when absent). */
-static const char *field(sd_journal *j, const char *name, char *buf, size_t n) {
-        size_t len = strlen(name);
-        const void *data;
-        size_t size;
-
-        buf[0] = 0;
-        if (sd_journal_get_data(j, name, &data, &size) >= 0 && size > len &&
-            ((const char *) data)[len] == '=')
-                snprintf(buf, n, "%.*s", (int) (size - len - 1), (const char *) data + len + 1);
-        return buf;
-}
 
 /* --since: "2026-11-27", "2026-11-27 06:00[:00]", or a span back from now ("2h", "3d"). */
 static int parse_since(const char *s, uint64_t *ret) {
@@ -74,7 +62,7 @@ static const char *format_bytes_field(char *buf, size_t n, const char *bytes) {
 
 int verb_history(const CtlOptions *o, int argc, char *argv[]) {
         _cleanup_(ctl_pipelines_done) CtlPipelines p = {};
-        _cleanup_free_ char *id = NULL, *unit = NULL, *match = NULL;
+        _cleanup_free_ char *id = NULL, *unit = NULL;
         sd_journal *j = NULL;
         bool first = true, color = ctl_colors();
         uint64_t since = 0;
@@ -102,18 +90,15 @@ int verb_history(const CtlOptions *o, int argc, char *argv[]) {
                 fprintf(stderr, "sluicectl: cannot open the journal: %s\n", strerror(-r));
                 return 1;
         }
-        r = sd_journal_add_match(j, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_FINISHED_STR, 0);
-        if (r >= 0 && unit && asprintf(&match, "SLUICE_UNIT=%s", unit) >= 0)
-                r = sd_journal_add_match(j, match, 0);
-        else if (r >= 0 && argc == 1) {
+        if (unit)
+                r = journal_match_runs(j, NULL, NULL, unit);
+        else if (argc == 1) {
                 const char *slash = strchr(argv[0], '/');
-                if (slash && asprintf(&match, "SLUICE_PIPELINE=%.*s", (int) (slash - argv[0]),
-                                      argv[0]) >= 0)
-                        r = sd_journal_add_match(j, match, 0);
-                match = mfree(match);
-                if (r >= 0 && asprintf(&match, "SLUICE_TASK=%s", slash ? slash + 1 : argv[0]) >= 0)
-                        r = sd_journal_add_match(j, match, 0);
-        }
+                r = journal_match_runs(j, slash ? strndupa(argv[0], (size_t) (slash - argv[0]))
+                                                : NULL,
+                                       slash ? slash + 1 : argv[0], NULL);
+        } else
+                r = journal_match_runs(j, NULL, NULL, NULL);
         if (r >= 0)
                 r = since ? sd_journal_seek_realtime_usec(j, since) : sd_journal_seek_head(j);
         if (r < 0) {
@@ -134,16 +119,16 @@ int verb_history(const CtlOptions *o, int argc, char *argv[]) {
                 uint64_t t = 0;
 
                 (void) sd_journal_get_realtime_usec(j, &t);
-                field(j, "SLUICE_PIPELINE", pipeline, sizeof(pipeline));
-                field(j, "SLUICE_TASK", task, sizeof(task));
-                field(j, "SLUICE_INSTANCE", inst, sizeof(inst));
-                field(j, "SLUICE_RESULT", result, sizeof(result));
-                field(j, "SLUICE_FAILURE", failure, sizeof(failure));
-                field(j, "SLUICE_DURATION_USEC", dur, sizeof(dur));
-                field(j, "SLUICE_CPU_USEC", cpu, sizeof(cpu));
-                field(j, "SLUICE_MEMORY_MAX", mem, sizeof(mem));
-                field(j, "SLUICE_MEMORY_PEAK", peak, sizeof(peak));
-                field(j, "MESSAGE", reason, sizeof(reason));
+                journal_field(j, "SLUICE_PIPELINE", pipeline, sizeof(pipeline));
+                journal_field(j, "SLUICE_TASK", task, sizeof(task));
+                journal_field(j, "SLUICE_INSTANCE", inst, sizeof(inst));
+                journal_field(j, "SLUICE_RESULT", result, sizeof(result));
+                journal_field(j, "SLUICE_FAILURE", failure, sizeof(failure));
+                journal_field(j, "SLUICE_DURATION_USEC", dur, sizeof(dur));
+                journal_field(j, "SLUICE_CPU_USEC", cpu, sizeof(cpu));
+                journal_field(j, "SLUICE_MEMORY_MAX", mem, sizeof(mem));
+                journal_field(j, "SLUICE_MEMORY_PEAK", peak, sizeof(peak));
+                journal_field(j, "MESSAGE", reason, sizeof(reason));
                 format_realtime(when, sizeof(when), t);
                 n++;
                 if (o->json) {
@@ -192,7 +177,7 @@ static void on_interrupt(int sig) {
 
 int verb_logs(const CtlOptions *o, int argc, char *argv[]) {
         _cleanup_(ctl_pipelines_done) CtlPipelines p = {};
-        _cleanup_free_ char *id = NULL, *unit = NULL, *m1 = NULL, *m2 = NULL, *m3 = NULL;
+        _cleanup_free_ char *id = NULL, *unit = NULL;
         sd_journal *j = NULL;
         Task *task;
         int r;
@@ -206,25 +191,13 @@ int verb_logs(const CtlOptions *o, int argc, char *argv[]) {
                 return 1;
         if (ctl_instance_names(task, o->params, &id, &unit) < 0)
                 return 1;
-        if (asprintf(&m1, "_SYSTEMD_UNIT=%s", unit) < 0 ||
-            asprintf(&m2, "_SYSTEMD_USER_UNIT=%s", unit) < 0 ||
-            asprintf(&m3, "SLUICE_UNIT=%s", unit) < 0)
-                return 1;
         r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
         if (r < 0) {
                 fprintf(stderr, "sluicectl: cannot open the journal: %s\n", strerror(-r));
                 return 1;
         }
         /* The unit's own lines, and the daemon's entries about it (started, finished). */
-        r = sd_journal_add_match(j, m1, 0);
-        if (r >= 0)
-                r = sd_journal_add_disjunction(j);
-        if (r >= 0)
-                r = sd_journal_add_match(j, m2, 0);
-        if (r >= 0)
-                r = sd_journal_add_disjunction(j);
-        if (r >= 0)
-                r = sd_journal_add_match(j, m3, 0);
+        r = journal_match_unit(j, unit);
         if (r >= 0)
                 r = sd_journal_seek_head(j);
         if (r < 0) {
@@ -250,9 +223,9 @@ int verb_logs(const CtlOptions *o, int argc, char *argv[]) {
 
                 (void) sd_journal_get_realtime_usec(j, &t);
                 format_realtime(when, sizeof(when), t);
-                field(j, "SYSLOG_IDENTIFIER", ident, sizeof(ident));
-                field(j, "_PID", pid, sizeof(pid));
-                field(j, "MESSAGE", msg, sizeof(msg));
+                journal_field(j, "SYSLOG_IDENTIFIER", ident, sizeof(ident));
+                journal_field(j, "_PID", pid, sizeof(pid));
+                journal_field(j, "MESSAGE", msg, sizeof(msg));
                 printf("%s %s[%s]: %s\n", when, ident, pid, msg);
         }
         sd_journal_close(j);

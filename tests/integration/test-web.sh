@@ -1,13 +1,22 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # The daemon's HTTP server, on loopback where sluiced.conf says: Prometheus /metrics (runs by
-# result, instances by state, the event-to-start histogram, poll failures) and /api/status.
+# result, queue, running units, the event-to-start histogram, poll failures), the JSON API
+# behind the dashboard, and what guards its buttons: off unless http.control is set, and then
+# only with the CSRF token, from this server's own origin and Host.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/servers.sh"
 
 PORT=$(free_port)
 mkdir -p "$WORK/config" "$WORK/in"
 printf 'http = { listen = "127.0.0.1:%s"; };\n' "$PORT" > "$WORK/config/sluiced.conf"
+# A mistake in the http group is a config error with its line, and the daemon refuses it.
+printf 'http = {\n  listen = "127.0.0.1:%s";\n  contrl = true;\n};\n' "$PORT" > "$WORK/bad.conf"
+
+mv "$WORK/bad.conf" "$WORK/sluiced.conf"
+out=$("$SLUICECTL" -C "$WORK" check 2>&1) && fail "a bad http group passed: $out"
+grep -q "sluiced.conf:3: 'http': unknown key 'contrl'" <<<"$out" || fail "bad http group: $out"
+rm "$WORK/sluiced.conf"
 cat > "$WORK/web.conf" <<CONF
 targets = {
   raw  = { path = "$WORK/in/{n}"; };
@@ -36,10 +45,82 @@ grep -q '^sluice_event_to_start_seconds_count [1-9]' <<<"$m" || fail "latency hi
 grep -q '^sluice_event_to_start_seconds_bucket{le="+Inf"} [1-9]' <<<"$m" || fail "histogram buckets: $m"
 polled() { get /metrics | grep -q "^sluice_target_poll_failures{pipeline=\"$PIPELINE\",target=\"down\",kind=\"url\"} [1-9]"; }
 wait_for 30 "the failing poll in /metrics" polled
-get /api/status | grep -q "\"runs_succeeded\":1,\"runs_failed\":1,\"pipelines\":\[{\"name\":\"$PIPELINE\",\"tasks\":3}\]" ||
-    fail "/api/status: $(get /api/status)"
-code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/nothing")
-[ "$code" = 404 ] || fail "unknown path: $code"
-code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$PORT/metrics")
-[ "$code" = 405 ] || fail "POST: $code"
+# json EXPRESSION: evaluates a Python expression over the JSON on stdin (as j).
+json() { python3 -c "import json, sys; j = json.load(sys.stdin); print($1)"; }
+st=$(get /api/status)
+[ "$(json 'j["runs_succeeded"], j["runs_failed"], j["failed"], j["control"], "csrf" in j' <<<"$st")" = \
+    "1 1 1 False False" ] || fail "/api/status: $st"
+[ "$(json '[(p["name"], p["tasks"]) for p in j["pipelines"]]' <<<"$st")" = "[('$PIPELINE', 3)]" ] ||
+    fail "/api/status pipelines: $st"
+grep -q '^sluice_queue_length 0$' <<<"$m" && grep -q '^sluice_units_running 0$' <<<"$m" ||
+    fail "queue and running gauges: $m"
+
+# The graph: tasks with their edges and instances by state; a complete one counted from disk.
+g=$(get /api/graph)
+tasks() { json '{t["name"]: (t["inputs"], t["outputs"], t["counts"]["complete"], t["counts"]["failed"]) for t in j["pipelines"][0]["tasks"]}'; }
+[ "$(tasks <<<"$g")" = "{'copy': (['raw'], ['out'], 1, 0), 'fail': (['raw'], ['o2'], 0, 1), 'never': (['down'], ['o3'], 0, 0)}" ] ||
+    fail "/api/graph tasks: $(tasks <<<"$g")"
+[ "$(json '[t["producer"] for t in j["pipelines"][0]["targets"] if t["name"] == "out"]' <<<"$g")" = "['copy']" ] ||
+    fail "/api/graph targets: $g"
+i=$(get "/api/instances?task=$PIPELINE/fail")
+[ "$(json '[(x["state"], x["params"], x["reason"]) for x in j["instances"]]' <<<"$i")" = \
+    "[('failed', ['n=a'], 'exit-code (status 1)')]" ] || fail "/api/instances: $i"
+i=$(get "/api/instances?task=$PIPELINE/copy")
+[ "$(json '[x["params"] for x in j["complete"]], j["complete_total"]' <<<"$i")" = "[['n=a']] 1" ] ||
+    fail "/api/instances complete: $i"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/api/instances?task=nope/x")
+[ "$code" = 404 ] || fail "instances of no task: $code"
+
+# History from the journal, newest first, with durations; the log lines of a run.
+h=$(get /api/history)
+[ "$(json 'sorted((r["task"], r["result"], r["duration_usec"] is not None) for r in j)' <<<"$h")" = \
+    "[('copy', 'success', True), ('fail', 'failed', True)]" ] || fail "/api/history: $h"
+logs() { get "/api/logs?unit=$(unit fail a)" | json '" | ".join(l["message"] for l in j)'; }
+said_failed() { logs | grep -q "failed: exit-code"; }
+wait_for 10 "the failed run's lines in /api/logs" said_failed
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/api/logs")
+[ "$code" = 400 ] || fail "logs without a unit: $code"
+[ "$(get /api/units)" = "[]" ] || fail "/api/units while idle: $(get /api/units)"
+
+# The dashboard itself, compiled in, with a policy that forbids framing and foreign scripts.
+hdr=$(curl -sf -D - -o "$WORK/index.html" "http://127.0.0.1:$PORT/")
+grep -q '<script src="/app.js"' "$WORK/index.html" || fail "no dashboard at /"
+grep -qi "^content-security-policy: default-src 'self'" <<<"$hdr" || fail "no CSP: $hdr"
+grep -qi '^x-frame-options: DENY' <<<"$hdr" || fail "framing allowed: $hdr"
+grep -q "X-Sluice-CSRF" <<<"$(get /app.js)" || fail "no /app.js"
+
+# Control is off by default: the buttons' endpoints refuse.
+post() { curl -s -o "$WORK/post.out" -w '%{http_code}' -X POST "$@"; }
+code=$(post "http://127.0.0.1:$PORT/api/retry?task=$PIPELINE/fail&param=n=a")
+[ "$code" = 403 ] && grep -q "control is off" "$WORK/post.out" || fail "retry with control off: $code"
+# Another Host (DNS rebinding) is refused before anything else.
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: evil.example:$PORT" "http://127.0.0.1:$PORT/api/status")
+[ "$code" = 421 ] || fail "foreign Host: $code"
+
+# With control on: no token, a wrong one, or another origin is refused; the token works.
+kill "$DAEMON_PID"; wait "$DAEMON_PID" || true; DAEMON_PID=
+printf 'http = { listen = "127.0.0.1:%s"; control = true; };\n' "$PORT" > "$WORK/config/sluiced.conf"
+start_daemon
+wait_for 30 "the HTTP server" get /api/status
+token=$(get /api/status | json 'j["csrf"]')
+[ ${#token} = 32 ] || fail "token: $token"
+url="http://127.0.0.1:$PORT/api/retry?task=$PIPELINE/fail&param=n=a"
+code=$(post "$url"); [ "$code" = 403 ] || fail "retry without a token: $code"
+code=$(post -H "X-Sluice-CSRF: ${token%?}x" "$url"); [ "$code" = 403 ] || fail "wrong token: $code"
+code=$(post -H "X-Sluice-CSRF: $token" -H "Origin: http://evil.example" "$url")
+[ "$code" = 403 ] && grep -q "cross-origin" "$WORK/post.out" || fail "foreign origin: $code"
+code=$(post -H "X-Sluice-CSRF: $token" "http://127.0.0.1:$PORT/api/cancel?task=$PIPELINE/copy&param=n=a")
+[ "$code" = 409 ] && grep -q "neither queued, running" "$WORK/post.out" || fail "cancel of an idle one: $code $(cat "$WORK/post.out")"
+code=$(post -H "X-Sluice-CSRF: $token" "http://127.0.0.1:$PORT/api/retry?task=$PIPELINE/nope")
+[ "$code" = 404 ] || fail "retry of no task: $code"
+code=$(post -H "X-Sluice-CSRF: $token" -H "Origin: http://127.0.0.1:$PORT" "$url")
+[ "$code" = 200 ] && [ "$(json 'j["unit"]' < "$WORK/post.out")" = "$(unit fail a)" ] ||
+    fail "retry with the token: $code $(cat "$WORK/post.out")"
+failed_twice() { [ "$(runs_started "$(unit fail a)")" = 2 ]; }
+wait_for 30 "the retried run" failed_twice
+# Run with force re-runs a complete instance.
+code=$(post -H "X-Sluice-CSRF: $token" "http://127.0.0.1:$PORT/api/run?task=$PIPELINE/copy&param=n=a&force=1")
+[ "$code" = 200 ] && grep -q '"steps":\[{' "$WORK/post.out" || fail "run --force: $code $(cat "$WORK/post.out")"
+copied_twice() { [ "$(runs_started "$(unit copy a)")" = 2 ]; }
+wait_for 30 "the forced run" copied_twice
 echo ok

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The changes an operator may ask for, decided in one place so that sluicectl (over D-Bus) and
+ * the dashboard (over HTTP) refuse the same things with the same words. Who may ask is the
+ * caller's business: bus-api.c checks the bus credentials, web.c its CSRF token.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "control.h"
+#include "evaluate.h"
+#include "executor.h"
+#include "log.h"
+#include "task-params.h"
+
+_printf_(3, 4) static int refuse(ControlError *e, const char *name, const char *fmt, ...) {
+        va_list ap;
+
+        e->name = name;
+        va_start(ap, fmt);
+        (void) vsnprintf(e->message, sizeof(e->message), fmt, ap);
+        va_end(ap);
+        return -EINVAL;
+}
+
+Task *control_find_task(Manager *m, const char *name, ControlError *e) {
+        const char *slash = strchr(name, '/');
+        Task *found = NULL;
+        unsigned matches = 0;
+
+        if (slash) {
+                _cleanup_free_ char *p = strndup(name, (size_t) (slash - name));
+                Task *t = p ? manager_find_task(m, p, slash + 1) : NULL;
+                if (!t)
+                        (void) refuse(e, CONTROL_NO_SUCH_TASK, "No task '%s'", name);
+                return t;
+        }
+        for (size_t k = 0; k < m->n_pipelines; k++) {
+                Task *t = pipeline_find_task(m->pipelines[k], name);
+                if (t) {
+                        found = t;
+                        matches++;
+                }
+        }
+        if (matches == 1)
+                return found;
+        if (matches == 0)
+                (void) refuse(e, CONTROL_NO_SUCH_TASK, "No task '%s'", name);
+        else
+                (void) refuse(e, CONTROL_NO_SUCH_TASK,
+                              "Task '%s' is in several pipelines; say which: PIPELINE/TASK", name);
+        return NULL;
+}
+
+int control_resolve(Manager *m, const char *name, char **params, ControlError *e,
+                    Task **ret_task, Binding **ret_binding, char **ret_unit, Instance **ret) {
+        _cleanup_(binding_freep) Binding *b = NULL;
+        _cleanup_free_ char *problems = NULL, *id = NULL, *unit = NULL;
+        Task *task;
+        int r;
+
+        task = control_find_task(m, name, e);
+        if (!task)
+                return -ENOENT;
+        r = task_binding_from_params(task, params, &b, &problems);
+        if (r == -EINVAL)
+                return refuse(e, CONTROL_INVALID_ARGS, "%s", problems);
+        if (r >= 0)
+                r = task_instance_id(task, b, &id);
+        if (r >= 0)
+                r = task_unit_name(task, id, &unit);
+        if (r < 0)
+                return refuse(e, CONTROL_FAILED, "%s: %s", name, strerror(-r));
+        *ret_task = task;
+        *ret = manager_find_instance(m, unit);
+        *ret_binding = TAKE_PTR(b);
+        *ret_unit = TAKE_PTR(unit);
+        return 0;
+}
+
+int control_retry(Manager *m, Task *task, const Binding *b, const char *unit, Instance *i,
+                  ControlError *e) {
+        int r;
+
+        if (!i || (i->state != INSTANCE_FAILED && i->state != INSTANCE_RETRY))
+                return refuse(e, CONTROL_NOT_FAILED, "%s has not failed%s%s", unit,
+                              i ? ": it is " : "", i ? instance_state_to_string(i->state) : "");
+        if (!evaluate_inputs_exist(task, b))
+                return refuse(e, CONTROL_INPUTS_MISSING,
+                              "%s cannot run again: an input is missing (see `sluicectl why`)",
+                              unit);
+        log_info("%s retried on request", unit);
+        r = evaluate_enqueue(m, task, b, NULL, unit, i, NULL);
+        if (r < 0)
+                return refuse(e, CONTROL_FAILED, "Cannot queue %s: %s", unit, strerror(-r));
+        return 0;
+}
+
+int control_cancel(Manager *m, const char *unit, Instance *i, ControlError *e) {
+        int r;
+
+        if (!i || i->state == INSTANCE_FAILED)
+                return refuse(e, CONTROL_NOT_ACTIVE,
+                              "%s is neither queued, running nor waiting to retry", unit);
+        log_notice("%s cancelled on request", unit);
+        r = executor_cancel(m, i);
+        if (r < 0)
+                return refuse(e, CONTROL_FAILED, "Cannot stop %s: %s", unit, strerror(-r));
+        return 0;
+}

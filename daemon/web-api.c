@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The JSON the dashboard draws from: /api/status (counters, slots, pools, the head of the
+ * queue, backfills), /api/graph (every pipeline's targets and tasks, each task with its
+ * instances counted by state) and /api/instances (one task's instances, for the grid). An
+ * instance the daemon holds says its own state; a complete one is no object in the daemon
+ * (instance.h), so those are counted by scanning the task's first output, again after
+ * WEB_COUNT_TTL or when a run succeeded (but not more often than WEB_COUNT_MIN_AGE), and up to
+ * WEB_SCAN_CAP, so that a dashboard left open costs little.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backfill.h"
+#include "log.h"
+#include "sluice-config.h"
+#include "util/strv.h"
+#include "web-internal.h"
+
+#define WEB_COUNT_TTL (15 * USEC_PER_SEC)
+#define WEB_COUNT_MIN_AGE (2 * USEC_PER_SEC)
+#define WEB_QUEUE_SHOWN 100
+#define WEB_INSTANCES_DEFAULT 2000
+
+static void put_str(json_object *o, const char *key, const char *value) {
+        json_object_object_add(o, key, value ? json_object_new_string(value) : NULL);
+}
+
+static void put_u64(json_object *o, const char *key, uint64_t value) {
+        json_object_object_add(o, key, json_object_new_uint64(value));
+}
+
+json_object *web_params(const Binding *b) {
+        json_object *a = json_object_new_array();
+
+        for (size_t k = 0; b && k < b->n; k++) {
+                _cleanup_free_ char *s = NULL;
+                if (asprintf(&s, "%s=%s", b->entries[k].name, b->entries[k].value) >= 0)
+                        json_object_array_add(a, json_object_new_string(s));
+        }
+        return a;
+}
+
+static json_object *instance_json(const Instance *i) {
+        json_object *o = json_object_new_object();
+
+        put_str(o, "pipeline", i->task->pipeline->name);
+        put_str(o, "task", i->task->name);
+        json_object_object_add(o, "params", web_params(i->binding));
+        put_str(o, "id", i->id);
+        put_str(o, "unit", i->unit);
+        put_str(o, "state", instance_state_to_string(i->state));
+        put_u64(o, "attempts", i->attempts);
+        put_u64(o, "wake_usec", i->wake_realtime);
+        put_u64(o, "started_usec", i->run ? i->run->start_realtime : i->last_start_realtime);
+        put_str(o, "reason", i->reason);
+        json_object_object_add(o, "backfill", json_object_new_boolean(i->backfill));
+        return o;
+}
+
+json_object *web_status(Web *w) {
+        Manager *m = w->manager;
+        json_object *o = json_object_new_object(), *a;
+        unsigned shown = 0;
+
+        put_str(o, "version", SLUICE_VERSION);
+        json_object_object_add(o, "control", json_object_new_boolean(m->config.http_control));
+        if (m->config.http_control)
+                put_str(o, "csrf", w->csrf);
+        put_u64(o, "running", m->n_active - m->n_starting);
+        put_u64(o, "starting", m->n_starting);
+        put_u64(o, "queued", m->n_queued);
+        put_u64(o, "retrying", m->n_retrying);
+        put_u64(o, "failed", m->n_failed);
+        put_u64(o, "runs_succeeded", m->n_runs_ok);
+        put_u64(o, "runs_failed", m->n_runs_failed);
+        put_u64(o, "max_parallel", m->config.max_parallel);
+        put_u64(o, "max_starting", m->config.max_starting);
+
+        a = json_object_new_array();
+        for (size_t k = 0; k < m->n_pipelines; k++) {
+                json_object *p = json_object_new_object();
+                put_str(p, "name", m->pipelines[k]->name);
+                put_u64(p, "tasks", m->pipelines[k]->n_tasks);
+                json_object_array_add(a, p);
+        }
+        json_object_object_add(o, "pipelines", a);
+
+        a = json_object_new_array();
+        for (size_t k = 0; k < m->config.n_pools; k++) {
+                json_object *p = json_object_new_object();
+                put_str(p, "name", m->config.pools[k].name);
+                put_u64(p, "size", m->config.pools[k].size);
+                put_u64(p, "used", m->pool_used ? m->pool_used[k] : 0);
+                json_object_array_add(a, p);
+        }
+        json_object_object_add(o, "pools", a);
+
+        a = json_object_new_array();
+        for (Instance *i = m->queue; i && shown < WEB_QUEUE_SHOWN; i = i->next, shown++)
+                json_object_array_add(a, instance_json(i));
+        json_object_object_add(o, "queue", a);
+
+        a = json_object_new_array();
+        for (Backfill *bf = m->backfills; bf; bf = bf->next) {
+                json_object *b = json_object_new_object();
+                BackfillProgress p;
+
+                backfill_progress(m, bf, &p);
+                put_u64(b, "id", bf->id);
+                put_str(b, "pipeline", bf->pipeline);
+                put_str(b, "task", bf->task);
+                put_str(b, "from", bf->from);
+                put_str(b, "to", bf->to);
+                put_u64(b, "started_usec", bf->started_realtime);
+                put_u64(b, "finished_usec", bf->finished_realtime);
+                put_u64(b, "total", p.total);
+                put_u64(b, "complete", p.complete);
+                put_u64(b, "running", p.running + p.queued);
+                put_u64(b, "failed", p.failed);
+                json_object_array_add(a, b);
+        }
+        json_object_object_add(o, "backfills", a);
+        return o;
+}
+
+typedef struct ScanCount {
+        unsigned n;
+        char **ids;             /* when listing: "day=...\x1fsrc=..." */
+        size_t n_ids, n_allocated;
+} ScanCount;
+
+/* An instance's parameters as one string that sorts by them: "day=...", joined by \x1f
+ * (which no value of a file name or URL carries). */
+static char *params_key(const Binding *b) {
+        char *s = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&s, &len);
+
+        if (!f)
+                return NULL;
+        for (size_t k = 0; k < b->n; k++)
+                fprintf(f, "%s%s=%s", k ? "\x1f" : "", b->entries[k].name, b->entries[k].value);
+        if (fclose(f) != 0)
+                return mfree(s);
+        return s;
+}
+
+static int count_one(Target *t, const Binding *b, void *userdata) {
+        ScanCount *sc = userdata;
+
+        if (sc->n >= WEB_SCAN_CAP)
+                return -ECANCELED;
+        sc->n++;
+        return 0;
+}
+
+/* Instances of the task's first output that exist now: the complete ones. */
+static int scan_complete(Manager *m, Task *task, target_scan_func f, ScanCount *sc) {
+        Target *t = task->n_outputs > 0 ? task->outputs[0] : NULL;
+        int r;
+
+        if (!t || !t->kind->scan)
+                return 0;
+        target_host_scan_begin(&m->host);
+        r = t->kind->scan(t, f, sc);
+        target_host_scan_end(&m->host);
+        return r == -ECANCELED ? 1 : r;
+}
+
+static WebCount *complete_count(Web *w, Task *task) {
+        _cleanup_free_ char *key = NULL;
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        WebCount *c;
+        ScanCount sc = {};
+        int r;
+
+        if (asprintf(&key, "%s/%s", task->pipeline->name, task->name) < 0)
+                return NULL;
+        HASH_FIND_STR(w->counts, key, c);
+        /* Fresh enough; a run that ended since may have completed one, though. */
+        if (c && now - c->at < WEB_COUNT_TTL &&
+            (c->runs == w->manager->n_runs_ok || now - c->at < WEB_COUNT_MIN_AGE))
+                return c;
+        r = scan_complete(w->manager, task, count_one, &sc);
+        if (r < 0)
+                log_debug_errno(r, "Cannot count the complete instances of %s: %m", key);
+        if (!c) {
+                c = calloc(1, sizeof(*c));
+                if (!c)
+                        return NULL;
+                c->key = TAKE_PTR(key);
+                HASH_ADD_KEYPTR(hh, w->counts, c->key, strlen(c->key), c);
+        }
+        c->complete = sc.n;
+        c->runs = w->manager->n_runs_ok;
+        c->capped = r > 0;
+        c->at = now;
+        return c;
+}
+
+static json_object *names_of(Target **targets, size_t n) {
+        json_object *a = json_object_new_array();
+
+        for (size_t k = 0; k < n; k++)
+                json_object_array_add(a, json_object_new_string(targets[k]->name));
+        return a;
+}
+
+static json_object *task_json(Web *w, Task *task, const unsigned *counts) {
+        json_object *o = json_object_new_object(), *a, *c;
+        WebCount *done = complete_count(w, task);
+
+        put_str(o, "name", task->name);
+        a = json_object_new_array();
+        for (size_t k = 0; k < task->n_inputs; k++)
+                json_object_array_add(a, json_object_new_string(task->inputs[k].target->name));
+        json_object_object_add(o, "inputs", a);
+        json_object_object_add(o, "outputs", names_of(task->outputs, task->n_outputs));
+        a = json_object_new_array();
+        for (size_t k = 0; k < task->n_params; k++)
+                json_object_array_add(a, json_object_new_string(task->params[k].name));
+        json_object_object_add(o, "params", a);
+        c = json_object_new_object();
+        put_u64(c, "complete", done ? done->complete : 0);
+        for (InstanceState s = 0; s < _INSTANCE_STATE_MAX; s++)
+                put_u64(c, instance_state_to_string(s), counts[s]);
+        json_object_object_add(o, "counts", c);
+        json_object_object_add(o, "complete_capped",
+                               json_object_new_boolean(done && done->capped));
+        return o;
+}
+
+static json_object *target_json(Target *t) {
+        json_object *o = json_object_new_object();
+        TargetStatus st;
+
+        put_str(o, "name", t->name);
+        put_str(o, "kind", t->kind->name);
+        put_str(o, "template", t->template->text);
+        put_str(o, "producer", t->producer ? t->producer->name : NULL);
+        if (t->kind->status && t->host && t->kind->status(t, &st) > 0) {
+                put_u64(o, "objects", st.objects);
+                put_u64(o, "poll_failures", st.failures);
+                put_str(o, "poll_error", st.error);
+        }
+        return o;
+}
+
+/* Per task, the instances the daemon holds by state: one pass over them all. */
+typedef struct TaskCounts {
+        const Task *task;
+        unsigned counts[_INSTANCE_STATE_MAX];
+        UT_hash_handle hh;
+} TaskCounts;
+
+json_object *web_graph(Web *w) {
+        Manager *m = w->manager;
+        json_object *root = json_object_new_object(), *pipelines = json_object_new_array();
+        TaskCounts *by_task = NULL, *tc, *tmp;
+        static const unsigned none[_INSTANCE_STATE_MAX];
+        Instance *i, *itmp;
+
+        HASH_ITER(hh, m->instances, i, itmp) {
+                HASH_FIND_PTR(by_task, &i->task, tc);
+                if (!tc) {
+                        tc = calloc(1, sizeof(*tc));
+                        if (!tc)
+                                break;
+                        tc->task = i->task;
+                        HASH_ADD_PTR(by_task, task, tc);
+                }
+                tc->counts[i->state]++;
+        }
+        for (size_t k = 0; k < m->n_pipelines; k++) {
+                Pipeline *p = m->pipelines[k];
+                json_object *o = json_object_new_object(), *a;
+
+                put_str(o, "name", p->name);
+                a = json_object_new_array();
+                for (size_t j = 0; j < p->n_targets; j++)
+                        json_object_array_add(a, target_json(p->targets[j]));
+                json_object_object_add(o, "targets", a);
+                a = json_object_new_array();
+                for (size_t j = 0; j < p->n_tasks; j++) {
+                        HASH_FIND_PTR(by_task, &p->tasks[j], tc);
+                        json_object_array_add(a, task_json(w, p->tasks[j],
+                                                           tc ? tc->counts : none));
+                }
+                json_object_object_add(o, "tasks", a);
+                json_object_array_add(pipelines, o);
+        }
+        HASH_ITER(hh, by_task, tc, tmp) {
+                HASH_DEL(by_task, tc);
+                free(tc);
+        }
+        json_object_object_add(root, "pipelines", pipelines);
+        return root;
+}
+
+static int list_one(Target *t, const Binding *b, void *userdata) {
+        ScanCount *sc = userdata;
+
+        if (sc->n >= WEB_SCAN_CAP)
+                return -ECANCELED;
+        if (sc->n_ids == sc->n_allocated) {
+                size_t n = MAX(sc->n_allocated * 2, (size_t) 64);
+                char **l = reallocarray(sc->ids, n, sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+                sc->ids = l;
+                sc->n_allocated = n;
+        }
+        sc->ids[sc->n_ids] = params_key(b);
+        if (!sc->ids[sc->n_ids])
+                return -ENOMEM;
+        sc->n_ids++;
+        sc->n++;
+        return 0;
+}
+
+static int compare_desc(const void *a, const void *b) {
+        return strcmp(*(char * const *) b, *(char * const *) a);
+}
+
+/* A complete instance, for the grid: its parameters from params_key(). */
+static json_object *complete_json(const char *key) {
+        json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+        for (const char *p = key, *end; *p; p = *end ? end + 1 : end) {
+                end = strchrnul(p, '\x1f');
+                json_object_array_add(a, json_object_new_string_len(p, (int) (end - p)));
+        }
+        json_object_object_add(o, "params", a);
+        put_str(o, "state", "complete");
+        return o;
+}
+
+json_object *web_instances(Web *w, struct MHD_Connection *c, unsigned *ret_code,
+                           const char **ret_error) {
+        Manager *m = w->manager;
+        const char *name = web_arg(c, "task"), *limit_arg = web_arg(c, "limit");
+        unsigned long limit = limit_arg ? strtoul(limit_arg, NULL, 10) : WEB_INSTANCES_DEFAULT;
+        char **held = NULL;
+        size_t n_held = 0;
+        json_object *o, *a;
+        ScanCount sc = {};
+        Instance *i, *tmp;
+        const char *slash;
+        Task *task;
+        int r;
+
+        slash = name ? strchr(name, '/') : NULL;
+        task = slash ? manager_find_task(m, strndupa(name, (size_t) (slash - name)), slash + 1)
+                     : NULL;
+        if (!task) {
+                *ret_code = MHD_HTTP_NOT_FOUND;
+                *ret_error = "no such task: give ?task=PIPELINE/TASK";
+                return NULL;
+        }
+        o = json_object_new_object();
+        put_str(o, "pipeline", task->pipeline->name);
+        put_str(o, "task", task->name);
+        a = json_object_new_array();
+        HASH_ITER(hh, m->instances, i, tmp) {
+                char **l;
+                if (i->task != task)
+                        continue;
+                if (json_object_array_length(a) < limit)
+                        json_object_array_add(a, instance_json(i));
+                l = reallocarray(held, n_held + 2, sizeof(char *));
+                if (!l)
+                        continue;
+                held = l;
+                held[n_held] = params_key(i->binding);
+                if (held[n_held])
+                        n_held++;
+                held[n_held] = NULL;
+        }
+        json_object_object_add(o, "instances", a);
+
+        /* Newest first: parameter values that are times sort as text too. */
+        r = scan_complete(m, task, list_one, &sc);
+        if (sc.ids)
+                qsort(sc.ids, sc.n_ids, sizeof(char *), compare_desc);
+        a = json_object_new_array();
+        for (size_t k = 0; k < sc.n_ids && json_object_array_length(a) < limit; k++)
+                if (!strv_contains(held, sc.ids[k]))
+                        json_object_array_add(a, complete_json(sc.ids[k]));
+        json_object_object_add(o, "complete", a);
+        put_u64(o, "complete_total", sc.n);
+        json_object_object_add(o, "complete_capped", json_object_new_boolean(r > 0));
+        for (size_t k = 0; k < sc.n_ids; k++)
+                free(sc.ids[k]);
+        free(sc.ids);
+        strv_free(held);
+        return o;
+}
