@@ -153,6 +153,7 @@ static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, cons
         scheduler_release(m, i);
         if (ok) {
                 m->n_runs_ok++;
+                i->task->n_succeeded++;
                 if (i->failed_before)
                         notify_instance(m, i, NOTIFY_RECOVERY, NULL);
                 notify_instance(m, i, NOTIFY_SUCCESS, NULL);

@@ -108,6 +108,7 @@ struct Task {
         char **notify[_NOTIFY_EVENT_MAX];       /* notifier names, per event (on_failure...) */
 
         unsigned n_running;     /* runtime: its units starting or running now */
+        unsigned long long n_succeeded; /* runtime: its runs that succeeded */
 };
 
 struct Pipeline {

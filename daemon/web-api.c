@@ -4,9 +4,8 @@
  * queue, backfills), /api/graph (every pipeline's targets and tasks, each task with its
  * instances counted by state) and /api/instances (one task's instances, for the grid). An
  * instance the daemon holds says its own state; a complete one is no object in the daemon
- * (instance.h), so those are counted by scanning the task's first output, again after
- * WEB_COUNT_TTL or when a run succeeded (but not more often than WEB_COUNT_MIN_AGE), and up to
- * WEB_SCAN_CAP, so that a dashboard left open costs little.
+ * (instance.h), so those are found by scanning the task's first output (complete_instances()),
+ * up to WEB_SCAN_CAP and not at every request, so that dashboards left open cost little.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,7 +126,8 @@ json_object *web_status(Web *w) {
 
 typedef struct ScanCount {
         unsigned n;
-        char **ids;             /* when listing: "day=...\x1fsrc=..." */
+        bool list;
+        char **ids;
         size_t n_ids, n_allocated;
 } ScanCount;
 
@@ -147,56 +147,97 @@ static char *params_key(const Binding *b) {
         return s;
 }
 
-static int count_one(Target *t, const Binding *b, void *userdata) {
+static int scan_one(Target *t, const Binding *b, void *userdata) {
         ScanCount *sc = userdata;
 
         if (sc->n >= WEB_SCAN_CAP)
                 return -ECANCELED;
         sc->n++;
+        if (!sc->list)
+                return 0;
+        if (sc->n_ids == sc->n_allocated) {
+                size_t n = MAX(sc->n_allocated * 2, (size_t) 64);
+                char **l = reallocarray(sc->ids, n, sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+                sc->ids = l;
+                sc->n_allocated = n;
+        }
+        sc->ids[sc->n_ids] = params_key(b);
+        if (!sc->ids[sc->n_ids])
+                return -ENOMEM;
+        sc->n_ids++;
         return 0;
 }
 
-/* Instances of the task's first output that exist now: the complete ones. */
-static int scan_complete(Manager *m, Task *task, target_scan_func f, ScanCount *sc) {
-        Target *t = task->n_outputs > 0 ? task->outputs[0] : NULL;
-        int r;
-
-        if (!t || !t->kind->scan)
-                return 0;
-        target_host_scan_begin(&m->host);
-        r = t->kind->scan(t, f, sc);
-        target_host_scan_end(&m->host);
-        return r == -ECANCELED ? 1 : r;
+static int compare_desc(const void *a, const void *b) {
+        return strcmp(*(char * const *) b, *(char * const *) a);
 }
 
-static WebCount *complete_count(Web *w, Task *task) {
+static void free_ids(char **ids, size_t n) {
+        for (size_t k = 0; k < n; k++)
+                free(ids[k]);
+        free(ids);
+}
+
+void web_counts_free(Web *w) {
+        WebCount *c, *tmp;
+
+        HASH_ITER(hh, w->counts, c, tmp) {
+                HASH_DEL(w->counts, c);
+                free_ids(c->ids, c->n_ids);
+                free(c->key);
+                free(c);
+        }
+}
+
+/*
+ * The task's complete instances: those of its first output that exist now, counted (and with
+ * list, listed newest first) by a scan, which is done again only when the last one is older
+ * than WEB_COUNT_TTL, or when the task has succeeded since and the last one is older than
+ * WEB_COUNT_MIN_AGE: scanning 100,000 files takes the loop tens of milliseconds.
+ */
+static WebCount *complete_instances(Web *w, Task *task, bool list) {
         _cleanup_free_ char *key = NULL;
         usec_t now = now_usec(CLOCK_MONOTONIC);
+        Target *t = task->n_outputs > 0 ? task->outputs[0] : NULL;
+        ScanCount sc = { .list = list };
         WebCount *c;
-        ScanCount sc = {};
-        int r;
+        int r = 0;
 
         if (asprintf(&key, "%s/%s", task->pipeline->name, task->name) < 0)
                 return NULL;
         HASH_FIND_STR(w->counts, key, c);
-        /* Fresh enough; a run that ended since may have completed one, though. */
-        if (c && now - c->at < WEB_COUNT_TTL &&
-            (c->runs == w->manager->n_runs_ok || now - c->at < WEB_COUNT_MIN_AGE))
+        if (c && (!list || c->ids) && now - c->at < WEB_COUNT_TTL &&
+            (c->runs == task->n_succeeded || now - c->at < WEB_COUNT_MIN_AGE))
                 return c;
-        r = scan_complete(w->manager, task, count_one, &sc);
-        if (r < 0)
-                log_debug_errno(r, "Cannot count the complete instances of %s: %m", key);
+        if (t && t->kind->scan) {
+                target_host_scan_begin(&w->manager->host);
+                r = t->kind->scan(t, scan_one, &sc);
+                target_host_scan_end(&w->manager->host);
+        }
+        if (r < 0 && r != -ECANCELED)
+                log_debug_errno(r, "Cannot scan the complete instances of %s: %m", key);
+        if (sc.ids)
+                qsort(sc.ids, sc.n_ids, sizeof(char *), compare_desc);
         if (!c) {
                 c = calloc(1, sizeof(*c));
-                if (!c)
+                if (!c) {
+                        free_ids(sc.ids, sc.n_ids);
                         return NULL;
+                }
                 c->key = TAKE_PTR(key);
                 HASH_ADD_KEYPTR(hh, w->counts, c->key, strlen(c->key), c);
         }
+        free_ids(c->ids, c->n_ids);
+        c->ids = sc.ids;
+        c->n_ids = sc.n_ids;
+        if (list && !c->ids)
+                c->ids = calloc(1, sizeof(char *));     /* listed, and none */
         c->complete = sc.n;
-        c->runs = w->manager->n_runs_ok;
-        c->capped = r > 0;
+        c->capped = r == -ECANCELED;
         c->at = now;
+        c->runs = task->n_succeeded;
         return c;
 }
 
@@ -210,7 +251,7 @@ static json_object *names_of(Target **targets, size_t n) {
 
 static json_object *task_json(Web *w, Task *task, const unsigned *counts) {
         json_object *o = json_object_new_object(), *a, *c;
-        WebCount *done = complete_count(w, task);
+        WebCount *done = complete_instances(w, task, false);
 
         put_str(o, "name", task->name);
         a = json_object_new_array();
@@ -299,31 +340,6 @@ json_object *web_graph(Web *w) {
         return root;
 }
 
-static int list_one(Target *t, const Binding *b, void *userdata) {
-        ScanCount *sc = userdata;
-
-        if (sc->n >= WEB_SCAN_CAP)
-                return -ECANCELED;
-        if (sc->n_ids == sc->n_allocated) {
-                size_t n = MAX(sc->n_allocated * 2, (size_t) 64);
-                char **l = reallocarray(sc->ids, n, sizeof(char *));
-                if (!l)
-                        return -ENOMEM;
-                sc->ids = l;
-                sc->n_allocated = n;
-        }
-        sc->ids[sc->n_ids] = params_key(b);
-        if (!sc->ids[sc->n_ids])
-                return -ENOMEM;
-        sc->n_ids++;
-        sc->n++;
-        return 0;
-}
-
-static int compare_desc(const void *a, const void *b) {
-        return strcmp(*(char * const *) b, *(char * const *) a);
-}
-
 /* A complete instance, for the grid: its parameters from params_key(). */
 static json_object *complete_json(const char *key) {
         json_object *o = json_object_new_object(), *a = json_object_new_array();
@@ -345,11 +361,10 @@ json_object *web_instances(Web *w, struct MHD_Connection *c, unsigned *ret_code,
         char **held = NULL;
         size_t n_held = 0;
         json_object *o, *a;
-        ScanCount sc = {};
         Instance *i, *tmp;
         const char *slash;
+        WebCount *done;
         Task *task;
-        int r;
 
         slash = name ? strchr(name, '/') : NULL;
         task = slash ? manager_find_task(m, strndupa(name, (size_t) (slash - name)), slash + 1)
@@ -380,20 +395,19 @@ json_object *web_instances(Web *w, struct MHD_Connection *c, unsigned *ret_code,
         }
         json_object_object_add(o, "instances", a);
 
-        /* Newest first: parameter values that are times sort as text too. */
-        r = scan_complete(m, task, list_one, &sc);
-        if (sc.ids)
-                qsort(sc.ids, sc.n_ids, sizeof(char *), compare_desc);
+        /* Newest first: parameter values that are times sort as text too. What the daemon
+         * holds (a forced re-run, say) is listed above with its own state, not here. */
+        done = complete_instances(w, task, true);
+        if (held)
+                qsort(held, n_held, sizeof(char *), compare_desc);
         a = json_object_new_array();
-        for (size_t k = 0; k < sc.n_ids && json_object_array_length(a) < limit; k++)
-                if (!strv_contains(held, sc.ids[k]))
-                        json_object_array_add(a, complete_json(sc.ids[k]));
+        for (size_t k = 0; done && k < done->n_ids && json_object_array_length(a) < limit; k++)
+                if (!held || !bsearch(&done->ids[k], held, n_held, sizeof(char *), compare_desc))
+                        json_object_array_add(a, complete_json(done->ids[k]));
         json_object_object_add(o, "complete", a);
-        put_u64(o, "complete_total", sc.n);
-        json_object_object_add(o, "complete_capped", json_object_new_boolean(r > 0));
-        for (size_t k = 0; k < sc.n_ids; k++)
-                free(sc.ids[k]);
-        free(sc.ids);
+        put_u64(o, "complete_total", done ? done->complete : 0);
+        json_object_object_add(o, "complete_capped",
+                               json_object_new_boolean(done && done->capped));
         strv_free(held);
         return o;
 }

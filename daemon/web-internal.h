@@ -21,13 +21,18 @@ typedef struct WebUnit {
         UT_hash_handle hh;
 } WebUnit;
 
-/* How many instances of a task are complete, counted by a scan, kept a while. */
+/*
+ * A task's complete instances, as a scan of its first output found them, kept a while; with
+ * their parameters ("day=...\x1fsrc=...", newest first) once the instance list was asked for.
+ */
 typedef struct WebCount {
         char *key;              /* "pipeline/task" */
         unsigned complete;
         bool capped;            /* the scan stopped at WEB_SCAN_CAP */
         usec_t at;              /* CLOCK_MONOTONIC */
-        unsigned long long runs;        /* successful runs of the daemon when counted */
+        unsigned long long runs;        /* the task's successful runs when counted */
+        char **ids;             /* NULL unless listed */
+        size_t n_ids;
         UT_hash_handle hh;
 } WebCount;
 
@@ -56,6 +61,7 @@ json_object *web_graph(Web *w);
 /* NULL and *ret_code, *ret_error set when the request is wrong. */
 json_object *web_instances(Web *w, struct MHD_Connection *c, unsigned *ret_code,
                            const char **ret_error);
+void web_counts_free(Web *w);
 /* ["day=2026-11-27", ...]: an instance's parameters as sluicectl --param takes them. */
 json_object *web_params(const Binding *b);
 

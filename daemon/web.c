@@ -367,8 +367,6 @@ static void arm(Web *w) {
 }
 
 static Web *web_free(Web *w) {
-        WebCount *c, *tmp;
-
         if (!w)
                 return NULL;
         web_units_done(w);
@@ -376,11 +374,7 @@ static Web *web_free(Web *w) {
         w->timer = sd_event_source_disable_unref(w->timer);
         if (w->mhd)
                 MHD_stop_daemon(w->mhd);
-        HASH_ITER(hh, w->counts, c, tmp) {
-                HASH_DEL(w->counts, c);
-                free(c->key);
-                free(c);
-        }
+        web_counts_free(w);
         free(w);
         return NULL;
 }

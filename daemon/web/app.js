@@ -338,6 +338,7 @@ function drawHistory(runs) {
   h('td', {}, fmtTime(r.finished_usec)), h('td', {}, r.pipeline + '/' + r.task), h('td', {}, r.instance),
   h('td', {}, badge(r.result === 'success' ? 'success' : 'failed'), r.result !== 'success' && r.failure ? ' ' + r.failure : ''),
   h('td', {}, fmtDuration(r.duration_usec)), h('td', {}, fmtDuration(r.cpu_usec)), h('td', {}, fmtBytes(r.memory_peak)))));
+  if (!runs.length) $('history').tBodies[0].replaceChildren(h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'no runs yet')));
   // The chart: one bar per run, oldest left.
   const chart = $('chart');
   const list = runs.slice(0, 100).reverse();

@@ -34,6 +34,17 @@ function drop(name) {
     await page.locator(`[data-task="${pipeline}/flaky"]`).waitFor({ timeout: TIMEOUT });
     await shot('graph');
 
+    // 10,000 complete instances: one box that counts them, a grid of the newest 2000.
+    const bulk = page.locator(`[data-task="${pipeline}/bulk"]`);
+    await page.locator(`[data-task="${pipeline}/bulk"][data-complete="10000"]`).waitFor({ timeout: TIMEOUT });
+    const nodes = await page.locator('#viewport .node').count();
+    if (nodes !== 8) throw new Error(`the graph has ${nodes} nodes, not 5 targets and 3 tasks`);
+    await bulk.click();
+    await page.locator('#grid-note', { hasText: 'newest 2000 shown' }).waitFor({ timeout: TIMEOUT });
+    const cells = await page.locator('#grid .cell').count();
+    if (cells !== 2000) throw new Error(`the grid has ${cells} cells`);
+    await shot('10000-instances');
+
     // A run appears, running (it waits for the gate), then turns to success.
     drop('a');
     const running = page.locator(`#running tr[data-unit="${workUnit}"]`);

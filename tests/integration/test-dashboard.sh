@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The dashboard in a real headless Chromium (Debian's, driven by playwright-core from npm):
 # the page opens against a running daemon, a run appears and turns to success, a failed
-# instance is retried with its button and runs again. Screenshots are kept in
+# instance is retried with its button and runs again; 10,000 complete instances stay one box
+# in the graph and a grid of the newest in the task's panel. Screenshots are kept in
 # BUILD_ROOT/test-artifacts/dashboard/.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/servers.sh"
@@ -20,6 +21,8 @@ PORT=$(free_port)
 printf 'http = { listen = "127.0.0.1:%s"; control = true; };\n' "$PORT" > "$WORK/config/sluiced.conf"
 install_pipeline "$(dirname "$0")/dashboard.conf.in"
 touch "$WORK/flag"
+mkdir -p "$WORK/bulk-out"
+(cd "$WORK/bulk-out" && for ((n = 0; n < 10000; n++)); do : > "i$n"; done)
 start_daemon
 
 PLAYWRIGHT_DIR="$PLAYWRIGHT_DIR" node "$(dirname "$0")/dashboard.cjs" \
