@@ -27,7 +27,7 @@ static int add_match(sd_journal *j, const char *field, const char *value) {
         return sd_journal_add_match(j, m, 0);
 }
 
-int journal_match_unit(sd_journal *j, const char *unit) {
+int journal_match_unit(sd_journal *j, const char *unit, const char *ident) {
         int r;
 
         /* systemd tags a system unit's lines with _SYSTEMD_UNIT, a user unit's with
@@ -41,7 +41,40 @@ int journal_match_unit(sd_journal *j, const char *unit) {
                 r = sd_journal_add_disjunction(j);
         if (r >= 0)
                 r = add_match(j, "SLUICE_UNIT", unit);
+        if (r >= 0 && ident) {
+                r = sd_journal_add_disjunction(j);
+                if (r >= 0)
+                        r = add_match(j, "SYSLOG_IDENTIFIER", ident);
+        }
         return r;
+}
+
+JournalEntryKind journal_entry_kind(sd_journal *j, const char *unit) {
+        static const char * const fields[] = { "SLUICE_UNIT", "_SYSTEMD_UNIT",
+                                                "_SYSTEMD_USER_UNIT" };
+        bool named = false;
+        char buf[512];
+
+        for (size_t k = 0; k < ELEMENTSOF(fields); k++) {
+                if (!journal_field(j, fields[k], buf, sizeof(buf))[0])
+                        continue;
+                if (!streq(buf, unit)) {
+                        /* A user unit's lines carry its manager's _SYSTEMD_UNIT too
+                         * (user@0.service): only another task unit makes a line foreign. */
+                        if (!streq(fields[k], "_SYSTEMD_UNIT") || strneq(buf, "sluice-", 7))
+                                return JOURNAL_ENTRY_FOREIGN;
+                        continue;
+                }
+                named = true;
+        }
+        if (!named)
+                return JOURNAL_ENTRY_OTHER;
+        journal_field(j, "MESSAGE_ID", buf, sizeof(buf));
+        if (streq(buf, SLUICE_MESSAGE_RUN_STARTED_STR))
+                return JOURNAL_ENTRY_RUN_STARTED;
+        if (streq(buf, SLUICE_MESSAGE_RUN_FINISHED_STR))
+                return JOURNAL_ENTRY_RUN_FINISHED;
+        return JOURNAL_ENTRY_UNIT;
 }
 
 int journal_match_runs(sd_journal *j, const char *pipeline, const char *task, const char *unit) {

@@ -132,14 +132,9 @@ typedef struct LogLine {
         uint64_t pid;
         int priority;
         char *message;
+        JournalEntryKind kind;
         bool keep;
 } LogLine;
-
-static bool has_field(sd_journal *j, const char *name, const char *value) {
-        char buf[512];
-
-        return streq(journal_field(j, name, buf, sizeof(buf)), value);
-}
 
 static uint64_t number_field(sd_journal *j, const char *name, uint64_t def) {
         char buf[32];
@@ -148,12 +143,10 @@ static uint64_t number_field(sd_journal *j, const char *name, uint64_t def) {
 }
 
 /*
- * The unit's own lines, and the daemon's entries about it. journald tags a stream's lines with
- * the unit only if the process still lives when it looks (a quick task's lines lose it), and a
- * user manager's units get no LogExtraFields (SLUICE_UNIT): so the task's syslog identifier is
- * matched too, and a line that names no unit is kept when it lies between the daemon's
- * run-started and run-finished entries of this unit. Runs of other instances of the task at
- * the same time would show there too; on a system manager, SLUICE_UNIT tells them apart.
+ * The unit's lines: those that name it, and those under the task's syslog identifier that
+ * name no unit and lie within one of its runs (journal_match_unit() says why). Read backwards
+ * from the end, then sorted out oldest first; lines before the first run boundary read belong
+ * to the unit if that boundary is the end of a run.
  */
 json_object *web_logs(Web *w, struct MHD_Connection *c, const char **ret_error) {
         const char *unit = web_arg(c, "unit");
@@ -161,7 +154,7 @@ json_object *web_logs(Web *w, struct MHD_Connection *c, const char **ret_error) 
         _cleanup_free_ char *ident = NULL;
         LogLine *l = NULL;
         size_t n = 0, kept = 0, scanned = 0;
-        bool inside = false;
+        int inside = -1;        /* not known yet */
         sd_journal *j;
         json_object *a;
         int r;
@@ -174,15 +167,7 @@ json_object *web_logs(Web *w, struct MHD_Connection *c, const char **ret_error) 
         j = open_journal(ret_error);
         if (!j)
                 return NULL;
-        r = journal_match_unit(j, unit);
-        if (r >= 0 && ident) {
-                _cleanup_free_ char *match = NULL;
-                r = sd_journal_add_disjunction(j);
-                if (r >= 0 && asprintf(&match, "SYSLOG_IDENTIFIER=%s", ident) < 0)
-                        r = -ENOMEM;
-                if (r >= 0)
-                        r = sd_journal_add_match(j, match, 0);
-        }
+        r = journal_match_unit(j, unit, ident);
         if (r >= 0)
                 r = sd_journal_seek_tail(j);
         if (r < 0) {
@@ -190,50 +175,55 @@ json_object *web_logs(Web *w, struct MHD_Connection *c, const char **ret_error) 
                 *ret_error = "cannot read the journal";
                 return NULL;
         }
-        /* Backwards from the end, far enough for the lines asked for and then some. */
+        /* Far enough back for the lines asked for, and then some for other instances'. */
         while (scanned++ < lines * 10 && sd_journal_previous(j) > 0) {
-                LogLine *more;
                 char msg[8192];
 
                 if (n % 64 == 0) {
-                        more = reallocarray(l, n + 64, sizeof(LogLine));
+                        LogLine *more = reallocarray(l, n + 64, sizeof(LogLine));
                         if (!more)
                                 break;
                         l = more;
                 }
                 l[n] = (LogLine){ .pid = number_field(j, "_PID", 0),
-                                  .priority = (int) number_field(j, "PRIORITY", 6) };
+                                  .priority = (int) number_field(j, "PRIORITY", 6),
+                                  .kind = journal_entry_kind(j, unit) };
+                if (l[n].kind == JOURNAL_ENTRY_FOREIGN)
+                        continue;
                 (void) sd_journal_get_realtime_usec(j, &l[n].time);
                 journal_field(j, "SYSLOG_IDENTIFIER", l[n].ident, sizeof(l[n].ident));
                 l[n].message = strdup(journal_field(j, "MESSAGE", msg, sizeof(msg)));
-                if (has_field(j, "SLUICE_UNIT", unit) || has_field(j, "_SYSTEMD_UNIT", unit) ||
-                    has_field(j, "_SYSTEMD_USER_UNIT", unit)) {
-                        l[n].keep = true;
-                        if (has_field(j, "MESSAGE_ID", SLUICE_MESSAGE_RUN_STARTED_STR))
-                                l[n].priority = -1;     /* a window opens here */
-                        else if (has_field(j, "MESSAGE_ID", SLUICE_MESSAGE_RUN_FINISHED_STR))
-                                l[n].priority = -2;     /* and closes here */
-                }
-                n++;
-                if (l[n - 1].keep && ++kept >= lines)
+                if (l[n++].kind != JOURNAL_ENTRY_OTHER && ++kept >= lines)
                         break;
         }
         sd_journal_close(j);
-        /* Oldest first: open and close the windows, and keep the last lines. */
         for (size_t k = n; k-- > 0;) {
-                if (l[k].priority == -1)
-                        inside = true;
-                else if (l[k].priority == -2)
-                        inside = false;
-                if (!l[k].keep && !inside)
+                switch (l[k].kind) {
+                case JOURNAL_ENTRY_RUN_STARTED:
+                        for (size_t p = k + 1; p < n && l[p].time + JOURNAL_START_SLACK >= l[k].time;
+                             p++)
+                                if (l[p].kind == JOURNAL_ENTRY_OTHER)
+                                        l[p].keep = true;
+                        inside = 1;
+                        break;
+                case JOURNAL_ENTRY_RUN_FINISHED:
+                        /* Read from within a run: what came before was its. */
+                        for (size_t p = k + 1; inside < 0 && p < n; p++)
+                                l[p].keep = true;
+                        inside = 0;
+                        break;
+                case JOURNAL_ENTRY_OTHER:
+                        l[k].keep = inside > 0;
                         continue;
+                default:
+                        break;
+                }
                 l[k].keep = true;
         }
         a = json_object_new_array();
         kept = 0;
         for (size_t k = 0; k < n; k++)
-                if (l[k].keep)
-                        kept++;
+                kept += l[k].keep;
         for (size_t k = n; k-- > 0;) {
                 json_object *o;
 
@@ -243,8 +233,7 @@ json_object *web_logs(Web *w, struct MHD_Connection *c, const char **ret_error) 
                 json_object_object_add(o, "time_usec", json_object_new_uint64(l[k].time));
                 json_object_object_add(o, "ident", json_object_new_string(l[k].ident));
                 json_object_object_add(o, "pid", json_object_new_uint64(l[k].pid));
-                json_object_object_add(o, "priority",
-                                       json_object_new_int(l[k].priority < 0 ? 6 : l[k].priority));
+                json_object_object_add(o, "priority", json_object_new_int(l[k].priority));
                 json_object_object_add(o, "message", json_object_new_string(strempty(l[k].message)));
                 json_object_array_add(a, o);
         }

@@ -169,6 +169,24 @@ int verb_history(const CtlOptions *o, int argc, char *argv[]) {
         return 0;
 }
 
+/* A line that names no unit, read outside the unit's runs: it is the unit's if a run-started
+ * entry follows within JOURNAL_START_SLACK (journal-util.h). */
+typedef struct Pending {
+        uint64_t time;
+        char *text;
+} Pending;
+
+#define PENDING_MAX 64
+
+static void pending_drop_before(Pending *p, size_t *n, uint64_t t) {
+        size_t k = 0;
+
+        while (k < *n && (p[k].time < t || *n - k > PENDING_MAX - 1))
+                free(p[k++].text);
+        memmove(p, p + k, (*n - k) * sizeof(Pending));
+        *n -= k;
+}
+
 static volatile sig_atomic_t interrupted;
 
 static void on_interrupt(int sig) {
@@ -177,7 +195,10 @@ static void on_interrupt(int sig) {
 
 int verb_logs(const CtlOptions *o, int argc, char *argv[]) {
         _cleanup_(ctl_pipelines_done) CtlPipelines p = {};
-        _cleanup_free_ char *id = NULL, *unit = NULL;
+        _cleanup_free_ char *id = NULL, *unit = NULL, *ident = NULL;
+        Pending pending[PENDING_MAX];
+        size_t n_pending = 0;
+        bool inside = false;
         sd_journal *j = NULL;
         Task *task;
         int r;
@@ -197,7 +218,10 @@ int verb_logs(const CtlOptions *o, int argc, char *argv[]) {
                 return 1;
         }
         /* The unit's own lines, and the daemon's entries about it (started, finished). */
-        r = journal_match_unit(j, unit);
+        if (asprintf(&ident, "%s.%s", task->pipeline->name, task->name) < 0)
+                r = -ENOMEM;
+        else
+                r = journal_match_unit(j, unit, ident);
         if (r >= 0)
                 r = sd_journal_seek_head(j);
         if (r < 0) {
@@ -218,16 +242,37 @@ int verb_logs(const CtlOptions *o, int argc, char *argv[]) {
                         (void) sd_journal_wait(j, 250 * USEC_PER_MSEC);
                         continue;
                 }
-                char ident[256], pid[32], msg[8192], when[64];
+                char name[256], pid[32], msg[8192], when[64], *line = NULL;
+                JournalEntryKind kind = journal_entry_kind(j, unit);
                 uint64_t t = 0;
 
+                if (kind == JOURNAL_ENTRY_FOREIGN)
+                        continue;
                 (void) sd_journal_get_realtime_usec(j, &t);
                 format_realtime(when, sizeof(when), t);
-                journal_field(j, "SYSLOG_IDENTIFIER", ident, sizeof(ident));
+                journal_field(j, "SYSLOG_IDENTIFIER", name, sizeof(name));
                 journal_field(j, "_PID", pid, sizeof(pid));
                 journal_field(j, "MESSAGE", msg, sizeof(msg));
-                printf("%s %s[%s]: %s\n", when, ident, pid, msg);
+                if (asprintf(&line, "%s %s[%s]: %s", when, name, pid, msg) < 0)
+                        break;
+                /* Lines that name no unit are this one's within its runs (journal-util.h). */
+                pending_drop_before(pending, &n_pending, t > JOURNAL_START_SLACK ?
+                                                                 t - JOURNAL_START_SLACK : 0);
+                if (kind == JOURNAL_ENTRY_OTHER && !inside) {
+                        pending[n_pending++] = (Pending){ .time = t, .text = line };
+                        continue;
+                }
+                if (kind == JOURNAL_ENTRY_RUN_STARTED) {
+                        for (size_t k = 0; k < n_pending; k++)
+                                puts(pending[k].text);
+                        pending_drop_before(pending, &n_pending, UINT64_MAX);
+                        inside = true;
+                } else if (kind == JOURNAL_ENTRY_RUN_FINISHED)
+                        inside = false;
+                puts(line);
+                free(line);
         }
+        pending_drop_before(pending, &n_pending, UINT64_MAX);
         sd_journal_close(j);
         return r < 0 ? 1 : 0;
 }

@@ -29,4 +29,7 @@ PLAYWRIGHT_DIR="$PLAYWRIGHT_DIR" node "$(dirname "$0")/dashboard.cjs" \
     "http://127.0.0.1:$PORT/" "$CHROMIUM" "$WORK" "$ARTIFACTS" "$PIPELINE" \
     "$(unit work a)" "$(unit flaky a)" || fail "the dashboard test failed (screenshots in $ARTIFACTS)"
 ls "$ARTIFACTS"/*.png >/dev/null || fail "no screenshots"
+# sluicectl logs finds the lines the page showed, though journald tagged them with no unit.
+out=$("$SLUICECTL" --user -C "$WORK/config" logs flaky -p n=a)
+grep -q flaky-broken <<<"$out" && grep -q flaky-fixed <<<"$out" || fail "sluicectl logs: $out"
 echo "ok: screenshots in $ARTIFACTS"

@@ -4,15 +4,20 @@
 # run as the system service: the system bus with the shipped policy (anyone reads, only root
 # and the group sluice change anything), the sysusers.d group, a DynamicUser= task, the
 # task's own journal lines carrying SLUICE_* fields (LogExtraFields, system units only), runs
-# by MESSAGE_ID, reload and a clean stop.
+# by MESSAGE_ID, the dashboard's API reading the journal from inside the hardened service,
+# reload and a clean stop.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/container.sh"
+. "$(dirname "$0")/servers.sh"
 
 machine_copy
 meson install -C "$(dirname "$SLUICED")" --destdir "$ROOT" --quiet --no-rebuild ||
     fail "meson install failed"
 [ -f "$ROOT/usr/lib/sysusers.d/sluice.conf" ] || fail "no sysusers.d file installed"
 mkdir -p "$ROOT/etc/sluice/pipelines.d" "$ROOT/srv/in" "$ROOT/srv/out"
+# The container shares the host's network: the host reaches the dashboard on loopback.
+HTTP_PORT=$(free_port)
+printf 'http = { listen = "127.0.0.1:%s"; };\n' "$HTTP_PORT" > "$ROOT/etc/sluice/sluiced.conf"
 cat > "$ROOT/etc/sluice/pipelines.d/sys.conf" <<'EOF'
 targets = {
   raw = { path = "/srv/in/{name}.txt"; };
@@ -53,6 +58,12 @@ task_line() {
 wait_for 10 "the task's own line with its SLUICE_* fields" task_line
 uid=$(task_line | awk '{print $NF}')
 [ "$uid" -gt 0 ] || fail "the task did not run under a dynamic user (uid $uid)"
+# The dashboard's history and log tail, read from the journal by the service itself.
+api() { curl -sf "http://127.0.0.1:$HTTP_PORT/api/$1"; }
+in_history() { api history | grep -q '"unit":"sluice-sys-copy@a.service","result":"success"'; }
+wait_for 10 "the run in /api/history" in_history
+api "logs?unit=sluice-sys-copy@a.service" | grep -q '"message":"copying /srv/in/a.txt as uid' ||
+    fail "/api/logs: $(api "logs?unit=sluice-sys-copy@a.service")"
 runs() {
     guest journalctl --no-pager -q -o cat MESSAGE_ID=f1220f814d0a400e8db049236917e2c7 \
         SLUICE_UNIT=sluice-sys-copy@a.service | grep -c "succeeded" || true
