@@ -29,6 +29,32 @@ Task *manager_find_task(Manager *m, const char *pipeline, const char *task) {
         return NULL;
 }
 
+Task *manager_task_of_unit(Manager *m, const char *unit) {
+        Instance *i = manager_find_instance(m, unit);
+        size_t len = strlen(unit);
+
+        if (i)
+                return i->task;
+        for (size_t k = 0; k < m->n_pipelines; k++)
+                for (size_t j = 0; j < m->pipelines[k]->n_tasks; j++) {
+                        Task *t = m->pipelines[k]->tasks[j];
+                        _cleanup_free_ char *name = NULL;
+                        size_t n;
+
+                        /* sluice-P-T.service without parameters, sluice-P-T@ID.service with. */
+                        if (task_unit_name(t, "", &name) < 0)
+                                return NULL;
+                        n = strlen(name) - strlen(".service");
+                        if (streq(unit, name))
+                                return t;
+                        if (t->n_params > 0 && len > n + 1 + strlen(".service") &&
+                            strneq(unit, name, n) && unit[n] == '@' &&
+                            streq(unit + len - strlen(".service"), ".service"))
+                                return t;
+                }
+        return NULL;
+}
+
 int manager_instance_from_id(Manager *m, Task *task, const char *id, Instance **ret) {
         _cleanup_(binding_freep) Binding *b = NULL;
         _cleanup_free_ char *unit = NULL;

@@ -67,8 +67,12 @@ JournalEntryKind journal_entry_kind(sd_journal *j, const char *unit) {
                 }
                 named = true;
         }
+        /* Anyone may log under the task's identifier (logger -t); a task's output comes in
+         * through its stdout stream, which systemd set up. */
         if (!named)
-                return JOURNAL_ENTRY_OTHER;
+                return streq(journal_field(j, "_TRANSPORT", buf, sizeof(buf)), "stdout")
+                               ? JOURNAL_ENTRY_OTHER
+                               : JOURNAL_ENTRY_FOREIGN;
         journal_field(j, "MESSAGE_ID", buf, sizeof(buf));
         if (streq(buf, SLUICE_MESSAGE_RUN_STARTED_STR))
                 return JOURNAL_ENTRY_RUN_STARTED;

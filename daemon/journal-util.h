@@ -17,8 +17,9 @@ const char *journal_field(sd_journal *j, const char *name, char *buf, size_t n);
 int journal_match_unit(sd_journal *j, const char *unit, const char *ident);
 
 typedef enum JournalEntryKind {
-        JOURNAL_ENTRY_OTHER,            /* names no unit: the unit's if inside one of its runs */
-        JOURNAL_ENTRY_FOREIGN,          /* names another unit */
+        JOURNAL_ENTRY_OTHER,            /* names no unit, from a stdout stream: the unit's if
+                                         * inside one of its runs */
+        JOURNAL_ENTRY_FOREIGN,          /* names another unit, or none and is no stream's */
         JOURNAL_ENTRY_UNIT,             /* names the unit */
         JOURNAL_ENTRY_RUN_STARTED,      /* the daemon's: a run of the unit starts */
         JOURNAL_ENTRY_RUN_FINISHED,     /* ... and ends */

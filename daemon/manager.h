@@ -97,6 +97,8 @@ void manager_gc_retired(Manager *m);
 void manager_settle_instance(Manager *m, Instance *i);
 
 Instance *manager_find_instance(Manager *m, const char *unit);
+/* The task whose unit that is, among the running pipelines; NULL when none (not sluice's). */
+Task *manager_task_of_unit(Manager *m, const char *unit);
 /* Finds the task of that pipeline and name, among the running pipelines. */
 Task *manager_find_task(Manager *m, const char *pipeline, const char *task);
 /* The instance of task for the escaped instance id (as in unit names and records): 1 when it

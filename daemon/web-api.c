@@ -21,6 +21,9 @@
 #define WEB_COUNT_MIN_AGE (2 * USEC_PER_SEC)
 #define WEB_QUEUE_SHOWN 100
 #define WEB_INSTANCES_DEFAULT 2000
+#define WEB_INSTANCES_MAX 10000
+/* A task's cached instances are dropped when nobody asked for them this long. */
+#define WEB_COUNT_FORGET (5 * USEC_PER_MINUTE)
 
 static void put_str(json_object *o, const char *key, const char *value) {
         json_object_object_add(o, key, value ? json_object_new_string(value) : NULL);
@@ -191,6 +194,21 @@ void web_counts_free(Web *w) {
         }
 }
 
+/* Drops what no page asked for a while: tasks a reload removed, panels closed. */
+static void forget_counts(Web *w) {
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        WebCount *c, *tmp;
+
+        HASH_ITER(hh, w->counts, c, tmp) {
+                if (now - c->at < WEB_COUNT_FORGET)
+                        continue;
+                HASH_DEL(w->counts, c);
+                free_ids(c->ids, c->n_ids);
+                free(c->key);
+                free(c);
+        }
+}
+
 /*
  * The task's complete instances: those of its first output that exist now, counted (and with
  * list, listed newest first) by a scan, which is done again only when the last one is older
@@ -201,13 +219,15 @@ static WebCount *complete_instances(Web *w, Task *task, bool list) {
         _cleanup_free_ char *key = NULL;
         usec_t now = now_usec(CLOCK_MONOTONIC);
         Target *t = task->n_outputs > 0 ? task->outputs[0] : NULL;
-        ScanCount sc = { .list = list };
+        ScanCount sc = {};
         WebCount *c;
         int r = 0;
 
         if (asprintf(&key, "%s/%s", task->pipeline->name, task->name) < 0)
                 return NULL;
         HASH_FIND_STR(w->counts, key, c);
+        /* Once listed, always listed: the page that asked for the list asks again. */
+        sc.list = list || (c && c->ids);
         if (c && (!list || c->ids) && now - c->at < WEB_COUNT_TTL &&
             (c->runs == task->n_succeeded || now - c->at < WEB_COUNT_MIN_AGE))
                 return c;
@@ -232,7 +252,7 @@ static WebCount *complete_instances(Web *w, Task *task, bool list) {
         free_ids(c->ids, c->n_ids);
         c->ids = sc.ids;
         c->n_ids = sc.n_ids;
-        if (list && !c->ids)
+        if (sc.list && !c->ids)
                 c->ids = calloc(1, sizeof(char *));     /* listed, and none */
         c->complete = sc.n;
         c->capped = r == -ECANCELED;
@@ -336,6 +356,7 @@ json_object *web_graph(Web *w) {
                 HASH_DEL(by_task, tc);
                 free(tc);
         }
+        forget_counts(w);
         json_object_object_add(root, "pipelines", pipelines);
         return root;
 }
@@ -357,7 +378,8 @@ json_object *web_instances(Web *w, struct MHD_Connection *c, unsigned *ret_code,
                            const char **ret_error) {
         Manager *m = w->manager;
         const char *name = web_arg(c, "task"), *limit_arg = web_arg(c, "limit");
-        unsigned long limit = limit_arg ? strtoul(limit_arg, NULL, 10) : WEB_INSTANCES_DEFAULT;
+        unsigned long limit = MIN(limit_arg ? strtoul(limit_arg, NULL, 10) : WEB_INSTANCES_DEFAULT,
+                                  (unsigned long) WEB_INSTANCES_MAX);
         char **held = NULL;
         size_t n_held = 0;
         json_object *o, *a;

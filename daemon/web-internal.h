@@ -15,7 +15,7 @@ typedef struct WebUnit {
         usec_t at, prev_at;                     /* CLOCK_MONOTONIC of those answers */
         uint64_t memory;                        /* MemoryCurrent; UINT64_MAX: not known */
         uint64_t tasks;                         /* TasksCurrent; UINT64_MAX: not known */
-        bool cpu_from_process;                  /* no CPUUsageNSec: the main process's */
+        bool cpu_from_process;                  /* no CPUUsageNSec: its processes' sum */
         sd_bus_slot *slot;                      /* the GetAll in flight */
         struct Web *web;
         UT_hash_handle hh;
@@ -71,4 +71,5 @@ void web_units_done(Web *w);
 
 /* web-journal.c: past runs and a unit's log lines, read from the journal. */
 json_object *web_history(Web *w, struct MHD_Connection *c, const char **ret_error);
-json_object *web_logs(Web *w, struct MHD_Connection *c, const char **ret_error);
+json_object *web_logs(Web *w, struct MHD_Connection *c, unsigned *ret_code,
+                      const char **ret_error);

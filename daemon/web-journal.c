@@ -15,7 +15,9 @@
 #define WEB_HISTORY_DEFAULT 200
 #define WEB_HISTORY_MAX 5000
 #define WEB_LOG_LINES_DEFAULT 200
-#define WEB_LOG_LINES_MAX 5000
+#define WEB_LOG_LINES_MAX 2000
+/* Of each line; the journal may hold far longer ones. */
+#define WEB_LOG_LINE_MAX 2048
 
 static unsigned long count_arg(struct MHD_Connection *c, const char *name, unsigned long def,
                                unsigned long max) {
@@ -109,23 +111,6 @@ json_object *web_history(Web *w, struct MHD_Connection *c, const char **ret_erro
         return a;
 }
 
-/* The syslog identifier ("pipeline.task") of the task whose units start like unit. */
-static char *identifier_of(Manager *m, const char *unit) {
-        for (size_t k = 0; k < m->n_pipelines; k++)
-                for (size_t j = 0; j < m->pipelines[k]->n_tasks; j++) {
-                        Task *t = m->pipelines[k]->tasks[j];
-                        _cleanup_free_ char *prefix = NULL;
-                        char *ident;
-
-                        if (task_unit_prefix(t, &prefix) < 0 || !strneq(unit, prefix, strlen(prefix)))
-                                continue;
-                        if (asprintf(&ident, "%s.%s", t->pipeline->name, t->name) < 0)
-                                return NULL;
-                        return ident;
-                }
-        return NULL;
-}
-
 typedef struct LogLine {
         uint64_t time;
         char ident[128];
@@ -148,11 +133,13 @@ static uint64_t number_field(sd_journal *j, const char *name, uint64_t def) {
  * from the end, then sorted out oldest first; lines before the first run boundary read belong
  * to the unit if that boundary is the end of a run.
  */
-json_object *web_logs(Web *w, struct MHD_Connection *c, const char **ret_error) {
+json_object *web_logs(Web *w, struct MHD_Connection *c, unsigned *ret_code,
+                      const char **ret_error) {
         const char *unit = web_arg(c, "unit");
         unsigned long lines = count_arg(c, "lines", WEB_LOG_LINES_DEFAULT, WEB_LOG_LINES_MAX);
         _cleanup_free_ char *ident = NULL;
         LogLine *l = NULL;
+        Task *task;
         size_t n = 0, kept = 0, scanned = 0;
         int inside = -1;        /* not known yet */
         sd_journal *j;
@@ -160,10 +147,21 @@ json_object *web_logs(Web *w, struct MHD_Connection *c, const char **ret_error) 
         int r;
 
         if (!unit || !unit[0]) {
+                *ret_code = MHD_HTTP_BAD_REQUEST;
                 *ret_error = "give ?unit=UNIT";
                 return NULL;
         }
-        ident = identifier_of(w->manager, unit);
+        /* Only task units: the daemon reads the whole journal, its clients may not. */
+        task = manager_task_of_unit(w->manager, unit);
+        if (!task) {
+                *ret_code = MHD_HTTP_NOT_FOUND;
+                *ret_error = "not a unit of this daemon's tasks";
+                return NULL;
+        }
+        if (asprintf(&ident, "%s.%s", task->pipeline->name, task->name) < 0) {
+                *ret_error = "out of memory";
+                return NULL;
+        }
         j = open_journal(ret_error);
         if (!j)
                 return NULL;
@@ -177,7 +175,7 @@ json_object *web_logs(Web *w, struct MHD_Connection *c, const char **ret_error) 
         }
         /* Far enough back for the lines asked for, and then some for other instances'. */
         while (scanned++ < lines * 10 && sd_journal_previous(j) > 0) {
-                char msg[8192];
+                char msg[WEB_LOG_LINE_MAX];
 
                 if (n % 64 == 0) {
                         LogLine *more = reallocarray(l, n + 64, sizeof(LogLine));

@@ -9,15 +9,17 @@
  * Changing anything (POST /api/run, /api/retry, /api/cancel) is off unless http.control is
  * set, and then takes the token /api/status hands out, in an X-Sluice-CSRF header: a page of
  * another origin can neither read the token nor send that header without a CORS preflight,
- * which this server never grants. Requests must name this server in Host, so a DNS-rebinding
- * page cannot read the token either; pages may not be framed (clickjacking).
+ * which this server never grants. Requests must name this server in Host (host_allowed()), so
+ * a DNS-rebinding page cannot read the token either; pages may not be framed (clickjacking).
  */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-id128.h>
+#include <unistd.h>
 
 #include "control.h"
 #include "demand.h"
@@ -123,6 +125,8 @@ static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned code, json_
 static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned code, const char *message) {
         json_object *o = json_object_new_object();
 
+        if (!o)
+                return MHD_NO;
         json_object_object_add(o, "error", json_object_new_string(message));
         return reply_json(c, code, o);
 }
@@ -156,27 +160,51 @@ static enum MHD_Result reply_metrics(Manager *m, struct MHD_Connection *c) {
         if (!f)
                 return MHD_NO;
         metrics(m, f);
-        if (fclose(f) != 0)
+        if (fclose(f) != 0) {
+                free(body);
                 return MHD_NO;
+        }
         return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4", body, len);
 }
 
-/* Host names this server: its address, or localhost, with its port. */
+/*
+ * Host names this server: its address, or localhost, with its port. Listening on every
+ * address, any address of the machine will do, or its host name; never another name, since a
+ * DNS-rebinding page reaches this server under a name of the attacker's.
+ */
 static bool host_allowed(Web *w, const char *host) {
         const char *listen = w->manager->config.http_listen;
-        const char *colon;
+        const char *colon = host ? strrchr(host, ':') : NULL;
+        char name[256], self[HOST_NAME_MAX + 1];
+        struct in_addr a4;
+        struct in6_addr a6;
+        size_t n;
 
-        if (w->any_host)
-                return true;
-        if (!host)
+        if (!colon || !streq(colon + 1, w->port))
                 return false;
         if (streq(host, listen))
                 return true;
-        colon = strrchr(host, ':');
-        if (!colon || !streq(colon + 1, w->port))
+        n = (size_t) (colon - host);
+        if (n == 0 || n >= sizeof(name))
                 return false;
-        return strneq(host, "localhost:", 10) || strneq(host, "127.0.0.1:", 10) ||
-               strneq(host, "[::1]:", 6);
+        memcpy(name, host, n);
+        name[n] = 0;
+        if (streq(name, "localhost") || streq(name, "127.0.0.1") || streq(name, "[::1]"))
+                return true;
+        if (!w->any_host)
+                return false;
+        if (inet_pton(AF_INET, name, &a4) == 1)
+                return true;
+        if (name[0] == '[' && name[n - 1] == ']') {
+                name[n - 1] = 0;
+                return inet_pton(AF_INET6, name + 1, &a6) == 1;
+        }
+        if (gethostname(self, sizeof(self)) < 0)
+                return false;
+        self[sizeof(self) - 1] = 0;
+        /* "build1", or "build1.example.com" for a host named build1. */
+        return strneq(name, self, strlen(self)) &&
+               (name[strlen(self)] == 0 || name[strlen(self)] == '.');
 }
 
 /* The token, in constant time: how much of it matched must not show in the reply's timing. */
@@ -234,6 +262,7 @@ static enum MHD_Result post(Web *w, struct MHD_Connection *c, const char *url) {
         const char *task_name = web_arg(c, "task"), *force = web_arg(c, "force");
         const char *origin, *host;
         ControlError e = {};
+        int n_args;
         json_object *o;
         Instance *i;
         Task *task;
@@ -254,8 +283,11 @@ static enum MHD_Result post(Web *w, struct MHD_Connection *c, const char *url) {
                                                           "token (see /api/status)");
         if (!task_name)
                 return reply_error(c, MHD_HTTP_BAD_REQUEST, "give ?task=PIPELINE/TASK");
-        if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, &params) < 0)
-                return MHD_NO;
+        /* Fewer parameters than asked for would name another instance: all, or none. */
+        n_args = MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, NULL, NULL);
+        if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, &params) !=
+            n_args)
+                return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
         r = control_resolve(m, task_name, params, &e, &task, &b, &unit, &i);
         if (r >= 0 && streq(url, "/api/retry"))
                 r = control_retry(m, task, b, unit, i, &e);
@@ -298,10 +330,9 @@ static enum MHD_Result get(Web *w, struct MHD_Connection *c, const char *url) {
                 o = web_units(w);
         else if (streq(url, "/api/history"))
                 o = web_history(w, c, &error);
-        else if (streq(url, "/api/logs")) {
-                code = MHD_HTTP_BAD_REQUEST;
-                o = web_logs(w, c, &error);
-        } else
+        else if (streq(url, "/api/logs"))
+                o = web_logs(w, c, &code, &error);
+        else
                 return reply_error(c, MHD_HTTP_NOT_FOUND,
                                    "not found: /, /metrics, /api/status, /api/graph, "
                                    "/api/instances, /api/units, /api/history and /api/logs are");
@@ -399,7 +430,7 @@ int web_start(Manager *m) {
                 return log_oom();
         w->manager = m;
         w->any_host = sa.sin_addr.s_addr == htonl(INADDR_ANY);
-        (void) snprintf(w->port, sizeof(w->port), "%s", colon + 1);
+        (void) snprintf(w->port, sizeof(w->port), "%u", (unsigned) ntohs(sa.sin_port));
         r = sd_id128_randomize(&token);
         if (r < 0) {
                 web_free(w);

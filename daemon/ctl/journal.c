@@ -253,8 +253,10 @@ int verb_logs(const CtlOptions *o, int argc, char *argv[]) {
                 journal_field(j, "SYSLOG_IDENTIFIER", name, sizeof(name));
                 journal_field(j, "_PID", pid, sizeof(pid));
                 journal_field(j, "MESSAGE", msg, sizeof(msg));
-                if (asprintf(&line, "%s %s[%s]: %s", when, name, pid, msg) < 0)
+                if (asprintf(&line, "%s %s[%s]: %s", when, name, pid, msg) < 0) {
+                        r = log_oom();
                         break;
+                }
                 /* Lines that name no unit are this one's within its runs (journal-util.h). */
                 pending_drop_before(pending, &n_pending, t > JOURNAL_START_SLACK ?
                                                                  t - JOURNAL_START_SLACK : 0);

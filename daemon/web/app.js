@@ -326,7 +326,7 @@ function drawUnits(units) {
   $('running').tBodies[0].replaceChildren(...(units.length ? units.map((u) => h('tr', {
     class: 'clickable', 'data-unit': u.unit, 'data-state': u.state, onclick: () => showLog(u.unit) },
   h('td', {}, u.unit), h('td', {}, badge(u.state)), h('td', {}, u.started_usec ? fmtDuration(now - u.started_usec) : '-'),
-  h('td', { class: 'cpu', title: u.cpu_source === 'process' ? 'of the main process (no CPU accounting in this cgroup v1 unit)' : 'from systemd' },
+  h('td', { class: 'cpu', title: u.cpu_source === 'process' ? 'summed over the unit\'s processes (no CPU accounting under cgroup v1)' : 'from systemd' },
     u.cpu_percent !== undefined ? u.cpu_percent.toFixed(0) + '%' : '-'),
   h('td', { class: 'memory' }, fmtBytes(u.memory_bytes)), h('td', {}, u.tasks === null ? '-' : u.tasks),
   h('td', {}, actions(u.pipeline, u.task, u.params, u.state)))) : [h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'nothing running'))]));

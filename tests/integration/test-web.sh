@@ -80,6 +80,11 @@ said_failed() { logs | grep -q "failed: exit-code"; }
 wait_for 10 "the failed run's lines in /api/logs" said_failed
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/api/logs")
 [ "$code" = 400 ] || fail "logs without a unit: $code"
+# Only this daemon's task units: the daemon may read the whole journal, its clients may not.
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/api/logs?unit=systemd-journald.service")
+[ "$code" = 404 ] || fail "logs of another unit: $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/api/instances?task=$PIPELINE/copy&limit=99999999")
+[ "$code" = 200 ] || fail "a huge limit: $code"
 [ "$(get /api/units)" = "[]" ] || fail "/api/units while idle: $(get /api/units)"
 
 # The dashboard itself, compiled in, with a policy that forbids framing and foreign scripts.
@@ -123,4 +128,16 @@ code=$(post -H "X-Sluice-CSRF: $token" "http://127.0.0.1:$PORT/api/run?task=$PIP
 [ "$code" = 200 ] && grep -q '"steps":\[{' "$WORK/post.out" || fail "run --force: $code $(cat "$WORK/post.out")"
 copied_twice() { [ "$(runs_started "$(unit copy a)")" = 2 ]; }
 wait_for 30 "the forced run" copied_twice
+
+# Listening on every address: an address of the machine or its name will do in Host, a name
+# of someone else's (DNS rebinding) will not.
+kill "$DAEMON_PID"; wait "$DAEMON_PID" || true; DAEMON_PID=
+printf 'http = { listen = "0.0.0.0:%s"; };\n' "$PORT" > "$WORK/config/sluiced.conf"
+start_daemon
+wait_for 30 "the HTTP server" get /api/status
+host_code() { curl -s -o /dev/null -w '%{http_code}' -H "Host: $1" "http://127.0.0.1:$PORT/api/status"; }
+[ "$(host_code "evil.example:$PORT")" = 421 ] || fail "a foreign name on 0.0.0.0: $(host_code "evil.example:$PORT")"
+[ "$(host_code "10.1.2.3:$PORT")" = 200 ] || fail "an address on 0.0.0.0: $(host_code "10.1.2.3:$PORT")"
+[ "$(host_code "$(hostname):$PORT")" = 200 ] || fail "the host name on 0.0.0.0"
+[ "$(host_code "127.0.0.1:1$PORT")" = 421 ] || fail "another port"
 echo ok
