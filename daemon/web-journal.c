@@ -113,13 +113,23 @@ json_object *web_history(Web *w, struct MHD_Connection *c, const char **ret_erro
 
 typedef struct LogLine {
         uint64_t time;
+        size_t seq;             /* journal order among equal times (journald stamps a
+                                 * stream's burst of lines with one time) */
         char ident[128];
         uint64_t pid;
         int priority;
         char *message;
-        JournalEntryKind kind;
-        bool keep;
 } LogLine;
+
+typedef struct LogLines {
+        LogLine *l;
+        size_t n, allocated;
+} LogLines;
+
+/* A window of one run: from its start (less the slack) to its end. */
+typedef struct RunWindow {
+        uint64_t from, to;
+} RunWindow;
 
 static uint64_t number_field(sd_journal *j, const char *name, uint64_t def) {
         char buf[32];
@@ -127,23 +137,135 @@ static uint64_t number_field(sd_journal *j, const char *name, uint64_t def) {
         return journal_field(j, name, buf, sizeof(buf))[0] ? strtoull(buf, NULL, 10) : def;
 }
 
+static int add_line(LogLines *ls, sd_journal *j, uint64_t t) {
+        char msg[WEB_LOG_LINE_MAX];
+        LogLine *x;
+
+        if (ls->n == ls->allocated) {
+                size_t n = MAX(ls->allocated * 2, (size_t) 64);
+                LogLine *more = reallocarray(ls->l, n, sizeof(LogLine));
+                if (!more)
+                        return -ENOMEM;
+                ls->l = more;
+                ls->allocated = n;
+        }
+        x = &ls->l[ls->n];
+        *x = (LogLine){ .time = t, .seq = ls->n, .pid = number_field(j, "_PID", 0),
+                        .priority = (int) number_field(j, "PRIORITY", 6) };
+        journal_field(j, "SYSLOG_IDENTIFIER", x->ident, sizeof(x->ident));
+        x->message = strdup(journal_field(j, "MESSAGE", msg, sizeof(msg)));
+        if (!x->message)
+                return -ENOMEM;
+        ls->n++;
+        return 0;
+}
+
+static int compare_lines(const void *a, const void *b) {
+        const LogLine *x = a, *y = b;
+
+        if (x->time != y->time)
+                return x->time < y->time ? -1 : 1;
+        return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
 /*
- * The unit's lines: those that name it, and those under the task's syslog identifier that
- * name no unit and lie within one of its runs (journal_match_unit() says why). Read backwards
- * from the end, then sorted out oldest first; lines before the first run boundary read belong
- * to the unit if that boundary is the end of a run.
+ * What names the unit, newest first: its own lines, and the daemon's entries on it, whose
+ * run-started and run-finished pairs give the windows of its runs, newest first.
+ */
+static int read_named(sd_journal *j, const char *unit, unsigned long lines, LogLines *ls,
+                      RunWindow **ret_windows, size_t *ret_n) {
+        RunWindow *windows = NULL;
+        size_t n = 0;
+        uint64_t end = UINT64_MAX, t = 0, oldest = 0;     /* UINT64_MAX: a run going on */
+        bool open = true;
+        int r;
+
+        r = journal_match_unit(j, unit, NULL);
+        if (r >= 0)
+                r = sd_journal_seek_tail(j);
+        while (r >= 0 && ls->n < lines && (r = sd_journal_previous(j)) > 0) {
+                JournalEntryKind kind = journal_entry_kind(j, unit);
+
+                if (kind == JOURNAL_ENTRY_FOREIGN || kind == JOURNAL_ENTRY_OTHER)
+                        continue;
+                (void) sd_journal_get_realtime_usec(j, &t);
+                oldest = t;
+                if (kind == JOURNAL_ENTRY_RUN_FINISHED) {
+                        end = t;
+                        open = true;
+                } else if (kind == JOURNAL_ENTRY_RUN_STARTED && open) {
+                        RunWindow *more = reallocarray(windows, n + 1, sizeof(RunWindow));
+                        if (!more) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        windows = more;
+                        windows[n++] = (RunWindow){ t > JOURNAL_START_SLACK ?
+                                                            t - JOURNAL_START_SLACK : 0, end };
+                        open = false;
+                }
+                r = add_line(ls, j, t);
+        }
+        /* A run that ended, whose start lies further back than was read. */
+        if (r >= 0 && open && end != UINT64_MAX) {
+                RunWindow *more = reallocarray(windows, n + 1, sizeof(RunWindow));
+                if (more) {
+                        windows = more;
+                        windows[n++] = (RunWindow){ oldest, end };
+                }
+        }
+        /* Read backwards: journal order is the reverse of the reading order. */
+        for (size_t k = 0; k < ls->n; k++)
+                ls->l[k].seq = ls->n - 1 - k;
+        *ret_windows = windows;
+        *ret_n = n;
+        return r < 0 ? r : 0;
+}
+
+/* The lines of the task's stdout streams that name no unit, within each window. */
+static int read_windows(sd_journal *j, const char *unit, const char *ident,
+                        const RunWindow *windows, size_t n, unsigned long lines, LogLines *ls) {
+        _cleanup_free_ char *match = NULL;
+        int r;
+
+        if (asprintf(&match, "SYSLOG_IDENTIFIER=%s", ident) < 0)
+                return -ENOMEM;
+        sd_journal_flush_matches(j);
+        r = sd_journal_add_match(j, match, 0);
+        if (r >= 0)
+                r = sd_journal_add_match(j, "_TRANSPORT=stdout", 0);
+        for (size_t k = 0; r >= 0 && k < n && ls->n < 2 * lines; k++) {
+                uint64_t t = 0;
+
+                r = sd_journal_seek_realtime_usec(j, windows[k].from);
+                while (r >= 0 && (r = sd_journal_next(j)) > 0) {
+                        (void) sd_journal_get_realtime_usec(j, &t);
+                        if (t > windows[k].to)
+                                break;
+                        if (journal_entry_kind(j, unit) == JOURNAL_ENTRY_OTHER)
+                                r = add_line(ls, j, t);
+                }
+        }
+        return r < 0 ? r : 0;
+}
+
+/*
+ * The unit's lines: those that name it, and those of the task's stdout streams that name no
+ * unit and lie within one of its runs (journal_match_unit() says why): first what names the
+ * unit, which also gives its runs, then each run's window, newest first, through the journal's
+ * indexes; so other instances of a busy task cost nothing but the windows they share.
  */
 json_object *web_logs(Web *w, struct MHD_Connection *c, unsigned *ret_code,
                       const char **ret_error) {
         const char *unit = web_arg(c, "unit");
         unsigned long lines = count_arg(c, "lines", WEB_LOG_LINES_DEFAULT, WEB_LOG_LINES_MAX);
         _cleanup_free_ char *ident = NULL;
-        LogLine *l = NULL;
-        Task *task;
-        size_t n = 0, kept = 0, scanned = 0;
-        int inside = -1;        /* not known yet */
+        _cleanup_free_ RunWindow *windows = NULL;
+        LogLines ls = {};
+        size_t n_windows = 0;
+        json_object *a = NULL;
         sd_journal *j;
-        json_object *a;
+        Task *task;
         int r;
 
         if (!unit || !unit[0]) {
@@ -165,78 +287,28 @@ json_object *web_logs(Web *w, struct MHD_Connection *c, unsigned *ret_code,
         j = open_journal(ret_error);
         if (!j)
                 return NULL;
-        r = journal_match_unit(j, unit, ident);
+        r = read_named(j, unit, lines, &ls, &windows, &n_windows);
         if (r >= 0)
-                r = sd_journal_seek_tail(j);
-        if (r < 0) {
-                sd_journal_close(j);
-                *ret_error = "cannot read the journal";
-                return NULL;
-        }
-        /* Far enough back for the lines asked for, and then some for other instances'. */
-        while (scanned++ < lines * 10 && sd_journal_previous(j) > 0) {
-                char msg[WEB_LOG_LINE_MAX];
-
-                if (n % 64 == 0) {
-                        LogLine *more = reallocarray(l, n + 64, sizeof(LogLine));
-                        if (!more)
-                                break;
-                        l = more;
-                }
-                l[n] = (LogLine){ .pid = number_field(j, "_PID", 0),
-                                  .priority = (int) number_field(j, "PRIORITY", 6),
-                                  .kind = journal_entry_kind(j, unit) };
-                if (l[n].kind == JOURNAL_ENTRY_FOREIGN)
-                        continue;
-                (void) sd_journal_get_realtime_usec(j, &l[n].time);
-                journal_field(j, "SYSLOG_IDENTIFIER", l[n].ident, sizeof(l[n].ident));
-                l[n].message = strdup(journal_field(j, "MESSAGE", msg, sizeof(msg)));
-                if (l[n++].kind != JOURNAL_ENTRY_OTHER && ++kept >= lines)
-                        break;
-        }
+                r = read_windows(j, unit, ident, windows, n_windows, lines, &ls);
         sd_journal_close(j);
-        for (size_t k = n; k-- > 0;) {
-                switch (l[k].kind) {
-                case JOURNAL_ENTRY_RUN_STARTED:
-                        for (size_t p = k + 1; p < n && l[p].time + JOURNAL_START_SLACK >= l[k].time;
-                             p++)
-                                if (l[p].kind == JOURNAL_ENTRY_OTHER)
-                                        l[p].keep = true;
-                        inside = 1;
-                        break;
-                case JOURNAL_ENTRY_RUN_FINISHED:
-                        /* Read from within a run: what came before was its. */
-                        for (size_t p = k + 1; inside < 0 && p < n; p++)
-                                l[p].keep = true;
-                        inside = 0;
-                        break;
-                case JOURNAL_ENTRY_OTHER:
-                        l[k].keep = inside > 0;
-                        continue;
-                default:
-                        break;
-                }
-                l[k].keep = true;
-        }
-        a = json_object_new_array();
-        kept = 0;
-        for (size_t k = 0; k < n; k++)
-                kept += l[k].keep;
-        for (size_t k = n; k-- > 0;) {
-                json_object *o;
+        if (r < 0)
+                *ret_error = "cannot read the journal";
+        else {
+                qsort(ls.l, ls.n, sizeof(LogLine), compare_lines);
+                a = json_object_new_array();
+                for (size_t k = ls.n > lines ? ls.n - lines : 0; a && k < ls.n; k++) {
+                        json_object *o = json_object_new_object();
 
-                if (!l[k].keep || kept-- > lines)
-                        continue;
-                o = json_object_new_object();
-                json_object_object_add(o, "time_usec", json_object_new_uint64(l[k].time));
-                json_object_object_add(o, "ident", json_object_new_string(l[k].ident));
-                json_object_object_add(o, "pid", json_object_new_uint64(l[k].pid));
-                json_object_object_add(o, "priority", json_object_new_int(l[k].priority));
-                json_object_object_add(o, "message", json_object_new_string(strempty(l[k].message)));
-                json_object_array_add(a, o);
+                        json_object_object_add(o, "time_usec", json_object_new_uint64(ls.l[k].time));
+                        json_object_object_add(o, "ident", json_object_new_string(ls.l[k].ident));
+                        json_object_object_add(o, "pid", json_object_new_uint64(ls.l[k].pid));
+                        json_object_object_add(o, "priority", json_object_new_int(ls.l[k].priority));
+                        json_object_object_add(o, "message", json_object_new_string(ls.l[k].message));
+                        json_object_array_add(a, o);
+                }
         }
-        for (size_t k = 0; k < n; k++)
-                free(l[k].message);
-        free(l);
+        for (size_t k = 0; k < ls.n; k++)
+                free(ls.l[k].message);
+        free(ls.l);
         return a;
 }

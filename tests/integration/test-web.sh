@@ -24,11 +24,15 @@ targets = {
   down = { url = "http://127.0.0.1:$(free_port)/x/{n}"; poll = "1s"; };
   o2   = { path = "$WORK/out2/{n}"; };
   o3   = { path = "$WORK/out3/{n}"; };
+  talk = { path = "$WORK/talk/{n}"; };
+  said = { path = "$WORK/said/{n}"; };
 };
 tasks = (
   { name = "copy"; inputs = [ "raw" ]; outputs = [ "out" ]; exec = [ "/bin/cp", "\${input}", "\${output}" ]; },
   { name = "fail"; inputs = [ "raw" ]; outputs = [ "o2" ]; exec = [ "/bin/false" ]; },
-  { name = "never"; inputs = [ "down" ]; outputs = [ "o3" ]; exec = [ "/bin/true" ]; }
+  { name = "never"; inputs = [ "down" ]; outputs = [ "o3" ]; exec = [ "/bin/true" ]; },
+  { name = "chatty"; inputs = [ "talk" ]; outputs = [ "said" ]; max_parallel = 1;
+    exec = [ "/bin/sh", "-c", "for i in \$(seq 1 20); do echo \"chatty \$0 line \$i\"; done; : > \"\$1\"", "\${input}", "\${output}" ]; }
 );
 CONF
 install_pipeline "$WORK/web.conf"
@@ -50,7 +54,7 @@ json() { python3 -c "import json, sys; j = json.load(sys.stdin); print($1)"; }
 st=$(get /api/status)
 [ "$(json 'j["runs_succeeded"], j["runs_failed"], j["failed"], j["control"], "csrf" in j' <<<"$st")" = \
     "1 1 1 False False" ] || fail "/api/status: $st"
-[ "$(json '[(p["name"], p["tasks"]) for p in j["pipelines"]]' <<<"$st")" = "[('$PIPELINE', 3)]" ] ||
+[ "$(json '[(p["name"], p["tasks"]) for p in j["pipelines"]]' <<<"$st")" = "[('$PIPELINE', 4)]" ] ||
     fail "/api/status pipelines: $st"
 grep -q '^sluice_queue_length 0$' <<<"$m" && grep -q '^sluice_units_running 0$' <<<"$m" ||
     fail "queue and running gauges: $m"
@@ -58,7 +62,7 @@ grep -q '^sluice_queue_length 0$' <<<"$m" && grep -q '^sluice_units_running 0$' 
 # The graph: tasks with their edges and instances by state; a complete one counted from disk.
 g=$(get /api/graph)
 tasks() { json '{t["name"]: (t["inputs"], t["outputs"], t["counts"]["complete"], t["counts"]["failed"]) for t in j["pipelines"][0]["tasks"]}'; }
-[ "$(tasks <<<"$g")" = "{'copy': (['raw'], ['out'], 1, 0), 'fail': (['raw'], ['o2'], 0, 1), 'never': (['down'], ['o3'], 0, 0)}" ] ||
+[ "$(tasks <<<"$g")" = "{'copy': (['raw'], ['out'], 1, 0), 'fail': (['raw'], ['o2'], 0, 1), 'never': (['down'], ['o3'], 0, 0), 'chatty': (['talk'], ['said'], 0, 0)}" ] ||
     fail "/api/graph tasks: $(tasks <<<"$g")"
 [ "$(json '[t["producer"] for t in j["pipelines"][0]["targets"] if t["name"] == "out"]' <<<"$g")" = "['copy']" ] ||
     fail "/api/graph targets: $g"
@@ -86,6 +90,16 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/api/logs?u
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/api/instances?task=$PIPELINE/copy&limit=99999999")
 [ "$code" = 200 ] || fail "a huge limit: $code"
 [ "$(get /api/units)" = "[]" ] || fail "/api/units while idle: $(get /api/units)"
+
+# A busy task: 30 instances, one at a time, 20 lines each, which journald may tie to no unit;
+# the last lines of one of them are its own, found within its run.
+mkdir -p "$WORK/talk"
+for n in $(seq 1 30); do : > "$WORK/talk/.$n" && mv "$WORK/talk/.$n" "$WORK/talk/$n"; done
+all_said() { [ "$(ls "$WORK/said" 2>/dev/null | wc -l)" = 30 ]; }
+wait_for 60 "30 chatty runs" all_said
+tail5() { get "/api/logs?unit=$(unit chatty 1)&lines=5" | json '" | ".join(l["message"] for l in j)'; }
+own_tail() { tail5 | grep -q "^chatty $WORK/talk/1 line 17 | .* line 18 | .* line 19 | .* line 20 | .*succeeded"; }
+wait_for 10 "instance 1's own last lines in /api/logs" own_tail
 
 # The dashboard itself, compiled in, with a policy that forbids framing and foreign scripts.
 hdr=$(curl -sf -D - -o "$WORK/index.html" "http://127.0.0.1:$PORT/")
