@@ -67,8 +67,10 @@ JournalEntryKind journal_entry_kind(sd_journal *j, const char *unit) {
                 }
                 named = true;
         }
-        /* Anyone may log under the task's identifier (logger -t); a task's output comes in
-         * through its stdout stream, which systemd set up. */
+        /* A task's output comes in through a stdout stream: lines sent under its identifier
+         * by syslog or the journal API (logger -t) are not its. A local user can still open a
+         * stream under that identifier (systemd-cat -t) during a run; only the fields journald
+         * adds for a live unit, or SLUICE_UNIT on a system manager, are beyond forging. */
         if (!named)
                 return streq(journal_field(j, "_TRANSPORT", buf, sizeof(buf)), "stdout")
                                ? JOURNAL_ENTRY_OTHER

@@ -31,6 +31,9 @@ typedef enum JournalEntryKind {
  * is one up to JOURNAL_START_SLACK before RUN_STARTED: the daemon writes that entry when
  * systemd answers the start, and a quick task's first lines can reach journald sooner. */
 #define JOURNAL_START_SLACK (2 * 1000000ULL)
+/* And the other way: journald reads a stream after the datagram of the daemon's run-finished
+ * entry when it is busy, so a task's last lines can come up to this much after that. */
+#define JOURNAL_END_SLACK (1 * 1000000ULL)
 JournalEntryKind journal_entry_kind(sd_journal *j, const char *unit);
 /* Matches the daemon's run-finished entries; of one task when task is set, of one instance when
  * unit is. */

@@ -222,25 +222,49 @@ static int read_named(sd_journal *j, const char *unit, unsigned long lines, LogL
         return r < 0 ? r : 0;
 }
 
-/* The lines of the task's stdout streams that name no unit, within each window. */
-static int read_windows(sd_journal *j, const char *unit, const char *ident,
+/* When the next run of the task (any instance) started after t; UINT64_MAX if none did. */
+static uint64_t next_run_start(sd_journal *j, const Task *task, uint64_t t) {
+        _cleanup_free_ char *m1 = NULL, *m2 = NULL;
+        uint64_t next = UINT64_MAX;
+
+        sd_journal_flush_matches(j);
+        if (asprintf(&m1, "SLUICE_PIPELINE=%s", task->pipeline->name) < 0 ||
+            asprintf(&m2, "SLUICE_TASK=%s", task->name) < 0)
+                return UINT64_MAX;
+        if (sd_journal_add_match(j, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_STARTED_STR, 0) < 0 ||
+            sd_journal_add_match(j, m1, 0) < 0 || sd_journal_add_match(j, m2, 0) < 0 ||
+            sd_journal_seek_realtime_usec(j, t + 1) < 0 || sd_journal_next(j) <= 0 ||
+            sd_journal_get_realtime_usec(j, &next) < 0)
+                return UINT64_MAX;
+        return next;
+}
+
+/*
+ * The lines of the task's stdout streams that name no unit, within each window, newest
+ * first; a window reaches JOURNAL_END_SLACK past its run's end, unless another run of the
+ * task started sooner.
+ */
+static int read_windows(sd_journal *j, const char *unit, const Task *task,
                         const RunWindow *windows, size_t n, unsigned long lines, LogLines *ls) {
         _cleanup_free_ char *match = NULL;
-        int r;
+        int r = 0;
 
-        if (asprintf(&match, "SYSLOG_IDENTIFIER=%s", ident) < 0)
+        if (asprintf(&match, "SYSLOG_IDENTIFIER=%s.%s", task->pipeline->name, task->name) < 0)
                 return -ENOMEM;
-        sd_journal_flush_matches(j);
-        r = sd_journal_add_match(j, match, 0);
-        if (r >= 0)
-                r = sd_journal_add_match(j, "_TRANSPORT=stdout", 0);
         for (size_t k = 0; r >= 0 && k < n && ls->n < 2 * lines; k++) {
-                uint64_t t = 0;
+                uint64_t t = 0, to = windows[k].to;
 
-                r = sd_journal_seek_realtime_usec(j, windows[k].from);
+                if (to != UINT64_MAX)
+                        to = MIN(to + JOURNAL_END_SLACK, next_run_start(j, task, to));
+                sd_journal_flush_matches(j);
+                r = sd_journal_add_match(j, match, 0);
+                if (r >= 0)
+                        r = sd_journal_add_match(j, "_TRANSPORT=stdout", 0);
+                if (r >= 0)
+                        r = sd_journal_seek_realtime_usec(j, windows[k].from);
                 while (r >= 0 && (r = sd_journal_next(j)) > 0) {
                         (void) sd_journal_get_realtime_usec(j, &t);
-                        if (t > windows[k].to)
+                        if (t > to)
                                 break;
                         if (journal_entry_kind(j, unit) == JOURNAL_ENTRY_OTHER)
                                 r = add_line(ls, j, t);
@@ -259,7 +283,6 @@ json_object *web_logs(Web *w, struct MHD_Connection *c, unsigned *ret_code,
                       const char **ret_error) {
         const char *unit = web_arg(c, "unit");
         unsigned long lines = count_arg(c, "lines", WEB_LOG_LINES_DEFAULT, WEB_LOG_LINES_MAX);
-        _cleanup_free_ char *ident = NULL;
         _cleanup_free_ RunWindow *windows = NULL;
         LogLines ls = {};
         size_t n_windows = 0;
@@ -280,16 +303,12 @@ json_object *web_logs(Web *w, struct MHD_Connection *c, unsigned *ret_code,
                 *ret_error = "not a unit of this daemon's tasks";
                 return NULL;
         }
-        if (asprintf(&ident, "%s.%s", task->pipeline->name, task->name) < 0) {
-                *ret_error = "out of memory";
-                return NULL;
-        }
         j = open_journal(ret_error);
         if (!j)
                 return NULL;
         r = read_named(j, unit, lines, &ls, &windows, &n_windows);
         if (r >= 0)
-                r = read_windows(j, unit, ident, windows, n_windows, lines, &ls);
+                r = read_windows(j, unit, task, windows, n_windows, lines, &ls);
         sd_journal_close(j);
         if (r < 0)
                 *ret_error = "cannot read the journal";

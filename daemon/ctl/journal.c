@@ -198,6 +198,7 @@ int verb_logs(const CtlOptions *o, int argc, char *argv[]) {
         _cleanup_free_ char *id = NULL, *unit = NULL, *ident = NULL;
         Pending pending[PENDING_MAX];
         size_t n_pending = 0;
+        uint64_t until = 0;     /* the last run's end, and the slack after it */
         bool inside = false;
         sd_journal *j = NULL;
         Task *task;
@@ -260,7 +261,7 @@ int verb_logs(const CtlOptions *o, int argc, char *argv[]) {
                 /* Lines that name no unit are this one's within its runs (journal-util.h). */
                 pending_drop_before(pending, &n_pending, t > JOURNAL_START_SLACK ?
                                                                  t - JOURNAL_START_SLACK : 0);
-                if (kind == JOURNAL_ENTRY_OTHER && !inside) {
+                if (kind == JOURNAL_ENTRY_OTHER && !inside && t > until) {
                         pending[n_pending++] = (Pending){ .time = t, .text = line };
                         continue;
                 }
@@ -269,8 +270,10 @@ int verb_logs(const CtlOptions *o, int argc, char *argv[]) {
                                 puts(pending[k].text);
                         pending_drop_before(pending, &n_pending, UINT64_MAX);
                         inside = true;
-                } else if (kind == JOURNAL_ENTRY_RUN_FINISHED)
+                } else if (kind == JOURNAL_ENTRY_RUN_FINISHED) {
                         inside = false;
+                        until = t + JOURNAL_END_SLACK;
+                }
                 puts(line);
                 free(line);
         }

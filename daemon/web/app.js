@@ -377,16 +377,17 @@ async function refreshLog() {
 
 // --- the loop -----------------------------------------------------------------------------
 
+// All at once, so that the panels show one moment (the daemon answers them in a row).
 async function refresh() {
   try {
-    state.status = await api('/api/status');
-    drawStatus(state.status);
-    state.graph = await api('/api/graph');
-    drawGraph(state.graph);
-    drawUnits(await api('/api/units'));
-    drawHistory(await api('/api/history?limit=200'));
-    await refreshTask();
-    await refreshLog();
+    const [status, graph, units, history] = await Promise.all([api('/api/status'),
+      api('/api/graph'), api('/api/units'), api('/api/history?limit=200'), refreshTask(), refreshLog()]);
+    state.status = status;
+    drawStatus(status);
+    state.graph = graph;
+    drawGraph(graph);
+    drawUnits(units);
+    drawHistory(history);
     $('link').textContent = 'live · ' + new Date().toLocaleTimeString();
     $('link').className = 'link';
   } catch (e) {
