@@ -494,7 +494,6 @@ void parse_task(Loader *l, const config_setting_t *s, size_t index) {
         Diag *d = l->diag;
         const char *name;
         size_t errors = d->n_errors;
-        Task **n;
 
         if (!config_setting_is_group(s)) {
                 diag_error(d, line_of(s), "task %zu must be a group { name = ...; }, not %s",
@@ -566,9 +565,7 @@ void parse_task(Loader *l, const config_setting_t *s, size_t index) {
                         diag_error(d, task->exec_line, "%sexec: %s", subject,
                                    err ?: "out of memory");
         }
-        n = reallocarray(p->tasks, p->n_tasks + 1, sizeof(Task *));
-        if (!n)
+        if (pipeline_add_task(p, task) < 0)
                 return;
-        p->tasks = n;
-        p->tasks[p->n_tasks++] = TAKE_PTR(task);
+        TAKE_PTR(task);
 }

@@ -146,7 +146,6 @@ static void parse_target(Loader *l, const config_setting_t *s) {
         const config_setting_t *key = NULL;
         const TargetKind *kind = NULL;
         _cleanup_free_ char *subject = NULL, *err = NULL;
-        Target **n;
         int r;
 
         if (asprintf(&subject, "target '%s': ", name) < 0)
@@ -213,11 +212,9 @@ static void parse_target(Loader *l, const config_setting_t *s) {
                 if (r < 0 || d->n_errors > before)
                         return;
         }
-        n = reallocarray(p->targets, p->n_targets + 1, sizeof(Target *));
-        if (!n)
+        if (pipeline_add_target(p, t) < 0)
                 return;
-        p->targets = n;
-        p->targets[p->n_targets++] = TAKE_PTR(t);
+        TAKE_PTR(t);
         free(l->broken_targets[strv_length(l->broken_targets) - 1]);
         l->broken_targets[strv_length(l->broken_targets) - 1] = NULL;
 }

@@ -70,6 +70,8 @@ Task *task_free(Task *t) {
 Pipeline *pipeline_free(Pipeline *p) {
         if (!p)
                 return NULL;
+        HASH_CLEAR(hh, p->task_index);
+        HASH_CLEAR(hh, p->target_index);
         for (size_t i = 0; i < p->n_tasks; i++)
                 task_free(p->tasks[i]);
         for (size_t i = 0; i < p->n_targets; i++)
@@ -82,18 +84,48 @@ Pipeline *pipeline_free(Pipeline *p) {
         return NULL;
 }
 
+int pipeline_add_target(Pipeline *p, Target *t) {
+        Target **n;
+
+        /* Doubling: one more slot at a time was quadratic too, for large pipelines. */
+        if ((p->n_targets & (p->n_targets - 1)) == 0) {
+                n = reallocarray(p->targets, p->n_targets ? 2 * p->n_targets : 1,
+                                 sizeof(Target *));
+                if (!n)
+                        return -ENOMEM;
+                p->targets = n;
+        }
+        p->targets[p->n_targets++] = t;
+        HASH_ADD_KEYPTR(hh, p->target_index, t->name, strlen(t->name), t);
+        return 0;
+}
+
+int pipeline_add_task(Pipeline *p, Task *task) {
+        Task **n;
+
+        if ((p->n_tasks & (p->n_tasks - 1)) == 0) {
+                n = reallocarray(p->tasks, p->n_tasks ? 2 * p->n_tasks : 1, sizeof(Task *));
+                if (!n)
+                        return -ENOMEM;
+                p->tasks = n;
+        }
+        p->tasks[p->n_tasks++] = task;
+        HASH_ADD_KEYPTR(hh, p->task_index, task->name, strlen(task->name), task);
+        return 0;
+}
+
 Target *pipeline_find_target(const Pipeline *p, const char *name) {
-        for (size_t i = 0; i < p->n_targets; i++)
-                if (streq(p->targets[i]->name, name))
-                        return p->targets[i];
-        return NULL;
+        Target *t;
+
+        HASH_FIND_STR(p->target_index, name, t);
+        return t;
 }
 
 Task *pipeline_find_task(const Pipeline *p, const char *name) {
-        for (size_t i = 0; i < p->n_tasks; i++)
-                if (streq(p->tasks[i]->name, name))
-                        return p->tasks[i];
-        return NULL;
+        Task *t;
+
+        HASH_FIND_STR(p->task_index, name, t);
+        return t;
 }
 
 const TaskParam *task_find_param(const Task *t, const char *name) {

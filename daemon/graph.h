@@ -109,6 +109,7 @@ struct Task {
 
         unsigned n_running;     /* runtime: its units starting or running now */
         unsigned long long n_succeeded; /* runtime: its runs that succeeded */
+        UT_hash_handle hh;      /* in its pipeline's index by name */
 };
 
 struct Pipeline {
@@ -119,10 +120,16 @@ struct Pipeline {
         size_t n_targets;
         Task **tasks;
         size_t n_tasks;
+        /* By name: finding each input and output of 10,000 tasks by a walk was quadratic. */
+        Target *target_index;
+        Task *task_index;
 };
 
 Pipeline *pipeline_free(Pipeline *p);
 DEFINE_POINTER_CLEANUP(Pipeline, pipeline_free);
+/* Appends, and indexes by name; 0 or -ENOMEM (the caller still owns it then). */
+int pipeline_add_target(Pipeline *p, Target *t);
+int pipeline_add_task(Pipeline *p, Task *task);
 Target *pipeline_find_target(const Pipeline *p, const char *name) _pure_;
 Task *pipeline_find_task(const Pipeline *p, const char *name) _pure_;
 

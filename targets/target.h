@@ -9,6 +9,7 @@
 #include "binding.h"
 #include "diag.h"
 #include "template.h"
+#include "util/hash.h"
 #include "util/time-util.h"
 
 typedef struct Target Target;
@@ -107,6 +108,7 @@ struct Target {
         usec_t deadline;
         char **on_late;
         sd_event_source *deadline_timer;
+        UT_hash_handle hh;          /* in its pipeline's index by name */
 };
 
 extern const TargetKind * const target_kinds[];
