@@ -30,6 +30,7 @@ typedef struct WebCount {
         unsigned complete;
         bool capped;            /* the scan stopped at WEB_SCAN_CAP */
         usec_t at;              /* CLOCK_MONOTONIC */
+        usec_t cost;            /* how long that scan held the loop */
         unsigned long long runs;        /* the task's successful runs when counted */
         char **ids;             /* NULL unless listed */
         size_t n_ids;
@@ -47,6 +48,11 @@ typedef struct Web {
         sd_event_source *sample_timer;
         usec_t units_asked;             /* CLOCK_MONOTONIC: sampling runs while someone looks */
         WebCount *counts;
+        /* The last /api/history answer: the same question gets it again until a run ends. */
+        char *history_key;
+        json_object *history;
+        usec_t history_at;
+        unsigned long long history_runs;
 } Web;
 
 /* Scans of complete instances stop here: the dashboard says "100000+". */
@@ -71,5 +77,6 @@ void web_units_done(Web *w);
 
 /* web-journal.c: past runs and a unit's log lines, read from the journal. */
 json_object *web_history(Web *w, struct MHD_Connection *c, const char **ret_error);
+void web_history_done(Web *w);
 json_object *web_logs(Web *w, struct MHD_Connection *c, unsigned *ret_code,
                       const char **ret_error);

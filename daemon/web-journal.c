@@ -13,6 +13,7 @@
 #include "web-internal.h"
 
 #define WEB_HISTORY_DEFAULT 200
+#define WEB_HISTORY_FRESH (5 * USEC_PER_SEC)
 #define WEB_HISTORY_MAX 5000
 #define WEB_LOG_LINES_DEFAULT 200
 #define WEB_LOG_LINES_MAX 2000
@@ -54,15 +55,36 @@ static sd_journal *open_journal(const char **ret_error) {
         return j;
 }
 
-/* Of this daemon's pipelines only, or of one task, or of one unit: other daemons on the host
- * write run records too. */
+void web_history_done(Web *w) {
+        w->history_key = mfree(w->history_key);
+        json_object_put(w->history);
+        w->history = NULL;
+}
+
+/*
+ * Of this daemon's pipelines only, or of one task, or of one unit: other daemons on the host
+ * write run records too. Reading 200 records takes ~10 ms, so every open dashboard asking
+ * every 2 s shares one answer, until a run ends (and at most WEB_HISTORY_FRESH: journald
+ * files a record a moment after the daemon counts the run).
+ */
 json_object *web_history(Web *w, struct MHD_Connection *c, const char **ret_error) {
         const char *task = web_arg(c, "task"), *unit = web_arg(c, "unit"), *slash;
         unsigned long limit = count_arg(c, "limit", WEB_HISTORY_DEFAULT, WEB_HISTORY_MAX);
-        sd_journal *j = open_journal(ret_error);
+        unsigned long long runs = w->manager->n_runs_ok + w->manager->n_runs_failed;
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        _cleanup_free_ char *key = NULL;
+        sd_journal *j;
         json_object *a;
         int r;
 
+        if (asprintf(&key, "%s\n%s\n%lu", strempty(task), strempty(unit), limit) < 0) {
+                *ret_error = "out of memory";
+                return NULL;
+        }
+        if (w->history && streq(w->history_key, key) && w->history_runs == runs &&
+            now - w->history_at < WEB_HISTORY_FRESH)
+                return json_object_get(w->history);
+        j = open_journal(ret_error);
         if (!j)
                 return NULL;
         slash = task ? strchr(task, '/') : NULL;
@@ -108,6 +130,11 @@ json_object *web_history(Web *w, struct MHD_Connection *c, const char **ret_erro
                 json_object_array_add(a, o);
         }
         sd_journal_close(j);
+        web_history_done(w);
+        w->history_key = TAKE_PTR(key);
+        w->history = json_object_get(a);
+        w->history_at = now;
+        w->history_runs = runs;
         return a;
 }
 

@@ -401,6 +401,7 @@ static Web *web_free(Web *w) {
         if (!w)
                 return NULL;
         web_units_done(w);
+        web_history_done(w);
         w->io = sd_event_source_disable_unref(w->io);
         w->timer = sd_event_source_disable_unref(w->timer);
         if (w->mhd)
