@@ -73,7 +73,7 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         m->user = o->scope == BUS_SCOPE_USER ||
                   (o->scope == BUS_SCOPE_UNSET && m->config.scope == BUS_SCOPE_USER);
         if (o->max_parallel > 0)
-                m->config.max_parallel = o->max_parallel;
+                m->config.max_parallel = m->max_parallel_override = o->max_parallel;
         m->bus_name = strdup(o->bus_name ?: SLUICE_BUS_NAME);
         if (!m->bus_name)
                 return log_oom();

@@ -29,6 +29,7 @@ typedef struct Manager {
         char *result_helper;    /* sluice-result: wraps tasks, or their ExecStopPost= */
         struct StateDir *state;
         DaemonConfig config;
+        unsigned max_parallel_override; /* from the command line: outlasts reloads */
         unsigned *pool_used;    /* per pool of config.pools */
 
         Pipeline **pipelines;
@@ -90,6 +91,8 @@ int pipeline_slice_name(const Pipeline *p, char **ret);
  * previous version.
  */
 void manager_reload(Manager *m, char ***ret_kept);
+/* Re-reads sluiced.conf (reload-config.c): what can change live does; errors change nothing. */
+int manager_reload_config(Manager *m);
 /* Frees retired pipelines that no instance uses any more. */
 void manager_gc_retired(Manager *m);
 /* After a run of i ended (i may be freed): moves it off a retired pipeline, frees what is

@@ -106,6 +106,7 @@ void manager_reload(Manager *m, char ***ret_kept) {
 
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading",
                           (unsigned long long) now_usec(CLOCK_MONOTONIC));
+        (void) manager_reload_config(m);
         log_notice("Reloading pipelines from '%s'", m->pipelines_dir);
 
         r = manager_load_pipelines(m, &fresh, &n_fresh, &rejected);

@@ -68,8 +68,14 @@ static bool pools_free(Manager *m, const Task *t) {
 static void pools_adjust(Manager *m, const Task *t, int sign) {
         for (size_t c = 0; c < t->n_claims; c++)
                 for (size_t p = 0; p < m->config.n_pools; p++)
-                        if (streq(m->config.pools[p].name, t->claims[c].pool))
-                                m->pool_used[p] += (unsigned) sign * t->claims[c].amount;
+                        if (streq(m->config.pools[p].name, t->claims[c].pool)) {
+                                /* A pool a reload removed and brought back starts at zero:
+                                 * a run started before must not take it below. */
+                                if (sign < 0 && m->pool_used[p] < t->claims[c].amount)
+                                        m->pool_used[p] = 0;
+                                else
+                                        m->pool_used[p] += (unsigned) sign * t->claims[c].amount;
+                        }
 }
 
 void scheduler_take(Manager *m, Instance *i) {

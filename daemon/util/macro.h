@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -69,6 +70,18 @@ static inline void closep(int *fd) {
 
 #define streq(a, b) (strcmp((a), (b)) == 0)
 #define strneq(a, b, n) (strncmp((a), (b), (n)) == 0)
+
+/* Equal strings, or both NULL. */
+static inline bool streq_ptr(const char *a, const char *b) {
+        return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+#define SWAP(a, b)                              \
+        do {                                    \
+                typeof(a) _t_ = (a);            \
+                (a) = (b);                      \
+                (b) = _t_;                      \
+        } while (0)
 
 static inline const char *strna(const char *s) {
         return s ?: "n/a";

@@ -154,4 +154,20 @@ host_code() { curl -s -o /dev/null -w '%{http_code}' -H "Host: $1" "http://127.0
 [ "$(host_code "10.1.2.3:$PORT")" = 200 ] || fail "an address on 0.0.0.0: $(host_code "10.1.2.3:$PORT")"
 [ "$(host_code "$(hostname):$PORT")" = 200 ] || fail "the host name on 0.0.0.0"
 [ "$(host_code "127.0.0.1:1$PORT")" = 421 ] || fail "another port"
+
+# sluiced.conf is reloaded with the pipelines: the server moves, max_parallel and pools change.
+PORT2=$(free_port)
+printf 'max_parallel = 3;\nresources = { db = 2; };\nhttp = { listen = "127.0.0.1:%s"; };\n' "$PORT2" \
+    > "$WORK/config/sluiced.conf"
+kill -HUP "$DAEMON_PID"
+get2() { curl -sf "http://127.0.0.1:$PORT2$1"; }
+moved() { [ "$(get2 /api/status | json 'j["max_parallel"], [p["name"] for p in j["pools"]]')" = "3 ['db']" ]; }
+wait_for 10 "the server on its new address, with the new settings" moved
+curl -s -o /dev/null "http://127.0.0.1:$PORT/api/status" && fail "the old address still answers"
+# A sluiced.conf with errors changes nothing, and says where.
+printf 'max_parallel = 0;\nhttp = { listen = "127.0.0.1:%s"; };\n' "$(free_port)" > "$WORK/config/sluiced.conf"
+kill -HUP "$DAEMON_PID"
+refused() { grep -q "sluiced.conf:1: .*max_parallel" "$WORK/daemon.log" && grep -q "has errors: the daemon keeps its settings" "$WORK/daemon.log"; }
+wait_for 10 "the refusal in the log" refused
+moved || fail "a bad sluiced.conf changed the settings: $(get2 /api/status)"
 echo ok
