@@ -11,6 +11,7 @@
 
 #include "config-internal.h"
 #include "daemon-config.h"
+#include "log.h"
 #include "util/fs-util.h"
 
 void daemon_config_done(DaemonConfig *c) {
@@ -169,4 +170,18 @@ int daemon_config_load(const char *path, DaemonConfig *c, Diag *d) {
         config_destroy(&cfg);
         d->file = saved;
         return d->n_errors > errors ? -EINVAL : 0;
+}
+
+int daemon_config_load_logged(const char *path, DaemonConfig *c) {
+        Diag d = {};
+        int r = daemon_config_load(path, c, &d);
+
+        diag_sort(&d);
+        for (size_t k = 0; k < d.n_entries; k++) {
+                _cleanup_free_ char *line = NULL;
+                if (diag_format(&d.entries[k], &line) >= 0)
+                        log_error("%s", line);
+        }
+        diag_done(&d);
+        return r;
 }

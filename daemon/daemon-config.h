@@ -43,5 +43,7 @@ void daemon_config_done(DaemonConfig *c);
 /* Reads path into *c (which holds the defaults); a missing file is not an error. -EINVAL when
  * the file has errors, all of them in d. */
 int daemon_config_load(const char *path, DaemonConfig *c, Diag *d);
+/* The same, every problem logged as "file:line: message". */
+int daemon_config_load_logged(const char *path, DaemonConfig *c);
 const Pool *daemon_config_find_pool(const DaemonConfig *c, const char *name) _pure_;
 const Notifier *daemon_config_find_notifier(const DaemonConfig *c, const char *name) _pure_;

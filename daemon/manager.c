@@ -46,7 +46,6 @@ static int default_state_dir(bool user, char **ret) {
 int manager_new(const ManagerOptions *o, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_free_ char *conf = NULL;
-        Diag d = {};
         int r;
 
         m = calloc(1, sizeof(Manager));
@@ -59,14 +58,7 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
             path_join(o->config_dir, "sluiced.conf", &conf) < 0)
                 return log_oom();
 
-        r = daemon_config_load(conf, &m->config, &d);
-        diag_sort(&d);
-        for (size_t k = 0; k < d.n_entries; k++) {
-                _cleanup_free_ char *line = NULL;
-                if (diag_format(&d.entries[k], &line) >= 0)
-                        log_error("%s", line);
-        }
-        diag_done(&d);
+        r = daemon_config_load_logged(conf, &m->config);
         if (r < 0)
                 return log_error_errno(r, "Refusing to start with errors in '%s'", conf);
 

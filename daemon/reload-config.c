@@ -29,21 +29,13 @@ static bool same_notifiers(const DaemonConfig *a, const DaemonConfig *b) {
 int manager_reload_config(Manager *m) {
         _cleanup_free_ char *path = NULL;
         DaemonConfig c = DAEMON_CONFIG_DEFAULT;
-        Diag d = {};
         unsigned *used;
         bool web_changed;
         int r;
 
         if (path_join(m->config_dir, "sluiced.conf", &path) < 0)
                 return log_oom();
-        r = daemon_config_load(path, &c, &d);
-        diag_sort(&d);
-        for (size_t k = 0; k < d.n_entries; k++) {
-                _cleanup_free_ char *line = NULL;
-                if (diag_format(&d.entries[k], &line) >= 0)
-                        log_error("%s", line);
-        }
-        diag_done(&d);
+        r = daemon_config_load_logged(path, &c);
         if (r < 0) {
                 daemon_config_done(&c);
                 return log_error_errno(r, "'%s' has errors: the daemon keeps its settings", path);
