@@ -9,8 +9,9 @@ eval "$("$SOURCE_ROOT/contrib/systemd-up")"
 
 # Not under /tmp or /var/tmp: sandboxed tasks get private ones and could not see their outputs.
 WORK=$(mktemp -d /var/lib/sluice-test.XXXXXX)
-# A pipeline name of its own per run, so units of an earlier run never answer for this one.
-PIPELINE=t$$
+# A pipeline name of its own per run, so units and journal records of an earlier run never
+# answer for this one (PIDs are reused: the random part keeps a later run apart).
+PIPELINE=t$$x$RANDOM
 DAEMON_PID=
 # And a bus name of its own, for sluicectl to find this test's daemon and no other.
 export SLUICE_BUS_NAME=org.sluice.test.$PIPELINE
