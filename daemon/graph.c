@@ -84,31 +84,31 @@ Pipeline *pipeline_free(Pipeline *p) {
         return NULL;
 }
 
-int pipeline_add_target(Pipeline *p, Target *t) {
-        Target **n;
+/* Room for one more in *array of n: doubling, since one more slot at a time was quadratic for
+ * large pipelines. */
+static int grow(void *array, size_t n, size_t size) {
+        void **a = array, *bigger;
 
-        /* Doubling: one more slot at a time was quadratic too, for large pipelines. */
-        if ((p->n_targets & (p->n_targets - 1)) == 0) {
-                n = reallocarray(p->targets, p->n_targets ? 2 * p->n_targets : 1,
-                                 sizeof(Target *));
-                if (!n)
-                        return -ENOMEM;
-                p->targets = n;
-        }
+        if (n & (n - 1))
+                return 0;       /* not a power of two: there is room */
+        bigger = reallocarray(*a, n ? 2 * n : 1, size);
+        if (!bigger)
+                return -ENOMEM;
+        *a = bigger;
+        return 0;
+}
+
+int pipeline_add_target(Pipeline *p, Target *t) {
+        if (grow(&p->targets, p->n_targets, sizeof(Target *)) < 0)
+                return -ENOMEM;
         p->targets[p->n_targets++] = t;
         HASH_ADD_KEYPTR(hh, p->target_index, t->name, strlen(t->name), t);
         return 0;
 }
 
 int pipeline_add_task(Pipeline *p, Task *task) {
-        Task **n;
-
-        if ((p->n_tasks & (p->n_tasks - 1)) == 0) {
-                n = reallocarray(p->tasks, p->n_tasks ? 2 * p->n_tasks : 1, sizeof(Task *));
-                if (!n)
-                        return -ENOMEM;
-                p->tasks = n;
-        }
+        if (grow(&p->tasks, p->n_tasks, sizeof(Task *)) < 0)
+                return -ENOMEM;
         p->tasks[p->n_tasks++] = task;
         HASH_ADD_KEYPTR(hh, p->task_index, task->name, strlen(task->name), task);
         return 0;

@@ -11,9 +11,7 @@ PORT=$(free_port)
 mkdir -p "$WORK/config" "$WORK/in"
 printf 'http = { listen = "127.0.0.1:%s"; };\n' "$PORT" > "$WORK/config/sluiced.conf"
 # A mistake in the http group is a config error with its line, and the daemon refuses it.
-printf 'http = {\n  listen = "127.0.0.1:%s";\n  contrl = true;\n};\n' "$PORT" > "$WORK/bad.conf"
-
-mv "$WORK/bad.conf" "$WORK/sluiced.conf"
+printf 'http = {\n  listen = "127.0.0.1:%s";\n  contrl = true;\n};\n' "$PORT" > "$WORK/sluiced.conf"
 out=$("$SLUICECTL" -C "$WORK" check 2>&1) && fail "a bad http group passed: $out"
 grep -q "sluiced.conf:3: 'http': unknown key 'contrl'" <<<"$out" || fail "bad http group: $out"
 rm "$WORK/sluiced.conf"
