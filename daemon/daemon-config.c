@@ -106,7 +106,7 @@ int daemon_config_load(const char *path, DaemonConfig *c, Diag *d) {
             config_get_uint(&l, s, "", 1, 100000, &v) >= 0)
                 c->max_parallel = (unsigned) v;
         if ((s = config_setting_get_member(root, "max_starting")) &&
-            config_get_uint(&l, s, "", 1, 10000, &v) >= 0)
+            config_get_uint(&l, s, "", 1, 100, &v) >= 0)
                 c->max_starting = (unsigned) v;
         if ((s = config_setting_get_member(root, "scan_interval")) &&
             config_get_span(&l, s, "", &c->scan_interval) >= 0 && c->scan_interval == 0)

@@ -146,6 +146,7 @@ static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, cons
         RetryDecision d;
         char when[FORMAT_TIMESPAN_MAX];
 
+        executor_start_settled(m, i, "the run ended");
         (void) state_remove_run(m->state, run->id_str);
         free(i->last_run_id);
         i->last_run_id = strdup(run->id_str);
@@ -225,6 +226,14 @@ static void fail_start(Manager *m, Instance *i, int error, const char *what) {
 
 static int start_unit(Manager *m, Instance *i, bool record, const char **ret_what);
 
+void executor_forget_start(Manager *m, Instance *i) {
+        (void) state_remove_run(m->state, i->run->id_str);
+        discard_staged(i);
+        scheduler_release(m, i);
+        i->attempts--;
+        i->run = run_free(i->run);
+}
+
 static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         Instance *i = userdata;
         Manager *m = i->manager;
@@ -233,19 +242,27 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         int r;
 
         i->run->slot = sd_bus_slot_unref(i->run->slot);
-        m->n_starting--;
-        scheduler_schedule(m);
         if (e && sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists") &&
             !i->run->reset) {
                 /* A failed unit of this name, from before this daemon's time: reset, retry. */
                 const char *what;
                 i->run->reset = true;
-                m->n_starting++;
                 r = start_unit(m, i, false, &what);
                 if (r >= 0)
                         return 0;
-                m->n_starting--;
                 fail_start(m, i, r, what);
+                return 0;
+        }
+        if (e && sd_bus_error_has_name(e, SD_BUS_ERROR_LIMITS_EXCEEDED)) {
+                /* The bus daemon refused the call, so the manager never saw it (the system
+                 * bus lets one connection wait for at most 128 replies): the same attempt
+                 * goes again once some of the calls in flight have been answered. */
+                log_warning("The bus refused the start of %s (%s); trying again in 1 s",
+                            i->unit, e->message ?: e->name);
+                executor_forget_start(m, i);
+                manager_set_state(m, i, INSTANCE_RETRY);
+                (void) manager_set_wake(m, i, now_usec(CLOCK_REALTIME) + USEC_PER_SEC);
+                scheduler_schedule(m);
                 return 0;
         }
         if (e) {
@@ -263,6 +280,40 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         /* A run quick enough to end before this reply was read left its result already. */
         if (state_has_result(m->state_dir, i->run->id_str))
                 recover_from_result_file(m, i);
+        return 0;
+}
+
+void executor_start_settled(Manager *m, Instance *i, const char *why) {
+        if (!i->run || !i->run->starting)
+                return;
+        i->run->starting = false;
+        m->n_starting--;
+        log_debug("Start of %s settled: %s", i->unit, why);
+        scheduler_schedule(m);
+}
+
+/*
+ * The manager answers StartTransientUnit as soon as the job is queued, and keeps a start job
+ * until the unit's process is running. Bounding only the calls in flight would let jobs pile
+ * up in the manager behind the replies, where they slow every start (the manager runs its job
+ * queue only when no bus message waits) and where, on the system bus, each one costs the
+ * manager a D-Bus match on its requester: past dbus-daemon's 512 per connection the manager
+ * falls off the bus with every call in flight. So a start holds its max_starting share until
+ * its JobRemoved. The manager broadcasts that signal for any job a client on the bus asked
+ * for, subscribed or not, so receiving it costs the manager nothing more.
+ */
+int executor_on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        const char *job, *unit, *result;
+        uint32_t id;
+        Instance *i;
+
+        if (sd_bus_message_read(msg, "uoss", &id, &job, &unit, &result) < 0)
+                return 0;
+        i = manager_find_instance(m, unit);
+        if (!i || !i->run || !i->run->starting || !i->run->job || !streq(i->run->job, job))
+                return 0;
+        executor_start_settled(m, i, result);
         return 0;
 }
 
@@ -495,11 +546,11 @@ int executor_start(Manager *m, Instance *i) {
         i->run = run;
         manager_set_state(m, i, INSTANCE_STARTING);
         scheduler_take(m, i);
+        run->starting = true;
         m->n_starting++;
 
         r = start_unit(m, i, true, &what);
         if (r < 0) {
-                m->n_starting--;
                 fail_start(m, i, r, what);
                 return r;
         }
@@ -508,6 +559,7 @@ int executor_start(Manager *m, Instance *i) {
         i->run->event_usec = i->event_usec;
         i->run->sent_usec = now_usec(CLOCK_MONOTONIC);
         i->event_usec = 0;
+        log_debug("Sent the start of %s", i->unit);
         return 0;
 }
 

@@ -32,6 +32,14 @@ void executor_query(Manager *m, Instance *i);
 /* executor.c */
 /* Stages outputs, records the run and sends StartTransientUnit. i becomes STARTING. */
 int executor_start(Manager *m, Instance *i);
+/* Forgets i's run as if it had never been started: its record, staged outputs, slot and
+ * attempt. Only for a start that never reached the manager. */
+void executor_forget_start(Manager *m, Instance *i);
+/* The start job of i's run is over, or will never be heard of: its max_starting share is
+ * free. why: the job's result, or what else settled it. */
+void executor_start_settled(Manager *m, Instance *i, const char *why);
+/* The bus match callback for the manager's JobRemoved signals. */
+int executor_on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error);
 /* The run of i ended with res: move outputs into place or discard them, log, decide about a
  * retry. i may be freed. */
 void executor_finish(Manager *m, Instance *i, const UnitResult *res);

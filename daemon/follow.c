@@ -272,6 +272,7 @@ static void schedule_reconnect(Manager *m);
 
 static void drop_bus(Manager *m) {
         m->match_disconnected = sd_bus_slot_unref(m->match_disconnected);
+        m->match_job_removed = sd_bus_slot_unref(m->match_job_removed);
         m->bus = sd_bus_flush_close_unref(m->bus);
 }
 
@@ -309,6 +310,11 @@ static int open_bus(Manager *m) {
                                       on_disconnected, NULL, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the bus connection: %m");
+        /* Synchronous: a start must not be sent before the bus delivers its JobRemoved. */
+        r = sd_bus_match_signal(m->bus, &m->match_job_removed, SYSTEMD_DEST, SYSTEMD_PATH,
+                                SYSTEMD_MANAGER, "JobRemoved", executor_on_job_removed, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the manager's jobs: %m");
         r = bus_api_attach(m);
         if (r < 0)
                 return r;

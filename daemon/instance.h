@@ -31,7 +31,7 @@ typedef struct Run {
         char **outputs;                 /* final locations, one per task output */
         char **staged;                  /* where the task writes them */
         char *job;                      /* the start job's object path */
-        bool job_done;                  /* JobRemoved seen: unit state changes are this run's */
+        bool starting;                  /* holds one of max_starting, until its JobRemoved */
         bool counted;                   /* holds a slot, the task's count and its pools */
         bool backfill;                  /* ... and the slot is one of the backfills' */
         bool reset;                     /* ResetFailedUnit sent before the start */

@@ -140,6 +140,7 @@ Manager *manager_free(Manager *m) {
         pipelines_free(m->pipelines, m->n_pipelines);
         pipelines_free(m->retired, m->n_retired);
         sd_bus_slot_unref(m->match_disconnected);
+        sd_bus_slot_unref(m->match_job_removed);
         sd_event_source_disable_unref(m->results_source);
         sd_event_source_disable_unref(m->sweep_source);
         safe_close(m->results_fd);

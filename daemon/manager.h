@@ -63,6 +63,7 @@ typedef struct Manager {
         sd_event_source *results_source;
         sd_event_source *sweep_source;
         sd_bus_slot *match_disconnected;
+        sd_bus_slot *match_job_removed;
 } Manager;
 
 int manager_new(const ManagerOptions *o, Manager **ret);

@@ -158,7 +158,6 @@ static Run *run_from_record(Manager *m, RunRecord *rec) {
         run->start_realtime = rec->start_realtime;
         run->outputs = TAKE_PTR(rec->outputs);
         run->staged = TAKE_PTR(rec->staged);
-        run->job_done = true;   /* no start job to wait for: it is long done or gone */
         run->start_usec = now_usec(CLOCK_MONOTONIC);
         return run;
 }
@@ -300,7 +299,6 @@ static void recover_unrecorded(Manager *m) {
                 snprintf(run->id_str, sizeof(run->id_str), "%s", run_id);
                 run->attempt = attempt ? (unsigned) atoi(attempt) : 1;
                 run->memory_max = UINT64_MAX;
-                run->job_done = true;
                 run->start_usec = now_usec(CLOCK_MONOTONIC);
                 /* Output paths never hold a newline: the environment lists them one a line. */
                 run->outputs = strv_split_newlines(outputs);
@@ -354,26 +352,21 @@ void recover_in_flight(Manager *m) {
                 if (!i->run || (i->state != INSTANCE_RUNNING && i->state != INSTANCE_STARTING))
                         continue;
                 i->run->slot = sd_bus_slot_unref(i->run->slot);
+                /* A JobRemoved still to come was lost with the connection. */
+                executor_start_settled(m, i, "the bus connection was lost");
                 r = unit_status(m, i->unit, &run_id, &state);
                 if (r > 0 && run_id && streq(run_id, i->run->id_str)) {
-                        if (i->state == INSTANCE_STARTING) {
-                                m->n_starting--;
+                        if (i->state == INSTANCE_STARTING)
                                 manager_set_state(m, i, INSTANCE_RUNNING);
-                        }
-                        i->run->job_done = true;
                         executor_query(m, i);
                         continue;
                 }
                 if (i->state == INSTANCE_STARTING) {
-                        m->n_starting--;
                         if (!state_has_result(m->state_dir, i->run->id_str)) {
                                 /* The call was lost with the connection: start it again. */
                                 log_notice("The start of %s was lost with the bus; queueing it "
                                            "again", i->unit);
-                                (void) state_remove_run(m->state, i->run->id_str);
-                                scheduler_release(m, i);
-                                i->attempts--;
-                                i->run = run_free(i->run);
+                                executor_forget_start(m, i);
                                 scheduler_enqueue(m, i);
                                 continue;
                         }

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Concurrency limits, seen from the tasks themselves: max_parallel of sluiced.conf, a resource
 # pool of size 1, a task's own max_parallel; then priorities: with one slot, waiting instances
-# of a higher-priority task go before older ones of a lower priority.
+# of a higher-priority task go before older ones of a lower priority. Last, max_starting: a
+# start holds its share until the manager's JobRemoved says its job is done, not only until
+# the manager's reply (which comes as soon as the job is queued).
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$WORK/config"
@@ -70,4 +72,23 @@ wait_for 30 "every ordered task" done_count hi 3
 wait_for 30 "every ordered task" done_count lo 4
 order=$(tr '\n' ' ' < "$WORK/order-log")
 [ "$order" = "lo-0 hi-1 hi-2 hi-3 lo-1 lo-2 lo-3 " ] || fail "priority order: $order"
+
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
+printf 'max_parallel = 100;\nmax_starting = 2;\nresources = { db = 1; };\n' > "$WORK/config/sluiced.conf"
+mkdir -p "$WORK/in/q"
+for n in $(seq 1 40); do echo "$n" > "$WORK/in/q/$n"; done
+: > "$WORK/daemon.log"
+SLUICE_LOG_LEVEL=debug start_daemon
+wait_for 60 "all of q" done_count q 40
+# The daemon's log, in order: how many starts were unsettled at once, and by what each
+# settled. Every one must have been settled, most by the real manager's JobRemoved.
+read -r most settled by_job < <(awk -v u="sluice-$PIPELINE-q@" '
+    index($0, "Sent the start of " u) == 1 { if (++n > most) most = n }
+    index($0, "Start of " u) == 1 && / settled: / { n--; settled++; by_job += / settled: done$/ }
+    END { print most + 0, settled + 0, by_job + 0 }' "$WORK/daemon.log")
+[ "$settled" = 40 ] || fail "$settled of 40 starts settled"
+[ "$most" -le 2 ] || fail "max_starting = 2 exceeded: $most start jobs at once"
+[ "$most" = 2 ] || fail "never 2 start jobs at once: the test proves nothing"
+[ "$by_job" -ge 20 ] || fail "only $by_job of 40 starts were settled by their JobRemoved"
+echo "max_starting: at most $most start(s) unsettled; $by_job of 40 settled by JobRemoved"
 echo ok

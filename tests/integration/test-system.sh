@@ -94,4 +94,36 @@ wait_for 10 "the reload to load the new pipeline" reloaded
 guest systemctl is-active -q sluiced || fail "sluiced is not active after the reload"
 guest systemctl stop sluiced
 [ "$(guest systemctl show -P Result sluiced)" = success ] || fail "sluiced did not stop cleanly"
+
+# A burst against the system bus's limits, tightened so that 100 units meet them: dbus-daemon
+# refuses a connection's call beyond max_replies_per_connection (128 on a stock system bus)
+# waiting replies, and PID 1 holds a match rule per start job not yet done, so past
+# max_match_rules_per_connection (512) it falls off the bus with every call in flight. sluiced
+# sends the refused starts again, and bounds start jobs, not only calls, so nothing is lost.
+mkdir -p "$ROOT/etc/dbus-1/system.d"
+cat > "$ROOT/etc/dbus-1/system.d/limits.conf" <<'EOF'
+<busconfig>
+  <limit name="max_replies_per_connection">8</limit>
+  <limit name="max_match_rules_per_connection">64</limit>
+</busconfig>
+EOF
+guest systemctl reload dbus
+printf 'max_parallel = 500;\n' > "$ROOT/etc/sluice/sluiced.conf"
+mkdir -p "$ROOT/srv/burst-in" "$ROOT/srv/burst-out"
+cat > "$ROOT/etc/sluice/pipelines.d/burst.conf" <<'EOF'
+targets = { in = { path = "/srv/burst-in/{n:int}"; }; out = { path = "/srv/burst-out/{n:int}"; }; };
+tasks = ( { name = "copy"; inputs = [ "in" ]; outputs = [ "out" ]; exec = [ "/bin/cp", "${input}", "${output}" ]; } );
+EOF
+since=$(guest date +%s)
+# In place before the start, so that the start-up scan queues all of them at once.
+for n in $(seq 1 100); do echo "$n" > "$ROOT/srv/burst-in/$n"; done
+guest systemctl start sluiced
+burst_done() { [ "$(ls "$ROOT/srv/burst-out" | wc -l)" = 100 ]; }
+wait_for 120 "100 units past the bus's limits" burst_done
+log=$(guest journalctl --since "@$since" --no-pager -q -o cat -u sluiced)
+! grep "Failed to start" <<<"$log" || fail "starts failed at the bus's limits"
+grep -q "The bus refused the start of sluice-burst-copy@" <<<"$log" ||
+    fail "no start was refused: the limits were not met, the test proves nothing"
+! guest journalctl --since "@$since" --no-pager -q -o cat _PID=1 | grep "disconnect on API bus" ||
+    fail "PID 1 fell off the bus"
 echo PASS

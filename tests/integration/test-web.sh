@@ -163,9 +163,14 @@ moved() { [ "$(get2 /api/status | json 'j["max_parallel"], [p["name"] for p in j
 wait_for 10 "the server on its new address, with the new settings" moved
 curl -s -o /dev/null "http://127.0.0.1:$PORT/api/status" && fail "the old address still answers"
 # A sluiced.conf with errors changes nothing, and says where.
-printf 'max_parallel = 0;\nhttp = { listen = "127.0.0.1:%s"; };\n' "$(free_port)" > "$WORK/config/sluiced.conf"
+printf 'max_parallel = 0;\nmax_starting = 200;\nhttp = { listen = "127.0.0.1:%s"; };\n' "$(free_port)" \
+    > "$WORK/config/sluiced.conf"
 kill -HUP "$DAEMON_PID"
-refused() { grep -q "sluiced.conf:1: .*max_parallel" "$WORK/daemon.log" && grep -q "has errors: the daemon keeps its settings" "$WORK/daemon.log"; }
+refused() {
+    grep -q "sluiced.conf:1: .*max_parallel" "$WORK/daemon.log" &&
+        grep -q "sluiced.conf:2: 'max_starting' must be from 1 to 100, not 200" "$WORK/daemon.log" &&
+        grep -q "has errors: the daemon keeps its settings" "$WORK/daemon.log"
+}
 wait_for 10 "the refusal in the log" refused
 moved || fail "a bad sluiced.conf changed the settings: $(get2 /api/status)"
 echo ok
