@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 #include <unistd.h>
@@ -121,6 +122,10 @@ int main(int argc, char *argv[]) {
                 return 2;
         stamp = argv[2];
         outdir = argv[3];
+        /* Where a wrapped task's result goes (sluice-result writes into STATE_DIR/runs). */
+        if (getenv("FLOOR_WRAP") && ((mkdir("/run/floor-results", 0755) < 0 && errno != EEXIST) ||
+                                     (mkdir("/run/floor-results/runs", 0755) < 0 && errno != EEXIST)))
+                return 1;
         r = argc > 4 && strcmp(argv[4], "--user") == 0 ? sd_bus_open_user(&bus)
                                                         : sd_bus_open_system(&bus);
         if (r < 0 || sd_event_default(&e) < 0 || sd_bus_attach_event(bus, e, 0) < 0)
