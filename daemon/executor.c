@@ -253,7 +253,7 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
                 fail_start(m, i, r, what);
                 return 0;
         }
-        if (e && sd_bus_error_has_name(e, SD_BUS_ERROR_LIMITS_EXCEEDED)) {
+        if (e && sd_bus_error_has_name(e, SD_BUS_ERROR_LIMITS_EXCEEDED) && !i->cancelled) {
                 /* The bus daemon refused the call, so the manager never saw it (the system
                  * bus lets one connection wait for at most 128 replies): the same attempt
                  * goes again once some of the calls in flight have been answered. */
