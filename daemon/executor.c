@@ -212,6 +212,12 @@ static void log_run_started(Instance *i) {
         log_struct(LOG_INFO, f, "Started %s", i->unit);
 }
 
+void executor_started_unanswered(Manager *m, Instance *i) {
+        manager_set_state(m, i, INSTANCE_RUNNING);
+        log_run_started(i);
+        executor_query(m, i);
+}
+
 static void fail_start(Manager *m, Instance *i, int error, const char *what) {
         _cleanup_strv_free_ char **f = run_fields(i);
         _cleanup_free_ char *reason = NULL;
@@ -263,6 +269,14 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
                 manager_set_state(m, i, INSTANCE_RETRY);
                 (void) manager_set_wake(m, i, now_usec(CLOCK_REALTIME) + USEC_PER_SEC);
                 scheduler_schedule(m);
+                return 0;
+        }
+        if (e && sd_bus_error_has_name(e, SD_BUS_ERROR_NO_REPLY) && !i->cancelled) {
+                /* Timed out, or the manager fell off the bus with the call in flight: the
+                 * unit may exist or not. Not a failure of the task's either way. */
+                log_warning("No answer from the manager to the start of %s (%s); asking it "
+                            "about the unit", i->unit, e->message ?: e->name);
+                recover_lost_start(m, i);
                 return 0;
         }
         if (e) {

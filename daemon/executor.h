@@ -32,6 +32,9 @@ void executor_query(Manager *m, Instance *i);
 /* executor.c */
 /* Stages outputs, records the run and sends StartTransientUnit. i becomes STARTING. */
 int executor_start(Manager *m, Instance *i);
+/* The manager never answered i's start, but the unit is there: i's run is RUNNING, logged as
+ * started, and followed. */
+void executor_started_unanswered(Manager *m, Instance *i);
 /* Forgets i's run as if it had never been started: its record, staged outputs, slot and
  * attempt. Only for a start that never reached the manager. */
 void executor_forget_start(Manager *m, Instance *i);

@@ -41,6 +41,7 @@ typedef struct Run {
         usec_t call_usec;               /* CLOCK_MONOTONIC, StartTransientUnit built, being sent */
         usec_t sent_usec;               /* CLOCK_MONOTONIC, its write to the bus returned */
         sd_bus_slot *slot;              /* the pending call; owned */
+        usec_t check_delay;             /* a start without an answer: until the next check */
 } Run;
 
 /*

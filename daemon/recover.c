@@ -25,6 +25,9 @@
 #include "unit-props.h"
 #include "util/strv.h"
 
+#define LOST_START_FIRST_CHECK (1 * USEC_PER_SEC)
+#define LOST_START_MAX_DELAY (30 * USEC_PER_SEC)
+
 
 void recover_marks(Manager *m) {
         InstanceMark **marks = NULL;
@@ -342,6 +345,49 @@ void recover_runs(Manager *m) {
                 log_info("Accounted for %zu run(s) left by an earlier sluiced", n);
 }
 
+static int on_check_lost_start(sd_event_source *s, uint64_t usec, void *userdata) {
+        _cleanup_free_ char *run_id = NULL, *state = NULL;
+        Instance *i = userdata;
+        Manager *m = i->manager;
+        int r;
+
+        i->timer = sd_event_source_disable_unref(i->timer);
+        /* Without a bus, recover_in_flight() settles it after reconnecting. */
+        if (!m->bus || i->state != INSTANCE_STARTING || !i->run || i->run->slot)
+                return 0;
+        /* Answered in order: if GetUnit is, so was the start before it, or it was lost. */
+        r = unit_status(m, i->unit, &run_id, &state);
+        if (r < 0) {
+                i->run->check_delay = MIN(i->run->check_delay * 2, LOST_START_MAX_DELAY);
+                log_warning_errno(r, "Still no answer about %s: %m; asking again later", i->unit);
+                (void) sd_event_add_time_relative(m->event, &i->timer, CLOCK_MONOTONIC,
+                                                  i->run->check_delay, 0, on_check_lost_start, i);
+                return 0;
+        }
+        executor_start_settled(m, i, "no answer to the start");
+        if ((r > 0 && run_id && streq(run_id, i->run->id_str)) ||
+            state_has_result(m->state_dir, i->run->id_str)) {
+                log_notice("%s was started all the same", i->unit);
+                executor_started_unanswered(m, i);
+                return 0;
+        }
+        log_notice("The start of %s never reached the manager; queueing it again", i->unit);
+        executor_forget_start(m, i);
+        scheduler_enqueue(m, i);
+        return 0;
+}
+
+void recover_lost_start(Manager *m, Instance *i) {
+        int r;
+
+        i->run->check_delay = LOST_START_FIRST_CHECK;
+        i->timer = sd_event_source_disable_unref(i->timer);
+        r = sd_event_add_time_relative(m->event, &i->timer, CLOCK_MONOTONIC,
+                                       i->run->check_delay, 0, on_check_lost_start, i);
+        if (r < 0)
+                log_error_errno(r, "Cannot arm a timer for %s: %m", i->unit);
+}
+
 void recover_in_flight(Manager *m) {
         Instance *i, *tmp;
 
@@ -352,6 +398,8 @@ void recover_in_flight(Manager *m) {
                 if (!i->run || (i->state != INSTANCE_RUNNING && i->state != INSTANCE_STARTING))
                         continue;
                 i->run->slot = sd_bus_slot_unref(i->run->slot);
+                if (i->state == INSTANCE_STARTING)     /* a lost start's check: done here */
+                        i->timer = sd_event_source_disable_unref(i->timer);
                 /* A JobRemoved still to come was lost with the connection. */
                 executor_start_settled(m, i, "the bus connection was lost");
                 r = unit_status(m, i->unit, &run_id, &state);

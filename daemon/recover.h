@@ -15,5 +15,9 @@ void recover_marks(Manager *m);
 void recover_runs(Manager *m);
 /* After reconnecting, or after the manager reloaded: the same, for the runs in memory. */
 void recover_in_flight(Manager *m);
+/* The manager did not answer i's start (it was too busy, or fell off the bus with the call in
+ * flight): whether the unit exists is asked until the manager answers, and the run is then
+ * followed, or, if the start never reached it, queued again as the same attempt. */
+void recover_lost_start(Manager *m, Instance *i);
 /* The unit of i's run is gone: its result file, or lost. */
 void recover_from_result_file(Manager *m, Instance *i);
