@@ -30,8 +30,6 @@
 #include "unit-props.h"
 #include "util/fs-util.h"
 
-#define UNIT_PATH_PREFIX "/org/freedesktop/systemd1/unit"
-
 #define RECONNECT_MAX_DELAY (30 * USEC_PER_SEC)
 #define SWEEP_INTERVAL (30 * USEC_PER_SEC)
 

@@ -345,28 +345,36 @@ void recover_runs(Manager *m) {
                 log_info("Accounted for %zu run(s) left by an earlier sluiced", n);
 }
 
-static int on_check_lost_start(sd_event_source *s, uint64_t usec, void *userdata) {
-        _cleanup_free_ char *run_id = NULL, *state = NULL;
+static int on_check_lost_start(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void check_lost_start_later(Manager *m, Instance *i) {
+        i->run->check_delay = MIN(i->run->check_delay * 2, LOST_START_MAX_DELAY);
+        (void) sd_event_add_time_relative(m->event, &i->timer, CLOCK_MONOTONIC,
+                                          i->run->check_delay, 0, on_check_lost_start, i);
+}
+
+static int on_lost_start_env(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        _cleanup_strv_free_ char **env = NULL;
         Instance *i = userdata;
         Manager *m = i->manager;
-        int r;
+        bool ours = false;
 
-        i->timer = sd_event_source_disable_unref(i->timer);
-        /* Without a bus, recover_in_flight() settles it after reconnecting. */
-        if (!m->bus || i->state != INSTANCE_STARTING || !i->run || i->run->slot)
-                return 0;
-        /* Answered in order: if GetUnit is, so was the start before it, or it was lost. */
-        r = unit_status(m, i->unit, &run_id, &state);
-        if (r < 0) {
-                i->run->check_delay = MIN(i->run->check_delay * 2, LOST_START_MAX_DELAY);
-                log_warning_errno(r, "Still no answer about %s: %m; asking again later", i->unit);
-                (void) sd_event_add_time_relative(m->event, &i->timer, CLOCK_MONOTONIC,
-                                                  i->run->check_delay, 0, on_check_lost_start, i);
+        i->run->slot = sd_bus_slot_unref(i->run->slot);
+        if (e && !sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.UnknownObject") &&
+            !sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit")) {
+                log_warning("Still no answer about %s (%s); asking again later", i->unit,
+                            e->message ?: e->name);
+                check_lost_start_later(m, i);
                 return 0;
         }
+        if (!e && sd_bus_message_enter_container(reply, 'v', "as") >= 0 &&
+            sd_bus_message_read_strv(reply, &env) >= 0)
+                STRV_FOREACH(v, env)
+                        ours = ours || (strneq(*v, "SLUICE_RUN_ID=", 14) &&
+                                        streq(*v + 14, i->run->id_str));
         executor_start_settled(m, i, "no answer to the start");
-        if ((r > 0 && run_id && streq(run_id, i->run->id_str)) ||
-            state_has_result(m->state_dir, i->run->id_str)) {
+        if (ours || state_has_result(m->state_dir, i->run->id_str)) {
                 log_notice("%s was started all the same", i->unit);
                 executor_started_unanswered(m, i);
                 return 0;
@@ -377,15 +385,37 @@ static int on_check_lost_start(sd_event_source *s, uint64_t usec, void *userdata
         return 0;
 }
 
-void recover_lost_start(Manager *m, Instance *i) {
+/* Asked on the connection the start went out on, so answered only after the manager has
+ * dealt with the start, or after the start was lost with the manager's connection. A unit
+ * that does not exist reads as one without our run id. Asynchronous: a manager too busy to
+ * answer must not stall the daemon. */
+static int on_check_lost_start(sd_event_source *s, uint64_t usec, void *userdata) {
+        _cleanup_free_ char *path = NULL;
+        Instance *i = userdata;
+        Manager *m = i->manager;
         int r;
 
-        i->run->check_delay = LOST_START_FIRST_CHECK;
         i->timer = sd_event_source_disable_unref(i->timer);
-        r = sd_event_add_time_relative(m->event, &i->timer, CLOCK_MONOTONIC,
-                                       i->run->check_delay, 0, on_check_lost_start, i);
-        if (r < 0)
-                log_error_errno(r, "Cannot arm a timer for %s: %m", i->unit);
+        /* Without a bus, recover_in_flight() settles it after reconnecting. */
+        if (!m->bus || i->state != INSTANCE_STARTING || !i->run || i->run->slot)
+                return 0;
+        r = sd_bus_path_encode(UNIT_PATH_PREFIX, i->unit, &path);
+        if (r >= 0)
+                r = sd_bus_call_method_async(m->bus, &i->run->slot, SYSTEMD_DEST, path,
+                                             "org.freedesktop.DBus.Properties", "Get",
+                                             on_lost_start_env, i, "ss",
+                                             "org.freedesktop.systemd1.Service", "Environment");
+        if (r < 0) {
+                log_warning_errno(r, "Cannot ask about %s: %m; trying again later", i->unit);
+                check_lost_start_later(m, i);
+        }
+        return 0;
+}
+
+void recover_lost_start(Manager *m, Instance *i) {
+        i->run->check_delay = LOST_START_FIRST_CHECK / 2;     /* doubled before use */
+        i->timer = sd_event_source_disable_unref(i->timer);
+        check_lost_start_later(m, i);
 }
 
 void recover_in_flight(Manager *m) {

@@ -8,6 +8,7 @@
 
 /* The systemd manager on the bus. */
 #define SYSTEMD_DEST "org.freedesktop.systemd1"
+#define UNIT_PATH_PREFIX "/org/freedesktop/systemd1/unit"
 #define SYSTEMD_PATH "/org/freedesktop/systemd1"
 #define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
 
