@@ -26,6 +26,9 @@ void unit_result_done(UnitResult *r);
 int executor_connect(Manager *m);
 int executor_watch_results(Manager *m);
 void executor_arm_sweep(Manager *m);
+/* Asks the manager for one property of i's unit; the call is i's run's pending one. */
+int executor_ask_unit(Manager *m, Instance *i, const char *interface, const char *property,
+                      sd_bus_message_handler_t callback);
 /* Finishes i's run from its result file, or asks systemd how the unit is doing. */
 void executor_query(Manager *m, Instance *i);
 

@@ -145,8 +145,20 @@ static int on_active_state(sd_bus_message *reply, void *userdata, sd_bus_error *
         return 0;
 }
 
-void executor_query(Manager *m, Instance *i) {
+int executor_ask_unit(Manager *m, Instance *i, const char *interface, const char *property,
+                      sd_bus_message_handler_t callback) {
         _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = sd_bus_path_encode(UNIT_PATH_PREFIX, i->unit, &path);
+        if (r < 0)
+                return r;
+        return sd_bus_call_method_async(m->bus, &i->run->slot, SYSTEMD_DEST, path,
+                                        "org.freedesktop.DBus.Properties", "Get", callback, i,
+                                        "ss", interface, property);
+}
+
+void executor_query(Manager *m, Instance *i) {
         int r;
 
         if (i->run->slot || !m->bus)
@@ -155,12 +167,8 @@ void executor_query(Manager *m, Instance *i) {
                 recover_from_result_file(m, i);
                 return;
         }
-        r = sd_bus_path_encode(UNIT_PATH_PREFIX, i->unit, &path);
-        if (r >= 0)
-                r = sd_bus_call_method_async(m->bus, &i->run->slot, SYSTEMD_DEST, path,
-                                             "org.freedesktop.DBus.Properties", "Get",
-                                             on_active_state, i, "ss",
-                                             "org.freedesktop.systemd1.Unit", "ActiveState");
+        r = executor_ask_unit(m, i, "org.freedesktop.systemd1.Unit", "ActiveState",
+                              on_active_state);
         if (r < 0)
                 log_warning_errno(r, "Cannot ask about %s: %m", i->unit);
 }

@@ -390,7 +390,6 @@ static int on_lost_start_env(sd_bus_message *reply, void *userdata, sd_bus_error
  * that does not exist reads as one without our run id. Asynchronous: a manager too busy to
  * answer must not stall the daemon. */
 static int on_check_lost_start(sd_event_source *s, uint64_t usec, void *userdata) {
-        _cleanup_free_ char *path = NULL;
         Instance *i = userdata;
         Manager *m = i->manager;
         int r;
@@ -399,12 +398,8 @@ static int on_check_lost_start(sd_event_source *s, uint64_t usec, void *userdata
         /* Without a bus, recover_in_flight() settles it after reconnecting. */
         if (!m->bus || i->state != INSTANCE_STARTING || !i->run || i->run->slot)
                 return 0;
-        r = sd_bus_path_encode(UNIT_PATH_PREFIX, i->unit, &path);
-        if (r >= 0)
-                r = sd_bus_call_method_async(m->bus, &i->run->slot, SYSTEMD_DEST, path,
-                                             "org.freedesktop.DBus.Properties", "Get",
-                                             on_lost_start_env, i, "ss",
-                                             "org.freedesktop.systemd1.Service", "Environment");
+        r = executor_ask_unit(m, i, "org.freedesktop.systemd1.Service", "Environment",
+                              on_lost_start_env);
         if (r < 0) {
                 log_warning_errno(r, "Cannot ask about %s: %m; trying again later", i->unit);
                 check_lost_start_later(m, i);
