@@ -51,7 +51,7 @@ sys_row() {
     lost=$(( $(grep -c "naive-burst: " "$W/sys-$name.err" || true) +
              $(guest journalctl --since "@${t0%.*}" --no-pager -q -o cat -u sluiced |
                grep -c "^Failed to start" || true) ))
-    printf '| %-46s | %6s | %7.1f | %6.0f | %7.1f | %5s | %5s | %6.2f |\n' "$label" "$outputs" \
+    printf '| %-46s | %7s | %7.1f | %6.0f | %7.1f | %5s | %5s | %13.2f |\n' "$label" "$outputs" \
         "$secs" "$(echo "$outputs / ($secs + 0.001)" | bc -l)" "$idle" "$lost" "$(( $(sys_disconnects) - drops0 ))" \
         "$(echo "$ticks * 1000 / $(getconf CLK_TCK) / ($outputs + 0.001)" | bc -l)"
 }
@@ -97,10 +97,10 @@ bench_system() {
     echo "Bursts through a system manager: a booted Debian bookworm (systemd $(guest systemctl --version |
         awk 'NR == 1 { print $2 }') as PID 1, pure cgroup v2, the system bus), $SYS_BURST units per row"
     echo
-    printf '| %-46s | %6s | %7s | %6s | %7s | %5s | %5s | %6s |\n' method outputs "secs" "u/s" \
+    printf '| %-46s | %7s | %7s | %6s | %7s | %5s | %5s | %13s |\n' method outputs "secs" "u/s" \
         "idle s" lost drops "PID 1 ms/unit"
     printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' "------------------------------------------------" \
-        "--------" "---------" "--------" "---------" "-------" "-------" "--------"
+        "---------" "---------" "--------" "---------" "-------" "-------" "---------------"
     sys_row def "sluiced, max_parallel 16, max_starting 32" \
         sys_sluiced def "max_parallel = 16;"
     sys_row wide "sluiced, max_parallel 1000, max_starting 32" \
