@@ -233,6 +233,7 @@ static void fail_start(Manager *m, Instance *i, int error, const char *what) {
 static int start_unit(Manager *m, Instance *i, bool record, const char **ret_what);
 
 void executor_forget_start(Manager *m, Instance *i) {
+        executor_start_settled(m, i, "forgotten");
         (void) state_remove_run(m->state, i->run->id_str);
         discard_staged(i);
         scheduler_release(m, i);

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "instance.h"
-#include "manager.h"
 #include "util/strv.h"
 
 static const char * const instance_state_table[_INSTANCE_STATE_MAX] = {
@@ -44,8 +43,6 @@ int instance_new(Task *task, const Binding *b, const char *id, const char *unit,
 Run *run_free(Run *r) {
         if (!r)
                 return NULL;
-        if (r->starting)
-                r->manager->n_starting--;
         sd_bus_slot_unref(r->slot);
         strv_free(r->outputs);
         strv_free(r->staged);
