@@ -7,7 +7,13 @@
  * logged and tried again with back-off (1 s, 2 s, 4 s...), `retries` times; a command is
  * killed at `timeout`. Nothing here waits: commands are children watched through pidfds,
  * webhooks go through libcurl's multi interface.
+ *
+ * A reload keeps a notifier's channel (its window, what it holds, what it was told) when the
+ * new sluiced.conf has one of that name and kind, and points it at the new settings; one that
+ * went away (or changed kind) is retired: it sends what it held at once, its deliveries under
+ * way finish with the settings they started with, and it is freed after the last of them.
  */
+#include <assert.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -42,8 +48,12 @@ typedef struct Told {
 } Told;
 
 typedef struct Channel {
+        struct Channel *prev, *next;
         Manager *manager;
-        const Notifier *n;      /* in manager->config, which outlives it */
+        const Notifier *n;      /* in manager->config, or own once retired */
+        Notifier own;
+        bool retired;
+        unsigned n_deliveries;
         sd_event_source *window;
         bool open;
         unsigned sent;          /* in this window */
@@ -70,8 +80,7 @@ typedef struct Delivery {
 } Delivery;
 
 typedef struct NotifyState {
-        Channel *channels;      /* parallel to manager->config.notifiers */
-        size_t n_channels;
+        Channel *channels;      /* made on first use, one per notifier in use */
         Delivery *deliveries;   /* in flight or waiting to retry */
 } NotifyState;
 
@@ -81,8 +90,25 @@ static void message_done(Message *msg) {
         free(msg->json);
 }
 
+static void channel_free(Channel *ch) {
+        Told *t, *tmp;
+
+        DL_DELETE(ch->manager->notify->channels, ch);
+        sd_event_source_disable_unref(ch->window);
+        strv_free(ch->held_lines);
+        HASH_ITER(hh, ch->told, t, tmp) {
+                HASH_DEL(ch->told, t);
+                free(t->key);
+                free(t);
+        }
+        notifier_done(&ch->own);
+        free(ch);
+}
+
 static void delivery_free(Delivery *d) {
-        DL_DELETE(d->ch->manager->notify->deliveries, d);
+        Channel *ch = d->ch;
+
+        DL_DELETE(ch->manager->notify->deliveries, d);
         if (d->pid_fd >= 0)
                 close(d->pid_fd);
         sd_event_source_disable_unref(d->io);
@@ -90,6 +116,8 @@ static void delivery_free(Delivery *d) {
         curl_request_free(d->req);
         message_done(&d->msg);
         free(d);
+        if (--ch->n_deliveries == 0 && ch->retired)
+                channel_free(ch);
 }
 
 static void attempt(Delivery *d);
@@ -357,6 +385,7 @@ static void deliver(Channel *ch, Message *msg) {
                 return;
         }
         d->ch = ch;
+        ch->n_deliveries++;
         DL_APPEND(ch->manager->notify->deliveries, d);
         d->pid_fd = -1;
         d->msg = *msg;
@@ -368,16 +397,11 @@ static void deliver(Channel *ch, Message *msg) {
         attempt(d);
 }
 
-static int on_window(sd_event_source *s, uint64_t usec, void *userdata) {
-        Channel *ch = userdata;
+/* What the channel held in this window, as one message. */
+static void send_summary(Channel *ch) {
         _cleanup_free_ char *lines = NULL;
         Message msg = {};
 
-        if (ch->held == 0) {
-                ch->open = false;
-                return 0;
-        }
-        ch->sent = WINDOW_ALLOWANCE;    /* the summary's window holds everything */
         (void) strv_join(ch->held_lines, "\n", &lines);
         if (asprintf(&msg.text, "sluice: %u more notification(s) in the last %llu s:\n%s%s",
                      ch->held, (unsigned long long) (ch->n->window / USEC_PER_SEC),
@@ -390,29 +414,71 @@ static int on_window(sd_event_source *s, uint64_t usec, void *userdata) {
                 deliver(ch, &msg);
         ch->held = 0;
         ch->held_lines = strv_free(ch->held_lines);
+}
+
+static int on_window(sd_event_source *s, uint64_t usec, void *userdata) {
+        Channel *ch = userdata;
+
+        if (ch->held == 0) {
+                ch->open = false;
+                return 0;
+        }
+        ch->sent = WINDOW_ALLOWANCE;    /* the summary's window holds everything */
+        send_summary(ch);
         (void) sd_event_source_set_time_relative(s, ch->n->window);
         (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         return 0;
 }
 
 static Channel *channel_of(Manager *m, const char *name) {
-        NotifyState *st = m->notify;
+        const Notifier *n;
+        Channel *ch;
 
-        if (!st) {
-                st = m->notify = calloc(1, sizeof(NotifyState));
-                if (!st)
-                        return NULL;
-                st->channels = calloc(m->config.n_notifiers + 1, sizeof(Channel));
-                if (!st->channels)
-                        return NULL;
-                st->n_channels = m->config.n_notifiers;
-                for (size_t k = 0; k < st->n_channels; k++)
-                        st->channels[k] = (Channel){ .manager = m, .n = &m->config.notifiers[k] };
+        if (!m->notify && !(m->notify = calloc(1, sizeof(NotifyState))))
+                return NULL;
+        DL_FOREACH(m->notify->channels, ch)
+                if (!ch->retired && streq(ch->n->name, name))
+                        return ch;
+        n = daemon_config_find_notifier(&m->config, name);
+        if (!n || !(ch = calloc(1, sizeof(*ch))))
+                return NULL;
+        ch->manager = m;
+        ch->n = n;
+        DL_APPEND(m->notify->channels, ch);
+        return ch;
+}
+
+void notify_reload(Manager *m, Notifier *old, size_t n_old) {
+        Channel *ch, *tmp;
+
+        if (!m->notify)
+                return;
+        DL_FOREACH_SAFE(m->notify->channels, ch, tmp) {
+                const Notifier *n;
+                size_t k;
+
+                if (ch->retired)
+                        continue;
+                n = daemon_config_find_notifier(&m->config, ch->n->name);
+                if (n && n->kind == ch->n->kind) {
+                        ch->n = n;
+                        continue;
+                }
+                log_info("Notifier '%s' is %s; what it has under way finishes as before",
+                         ch->n->name, n ? "of another kind now" : "gone");
+                /* Still under its old settings, and not retired, so it outlives this. */
+                if (ch->held > 0)
+                        send_summary(ch);
+                ch->window = sd_event_source_disable_unref(ch->window);
+                k = (size_t) (ch->n - old);
+                assert(k < n_old);
+                ch->own = old[k];
+                old[k] = (Notifier){};
+                ch->n = &ch->own;
+                ch->retired = true;
+                if (ch->n_deliveries == 0)
+                        channel_free(ch);
         }
-        for (size_t k = 0; k < st->n_channels; k++)
-                if (streq(st->channels[k].n->name, name))
-                        return &st->channels[k];
-        return NULL;
 }
 
 /* Storms: the first few messages of a window go, the others wait for its end. */
@@ -624,19 +690,8 @@ void notify_free(Manager *m) {
                 return;
         while (st->deliveries)
                 delivery_free(st->deliveries);
-        for (size_t k = 0; k < st->n_channels; k++) {
-                Channel *ch = &st->channels[k];
-                Told *t, *tmp;
-
-                sd_event_source_disable_unref(ch->window);
-                strv_free(ch->held_lines);
-                HASH_ITER(hh, ch->told, t, tmp) {
-                        HASH_DEL(ch->told, t);
-                        free(t->key);
-                        free(t);
-                }
-        }
-        free(st->channels);
+        while (st->channels)
+                channel_free(st->channels);
         free(st);
         m->notify = NULL;
 }

@@ -14,4 +14,7 @@
 void notify_instance(Manager *m, Instance *i, NotifyEvent event, const char *reason);
 /* A target's instance at location was due by due (CLOCK_REALTIME) and is missing. */
 void notify_target_late(Manager *m, Target *t, const char *location, usec_t due);
+/* sluiced.conf was reloaded: m->config has the new notifiers, old (n_old of them) the ones
+ * being replaced, of which it takes what retired channels still need. */
+void notify_reload(Manager *m, Notifier *old, size_t n_old);
 void notify_free(Manager *m);

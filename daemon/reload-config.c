@@ -3,32 +3,24 @@
  * Reloading sluiced.conf with the pipelines (SIGHUP, sluicectl reload). A file with errors
  * changes nothing. What can change in a running daemon does: max_parallel, max_starting,
  * pools (a pool's use carries over by name), default limits for units started from now on,
- * control_group, scan_interval for targets started from now on, and the HTTP server, which is
- * started anew when its address or control changes. The state directory, the scope and the
- * notifiers (whose deliveries may be under way) change at the next start, and the log says so.
+ * control_group, scan_interval for targets started from now on, notifiers (notify.c keeps or
+ * retires each one's channel), and the HTTP server, which is started anew when its address or
+ * control changes. The state directory and the scope change at the next start, and the log
+ * says so.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "manager.h"
+#include "notify.h"
 #include "scheduler.h"
 #include "util/fs-util.h"
 #include "web.h"
 
-static bool same_notifiers(const DaemonConfig *a, const DaemonConfig *b) {
-        if (a->n_notifiers != b->n_notifiers)
-                return false;
-        for (size_t k = 0; k < a->n_notifiers; k++)
-                if (!streq(a->notifiers[k].name, b->notifiers[k].name) ||
-                    a->notifiers[k].kind != b->notifiers[k].kind)
-                        return false;
-        return true;
-}
-
 int manager_reload_config(Manager *m) {
         _cleanup_free_ char *path = NULL;
-        DaemonConfig c = DAEMON_CONFIG_DEFAULT;
+        DaemonConfig c = DAEMON_CONFIG_DEFAULT, old;
         unsigned *used;
         bool web_changed;
         int r;
@@ -50,10 +42,6 @@ int manager_reload_config(Manager *m) {
         if (c.scope != m->config.scope)
                 log_warning("scope: changes at the next start");
         c.scope = m->config.scope;
-        if (!same_notifiers(&c, &m->config))
-                log_warning("notifiers: change at the next start");
-        SWAP(c.notifiers, m->config.notifiers);
-        SWAP(c.n_notifiers, m->config.n_notifiers);
 
         used = calloc(c.n_pools + 1, sizeof(unsigned));
         if (!used) {
@@ -71,8 +59,10 @@ int manager_reload_config(Manager *m) {
                       c.http_control != m->config.http_control;
         if (web_changed)
                 web_stop(m);
-        daemon_config_done(&m->config);
+        old = m->config;
         m->config = c;
+        notify_reload(m, old.notifiers, old.n_notifiers);
+        daemon_config_done(&old);
         m->host.scan_interval = m->config.scan_interval;
         if (web_changed)
                 (void) web_start(m);

@@ -6,7 +6,8 @@
 # failures is four messages (three, then a summary); the same failure is told once; a
 # webhook that answers 500 is retried; a mail goes through msmtp (Debian's sendmail-compatible
 # program) to a local SMTP server that keeps it; the OnFailure= template unit runs in the
-# user manager for the last attempt only.
+# user manager for the last attempt only. A reload takes new notifier settings at once and
+# retires a notifier that went away.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/servers.sh"
 
@@ -123,4 +124,16 @@ notified_unit() {
 wait_for 30 "the OnFailure= unit's line" notified_unit
 [ "$(journalctl --no-pager -q -o cat -t sluice-notify | grep -c "sluice-$PIPELINE-unitfail@a.service")" = 1 ] ||
     fail "the template ran for every attempt"
+# A reload: hook posts elsewhere from now on; storm is gone, so the pipeline that names it
+# keeps its running version (and says why), and its channel is retired.
+sed -i -e "s|/hook\"|/hook2\"|" -e '/^  storm /d' "$WORK/config/sluiced.conf"
+kill -HUP "$DAEMON_PID"
+reloaded() { grep -q "Reloaded:" "$WORK/daemon.log"; }
+wait_for 30 "the reload" reloaded
+grep -q "Notifier 'storm' is gone" "$WORK/daemon.log" || fail "storm was not retired"
+grep -q "no notifier 'storm' in sluiced.conf" "$WORK/daemon.log" || fail "the pipeline's error was not said"
+echo x > "$WORK/in/bad/b"
+wait_for 30 "the failure webhook at the new address" has posts hook2. 1
+grep -q '"unit":"sluice-'"$PIPELINE"'-bad@b.service"' "$WORK/posts/hook2.1" || fail "hook2: $(cat "$WORK/posts/hook2.1")"
+[ "$(count posts "hook\\.")" = 1 ] || fail "the old address was posted to after the reload"
 echo ok
