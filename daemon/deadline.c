@@ -93,7 +93,7 @@ static void check(Manager *m, Target *t) {
                 text = NULL;
                 if (path && asprintf(&text, "%lld\n", (long long) v) >= 0 &&
                     path_split(path, &dir, NULL) >= 0 && mkdir_p(dir, 0700) >= 0)
-                        (void) write_file_atomic(path, text, strlen(text));
+                        (void) write_file_replace(path, text, strlen(text), 0644, true);
         }
         if (due_at(p->spec.type, v + 1, t->deadline, &next) < 0)
                 return;

@@ -261,7 +261,7 @@ int executor_watch_results(Manager *m) {
         m->results_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (m->results_fd < 0)
                 return log_error_errno(errno, "Cannot create an inotify instance: %m");
-        /* The helper writes NAME.result.new and renames it into place. */
+        /* The helper writes a temporary file and renames it into place (write_file_replace). */
         if (inotify_add_watch(m->results_fd, runs, IN_MOVED_TO) < 0)
                 return log_error_errno(errno, "Cannot watch '%s': %m", runs);
         r = sd_event_add_io(m->event, &m->results_source, m->results_fd, EPOLLIN, on_results, m);

@@ -309,6 +309,8 @@ static void on_posted(CurlRequest *req, const char *error, void *userdata) {
         failed(d, why ?: "the POST failed");
 }
 
+static char *build_json(const Notifier *n, const Message *msg);
+
 static void post(Delivery *d) {
         const Notifier *n = d->ch->n;
         CurlLoop *l = target_host_curl_loop(&d->ch->manager->host);
@@ -317,10 +319,12 @@ static void post(Delivery *d) {
                 .timeout_ms = (long) (n->timeout / USEC_PER_MSEC),
                 .max_body = 1 << 20,
                 .tls_verify = true,
-                .post_json = d->msg.json,
         };
 
-        if (!l || curl_request_new(l, n->url, false, &o, &d->req) < 0 ||
+        /* Built for each attempt: a reload may have changed the form (slack) since the last. */
+        free(d->msg.json);
+        o.post_json = d->msg.json = build_json(n, &d->msg);
+        if (!l || !o.post_json || curl_request_new(l, n->url, false, &o, &d->req) < 0 ||
             curl_request_start(d->req, on_posted, d) < 0) {
                 d->req = curl_request_free(d->req);
                 failed(d, "cannot start the POST");
@@ -390,10 +394,6 @@ static void deliver(Channel *ch, Message *msg) {
         d->pid_fd = -1;
         d->msg = *msg;
         *msg = (Message){};
-        if (ch->n->kind == NOTIFIER_WEBHOOK && !(d->msg.json = build_json(ch->n, &d->msg))) {
-                delivery_free(d);
-                return;
-        }
         attempt(d);
 }
 
@@ -464,8 +464,9 @@ void notify_reload(Manager *m, Notifier *old, size_t n_old) {
                         ch->n = n;
                         continue;
                 }
-                log_info("Notifier '%s' is %s; what it has under way finishes as before",
-                         ch->n->name, n ? "of another kind now" : "gone");
+                log_info("Notifier '%s' is %s%s", ch->n->name, n ? "of another kind now" : "gone",
+                         ch->held > 0 || ch->n_deliveries > 0
+                                 ? "; what it has under way goes out as before" : "");
                 /* Still under its old settings, and not retired, so it outlives this. */
                 if (ch->held > 0)
                         send_summary(ch);
@@ -662,7 +663,12 @@ void notify_target_late(Manager *m, Target *t, const char *location, usec_t due)
                 Channel *ch = channel_of(m, *name);
                 Message msg = {};
 
-                if (!ch || ch->n->kind == NOTIFIER_UNIT) {
+                if (!ch) {
+                        log_warning("Target '%s': no notifier '%s' in sluiced.conf (any more)",
+                                    t->name, *name);
+                        continue;
+                }
+                if (ch->n->kind == NOTIFIER_UNIT) {
                         log_warning("Target '%s': notifier '%s' cannot tell about deadlines",
                                     t->name, *name);
                         continue;

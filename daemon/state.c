@@ -64,6 +64,21 @@ StateDir *state_close(StateDir *s) {
         return NULL;
 }
 
+/* A writer killed between writing and renaming leaves NAME.newPID (write_file_replace); under
+ * the lock, no other daemon writes here. runs/ is sluice-result's too, and left alone. */
+static void remove_stale_temporaries(const char *path) {
+        _cleanup_(closedirp) DIR *d = opendir(path);
+        struct dirent *de;
+
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                const char *p = strstr(de->d_name, ".new");
+                if (p && p[4] && strspn(p + 4, "0123456789") == strlen(p + 4))
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+        }
+}
+
 int state_open(const char *path, StateDir **ret) {
         _cleanup_(state_closep) StateDir *s = NULL;
         _cleanup_free_ char *runs = NULL, *lock = NULL, *log = NULL;
@@ -90,35 +105,14 @@ int state_open(const char *path, StateDir **ret) {
         s->log_fd = open(log, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (s->log_fd < 0)
                 return -errno;
+        remove_stale_temporaries(s->path);
         *ret = TAKE_PTR(s);
         return 0;
 }
 
-/* Written without fsync, see above: write, then rename over. */
+/* Written without fsync, see above. */
 static int replace_file(const char *path, const char *data, size_t n) {
-        _cleanup_free_ char *tmp = NULL;
-        _cleanup_close_ int fd = -EBADF;
-
-        if (asprintf(&tmp, "%s.new", path) < 0)
-                return -ENOMEM;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return -errno;
-        for (size_t done = 0; done < n;) {
-                ssize_t k = write(fd, data + done, n - done);
-                if (k < 0) {
-                        int r = -errno;
-                        (void) unlink(tmp);
-                        return r;
-                }
-                done += (size_t) k;
-        }
-        if (rename(tmp, path) < 0) {
-                int r = -errno;
-                (void) unlink(tmp);
-                return r;
-        }
-        return 0;
+        return write_file_replace(path, data, n, 0600, false);
 }
 
 static int run_path(const char *dir, const char *run_id, const char *suffix, char **ret) {

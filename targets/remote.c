@@ -120,7 +120,7 @@ static void save(RemoteTarget *rt) {
                 return;
         r = mkdir_p(dir, 0700);
         if (r >= 0)
-                r = write_file_atomic(path, buf ?: "", len);
+                r = write_file_replace(path, buf ?: "", len, 0644, true);
         if (r < 0)
                 log_warning_errno(r, "Cannot keep what target '%s' has seen in %s: %m",
                                   rt->target.name, path);

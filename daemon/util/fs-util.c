@@ -75,13 +75,15 @@ int fsync_directory_of(const char *path) {
         return RET_NERRNO(fsync(fd));
 }
 
-int write_file_atomic(const char *path, const char *data, size_t n) {
+int write_file_replace(const char *path, const char *data, size_t n, mode_t mode,
+                       bool durable) {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int fd = -EBADF;
 
-        if (asprintf(&tmp, "%s.tmp%d", path, (int) getpid()) < 0)
+        /* The pid keeps two processes writing the same file (sluiced, sluice-result) apart. */
+        if (asprintf(&tmp, "%s.new%d", path, (int) getpid()) < 0)
                 return -ENOMEM;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
         if (fd < 0)
                 return -errno;
         for (size_t done = 0; done < n;) {
@@ -93,12 +95,12 @@ int write_file_atomic(const char *path, const char *data, size_t n) {
                 }
                 done += (size_t) k;
         }
-        if (fsync(fd) < 0 || rename(tmp, path) < 0) {
+        if ((durable && fsync(fd) < 0) || rename(tmp, path) < 0) {
                 int r = -errno;
                 (void) unlink(tmp);
                 return r;
         }
-        return fsync_directory_of(path);
+        return durable ? fsync_directory_of(path) : 0;
 }
 
 int read_file(const char *path, size_t max, char **ret, size_t *ret_size) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -18,8 +19,10 @@ int path_split(const char *path, char **ret_dir, char **ret_base);
 int path_join(const char *a, const char *b, char **ret);
 /* fsync(2) of a directory, so that a rename in it is durable. */
 int fsync_directory_of(const char *path);
-/* Writes data to path atomically (temporary file, fsync, rename). */
-int write_file_atomic(const char *path, const char *data, size_t n);
+/* Writes data to path through a temporary file renamed over it: readers see the old file or
+ * the new one, never a part. durable: fsync the file and its directory too, for what must
+ * survive a power cut, not only a crash of the writer. */
+int write_file_replace(const char *path, const char *data, size_t n, mode_t mode, bool durable);
 /* readlink(2) into a new string. */
 int readlink_malloc(const char *path, char **ret);
 /* Reads a whole small file into a NUL-terminated string. */

@@ -2,7 +2,8 @@
 /*
  * The state directory's files: run records, results and instance marks round-trip whatever the
  * names hold (tabs, newlines, backslashes), a record cut short by a kill is ignored, the log is
- * rewritten with the open runs, and the lock keeps a second daemon out.
+ * rewritten with the open runs, the lock keeps a second daemon out, and the temporaries of a
+ * writer killed mid-write are cleared at the next open.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -41,6 +43,43 @@ static void test_lock(void **state) {
 
         assert_int_equal(state_open(dir, &s), -EBUSY);
         assert_null(s);
+}
+
+static void touch(const char *d, const char *name) {
+        char path[256];
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/%s", d, name);
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        close(fd);
+}
+
+static bool exists(const char *d, const char *name) {
+        char path[256];
+
+        snprintf(path, sizeof(path), "%s/%s", d, name);
+        return access(path, F_OK) == 0;
+}
+
+static void test_stale_temporaries(void **state) {
+        char other[] = "/tmp/sluice-state-XXXXXX", cmd[128];
+        StateDir *s = NULL;
+
+        assert_non_null(mkdtemp(other));
+        touch(other, "instances.new4242");
+        touch(other, "runs.log.new17");
+        touch(other, "notes.new");      /* not one of ours: no pid */
+        touch(other, "new1");
+        assert_int_equal(state_open(other, &s), 0);
+        assert_false(exists(other, "instances.new4242"));
+        assert_false(exists(other, "runs.log.new17"));
+        assert_true(exists(other, "notes.new"));
+        assert_true(exists(other, "new1"));
+        assert_true(exists(other, "runs.log"));
+        state_close(s);
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", other);
+        assert_int_equal(system(cmd), 0);
 }
 
 static void test_run_record_round_trip(void **state) {
@@ -143,6 +182,7 @@ static void test_marks_round_trip(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_lock),
+                cmocka_unit_test(test_stale_temporaries),
                 cmocka_unit_test(test_run_record_round_trip),
                 cmocka_unit_test(test_result_round_trip),
                 cmocka_unit_test(test_marks_round_trip),
