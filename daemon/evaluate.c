@@ -107,6 +107,10 @@ int evaluate_instance(Manager *m, Task *task, const Binding *b, bool fresh) {
                 return 0;               /* already queued or in flight */
         if (i && !fresh)
                 return 0;               /* failed or waiting: only a new arrival re-arms it */
+        /* A scan for lost events cannot tell an arrival the run already had from a new one;
+         * the time of the change can: a file older than the last run's start is no news. */
+        if (i && m->host.changed_realtime > 0 && m->host.changed_realtime <= i->last_start_realtime)
+                return 0;
         if (fresh && evaluate_outputs_complete(task, b)) {
                 if (i)
                         manager_remove_instance(m, i);
@@ -120,7 +124,8 @@ int evaluate_instance(Manager *m, Task *task, const Binding *b, bool fresh) {
         r = evaluate_enqueue(m, task, b, id, unit, i, &i);
         if (r < 0)
                 return r;
-        i->event_usec = fresh ? m->host.event_usec : 0;
+        /* The daemon's own share of event-to-start latency is for events, not rescans. */
+        i->event_usec = fresh && m->host.changed_realtime == 0 ? m->host.event_usec : 0;
         return 1;
 }
 
@@ -193,10 +198,26 @@ void evaluate_gone(TargetHost *h, Target *t, const Binding *b) {
                 log_warning_errno(r, "Cannot evaluate task '%s': %m", t->producer->name);
 }
 
+/* In a rescan for lost events: when b changed, if after they began to be lost; else 0. */
+static usec_t changed_after_loss(TargetHost *h, Target *t, const Binding *b) {
+        _cleanup_free_ char *location = NULL;
+        usec_t changed;
+
+        if (h->lost_since == 0 || !t->kind->changed ||
+            template_format(t->template, b, &location) < 0 ||
+            t->kind->changed(t, location, &changed) < 0)
+                return 0;
+        return changed >= h->lost_since ? changed : 0;
+}
+
 static int rescan_one(Target *t, const Binding *b, void *userdata) {
         Manager *m = container_of((TargetHost *) userdata, Manager, host);
+        TargetHost *h = userdata;
 
-        evaluate_hint(userdata, t, b, false);
+        /* What changed while events were lost is an arrival, as its event would have been. */
+        h->changed_realtime = changed_after_loss(h, t, b);
+        evaluate_hint(h, t, b, h->changed_realtime > 0);
+        h->changed_realtime = 0;
         /* An output that exists may be older than its inputs (rerun = "newer"). */
         if (t->producer && t->producer->rerun_newer)
                 (void) evaluate_instance(m, t->producer, b, false);

@@ -71,7 +71,14 @@ typedef struct LocalState {
         sd_event_source *rescan_source; /* the rescan after overflows, pending */
         usec_t last_rescan;     /* CLOCK_MONOTONIC */
         unsigned overflows;     /* since the last rescan */
+        usec_t drained;         /* CLOCK_REALTIME: the queue was last read empty */
+        usec_t lost_since;      /* CLOCK_REALTIME: events may be lost from then on; 0: none */
 } LocalState;
+
+/* ctime is stamped from a coarse clock up to a tick behind CLOCK_REALTIME: a change just after
+ * a moment may carry a time just before it. Counting a little more as changed costs nothing
+ * (hints are idempotent, and a failed run is re-armed only by a change after it started). */
+#define CHANGE_CLOCK_SLACK USEC_PER_SEC
 
 static void watch_entry_done(WatchEntry *e) {
         free(e->dir);
@@ -130,8 +137,11 @@ static uint32_t watch_mask(const LocalTarget *lt, size_t level) {
 
 static int on_poll(sd_event_source *source, uint64_t usec, void *userdata) {
         LocalTarget *lt = userdata;
+        usec_t since = lt->polled;
 
-        target_rescan(&lt->target);
+        /* Some of its directories have no watch: what changed since the last scan is news. */
+        lt->polled = now_usec(CLOCK_REALTIME);
+        target_rescan_lost(&lt->target, since - MIN(since, CHANGE_CLOCK_SLACK));
         (void) sd_event_source_set_time_relative(source, lt->target.host->scan_interval);
         (void) sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
         return 0;
@@ -144,6 +154,7 @@ static void fall_back_to_polling(LocalState *s, LocalTarget *lt, const char *dir
 
         if (lt->poll)
                 return;
+        lt->polled = now_usec(CLOCK_REALTIME);
         log_error("Cannot watch '%s' for target '%s': out of inotify watches "
                   "(fs.inotify.max_user_watches); scanning the target every %s instead",
                   dir, lt->target.name, format_timespan(interval, sizeof(interval), every));
@@ -281,6 +292,27 @@ static int watch_dir(LocalState *s, LocalTarget *lt, size_t level, const char *d
                 if (path_join(dir, de->d_name, &sub) < 0)
                         return log_oom();
                 (void) watch_dir(s, lt, level + 1, sub, b);
+        }
+        return 0;
+}
+
+/* From the deepest directory of the template's literal prefix that exists now; what is
+ * missing below it is watched for as it is created. Idempotent: watches already there stay. */
+static int watch_from_root(LocalState *s, LocalTarget *lt) {
+        _cleanup_(binding_freep) Binding *empty = NULL;
+        int r;
+
+        r = binding_new(&empty);
+        if (r < 0)
+                return r;
+        for (size_t level = lt->root_level; level >= 1; level--) {
+                _cleanup_free_ char *dir = local_components_path(lt->target.template, level);
+                struct stat st;
+
+                if (!dir)
+                        return -ENOMEM;
+                if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+                        return watch_dir(s, lt, level, dir, empty);
         }
         return 0;
 }
@@ -429,7 +461,22 @@ static void handle_event(LocalState *s, const struct inotify_event *ev) {
         if (!w)
                 return;
         if (ev->mask & IN_IGNORED) {
+                /* The directory went. Below the template's root, its parent's watch sees it
+                 * come back; the root or one of its parents (rm -r of the whole tree) is
+                 * watched for again from the deepest part of the prefix that is left. */
+                _cleanup_free_ LocalTarget **again = calloc(w->n_entries + 1,
+                                                            sizeof(LocalTarget *));
+                size_t n_again = 0;
+
+                for (size_t i = 0; again && i < w->n_entries; i++)
+                        if (w->entries[i].level <= w->entries[i].target->root_level)
+                                again[n_again++] = w->entries[i].target;
                 watch_free(s, w);
+                for (size_t i = 0; i < n_again; i++) {
+                        (void) watch_from_root(s, again[i]);
+                        /* Recreated before the new watch existed: its contents are news. */
+                        target_rescan(&again[i]->target);
+                }
                 return;
         }
         if (ev->len == 0)
@@ -455,13 +502,19 @@ static void handle_event(LocalState *s, const struct inotify_event *ev) {
 
 static int on_rescan(sd_event_source *source, uint64_t usec, void *userdata) {
         LocalState *s = userdata;
+        usec_t since;
 
         s->rescan_source = sd_event_source_disable_unref(s->rescan_source);
         log_warning("inotify queue overflowed (%u time(s)), rescanning every local target",
                     s->overflows);
         s->overflows = 0;
+        since = s->lost_since;
+        s->lost_since = 0;
+        /* Directories made while events were lost have no watch yet: watch, then scan. */
         for (size_t i = 0; i < s->n_started; i++)
-                target_rescan(&s->started[i]->target);
+                (void) watch_from_root(s, s->started[i]);
+        for (size_t i = 0; i < s->n_started; i++)
+                target_rescan_lost(&s->started[i]->target, since);
         s->last_rescan = now_usec(CLOCK_MONOTONIC);
         return 0;
 }
@@ -477,6 +530,8 @@ static void overflowed(LocalState *s) {
         int r;
 
         s->overflows++;
+        if (s->lost_since == 0)
+                s->lost_since = s->drained - MIN(s->drained, CHANGE_CLOCK_SLACK);
         if (s->rescan_source)
                 return;
         r = sd_event_add_time(s->event, &s->rescan_source, CLOCK_MONOTONIC,
@@ -496,6 +551,8 @@ static int on_inotify(sd_event_source *source, int fd, uint32_t revents, void *u
                 ssize_t n = read(fd, buf, sizeof(buf));
 
                 if (n < 0) {
+                        if (errno == EAGAIN)
+                                s->drained = now_usec(CLOCK_REALTIME);
                         if (errno == EAGAIN || errno == EINTR)
                                 return 0;
                         return log_error_errno(errno, "Failed to read inotify events: %m");
@@ -528,6 +585,7 @@ static int local_state_get(TargetHost *h, LocalState **ret) {
                 return -ENOMEM;
         s->event = h->event;
         s->host = h;
+        s->drained = now_usec(CLOCK_REALTIME);        /* before: the start-up scan's */
         s->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (s->fd < 0) {
                 r = -errno;
@@ -546,7 +604,6 @@ static int local_state_get(TargetHost *h, LocalState **ret) {
 
 int local_watch_start(Target *t) {
         LocalTarget *lt = LOCAL(t);
-        _cleanup_(binding_freep) Binding *empty = NULL;
         LocalTarget **n;
         LocalState *s = NULL;
         int r;
@@ -554,27 +611,12 @@ int local_watch_start(Target *t) {
         r = local_state_get(t->host, &s);
         if (r < 0)
                 return r;
-        r = binding_new(&empty);
-        if (r < 0)
-                return r;
         n = reallocarray(s->started, s->n_started + 1, sizeof(LocalTarget *));
         if (!n)
                 return -ENOMEM;
         s->started = n;
         s->started[s->n_started++] = lt;
-
-        /* The deepest directory of the literal prefix that exists now; what is missing below it
-         * is watched for as it is created. */
-        for (size_t level = lt->root_level; level >= 1; level--) {
-                _cleanup_free_ char *dir = local_components_path(t->template, level);
-                struct stat st;
-
-                if (!dir)
-                        return -ENOMEM;
-                if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-                        return watch_dir(s, lt, level, dir, empty);
-        }
-        return 0;
+        return watch_from_root(s, lt);
 }
 
 void local_watch_stop(Target *t) {

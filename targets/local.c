@@ -236,6 +236,17 @@ static int local_mtime(Target *t, const char *location, usec_t *ret) {
         return 0;
 }
 
+/* ctime: a rename into place changes it, where it keeps the mtime the producer gave. */
+static int local_changed(Target *t, const char *location, usec_t *ret) {
+        struct stat st;
+
+        if (stat(location, &st) < 0)
+                return -errno;
+        *ret = (usec_t) st.st_ctim.tv_sec * USEC_PER_SEC +
+               (usec_t) st.st_ctim.tv_nsec / NSEC_PER_USEC;
+        return 0;
+}
+
 static int local_check(Target *t, const char *location) {
         return local_complete(LOCAL(t), location);
 }
@@ -411,6 +422,7 @@ const TargetKind target_kind_path = {
         .stop = local_stop,
         .check = local_check,
         .mtime = local_mtime,
+        .changed = local_changed,
         .scan = local_scan,
         .stage = local_stage,
         .commit = local_commit,

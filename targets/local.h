@@ -25,6 +25,7 @@ typedef struct LocalTarget {
         usec_t quiet;           /* LOCAL_QUIET */
         char *flag;             /* LOCAL_FLAG: the flag's file name */
         sd_event_source *poll;  /* scanning instead of watching, when out of inotify watches */
+        usec_t polled;          /* CLOCK_REALTIME of the last of those scans */
 } LocalTarget;
 
 static inline LocalTarget *LOCAL(Target *t) {

@@ -113,3 +113,11 @@ void target_rescan(Target *t) {
         if (t->host && t->host->rescan)
                 t->host->rescan(t->host, t);
 }
+
+void target_rescan_lost(Target *t, usec_t since) {
+        if (!t->host)
+                return;
+        t->host->lost_since = MAX(since, 1u);
+        target_rescan(t);
+        t->host->lost_since = 0;
+}

@@ -53,6 +53,9 @@ typedef struct TargetKind {
         int (*check)(Target *t, const char *location);
         /* The last modification, for rerun = "newer"; NULL when the kind cannot tell. */
         int (*mtime)(Target *t, const char *location, usec_t *ret);
+        /* The last change of any kind (CLOCK_REALTIME), a rename into place included, for scans
+         * that stand in for lost events; NULL when the kind cannot tell. */
+        int (*changed)(Target *t, const char *location, usec_t *ret);
         /* Enumerates the instances that exist now (start-up reconciliation, rescans). */
         int (*scan)(Target *t, target_scan_func f, void *userdata);
 
@@ -84,6 +87,11 @@ struct TargetHost {
         void (*gone)(TargetHost *h, Target *t, const Binding *b);
         void (*rescan)(TargetHost *h, Target *t);
         usec_t event_usec;          /* CLOCK_MONOTONIC when the kind woke for what it reports */
+        /* During a rescan that stands in for lost events (target_rescan_lost()), CLOCK_REALTIME
+         * from which they were lost; 0 otherwise. */
+        usec_t lost_since;
+        /* While a scan reports what changed after lost_since: when it did; 0 for an event. */
+        usec_t changed_realtime;
         usec_t scan_interval;       /* for a target that cannot be watched, how often to scan */
         const char *state_dir;      /* where kinds may keep what they learnt; NULL: nowhere */
         void *kind_state[_TARGET_KIND_MAX];
@@ -132,5 +140,8 @@ void target_host_scan_end(TargetHost *h);
 void target_hint(Target *t, const Binding *b, bool fresh);
 /* An instance disappeared (deleted, moved away): a hint too. */
 void target_gone(Target *t, const Binding *b);
-/* A kind lost track (queue overflow): the core rescans everything the target feeds. */
+/* A kind lost track (a directory went): the core rescans everything the target feeds. */
 void target_rescan(Target *t);
+/* Events were lost from since (CLOCK_REALTIME) on (queue overflow, polling instead of
+ * watching): a rescan in which what changed after since counts as an arrival. */
+void target_rescan_lost(Target *t, usec_t since);

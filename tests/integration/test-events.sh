@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # The event engine: arrival policies (moved into place only, a quiet period, a done-flag), an
 # output removed by hand running again, the look-back window of start-up scans, make's "newer"
-# rule, an inotify queue overflow, and running out of inotify watches.
+# rule, a target's root directory deleted and made again, an inotify queue overflow (a
+# directory made and an old instance's input landing while events are lost), and running out
+# of inotify watches.
 . "$(dirname "$0")/lib.sh"
 
 install_pipeline "$(dirname "$0")/events.conf.in"
@@ -62,6 +64,13 @@ echo v2 > "$WORK/newer/1.src"
 has_v2() { [ "$(cat "$WORK/out/newer/1")" = v2 ]; }
 wait_for 30 "the output rebuilt from the newer input" has_v2
 
+# The root of a target deleted and made again is watched again: what lands in it runs.
+rm -r "$WORK/plain"
+mkdir "$WORK/plain"
+yesterday=$(date -u -d yesterday +%F)
+echo y > "$WORK/plain/$yesterday.csv"
+wait_for 30 "an arrival in the remade root" test -f "$WORK/out/plain/$yesterday"
+
 # An inotify queue overflow loses events, not arrivals: 300 files with a queue of 16.
 old_queue=$(cat /proc/sys/fs/inotify/max_queued_events)
 old_watches=$(cat /proc/sys/fs/inotify/max_user_watches)
@@ -76,11 +85,28 @@ start_daemon        # the queue size is read when sluiced creates its inotify in
 echo "$old_queue" > /proc/sys/fs/inotify/max_queued_events
 kill -STOP "$DAEMON_PID"        # so that the queue fills up before it reads
 for n in $(seq 100 399); do echo "$n" > "$WORK/incoming"; mv "$WORK/incoming" "$WORK/moved/$n.dat"; done
+# Lost with the events: a new directory (it needs a watch), and an input of an instance far
+# outside the look-back window (an arrival, which a plain scan would pass over).
+mkdir "$WORK/flagged/2026-11-28"
+echo late > "$WORK/plain/2002-02-02.csv"
 kill -CONT "$DAEMON_PID"
 overflowed() { grep -q "inotify queue overflowed" "$WORK/daemon.log"; }
 wait_for 30 "the overflow" overflowed
 all_moved() { [ "$(ls "$WORK/out/moved" | wc -l)" = 301 ]; }
 wait_for 60 "all 300 after the overflow" all_moved
+twice=$(grep -o "Started sluice-$PIPELINE-moved@[0-9]*\.service" "$WORK/daemon.log" | sort | uniq -d)
+[ -z "$twice" ] || fail "run twice: $twice"
+wait_for 30 "the old instance whose input landed during the overflow" test -f "$WORK/out/plain/2002-02-02"
+# The kernel's own list of sluiced's watches: the inode of the directory made meanwhile.
+watched() {
+    local ino
+    ino=$(printf '%x' "$(stat -c %i "$1")")
+    cat /proc/"$DAEMON_PID"/fdinfo/* 2>/dev/null | grep -q "^inotify wd:[0-9a-f]* ino:$ino sdev:"
+}
+wait_for 30 "a watch on the directory made during the overflow" watched "$WORK/flagged/2026-11-28"
+echo a > "$WORK/flagged/2026-11-28/part-1"
+touch "$WORK/flagged/2026-11-28/_SUCCESS"
+wait_for 30 "a part in the directory made during the overflow" test -f "$WORK/out/flagged/2026-11-28-1"
 
 # Out of watches: the target is scanned every scan_interval instead, and nothing is missed.
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
