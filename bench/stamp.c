@@ -4,7 +4,8 @@
  * nanoseconds) in the file named by its first argument. Tiny and static in behaviour, so that
  * what is measured is everything before it.
  *
- *   stamp FILE
+ *   stamp FILE [RUNS NAME]          RUNS: a file this run appends NAME to, so that how often
+ *                                   each instance ran is told by the tasks themselves
  *   stamp --consume INDIR OUTDIR    for a .path unit, which cannot say which file arrived:
  *                                   stamps OUTDIR/NAME for each file in INDIR and moves the
  *                                   file to INDIR/.done, so the directory empties again
@@ -53,7 +54,19 @@ int main(int argc, char *argv[]) {
                 closedir(d);
                 return 0;
         }
-        if (argc != 2)
+        if (argc != 2 && argc != 4)
                 return 2;
-        return write_stamp(argv[1], buf, n);
+        if (write_stamp(argv[1], buf, n))
+                return 1;
+        if (argc == 4) {
+                /* O_APPEND: one write per run, whole, whatever runs at the same time. */
+                char line[256];
+                int fd = open(argv[2], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+                int k = snprintf(line, sizeof(line), "%s\n", argv[3]);
+
+                if (fd < 0 || k < 0 || k >= (int) sizeof(line) ||
+                    write(fd, line, (size_t) k) != k || close(fd) < 0)
+                        return 1;
+        }
+        return 0;
 }
