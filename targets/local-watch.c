@@ -71,6 +71,7 @@ typedef struct LocalState {
         sd_event_source *rescan_source; /* the rescan after overflows, pending */
         usec_t last_rescan;     /* CLOCK_MONOTONIC */
         unsigned overflows;     /* since the last rescan */
+        usec_t created;         /* CLOCK_REALTIME: what changed before, start-up scans saw */
         usec_t drained;         /* CLOCK_REALTIME: the queue was last read empty */
         usec_t lost_since;      /* CLOCK_REALTIME: events may be lost from then on; 0: none */
 } LocalState;
@@ -79,6 +80,12 @@ typedef struct LocalState {
  * a moment may carry a time just before it. Counting a little more as changed costs nothing
  * (hints are idempotent, and a failed run is re-armed only by a change after it started). */
 #define CHANGE_CLOCK_SLACK USEC_PER_SEC
+
+/* Events lost from `from` on: what changed since, less the slack, and never before the watching
+ * began, which the start-up scan covered as what it was (no arrival). */
+static usec_t lost_from(const LocalState *s, usec_t from) {
+        return MAX(from - MIN(from, CHANGE_CLOCK_SLACK), s->created);
+}
 
 static void watch_entry_done(WatchEntry *e) {
         free(e->dir);
@@ -123,10 +130,14 @@ static int watch_dir(LocalState *s, LocalTarget *lt, size_t level, const char *d
                      const Binding *partial);
 
 static uint32_t watch_mask(const LocalTarget *lt, size_t level) {
-        uint32_t m = IN_CREATE | IN_MOVED_TO | IN_ONLYDIR;
+        uint32_t m = IN_MOVED_TO | IN_ONLYDIR;
 
+        /* IN_CREATE only where a new directory matters: at the last level, every file created
+         * would wake the daemon for nothing, as a file is never taken on its creation. */
         if (level != last_level(lt))
-                return m;
+                return m | IN_CREATE;
+        if (template_has_path_tail(lt->target.template))
+                m |= IN_CREATE;
         m |= IN_DELETE | IN_MOVED_FROM;
         if (lt->policy != LOCAL_MOVED)
                 m |= IN_CLOSE_WRITE;
@@ -137,11 +148,12 @@ static uint32_t watch_mask(const LocalTarget *lt, size_t level) {
 
 static int on_poll(sd_event_source *source, uint64_t usec, void *userdata) {
         LocalTarget *lt = userdata;
+        LocalState *s = lt->target.host->kind_state[TARGET_KIND_PATH];
         usec_t since = lt->polled;
 
         /* Some of its directories have no watch: what changed since the last scan is news. */
         lt->polled = now_usec(CLOCK_REALTIME);
-        target_rescan_lost(&lt->target, since - MIN(since, CHANGE_CLOCK_SLACK));
+        target_rescan_lost(&lt->target, lost_from(s, since));
         (void) sd_event_source_set_time_relative(source, lt->target.host->scan_interval);
         (void) sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
         return 0;
@@ -531,7 +543,7 @@ static void overflowed(LocalState *s) {
 
         s->overflows++;
         if (s->lost_since == 0)
-                s->lost_since = s->drained - MIN(s->drained, CHANGE_CLOCK_SLACK);
+                s->lost_since = lost_from(s, s->drained);
         if (s->rescan_source)
                 return;
         r = sd_event_add_time(s->event, &s->rescan_source, CLOCK_MONOTONIC,
@@ -585,7 +597,7 @@ static int local_state_get(TargetHost *h, LocalState **ret) {
                 return -ENOMEM;
         s->event = h->event;
         s->host = h;
-        s->drained = now_usec(CLOCK_REALTIME);        /* before: the start-up scan's */
+        s->created = s->drained = now_usec(CLOCK_REALTIME);
         s->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (s->fd < 0) {
                 r = -errno;

@@ -1,14 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # The event engine: arrival policies (moved into place only, a quiet period, a done-flag), an
-# output removed by hand running again, the look-back window of start-up scans, make's "newer"
-# rule, a target's root directory deleted and made again, an inotify queue overflow (a
-# directory made and an old instance's input landing while events are lost), and running out
-# of inotify watches.
+# output removed or renamed away by hand running again, the look-back window of start-up
+# scans, make's "newer" rule, a target's root directory deleted and made again, an inotify
+# queue overflow (a directory made and an old instance's input landing while events are
+# lost), and running out of inotify watches.
 . "$(dirname "$0")/lib.sh"
 
 install_pipeline "$(dirname "$0")/events.conf.in"
-mkdir -p "$WORK"/{moved,quiet,flagged/2026-11-27,plain,newer}
+mkdir -p "$WORK"/{moved,quiet,flagged/2026-11-27,plain,newer,failing}
 # Present at start-up: one day inside the look-back window, one far outside it.
 today=$(date -u +%F)
 echo recent > "$WORK/plain/$today.csv"
@@ -56,6 +56,10 @@ wait_for 30 "the old instance after a new arrival" test -f "$WORK/out/plain/2001
 rm "$WORK/out/plain/$today"
 wait_for 30 "the removed output to come back" test -f "$WORK/out/plain/$today"
 [ "$(wc -l < "$WORK/plain-runs-$today")" = 2 ] || fail "today ran $(wc -l < "$WORK/plain-runs-$today") times"
+# ...and so does one renamed away.
+mv "$WORK/out/plain/$today" "$WORK/renamed-away"
+wait_for 30 "the renamed-away output to come back" test -f "$WORK/out/plain/$today"
+[ "$(wc -l < "$WORK/plain-runs-$today")" = 3 ] || fail "today ran $(wc -l < "$WORK/plain-runs-$today") times"
 
 # rerun = "newer": an output older than its input is stale.
 echo v1 > "$WORK/newer/1.src"
@@ -70,6 +74,13 @@ mkdir "$WORK/plain"
 yesterday=$(date -u -d yesterday +%F)
 echo y > "$WORK/plain/$yesterday.csv"
 wait_for 30 "an arrival in the remade root" test -f "$WORK/out/plain/$yesterday"
+
+# Two instances that fail; a new input for one of them will land while events are lost.
+echo 1 > "$WORK/failing/1.in"
+echo 2 > "$WORK/failing/2.in"
+failed_for_good() { grep -q "sluice-$PIPELINE-failing@$1.service failed for good" "$WORK/daemon.log"; }
+wait_for 30 "instance 1 to fail" failed_for_good 1
+wait_for 30 "instance 2 to fail" failed_for_good 2
 
 # An inotify queue overflow loses events, not arrivals: 300 files with a queue of 16.
 old_queue=$(cat /proc/sys/fs/inotify/max_queued_events)
@@ -89,6 +100,8 @@ for n in $(seq 100 399); do echo "$n" > "$WORK/incoming"; mv "$WORK/incoming" "$
 # outside the look-back window (an arrival, which a plain scan would pass over).
 mkdir "$WORK/flagged/2026-11-28"
 echo late > "$WORK/plain/2002-02-02.csv"
+touch "$WORK/fixed"
+echo again > "$WORK/failing/2.in"
 kill -CONT "$DAEMON_PID"
 overflowed() { grep -q "inotify queue overflowed" "$WORK/daemon.log"; }
 wait_for 30 "the overflow" overflowed
@@ -97,6 +110,9 @@ wait_for 60 "all 300 after the overflow" all_moved
 twice=$(grep -o "Started sluice-$PIPELINE-moved@[0-9]*\.service" "$WORK/daemon.log" | sort | uniq -d)
 [ -z "$twice" ] || fail "run twice: $twice"
 wait_for 30 "the old instance whose input landed during the overflow" test -f "$WORK/out/plain/2002-02-02"
+wait_for 30 "the failed instance re-armed by an input that landed during the overflow" \
+    test -f "$WORK/out/failing/2"
+[ "$(wc -l < "$WORK/failing-runs-1")" = 1 ] || fail "a failed instance with no new input ran again"
 # The kernel's own list of sluiced's watches: the inode of the directory made meanwhile.
 watched() {
     local ino
