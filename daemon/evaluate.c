@@ -4,7 +4,9 @@
  * input's mapping names the task instance concerned, and that one instance is checked against
  * the targets themselves (outputs present? inputs present?) before anything is queued. The
  * cost is per consumer of the target that changed, never per instance of the graph, and a
- * lost, repeated or reordered event can delay nothing and duplicate nothing.
+ * lost, repeated or reordered event can delay nothing and duplicate nothing. An instance that
+ * still misses inputs is kept in waiting.c with the ones it misses, so that each arrival
+ * strikes one off instead of checking them all again (a fan-in of n inputs: n checks, not n²).
  */
 #include <string.h>
 #include <utlist.h>
@@ -14,6 +16,7 @@
 #include "scheduler.h"
 #include "util/escape.h"
 #include "util/strv.h"
+#include "waiting.h"
 
 bool evaluate_target_exists(Target *t, const char *location) {
         int r = t->kind->check(t, location);
@@ -76,6 +79,58 @@ bool evaluate_inputs_exist(Task *task, const Binding *b) {
         return true;
 }
 
+static int missing_add(Target ***inputs, char ***locations, size_t *n, Target *t,
+                       const char *location) {
+        Target **ni = reallocarray(*inputs, *n + 1, sizeof(Target *));
+        char **nl;
+
+        if (!ni)
+                return -ENOMEM;
+        *inputs = ni;
+        nl = reallocarray(*locations, *n + 1, sizeof(char *));
+        if (!nl)
+                return -ENOMEM;
+        *locations = nl;
+        if (!(nl[*n] = strdup(location)))
+                return -ENOMEM;
+        ni[(*n)++] = t;
+        return 0;
+}
+
+/*
+ * Checks every input; 1 when all are there. Otherwise records the instance as waiting for the
+ * ones that are missing, and returns 0.
+ */
+static int inputs_ready(Manager *m, Task *task, const Binding *b, const char *id) {
+        Target **inputs = NULL;
+        char **missing = NULL;
+        size_t n = 0;
+        int r = 0;
+
+        for (size_t k = 0; k < task->n_inputs && r >= 0; k++) {
+                _cleanup_strv_free_ char **locs = NULL;
+                Target *t = task->inputs[k].target;
+
+                r = task_input_locations(task, k, b, &locs);
+                STRV_FOREACH(l, r >= 0 ? locs : NULL)
+                        if (r >= 0 && !evaluate_target_exists(t, *l))
+                                r = missing_add(&inputs, &missing, &n, t, *l);
+        }
+        if (r >= 0 && n == 0) {
+                waiting_forget(m, task, id);
+                return 1;
+        }
+        if (r >= 0) {
+                log_debug("Instance %s of task '%s' misses %zu input(s)", id, task->name, n);
+                return waiting_record(m, task, id, inputs, missing, n);    /* takes them */
+        }
+        for (size_t k = 0; k < n; k++)
+                free(missing[k]);
+        free(missing);
+        free(inputs);
+        return r;
+}
+
 /* A scan passes over history: out of the look-back window, or complete. */
 static bool scan_passes_over(Task *task, const Binding *b) {
         int64_t t;
@@ -86,7 +141,25 @@ static bool scan_passes_over(Task *task, const Binding *b) {
         return evaluate_outputs_complete(task, b);
 }
 
-int evaluate_instance(Manager *m, Task *task, const Binding *b, bool fresh) {
+/*
+ * An arrival of input t at location for a waiting instance: 1 when it was the last input the
+ * instance waited for, 0 when it waits for more, -ENOENT when it is not known to wait (or the
+ * arrival is not there after all: a hint is checked before it counts).
+ */
+static int arrived(Manager *m, Task *task, const char *id, Target *t, const char *location) {
+        int r;
+
+        if (!t || !location || !waiting_has(m, task, id) || !evaluate_target_exists(t, location))
+                return -ENOENT;
+        r = waiting_arrived(m, task, id, t, location);
+        if (r > 0)
+                log_debug("Instance %s of task '%s' waits for %d more input(s)", id, task->name, r);
+        return r < 0 ? r : r == 0;
+}
+
+/* evaluate_instance() for an arrival of input t at location (both NULL: no arrival). */
+static int evaluate_instance_at(Manager *m, Task *task, const Binding *b, bool fresh, Target *t,
+                                const char *location) {
         _cleanup_free_ char *id = NULL, *unit = NULL;
         Instance *i;
         int r;
@@ -114,10 +187,17 @@ int evaluate_instance(Manager *m, Task *task, const Binding *b, bool fresh) {
         if (fresh && evaluate_outputs_complete(task, b)) {
                 if (i)
                         manager_remove_instance(m, i);
+                waiting_forget(m, task, id);
                 return 0;
         }
-        if (!evaluate_inputs_exist(task, b))
+        /* The last missing input: the scheduler checks them all on disk before the start. */
+        r = arrived(m, task, id, t, location);
+        if (r == 0)
                 return 0;
+        if (r == -ENOENT)
+                r = inputs_ready(m, task, b, id);
+        if (r <= 0)
+                return r;
 
         if (i)
                 log_info("%s is re-armed by a new arrival of one of its inputs", i->unit);
@@ -127,6 +207,10 @@ int evaluate_instance(Manager *m, Task *task, const Binding *b, bool fresh) {
         /* The daemon's own share of event-to-start latency is for events, not rescans. */
         i->event_usec = fresh && m->host.changed_realtime == 0 ? m->host.event_usec : 0;
         return 1;
+}
+
+int evaluate_instance(Manager *m, Task *task, const Binding *b, bool fresh) {
+        return evaluate_instance_at(m, task, b, fresh, NULL, NULL);
 }
 
 int evaluate_enqueue(Manager *m, Task *task, const Binding *b, const char *id, const char *unit,
@@ -154,9 +238,10 @@ int evaluate_enqueue(Manager *m, Task *task, const Binding *b, const char *id, c
         return 0;
 }
 
-void evaluate_hint(TargetHost *h, Target *t, const Binding *b, bool fresh) {
-        Manager *m = container_of(h, Manager, host);
-
+/* Calls f for every task instance that reads t at b. */
+static void for_each_reader(Target *t, const Binding *b,
+                            void (*f)(Manager *m, Task *task, const Binding *tb, void *userdata),
+                            Manager *m, void *userdata) {
         for (size_t c = 0; c < t->n_consumers; c++) {
                 Task *task = t->consumers[c];
 
@@ -172,23 +257,61 @@ void evaluate_hint(TargetHost *h, Target *t, const Binding *b, bool fresh) {
                                                      "'%s', ignoring: %m", t->name, task->name);
                                 continue;
                         }
-                        for (Binding **tb = l; *tb; tb++) {
-                                r = evaluate_instance(m, task, *tb, fresh);
-                                if (r < 0)
-                                        log_warning_errno(r, "Cannot evaluate task '%s', "
-                                                             "ignoring: %m", task->name);
-                        }
+                        for (Binding **tb = l; *tb; tb++)
+                                f(m, task, *tb, userdata);
                 }
         }
+}
+
+typedef struct Hint {
+        Target *target;
+        const char *location;   /* an arrival there, or NULL: a scan's full check */
+        bool fresh;
+} Hint;
+
+static void evaluate_reader(Manager *m, Task *task, const Binding *tb, void *userdata) {
+        const Hint *h = userdata;
+        int r = evaluate_instance_at(m, task, tb, h->fresh, h->target, h->location);
+
+        if (r < 0)
+                log_warning_errno(r, "Cannot evaluate task '%s', ignoring: %m", task->name);
+}
+
+void evaluate_hint(TargetHost *host, Target *t, const Binding *b, bool fresh) {
+        Manager *m = container_of(host, Manager, host);
+        _cleanup_free_ char *location = NULL;
+        Hint h = { .target = t, .fresh = fresh };
+
+        /* Without its location, an arrival is evaluated in full, which is never wrong. */
+        if (template_format(t->template, b, &location) >= 0)
+                h.location = location;
+        for_each_reader(t, b, evaluate_reader, m, &h);
+}
+
+/* A scan, for lost events or at start-up: a full check, which also renews what waits. */
+static void rescan_hint(TargetHost *host, Target *t, const Binding *b, bool fresh) {
+        Hint h = { .target = t, .fresh = fresh };
+
+        for_each_reader(t, b, evaluate_reader, container_of(host, Manager, host), &h);
+}
+
+static void forget_reader(Manager *m, Task *task, const Binding *tb, void *userdata) {
+        _cleanup_free_ char *id = NULL;
+
+        if (task_instance_id(task, tb, &id) >= 0)
+                waiting_forget(m, task, id);
 }
 
 void evaluate_gone(TargetHost *h, Target *t, const Binding *b) {
         Manager *m = container_of(h, Manager, host);
         int r;
 
+        /* An input that went: what waits for more inputs is checked in full at the next
+         * arrival, since the one that went counted as there (a queued instance is checked again
+         * before it starts). */
+        for_each_reader(t, b, forget_reader, m, NULL);
         /* An output went (deleted by hand, moved away): its instance is incomplete again, and
-         * under the "missing" rule it runs again if its inputs are still there. An input that
-         * went needs nothing: an instance that needs it is checked again before it starts. */
+         * under the "missing" rule it runs again if its inputs are still there. */
         if (!t->producer)
                 return;
         log_info("Output '%s' of task '%s' is gone; evaluating its instance again", t->name,
@@ -216,7 +339,7 @@ static int rescan_one(Target *t, const Binding *b, void *userdata) {
 
         /* What changed while events were lost is an arrival, as its event would have been. */
         h->changed_realtime = changed_after_loss(h, t, b);
-        evaluate_hint(h, t, b, h->changed_realtime > 0);
+        rescan_hint(h, t, b, h->changed_realtime > 0);
         h->changed_realtime = 0;
         /* An output that exists may be older than its inputs (rerun = "newer"). */
         if (t->producer && t->producer->rerun_newer)

@@ -27,6 +27,7 @@
 #include "sluice-config.h"
 #include "state.h"
 #include "util/escape.h"
+#include "waiting.h"
 #include "util/fs-util.h"
 
 static int default_state_dir(bool user, char **ret) {
@@ -135,6 +136,7 @@ Manager *manager_free(Manager *m) {
                         target_stop(m->pipelines[k]->targets[t]);
         web_stop(m);
         notify_free(m);
+        waiting_clear(m);
         target_host_done(&m->host);
         backfills_free(m);
         pipelines_free(m->pipelines, m->n_pipelines);

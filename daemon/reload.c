@@ -13,6 +13,7 @@
 #include "log.h"
 #include "manager.h"
 #include "util/strv.h"
+#include "waiting.h"
 
 static bool same_params(const Task *a, const Task *b) {
         if (a->n_params != b->n_params)
@@ -109,6 +110,9 @@ void manager_reload(Manager *m, char ***ret_kept) {
         (void) manager_reload_config(m);
         log_notice("Reloading pipelines from '%s'", m->pipelines_dir);
 
+        /* What waits is keyed by task: the tasks are about to change. A cache: the
+         * reconciliation of the new pipelines below records it again. */
+        waiting_clear(m);
         r = manager_load_pipelines(m, &fresh, &n_fresh, &rejected);
         final = calloc(n_fresh + m->n_pipelines + 1, sizeof(Pipeline *));
         retired = calloc(m->n_pipelines + 1, sizeof(Pipeline *));

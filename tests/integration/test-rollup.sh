@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: MIT
 # Fan-in through the real daemon: the 168 hourly logs of ISO week 2026-W48 land in random
 # order; each day's roll-up runs exactly once, when its 24th hour lands, and the weekly report
-# once, when its 7th day is rolled up.
+# once, when its 7th day is rolled up. Each day's inputs are checked in full once, at its first
+# hour; later hours only strike themselves off what it still misses.
 . "$(dirname "$0")/lib.sh"
 
 install_pipeline "$SOURCE_ROOT/contrib/examples/rollup/rollup.conf.in"
-start_daemon -j 8
+SLUICE_LOG_LEVEL=debug start_daemon -j 8
 
 days=(2026-11-23 2026-11-24 2026-11-25 2026-11-26 2026-11-27 2026-11-28 2026-11-29)
 mkdir -p "$WORK/logs" "$WORK/incoming"
@@ -41,4 +42,9 @@ read_24() {
 wait_for 10 "the 7 daily roll-ups to say they read 24 files" read_24
 started_once "$(unit weekly 2026-W48)"
 [ -z "$(find "$WORK" -name '.sluice-*')" ] || fail "staging files left"
+# One full check of the 24 inputs per day (the first hour to land), not one per hour.
+full=$(grep -c "of task 'daily' misses" "$WORK/daemon.log" || true)
+struck=$(grep -c "of task 'daily' waits for" "$WORK/daemon.log" || true)
+[ "$full" = 7 ] || fail "$full full checks of the daily roll-ups' inputs, not 7"
+[ "$struck" -ge $((7 * 22)) ] || fail "only $struck arrivals struck off a waiting list"
 echo ok
