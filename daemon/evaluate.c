@@ -141,25 +141,35 @@ static bool scan_passes_over(Task *task, const Binding *b) {
         return evaluate_outputs_complete(task, b);
 }
 
+typedef struct Hint {
+        Target *target;
+        const char *location;   /* an arrival there, or NULL: a scan's full check */
+        bool fresh;
+        int present;            /* whether the arrival is there: -1 until checked, once */
+} Hint;
+
 /*
- * An arrival of input t at location for a waiting instance: 1 when it was the last input the
- * instance waited for, 0 when it waits for more, -ENOENT when it is not known to wait (or the
- * arrival is not there after all: a hint is checked before it counts).
+ * An arrival for a waiting instance: 1 when it was the last input the instance waited for, 0
+ * when it waits for more, -ENOENT when it is not known to wait (or the arrival is not there
+ * after all: a hint is checked before it counts, once for all the instances it feeds).
  */
-static int arrived(Manager *m, Task *task, const char *id, Target *t, const char *location) {
+static int arrived(Manager *m, Task *task, const char *id, Hint *h) {
         int r;
 
-        if (!t || !location || !waiting_has(m, task, id) || !evaluate_target_exists(t, location))
+        if (!h || !h->location || !waiting_has(m, task, id))
                 return -ENOENT;
-        r = waiting_arrived(m, task, id, t, location);
+        if (h->present < 0)
+                h->present = evaluate_target_exists(h->target, h->location);
+        if (!h->present)
+                return -ENOENT;
+        r = waiting_arrived(m, task, id, h->target, h->location);
         if (r > 0)
                 log_debug("Instance %s of task '%s' waits for %d more input(s)", id, task->name, r);
         return r < 0 ? r : r == 0;
 }
 
-/* evaluate_instance() for an arrival of input t at location (both NULL: no arrival). */
-static int evaluate_instance_at(Manager *m, Task *task, const Binding *b, bool fresh, Target *t,
-                                const char *location) {
+/* evaluate_instance() for a hint (NULL: no arrival, a full check). */
+static int evaluate_instance_at(Manager *m, Task *task, const Binding *b, bool fresh, Hint *h) {
         _cleanup_free_ char *id = NULL, *unit = NULL;
         Instance *i;
         int r;
@@ -191,7 +201,7 @@ static int evaluate_instance_at(Manager *m, Task *task, const Binding *b, bool f
                 return 0;
         }
         /* The last missing input: the scheduler checks them all on disk before the start. */
-        r = arrived(m, task, id, t, location);
+        r = arrived(m, task, id, h);
         if (r == 0)
                 return 0;
         if (r == -ENOENT)
@@ -210,7 +220,7 @@ static int evaluate_instance_at(Manager *m, Task *task, const Binding *b, bool f
 }
 
 int evaluate_instance(Manager *m, Task *task, const Binding *b, bool fresh) {
-        return evaluate_instance_at(m, task, b, fresh, NULL, NULL);
+        return evaluate_instance_at(m, task, b, fresh, NULL);
 }
 
 int evaluate_enqueue(Manager *m, Task *task, const Binding *b, const char *id, const char *unit,
@@ -263,15 +273,9 @@ static void for_each_reader(Target *t, const Binding *b,
         }
 }
 
-typedef struct Hint {
-        Target *target;
-        const char *location;   /* an arrival there, or NULL: a scan's full check */
-        bool fresh;
-} Hint;
-
 static void evaluate_reader(Manager *m, Task *task, const Binding *tb, void *userdata) {
-        const Hint *h = userdata;
-        int r = evaluate_instance_at(m, task, tb, h->fresh, h->target, h->location);
+        Hint *h = userdata;
+        int r = evaluate_instance_at(m, task, tb, h->fresh, h);
 
         if (r < 0)
                 log_warning_errno(r, "Cannot evaluate task '%s', ignoring: %m", task->name);
@@ -280,7 +284,7 @@ static void evaluate_reader(Manager *m, Task *task, const Binding *tb, void *use
 void evaluate_hint(TargetHost *host, Target *t, const Binding *b, bool fresh) {
         Manager *m = container_of(host, Manager, host);
         _cleanup_free_ char *location = NULL;
-        Hint h = { .target = t, .fresh = fresh };
+        Hint h = { .target = t, .fresh = fresh, .present = -1 };
 
         /* Without its location, an arrival is evaluated in full, which is never wrong. */
         if (template_format(t->template, b, &location) >= 0)
@@ -290,7 +294,7 @@ void evaluate_hint(TargetHost *host, Target *t, const Binding *b, bool fresh) {
 
 /* A scan, for lost events or at start-up: a full check, which also renews what waits. */
 static void rescan_hint(TargetHost *host, Target *t, const Binding *b, bool fresh) {
-        Hint h = { .target = t, .fresh = fresh };
+        Hint h = { .target = t, .fresh = fresh, .present = -1 };
 
         for_each_reader(t, b, evaluate_reader, container_of(host, Manager, host), &h);
 }
