@@ -104,6 +104,7 @@ static int missing_add(Target ***inputs, char ***locations, size_t *n, Target *t
 static int inputs_ready(Manager *m, Task *task, const Binding *b, const char *id) {
         Target **inputs = NULL;
         char **missing = NULL;
+        bool unsure = false;
         size_t n = 0;
         int r = 0;
 
@@ -112,15 +113,27 @@ static int inputs_ready(Manager *m, Task *task, const Binding *b, const char *id
                 Target *t = task->inputs[k].target;
 
                 r = task_input_locations(task, k, b, &locs);
-                STRV_FOREACH(l, r >= 0 ? locs : NULL)
-                        if (r >= 0 && !evaluate_target_exists(t, *l))
+                STRV_FOREACH(l, r >= 0 ? locs : NULL) {
+                        int e = r >= 0 ? t->kind->check(t, *l) : 1;
+
+                        if (e < 0) {
+                                log_warning_errno(e, "Cannot check target '%s' at '%s', taking "
+                                                  "it as missing: %m", t->name, *l);
+                                unsure = true;
+                        }
+                        if (e <= 0 && r >= 0)
                                 r = missing_add(&inputs, &missing, &n, t, *l);
+                }
         }
         if (r >= 0 && n == 0) {
                 waiting_forget(m, task, id);
                 return 1;
         }
-        if (r >= 0) {
+        /* An input that could not be checked is not known to be missing: no list, so that
+         * the next arrival checks everything again, as it would have without one. */
+        if (r >= 0 && unsure)
+                waiting_forget(m, task, id);
+        else if (r >= 0) {
                 log_debug("Instance %s of task '%s' misses %zu input(s)", id, task->name, n);
                 return waiting_record(m, task, id, inputs, missing, n);    /* takes them */
         }

@@ -16,6 +16,7 @@
 #include "executor.h"
 #include "log.h"
 #include "scheduler.h"
+#include "waiting.h"
 
 /* Whether a goes strictly before b: live before backfill, then by priority. */
 static bool ranks_before(const Instance *a, const Instance *b) {
@@ -31,6 +32,9 @@ static unsigned backfill_slots(const Manager *m) {
 void scheduler_enqueue(Manager *m, Instance *i) {
         Instance *after;
 
+        /* Queued by any path (a retry, a backfill, sluicectl): hints stop at a queued
+         * instance, so a list of what it waits for would go stale; the start checks anyway. */
+        waiting_forget(m, i->task, i->id);
         manager_set_state(m, i, INSTANCE_QUEUED);
         i->queued_usec = now_usec(CLOCK_MONOTONIC);
         i->backfill = m->backfills && backfill_claims(m, i->unit);

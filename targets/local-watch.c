@@ -130,14 +130,12 @@ static int watch_dir(LocalState *s, LocalTarget *lt, size_t level, const char *d
                      const Binding *partial);
 
 static uint32_t watch_mask(const LocalTarget *lt, size_t level) {
-        uint32_t m = IN_MOVED_TO | IN_ONLYDIR;
+        /* IN_CREATE at the last level too: a link (ln, ln -s, cp -l, rsync --link-dest) makes
+         * no other event, and a quiet period starts at creation. */
+        uint32_t m = IN_CREATE | IN_MOVED_TO | IN_ONLYDIR;
 
-        /* IN_CREATE only where a new directory matters: at the last level, every file created
-         * would wake the daemon for nothing, as a file is never taken on its creation. */
         if (level != last_level(lt))
-                return m | IN_CREATE;
-        if (template_has_path_tail(lt->target.template))
-                m |= IN_CREATE;
+                return m;
         m |= IN_DELETE | IN_MOVED_FROM;
         if (lt->policy != LOCAL_MOVED)
                 m |= IN_CLOSE_WRITE;
@@ -409,6 +407,15 @@ static void flag_arrived(LocalTarget *lt, const char *dir, const Binding *partia
                 log_warning_errno(r, "Cannot scan '%s' after its done-flag arrived: %m", dir);
 }
 
+/* Made whole in one step, as a rename is: a symbolic link, or another name of a file (a hard
+ * link; a file being written has one name until it is closed, so this cannot take it early). */
+static bool is_link(const char *path) {
+        struct stat st;
+
+        return lstat(path, &st) == 0 && (S_ISLNK(st.st_mode) || (S_ISREG(st.st_mode) &&
+                                                                  st.st_nlink > 1));
+}
+
 static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_event *ev,
                        const WatchEntry *e, const char *name, const char *path) {
         _cleanup_(binding_freep) Binding *b = NULL;
@@ -432,7 +439,7 @@ static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_even
                 quiet_touch(s, lt, path, b, now_usec(CLOCK_REALTIME));
                 return;
         }
-        if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO))
+        if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO) || (ev->mask & IN_CREATE && is_link(path)))
                 target_hint(&lt->target, b, true);
 }
 
@@ -486,8 +493,8 @@ static void handle_event(LocalState *s, const struct inotify_event *ev) {
                 watch_free(s, w);
                 for (size_t i = 0; i < n_again; i++) {
                         (void) watch_from_root(s, again[i]);
-                        /* Recreated before the new watch existed: its contents are news. */
-                        target_rescan(&again[i]->target);
+                        /* Made again before the new watch existed: its contents are news. */
+                        target_rescan_lost(&again[i]->target, lost_from(s, s->drained));
                 }
                 return;
         }

@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: MIT
 # The event engine: arrival policies (moved into place only, a quiet period, a done-flag), an
 # output removed or renamed away by hand running again, the look-back window of start-up
-# scans, make's "newer" rule, a target's root directory deleted and made again, an inotify
-# queue overflow (a directory made and an old instance's input landing while events are
-# lost), and running out of inotify watches.
+# scans, make's "newer" rule, a target's root directory deleted and made again, links made
+# into place, an inotify queue overflow (a directory made and an old instance's input landing
+# while events are lost), and running out of inotify watches.
 . "$(dirname "$0")/lib.sh"
 
 install_pipeline "$(dirname "$0")/events.conf.in"
@@ -74,6 +74,14 @@ mkdir "$WORK/plain"
 yesterday=$(date -u -d yesterday +%F)
 echo y > "$WORK/plain/$yesterday.csv"
 wait_for 30 "an arrival in the remade root" test -f "$WORK/out/plain/$yesterday"
+
+# A link made into place is an arrival at once: it makes no event but its creation.
+echo linked > "$WORK/linked-source"
+two=$(date -u -d '2 days ago' +%F); three=$(date -u -d '3 days ago' +%F)
+ln -s "$WORK/linked-source" "$WORK/plain/$two.csv"
+ln "$WORK/linked-source" "$WORK/plain/$three.csv"
+wait_for 30 "the symbolic link's run" test -f "$WORK/out/plain/$two"
+wait_for 30 "the hard link's run" test -f "$WORK/out/plain/$three"
 
 # Two instances that fail; a new input for one of them will land while events are lost.
 echo 1 > "$WORK/failing/1.in"
