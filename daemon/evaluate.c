@@ -18,14 +18,6 @@
 #include "util/strv.h"
 #include "waiting.h"
 
-bool evaluate_target_exists(Target *t, const char *location) {
-        int r = t->kind->check(t, location);
-
-        if (r < 0)
-                log_warning_errno(r, "Cannot check target '%s' at '%s', taking it as missing: %m",
-                                  t->name, location);
-        return r > 0;
-}
 
 /* The newest input's modification time; 0 when a kind cannot tell. */
 static usec_t newest_input(Task *task, const Binding *b) {
@@ -79,31 +71,36 @@ bool evaluate_inputs_exist(Task *task, const Binding *b) {
         return true;
 }
 
-static int missing_add(Target ***inputs, char ***locations, size_t *n, Target *t,
-                       const char *location) {
-        Target **ni = reallocarray(*inputs, *n + 1, sizeof(Target *));
-        char **nl;
+/* 1 there, 0 not, <0 not known: an error checking, logged. */
+static int check_target(Target *t, const char *location) {
+        int r = t->kind->check(t, location);
 
-        if (!ni)
+        if (r < 0)
+                log_warning_errno(r, "Cannot check target '%s' at '%s', taking it as missing: %m",
+                                  t->name, location);
+        return r;
+}
+
+static int missing_add(MissingInput **missing, size_t *n, Target *t, const char *location) {
+        MissingInput *a = reallocarray(*missing, *n + 1, sizeof(MissingInput));
+
+        if (!a)
                 return -ENOMEM;
-        *inputs = ni;
-        nl = reallocarray(*locations, *n + 1, sizeof(char *));
-        if (!nl)
+        *missing = a;
+        a[*n] = (MissingInput){ .target = t, .location = strdup(location) };
+        if (!a[*n].location)
                 return -ENOMEM;
-        *locations = nl;
-        if (!(nl[*n] = strdup(location)))
-                return -ENOMEM;
-        ni[(*n)++] = t;
+        (*n)++;
         return 0;
 }
 
 /*
  * Checks every input; 1 when all are there. Otherwise records the instance as waiting for the
- * ones that are missing, and returns 0.
+ * ones that are missing, and returns 0; an input that could not be checked is not known to be
+ * missing, so then nothing is recorded and the next arrival checks everything again.
  */
 static int inputs_ready(Manager *m, Task *task, const Binding *b, const char *id) {
-        Target **inputs = NULL;
-        char **missing = NULL;
+        MissingInput *missing = NULL;
         bool unsure = false;
         size_t n = 0;
         int r = 0;
@@ -113,35 +110,29 @@ static int inputs_ready(Manager *m, Task *task, const Binding *b, const char *id
                 Target *t = task->inputs[k].target;
 
                 r = task_input_locations(task, k, b, &locs);
-                STRV_FOREACH(l, r >= 0 ? locs : NULL) {
-                        int e = r >= 0 ? t->kind->check(t, *l) : 1;
+                for (char **l = locs; r >= 0 && l && *l; l++) {
+                        int e = check_target(t, *l);
 
-                        if (e < 0) {
-                                log_warning_errno(e, "Cannot check target '%s' at '%s', taking "
-                                                  "it as missing: %m", t->name, *l);
-                                unsure = true;
-                        }
-                        if (e <= 0 && r >= 0)
-                                r = missing_add(&inputs, &missing, &n, t, *l);
+                        unsure = unsure || e < 0;
+                        if (e <= 0)
+                                r = missing_add(&missing, &n, t, *l);
                 }
         }
-        if (r >= 0 && n == 0) {
-                waiting_forget(m, task, id);
-                return 1;
-        }
-        /* An input that could not be checked is not known to be missing: no list, so that
-         * the next arrival checks everything again, as it would have without one. */
-        if (r >= 0 && unsure)
-                waiting_forget(m, task, id);
-        else if (r >= 0) {
+        if (r >= 0 && n > 0 && !unsure) {
                 log_debug("Instance %s of task '%s' misses %zu input(s)", id, task->name, n);
-                return waiting_record(m, task, id, inputs, missing, n);    /* takes them */
+                r = waiting_record(m, task, id, missing, n);    /* takes them */
+                return r < 0 ? r : 0;
         }
+        if (r >= 0)
+                waiting_forget(m, task, id);
         for (size_t k = 0; k < n; k++)
-                free(missing[k]);
+                free(missing[k].location);
         free(missing);
-        free(inputs);
-        return r;
+        return r < 0 ? r : n == 0;
+}
+
+bool evaluate_target_exists(Target *t, const char *location) {
+        return check_target(t, location) > 0;
 }
 
 /* A scan passes over history: out of the look-back window, or complete. */
@@ -159,6 +150,9 @@ typedef struct Hint {
         const char *location;   /* an arrival there, or NULL: a scan's full check */
         bool fresh;
         int present;            /* whether the arrival is there: -1 until checked, once */
+        /* A scan for lost events: when what it found changed (CLOCK_REALTIME), 0 for an
+         * event. A file older than an instance's last run is no news to it. */
+        usec_t changed;
 } Hint;
 
 /*
@@ -167,18 +161,19 @@ typedef struct Hint {
  * after all: a hint is checked before it counts, once for all the instances it feeds).
  */
 static int arrived(Manager *m, Task *task, const char *id, Hint *h) {
-        int r;
+        Waiting *w = h && h->location ? waiting_find(m, task, id) : NULL;
+        size_t n;
 
-        if (!h || !h->location || !waiting_has(m, task, id))
+        if (!w)
                 return -ENOENT;
         if (h->present < 0)
                 h->present = evaluate_target_exists(h->target, h->location);
         if (!h->present)
                 return -ENOENT;
-        r = waiting_arrived(m, task, id, h->target, h->location);
-        if (r > 0)
-                log_debug("Instance %s of task '%s' waits for %d more input(s)", id, task->name, r);
-        return r < 0 ? r : r == 0;
+        n = waiting_strike(m, w, h->target, h->location);
+        if (n > 0)
+                log_debug("Instance %s of task '%s' waits for %zu more input(s)", id, task->name, n);
+        return n == 0;
 }
 
 /* evaluate_instance() for a hint (NULL: no arrival, a full check). */
@@ -203,9 +198,7 @@ static int evaluate_instance_at(Manager *m, Task *task, const Binding *b, bool f
                 return 0;               /* already queued or in flight */
         if (i && !fresh)
                 return 0;               /* failed or waiting: only a new arrival re-arms it */
-        /* A scan for lost events cannot tell an arrival the run already had from a new one;
-         * the time of the change can: a file older than the last run's start is no news. */
-        if (i && m->host.changed_realtime > 0 && m->host.changed_realtime <= i->last_start_realtime)
+        if (i && h && h->changed > 0 && h->changed <= i->last_start_realtime)
                 return 0;
         if (fresh && evaluate_outputs_complete(task, b)) {
                 if (i)
@@ -228,7 +221,7 @@ static int evaluate_instance_at(Manager *m, Task *task, const Binding *b, bool f
         if (r < 0)
                 return r;
         /* The daemon's own share of event-to-start latency is for events, not rescans. */
-        i->event_usec = fresh && m->host.changed_realtime == 0 ? m->host.event_usec : 0;
+        i->event_usec = fresh && !(h && h->changed > 0) ? m->host.event_usec : 0;
         return 1;
 }
 
@@ -305,12 +298,6 @@ void evaluate_hint(TargetHost *host, Target *t, const Binding *b, bool fresh) {
         for_each_reader(t, b, evaluate_reader, m, &h);
 }
 
-/* A scan, for lost events or at start-up: a full check, which also renews what waits. */
-static void rescan_hint(TargetHost *host, Target *t, const Binding *b, bool fresh) {
-        Hint h = { .target = t, .fresh = fresh, .present = -1 };
-
-        for_each_reader(t, b, evaluate_reader, container_of(host, Manager, host), &h);
-}
 
 static void forget_reader(Manager *m, Task *task, const Binding *tb, void *userdata) {
         _cleanup_free_ char *id = NULL;
@@ -339,32 +326,41 @@ void evaluate_gone(TargetHost *h, Target *t, const Binding *b) {
 }
 
 /* In a rescan for lost events: when b changed, if after they began to be lost; else 0. */
-static usec_t changed_after_loss(TargetHost *h, Target *t, const Binding *b) {
+static usec_t changed_after_loss(usec_t lost_since, Target *t, const Binding *b) {
         _cleanup_free_ char *location = NULL;
         usec_t changed;
 
-        if (h->lost_since == 0 || !t->kind->changed ||
+        if (lost_since == 0 || !t->kind->changed ||
             template_format(t->template, b, &location) < 0 ||
             t->kind->changed(t, location, &changed) < 0)
                 return 0;
-        return changed >= h->lost_since ? changed : 0;
+        return changed >= lost_since ? changed : 0;
 }
 
-static int rescan_one(Target *t, const Binding *b, void *userdata) {
-        Manager *m = container_of((TargetHost *) userdata, Manager, host);
-        TargetHost *h = userdata;
+typedef struct Rescan {
+        Manager *manager;
+        usec_t lost_since;
+} Rescan;
 
-        /* What changed while events were lost is an arrival, as its event would have been. */
-        h->changed_realtime = changed_after_loss(h, t, b);
-        rescan_hint(h, t, b, h->changed_realtime > 0);
-        h->changed_realtime = 0;
+/* A scan, for lost events or at start-up: a full check of what reads each instance found,
+ * which also renews what waits; what changed while events were lost is an arrival, as its
+ * event would have been. */
+static int rescan_one(Target *t, const Binding *b, void *userdata) {
+        const Rescan *rs = userdata;
+        Manager *m = rs->manager;
+        Hint h = { .target = t, .present = -1,
+                   .changed = changed_after_loss(rs->lost_since, t, b) };
+
+        h.fresh = h.changed > 0;
+        for_each_reader(t, b, evaluate_reader, m, &h);
         /* An output that exists may be older than its inputs (rerun = "newer"). */
         if (t->producer && t->producer->rerun_newer)
                 (void) evaluate_instance(m, t->producer, b, false);
         return 0;
 }
 
-void evaluate_rescan(TargetHost *h, Target *t) {
+void evaluate_rescan(TargetHost *h, Target *t, usec_t lost_since) {
+        Rescan rs = { .manager = container_of(h, Manager, host), .lost_since = lost_since };
         int r;
 
         /* An output that nothing reads matters to a scan only under make's rule, where it may
@@ -372,7 +368,7 @@ void evaluate_rescan(TargetHost *h, Target *t) {
         if (!t->kind->scan || (t->n_consumers == 0 && !(t->producer && t->producer->rerun_newer)))
                 return;
         target_host_scan_begin(h);
-        r = t->kind->scan(t, rescan_one, h);
+        r = t->kind->scan(t, rescan_one, &rs);
         target_host_scan_end(h);
         if (r < 0)
                 log_warning_errno(r, "Cannot scan target '%s': %m", t->name);

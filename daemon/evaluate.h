@@ -17,8 +17,9 @@ bool evaluate_outputs_complete(Task *task, const Binding *b);
 /* Queues an instance now: i when it is known (failed, retrying: a new series), else a new one. */
 int evaluate_enqueue(Manager *m, Task *task, const Binding *b, const char *id, const char *unit,
                      Instance *i, Instance **ret);
-/* Re-checks everything the target feeds (after a lost event, at start-up). */
-void evaluate_rescan(TargetHost *h, Target *t);
+/* Re-checks everything the target feeds (after a lost event, at start-up); lost_since, when
+ * not 0, is when events began to be lost (CLOCK_REALTIME): what changed after is an arrival. */
+void evaluate_rescan(TargetHost *h, Target *t, usec_t lost_since);
 
 /*
  * Decides about one task instance: complete (outputs exist), not ready (an input is missing),

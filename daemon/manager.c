@@ -214,7 +214,7 @@ void manager_start_targets(Manager *m, Pipeline *p) {
 
 void manager_reconcile(Manager *m, Pipeline *p) {
         for (size_t t = 0; t < p->n_targets; t++)
-                evaluate_rescan(&m->host, p->targets[t]);
+                evaluate_rescan(&m->host, p->targets[t], 0);
 }
 
 int pipeline_slice_name(const Pipeline *p, char **ret) {

@@ -2,27 +2,30 @@
 /*
  * The index from a task instance to its still-missing inputs. Without it every arrival would
  * check every input of the instances it feeds, and an instance reading a week of hourly files
- * would check 168 of them for each of its 168 arrivals; with it an arrival strikes one
- * location off a short list, and the inputs are checked once, by the scheduler, before the
- * start. Keyed by task and instance id; the missing inputs of one instance are few enough
+ * would check up to 168 of them at each of its 168 arrivals; with it an arrival strikes one
+ * location off a short list, and the inputs are checked once more, by the scheduler, before
+ * the start. Keyed by task and instance id; the missing inputs of one instance are few enough
  * (and shrink as they arrive) that a list serves.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
 #include "util/hash.h"
-#include "util/strv.h"
 #include "waiting.h"
 
-typedef struct Waiting {
+struct Waiting {
         char *key;              /* task pointer and instance id */
-        Target **inputs;
-        char **locations;
+        MissingInput *missing;
         size_t n;
         UT_hash_handle hh;
-} Waiting;
+};
+
+static void missing_free(MissingInput *missing, size_t n) {
+        for (size_t k = 0; k < n; k++)
+                free(missing[k].location);
+        free(missing);
+}
 
 static char *key_of(const Task *task, const char *id) {
         char *key = NULL;
@@ -30,8 +33,8 @@ static char *key_of(const Task *task, const char *id) {
         return asprintf(&key, "%p\t%s", (const void *) task, id) < 0 ? NULL : key;
 }
 
-static Waiting *find(Manager *m, const Task *task, const char *id) {
-        _cleanup_free_ char *key = key_of(task, id);
+Waiting *waiting_find(Manager *m, const Task *task, const char *id) {
+        _cleanup_free_ char *key = m->waiting ? key_of(task, id) : NULL;
         Waiting *w = NULL;
 
         if (key)
@@ -41,70 +44,48 @@ static Waiting *find(Manager *m, const Task *task, const char *id) {
 
 static void waiting_free(Manager *m, Waiting *w) {
         HASH_DEL(m->waiting, w);
-        for (size_t k = 0; k < w->n; k++)
-                free(w->locations[k]);
-        free(w->locations);
-        free(w->inputs);
+        missing_free(w->missing, w->n);
         free(w->key);
         free(w);
 }
 
-int waiting_record(Manager *m, Task *task, const char *id, Target **inputs, char **locations,
-                   size_t n) {
-        Waiting *w = find(m, task, id);
+int waiting_record(Manager *m, Task *task, const char *id, MissingInput *missing, size_t n) {
+        Waiting *w;
 
-        if (w)
-                waiting_free(m, w);
+        waiting_forget(m, task, id);
         w = calloc(1, sizeof(Waiting));
         if (!w || !(w->key = key_of(task, id))) {
                 free(w);
-                for (size_t k = 0; k < n; k++)
-                        free(locations[k]);
-                free(locations);
-                free(inputs);
+                missing_free(missing, n);
                 return -ENOMEM;
         }
-        w->inputs = inputs;
-        w->locations = locations;
+        w->missing = missing;
         w->n = n;
         HASH_ADD_KEYPTR(hh, m->waiting, w->key, strlen(w->key), w);
         return 0;
 }
 
-int waiting_arrived(Manager *m, Task *task, const char *id, const Target *t, const char *location) {
-        Waiting *w = find(m, task, id);
-        int n;
+size_t waiting_strike(Manager *m, Waiting *w, const Target *t, const char *location) {
+        size_t n;
 
-        if (!w)
-                return -ENOENT;
         /* The same target may be read twice (two mappings): every match goes. */
         for (size_t k = 0; k < w->n;)
-                if (w->inputs[k] == t && streq(w->locations[k], location)) {
-                        free(w->locations[k]);
-                        w->n--;
-                        w->inputs[k] = w->inputs[w->n];
-                        w->locations[k] = w->locations[w->n];
+                if (w->missing[k].target == t && streq(w->missing[k].location, location)) {
+                        free(w->missing[k].location);
+                        w->missing[k] = w->missing[--w->n];
                 } else
                         k++;
-        n = (int) w->n;
+        n = w->n;
         if (n == 0)
                 waiting_free(m, w);
         return n;
 }
 
-bool waiting_has(Manager *m, const Task *task, const char *id) {
-        return m->waiting && find(m, task, id);
-}
-
-void waiting_forget(Manager *m, Task *task, const char *id) {
-        Waiting *w = find(m, task, id);
+void waiting_forget(Manager *m, const Task *task, const char *id) {
+        Waiting *w = waiting_find(m, task, id);
 
         if (w)
                 waiting_free(m, w);
-}
-
-size_t waiting_count(Manager *m) {
-        return HASH_COUNT(m->waiting);
 }
 
 void waiting_clear(Manager *m) {

@@ -51,9 +51,12 @@ char *local_components_path(const Template *t, size_t n) {
         return p;
 }
 
+static usec_t usec_of(const struct timespec *ts) {
+        return (usec_t) ts->tv_sec * USEC_PER_SEC + (usec_t) ts->tv_nsec / NSEC_PER_USEC;
+}
+
 static usec_t mtime_of(const struct stat *st) {
-        return (usec_t) st->st_mtim.tv_sec * USEC_PER_SEC +
-               (usec_t) st->st_mtim.tv_nsec / NSEC_PER_USEC;
+        return usec_of(&st->st_mtim);
 }
 
 /* During a scan: 1 a regular file, 0 not there, <0 cannot tell without a stat. */
@@ -242,8 +245,7 @@ static int local_changed(Target *t, const char *location, usec_t *ret) {
 
         if (stat(location, &st) < 0)
                 return -errno;
-        *ret = (usec_t) st.st_ctim.tv_sec * USEC_PER_SEC +
-               (usec_t) st.st_ctim.tv_nsec / NSEC_PER_USEC;
+        *ret = usec_of(&st.st_ctim);
         return 0;
 }
 

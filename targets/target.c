@@ -110,14 +110,10 @@ void target_gone(Target *t, const Binding *b) {
 }
 
 void target_rescan(Target *t) {
-        if (t->host && t->host->rescan)
-                t->host->rescan(t->host, t);
+        target_rescan_lost(t, 0);
 }
 
 void target_rescan_lost(Target *t, usec_t since) {
-        if (!t->host)
-                return;
-        t->host->lost_since = MAX(since, 1u);
-        target_rescan(t);
-        t->host->lost_since = 0;
+        if (t->host && t->host->rescan)
+                t->host->rescan(t->host, t, since);
 }

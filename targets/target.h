@@ -85,13 +85,8 @@ struct TargetHost {
         sd_event *event;
         void (*hint)(TargetHost *h, Target *t, const Binding *b, bool fresh);
         void (*gone)(TargetHost *h, Target *t, const Binding *b);
-        void (*rescan)(TargetHost *h, Target *t);
+        void (*rescan)(TargetHost *h, Target *t, usec_t lost_since);
         usec_t event_usec;          /* CLOCK_MONOTONIC when the kind woke for what it reports */
-        /* During a rescan that stands in for lost events (target_rescan_lost()), CLOCK_REALTIME
-         * from which they were lost; 0 otherwise. */
-        usec_t lost_since;
-        /* While a scan reports what changed after lost_since: when it did; 0 for an event. */
-        usec_t changed_realtime;
         usec_t scan_interval;       /* for a target that cannot be watched, how often to scan */
         const char *state_dir;      /* where kinds may keep what they learnt; NULL: nowhere */
         void *kind_state[_TARGET_KIND_MAX];
