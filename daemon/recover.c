@@ -23,6 +23,7 @@
 #include "scheduler.h"
 #include "state.h"
 #include "unit-props.h"
+#include "util/signal-name.h"
 #include "util/strv.h"
 
 #define LOST_START_FIRST_CHECK (1 * USEC_PER_SEC)
@@ -91,15 +92,6 @@ static int unit_status(Manager *m, const char *unit, char **ret_run_id, char **r
                 if (strneq(*v, "SLUICE_RUN_ID=", 14))
                         *ret_run_id = strdup(*v + 14);
         return 1;
-}
-
-static int signal_from_name(const char *s) {
-        for (int n = 1; n < NSIG; n++) {
-                const char *a = sigabbrev_np(n);
-                if (a && streq(a, s))
-                        return n;
-        }
-        return 0;
 }
 
 void recover_from_result_file(Manager *m, Instance *i) {

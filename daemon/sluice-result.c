@@ -31,35 +31,12 @@
 extern char **environ;
 
 #include "state.h"
+#include "util/signal-name.h"
 
 /* systemd's exit status for "could not execute the command", so both forms report it alike. */
 #define EXIT_EXEC 203
 
 static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
-
-/* systemd's $EXIT_STATUS names a signal by its abbreviation, and the daemon reads it back with
- * sigabbrev_np(); musl, which this program is built with where it is installed, has none. */
-static const char *signal_abbrev(int sig) {
-#ifdef __GLIBC__
-        return sigabbrev_np(sig);
-#else
-        static const char *const names[] = {
-                [SIGHUP] = "HUP",       [SIGINT] = "INT",       [SIGQUIT] = "QUIT",
-                [SIGILL] = "ILL",       [SIGTRAP] = "TRAP",     [SIGABRT] = "ABRT",
-                [SIGBUS] = "BUS",       [SIGFPE] = "FPE",       [SIGKILL] = "KILL",
-                [SIGUSR1] = "USR1",     [SIGSEGV] = "SEGV",     [SIGUSR2] = "USR2",
-                [SIGPIPE] = "PIPE",     [SIGALRM] = "ALRM",     [SIGTERM] = "TERM",
-                [SIGSTKFLT] = "STKFLT", [SIGCHLD] = "CHLD",     [SIGCONT] = "CONT",
-                [SIGSTOP] = "STOP",     [SIGTSTP] = "TSTP",     [SIGTTIN] = "TTIN",
-                [SIGTTOU] = "TTOU",     [SIGURG] = "URG",       [SIGXCPU] = "XCPU",
-                [SIGXFSZ] = "XFSZ",     [SIGVTALRM] = "VTALRM", [SIGPROF] = "PROF",
-                [SIGWINCH] = "WINCH",   [SIGPOLL] = "POLL",     [SIGPWR] = "PWR",
-                [SIGSYS] = "SYS",
-        };
-
-        return sig > 0 && (size_t) sig < sizeof(names) / sizeof(names[0]) ? names[sig] : NULL;
-#endif
-}
 
 static int record(const char *dir, const char *run_id, const char *result, const char *code,
                   const char *status, const struct rusage *ru) {
@@ -145,9 +122,11 @@ static int run(const char *dir, const char *run_id, char **argv) {
                 }
         if (WIFSIGNALED(status)) {
                 bool dumped = WCOREDUMP(status);
+                char buf[16];
+
                 (void) record(dir, run_id, dumped ? "core-dump" : "signal",
-                              dumped ? "dumped" : "killed", signal_abbrev(WTERMSIG(status)) ?: "",
-                              &ru);
+                              dumped ? "dumped" : "killed",
+                              signal_to_name(WTERMSIG(status), buf) ?: "", &ru);
         } else {
                 snprintf(number, sizeof(number), "%d", WEXITSTATUS(status));
                 (void) record(dir, run_id, WEXITSTATUS(status) == 0 ? "success" : "exit-code",
