@@ -18,7 +18,6 @@
 #include "util/strv.h"
 #include "waiting.h"
 
-
 /* The newest input's modification time; 0 when a kind cannot tell. */
 static usec_t newest_input(Task *task, const Binding *b) {
         usec_t newest = 0;
@@ -297,7 +296,6 @@ void evaluate_hint(TargetHost *host, Target *t, const Binding *b, bool fresh) {
                 h.location = location;
         for_each_reader(t, b, evaluate_reader, m, &h);
 }
-
 
 static void forget_reader(Manager *m, Task *task, const Binding *tb, void *userdata) {
         _cleanup_free_ char *id = NULL;

@@ -27,8 +27,8 @@
 #include "sluice-config.h"
 #include "state.h"
 #include "util/escape.h"
-#include "waiting.h"
 #include "util/fs-util.h"
+#include "waiting.h"
 
 static int default_state_dir(bool user, char **ret) {
         const char *e;
