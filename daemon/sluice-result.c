@@ -24,8 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -35,6 +38,12 @@ extern char **environ;
 
 /* systemd's exit status for "could not execute the command", so both forms report it alike. */
 #define EXIT_EXEC 203
+
+#ifndef SIOCOUTQ
+#define SIOCOUTQ TIOCOUTQ       /* as <linux/sockios.h> has it, which musl's headers lack */
+#endif
+/* How long a run's end may wait for journald to read the task's output (below). */
+#define DRAIN_MAX_NSEC (2 * 1000000000LL)
 
 static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
 
@@ -71,6 +80,42 @@ static _Noreturn void end_like(int status) {
                 _exit(128 + sig);
         }
         _exit(WEXITSTATUS(status));
+}
+
+static long long now_nsec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long) ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * Waits until journald has read all the task wrote. Its output goes down a stream socket that
+ * journald reads when it gets to it, and the daemon, told by the result file that the run
+ * ended, reads the task's last lines from the journal at once for the failure notice
+ * (notify.c): recorded earlier, the notice could lack them. SIOCOUTQ is what the reader has
+ * not taken yet. Bounded, so a stuck journald delays a run's end but never holds it. A last
+ * line without its newline stays in journald's buffer until the stream closes, and is missed.
+ */
+static void wait_for_journal(void) {
+        struct stat out = {}, err;
+        long long deadline = now_nsec() + DRAIN_MAX_NSEC;
+
+        for (int fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++) {
+                long pause = 50000;     /* ns, doubling to 5 ms */
+                int queued;
+
+                if (fstat(fd, fd == STDOUT_FILENO ? &out : &err) < 0)
+                        continue;
+                if (fd == STDERR_FILENO && err.st_dev == out.st_dev && err.st_ino == out.st_ino)
+                        break;  /* systemd hands both the same stream */
+                if (!S_ISSOCK(fd == STDOUT_FILENO ? out.st_mode : err.st_mode))
+                        continue;
+                while (ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0 && now_nsec() < deadline) {
+                        (void) nanosleep(&(struct timespec){ 0, pause }, NULL);
+                        pause = pause < 5000000 ? pause * 2 : pause;
+                }
+        }
 }
 
 static int run(const char *dir, const char *run_id, char **argv) {
@@ -120,6 +165,7 @@ static int run(const char *dir, const char *run_id, char **argv) {
                                 strerror(errno));
                         return EXIT_FAILURE;
                 }
+        wait_for_journal();
         if (WIFSIGNALED(status)) {
                 bool dumped = WCOREDUMP(status);
                 char buf[16];

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sluice-result, run for real with its output on a stream socket, as systemd gives it one to
+ * journald: a run's end is recorded only after the reader has taken what the task wrote, so
+ * that a failure notice built from the journal has the task's last lines; and a reader that
+ * never reads delays the end but does not hold it.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/fs-util.h"
+#include "util/macro.h"
+
+extern char **environ;
+
+typedef struct Run {
+        char dir[64];
+        int reader;
+        pid_t pid;
+} Run;
+
+static bool exists(const Run *run, const char *name) {
+        char path[128];
+
+        snprintf(path, sizeof(path), "%s/%s", run->dir, name);
+        return access(path, F_OK) == 0;
+}
+
+static void pause_ms(long ms) {
+        (void) nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000 }, NULL);
+}
+
+/* The wrapper's exit status, once it has exited within ms; -1 if it has not. */
+static int exited_within(Run *run, long ms) {
+        for (long waited = 0;; waited += 10) {
+                int status;
+                pid_t r = waitpid(run->pid, &status, WNOHANG);
+
+                assert_true(r >= 0);
+                if (r == run->pid) {
+                        run->pid = 0;
+                        return WIFEXITED(status) ? WEXITSTATUS(status) : 256;
+                }
+                if (waited >= ms)
+                        return -1;
+                pause_ms(10);
+        }
+}
+
+/* sluice-result runs a task that writes a line and then leaves a mark in the directory. */
+static int setup(void **state) {
+        Run *run = calloc(1, sizeof(*run));
+        posix_spawn_file_actions_t fa;
+        char runs[96], task[256];
+        int sv[2];
+
+        assert_non_null(run);
+        strcpy(run->dir, "/tmp/test-result.XXXXXX");
+        assert_non_null(mkdtemp(run->dir));
+        snprintf(runs, sizeof(runs), "%s/runs", run->dir);
+        assert_int_equal(mkdir(runs, 0755), 0);
+        snprintf(task, sizeof(task), "echo 'last words'; : > %s/exited", run->dir);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+
+        char *argv[] = { getenv("SLUICE_RESULT"), "--run", run->dir, "r1", "/bin/sh", "-c",
+                         task, NULL };
+        assert_non_null(argv[0]);
+        assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
+        assert_int_equal(posix_spawn_file_actions_adddup2(&fa, sv[1], STDOUT_FILENO), 0);
+        assert_int_equal(posix_spawn_file_actions_adddup2(&fa, sv[1], STDERR_FILENO), 0);
+        assert_int_equal(posix_spawn(&run->pid, argv[0], &fa, NULL, argv, environ), 0);
+        posix_spawn_file_actions_destroy(&fa);
+        close(sv[1]);
+        run->reader = sv[0];
+
+        /* The task has written and ended. */
+        for (int k = 0; !exists(run, "exited"); k++) {
+                assert_true(k < 1000);
+                pause_ms(10);
+        }
+        *state = run;
+        return 0;
+}
+
+static int teardown(void **state) {
+        Run *run = *state;
+        char cmd[128];
+
+        if (run->pid > 0) {
+                kill(run->pid, SIGKILL);
+                (void) waitpid(run->pid, NULL, 0);
+        }
+        close(run->reader);
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", run->dir);
+        assert_int_equal(system(cmd), 0);
+        free(run);
+        return 0;
+}
+
+static void test_end_waits_for_the_reader(void **state) {
+        Run *run = *state;
+        char buf[64] = {};
+
+        /* Unread, the task's line holds the end back: without the wait, the wrapper would be
+         * gone in a millisecond. */
+        assert_int_equal(exited_within(run, 300), -1);
+        assert_false(exists(run, "runs/r1.result"));
+
+        assert_int_equal(read(run->reader, buf, sizeof(buf) - 1), strlen("last words\n"));
+        assert_string_equal(buf, "last words\n");
+        assert_int_equal(exited_within(run, 10000), 0);
+        assert_true(exists(run, "runs/r1.result"));
+}
+
+static void test_unread_output_delays_but_does_not_hold(void **state) {
+        Run *run = *state;
+        _cleanup_free_ char *result = NULL;
+        char path[128];
+
+        assert_int_equal(exited_within(run, 10000), 0);
+        snprintf(path, sizeof(path), "%s/runs/r1.result", run->dir);
+        assert_int_equal(read_file(path, 65536, &result, NULL), 0);
+        assert_non_null(strstr(result, "service_result=success\n"));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_end_waits_for_the_reader, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unread_output_delays_but_does_not_hold,
+                                                setup, teardown),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
