@@ -18,6 +18,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -562,11 +563,18 @@ static void overflowed(LocalState *s) {
         }
 }
 
+/*
+ * One buffer of events (~500) per call, and then back to the loop, which calls again while the
+ * queue holds more. Reading it dry in one call would let a producer that writes faster than
+ * the events are handled keep it from ever going dry, and starts, the bus and results would
+ * wait until the producer paused. A short read is followed by one more, to learn that the
+ * queue was read empty (s->drained).
+ */
 static int on_inotify(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         LocalState *s = userdata;
-        char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+        char buf[16 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
 
-        for (;;) {
+        for (int reads = 0; reads < 2; reads++) {
                 ssize_t n = read(fd, buf, sizeof(buf));
 
                 if (n < 0) {
@@ -578,6 +586,7 @@ static int on_inotify(sd_event_source *source, int fd, uint32_t revents, void *u
                 }
                 /* For the daemon's own share of event-to-start latency. */
                 s->host->event_usec = now_usec(CLOCK_MONOTONIC);
+                bool full = (size_t) n > sizeof(buf) - sizeof(struct inotify_event) - NAME_MAX - 1;
                 for (char *p = buf; p < buf + n;) {
                         const struct inotify_event *ev = (const struct inotify_event *) p;
 
@@ -588,7 +597,10 @@ static int on_inotify(sd_event_source *source, int fd, uint32_t revents, void *u
                         }
                         handle_event(s, ev);
                 }
+                if (full)
+                        break;
         }
+        return 0;
 }
 
 static int local_state_get(TargetHost *h, LocalState **ret) {
