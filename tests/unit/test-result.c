@@ -26,6 +26,8 @@
 
 extern char **environ;
 
+static bool with_outputs;
+
 typedef struct Run {
         char dir[64];
         int reader;
@@ -72,6 +74,16 @@ static int setup(void **state) {
         assert_non_null(mkdtemp(run->dir));
         snprintf(runs, sizeof(runs), "%s/runs", run->dir);
         assert_int_equal(mkdir(runs, 0755), 0);
+        if (with_outputs) {
+                char fifo[96], outputs[512];
+
+                snprintf(fifo, sizeof(fifo), "%s/fifo", run->dir);
+                assert_int_equal(mkfifo(fifo, 0600), 0);
+                snprintf(outputs, sizeof(outputs), "/tmp\n%s\n%s/missing\ns3://bucket/key\n"
+                         "relative/path\n%s/runs/../fifo\n\n/etc/hostname", fifo, run->dir,
+                         run->dir);
+                assert_int_equal(setenv("SLUICE_OUTPUTS", outputs, 1), 0);
+        }
         snprintf(task, sizeof(task), "echo 'last words'; : > %s/exited", run->dir);
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 
@@ -93,6 +105,13 @@ static int setup(void **state) {
         }
         *state = run;
         return 0;
+}
+
+/* The same, with $SLUICE_OUTPUTS naming what a run may leave: a file, which is synced, and a
+ * directory, a FIFO, a missing file and a remote location, which are passed over. */
+static int setup_outputs(void **state) {
+        with_outputs = true;
+        return setup(state);
 }
 
 static int teardown(void **state) {
@@ -136,11 +155,25 @@ static void test_unread_output_delays_but_does_not_hold(void **state) {
         assert_non_null(strstr(result, "service_result=success\n"));
 }
 
+/* Nothing there blocks or fails the run: a FIFO with no writer is not waited on. */
+static void test_outputs_synced_or_passed_over(void **state) {
+        Run *run = *state;
+        char buf[64] = {};
+
+        assert_true(read(run->reader, buf, sizeof(buf) - 1) > 0);
+        assert_int_equal(exited_within(run, 10000), 0);
+        assert_true(exists(run, "runs/r1.result"));
+        assert_int_equal(unsetenv("SLUICE_OUTPUTS"), 0);
+        with_outputs = false;
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_end_waits_for_the_reader, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unread_output_delays_but_does_not_hold,
                                                 setup, teardown),
+                cmocka_unit_test_setup_teardown(test_outputs_synced_or_passed_over,
+                                                setup_outputs, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
