@@ -6,15 +6,68 @@
  *   naive-burst N STAMP OUTDIR [--user]
  *
  * With NAIVE_IN_FLIGHT=K in the environment, at most K calls are outstanding at once: the
- * manager's throughput when it is not flooded.
+ * manager's throughput when it is not flooded. With NAIVE_BY_JOB=1 a start counts as
+ * outstanding until its JobRemoved, as sluiced counts its starts (max_starting).
+ *
+ * NAIVE_WRAPPER=SLUICE_RESULT NAIVE_STATE=DIR make each unit the one sluiced would start for
+ * a task of one parameter: the task behind sluice-result --run DIR, a template instance's
+ * name, its description, journal output, syslog identifier, slice, 15 environment variables
+ * and 4 log fields. Against sluiced's own row, this tells sluiced's cost from its units'.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
-static unsigned replies;
+static unsigned replies, removed;
+
+static int on_removed(sd_bus_message *m, void *userdata, sd_bus_error *e) {
+        removed++;
+        return 0;
+}
+
+/* What sluiced adds to a unit besides ExecStart (daemon/unit-props.c). */
+static int append_shape(sd_bus_message *m, unsigned i, const char *out) {
+        char description[64], env[15][160];
+        int r;
+
+        snprintf(description, sizeof(description), "sluice naive/stamp n=%u", i);
+        for (int k = 0; k < 15; k++)
+                snprintf(env[k], sizeof(env[k]), "SLUICE_VAR%d=%.120s", k, out);
+        r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)", "Description", "s", description,
+                                  "CollectMode", "s", "inactive", "StandardOutput", "s", "journal",
+                                  "StandardError", "s", "journal", "SyslogIdentifier", "s",
+                                  "naive.stamp", "Slice", "s", "sluice-naive.slice");
+        if (r >= 0) {
+                r = sd_bus_message_open_container(m, 'r', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "Environment");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "s");
+                for (int k = 0; k < 15 && r >= 0; k++)
+                        r = sd_bus_message_append(m, "s", env[k]);
+                for (int k = 0; k < 3 && r >= 0; k++)
+                        r = sd_bus_message_close_container(m);
+        }
+        if (r >= 0) {
+                r = sd_bus_message_open_container(m, 'r', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "LogExtraFields");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "aay");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "ay");
+                for (int k = 0; k < 4 && r >= 0; k++)
+                        r = sd_bus_message_append_array(m, 'y', env[k], strlen(env[k]));
+                for (int k = 0; k < 3 && r >= 0; k++)
+                        r = sd_bus_message_close_container(m);
+        }
+        return r;
+}
 
 static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *e) {
         replies++;
@@ -40,10 +93,19 @@ int main(int argc, char *argv[]) {
                 (void) sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                           "org.freedesktop.systemd1.Manager", "Subscribe", NULL,
                                           NULL, "");
+        bool by_job = getenv("NAIVE_BY_JOB") != NULL;
+        const char *wrapper = getenv("NAIVE_WRAPPER"), *state = getenv("NAIVE_STATE");
+        if (wrapper && !state)
+                return 2;
+        if (by_job && sd_bus_match_signal(bus, NULL, "org.freedesktop.systemd1",
+                                          "/org/freedesktop/systemd1",
+                                          "org.freedesktop.systemd1.Manager", "JobRemoved",
+                                          on_removed, NULL) < 0)
+                return 1;
         for (unsigned i = 0; i < n; i++) {
-                char unit[256], out[8192];
+                char unit[256], out[8192], run_id[32];
 
-                while (i - replies >= in_flight) {
+                while (i - (by_job ? removed : replies) >= in_flight) {
                         r = sd_bus_process(bus, NULL);
                         if (r < 0)
                                 return 1;
@@ -53,7 +115,12 @@ int main(int argc, char *argv[]) {
                 const char *av[] = { argv[2], out, NULL };
                 sd_bus_message *m = NULL;
 
-                snprintf(unit, sizeof(unit), "naive-%u-%u.service", (unsigned) getpid(), i);
+                if (wrapper)
+                        snprintf(unit, sizeof(unit), "naive-%u-stamp@%u.service",
+                                 (unsigned) getpid(), i);
+                else
+                        snprintf(unit, sizeof(unit), "naive-%u-%u.service", (unsigned) getpid(), i);
+                snprintf(run_id, sizeof(run_id), "naive%u", i);
                 snprintf(out, sizeof(out), "%s/%u", argv[3], i);
                 r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1",
                                                    "/org/freedesktop/systemd1",
@@ -71,7 +138,13 @@ int main(int argc, char *argv[]) {
                         r = sd_bus_message_append(m, "(sv)", "ExecStopPost", "a(sasb)", 1,
                                                   getenv("NAIVE_STOP_POST"), 1,
                                                   getenv("NAIVE_STOP_POST"), 1);
-                if (r >= 0)
+                if (r >= 0 && wrapper)
+                        r = append_shape(m, i, out);
+                if (r >= 0 && wrapper)
+                        r = sd_bus_message_append(m, "(sv)", "ExecStart", "a(sasb)", 1, wrapper, 6,
+                                                  wrapper, "--run", state, run_id, av[0], av[1],
+                                                  0);
+                else if (r >= 0)
                         r = sd_bus_message_append(m, "(sv)", "ExecStart", "a(sasb)", 1, av[0], 2,
                                                   av[0], av[1], 0);
                 if (r >= 0)
