@@ -34,7 +34,9 @@ static int append_shape(sd_bus_message *m, unsigned i, const char *out) {
         int r;
 
         snprintf(description, sizeof(description), "sluice naive/stamp n=%u", i);
-        for (int k = 0; k < 15; k++)
+        /* SLUICE_OUTPUTS first: sluice-result syncs what it names, as in sluiced's units. */
+        snprintf(env[0], sizeof(env[0]), "SLUICE_OUTPUTS=%.120s", out);
+        for (int k = 1; k < 15; k++)
                 snprintf(env[k], sizeof(env[k]), "SLUICE_VAR%d=%.120s", k, out);
         r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)", "Description", "s", description,
                                   "CollectMode", "s", "inactive", "StandardOutput", "s", "journal",

@@ -43,8 +43,12 @@ extern char **environ;
 #ifndef SIOCOUTQ
 #define SIOCOUTQ TIOCOUTQ       /* as <linux/sockios.h> has it, which musl's headers lack */
 #endif
-/* How long a run's end may wait for journald to read the task's output (below). */
+/* How long a run's end may wait for journald to read the task's output (below); tests set
+ * $SLUICE_RESULT_DRAIN_MS to tell the wait from its bound. */
 #define DRAIN_MAX_NSEC (2 * 1000000000LL)
+/* sysexits.h's EX_IOERR: a task whose outputs could not be written out has failed. */
+#define EXIT_IOERR 74
+#define EXIT_IOERR_STR "74"
 
 static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
 
@@ -83,6 +87,10 @@ static _Noreturn void end_like(int status) {
         _exit(WEXITSTATUS(status));
 }
 
+static bool is(const char *a, const char *b) {
+        return a && strcmp(a, b) == 0;
+}
+
 static long long now_nsec(void) {
         struct timespec ts;
 
@@ -100,7 +108,8 @@ static long long now_nsec(void) {
  */
 static void wait_for_journal(void) {
         struct stat out = {}, err;
-        long long deadline = now_nsec() + DRAIN_MAX_NSEC;
+        const char *max_ms = getenv("SLUICE_RESULT_DRAIN_MS");
+        long long deadline = now_nsec() + (max_ms ? atoll(max_ms) * 1000000LL : DRAIN_MAX_NSEC);
 
         for (int fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++) {
                 long pause = 50000;     /* ns, doubling to 5 ms */
@@ -128,28 +137,44 @@ static void wait_for_journal(void) {
  * beside the other runs. $SLUICE_OUTPUTS lists the staged outputs, one per line; an entry that
  * is not a local regular file (an s3:// one, a FIFO) is not this program's to sync.
  */
-static void sync_outputs(void) {
+static int sync_outputs(void) {
         const char *outputs = getenv("SLUICE_OUTPUTS");
         char path[4096];
+        int ret = 0;
 
         for (const char *p = outputs; p && *p;) {
                 size_t n = strcspn(p, "\n");
-                struct stat st;
-                int fd;
+                struct stat st, st2;
+                int fd, fd2;
 
                 if (p[0] == '/' && n < sizeof(path)) {
                         memcpy(path, p, n);
                         path[n] = 0;
-                        fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-                        if (fd >= 0) {
-                                if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-                                        (void) fsync(fd);
-                                close(fd);
+                        /* O_PATH first: opening a FIFO for reading, even without blocking,
+                         * would let a writer waiting in open() go on, into a broken pipe. */
+                        fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+                                fd2 = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK |
+                                                         O_CLOEXEC);
+                                /* The error is told once, to the first to ask: the daemon's own
+                                 * fsync would not see it, so the run fails here. */
+                                if (fd2 >= 0 && fstat(fd2, &st2) == 0 && st2.st_dev == st.st_dev &&
+                                    st2.st_ino == st.st_ino && fsync(fd2) < 0 &&
+                                    errno != EINVAL && errno != EROFS) {
+                                        fprintf(stderr, "sluice-result: cannot write out %s: %s\n",
+                                                path, strerror(errno));
+                                        ret = -EIO;
+                                }
+                                if (fd2 >= 0)
+                                        close(fd2);
                         }
+                        if (fd >= 0)
+                                close(fd);
                 }
                 p += n;
                 p += *p == '\n';
         }
+        return ret;
 }
 
 static int run(const char *dir, const char *run_id, char **argv) {
@@ -199,9 +224,12 @@ static int run(const char *dir, const char *run_id, char **argv) {
                                 strerror(errno));
                         return EXIT_FAILURE;
                 }
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-                sync_outputs();
+        bool io_error = WIFEXITED(status) && WEXITSTATUS(status) == 0 && sync_outputs() < 0;
         wait_for_journal();
+        if (io_error) {
+                (void) record(dir, run_id, "exit-code", "exited", EXIT_IOERR_STR, &ru);
+                return EXIT_IOERR;
+        }
         if (WIFSIGNALED(status)) {
                 bool dumped = WCOREDUMP(status);
                 char buf[16];
@@ -225,10 +253,16 @@ int main(int argc, char *argv[]) {
                                 "       sluice-result STATE_DIR RUN_ID  (as ExecStopPost=)\n");
                 return EXIT_FAILURE;
         }
-        if (getenv("SERVICE_RESULT") && strcmp(getenv("SERVICE_RESULT"), "success") == 0)
-                sync_outputs();
-        if (record(argv[1], argv[2], getenv("SERVICE_RESULT"), getenv("EXIT_CODE"),
-                   getenv("EXIT_STATUS"), NULL) < 0)
+        const char *result = getenv("SERVICE_RESULT"), *status = getenv("EXIT_STATUS");
+
+        /* "success" also covers a task stopped by SIGTERM (systemd's clean signals): only an
+         * exit with status 0 has outputs to keep. */
+        if (is(result, "success") && is(getenv("EXIT_CODE"), "exited") && is(status, "0") &&
+            sync_outputs() < 0) {
+                result = "exit-code";
+                status = EXIT_IOERR_STR;
+        }
+        if (record(argv[1], argv[2], result, getenv("EXIT_CODE"), status, NULL) < 0)
                 return EXIT_FAILURE;
         return EXIT_SUCCESS;
 }

@@ -27,6 +27,8 @@
 extern char **environ;
 
 static bool with_outputs;
+/* The bound on the wait for the reader: long, so that the wait is told from its bound. */
+static const char *drain_ms = "30000";
 
 typedef struct Run {
         char dir[64];
@@ -86,6 +88,7 @@ static int setup(void **state) {
         }
         snprintf(task, sizeof(task), "echo 'last words'; : > %s/exited", run->dir);
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        assert_int_equal(setenv("SLUICE_RESULT_DRAIN_MS", drain_ms, 1), 0);
 
         char *argv[] = { getenv("SLUICE_RESULT"), "--run", run->dir, "r1", "/bin/sh", "-c",
                          task, NULL };
@@ -138,18 +141,31 @@ static void test_end_waits_for_the_reader(void **state) {
         assert_int_equal(exited_within(run, 300), -1);
         assert_false(exists(run, "runs/r1.result"));
 
+        /* Read, it lets go at once, long before the bound. */
         assert_int_equal(read(run->reader, buf, sizeof(buf) - 1), strlen("last words\n"));
         assert_string_equal(buf, "last words\n");
-        assert_int_equal(exited_within(run, 10000), 0);
+        assert_int_equal(exited_within(run, 5000), 0);
         assert_true(exists(run, "runs/r1.result"));
+}
+
+static int setup_short_bound(void **state) {
+        drain_ms = "1000";
+        return setup(state);
 }
 
 static void test_unread_output_delays_but_does_not_hold(void **state) {
         Run *run = *state;
         _cleanup_free_ char *result = NULL;
         char path[128];
+        struct timespec a, b;
 
+        drain_ms = "30000";
+        assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &a), 0);
         assert_int_equal(exited_within(run, 10000), 0);
+        assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &b), 0);
+        /* It waited for the reader, up to the bound (1 s from the task's end, which setup saw
+         * up to 10 ms late). */
+        assert_true((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 >= 500);
         snprintf(path, sizeof(path), "%s/runs/r1.result", run->dir);
         assert_int_equal(read_file(path, 65536, &result, NULL), 0);
         assert_non_null(strstr(result, "service_result=success\n"));
@@ -171,7 +187,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_end_waits_for_the_reader, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unread_output_delays_but_does_not_hold,
-                                                setup, teardown),
+                                                setup_short_bound, teardown),
                 cmocka_unit_test_setup_teardown(test_outputs_synced_or_passed_over,
                                                 setup_outputs, teardown),
         };
