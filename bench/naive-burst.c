@@ -10,9 +10,8 @@
  * outstanding until its JobRemoved, as sluiced counts its starts (max_starting).
  *
  * NAIVE_WRAPPER=SLUICE_RESULT NAIVE_STATE=DIR make each unit the one sluiced would start for
- * a task of one parameter: the task behind sluice-result --run DIR, a template instance's
- * name, its description, journal output, syslog identifier, slice, 15 environment variables
- * and 4 log fields. Against sluiced's own row, this tells sluiced's cost from its units'.
+ * a task of one parameter, built by sluiced's own code, under a template instance's name.
+ * Against sluiced's own row, this tells sluiced's cost from its units'.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,6 +20,8 @@
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
+#include "unit-props.h"
+
 static unsigned replies, removed;
 
 static int on_removed(sd_bus_message *m, void *userdata, sd_bus_error *e) {
@@ -28,47 +29,35 @@ static int on_removed(sd_bus_message *m, void *userdata, sd_bus_error *e) {
         return 0;
 }
 
-/* What sluiced adds to a unit besides ExecStart (daemon/unit-props.c). */
-static int append_shape(sd_bus_message *m, unsigned i, const char *out) {
-        char description[64], env[15][160];
-        int r;
+/* The unit sluiced starts for a task of one parameter, by sluiced's own code (unit-props.c):
+ * description, journal output, identifier, slice, 15 environment variables with the staged
+ * output first (sluice-result syncs it), 4 log fields, the task behind sluice-result --run. */
+static int append_sluiced_unit(sd_bus_message *m, unsigned i, const char *wrapper,
+                               const char *state, const char *stamp, const char *out) {
+        char description[64], run_id[32], env[15][160];
+        char *envv[16], *argv[] = { (char *) wrapper, "--run", (char *) state, run_id,
+                                    (char *) stamp, (char *) out, NULL };
 
         snprintf(description, sizeof(description), "sluice naive/stamp n=%u", i);
-        /* SLUICE_OUTPUTS first: sluice-result syncs what it names, as in sluiced's units. */
+        snprintf(run_id, sizeof(run_id), "naive%u", i);
         snprintf(env[0], sizeof(env[0]), "SLUICE_OUTPUTS=%.120s", out);
-        for (int k = 1; k < 15; k++)
-                snprintf(env[k], sizeof(env[k]), "SLUICE_VAR%d=%.120s", k, out);
-        r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)", "Description", "s", description,
-                                  "CollectMode", "s", "inactive", "StandardOutput", "s", "journal",
-                                  "StandardError", "s", "journal", "SyslogIdentifier", "s",
-                                  "naive.stamp", "Slice", "s", "sluice-naive.slice");
-        if (r >= 0) {
-                r = sd_bus_message_open_container(m, 'r', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "s", "Environment");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'v', "as");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'a', "s");
-                for (int k = 0; k < 15 && r >= 0; k++)
-                        r = sd_bus_message_append(m, "s", env[k]);
-                for (int k = 0; k < 3 && r >= 0; k++)
-                        r = sd_bus_message_close_container(m);
+        for (int k = 0; k < 15; k++) {
+                if (k > 0)
+                        snprintf(env[k], sizeof(env[k]), "SLUICE_VAR%d=%.120s", k, out);
+                envv[k] = env[k];
         }
-        if (r >= 0) {
-                r = sd_bus_message_open_container(m, 'r', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "s", "LogExtraFields");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'v', "aay");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'a', "ay");
-                for (int k = 0; k < 4 && r >= 0; k++)
-                        r = sd_bus_message_append_array(m, 'y', env[k], strlen(env[k]));
-                for (int k = 0; k < 3 && r >= 0; k++)
-                        r = sd_bus_message_close_container(m);
-        }
-        return r;
+        envv[15] = NULL;
+        char *log_fields[] = { env[1], env[2], env[3], env[4], NULL };
+        UnitSpec spec = {
+                .description = description,
+                .slice = "sluice-naive.slice",
+                .syslog_identifier = "naive.stamp",
+                .argv = argv,
+                .environment = envv,
+                .log_fields = log_fields,
+                .limits = LIMITS_UNSET,
+        };
+        return unit_props_append(m, &spec);
 }
 
 static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *e) {
@@ -105,7 +94,7 @@ int main(int argc, char *argv[]) {
                                           on_removed, NULL) < 0)
                 return 1;
         for (unsigned i = 0; i < n; i++) {
-                char unit[256], out[8192], run_id[32];
+                char unit[256], out[8192];
 
                 while (i - (by_job ? removed : replies) >= in_flight) {
                         r = sd_bus_process(bus, NULL);
@@ -122,7 +111,6 @@ int main(int argc, char *argv[]) {
                                  (unsigned) getpid(), i);
                 else
                         snprintf(unit, sizeof(unit), "naive-%u-%u.service", (unsigned) getpid(), i);
-                snprintf(run_id, sizeof(run_id), "naive%u", i);
                 snprintf(out, sizeof(out), "%s/%u", argv[3], i);
                 r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1",
                                                    "/org/freedesktop/systemd1",
@@ -132,21 +120,17 @@ int main(int argc, char *argv[]) {
                         r = sd_bus_message_append(m, "ss", unit, "fail");
                 if (r >= 0)
                         r = sd_bus_message_open_container(m, 'a', "(sv)");
-                if (r >= 0)
+                if (r >= 0 && wrapper)
+                        r = append_sluiced_unit(m, i, wrapper, state, argv[2], out);
+                else if (r >= 0)
                         r = sd_bus_message_append(m, "(sv)", "Type", "s", "exec");
                 /* Counted arrays: one command line each, flag "ignore failure" for the
                  * stop-post command as sluiced sets it. */
-                if (r >= 0 && getenv("NAIVE_STOP_POST"))
+                if (r >= 0 && !wrapper && getenv("NAIVE_STOP_POST"))
                         r = sd_bus_message_append(m, "(sv)", "ExecStopPost", "a(sasb)", 1,
                                                   getenv("NAIVE_STOP_POST"), 1,
                                                   getenv("NAIVE_STOP_POST"), 1);
-                if (r >= 0 && wrapper)
-                        r = append_shape(m, i, out);
-                if (r >= 0 && wrapper)
-                        r = sd_bus_message_append(m, "(sv)", "ExecStart", "a(sasb)", 1, wrapper, 6,
-                                                  wrapper, "--run", state, run_id, av[0], av[1],
-                                                  0);
-                else if (r >= 0)
+                if (r >= 0 && !wrapper)
                         r = sd_bus_message_append(m, "(sv)", "ExecStart", "a(sasb)", 1, av[0], 2,
                                                   av[0], av[1], 0);
                 if (r >= 0)

@@ -106,26 +106,28 @@ static long long now_nsec(void) {
  * not taken yet. Bounded, so a stuck journald delays a run's end but never holds it. A last
  * line without its newline stays in journald's buffer until the stream closes, and is missed.
  */
+static void drain(int fd, long long deadline) {
+        long pause = 50000;     /* ns, doubling to 5 ms */
+        int queued;
+
+        while (ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0 && now_nsec() < deadline) {
+                (void) nanosleep(&(struct timespec){ 0, pause }, NULL);
+                pause = pause < 5000000 ? pause * 2 : pause;
+        }
+}
+
 static void wait_for_journal(void) {
-        struct stat out = {}, err;
         const char *max_ms = getenv("SLUICE_RESULT_DRAIN_MS");
         long long deadline = now_nsec() + (max_ms ? atoll(max_ms) * 1000000LL : DRAIN_MAX_NSEC);
+        struct stat out, err;
+        bool out_ok = fstat(STDOUT_FILENO, &out) == 0, err_ok = fstat(STDERR_FILENO, &err) == 0;
 
-        for (int fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++) {
-                long pause = 50000;     /* ns, doubling to 5 ms */
-                int queued;
-
-                if (fstat(fd, fd == STDOUT_FILENO ? &out : &err) < 0)
-                        continue;
-                if (fd == STDERR_FILENO && err.st_dev == out.st_dev && err.st_ino == out.st_ino)
-                        break;  /* systemd hands both the same stream */
-                if (!S_ISSOCK(fd == STDOUT_FILENO ? out.st_mode : err.st_mode))
-                        continue;
-                while (ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0 && now_nsec() < deadline) {
-                        (void) nanosleep(&(struct timespec){ 0, pause }, NULL);
-                        pause = pause < 5000000 ? pause * 2 : pause;
-                }
-        }
+        if (out_ok && S_ISSOCK(out.st_mode))
+                drain(STDOUT_FILENO, deadline);
+        /* systemd hands both the same stream, as a rule */
+        if (err_ok && S_ISSOCK(err.st_mode) &&
+            !(out_ok && err.st_dev == out.st_dev && err.st_ino == out.st_ino))
+                drain(STDERR_FILENO, deadline);
 }
 
 /*
@@ -137,6 +139,34 @@ static void wait_for_journal(void) {
  * beside the other runs. $SLUICE_OUTPUTS lists the staged outputs, one per line; an entry that
  * is not a local regular file (an s3:// one, a FIFO) is not this program's to sync.
  */
+static int sync_output(const char *path) {
+        struct stat st, st2;
+        int fd, r = 0;
+
+        /* O_PATH first: opening a FIFO for reading, even without blocking, would let a writer
+         * waiting in open() go on, into a broken pipe. */
+        fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                return 0;
+        }
+        close(fd);
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        /* The error is told once, to the first to ask: the daemon's own fsync would not see
+         * it, so the run fails here. */
+        if (fstat(fd, &st2) == 0 && st2.st_dev == st.st_dev && st2.st_ino == st.st_ino &&
+            fsync(fd) < 0 && errno != EINVAL && errno != EROFS) {
+                fprintf(stderr, "sluice-result: cannot write out %s: %s\n", path, strerror(errno));
+                r = -EIO;
+        }
+        close(fd);
+        return r;
+}
+
 static int sync_outputs(void) {
         const char *outputs = getenv("SLUICE_OUTPUTS");
         char path[4096];
@@ -144,32 +174,12 @@ static int sync_outputs(void) {
 
         for (const char *p = outputs; p && *p;) {
                 size_t n = strcspn(p, "\n");
-                struct stat st, st2;
-                int fd, fd2;
 
                 if (p[0] == '/' && n < sizeof(path)) {
                         memcpy(path, p, n);
                         path[n] = 0;
-                        /* O_PATH first: opening a FIFO for reading, even without blocking,
-                         * would let a writer waiting in open() go on, into a broken pipe. */
-                        fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-                        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-                                fd2 = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK |
-                                                         O_CLOEXEC);
-                                /* The error is told once, to the first to ask: the daemon's own
-                                 * fsync would not see it, so the run fails here. */
-                                if (fd2 >= 0 && fstat(fd2, &st2) == 0 && st2.st_dev == st.st_dev &&
-                                    st2.st_ino == st.st_ino && fsync(fd2) < 0 &&
-                                    errno != EINVAL && errno != EROFS) {
-                                        fprintf(stderr, "sluice-result: cannot write out %s: %s\n",
-                                                path, strerror(errno));
-                                        ret = -EIO;
-                                }
-                                if (fd2 >= 0)
-                                        close(fd2);
-                        }
-                        if (fd >= 0)
-                                close(fd);
+                        if (sync_output(path) < 0)
+                                ret = -EIO;
                 }
                 p += n;
                 p += *p == '\n';
