@@ -391,6 +391,19 @@ static char **output_dirs(char * const *outputs) {
         return l;
 }
 
+static int argv_prepend(char ***argv, char * const *prefix) {
+        _cleanup_strv_free_ char **l = NULL;
+
+        if (strv_copy(prefix, &l) < 0)
+                return -ENOMEM;
+        STRV_FOREACH(a, *argv)
+                if (strv_extend(&l, *a) < 0)
+                        return -ENOMEM;
+        strv_free(*argv);
+        *argv = TAKE_PTR(l);
+        return 0;
+}
+
 /*
  * Whether the unit's own process can write the state directory: it runs as the daemon's user
  * and outside a sandbox. Then sluice-result wraps the task (ExecStart=) and the manager forks
@@ -471,22 +484,27 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
                 return -ENOMEM;
         if (can_record_itself(task)) {
                 /* sluice-result runs the task and records its end: no ExecStopPost=. */
-                _cleanup_strv_free_ char **wrapped = NULL;
-
-                if (strv_extend(&wrapped, m->result_helper) < 0 ||
-                    strv_extend(&wrapped, "--run") < 0 ||
-                    strv_extend(&wrapped, m->state_dir) < 0 ||
-                    strv_extend(&wrapped, run->id_str) < 0)
+                if (argv_prepend(&argv, STRV_MAKE(m->result_helper, "--run", m->state_dir,
+                                                  run->id_str)) < 0)
                         return -ENOMEM;
-                STRV_FOREACH(a, argv)
-                        if (strv_extend(&wrapped, *a) < 0)
+        } else {
+                /* A privileged ExecStopPost= records the end; sluice-result --exec, where the
+                 * task can run it, holds that back until journald has read the task's output,
+                 * for the failure notice's last lines (notify.c). */
+                if (m->helper_everywhere) {
+                        if (argv_prepend(&argv, STRV_MAKE(m->result_helper, "--exec")) < 0)
                                 return -ENOMEM;
-                strv_free(argv);
-                argv = TAKE_PTR(wrapped);
-        } else if (strv_extend(&stop_post, m->result_helper) < 0 ||
-                   strv_extend(&stop_post, m->state_dir) < 0 ||
-                   strv_extend(&stop_post, run->id_str) < 0)
-                return -ENOMEM;
+                } else if (!m->told_unwatched) {
+                        log_notice("%s cannot be run by other users or with a private /tmp: "
+                                   "tasks with user=, dynamic_user= or sandbox= run without it, "
+                                   "and their failure notices can miss their last lines",
+                                   m->result_helper);
+                        m->told_unwatched = true;
+                }
+                if (strv_copy(STRV_MAKE(m->result_helper, m->state_dir, run->id_str),
+                              &stop_post) < 0)
+                        return -ENOMEM;
+        }
         dirs = output_dirs(run->outputs);
         /* Notifiers of the unit kind: systemd starts their template when the last attempt's
          * unit fails, with its name as the instance. */

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -42,6 +43,29 @@ static int default_state_dir(bool user, char **ret) {
         if (!e || e[0] != '/')
                 return -ENXIO;
         return asprintf(ret, "%s/.local/state/sluice", e) < 0 ? -ENOMEM : 0;
+}
+
+/*
+ * Whether tasks under another user and with a private /tmp (user=, dynamic_user=, sandbox=)
+ * can run sluice-result too: every directory on the way searchable by others, and not under
+ * /tmp or /var/tmp. Installed it is; a build tree need not be, and then those tasks run
+ * without it (executor.c).
+ */
+static bool runnable_by_any_task(const char *path) {
+        _cleanup_free_ char *real = realpath(path, NULL);
+        struct stat st;
+
+        if (!real || strncmp(real, "/tmp/", 5) == 0 || strncmp(real, "/var/tmp/", 9) == 0)
+                return false;
+        for (char *slash = strchr(real + 1, '/');; slash = strchr(slash + 1, '/')) {
+                if (slash)
+                        *slash = 0;
+                if (stat(real, &st) < 0 || !(st.st_mode & S_IXOTH))
+                        return false;
+                if (!slash)
+                        return true;
+                *slash = '/';
+        }
 }
 
 int manager_new(const ManagerOptions *o, Manager **ret) {
@@ -101,6 +125,7 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                         return log_error_errno(errno, "Cannot run '%s', which must be next to "
                                                       "sluiced: %m",
                                                m->result_helper);
+                m->helper_everywhere = runnable_by_any_task(m->result_helper);
         }
         m->pool_used = calloc(m->config.n_pools + 1, sizeof(unsigned));
         if (!m->pool_used)

@@ -13,12 +13,18 @@
  *       Every ExecStopPost= is one more process the manager forks per run, and that costs it
  *       about 40% of its start rate (bench/RESULTS.md), so the first form is preferred.
  *
+ *   sluice-result --exec COMMAND [ARG...]
+ *       The ExecStart= beside that ExecStopPost=: becomes COMMAND, leaving a watcher that holds
+ *       the run's end until journald has read the task's output (watch(), below).
+ *
  * Tiny on purpose: it runs once per task run, in front of the task. Linked statically, and
  * with musl where musl-gcc is installed: glibc's start-up probes the CPU's caches with cpuid,
  * a trap to the hypervisor on a VM, ~0.3 ms before the task's first instruction (bench/RESULTS.md).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
@@ -28,6 +34,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,7 +57,25 @@ extern char **environ;
 #define EXIT_IOERR 74
 #define EXIT_IOERR_STR "74"
 
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434      /* one number on every architecture (Linux 5.3) */
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+
 static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+
+static void stop_signal_set(sigset_t *set) {
+        sigemptyset(set);
+        for (size_t k = 0; k < sizeof(stop_signals) / sizeof(stop_signals[0]); k++)
+                sigaddset(set, stop_signals[k]);
+}
+
+static void ignore_stop_signals(void) {
+        for (size_t k = 0; k < sizeof(stop_signals) / sizeof(stop_signals[0]); k++)
+                (void) signal(stop_signals[k], SIG_IGN);
+}
 
 static int record(const char *dir, const char *run_id, const char *result, const char *code,
                   const char *status, const struct rusage *ru) {
@@ -199,9 +224,7 @@ static int run(const char *dir, const char *run_id, char **argv) {
          * ignores them; the child gets the old mask back, and default actions, before exec.
          * posix_spawn rather than fork: no copy of this process's page tables on the way to
          * the task's first instruction. */
-        sigemptyset(&stop);
-        for (size_t k = 0; k < sizeof(stop_signals) / sizeof(stop_signals[0]); k++)
-                sigaddset(&stop, stop_signals[k]);
+        stop_signal_set(&stop);
         (void) sigprocmask(SIG_BLOCK, &stop, &old);
         r = posix_spawnattr_init(&attr);
         if (r == 0)
@@ -221,8 +244,7 @@ static int run(const char *dir, const char *run_id, char **argv) {
         }
         /* systemd sends a stop to every process of the unit, the task included: this one stays
          * to record how the task took it. */
-        for (size_t k = 0; k < sizeof(stop_signals) / sizeof(stop_signals[0]); k++)
-                (void) signal(stop_signals[k], SIG_IGN);
+        ignore_stop_signals();
         (void) sigprocmask(SIG_SETMASK, &old, NULL);
 
         /* wait4: the task's resource use, for `sluicectl history`, which a cgroup-v1 manager
@@ -255,11 +277,62 @@ static int run(const char *dir, const char *run_id, char **argv) {
         end_like(status);
 }
 
+/*
+ * The watcher --exec leaves: it holds a copy of the task's output stream, so journald cannot
+ * see its end early, and once the task is gone waits until journald has read it all. The
+ * manager starts ExecStopPost=, which records the run's end, only when no process of the unit
+ * is left, this one included, so the end is recorded after the task's last lines are in the
+ * journal, as in the --run form. systemd's stop signals, sent to the whole unit when the task
+ * ends, are ignored; its final SIGKILL is not.
+ */
+static _Noreturn void watch(int pidfd, const sigset_t *mask) {
+        struct pollfd task = { .fd = pidfd, .events = POLLIN };
+
+        ignore_stop_signals();
+        (void) sigprocmask(SIG_SETMASK, mask, NULL);
+        (void) close(STDIN_FILENO);
+        while (poll(&task, 1, -1) < 0 && errno == EINTR)
+                ;
+        wait_for_journal();
+        _exit(EXIT_SUCCESS);
+}
+
+/*
+ * This process becomes the task, so that its exit status, signal and core dump are the
+ * unit's, unchanged. The watcher is made the manager's child, the task's sibling
+ * (CLONE_PARENT): as the task's child it would hang a task that waits for all its children.
+ * On a kernel without clone3 or pidfds (before 5.3) there is no watcher, and the run's end can
+ * be recorded before journald has read the task's last lines.
+ */
+static int exec_watched(char **argv) {
+        struct { uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size,
+                 tls; } args = { .flags = CLONE_PARENT };      /* clone3's struct clone_args */
+        sigset_t stop, old;
+        int pidfd;
+
+        /* Blocked from before the watcher exists until it ignores them. */
+        stop_signal_set(&stop);
+        (void) sigprocmask(SIG_BLOCK, &stop, &old);
+        pidfd = (int) syscall(SYS_pidfd_open, getpid(), 0);
+        if (pidfd >= 0) {
+                if (syscall(SYS_clone3, &args, sizeof(args)) == 0)
+                        watch(pidfd, &old);
+                (void) close(pidfd);
+        }
+        (void) sigprocmask(SIG_SETMASK, &old, NULL);
+        execvp(argv[0], argv);
+        fprintf(stderr, "sluice-result: cannot execute %s: %s\n", argv[0], strerror(errno));
+        return EXIT_EXEC;
+}
+
 int main(int argc, char *argv[]) {
         if (argc >= 5 && strcmp(argv[1], "--run") == 0)
                 return run(argv[2], argv[3], argv + 4);
+        if (argc >= 3 && strcmp(argv[1], "--exec") == 0)
+                return exec_watched(argv + 2);
         if (argc != 3) {
                 fprintf(stderr, "usage: sluice-result --run STATE_DIR RUN_ID COMMAND [ARG...]\n"
+                                "       sluice-result --exec COMMAND [ARG...]\n"
                                 "       sluice-result STATE_DIR RUN_ID  (as ExecStopPost=)\n");
                 return EXIT_FAILURE;
         }

@@ -28,3 +28,5 @@ int strv_join(char * const *l, const char *separator, char **ret);
 const char *strv_find_closest(char * const *candidates, const char *s) _pure_;
 
 #define STRV_FOREACH(s, l) for (char * const *s = (l); s && *s; s++)
+/* A vector on the stack, of strings it does not own: for strv_copy() and the like. */
+#define STRV_MAKE(...) ((char * const *) ((const char *[]) { __VA_ARGS__, NULL }))

@@ -3,12 +3,22 @@
 # Identity and sandbox: a DynamicUser= task and a User=nobody task write outputs in the
 # daemon's directories (the daemon stages writable files for them), the sandbox makes the rest
 # of the system read-only, an output never written is still a failure, the committed outputs
-# are not world-writable, and the pipeline's slice carries its aggregate limits.
+# are not world-writable, the pipeline's slice carries its aggregate limits, and a failure
+# notice of a sandboxed task has its last lines (sluice-result --exec held the run's end).
 . "$(dirname "$0")/lib.sh"
 
+chmod 755 "$WORK"       # mktemp made it 0700: other users could not reach their outputs
+# sluiced and sluice-result from where tasks under other users and with a private /tmp can run
+# sluice-result, as from an installation: a build tree may be under /tmp or in /root.
+mkdir "$WORK/bin"
+cp "$SLUICED" "$(dirname "$SLUICED")/sluice-result" "$WORK/bin/"
+SLUICED=$WORK/bin/sluiced
+mkdir -p "$WORK/config"
+printf '#!/bin/sh\nprintf "%%s\\n" "$SLUICE_LOG" > "%s/notice.$SLUICE_TASK"\n' "$WORK" > "$WORK/last.sh"
+chmod +x "$WORK/last.sh"
+printf 'notifiers = { last = { exec = [ "%s/last.sh" ]; }; };\n' "$WORK" > "$WORK/config/sluiced.conf"
 install_pipeline "$(dirname "$0")/identity.conf.in"
 mkdir -p "$WORK/in"
-chmod 755 "$WORK"       # mktemp made it 0700: other users could not reach their outputs
 rm -f /etc/sluice-was-here
 start_daemon
 echo > "$WORK/in/a"
@@ -27,6 +37,13 @@ wait_for 30 "nobody's output" test -f "$WORK/out/nobody/a"
 lazy=$(unit lazy a)
 wait_for 30 "the lazy task to fail" grep -q "$lazy failed: exited 0 but did not write output 'lazy'" "$WORK/daemon.log"
 [ ! -e "$WORK/out/lazy/a" ] || fail "an output never written was moved into place"
+wait_for 30 "the loud task's failure notice" test -s "$WORK/notice.loud"
+[ "$(tail -n 1 "$WORK/notice.loud")" = "the last words" ] ||
+    fail "the notice lacks the task's last line: $(tail -n 2 "$WORK/notice.loud" | tr '\n' '|')"
+[ "$(systemctl --user show -P ExecMainStatus "$(unit loud a)")" = 5 ] ||
+    fail "the task's exit status is not the unit's"
+! grep -q "cannot be run by other users" "$WORK/daemon.log" || fail "sluice-result not used"
+
 [ -z "$(find "$WORK/out" -name '.sluice-*')" ] || fail "staging files left"
 
 slice=$(systemctl --user list-units --all --plain --no-legend "sluice-$PIPELINE.slice" | awk '{print $1}')

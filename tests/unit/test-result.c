@@ -3,7 +3,8 @@
  * sluice-result, run for real with its output on a stream socket, as systemd gives it one to
  * journald: a run's end is recorded only after the reader has taken what the task wrote, so
  * that a failure notice built from the journal has the task's last lines; and a reader that
- * never reads delays the end but does not hold it.
+ * never reads delays the end but does not hold it. The --exec form (tasks under another user
+ * or a sandbox) becomes the task and leaves a watcher holding the stream the same way.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <poll.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,6 +185,97 @@ static void test_outputs_synced_or_passed_over(void **state) {
         with_outputs = false;
 }
 
+/* ARGV with its output and errors on a socket pair as above; its pid, and the reader. */
+static pid_t spawn_on_socket(char **argv, int *ret_reader) {
+        posix_spawn_file_actions_t fa;
+        int sv[2];
+        pid_t pid;
+
+        assert_non_null(argv[0]);
+        assert_int_equal(setenv("SLUICE_RESULT_DRAIN_MS", "30000", 1), 0);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
+        assert_int_equal(posix_spawn_file_actions_adddup2(&fa, sv[1], STDOUT_FILENO), 0);
+        assert_int_equal(posix_spawn_file_actions_adddup2(&fa, sv[1], STDERR_FILENO), 0);
+        assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ), 0);
+        posix_spawn_file_actions_destroy(&fa);
+        close(sv[1]);
+        *ret_reader = sv[0];
+        return pid;
+}
+
+/* sluice-result --exec /bin/sh -c SCRIPT */
+static pid_t spawn_exec(const char *script, int *ret_reader) {
+        return spawn_on_socket((char *[]){ getenv("SLUICE_RESULT"), "--exec", "/bin/sh", "-c",
+                                           (char *) script, NULL }, ret_reader);
+}
+
+/* Whether the writing end closed within ms: every holder of it is gone. */
+static bool closed_within(int reader, int ms) {
+        struct pollfd p = { .fd = reader, .events = POLLRDHUP };
+
+        return poll(&p, 1, ms) == 1 && (p.revents & (POLLRDHUP | POLLHUP));
+}
+
+/* The watcher is this process's child (the task's sibling): it exits 0 once released. */
+static void reap_watcher(void) {
+        int status;
+
+        assert_true(waitpid(-1, &status, 0) > 0);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_exec_becomes_the_task_and_holds_its_stream(void **state) {
+        char buf[64] = {};
+        int reader, status;
+        /* No child of the task's own: the watcher must not be one, or a task waiting for all
+         * its children would wait for it. The builtin read forks nothing. */
+        pid_t pid = spawn_exec("read c < /proc/$$/task/$$/children; echo \"children[$c]\"; "
+                               "exit 3", &reader);
+
+        (void) state;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 3);
+
+        /* The task is gone, its line unread: the watcher keeps the stream open. */
+        assert_false(closed_within(reader, 300));
+        assert_int_equal(read(reader, buf, sizeof(buf) - 1), strlen("children[]\n"));
+        assert_string_equal(buf, "children[]\n");
+        assert_true(closed_within(reader, 5000));
+        reap_watcher();
+        close(reader);
+}
+
+/* A task killed by a signal is seen killed by it, and a command that cannot be run is told
+ * with systemd's status for it (203); the watcher lets go in both cases. */
+static void test_exec_keeps_signal_and_exec_failure(void **state) {
+        int reader, status;
+        pid_t pid = spawn_exec("kill -KILL $$", &reader);
+
+        (void) state;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFSIGNALED(status));
+        assert_int_equal(WTERMSIG(status), SIGKILL);
+        assert_true(closed_within(reader, 5000));
+        reap_watcher();
+        close(reader);
+
+        char buf[256] = {};
+
+        pid = spawn_on_socket((char *[]){ getenv("SLUICE_RESULT"), "--exec", "/nonexistent/task",
+                                          NULL }, &reader);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 203);
+        assert_true(read(reader, buf, sizeof(buf) - 1) > 0);
+        assert_non_null(strstr(buf, "cannot execute /nonexistent/task"));
+        assert_true(closed_within(reader, 5000));
+        reap_watcher();
+        close(reader);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_end_waits_for_the_reader, setup, teardown),
@@ -190,6 +283,8 @@ int main(void) {
                                                 setup_short_bound, teardown),
                 cmocka_unit_test_setup_teardown(test_outputs_synced_or_passed_over,
                                                 setup_outputs, teardown),
+                cmocka_unit_test(test_exec_becomes_the_task_and_holds_its_stream),
+                cmocka_unit_test(test_exec_keeps_signal_and_exec_failure),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
