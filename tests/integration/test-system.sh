@@ -5,6 +5,7 @@
 # and the group sluice change anything), the sysusers.d group, a DynamicUser= task, the
 # task's own journal lines carrying SLUICE_* fields (LogExtraFields, system units only), runs
 # by MESSAGE_ID, the dashboard's API reading the journal from inside the hardened service,
+# a failure notice of a DynamicUser= task ending with its last line (sluice-result --exec),
 # reload and a clean stop.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/container.sh"
@@ -18,6 +19,17 @@ mkdir -p "$ROOT/etc/sluice/pipelines.d" "$ROOT/srv/in" "$ROOT/srv/out"
 # The container shares the host's network: the host reaches the dashboard on loopback.
 HTTP_PORT=$(free_port)
 printf 'http = { listen = "127.0.0.1:%s"; };\n' "$HTTP_PORT" > "$ROOT/etc/sluice/sluiced.conf"
+cat >> "$ROOT/etc/sluice/sluiced.conf" <<'EOF'
+notifiers = { last = { exec = [ "/bin/sh", "-c", "printf '%s\\n' \"$SLUICE_LOG\" > /srv/notice" ]; }; };
+EOF
+# Fails after a flood of lines: its failure notice must still end with its last one.
+cat > "$ROOT/etc/sluice/pipelines.d/loud.conf" <<'EOF'
+targets = { in = { path = "/srv/loud/{name}"; }; out = { path = "/srv/out/loud-{name}"; }; };
+tasks = ( { name = "loud"; inputs = [ "in" ]; outputs = [ "out" ]; dynamic_user = true;
+            exec = [ "/bin/sh", "-c", "seq 20000; echo the last words; exit 5" ];
+            on_failure = [ "last" ]; } );
+EOF
+mkdir -p "$ROOT/srv/loud"
 cat > "$ROOT/etc/sluice/pipelines.d/sys.conf" <<'EOF'
 targets = {
   raw = { path = "/srv/in/{name}.txt"; };
@@ -72,6 +84,11 @@ one_run() { [ "$(runs)" = 1 ]; }
 wait_for 10 "the run in the journal by MESSAGE_ID" one_run
 guest sluicectl history copy -p name=a | grep -q "sys/copy .*a .*success" ||
     fail "history: $(guest sluicectl history copy -p name=a)"
+
+guest sh -c 'echo > /srv/loud/a'
+wait_for 30 "the loud task's failure notice" test -s "$ROOT/srv/notice"
+[ "$(tail -n 1 "$ROOT/srv/notice")" = "the last words" ] ||
+    fail "the notice lacks the task's last line: $(tail -n 2 "$ROOT/srv/notice" | tr '\n' '|')"
 
 # Anyone reads; someone else may not change anything; a member of the group sluice may.
 nobody() { guest setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
