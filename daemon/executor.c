@@ -423,6 +423,7 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
         Task *task = i->task;
         Run *run = i->run;
         UnitSpec spec;
+        bool wrapped;
         int r;
 
         *ret_what = "out of memory";
@@ -482,6 +483,7 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
             strv_extendf(&fields, "SLUICE_INSTANCE=%s", i->id) < 0 ||
             strv_extendf(&fields, "SLUICE_RUN_ID=%s", run->id_str) < 0)
                 return -ENOMEM;
+        wrapped = can_record_itself(task) || m->helper_everywhere;
         if (can_record_itself(task)) {
                 /* sluice-result runs the task and records its end: no ExecStopPost=. */
                 if (argv_prepend(&argv, STRV_MAKE(m->result_helper, "--run", m->state_dir,
@@ -541,6 +543,10 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
                 .on_failure = on_failure,
         };
         limits_merge(&spec.limits, &m->config.default_limits);
+        /* sluice-result in the unit, beside the task, is not the task's to count: a task
+         * whose tasks_max was just enough before it was wrapped must not fail to fork. */
+        if (wrapped && spec.limits.tasks_max != UINT64_MAX)
+                spec.limits.tasks_max++;
         if (i->memory_max != UINT64_MAX)
                 spec.limits.memory_max = i->memory_max;     /* raised after an oom-kill */
         run->memory_max = spec.limits.memory_max;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -47,9 +48,10 @@ static int default_state_dir(bool user, char **ret) {
 
 /*
  * Whether tasks under another user and with a private /tmp (user=, dynamic_user=, sandbox=)
- * can run sluice-result too: every directory on the way searchable by others, and not under
- * /tmp or /var/tmp. Installed it is; a build tree need not be, and then those tasks run
- * without it (executor.c).
+ * can run sluice-result too: every directory on the way searchable, and the file executable,
+ * by owner, group and others alike, no ACL that could say otherwise, and not under /tmp or
+ * /var/tmp. Installed it is; a build tree need not be, and then those tasks run without it
+ * (executor.c). Wrong the other way, every such task would fail to start.
  */
 static bool runnable_by_any_task(const char *path) {
         _cleanup_free_ char *real = realpath(path, NULL);
@@ -60,7 +62,8 @@ static bool runnable_by_any_task(const char *path) {
         for (char *slash = strchr(real + 1, '/');; slash = strchr(slash + 1, '/')) {
                 if (slash)
                         *slash = 0;
-                if (stat(real, &st) < 0 || !(st.st_mode & S_IXOTH))
+                if (stat(real, &st) < 0 || (st.st_mode & 0111) != 0111 ||
+                    getxattr(real, "system.posix_acl_access", NULL, 0) >= 0 || errno == ERANGE)
                         return false;
                 if (!slash)
                         return true;

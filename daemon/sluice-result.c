@@ -63,6 +63,9 @@ extern char **environ;
 #ifndef SYS_clone3
 #define SYS_clone3 435
 #endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
 
 static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
 
@@ -280,46 +283,69 @@ static int run(const char *dir, const char *run_id, char **argv) {
 /*
  * The watcher --exec leaves: it holds a copy of the task's output stream, so journald cannot
  * see its end early, and once the task is gone waits until journald has read it all. The
- * manager starts ExecStopPost=, which records the run's end, only when no process of the unit
- * is left, this one included, so the end is recorded after the task's last lines are in the
- * journal, as in the --run form. systemd's stop signals, sent to the whole unit when the task
- * ends, are ignored; its final SIGKILL is not.
+ * manager starts ExecStopPost=, which records the run's end, when no process of the unit is
+ * left, this one included, so the end is recorded after the task's last lines are in the
+ * journal, as in the --run form. Every signal stays blocked (systemd's stop signals reach the
+ * whole unit when the task ends, `systemctl kill` any signal); its final SIGKILL is not.
+ * A fork-style copy of this process made by a raw clone3: system calls only from here on,
+ * nothing of libc that keeps state.
  */
-static _Noreturn void watch(int pidfd, const sigset_t *mask) {
+static _Noreturn void watch(int pidfd) {
         struct pollfd task = { .fd = pidfd, .events = POLLIN };
 
-        ignore_stop_signals();
-        (void) sigprocmask(SIG_SETMASK, mask, NULL);
+        /* Nothing but the stream: no descriptor of the unit's is held past the task. */
         (void) close(STDIN_FILENO);
+        if (pidfd > 3)
+                (void) syscall(SYS_close_range, 3u, (unsigned) pidfd - 1, 0u);
+        (void) syscall(SYS_close_range, (unsigned) pidfd + 1, ~0u, 0u);
         while (poll(&task, 1, -1) < 0 && errno == EINTR)
                 ;
         wait_for_journal();
         _exit(EXIT_SUCCESS);
 }
 
+/* The watcher as the caller's sibling: 0 in it, its pid in the caller, -errno. */
+static long clone_sibling(void) {
+        struct { uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size,
+                 tls; } args = { .flags = CLONE_PARENT };      /* clone3's struct clone_args */
+        long r = syscall(SYS_clone3, &args, sizeof(args));
+
+#if !defined(__s390__) && !defined(__CRIS__)    /* clone's first argument is the stack there */
+        /* clone3 is newer than some seccomp filters (containers'), which refuse it. */
+        if (r < 0 && (errno == ENOSYS || errno == EPERM))
+                r = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+#endif
+        return r < 0 ? -errno : r;
+}
+
 /*
  * This process becomes the task, so that its exit status, signal and core dump are the
  * unit's, unchanged. The watcher is made the manager's child, the task's sibling
  * (CLONE_PARENT): as the task's child it would hang a task that waits for all its children.
- * On a kernel without clone3 or pidfds (before 5.3) there is no watcher, and the run's end can
- * be recorded before journald has read the task's last lines.
+ * Without pidfds (Linux before 5.3) or clone there is no watcher, and the run's end can be
+ * recorded before journald has read the task's last lines: said in the task's log.
  */
 static int exec_watched(char **argv) {
-        struct { uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size,
-                 tls; } args = { .flags = CLONE_PARENT };      /* clone3's struct clone_args */
-        sigset_t stop, old;
+        sigset_t all, old;
+        long r = -ENOSYS;
         int pidfd;
 
-        /* Blocked from before the watcher exists until it ignores them. */
-        stop_signal_set(&stop);
-        (void) sigprocmask(SIG_BLOCK, &stop, &old);
+        /* Blocked from before the watcher exists; the task gets the old mask back. */
+        sigfillset(&all);
+        (void) sigprocmask(SIG_BLOCK, &all, &old);
         pidfd = (int) syscall(SYS_pidfd_open, getpid(), 0);
-        if (pidfd >= 0) {
-                if (syscall(SYS_clone3, &args, sizeof(args)) == 0)
-                        watch(pidfd, &old);
+        if (pidfd < 0)
+                r = -errno;
+        else {
+                r = clone_sibling();
+                if (r == 0)
+                        watch(pidfd);
                 (void) close(pidfd);
         }
         (void) sigprocmask(SIG_SETMASK, &old, NULL);
+        if (r < 0)
+                fprintf(stderr, "sluice-result: cannot hold the task's output for journald (%s): "
+                                "a failure notice may miss its last lines\n", strerror((int) -r));
         execvp(argv[0], argv);
         fprintf(stderr, "sluice-result: cannot execute %s: %s\n", argv[0], strerror(errno));
         return EXIT_EXEC;

@@ -14,7 +14,8 @@ mkdir "$WORK/bin"
 cp "$SLUICED" "$(dirname "$SLUICED")/sluice-result" "$WORK/bin/"
 SLUICED=$WORK/bin/sluiced
 mkdir -p "$WORK/config"
-printf '#!/bin/sh\nprintf "%%s\\n" "$SLUICE_LOG" > "%s/notice.$SLUICE_TASK"\n' "$WORK" > "$WORK/last.sh"
+printf '#!/bin/sh\nprintf "%%s\\n" "$SLUICE_LOG" > "%s/.notice"\nmv "%s/.notice" "%s/notice.$SLUICE_TASK"\n' \
+    "$WORK" "$WORK" "$WORK" > "$WORK/last.sh"
 chmod +x "$WORK/last.sh"
 printf 'notifiers = { last = { exec = [ "%s/last.sh" ]; }; };\n' "$WORK" > "$WORK/config/sluiced.conf"
 install_pipeline "$(dirname "$0")/identity.conf.in"
@@ -38,8 +39,8 @@ lazy=$(unit lazy a)
 wait_for 30 "the lazy task to fail" grep -q "$lazy failed: exited 0 but did not write output 'lazy'" "$WORK/daemon.log"
 [ ! -e "$WORK/out/lazy/a" ] || fail "an output never written was moved into place"
 wait_for 30 "the loud task's failure notice" test -s "$WORK/notice.loud"
-[ "$(tail -n 1 "$WORK/notice.loud")" = "the last words" ] ||
-    fail "the notice lacks the task's last line: $(tail -n 2 "$WORK/notice.loud" | tr '\n' '|')"
+[ "$(tail -n 2 "$WORK/notice.loud" | tr '\n' '|')" = "20000|the last words|" ] ||
+    fail "the notice lacks the task's last lines: $(tail -n 2 "$WORK/notice.loud" | tr '\n' '|')"
 [ "$(systemctl --user show -P ExecMainStatus "$(unit loud a)")" = 5 ] ||
     fail "the task's exit status is not the unit's"
 ! grep -q "cannot be run by other users" "$WORK/daemon.log" || fail "sluice-result not used"

@@ -227,14 +227,18 @@ static void reap_watcher(void) {
 }
 
 static void test_exec_becomes_the_task_and_holds_its_stream(void **state) {
-        char buf[64] = {};
+        char buf[64] = {}, children[64];
         int reader, status;
-        /* No child of the task's own: the watcher must not be one, or a task waiting for all
-         * its children would wait for it. The builtin read forks nothing. */
-        pid_t pid = spawn_exec("read c < /proc/$$/task/$$/children; echo \"children[$c]\"; "
-                               "exit 3", &reader);
+        pid_t pid;
 
         (void) state;
+        snprintf(children, sizeof(children), "/proc/self/task/%d/children", (int) getpid());
+        if (access(children, R_OK) < 0)
+                skip();         /* a kernel without CONFIG_PROC_CHILDREN */
+        /* No child of the task's own: the watcher must not be one, or a task waiting for all
+         * its children would wait for it. The builtin read forks nothing. */
+        pid = spawn_exec("read c < /proc/$$/task/$$/children; echo \"children[$c]\"; exit 3",
+                         &reader);
         assert_int_equal(waitpid(pid, &status, 0), pid);
         assert_true(WIFEXITED(status));
         assert_int_equal(WEXITSTATUS(status), 3);
@@ -246,6 +250,44 @@ static void test_exec_becomes_the_task_and_holds_its_stream(void **state) {
         assert_true(closed_within(reader, 5000));
         reap_watcher();
         close(reader);
+}
+
+/* What the shell says of its blocked and ignored signals, in buf, the stream read to its end
+ * (so the watcher, if any, has let go). */
+static void signal_state(char **argv, char *buf, size_t size) {
+        int reader, status;
+        ssize_t n, got = 0;
+        pid_t pid = spawn_on_socket(argv, &reader);
+
+        while ((n = read(reader, buf + got, size - 1 - got)) > 0)
+                got += n;
+        buf[got] = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        close(reader);
+}
+
+/* The task gets the signal mask and dispositions it would get without sluice-result. */
+static void test_exec_keeps_signal_state(void **state) {
+        const char *script = "while read -r k v; do case $k in SigBlk:|SigIgn:) echo $k $v;; "
+                             "esac; done < /proc/$$/status";
+        char wrapped[256], direct[256];
+        sigset_t usr1, old;
+
+        (void) state;
+        /* Something to keep: one signal blocked, one ignored. */
+        sigemptyset(&usr1);
+        sigaddset(&usr1, SIGUSR1);
+        assert_int_equal(sigprocmask(SIG_BLOCK, &usr1, &old), 0);
+        assert_true(signal(SIGUSR2, SIG_IGN) != SIG_ERR);
+        signal_state((char *[]){ getenv("SLUICE_RESULT"), "--exec", "/bin/sh", "-c",
+                                 (char *) script, NULL }, wrapped, sizeof(wrapped));
+        reap_watcher();
+        signal_state((char *[]){ "/bin/sh", "-c", (char *) script, NULL }, direct,
+                     sizeof(direct));
+        (void) signal(SIGUSR2, SIG_DFL);
+        assert_int_equal(sigprocmask(SIG_SETMASK, &old, NULL), 0);
+        assert_non_null(strstr(direct, "SigBlk:"));
+        assert_string_equal(wrapped, direct);
 }
 
 /* A task killed by a signal is seen killed by it, and a command that cannot be run is told
@@ -285,6 +327,7 @@ int main(void) {
                                                 setup_outputs, teardown),
                 cmocka_unit_test(test_exec_becomes_the_task_and_holds_its_stream),
                 cmocka_unit_test(test_exec_keeps_signal_and_exec_failure),
+                cmocka_unit_test(test_exec_keeps_signal_state),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
