@@ -484,29 +484,27 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
             strv_extendf(&fields, "SLUICE_RUN_ID=%s", run->id_str) < 0)
                 return -ENOMEM;
         wrapped = can_record_itself(task) || m->helper_everywhere;
-        if (can_record_itself(task)) {
+        if (can_record_itself(task))
                 /* sluice-result runs the task and records its end: no ExecStopPost=. */
-                if (argv_prepend(&argv, STRV_MAKE(m->result_helper, "--run", m->state_dir,
-                                                  run->id_str)) < 0)
-                        return -ENOMEM;
-        } else {
+                r = argv_prepend(&argv, STRV_MAKE(m->result_helper, "--run", m->state_dir,
+                                                  run->id_str));
+        else {
                 /* A privileged ExecStopPost= records the end; sluice-result --exec, where the
                  * task can run it, holds that back until journald has read the task's output,
                  * for the failure notice's last lines (notify.c). */
-                if (m->helper_everywhere) {
-                        if (argv_prepend(&argv, STRV_MAKE(m->result_helper, "--exec")) < 0)
-                                return -ENOMEM;
-                } else if (!m->told_unwatched) {
+                r = strv_copy(STRV_MAKE(m->result_helper, m->state_dir, run->id_str), &stop_post);
+                if (r >= 0 && wrapped)
+                        r = argv_prepend(&argv, STRV_MAKE(m->result_helper, "--exec"));
+                else if (r >= 0 && !m->told_unwatched) {
                         log_notice("%s cannot be run by other users or with a private /tmp: "
                                    "tasks with user=, dynamic_user= or sandbox= run without it, "
                                    "and their failure notices can miss their last lines",
                                    m->result_helper);
                         m->told_unwatched = true;
                 }
-                if (strv_copy(STRV_MAKE(m->result_helper, m->state_dir, run->id_str),
-                              &stop_post) < 0)
-                        return -ENOMEM;
         }
+        if (r < 0)
+                return -ENOMEM;
         dirs = output_dirs(run->outputs);
         /* Notifiers of the unit kind: systemd starts their template when the last attempt's
          * unit fails, with its name as the instance. */

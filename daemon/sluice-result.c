@@ -69,17 +69,6 @@ extern char **environ;
 
 static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
 
-static void stop_signal_set(sigset_t *set) {
-        sigemptyset(set);
-        for (size_t k = 0; k < sizeof(stop_signals) / sizeof(stop_signals[0]); k++)
-                sigaddset(set, stop_signals[k]);
-}
-
-static void ignore_stop_signals(void) {
-        for (size_t k = 0; k < sizeof(stop_signals) / sizeof(stop_signals[0]); k++)
-                (void) signal(stop_signals[k], SIG_IGN);
-}
-
 static int record(const char *dir, const char *run_id, const char *result, const char *code,
                   const char *status, const struct rusage *ru) {
         uint64_t cpu = UINT64_MAX, rss = UINT64_MAX;
@@ -227,7 +216,9 @@ static int run(const char *dir, const char *run_id, char **argv) {
          * ignores them; the child gets the old mask back, and default actions, before exec.
          * posix_spawn rather than fork: no copy of this process's page tables on the way to
          * the task's first instruction. */
-        stop_signal_set(&stop);
+        sigemptyset(&stop);
+        for (size_t k = 0; k < sizeof(stop_signals) / sizeof(stop_signals[0]); k++)
+                sigaddset(&stop, stop_signals[k]);
         (void) sigprocmask(SIG_BLOCK, &stop, &old);
         r = posix_spawnattr_init(&attr);
         if (r == 0)
@@ -247,7 +238,8 @@ static int run(const char *dir, const char *run_id, char **argv) {
         }
         /* systemd sends a stop to every process of the unit, the task included: this one stays
          * to record how the task took it. */
-        ignore_stop_signals();
+        for (size_t k = 0; k < sizeof(stop_signals) / sizeof(stop_signals[0]); k++)
+                (void) signal(stop_signals[k], SIG_IGN);
         (void) sigprocmask(SIG_SETMASK, &old, NULL);
 
         /* wait4: the task's resource use, for `sluicectl history`, which a cgroup-v1 manager
