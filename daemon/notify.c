@@ -24,19 +24,25 @@
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <systemd/sd-journal.h>
 #include <unistd.h>
 #include <utlist.h>
 
 #include "log.h"
 #include "notify.h"
 #include "remote.h"
+#include "run-log.h"
 #include "util/hash.h"
 #include "util/strv.h"
 
 extern char **environ;
 
 #define LOG_LINES 10
+/* How long a failure notice waits for journald to write the run's lines (run-log.h): it has
+ * them in well under a millisecond when idle; a busy one, on a loaded machine, can take a
+ * while. The daemon's own entry on the run's end can also be dropped (journald's rate limit),
+ * and then the notice goes after this long with the lines written by then.
+ * $SLUICE_NOTICE_WAIT_MS overrides it (sluiced(8)). */
+#define LOG_WAIT_MAX (3 * USEC_PER_SEC)
 #define HELD_LINES 20
 /* Messages a notifier sends at once in a window before holding the rest for its summary:
  * a retry and then the final failure of one instance both go out promptly. */
@@ -79,9 +85,23 @@ typedef struct Delivery {
         CurlRequest *req;
 } Delivery;
 
+/* A notice waiting for its run's last lines, or behind one that waits. */
+typedef struct Pending {
+        struct Pending *prev, *next;
+        char **channels;        /* names of the notifiers to tell */
+        Message msg;            /* its SLUICE_LOG still empty */
+        char *run_id;           /* NULL: no lines wanted */
+        char *unit, *ident;
+        usec_t since;           /* the run's start, CLOCK_REALTIME */
+        usec_t deadline;        /* CLOCK_MONOTONIC */
+} Pending;
+
 typedef struct NotifyState {
         Channel *channels;      /* made on first use, one per notifier in use */
         Delivery *deliveries;   /* in flight or waiting to retry */
+        Pending *pending;       /* oldest first */
+        RunLog *log;            /* open while notices wait */
+        sd_event_source *log_timer;
 } NotifyState;
 
 static void message_done(Message *msg) {
@@ -537,55 +557,9 @@ static int told_before(Channel *ch, NotifyEvent event, const char *unit) {
         return 0;
 }
 
-/*
- * The last lines the instance's run wrote, oldest first; NULL when there are none. By the
- * unit, or, for a line journald could not tie to its unit (a user manager does not always:
- * see sluicectl(1), logs), by the task's identifier since the run started.
- */
-static char *last_lines(const Instance *i) {
-        _cleanup_strv_free_ char **l = NULL;
-        _cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL;
-        sd_journal *j = NULL;
-        char *out = NULL;
-        const void *data;
-        size_t len;
-        uint64_t t;
-
-        if (asprintf(&m1, "_SYSTEMD_UNIT=%s", i->unit) < 0 ||
-            asprintf(&m2, "_SYSTEMD_USER_UNIT=%s", i->unit) < 0 ||
-            asprintf(&m3, "SYSLOG_IDENTIFIER=%s.%s", i->task->pipeline->name, i->task->name) < 0 ||
-            sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY) < 0)
-                return NULL;
-        if (sd_journal_add_match(j, m1, 0) >= 0 && sd_journal_add_disjunction(j) >= 0 &&
-            sd_journal_add_match(j, m2, 0) >= 0 && sd_journal_add_disjunction(j) >= 0 &&
-            sd_journal_add_match(j, m3, 0) >= 0 && sd_journal_seek_tail(j) >= 0)
-                while (strv_length(l) < LOG_LINES && sd_journal_previous(j) > 0) {
-                        if (sd_journal_get_realtime_usec(j, &t) >= 0 &&
-                            t < i->last_start_realtime)
-                                break;
-                        if (sd_journal_get_data(j, "_SYSTEMD_UNIT", &data, &len) >= 0 &&
-                            !(len == strlen(m1) && memcmp(data, m1, len) == 0))
-                                continue;       /* another instance's line */
-                        if (sd_journal_get_data(j, "_SYSTEMD_USER_UNIT", &data, &len) >= 0 &&
-                            !(len == strlen(m2) && memcmp(data, m2, len) == 0))
-                                continue;
-                        if (sd_journal_get_data(j, "MESSAGE", &data, &len) >= 0 && len > 8)
-                                (void) strv_extendf(&l, "%.*s", (int) (len - 8),
-                                                    (const char *) data + 8);
-                }
-        sd_journal_close(j);
-        /* Read newest first: put them back in order. */
-        for (size_t a = 0, b = strv_length(l); b > 1 && a < --b; a++) {
-                char *x = l[a];
-                l[a] = l[b];
-                l[b] = x;
-        }
-        (void) strv_join(l, "\n", &out);
-        return out;
-}
-
+/* The message about i, with an empty SLUICE_LOG that the run's lines fill in later. */
 static int build(Instance *i, NotifyEvent event, const char *reason, Message *ret) {
-        _cleanup_free_ char *params = NULL, *logs = NULL;
+        _cleanup_free_ char *params = NULL;
         Task *t = i->task;
         Message msg = {};
         int r;
@@ -612,8 +586,6 @@ static int build(Instance *i, NotifyEvent event, const char *reason, Message *re
         }
         if (r < 0)
                 return -ENOMEM;
-        if (event == NOTIFY_FAILURE || event == NOTIFY_RETRY)
-                logs = last_lines(i);
         if (strv_extendf(&msg.env, "SLUICE_EVENT=%s", notify_event_to_string(event)) < 0 ||
             strv_extendf(&msg.env, "SLUICE_PIPELINE=%s", t->pipeline->name) < 0 ||
             strv_extendf(&msg.env, "SLUICE_TASK=%s", t->name) < 0 ||
@@ -621,7 +593,7 @@ static int build(Instance *i, NotifyEvent event, const char *reason, Message *re
             strv_extendf(&msg.env, "SLUICE_UNIT=%s", i->unit) < 0 ||
             strv_extendf(&msg.env, "SLUICE_ATTEMPTS=%u", i->attempts) < 0 ||
             strv_extendf(&msg.env, "SLUICE_REASON=%s", strempty(reason)) < 0 ||
-            strv_extendf(&msg.env, "SLUICE_LOG=%s", strempty(logs)) < 0 ||
+            strv_extend(&msg.env, "SLUICE_LOG=") < 0 ||
             strv_extendf(&msg.env, "SLUICE_TEXT=%s", msg.text) < 0) {
                 message_done(&msg);
                 return -ENOMEM;
@@ -630,10 +602,114 @@ static int build(Instance *i, NotifyEvent event, const char *reason, Message *re
         return 0;
 }
 
+/* Sends p's message to each of its notifiers still configured, with the run's lines. */
+static void send_pending(Manager *m, Pending *p, const char *logs) {
+        STRV_FOREACH(name, p->channels) {
+                Channel *ch = channel_of(m, *name);
+                Message msg = {};
+
+                if (!ch)
+                        continue;       /* gone in a reload since */
+                if (strv_copy(p->msg.env, &msg.env) < 0 || !(msg.text = strdup(p->msg.text))) {
+                        message_done(&msg);
+                        log_oom();
+                        continue;
+                }
+                for (char **x = msg.env; logs && x && *x; x++)
+                        if (strneq(*x, "SLUICE_LOG=", 11)) {
+                                char *filled = NULL;
+
+                                if (asprintf(&filled, "SLUICE_LOG=%s", logs) >= 0) {
+                                        free(*x);
+                                        *x = filled;
+                                }
+                        }
+                send_or_hold(ch, &msg);
+        }
+}
+
+static void pending_free(NotifyState *st, Pending *p) {
+        DL_DELETE(st->pending, p);
+        strv_free(p->channels);
+        message_done(&p->msg);
+        free(p->run_id);
+        free(p->unit);
+        free(p->ident);
+        free(p);
+}
+
+static void pending_advance(Manager *m);
+
+static usec_t log_wait_max(void) {
+        const char *e = getenv("SLUICE_NOTICE_WAIT_MS");
+        char *end;
+        unsigned long long ms;
+
+        if (!e)
+                return LOG_WAIT_MAX;
+        errno = 0;
+        ms = strtoull(e, &end, 10);
+        if (errno != 0 || end == e || *end || ms > UINT64_MAX / USEC_PER_MSEC)
+                return LOG_WAIT_MAX;
+        return ms * USEC_PER_MSEC;
+}
+
+static void on_log_changed(void *userdata) {
+        pending_advance(userdata);
+}
+
+static int on_log_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        pending_advance(userdata);
+        return 0;
+}
+
+/* Sends the waiting notices, in order, up to the first whose lines journald has not written. */
+static void pending_advance(Manager *m) {
+        NotifyState *st = m->notify;
+        Pending *p;
+        int r;
+
+        while ((p = st->pending)) {
+                _cleanup_free_ char *logs = NULL;
+
+                if (p->run_id && !st->log) {
+                        r = run_log_open(m->event, on_log_changed, m, &st->log);
+                        if (r < 0)
+                                log_warning_errno(r, "Cannot read the journal, notices go without "
+                                                  "log lines: %m");
+                }
+                if (p->run_id && st->log) {
+                        r = run_log_has_end(st->log, p->run_id);
+                        if (r == 0 && now_usec(CLOCK_MONOTONIC) < p->deadline) {
+                                if (st->log_timer) {
+                                        (void) sd_event_source_set_time(st->log_timer, p->deadline);
+                                        (void) sd_event_source_set_enabled(st->log_timer,
+                                                                           SD_EVENT_ONESHOT);
+                                } else
+                                        (void) sd_event_add_time(m->event, &st->log_timer,
+                                                                 CLOCK_MONOTONIC, p->deadline, 0,
+                                                                 on_log_timer, m);
+                                return;
+                        }
+                        if (r == 0)
+                                log_notice("%s: the journal still lacks the end of run %s; its "
+                                           "notice goes with the lines there so far", p->unit,
+                                           p->run_id);
+                        logs = run_log_last_lines(st->log, p->unit, p->ident, p->since, LOG_LINES);
+                }
+                send_pending(m, p, logs);
+                pending_free(st, p);
+        }
+        st->log_timer = sd_event_source_disable_unref(st->log_timer);
+        st->log = run_log_close(st->log);
+}
+
 void notify_instance(Manager *m, Instance *i, NotifyEvent event, const char *reason) {
+        _cleanup_strv_free_ char **names = NULL;
+        Pending *p;
+
         STRV_FOREACH(name, i->task->notify[event]) {
                 Channel *ch = channel_of(m, *name);
-                Message msg;
 
                 if (!ch) {
                         log_warning("%s: no notifier '%s' in sluiced.conf (any more)", i->unit,
@@ -647,12 +723,33 @@ void notify_instance(Manager *m, Instance *i, NotifyEvent event, const char *rea
                                  "told again once it has succeeded", i->unit, *name);
                         continue;
                 }
-                if (build(i, event, reason, &msg) < 0) {
+                if (strv_extend(&names, *name) < 0) {
                         log_oom();
-                        continue;
+                        return;
                 }
-                send_or_hold(ch, &msg);
         }
+        if (!names)
+                return;
+        p = calloc(1, sizeof(*p));
+        if (!p || build(i, event, reason, &p->msg) < 0) {
+                free(p);
+                log_oom();
+                return;
+        }
+        p->channels = TAKE_PTR(names);
+        DL_APPEND(m->notify->pending, p);
+        /* A failure's lines, read once journald has them all (run-log.h). Every notice queues
+         * behind one that waits: they go out in the order of their events. */
+        if ((event == NOTIFY_FAILURE || event == NOTIFY_RETRY) && i->last_run_id &&
+            (!(p->run_id = strdup(i->last_run_id)) || !(p->unit = strdup(i->unit)) ||
+             asprintf(&p->ident, "%s.%s", i->task->pipeline->name, i->task->name) < 0)) {
+                pending_free(m->notify, p);
+                log_oom();
+                return;
+        }
+        p->since = i->last_start_realtime;
+        p->deadline = now_usec(CLOCK_MONOTONIC) + log_wait_max();
+        pending_advance(m);
 }
 
 void notify_target_late(Manager *m, Target *t, const char *location, usec_t due) {
@@ -694,6 +791,10 @@ void notify_free(Manager *m) {
 
         if (!st)
                 return;
+        while (st->pending)
+                pending_free(st, st->pending);
+        sd_event_source_disable_unref(st->log_timer);
+        run_log_close(st->log);
         while (st->deliveries)
                 delivery_free(st->deliveries);
         while (st->channels)

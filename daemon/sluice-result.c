@@ -118,10 +118,11 @@ static long long now_nsec(void) {
 /*
  * Waits until journald has read all the task wrote. Its output goes down a stream socket that
  * journald reads when it gets to it, and the daemon, told by the result file that the run
- * ended, reads the task's last lines from the journal at once for the failure notice
- * (notify.c): recorded earlier, the notice could lack them. SIOCOUTQ is what the reader has
- * not taken yet. Bounded, so a stuck journald delays a run's end but never holds it. A last
- * line without its newline stays in journald's buffer until the stream closes, and is missed.
+ * ended, reads the task's last lines from the journal for the failure notice: recorded
+ * earlier, the notice could lack them. SIOCOUTQ is what the reader has not taken yet. What
+ * journald has read it may not have written yet; the daemon waits for that (run-log.h).
+ * Bounded, so a stuck journald delays a run's end but never holds it. A last line without its
+ * newline stays in journald's buffer until the stream closes, and is missed.
  */
 static void drain(int fd, long long deadline) {
         long pause = 50000;     /* ns, doubling to 5 ms */

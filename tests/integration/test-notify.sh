@@ -6,7 +6,8 @@
 # failures is four messages (three, then a summary); the same failure is told once; a
 # webhook that answers 500 is retried; a mail goes through msmtp (Debian's sendmail-compatible
 # program) to a local SMTP server that keeps it; the OnFailure= template unit runs in the
-# user manager for the last attempt only. A reload takes new notifier settings at once and
+# user manager for the last attempt only. A failure's notice waits for journald to have written
+# the run's last lines, even when it is behind. A reload takes new notifier settings at once and
 # retires a notifier that went away.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/servers.sh"
@@ -46,7 +47,9 @@ printf 'account default\nhost 127.0.0.1\nport %s\nfrom sluice@localhost\nauth of
     "$SMTP_PORT" > "$WORK/msmtprc"
 chmod 600 "$WORK/msmtprc"
 
-printf '#!/bin/sh\nenv | grep ^SLUICE_ > "%s/envs/$SLUICE_EVENT.$SLUICE_TASK.$$"\n' "$WORK" > "$WORK/notify.sh"
+# SLUICE_LOG, lines and all, beside: grep keeps only its first.
+mkdir -p "$WORK/logs"
+printf '#!/bin/sh\nenv | grep ^SLUICE_ > "%s/envs/$SLUICE_EVENT.$SLUICE_TASK.$$"\nprintf "%%s\\n" "$SLUICE_LOG" > "%s/logs/$SLUICE_EVENT.$SLUICE_TASK.$$"\n' "$WORK" "$WORK" > "$WORK/notify.sh"
 chmod +x "$WORK/notify.sh"
 mkdir -p "$WORK/config"
 cat > "$WORK/config/sluiced.conf" <<CONF
@@ -55,6 +58,7 @@ notifiers = {
   slack = { webhook = "http://127.0.0.1:$HOOK_PORT/slack"; slack = true; };
   run   = { exec = [ "$WORK/notify.sh" ]; };
   rec   = { exec = [ "$WORK/notify.sh" ]; };
+  lag   = { exec = [ "$WORK/notify.sh" ]; };
   storm = { webhook = "http://127.0.0.1:$HOOK_PORT/storm"; window = "3s"; };
   flaky = { webhook = "http://127.0.0.1:$HOOK_PORT/flaky"; retries = 2; };
   unit  = { unit = "sluice-notify-$PIPELINE@.service"; };
@@ -63,14 +67,15 @@ notifiers = {
 };
 CONF
 install_pipeline "$(dirname "$0")/notify.conf.in"
-mkdir -p "$WORK"/in/{bad,good,flip,storm,flaky,mailed,unitfail}
+mkdir -p "$WORK"/in/{bad,good,flip,storm,flaky,mailed,unitfail,lagged}
 # The shipped template, under a name of this test's, in the user manager.
 units=$XDG_RUNTIME_DIR/systemd/user
 mkdir -p "$units"
 cp "$SOURCE_ROOT/units/sluice-notify@.service" "$units/sluice-notify-$PIPELINE@.service"
 systemctl --user daemon-reload
 trap 'kill $HOOK_PID ${SMTP_PID:-} 2>/dev/null; rm -f "$units/sluice-notify-$PIPELINE@.service"; cleanup' EXIT
-start_daemon
+# A bound on a notice's wait for journald far beyond this test's waits, for (a) below.
+SLUICE_NOTICE_WAIT_MS=600000 start_daemon
 count() { ls "$WORK/$1" 2>/dev/null | grep -c "^$2" || true; }
 has() { [ "$(count "$1" "$2")" -ge "$3" ]; }
 
@@ -124,8 +129,42 @@ notified_unit() {
 wait_for 30 "the OnFailure= unit's line" notified_unit
 [ "$(journalctl --no-pager -q -o cat -t sluice-notify | grep -c "sluice-$PIPELINE-unitfail@a.service")" = 1 ] ||
     fail "the template ran for every attempt"
+# journald lags. A failure's notice waits for the daemon's own entry on the run's end to be in
+# the journal: journald takes it after what it read of the task's output, and the run's end is
+# recorded once it has read all. Here journald is stopped from after the task's last line
+# until the run has ended: (a) resumed at once, the notice goes when the entry is written
+# (the daemon runs with a bound far beyond this test's waits); (b) resumed only after the
+# bound, the notice goes at the bound. Stopped are the
+# journalds of this mount namespace (a container's, in test-system, is not this test's).
+journalds=()
+for pid in $(pidof systemd-journald); do
+    [ "$(readlink "/proc/$pid/ns/mnt")" = "$(readlink /proc/self/ns/mnt)" ] && journalds+=("$pid")
+done
+[ ${#journalds[@]} -gt 0 ] || fail "no journald to stop"
+# Whatever ends this test, journald runs again; the timer is a safety net, not a wait.
+(sleep 60; kill -CONT "${journalds[@]}") >/dev/null 2>&1 &
+NET_PID=$!
+trap 'kill -CONT "${journalds[@]}" 2>/dev/null; kill $NET_PID $HOOK_PID ${SMTP_PID:-} 2>/dev/null; rm -f "$units/sluice-notify-$PIPELINE@.service"; cleanup' EXIT
+lagged() {
+    local n=$1 until=$2
+    mkfifo "$WORK/gate.$n"
+    echo x > "$WORK/in/lagged/$n"
+    said() { journalctl --no-pager -q -o cat -t "$PIPELINE.lagged" | grep -q "^the last words of $1$"; }
+    wait_for 30 "the last words of $n in the journal" said "$n"
+    kill -STOP "${journalds[@]}"
+    echo open > "$WORK/gate.$n"
+    lag_seen() { grep -q "sluice-$PIPELINE-lagged@$1.service$2" "$WORK/daemon.log"; }
+    wait_for 30 "$n: $until" lag_seen "$n" "$until"
+    kill -CONT "${journalds[@]}"
+    wait_for 30 "the notice of lagged $n" has logs "failure.lagged" "$3"
+    log_file=$(ls -t "$WORK"/logs/failure.lagged.* | head -n 1)
+    grep -q "^the last words of $n$" "$log_file" || fail "the notice of $n lacks the task's line: $(cat "$log_file")"
+}
+lagged a " failed for good" 1
+
 # A reload: hook posts elsewhere from now on; storm is gone, so the pipeline that names it
 # keeps its running version (and says why), and its channel is retired.
+cp "$WORK/config/sluiced.conf" "$WORK/sluiced.conf.before"
 sed -i -e "s|/hook\"|/hook2\"|" -e '/^  storm /d' "$WORK/config/sluiced.conf"
 kill -HUP "$DAEMON_PID"
 reloaded() { grep -q "Reloaded:" "$WORK/daemon.log"; }
@@ -136,4 +175,11 @@ echo x > "$WORK/in/bad/b"
 wait_for 30 "the failure webhook at the new address" has posts hook2. 1
 grep -q '"unit":"sluice-'"$PIPELINE"'-bad@b.service"' "$WORK/posts/hook2.1" || fail "hook2: $(cat "$WORK/posts/hook2.1")"
 [ "$(count posts "hook\\.")" = 1 ] || fail "the old address was posted to after the reload"
+
+# (b), by a daemon started again with the default bound and the notifiers of before.
+cp "$WORK/sluiced.conf.before" "$WORK/config/sluiced.conf"
+kill "$DAEMON_PID"
+wait "$DAEMON_PID" || true
+start_daemon
+lagged b ": the journal still lacks the end of run" 2
 echo ok

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-journal.h>
+
+#include "journal-util.h"
+#include "log.h"
+#include "run-log.h"
+#include "util/macro.h"
+#include "util/strv.h"
+
+struct RunLog {
+        sd_journal *j;
+        sd_event_source *io;
+        void (*changed)(void *userdata);
+        void *userdata;
+};
+
+static int on_journal(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        RunLog *l = userdata;
+
+        /* Takes in files journald added (rotation); entries appended to open ones are seen
+         * without it. */
+        if (sd_journal_process(l->j) != SD_JOURNAL_NOP)
+                l->changed(l->userdata);
+        return 0;
+}
+
+int run_log_open(sd_event *e, void (*changed)(void *userdata), void *userdata, RunLog **ret) {
+        RunLog *l = calloc(1, sizeof(*l));
+        int r, fd;
+
+        if (!l)
+                return -ENOMEM;
+        l->changed = changed;
+        l->userdata = userdata;
+        r = sd_journal_open(&l->j, SD_JOURNAL_LOCAL_ONLY);
+        if (r >= 0)
+                r = fd = sd_journal_get_fd(l->j);
+        if (r >= 0)
+                r = sd_journal_get_events(l->j);
+        if (r >= 0)
+                r = sd_event_add_io(e, &l->io, fd, (uint32_t) r, on_journal, l);
+        if (r < 0) {
+                run_log_close(l);
+                return r;
+        }
+        *ret = l;
+        return 0;
+}
+
+RunLog *run_log_close(RunLog *l) {
+        if (!l)
+                return NULL;
+        sd_event_source_disable_unref(l->io);
+        sd_journal_close(l->j);
+        free(l);
+        return NULL;
+}
+
+int run_log_has_end(RunLog *l, const char *run_id) {
+        _cleanup_free_ char *m = NULL;
+        int r;
+
+        if (asprintf(&m, "SLUICE_RUN_ID=%s", run_id) < 0)
+                return -ENOMEM;
+        sd_journal_flush_matches(l->j);
+        /* Different fields are ANDed, values of one field ORed. */
+        r = sd_journal_add_match(l->j, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_FINISHED_STR, 0);
+        if (r >= 0)
+                r = sd_journal_add_match(l->j, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_START_FAILED_STR, 0);
+        if (r >= 0)
+                r = sd_journal_add_match(l->j, m, 0);
+        if (r >= 0)
+                r = sd_journal_seek_tail(l->j);
+        if (r >= 0)
+                r = sd_journal_previous(l->j);
+        return r < 0 ? r : r > 0;
+}
+
+char *run_log_last_lines(RunLog *l, const char *unit, const char *ident, usec_t since, size_t n) {
+        _cleanup_strv_free_ char **lines = NULL;
+        char *out = NULL, id[64];
+        const void *data;
+        size_t len;
+        uint64_t t;
+
+        sd_journal_flush_matches(l->j);
+        if (journal_match_unit(l->j, unit, ident) < 0 || sd_journal_seek_tail(l->j) < 0)
+                return NULL;
+        while (strv_length(lines) < n && sd_journal_previous(l->j) > 0) {
+                if (sd_journal_get_realtime_usec(l->j, &t) >= 0 && t < since)
+                        break;
+                /* The task's lines: not another unit's, nor the daemon's entries on the run
+                 * (each has a MESSAGE_ID, which a stream's lines never have). */
+                JournalEntryKind kind = journal_entry_kind(l->j, unit);
+                if ((kind != JOURNAL_ENTRY_UNIT && kind != JOURNAL_ENTRY_OTHER) ||
+                    journal_field(l->j, "MESSAGE_ID", id, sizeof(id))[0])
+                        continue;
+                if (sd_journal_get_data(l->j, "MESSAGE", &data, &len) >= 0 && len > 8)
+                        (void) strv_extendf(&lines, "%.*s", (int) (len - 8),
+                                            (const char *) data + 8);
+        }
+        /* Read newest first: put them back in order. */
+        for (size_t a = 0, b = strv_length(lines); b > 1 && a < --b; a++) {
+                char *x = lines[a];
+                lines[a] = lines[b];
+                lines[b] = x;
+        }
+        (void) strv_join(lines, "\n", &out);
+        return out;
+}
