@@ -1,40 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Deliveries. A notifier sends at most three messages at once per window (60 s by default);
- * what follows within the window is held and sent as one summary when it ends, so 500
- * failures in a minute are four messages, not 500. A failure of an instance already
- * told about is not told again until that instance has succeeded. A delivery that fails is
- * logged and tried again with back-off (1 s, 2 s, 4 s...), `retries` times; a command is
- * killed at `timeout`. Nothing here waits: commands are children watched through pidfds,
- * webhooks go through libcurl's multi interface.
+ * What is told, and when. A notifier sends at most three messages at once per window (60 s by
+ * default); what follows within the window is held and sent as one summary when it ends, so
+ * 500 failures in a minute are four messages, not 500. A failure of an instance already told
+ * about is not told again until that instance has succeeded. A failure's notice carries the
+ * run's last log lines, and waits for journald to have written them (run-log.h); the notices
+ * behind it wait with it, so that all go out in the order of their events. How a message gets
+ * to its receiver is notify-deliver.c's.
  *
  * A reload keeps a notifier's channel (its window, what it holds, what it was told) when the
  * new sluiced.conf has one of that name and kind, and points it at the new settings; one that
  * went away (or changed kind) is retired: it sends what it held at once, its deliveries under
  * way finish with the settings they started with, and it is freed after the last of them.
  */
-#include <assert.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/epoll.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <utlist.h>
 
 #include "log.h"
-#include "notify.h"
-#include "remote.h"
+#include "notify-internal.h"
 #include "run-log.h"
-#include "util/hash.h"
 #include "util/strv.h"
-
-extern char **environ;
 
 #define LOG_LINES 10
 /* How long a failure notice waits for journald to write the run's lines (run-log.h): it has
@@ -43,50 +30,18 @@ extern char **environ;
  * and then the notice goes after this long with the lines written by then.
  * $SLUICE_NOTICE_WAIT_MS overrides it (sluiced(8)). */
 #define LOG_WAIT_MAX (3 * USEC_PER_SEC)
+/* journald tells readers of its writes about every 250 ms (it coalesces them), and the entry
+ * waited for is usually there within a millisecond: the journal is looked at again after 1 ms,
+ * 2 ms, 4 ms... up to every 64 ms, as well as when it says it changed. */
+#define LOG_POLL_MIN USEC_PER_MSEC
+#define LOG_POLL_MAX (64 * USEC_PER_MSEC)
 #define HELD_LINES 20
 /* Messages a notifier sends at once in a window before holding the rest for its summary:
  * a retry and then the final failure of one instance both go out promptly. */
 #define WINDOW_ALLOWANCE 3
 
-typedef struct Told {
-        char *key;              /* "failure unit" */
-        UT_hash_handle hh;
-} Told;
-
-typedef struct Channel {
-        struct Channel *prev, *next;
-        Manager *manager;
-        const Notifier *n;      /* in manager->config, or own once retired */
-        Notifier own;
-        bool retired;
-        unsigned n_deliveries;
-        sd_event_source *window;
-        bool open;
-        unsigned sent;          /* in this window */
-        unsigned held;
-        char **held_lines;
-        Told *told;
-} Channel;
-
-typedef struct Message {
-        char **env;             /* SLUICE_*=... */
-        char *text;             /* one line (a summary: several) for people */
-        char *json;
-} Message;
-
-typedef struct Delivery {
-        struct Delivery *prev, *next;
-        Channel *ch;
-        Message msg;
-        unsigned attempt;
-        pid_t pid;
-        int pid_fd;
-        sd_event_source *io, *timer;
-        CurlRequest *req;
-} Delivery;
-
 /* A notice waiting for its run's last lines, or behind one that waits. */
-typedef struct Pending {
+struct Pending {
         struct Pending *prev, *next;
         char **channels;        /* names of the notifiers to tell */
         Message msg;            /* its SLUICE_LOG still empty */
@@ -94,23 +49,16 @@ typedef struct Pending {
         char *unit, *ident;
         usec_t since;           /* the run's start, CLOCK_REALTIME */
         usec_t deadline;        /* CLOCK_MONOTONIC */
-} Pending;
+        bool waiting;
+};
 
-typedef struct NotifyState {
-        Channel *channels;      /* made on first use, one per notifier in use */
-        Delivery *deliveries;   /* in flight or waiting to retry */
-        Pending *pending;       /* oldest first */
-        RunLog *log;            /* open while notices wait */
-        sd_event_source *log_timer;
-} NotifyState;
-
-static void message_done(Message *msg) {
+void message_done(Message *msg) {
         strv_free(msg->env);
         free(msg->text);
         free(msg->json);
 }
 
-static void channel_free(Channel *ch) {
+void channel_free(Channel *ch) {
         Told *t, *tmp;
 
         DL_DELETE(ch->manager->notify->channels, ch);
@@ -123,298 +71,6 @@ static void channel_free(Channel *ch) {
         }
         notifier_done(&ch->own);
         free(ch);
-}
-
-static void delivery_free(Delivery *d) {
-        Channel *ch = d->ch;
-
-        DL_DELETE(ch->manager->notify->deliveries, d);
-        if (d->pid_fd >= 0)
-                close(d->pid_fd);
-        sd_event_source_disable_unref(d->io);
-        sd_event_source_disable_unref(d->timer);
-        curl_request_free(d->req);
-        message_done(&d->msg);
-        free(d);
-        if (--ch->n_deliveries == 0 && ch->retired)
-                channel_free(ch);
-}
-
-static void attempt(Delivery *d);
-
-static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Delivery *d = userdata;
-
-        d->timer = sd_event_source_disable_unref(d->timer);
-        attempt(d);
-        return 0;
-}
-
-/* A delivery failed: again later, or given up, said in the log either way. */
-static void failed(Delivery *d, const char *why) {
-        const Notifier *n = d->ch->n;
-        usec_t delay = USEC_PER_SEC << MIN(d->attempt - 1, 10u);
-
-        if (d->attempt > n->retries) {
-                log_error("Notifier '%s' failed %u time(s), giving up on: %s (%s)", n->name,
-                          d->attempt, d->msg.text, why);
-                delivery_free(d);
-                return;
-        }
-        log_warning("Notifier '%s' failed (%s); trying again in %llu s", n->name, why,
-                    (unsigned long long) (delay / USEC_PER_SEC));
-        if (sd_event_add_time_relative(d->ch->manager->event, &d->timer, CLOCK_MONOTONIC, delay,
-                                       0, on_retry_timer, d) < 0)
-                delivery_free(d);
-}
-
-static int on_child(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        Delivery *d = userdata;
-        _cleanup_free_ char *why = NULL;
-        int status;
-
-        if (waitpid(d->pid, &status, WNOHANG) <= 0)
-                return 0;
-        d->io = sd_event_source_disable_unref(d->io);
-        d->timer = sd_event_source_disable_unref(d->timer);
-        close(d->pid_fd);
-        d->pid_fd = -1;
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-                delivery_free(d);
-                return 0;
-        }
-        const char *prog = (d->ch->n->kind == NOTIFIER_EMAIL ? d->ch->n->sendmail
-                                                             : d->ch->n->argv)[0];
-        if (WIFEXITED(status))
-                (void) asprintf(&why, "%s exited with status %d", prog, WEXITSTATUS(status));
-        else
-                (void) asprintf(&why, "%s was killed by signal %s", prog,
-                                sigabbrev_np(WTERMSIG(status)) ?: "?");
-        failed(d, why ?: "it failed");
-        return 0;
-}
-
-static int on_child_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
-        Delivery *d = userdata;
-
-        (void) kill(d->pid, SIGKILL);
-        return 0;
-}
-
-/* ${name} in a template, from the message's SLUICE_NAME; unknown names stay as they are. */
-static char *expand(const char *template, const Message *msg) {
-        char *out = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&out, &len);
-
-        if (!f)
-                return NULL;
-        for (const char *p = template; *p;) {
-                const char *end = strneq(p, "${", 2) ? strchr(p, '}') : NULL;
-                const char *value = NULL;
-
-                if (end) {
-                        STRV_FOREACH(x, msg->env) {
-                                const char *eq = strchr(*x, '=');
-                                size_t n = (size_t) (eq - *x) - strlen("SLUICE_");
-                                if (n == (size_t) (end - p - 2) &&
-                                    strncasecmp(*x + strlen("SLUICE_"), p + 2, n) == 0)
-                                        value = eq + 1;
-                        }
-                }
-                if (value) {
-                        fputs(value, f);
-                        p = end + 1;
-                } else
-                        fputc(*p++, f);
-        }
-        if (fclose(f) != 0) {
-                free(out);
-                return NULL;
-        }
-        return out;
-}
-
-/* The mail, headers and body, as sendmail -t reads it. */
-static char *build_mail(const Notifier *n, const Message *msg) {
-        _cleanup_free_ char *subject = expand(n->subject, msg), *body = expand(n->body, msg);
-        char *mail = NULL;
-
-        if (!subject || !body)
-                return NULL;
-        subject[strcspn(subject, "\r\n")] = 0;
-        if (asprintf(&mail, "To: %s\n%s%s%sSubject: %.200s\nMIME-Version: 1.0\n"
-                     "Content-Type: text/plain; charset=utf-8\n\n%.32768s\n", n->to,
-                     n->from ? "From: " : "", strempty(n->from), n->from ? "\n" : "", subject,
-                     body) < 0)
-                return NULL;
-        return mail;
-}
-
-static void spawn(Delivery *d) {
-        _cleanup_strv_free_ char **env = NULL, **argv = NULL;
-        const Notifier *n = d->ch->n;
-        sd_event *e = d->ch->manager->event;
-        posix_spawn_file_actions_t fa;
-        int in[2] = { -1, -1 }, r;
-
-        if (strv_copy(environ, &env) < 0) {
-                failed(d, "out of memory");
-                return;
-        }
-        STRV_FOREACH(x, d->msg.env)
-                if (strv_extend(&env, *x) < 0) {
-                        failed(d, "out of memory");
-                        return;
-                }
-        if (n->kind == NOTIFIER_EMAIL) {
-                /* The mail goes down a pipe: far smaller than its 64 KiB, so one write. */
-                if (strv_copy(n->sendmail, &argv) < 0 || strv_extend(&argv, "-t") < 0 ||
-                    strv_extend(&argv, "-i") < 0 || pipe2(in, O_CLOEXEC) < 0) {
-                        failed(d, "cannot prepare sendmail");
-                        return;
-                }
-        } else if (strv_copy(n->argv, &argv) < 0) {
-                failed(d, "out of memory");
-                return;
-        }
-        r = posix_spawn_file_actions_init(&fa);
-        if (r == 0)
-                r = in[0] >= 0 ? posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO)
-                               : posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
-                                                                  O_RDONLY, 0);
-        if (r == 0)
-                r = posix_spawn(&d->pid, argv[0], &fa, NULL, argv, env);
-        (void) posix_spawn_file_actions_destroy(&fa);
-        if (in[0] >= 0)
-                close(in[0]);
-        if (r == 0 && in[1] >= 0) {
-                _cleanup_free_ char *mail = build_mail(n, &d->msg);
-                if (!mail || write(in[1], mail, strlen(mail)) != (ssize_t) strlen(mail))
-                        log_warning("Notifier '%s': cannot hand the mail to %s: %m", n->name,
-                                    argv[0]);
-        }
-        if (in[1] >= 0)
-                close(in[1]);
-        if (r != 0) {
-                failed(d, strerror(r));
-                return;
-        }
-        d->pid_fd = (int) syscall(SYS_pidfd_open, d->pid, 0);
-        if (d->pid_fd < 0 ||
-            sd_event_add_io(e, &d->io, d->pid_fd, EPOLLIN, on_child, d) < 0 ||
-            sd_event_add_time_relative(e, &d->timer, CLOCK_MONOTONIC, d->ch->n->timeout, 0,
-                                       on_child_timeout, d) < 0) {
-                /* Cannot watch it: let it run, reaped by nobody is worse than unwatched. */
-                (void) waitpid(d->pid, NULL, 0);
-                delivery_free(d);
-        }
-}
-
-static void on_posted(CurlRequest *req, const char *error, void *userdata) {
-        Delivery *d = userdata;
-        _cleanup_free_ char *why = NULL;
-
-        if (!error && req->status / 100 == 2) {
-                d->req = NULL;
-                curl_request_free(req);
-                delivery_free(d);
-                return;
-        }
-        if (error)
-                (void) asprintf(&why, "%s: %s", d->ch->n->url, error);
-        else
-                (void) asprintf(&why, "%s: HTTP status %ld", d->ch->n->url, req->status);
-        d->req = curl_request_free(d->req);
-        failed(d, why ?: "the POST failed");
-}
-
-static char *build_json(const Notifier *n, const Message *msg);
-
-static void post(Delivery *d) {
-        const Notifier *n = d->ch->n;
-        CurlLoop *l = target_host_curl_loop(&d->ch->manager->host);
-        CurlOptions o = {
-                .connect_timeout_ms = (long) (n->timeout / USEC_PER_MSEC),
-                .timeout_ms = (long) (n->timeout / USEC_PER_MSEC),
-                .max_body = 1 << 20,
-                .tls_verify = true,
-        };
-
-        /* Built for each attempt: a reload may have changed the form (slack) since the last. */
-        free(d->msg.json);
-        o.post_json = d->msg.json = build_json(n, &d->msg);
-        if (!l || !o.post_json || curl_request_new(l, n->url, false, &o, &d->req) < 0 ||
-            curl_request_start(d->req, on_posted, d) < 0) {
-                d->req = curl_request_free(d->req);
-                failed(d, "cannot start the POST");
-        }
-}
-
-static void attempt(Delivery *d) {
-        d->attempt++;
-        if (d->ch->n->kind == NOTIFIER_WEBHOOK)
-                post(d);
-        else
-                spawn(d);
-}
-
-static void json_field(FILE *f, const char *key, const char *value, bool first) {
-        fprintf(f, "%s\"%s\":\"", first ? "" : ",", key);
-        for (const unsigned char *p = (const unsigned char *) strempty(value); *p; p++)
-                if (*p == '"' || *p == '\\')
-                        fprintf(f, "\\%c", *p);
-                else if (*p < 0x20)
-                        fprintf(f, "\\u%04x", *p);
-                else
-                        fputc(*p, f);
-        fputc('"', f);
-}
-
-/* The JSON body: Slack's {"text": ...}, or the message's fields. */
-static char *build_json(const Notifier *n, const Message *msg) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        if (!f)
-                return NULL;
-        fputc('{', f);
-        if (n->slack)
-                json_field(f, "text", msg->text, true);
-        else {
-                json_field(f, "text", msg->text, true);
-                STRV_FOREACH(x, msg->env) {
-                        const char *eq = strchr(*x, '=');
-                        _cleanup_free_ char *key = strndup(*x, (size_t) (eq - *x));
-                        if (!key)
-                                continue;
-                        for (char *k = key; *k; k++)
-                                *k = (char) (*k >= 'A' && *k <= 'Z' ? *k - 'A' + 'a' : *k);
-                        json_field(f, key + strlen("sluice_"), eq + 1, false);
-                }
-        }
-        fputc('}', f);
-        if (fclose(f) != 0) {
-                free(buf);
-                return NULL;
-        }
-        return buf;
-}
-
-static void deliver(Channel *ch, Message *msg) {
-        Delivery *d = calloc(1, sizeof(*d));
-
-        if (!d) {
-                message_done(msg);
-                return;
-        }
-        d->ch = ch;
-        ch->n_deliveries++;
-        DL_APPEND(ch->manager->notify->deliveries, d);
-        d->pid_fd = -1;
-        d->msg = *msg;
-        *msg = (Message){};
-        attempt(d);
 }
 
 /* What the channel held in this window, as one message. */
@@ -450,11 +106,33 @@ static int on_window(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static NotifyState *notify_state_new(void) {
+        NotifyState *st = calloc(1, sizeof(*st));
+        const char *e = getenv("SLUICE_NOTICE_WAIT_MS");
+        char *end;
+        unsigned long long ms;
+
+        if (!st)
+                return NULL;
+        st->log_wait = LOG_WAIT_MAX;
+        if (e) {
+                errno = 0;
+                ms = strtoull(e, &end, 10);
+                if (errno != 0 || end == e || *end || ms > UINT64_MAX / USEC_PER_MSEC)
+                        log_warning("$SLUICE_NOTICE_WAIT_MS=%s is no number of milliseconds: "
+                                    "notices wait at most %llu ms for journald", e,
+                                    (unsigned long long) (LOG_WAIT_MAX / USEC_PER_MSEC));
+                else
+                        st->log_wait = ms * USEC_PER_MSEC;
+        }
+        return st;
+}
+
 static Channel *channel_of(Manager *m, const char *name) {
         const Notifier *n;
         Channel *ch;
 
-        if (!m->notify && !(m->notify = calloc(1, sizeof(NotifyState))))
+        if (!m->notify && !(m->notify = notify_state_new()))
                 return NULL;
         DL_FOREACH(m->notify->channels, ch)
                 if (!ch->retired && streq(ch->n->name, name))
@@ -608,8 +286,12 @@ static void send_pending(Manager *m, Pending *p, const char *logs) {
                 Channel *ch = channel_of(m, *name);
                 Message msg = {};
 
-                if (!ch)
-                        continue;       /* gone in a reload since */
+                /* A reload since the event can have removed the notifier, or made it a unit. */
+                if (!ch || ch->n->kind == NOTIFIER_UNIT) {
+                        log_warning("No notifier '%s' in sluiced.conf any more to tell: %s",
+                                    *name, p->msg.text);
+                        continue;
+                }
                 if (strv_copy(p->msg.env, &msg.env) < 0 || !(msg.text = strdup(p->msg.text))) {
                         message_done(&msg);
                         log_oom();
@@ -640,20 +322,6 @@ static void pending_free(NotifyState *st, Pending *p) {
 
 static void pending_advance(Manager *m);
 
-static usec_t log_wait_max(void) {
-        const char *e = getenv("SLUICE_NOTICE_WAIT_MS");
-        char *end;
-        unsigned long long ms;
-
-        if (!e)
-                return LOG_WAIT_MAX;
-        errno = 0;
-        ms = strtoull(e, &end, 10);
-        if (errno != 0 || end == e || *end || ms > UINT64_MAX / USEC_PER_MSEC)
-                return LOG_WAIT_MAX;
-        return ms * USEC_PER_MSEC;
-}
-
 static void on_log_changed(void *userdata) {
         pending_advance(userdata);
 }
@@ -663,50 +331,115 @@ static int on_log_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static int arm_log_timer(Manager *m, usec_t when) {
+        NotifyState *st = m->notify;
+        int r;
+
+        if (!st->log_timer)
+                return sd_event_add_time(m->event, &st->log_timer, CLOCK_MONOTONIC, when,
+                                         USEC_PER_MSEC, on_log_timer, m);
+        r = sd_event_source_set_time(st->log_timer, when);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(st->log_timer, SD_EVENT_ONESHOT);
+        return r;
+}
+
+/* The journal for the waiting notices; NULL when it cannot be read. */
+static RunLog *open_log(Manager *m) {
+        NotifyState *st = m->notify;
+        int r;
+
+        if (st->log)
+                return st->log;
+        r = run_log_open(m->event, on_log_changed, m, &st->log);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot read the journal, notices go without log lines: %m");
+                return NULL;
+        }
+        /* The wait is for the daemon's own entry: one that cannot see those (its user may not
+         * read the file journald puts them in) would wait the whole bound for nothing. */
+        st->blind = run_log_sees_pid(st->log, getpid()) <= 0;
+        if (st->blind && !st->told_blind) {
+                log_notice("This daemon's own entries are not in the journal it can read: "
+                           "failure notices do not wait for journald to write a run's lines");
+                st->told_blind = true;
+        }
+        return st->log;
+}
+
 /* Sends the waiting notices, in order, up to the first whose lines journald has not written. */
 static void pending_advance(Manager *m) {
         NotifyState *st = m->notify;
         Pending *p;
-        int r;
 
         while ((p = st->pending)) {
                 _cleanup_free_ char *logs = NULL;
+                RunLog *l = p->run_id ? open_log(m) : NULL;
 
-                if (p->run_id && !st->log) {
-                        r = run_log_open(m->event, on_log_changed, m, &st->log);
-                        if (r < 0)
-                                log_warning_errno(r, "Cannot read the journal, notices go without "
-                                                  "log lines: %m");
-                }
-                if (p->run_id && st->log) {
-                        r = run_log_has_end(st->log, p->run_id);
-                        if (r == 0 && now_usec(CLOCK_MONOTONIC) < p->deadline) {
-                                if (st->log_timer) {
-                                        (void) sd_event_source_set_time(st->log_timer, p->deadline);
-                                        (void) sd_event_source_set_enabled(st->log_timer,
-                                                                           SD_EVENT_ONESHOT);
+                if (l) {
+                        usec_t now = now_usec(CLOCK_MONOTONIC);
+                        int r = st->blind ? 1 : run_log_has_end(l, p->run_id);
+
+                        if (r == 0 && now < p->deadline) {
+                                if (!p->waiting) {
+                                        log_debug("%s: its notice waits for journald to write "
+                                                  "the run's last lines", p->unit);
+                                        p->waiting = true;
+                                        st->poll = LOG_POLL_MIN;
                                 } else
-                                        (void) sd_event_add_time(m->event, &st->log_timer,
-                                                                 CLOCK_MONOTONIC, p->deadline, 0,
-                                                                 on_log_timer, m);
-                                return;
-                        }
-                        if (r == 0)
+                                        st->poll = MIN(st->poll * 2, LOG_POLL_MAX);
+                                if (arm_log_timer(m, MIN(p->deadline, now + st->poll)) >= 0)
+                                        return;
+                                /* Without a timer a journal that stays still could hold it for
+                                 * good: it goes now. */
+                        } else if (r == 0)
                                 log_notice("%s: the journal still lacks the end of run %s; its "
                                            "notice goes with the lines there so far", p->unit,
                                            p->run_id);
-                        logs = run_log_last_lines(st->log, p->unit, p->ident, p->since, LOG_LINES);
+                        logs = run_log_last_lines(l, p->unit, p->ident, p->since, LOG_LINES);
                 }
                 send_pending(m, p, logs);
                 pending_free(st, p);
         }
         st->log_timer = sd_event_source_disable_unref(st->log_timer);
-        st->log = run_log_close(st->log);
+        st->log = run_log_free(st->log);
+}
+
+/* Queues a notice to the notifiers named (taken) with msg (taken); with run_id, for the run's
+ * lines, which it waits for. */
+static void queue(Manager *m, char **channels, Message *msg, Instance *i) {
+        NotifyState *st = m->notify;
+        Pending *p = calloc(1, sizeof(*p));
+
+        if (!p) {
+                strv_free(channels);
+                message_done(msg);
+                log_oom();
+                return;
+        }
+        p->channels = channels;
+        p->msg = *msg;
+        *msg = (Message){};
+        DL_APPEND(st->pending, p);
+        if (i && i->last_run_id) {
+                p->run_id = strdup(i->last_run_id);
+                p->unit = strdup(i->unit);
+                if (asprintf(&p->ident, "%s.%s", i->task->pipeline->name, i->task->name) < 0)
+                        p->ident = NULL;
+                if (!p->run_id || !p->unit || !p->ident) {
+                        /* Told without the lines rather than not at all. */
+                        p->run_id = mfree(p->run_id);
+                        log_oom();
+                }
+                p->since = i->last_start_realtime;
+                p->deadline = now_usec(CLOCK_MONOTONIC) + st->log_wait;
+        }
+        pending_advance(m);
 }
 
 void notify_instance(Manager *m, Instance *i, NotifyEvent event, const char *reason) {
         _cleanup_strv_free_ char **names = NULL;
-        Pending *p;
+        Message msg;
 
         STRV_FOREACH(name, i->task->notify[event]) {
                 Channel *ch = channel_of(m, *name);
@@ -730,35 +463,22 @@ void notify_instance(Manager *m, Instance *i, NotifyEvent event, const char *rea
         }
         if (!names)
                 return;
-        p = calloc(1, sizeof(*p));
-        if (!p || build(i, event, reason, &p->msg) < 0) {
-                free(p);
+        if (build(i, event, reason, &msg) < 0) {
                 log_oom();
                 return;
         }
-        p->channels = TAKE_PTR(names);
-        DL_APPEND(m->notify->pending, p);
-        /* A failure's lines, read once journald has them all (run-log.h). Every notice queues
-         * behind one that waits: they go out in the order of their events. */
-        if ((event == NOTIFY_FAILURE || event == NOTIFY_RETRY) && i->last_run_id &&
-            (!(p->run_id = strdup(i->last_run_id)) || !(p->unit = strdup(i->unit)) ||
-             asprintf(&p->ident, "%s.%s", i->task->pipeline->name, i->task->name) < 0)) {
-                pending_free(m->notify, p);
-                log_oom();
-                return;
-        }
-        p->since = i->last_start_realtime;
-        p->deadline = now_usec(CLOCK_MONOTONIC) + log_wait_max();
-        pending_advance(m);
+        queue(m, TAKE_PTR(names), &msg,
+              event == NOTIFY_FAILURE || event == NOTIFY_RETRY ? i : NULL);
 }
 
 void notify_target_late(Manager *m, Target *t, const char *location, usec_t due) {
+        _cleanup_strv_free_ char **names = NULL;
         char when[FORMAT_REALTIME_MAX];
+        Message msg = {};
 
         format_realtime(when, sizeof(when), due);
         STRV_FOREACH(name, t->on_late) {
                 Channel *ch = channel_of(m, *name);
-                Message msg = {};
 
                 if (!ch) {
                         log_warning("Target '%s': no notifier '%s' in sluiced.conf (any more)",
@@ -770,20 +490,26 @@ void notify_target_late(Manager *m, Target *t, const char *location, usec_t due)
                                     t->name, *name);
                         continue;
                 }
-                if (asprintf(&msg.text, "sluice: %s (pipeline %s, target %s) was due by %s and "
-                             "is missing", location, t->pipeline->name, t->name, when) < 0 ||
-                    strv_extend(&msg.env, "SLUICE_EVENT=late") < 0 ||
-                    strv_extendf(&msg.env, "SLUICE_PIPELINE=%s", t->pipeline->name) < 0 ||
-                    strv_extendf(&msg.env, "SLUICE_TARGET=%s", t->name) < 0 ||
-                    strv_extendf(&msg.env, "SLUICE_LOCATION=%s", location) < 0 ||
-                    strv_extendf(&msg.env, "SLUICE_DUE=%s", when) < 0 ||
-                    strv_extendf(&msg.env, "SLUICE_TEXT=%s", msg.text) < 0) {
-                        message_done(&msg);
+                if (strv_extend(&names, *name) < 0) {
                         log_oom();
-                        continue;
+                        return;
                 }
-                send_or_hold(ch, &msg);
         }
+        if (!names)
+                return;
+        if (asprintf(&msg.text, "sluice: %s (pipeline %s, target %s) was due by %s and "
+                     "is missing", location, t->pipeline->name, t->name, when) < 0 ||
+            strv_extend(&msg.env, "SLUICE_EVENT=late") < 0 ||
+            strv_extendf(&msg.env, "SLUICE_PIPELINE=%s", t->pipeline->name) < 0 ||
+            strv_extendf(&msg.env, "SLUICE_TARGET=%s", t->name) < 0 ||
+            strv_extendf(&msg.env, "SLUICE_LOCATION=%s", location) < 0 ||
+            strv_extendf(&msg.env, "SLUICE_DUE=%s", when) < 0 ||
+            strv_extendf(&msg.env, "SLUICE_TEXT=%s", msg.text) < 0) {
+                message_done(&msg);
+                log_oom();
+                return;
+        }
+        queue(m, TAKE_PTR(names), &msg, NULL);
 }
 
 void notify_free(Manager *m) {
@@ -791,10 +517,17 @@ void notify_free(Manager *m) {
 
         if (!st)
                 return;
-        while (st->pending)
-                pending_free(st, st->pending);
+        /* Told now, with the lines written so far: nobody would tell them after. */
+        while (st->pending) {
+                Pending *p = st->pending;
+                _cleanup_free_ char *logs = p->run_id && st->log ? run_log_last_lines(
+                        st->log, p->unit, p->ident, p->since, LOG_LINES) : NULL;
+
+                send_pending(m, p, logs);
+                pending_free(st, p);
+        }
         sd_event_source_disable_unref(st->log_timer);
-        run_log_close(st->log);
+        run_log_free(st->log);
         while (st->deliveries)
                 delivery_free(st->deliveries);
         while (st->channels)

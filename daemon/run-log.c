@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * A failure notice carries the run's last lines, and the daemon learns that a run ended a little
+ * before journald may have written them: journald reads a task's stream in chunks and writes a
+ * chunk's lines after reading it, milliseconds later when it is busy. The daemon's own entry on
+ * the run's end marks the point after which they are all in the journal (run_log_has_end).
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +34,7 @@ static int on_journal(sd_event_source *s, int fd, uint32_t revents, void *userda
 }
 
 int run_log_open(sd_event *e, void (*changed)(void *userdata), void *userdata, RunLog **ret) {
-        RunLog *l = calloc(1, sizeof(*l));
+        _cleanup_(run_log_freep) RunLog *l = calloc(1, sizeof(*l));
         int r, fd;
 
         if (!l)
@@ -42,21 +48,28 @@ int run_log_open(sd_event *e, void (*changed)(void *userdata), void *userdata, R
                 r = sd_journal_get_events(l->j);
         if (r >= 0)
                 r = sd_event_add_io(e, &l->io, fd, (uint32_t) r, on_journal, l);
-        if (r < 0) {
-                run_log_close(l);
+        if (r < 0)
                 return r;
-        }
-        *ret = l;
+        *ret = TAKE_PTR(l);
         return 0;
 }
 
-RunLog *run_log_close(RunLog *l) {
+RunLog *run_log_free(RunLog *l) {
         if (!l)
                 return NULL;
         sd_event_source_disable_unref(l->io);
         sd_journal_close(l->j);
         free(l);
         return NULL;
+}
+
+/* 1 when an entry matches, 0 when none does, -errno. */
+static int any_entry(sd_journal *j) {
+        int r = sd_journal_seek_tail(j);
+
+        if (r >= 0)
+                r = sd_journal_previous(j);
+        return r < 0 ? r : r > 0;
 }
 
 int run_log_has_end(RunLog *l, const char *run_id) {
@@ -72,11 +85,18 @@ int run_log_has_end(RunLog *l, const char *run_id) {
                 r = sd_journal_add_match(l->j, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_START_FAILED_STR, 0);
         if (r >= 0)
                 r = sd_journal_add_match(l->j, m, 0);
-        if (r >= 0)
-                r = sd_journal_seek_tail(l->j);
-        if (r >= 0)
-                r = sd_journal_previous(l->j);
-        return r < 0 ? r : r > 0;
+        return r < 0 ? r : any_entry(l->j);
+}
+
+int run_log_sees_pid(RunLog *l, pid_t pid) {
+        _cleanup_free_ char *m = NULL;
+        int r;
+
+        if (asprintf(&m, "_PID=%d", (int) pid) < 0)
+                return -ENOMEM;
+        sd_journal_flush_matches(l->j);
+        r = sd_journal_add_match(l->j, m, 0);
+        return r < 0 ? r : any_entry(l->j);
 }
 
 char *run_log_last_lines(RunLog *l, const char *unit, const char *ident, usec_t since, size_t n) {
@@ -92,11 +112,11 @@ char *run_log_last_lines(RunLog *l, const char *unit, const char *ident, usec_t 
         while (strv_length(lines) < n && sd_journal_previous(l->j) > 0) {
                 if (sd_journal_get_realtime_usec(l->j, &t) >= 0 && t < since)
                         break;
-                /* The task's lines: not another unit's, nor the daemon's entries on the run
-                 * (each has a MESSAGE_ID, which a stream's lines never have). */
+                /* The task's lines: not another unit's, nor the daemon's entries on the run. */
                 JournalEntryKind kind = journal_entry_kind(l->j, unit);
                 if ((kind != JOURNAL_ENTRY_UNIT && kind != JOURNAL_ENTRY_OTHER) ||
-                    journal_field(l->j, "MESSAGE_ID", id, sizeof(id))[0])
+                    streq(journal_field(l->j, "MESSAGE_ID", id, sizeof(id)),
+                          SLUICE_MESSAGE_RUN_START_FAILED_STR))
                         continue;
                 if (sd_journal_get_data(l->j, "MESSAGE", &data, &len) >= 0 && len > 8)
                         (void) strv_extendf(&lines, "%.*s", (int) (len - 8),

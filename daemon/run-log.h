@@ -2,30 +2,37 @@
 /* A run's last log lines, read once journald has written all of them */
 #pragma once
 
-#include <stdbool.h>
+#include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "util/macro.h"
 #include "util/time-util.h"
 
-/*
- * One journal handle, watched through the event loop while failure notices wait for their
- * lines. Opening one costs a few milliseconds (every journal file), so the notices that wait
- * at the same time share it.
- */
 typedef struct RunLog RunLog;
 
-/* changed(userdata) runs whenever journald has written something new. */
+/*
+ * Opens the journal and watches it through the event loop: changed(userdata) runs when journald
+ * says it wrote something (it coalesces those, about every 250 ms) or added a file. changed may
+ * free the RunLog.
+ */
 int run_log_open(sd_event *e, void (*changed)(void *userdata), void *userdata, RunLog **ret);
-RunLog *run_log_close(RunLog *l);
+RunLog *run_log_free(RunLog *l);
+static inline void run_log_freep(RunLog **l) {
+        run_log_free(*l);
+}
 
 /*
  * Whether journald has written every line the run run_id wrote: 1 once the daemon's own entry
- * on the run's end is in the journal. sluice-result records the end only after journald has
- * read the task's whole stream (SIOCOUTQ 0), the daemon sends that entry only after reading
- * the record, and journald, one thread, finishes writing what it read before it takes the
- * next datagram. 0 before; -errno.
+ * on the run's end is in the journal, 0 before, -errno. sluice-result records the end once
+ * journald has read the task's whole stream (SIOCOUTQ 0), the daemon sends that entry after
+ * reading the record, and journald, one thread, writes what it read before it takes the next
+ * datagram. Not when journald was too far behind to read it all within sluice-result's bound
+ * (2 s), nor for a task run without sluice-result: their last lines can come after the entry.
  */
 int run_log_has_end(RunLog *l, const char *run_id);
+
+/* Whether the journal has any entry of process pid: 1, 0, -errno. */
+int run_log_sees_pid(RunLog *l, pid_t pid);
 
 /* The last n lines unit wrote since since (CLOCK_REALTIME), oldest first, one per line;
  * NULL when there are none. ident is the task's syslog identifier ("pipeline.task"), for the

@@ -47,9 +47,14 @@ printf 'account default\nhost 127.0.0.1\nport %s\nfrom sluice@localhost\nauth of
     "$SMTP_PORT" > "$WORK/msmtprc"
 chmod 600 "$WORK/msmtprc"
 
-# SLUICE_LOG, lines and all, beside: grep keeps only its first.
+# SLUICE_LOG, lines and all, beside: grep keeps only its first. JOURNALD_RESUMED: told after
+# the test let journald run again (below).
 mkdir -p "$WORK/logs"
-printf '#!/bin/sh\nenv | grep ^SLUICE_ > "%s/envs/$SLUICE_EVENT.$SLUICE_TASK.$$"\nprintf "%%s\\n" "$SLUICE_LOG" > "%s/logs/$SLUICE_EVENT.$SLUICE_TASK.$$"\n' "$WORK" "$WORK" > "$WORK/notify.sh"
+cat > "$WORK/notify.sh" <<SH
+#!/bin/sh
+{ env | grep ^SLUICE_; [ ! -e "$WORK/resumed" ] || echo JOURNALD_RESUMED=1; } > "$WORK/envs/\$SLUICE_EVENT.\$SLUICE_TASK.\$\$"
+printf '%s\\n' "\$SLUICE_LOG" > "$WORK/logs/\$SLUICE_EVENT.\$SLUICE_TASK.\$\$"
+SH
 chmod +x "$WORK/notify.sh"
 mkdir -p "$WORK/config"
 cat > "$WORK/config/sluiced.conf" <<CONF
@@ -74,8 +79,9 @@ mkdir -p "$units"
 cp "$SOURCE_ROOT/units/sluice-notify@.service" "$units/sluice-notify-$PIPELINE@.service"
 systemctl --user daemon-reload
 trap 'kill $HOOK_PID ${SMTP_PID:-} 2>/dev/null; rm -f "$units/sluice-notify-$PIPELINE@.service"; cleanup' EXIT
-# A bound on a notice's wait for journald far beyond this test's waits, for (a) below.
-SLUICE_NOTICE_WAIT_MS=600000 start_daemon
+# A bound on a notice's wait for journald far beyond this test's waits, and the debug line
+# that says a notice waits, for (a) below.
+SLUICE_LOG_LEVEL=debug SLUICE_NOTICE_WAIT_MS=600000 start_daemon
 count() { ls "$WORK/$1" 2>/dev/null | grep -c "^$2" || true; }
 has() { [ "$(count "$1" "$2")" -ge "$3" ]; }
 
@@ -132,19 +138,28 @@ wait_for 30 "the OnFailure= unit's line" notified_unit
 # journald lags. A failure's notice waits for the daemon's own entry on the run's end to be in
 # the journal: journald takes it after what it read of the task's output, and the run's end is
 # recorded once it has read all. Here journald is stopped from after the task's last line
-# until the run has ended: (a) resumed at once, the notice goes when the entry is written
+# until the run has ended: (a) resumed once the notice is waiting, the notice goes after that
 # (the daemon runs with a bound far beyond this test's waits); (b) resumed only after the
-# bound, the notice goes at the bound. Stopped are the
-# journalds of this mount namespace (a container's, in test-system, is not this test's).
-journalds=()
-for pid in $(pidof systemd-journald); do
-    [ "$(readlink "/proc/$pid/ns/mnt")" = "$(readlink /proc/self/ns/mnt)" ] && journalds+=("$pid")
-done
-[ ${#journalds[@]} -gt 0 ] || fail "no journald to stop"
-# Whatever ends this test, journald runs again; the timer is a safety net, not a wait.
-(sleep 60; kill -CONT "${journalds[@]}") >/dev/null 2>&1 &
-NET_PID=$!
-trap 'kill -CONT "${journalds[@]}" 2>/dev/null; kill $NET_PID $HOOK_PID ${SMTP_PID:-} 2>/dev/null; rm -f "$units/sluice-notify-$PIPELINE@.service"; cleanup' EXIT
+# bound, the notice goes at the bound, with the line written before. Stopped are the
+# journalds of this mount namespace (a container's, in test-system, is not this test's), and
+# only where this test's harness started them: on a host booted with systemd, journald is
+# everyone's.
+lag_test=
+if [ "$(cat /proc/1/comm)" != systemd ]; then
+    journalds=()
+    for pid in $(pidof systemd-journald); do
+        [ "$(readlink "/proc/$pid/ns/mnt")" = "$(readlink /proc/self/ns/mnt)" ] && journalds+=("$pid")
+    done
+    [ ${#journalds[@]} -gt 0 ] || fail "no journald to stop"
+    lag_test=yes
+    # Whatever ends this test, journald runs again; the timer is a safety net, not a wait.
+    (sleep 60; kill -CONT "${journalds[@]}") >/dev/null 2>&1 &
+    NET_PID=$!
+    trap 'kill -CONT "${journalds[@]}" 2>/dev/null; kill $NET_PID $HOOK_PID ${SMTP_PID:-} 2>/dev/null; rm -f "$units/sluice-notify-$PIPELINE@.service"; cleanup' EXIT
+else
+    echo "journald is the host's: the lagging journald part is left out" >&2
+fi
+# lagged N UNTIL NTH: instance N's run, journald stopped until the daemon logs UNTIL on it.
 lagged() {
     local n=$1 until=$2
     mkfifo "$WORK/gate.$n"
@@ -155,12 +170,17 @@ lagged() {
     echo open > "$WORK/gate.$n"
     lag_seen() { grep -q "sluice-$PIPELINE-lagged@$1.service$2" "$WORK/daemon.log"; }
     wait_for 30 "$n: $until" lag_seen "$n" "$until"
+    touch "$WORK/resumed"
     kill -CONT "${journalds[@]}"
-    wait_for 30 "the notice of lagged $n" has logs "failure.lagged" "$3"
+    wait_for 30 "the notice of lagged $n" has envs "failure.lagged" "$3"
+    env_file=$(ls -t "$WORK"/envs/failure.lagged.* | head -n 1)
     log_file=$(ls -t "$WORK"/logs/failure.lagged.* | head -n 1)
     grep -q "^the last words of $n$" "$log_file" || fail "the notice of $n lacks the task's line: $(cat "$log_file")"
 }
-lagged a " failed for good" 1
+if [ -n "$lag_test" ]; then
+    lagged a ": its notice waits for journald" 1
+    grep -q "^JOURNALD_RESUMED=1" "$env_file" || fail "the notice of a went while journald was stopped"
+fi
 
 # A reload: hook posts elsewhere from now on; storm is gone, so the pipeline that names it
 # keeps its running version (and says why), and its channel is retired.
@@ -177,9 +197,12 @@ grep -q '"unit":"sluice-'"$PIPELINE"'-bad@b.service"' "$WORK/posts/hook2.1" || f
 [ "$(count posts "hook\\.")" = 1 ] || fail "the old address was posted to after the reload"
 
 # (b), by a daemon started again with the default bound and the notifiers of before.
-cp "$WORK/sluiced.conf.before" "$WORK/config/sluiced.conf"
-kill "$DAEMON_PID"
-wait "$DAEMON_PID" || true
-start_daemon
-lagged b ": the journal still lacks the end of run" 2
+if [ -n "$lag_test" ]; then
+    cp "$WORK/sluiced.conf.before" "$WORK/config/sluiced.conf"
+    kill "$DAEMON_PID"
+    wait "$DAEMON_PID" || true
+    rm "$WORK/resumed"
+    start_daemon
+    lagged b ": the journal still lacks the end of run" 2
+fi
 echo ok
