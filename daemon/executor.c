@@ -477,11 +477,13 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
             (i->backfill ? pipeline_backfill_slice_name(task->pipeline, &slice)
                          : pipeline_slice_name(task->pipeline, &slice)) < 0)
                 return -ENOMEM;
-        /* Journal fields for the task's own lines (systemd attaches them to system units). */
-        if (strv_extendf(&fields, "SLUICE_PIPELINE=%s", task->pipeline->name) < 0 ||
-            strv_extendf(&fields, "SLUICE_TASK=%s", task->name) < 0 ||
-            strv_extendf(&fields, "SLUICE_INSTANCE=%s", i->id) < 0 ||
-            strv_extendf(&fields, "SLUICE_RUN_ID=%s", run->id_str) < 0)
+        /* Journal fields for the task's own lines. journald takes them from a file that only a
+         * system manager writes: a user manager ignores them, so they are not sent there. */
+        if (!m->user &&
+            (strv_extendf(&fields, "SLUICE_PIPELINE=%s", task->pipeline->name) < 0 ||
+             strv_extendf(&fields, "SLUICE_TASK=%s", task->name) < 0 ||
+             strv_extendf(&fields, "SLUICE_INSTANCE=%s", i->id) < 0 ||
+             strv_extendf(&fields, "SLUICE_RUN_ID=%s", run->id_str) < 0))
                 return -ENOMEM;
         wrapped = can_record_itself(task) || m->helper_everywhere;
         if (can_record_itself(task))
@@ -491,7 +493,7 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
         else {
                 /* A privileged ExecStopPost= records the end; sluice-result --exec, where the
                  * task can run it, holds that back until journald has read the task's output,
-                 * for the failure notice's last lines (notify.c). */
+                 * for the failure notice's last lines (run-log.h). */
                 r = strv_copy(STRV_MAKE(m->result_helper, m->state_dir, run->id_str), &stop_post);
                 if (r >= 0 && wrapped)
                         r = argv_prepend(&argv, STRV_MAKE(m->result_helper, "--exec"));

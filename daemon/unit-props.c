@@ -154,7 +154,8 @@ int unit_props_append(sd_bus_message *m, const UnitSpec *s) {
         r = append_strv(m, "Environment", s->environment);
         if (r < 0)
                 return r;
-        r = append_log_fields(m, s->log_fields);
+        if (s->log_fields)
+                r = append_log_fields(m, s->log_fields);
         if (r >= 0 && s->on_failure)
                 r = append_strv(m, "OnFailure", s->on_failure);
         if (r < 0)
