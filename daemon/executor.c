@@ -227,6 +227,7 @@ static void fail_start(Manager *m, Instance *i, int error, const char *what) {
         if (asprintf(&reason, "start failed: %s", what) < 0)
                 reason = NULL;
         discard_staged(i);
+        i->journal_behind = false;
         run_ended(m, i, false, FAILURE_START, reason ?: "start failed");
 }
 
@@ -739,6 +740,7 @@ void executor_finish(Manager *m, Instance *i, const UnitResult *res) {
 
         if (ok && commit_outputs(i, &reason) < 0)
                 ok = false;
+        i->journal_behind = res->journal_behind;
         if (!ok) {
                 discard_staged(i);
                 if (!reason) {

@@ -14,6 +14,7 @@ typedef struct UnitResult {
         uint64_t cpu_nsec;      /* UINT64_MAX unknown */
         uint64_t rss_peak;      /* bytes, the largest process's (sluice-result); UINT64_MAX unknown */
         char *run_id;           /* SLUICE_RUN_ID= of the unit's environment */
+        bool journal_behind;    /* journald had not read all the task wrote (sluice-result) */
 } UnitResult;
 
 #define UNIT_RESULT_UNKNOWN \

@@ -65,6 +65,7 @@ typedef struct Instance {
         bool failed_before;     /* a run of it failed: its next success is a recovery */
         usec_t last_start_realtime;     /* of the run that ended last */
         char *last_run_id;      /* of the last run whose end was accounted for */
+        bool journal_behind;    /* ... and journald had not read all it wrote by then */
         usec_t wake_realtime;   /* RETRY: next attempt; FAILED: end of the disable window */
         sd_event_source *timer; /* for wake_realtime; owned */
         usec_t queued_usec;     /* CLOCK_MONOTONIC, for oldest-first */

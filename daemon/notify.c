@@ -49,6 +49,7 @@ struct Pending {
         char *unit, *ident;
         usec_t since;           /* the run's start, CLOCK_REALTIME */
         usec_t deadline;        /* CLOCK_MONOTONIC */
+        bool behind;            /* journald was behind on the run's output: wait till then */
         bool waiting;
 };
 
@@ -378,21 +379,30 @@ static void pending_advance(Manager *m) {
 
                 if (l) {
                         usec_t now = now_usec(CLOCK_MONOTONIC);
-                        int r = st->blind ? 1 : run_log_has_end(l, p->run_id);
+                        /* Behind, journald may write the daemon's entry before the run's last
+                         * lines (it reads the two sockets in no set order): nothing tells when
+                         * it has them all, and the notice gives it the whole bound. */
+                        int r = st->blind ? 1 : p->behind ? 0 : run_log_has_end(l, p->run_id);
 
                         if (r == 0 && now < p->deadline) {
                                 if (!p->waiting) {
-                                        log_debug("%s: its notice waits for journald to write "
-                                                  "the run's last lines", p->unit);
+                                        if (p->behind)
+                                                log_info("%s: journald had not read all the run "
+                                                         "wrote when it ended: its notice waits "
+                                                         "for its last lines", p->unit);
+                                        else
+                                                log_debug("%s: its notice waits for journald to "
+                                                          "write the run's last lines", p->unit);
                                         p->waiting = true;
                                         st->poll = LOG_POLL_MIN;
                                 } else
                                         st->poll = MIN(st->poll * 2, LOG_POLL_MAX);
-                                if (arm_log_timer(m, MIN(p->deadline, now + st->poll)) >= 0)
+                                if (arm_log_timer(m, p->behind ? p->deadline
+                                                               : MIN(p->deadline, now + st->poll)) >= 0)
                                         return;
                                 /* Without a timer a journal that stays still could hold it for
                                  * good: it goes now. */
-                        } else if (r == 0)
+                        } else if (r == 0 && !p->behind)
                                 log_notice("%s: the journal still lacks the end of run %s; its "
                                            "notice goes with the lines there so far", p->unit,
                                            p->run_id);
@@ -433,6 +443,7 @@ static void queue(Manager *m, char **channels, Message *msg, Instance *i) {
                 }
                 p->since = i->last_start_realtime;
                 p->deadline = now_usec(CLOCK_MONOTONIC) + st->log_wait;
+                p->behind = i->journal_behind;
         }
         pending_advance(m);
 }

@@ -117,6 +117,7 @@ void recover_from_result_file(Manager *m, Instance *i) {
         if (rr.cpu_usec != UINT64_MAX)
                 res.cpu_nsec = rr.cpu_usec * NSEC_PER_USEC;
         res.rss_peak = rr.rss_peak;
+        res.journal_behind = rr.journal_behind;
         if (rr.exit_code && streq(rr.exit_code, "exited")) {
                 res.exec_code = CLD_EXITED;
                 res.exec_status = atoi(strempty(rr.exit_status));

@@ -70,7 +70,7 @@ extern char **environ;
 static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
 
 static int record(const char *dir, const char *run_id, const char *result, const char *code,
-                  const char *status, const struct rusage *ru) {
+                  const char *status, const struct rusage *ru, bool journal_behind) {
         uint64_t cpu = UINT64_MAX, rss = UINT64_MAX;
         int r;
 
@@ -79,7 +79,7 @@ static int record(const char *dir, const char *run_id, const char *result, const
                       (uint64_t) (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec);
                 rss = (uint64_t) ru->ru_maxrss * 1024u;        /* Linux counts KiB */
         }
-        r = state_record_result(dir, run_id, result, code, status, cpu, rss);
+        r = state_record_result(dir, run_id, result, code, status, cpu, rss, journal_behind);
 
         if (r < 0)
                 fprintf(stderr, "sluice-result: cannot record the result of run %s in %s: %s\n",
@@ -124,28 +124,34 @@ static long long now_nsec(void) {
  * Bounded, so a stuck journald delays a run's end but never holds it. A last line without its
  * newline stays in journald's buffer until the stream closes, and is missed.
  */
-static void drain(int fd, long long deadline) {
+static bool drain(int fd, long long deadline) {
         long pause = 50000;     /* ns, doubling to 5 ms */
         int queued;
 
-        while (ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0 && now_nsec() < deadline) {
+        while (ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0) {
+                if (now_nsec() >= deadline)
+                        return false;
                 (void) nanosleep(&(struct timespec){ 0, pause }, NULL);
                 pause = pause < 5000000 ? pause * 2 : pause;
         }
+        return true;
 }
 
-static void wait_for_journal(void) {
+/* false when journald had not read it all by the bound. */
+static bool wait_for_journal(void) {
         const char *max_ms = getenv("SLUICE_RESULT_DRAIN_MS");
         long long deadline = now_nsec() + (max_ms ? atoll(max_ms) * 1000000LL : DRAIN_MAX_NSEC);
         struct stat out, err;
         bool out_ok = fstat(STDOUT_FILENO, &out) == 0, err_ok = fstat(STDERR_FILENO, &err) == 0;
+        bool read_all = true;
 
         if (out_ok && S_ISSOCK(out.st_mode))
-                drain(STDOUT_FILENO, deadline);
+                read_all = drain(STDOUT_FILENO, deadline);
         /* systemd hands both the same stream, as a rule */
         if (err_ok && S_ISSOCK(err.st_mode) &&
             !(out_ok && err.st_dev == out.st_dev && err.st_ino == out.st_ino))
-                drain(STDERR_FILENO, deadline);
+                read_all = drain(STDERR_FILENO, deadline) && read_all;
+        return read_all;
 }
 
 /*
@@ -234,7 +240,7 @@ static int run(const char *dir, const char *run_id, char **argv) {
         if (r != 0) {
                 /* As systemd reports an ExecStart= it cannot execute. */
                 fprintf(stderr, "sluice-result: cannot execute %s: %s\n", argv[0], strerror(r));
-                (void) record(dir, run_id, "exit-code", "exited", "203", NULL);
+                (void) record(dir, run_id, "exit-code", "exited", "203", NULL, false);
                 return EXIT_EXEC;
         }
         /* systemd sends a stop to every process of the unit, the task included: this one stays
@@ -253,9 +259,9 @@ static int run(const char *dir, const char *run_id, char **argv) {
                         return EXIT_FAILURE;
                 }
         bool io_error = WIFEXITED(status) && WEXITSTATUS(status) == 0 && sync_outputs() < 0;
-        wait_for_journal();
+        bool behind = !wait_for_journal();
         if (io_error) {
-                (void) record(dir, run_id, "exit-code", "exited", EXIT_IOERR_STR, &ru);
+                (void) record(dir, run_id, "exit-code", "exited", EXIT_IOERR_STR, &ru, behind);
                 return EXIT_IOERR;
         }
         if (WIFSIGNALED(status)) {
@@ -264,11 +270,11 @@ static int run(const char *dir, const char *run_id, char **argv) {
 
                 (void) record(dir, run_id, dumped ? "core-dump" : "signal",
                               dumped ? "dumped" : "killed",
-                              signal_to_name(WTERMSIG(status), buf) ?: "", &ru);
+                              signal_to_name(WTERMSIG(status), buf) ?: "", &ru, behind);
         } else {
                 snprintf(number, sizeof(number), "%d", WEXITSTATUS(status));
                 (void) record(dir, run_id, WEXITSTATUS(status) == 0 ? "success" : "exit-code",
-                              "exited", number, &ru);
+                              "exited", number, &ru, behind);
         }
         end_like(status);
 }
@@ -293,7 +299,7 @@ static _Noreturn void watch(int pidfd) {
         (void) syscall(SYS_close_range, (unsigned) pidfd + 1, ~0u, 0u);
         while (poll(&task, 1, -1) < 0 && errno == EINTR)
                 ;
-        wait_for_journal();
+        (void) wait_for_journal();
         _exit(EXIT_SUCCESS);
 }
 
@@ -364,7 +370,8 @@ int main(int argc, char *argv[]) {
                 result = "exit-code";
                 status = EXIT_IOERR_STR;
         }
-        if (record(argv[1], argv[2], result, getenv("EXIT_CODE"), status, NULL) < 0)
+        /* The watcher (--exec) cannot tell this process whether journald read it all. */
+        if (record(argv[1], argv[2], result, getenv("EXIT_CODE"), status, NULL, false) < 0)
                 return EXIT_FAILURE;
         return EXIT_SUCCESS;
 }

@@ -377,7 +377,7 @@ int state_read_runs(StateDir *s, RunRecord ***ret) {
 
 int state_record_result(const char *dir, const char *run_id, const char *service_result,
                         const char *exit_code, const char *exit_status, uint64_t cpu_usec,
-                        uint64_t rss_peak) {
+                        uint64_t rss_peak, bool journal_behind) {
         _cleanup_free_ char *path = NULL, *buf = NULL;
         size_t len = 0;
         FILE *f;
@@ -397,6 +397,8 @@ int state_record_result(const char *dir, const char *run_id, const char *service
                 fprintf(f, "cpu_usec=%llu\n", (unsigned long long) cpu_usec);
         if (rss_peak != UINT64_MAX)
                 fprintf(f, "rss_peak=%llu\n", (unsigned long long) rss_peak);
+        if (journal_behind)
+                fputs("journal_behind=1\n", f);
         if (fclose(f) != 0)
                 return -ENOMEM;
         return replace_file(path, buf, len);
@@ -423,6 +425,8 @@ static int result_field(const char *key, char *value, void *userdata) {
                 r->cpu_usec = strtoull(value, NULL, 10);
         if (streq(key, "rss_peak"))
                 r->rss_peak = strtoull(value, NULL, 10);
+        if (streq(key, "journal_behind"))
+                r->journal_behind = streq(value, "1");
         return 0;
 }
 

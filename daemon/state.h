@@ -44,6 +44,7 @@ typedef struct RunResult {
         uint64_t realtime;      /* when sluice-result recorded it, CLOCK_REALTIME */
         uint64_t cpu_usec;      /* the task's user + system time; UINT64_MAX unknown */
         uint64_t rss_peak;      /* the largest resident set of its processes, bytes; or unknown */
+        bool journal_behind;    /* journald had not read all the task wrote when it was recorded */
 } RunResult;
 
 void run_result_done(RunResult *r);
@@ -77,10 +78,11 @@ void run_records_free(RunRecord **l);
 
 /* The unit's side (sluice-result): how the run ended, in systemd's words: $SERVICE_RESULT
  * ("success", "exit-code", "signal", ...), $EXIT_CODE ("exited", "killed", "dumped") and
- * $EXIT_STATUS (a number or a signal name); with what it used, when known (else UINT64_MAX). */
+ * $EXIT_STATUS (a number or a signal name); with what it used, when known (else UINT64_MAX),
+ * and whether journald was still behind on the task's output. */
 int state_record_result(const char *dir, const char *run_id, const char *service_result,
                         const char *exit_code, const char *exit_status, uint64_t cpu_usec,
-                        uint64_t rss_peak);
+                        uint64_t rss_peak, bool journal_behind);
 bool state_has_result(const char *dir, const char *run_id);
 /* 1 and *ret when a result file exists, 0 when not. */
 int state_read_result(const char *dir, const char *run_id, RunResult *ret);

@@ -140,7 +140,7 @@ wait_for 30 "the OnFailure= unit's line" notified_unit
 # recorded once it has read all. Here journald is stopped from after the task's last line
 # until the run has ended: (a) resumed once the notice is waiting, the notice goes after that
 # (the daemon runs with a bound far beyond this test's waits); (b) resumed only after the
-# bound, the notice goes at the bound, with the line written before. Stopped are the
+# bound, the notice goes at the bound, with the line written before; (c) below. Stopped are the
 # journalds of this mount namespace (a container's, in test-system, is not this test's), and
 # only where this test's harness started them: on a host booted with systemd, journald is
 # everyone's.
@@ -159,23 +159,27 @@ if [ "$(cat /proc/1/comm)" != systemd ]; then
 else
     echo "journald is the host's: the lagging journald part is left out" >&2
 fi
-# lagged N UNTIL NTH: instance N's run, journald stopped until the daemon logs UNTIL on it.
+said() { journalctl --no-pager -q -o cat -t "$PIPELINE.lagged" | grep -q "^the last words of $1$"; }
+lag_seen() { grep -q "sluice-$PIPELINE-lagged@$1.service$2" "$WORK/daemon.log"; }
+# lagged N UNTIL NTH: instance N's run, journald stopped from after the task's line until the
+# daemon logs UNTIL on it; its notice is the NTH and has the line.
 lagged() {
     local n=$1 until=$2
     mkfifo "$WORK/gate.$n"
     echo x > "$WORK/in/lagged/$n"
-    said() { journalctl --no-pager -q -o cat -t "$PIPELINE.lagged" | grep -q "^the last words of $1$"; }
     wait_for 30 "the last words of $n in the journal" said "$n"
     kill -STOP "${journalds[@]}"
     echo open > "$WORK/gate.$n"
-    lag_seen() { grep -q "sluice-$PIPELINE-lagged@$1.service$2" "$WORK/daemon.log"; }
     wait_for 30 "$n: $until" lag_seen "$n" "$until"
     touch "$WORK/resumed"
     kill -CONT "${journalds[@]}"
-    wait_for 30 "the notice of lagged $n" has envs "failure.lagged" "$3"
+    notice_has_line "$n" "$3"
+}
+notice_has_line() {
+    wait_for 30 "the notice of lagged $1" has envs "failure.lagged" "$2"
     env_file=$(ls -t "$WORK"/envs/failure.lagged.* | head -n 1)
     log_file=$(ls -t "$WORK"/logs/failure.lagged.* | head -n 1)
-    grep -q "^the last words of $n$" "$log_file" || fail "the notice of $n lacks the task's line: $(cat "$log_file")"
+    grep -q "^the last words of $1$" "$log_file" || fail "the notice of $1 lacks the task's line: $(cat "$log_file")"
 }
 if [ -n "$lag_test" ]; then
     lagged a ": its notice waits for journald" 1
@@ -204,5 +208,15 @@ if [ -n "$lag_test" ]; then
     rm "$WORK/resumed"
     start_daemon
     lagged b ": the journal still lacks the end of run" 2
+    # (c) stopped before the task writes: journald has not read its line when the run ends
+    # (sluice-result waits 2 s for it), may then write the daemon's entry first, and the
+    # notice gives it the whole bound.
+    mkfifo "$WORK/gate.c"
+    kill -STOP "${journalds[@]}"
+    echo x > "$WORK/in/lagged/c"
+    echo open > "$WORK/gate.c"
+    wait_for 30 "c: journald behind" lag_seen c ": journald had not read all"
+    kill -CONT "${journalds[@]}"
+    notice_has_line c 3
 fi
 echo ok

@@ -137,7 +137,7 @@ static void test_result_round_trip(void **state) {
         assert_int_equal(state_read_result(dir, "r1", &rr), 0);
         /* What systemd gives ExecStopPost=, in its words. */
         assert_int_equal(state_record_result(dir, "r1", "signal", "killed", "KILL", 1500,
-                                             4096 * 1024), 0);
+                                             4096 * 1024, true), 0);
         assert_true(state_has_result(dir, "r1"));
         assert_int_equal(state_read_result(dir, "r1", &rr), 1);
         assert_string_equal(rr.service_result, "signal");
@@ -145,12 +145,14 @@ static void test_result_round_trip(void **state) {
         assert_string_equal(rr.exit_status, "KILL");
         assert_int_equal(rr.cpu_usec, 1500);
         assert_int_equal(rr.rss_peak, 4096 * 1024);
+        assert_true(rr.journal_behind);
         run_result_done(&rr);
         /* ExecStopPost= knows neither. */
         assert_int_equal(state_record_result(dir, "r2", "success", "exited", "0", UINT64_MAX,
-                                             UINT64_MAX), 0);
+                                             UINT64_MAX, false), 0);
         assert_int_equal(state_read_result(dir, "r2", &rr), 1);
         assert_true(rr.cpu_usec == UINT64_MAX && rr.rss_peak == UINT64_MAX);
+        assert_false(rr.journal_behind);
         run_result_done(&rr);
 }
 
