@@ -69,6 +69,10 @@ int log_internal(int level, int error, const char *file, int line, const char *f
         (void) vsnprintf(msg, sizeof(msg), format, ap);
         va_end(ap);
 
+        /* First: a journald that does not read (stopped, overloaded) blocks the send, and a
+         * terminal or a log file should have the line meanwhile. */
+        if (log_to_stderr)
+                fprintf(stderr, "%s\n", msg);
         if (log_to_journal) {
                 size_t n = strv_length(fields);
                 struct iovec iov[n + 4];
@@ -96,8 +100,6 @@ int log_internal(int level, int error, const char *file, int line, const char *f
                         free(m);
                 }
         }
-        if (log_to_stderr)
-                fprintf(stderr, "%s\n", msg);
         errno = saved;
         return error > 0 ? -error : 0;
 }

@@ -35,7 +35,7 @@ struct Delivery {
         CurlRequest *req;
 };
 
-void delivery_free(Delivery *d) {
+void notify_delivery_free(Delivery *d) {
         Channel *ch = d->ch;
 
         DL_DELETE(ch->manager->notify->deliveries, d);
@@ -44,10 +44,10 @@ void delivery_free(Delivery *d) {
         sd_event_source_disable_unref(d->io);
         sd_event_source_disable_unref(d->timer);
         curl_request_free(d->req);
-        message_done(&d->msg);
+        notify_message_done(&d->msg);
         free(d);
         if (--ch->n_deliveries == 0 && ch->retired)
-                channel_free(ch);
+                notify_channel_free(ch);
 }
 
 static void attempt(Delivery *d);
@@ -68,14 +68,14 @@ static void failed(Delivery *d, const char *why) {
         if (d->attempt > n->retries) {
                 log_error("Notifier '%s' failed %u time(s), giving up on: %s (%s)", n->name,
                           d->attempt, d->msg.text, why);
-                delivery_free(d);
+                notify_delivery_free(d);
                 return;
         }
         log_warning("Notifier '%s' failed (%s); trying again in %llu s", n->name, why,
                     (unsigned long long) (delay / USEC_PER_SEC));
         if (sd_event_add_time_relative(d->ch->manager->event, &d->timer, CLOCK_MONOTONIC, delay,
                                        0, on_retry_timer, d) < 0)
-                delivery_free(d);
+                notify_delivery_free(d);
 }
 
 static int on_child(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -90,7 +90,7 @@ static int on_child(sd_event_source *s, int fd, uint32_t revents, void *userdata
         close(d->pid_fd);
         d->pid_fd = -1;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-                delivery_free(d);
+                notify_delivery_free(d);
                 return 0;
         }
         const char *prog = (d->ch->n->kind == NOTIFIER_EMAIL ? d->ch->n->sendmail
@@ -217,7 +217,7 @@ static void spawn(Delivery *d) {
                                        on_child_timeout, d) < 0) {
                 /* Cannot watch it: let it run, reaped by nobody is worse than unwatched. */
                 (void) waitpid(d->pid, NULL, 0);
-                delivery_free(d);
+                notify_delivery_free(d);
         }
 }
 
@@ -228,7 +228,7 @@ static void on_posted(CurlRequest *req, const char *error, void *userdata) {
         if (!error && req->status / 100 == 2) {
                 d->req = NULL;
                 curl_request_free(req);
-                delivery_free(d);
+                notify_delivery_free(d);
                 return;
         }
         if (error)
@@ -311,11 +311,11 @@ static char *build_json(const Notifier *n, const Message *msg) {
         return buf;
 }
 
-void deliver(Channel *ch, Message *msg) {
+void notify_deliver(Channel *ch, Message *msg) {
         Delivery *d = calloc(1, sizeof(*d));
 
         if (!d) {
-                message_done(msg);
+                notify_message_done(msg);
                 return;
         }
         d->ch = ch;
@@ -327,3 +327,15 @@ void deliver(Channel *ch, Message *msg) {
         attempt(d);
 }
 
+
+void notify_deliveries_stop(NotifyState *st) {
+        while (st->deliveries) {
+                Delivery *d = st->deliveries;
+
+                /* A command or mail program under way runs on, unwatched; the rest is lost. */
+                if (d->pid_fd < 0)
+                        log_warning("Notifier '%s' cannot deliver, sluiced is stopping: %s",
+                                    d->ch->n->name, d->msg.text);
+                notify_delivery_free(d);
+        }
+}

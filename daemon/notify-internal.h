@@ -50,10 +50,12 @@ typedef struct NotifyState {
         bool told_blind;
 } NotifyState;
 
-void message_done(Message *msg);
+void notify_message_done(Message *msg);
 /* Frees a channel, retired or at shutdown, with all it held. */
-void channel_free(Channel *ch);
+void notify_channel_free(Channel *ch);
 /* Sends msg (taken) through ch's notifier: a command, a mail or a POST, tried again with
  * back-off when it fails; a retired channel is freed after its last delivery. */
-void deliver(Channel *ch, Message *msg);
-void delivery_free(Delivery *d);
+void notify_deliver(Channel *ch, Message *msg);
+void notify_delivery_free(Delivery *d);
+/* sluiced stops: frees every delivery, saying which could not be made. */
+void notify_deliveries_stop(NotifyState *st);

@@ -5,14 +5,18 @@
  * 500 failures in a minute are four messages, not 500. A failure of an instance already told
  * about is not told again until that instance has succeeded. A failure's notice carries the
  * run's last log lines, and waits for journald to have written them (run-log.h); the notices
- * behind it wait with it, so that all go out in the order of their events. How a message gets
- * to its receiver is notify-deliver.c's.
+ * behind it wait with it, so that all are handed on in the order of their events (a window's
+ * summary, a retried delivery and commands that run at the same time can still arrive in
+ * another). How a message gets to its receiver is notify-deliver.c's.
  *
  * A reload keeps a notifier's channel (its window, what it holds, what it was told) when the
  * new sluiced.conf has one of that name and kind, and points it at the new settings; one that
  * went away (or changed kind) is retired: it sends what it held at once, its deliveries under
- * way finish with the settings they started with, and it is freed after the last of them.
+ * way finish with the settings they started with, and it is freed after the last of them. A
+ * notice still waiting for its lines goes to the notifier of that name when it is done
+ * waiting, and is dropped, said in the log, when there is none any more.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +24,6 @@
 
 #include "log.h"
 #include "notify-internal.h"
-#include "run-log.h"
 #include "util/strv.h"
 
 #define LOG_LINES 10
@@ -53,13 +56,13 @@ struct Pending {
         bool waiting;
 };
 
-void message_done(Message *msg) {
+void notify_message_done(Message *msg) {
         strv_free(msg->env);
         free(msg->text);
         free(msg->json);
 }
 
-void channel_free(Channel *ch) {
+void notify_channel_free(Channel *ch) {
         Told *t, *tmp;
 
         DL_DELETE(ch->manager->notify->channels, ch);
@@ -86,9 +89,9 @@ static void send_summary(Channel *ch) {
             strv_extend(&msg.env, "SLUICE_EVENT=summary") < 0 ||
             strv_extendf(&msg.env, "SLUICE_COUNT=%u", ch->held) < 0 ||
             strv_extendf(&msg.env, "SLUICE_TEXT=%s", msg.text) < 0)
-                message_done(&msg);
+                notify_message_done(&msg);
         else
-                deliver(ch, &msg);
+                notify_deliver(ch, &msg);
         ch->held = 0;
         ch->held_lines = strv_free(ch->held_lines);
 }
@@ -177,7 +180,7 @@ void notify_reload(Manager *m, Notifier *old, size_t n_old) {
                 ch->n = &ch->own;
                 ch->retired = true;
                 if (ch->n_deliveries == 0)
-                        channel_free(ch);
+                        notify_channel_free(ch);
         }
 }
 
@@ -185,26 +188,26 @@ void notify_reload(Manager *m, Notifier *old, size_t n_old) {
 static void send_or_hold(Channel *ch, Message *msg) {
         if (ch->open && ch->sent < WINDOW_ALLOWANCE) {
                 ch->sent++;
-                deliver(ch, msg);
+                notify_deliver(ch, msg);
                 return;
         }
         if (ch->open) {
                 if (ch->held++ < HELD_LINES)
                         (void) strv_extend(&ch->held_lines, msg->text);
-                message_done(msg);
+                notify_message_done(msg);
                 return;
         }
         if (!ch->window &&
             sd_event_add_time_relative(ch->manager->event, &ch->window, CLOCK_MONOTONIC,
                                        ch->n->window, 0, on_window, ch) < 0) {
-                deliver(ch, msg);
+                notify_deliver(ch, msg);
                 return;
         }
         (void) sd_event_source_set_time_relative(ch->window, ch->n->window);
         (void) sd_event_source_set_enabled(ch->window, SD_EVENT_ONESHOT);
         ch->open = true;
         ch->sent = 1;
-        deliver(ch, msg);
+        notify_deliver(ch, msg);
 }
 
 /* 1 when told before (and so not again), 0 when not; remembers it. A success forgets. */
@@ -274,7 +277,7 @@ static int build(Instance *i, NotifyEvent event, const char *reason, Message *re
             strv_extendf(&msg.env, "SLUICE_REASON=%s", strempty(reason)) < 0 ||
             strv_extend(&msg.env, "SLUICE_LOG=") < 0 ||
             strv_extendf(&msg.env, "SLUICE_TEXT=%s", msg.text) < 0) {
-                message_done(&msg);
+                notify_message_done(&msg);
                 return -ENOMEM;
         }
         *ret = msg;
@@ -294,7 +297,7 @@ static void send_pending(Manager *m, Pending *p, const char *logs) {
                         continue;
                 }
                 if (strv_copy(p->msg.env, &msg.env) < 0 || !(msg.text = strdup(p->msg.text))) {
-                        message_done(&msg);
+                        notify_message_done(&msg);
                         log_oom();
                         continue;
                 }
@@ -314,7 +317,7 @@ static void send_pending(Manager *m, Pending *p, const char *logs) {
 static void pending_free(NotifyState *st, Pending *p) {
         DL_DELETE(st->pending, p);
         strv_free(p->channels);
-        message_done(&p->msg);
+        notify_message_done(&p->msg);
         free(p->run_id);
         free(p->unit);
         free(p->ident);
@@ -368,6 +371,17 @@ static RunLog *open_log(Manager *m) {
         return st->log;
 }
 
+/*
+ * p's run's lines: up to its end's entry where that is known to follow them all, else up to the
+ * next run's start (a retry can start before the notice of the last one goes).
+ */
+static char *last_lines(RunLog *l, Pending *p, usec_t end) {
+        usec_t until = end != USEC_INFINITY ? end + 1
+                                            : run_log_next_start(l, p->unit, p->run_id, p->since);
+
+        return run_log_last_lines(l, p->unit, p->ident, p->since, until, LOG_LINES);
+}
+
 /* Sends the waiting notices, in order, up to the first whose lines journald has not written. */
 static void pending_advance(Manager *m) {
         NotifyState *st = m->notify;
@@ -382,7 +396,8 @@ static void pending_advance(Manager *m) {
                         /* Behind, journald may write the daemon's entry before the run's last
                          * lines (it reads the two sockets in no set order): nothing tells when
                          * it has them all, and the notice gives it the whole bound. */
-                        int r = st->blind ? 1 : p->behind ? 0 : run_log_has_end(l, p->run_id);
+                        usec_t until = USEC_INFINITY;
+                        int r = p->behind ? 0 : st->blind ? 1 : run_log_has_end(l, p->run_id, &until);
 
                         if (r == 0 && now < p->deadline) {
                                 if (!p->waiting) {
@@ -406,7 +421,7 @@ static void pending_advance(Manager *m) {
                                 log_notice("%s: the journal still lacks the end of run %s; its "
                                            "notice goes with the lines there so far", p->unit,
                                            p->run_id);
-                        logs = run_log_last_lines(l, p->unit, p->ident, p->since, LOG_LINES);
+                        logs = last_lines(l, p, r > 0 ? until : USEC_INFINITY);
                 }
                 send_pending(m, p, logs);
                 pending_free(st, p);
@@ -423,7 +438,7 @@ static void queue(Manager *m, char **channels, Message *msg, Instance *i) {
 
         if (!p) {
                 strv_free(channels);
-                message_done(msg);
+                notify_message_done(msg);
                 log_oom();
                 return;
         }
@@ -516,7 +531,7 @@ void notify_target_late(Manager *m, Target *t, const char *location, usec_t due)
             strv_extendf(&msg.env, "SLUICE_LOCATION=%s", location) < 0 ||
             strv_extendf(&msg.env, "SLUICE_DUE=%s", when) < 0 ||
             strv_extendf(&msg.env, "SLUICE_TEXT=%s", msg.text) < 0) {
-                message_done(&msg);
+                notify_message_done(&msg);
                 log_oom();
                 return;
         }
@@ -528,21 +543,25 @@ void notify_free(Manager *m) {
 
         if (!st)
                 return;
-        /* Told now, with the lines written so far: nobody would tell them after. */
+        /* Stopping: what waits goes now, with the lines written so far, and what a window holds
+         * as its summary; commands and mails are started and run on. */
         while (st->pending) {
                 Pending *p = st->pending;
-                _cleanup_free_ char *logs = p->run_id && st->log ? run_log_last_lines(
-                        st->log, p->unit, p->ident, p->since, LOG_LINES) : NULL;
+                _cleanup_free_ char *logs = p->run_id && st->log
+                                                    ? last_lines(st->log, p, USEC_INFINITY)
+                                                    : NULL;
 
                 send_pending(m, p, logs);
                 pending_free(st, p);
         }
         sd_event_source_disable_unref(st->log_timer);
         run_log_free(st->log);
-        while (st->deliveries)
-                delivery_free(st->deliveries);
+        for (Channel *ch = st->channels; ch; ch = ch->next)
+                if (ch->held > 0)
+                        send_summary(ch);
+        notify_deliveries_stop(st);
         while (st->channels)
-                channel_free(st->channels);
+                notify_channel_free(st->channels);
         free(st);
         m->notify = NULL;
 }

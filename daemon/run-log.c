@@ -72,7 +72,7 @@ static int any_entry(sd_journal *j) {
         return r < 0 ? r : r > 0;
 }
 
-int run_log_has_end(RunLog *l, const char *run_id) {
+int run_log_has_end(RunLog *l, const char *run_id, usec_t *ret_when) {
         _cleanup_free_ char *m = NULL;
         int r;
 
@@ -85,21 +85,52 @@ int run_log_has_end(RunLog *l, const char *run_id) {
                 r = sd_journal_add_match(l->j, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_START_FAILED_STR, 0);
         if (r >= 0)
                 r = sd_journal_add_match(l->j, m, 0);
-        return r < 0 ? r : any_entry(l->j);
+        if (r >= 0)
+                r = any_entry(l->j);
+        if (r > 0 && sd_journal_get_realtime_usec(l->j, ret_when) < 0)
+                *ret_when = USEC_INFINITY;
+        return r;
+}
+
+usec_t run_log_next_start(RunLog *l, const char *unit, const char *run_id, usec_t since) {
+        _cleanup_free_ char *m = NULL;
+        char id[64];
+        uint64_t t;
+
+        if (asprintf(&m, "SLUICE_UNIT=%s", unit) < 0)
+                return USEC_INFINITY;
+        sd_journal_flush_matches(l->j);
+        if (sd_journal_add_match(l->j, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_STARTED_STR, 0) < 0 ||
+            sd_journal_add_match(l->j, m, 0) < 0 || sd_journal_seek_realtime_usec(l->j, since) < 0)
+                return USEC_INFINITY;
+        while (sd_journal_next(l->j) > 0)
+                if (!streq(journal_field(l->j, "SLUICE_RUN_ID", id, sizeof(id)), run_id) &&
+                    sd_journal_get_realtime_usec(l->j, &t) >= 0 && t >= since)
+                        return t;
+        return USEC_INFINITY;
 }
 
 int run_log_sees_pid(RunLog *l, pid_t pid) {
-        _cleanup_free_ char *m = NULL;
+        _cleanup_free_ char *m = NULL, *b = NULL;
+        sd_id128_t boot;
         int r;
 
-        if (asprintf(&m, "_PID=%d", (int) pid) < 0)
+        /* This boot's: a container's daemon can have the same pid at every boot. */
+        r = sd_id128_get_boot(&boot);
+        if (r < 0)
+                return r;
+        if (asprintf(&m, "_PID=%d", (int) pid) < 0 ||
+            asprintf(&b, "_BOOT_ID=" SD_ID128_FORMAT_STR, SD_ID128_FORMAT_VAL(boot)) < 0)
                 return -ENOMEM;
         sd_journal_flush_matches(l->j);
         r = sd_journal_add_match(l->j, m, 0);
+        if (r >= 0)
+                r = sd_journal_add_match(l->j, b, 0);
         return r < 0 ? r : any_entry(l->j);
 }
 
-char *run_log_last_lines(RunLog *l, const char *unit, const char *ident, usec_t since, size_t n) {
+char *run_log_last_lines(RunLog *l, const char *unit, const char *ident, usec_t since,
+                         usec_t until, size_t n) {
         _cleanup_strv_free_ char **lines = NULL;
         char *out = NULL, id[64];
         const void *data;
@@ -107,7 +138,9 @@ char *run_log_last_lines(RunLog *l, const char *unit, const char *ident, usec_t 
         uint64_t t;
 
         sd_journal_flush_matches(l->j);
-        if (journal_match_unit(l->j, unit, ident) < 0 || sd_journal_seek_tail(l->j) < 0)
+        if (journal_match_unit(l->j, unit, ident) < 0 ||
+            (until == USEC_INFINITY ? sd_journal_seek_tail(l->j)
+                                    : sd_journal_seek_realtime_usec(l->j, until)) < 0)
                 return NULL;
         while (strv_length(lines) < n && sd_journal_previous(l->j) > 0) {
                 if (sd_journal_get_realtime_usec(l->j, &t) >= 0 && t < since)

@@ -72,7 +72,7 @@ notifiers = {
 };
 CONF
 install_pipeline "$(dirname "$0")/notify.conf.in"
-mkdir -p "$WORK"/in/{bad,good,flip,storm,flaky,mailed,unitfail,lagged}
+mkdir -p "$WORK"/in/{bad,good,flip,storm,flaky,mailed,unitfail,lagged,retried}
 # The shipped template, under a name of this test's, in the user manager.
 units=$XDG_RUNTIME_DIR/systemd/user
 mkdir -p "$units"
@@ -152,13 +152,25 @@ if [ "$(cat /proc/1/comm)" != systemd ]; then
     done
     [ ${#journalds[@]} -gt 0 ] || fail "no journald to stop"
     lag_test=yes
-    # Whatever ends this test, journald runs again; the timer is a safety net, not a wait.
-    (sleep 60; kill -CONT "${journalds[@]}") >/dev/null 2>&1 &
-    NET_PID=$!
-    trap 'kill -CONT "${journalds[@]}" 2>/dev/null; kill $NET_PID $HOOK_PID ${SMTP_PID:-} 2>/dev/null; rm -f "$units/sluice-notify-$PIPELINE@.service"; cleanup' EXIT
+    trap 'resume_journald; kill $HOOK_PID ${SMTP_PID:-} 2>/dev/null; rm -f "$units/sluice-notify-$PIPELINE@.service"; cleanup' EXIT
 else
     echo "journald is the host's: the lagging journald part is left out" >&2
 fi
+# Whatever ends this test, journald runs again (the EXIT trap; a timer per stop, should the
+# test be killed outright: a safety net, not a wait).
+NET_PID=
+stop_journald() {
+    kill -STOP "${journalds[@]}"
+    (sleep 45; kill -CONT "${journalds[@]}") >/dev/null 2>&1 &
+    NET_PID=$!
+}
+resume_journald() {
+    [ -z "${journalds[*]:-}" ] || kill -CONT "${journalds[@]}" 2>/dev/null || true
+    [ -z "$NET_PID" ] || kill "$NET_PID" 2>/dev/null || true
+    NET_PID=
+}
+# open_gate GATE: lets a task waiting at GATE (a FIFO) go on.
+open_gate() { timeout 30 sh -c 'echo open > "$1"' sh "$1" || fail "no task at $1"; }
 said() { journalctl --no-pager -q -o cat -t "$PIPELINE.lagged" | grep -q "^the last words of $1$"; }
 lag_seen() { grep -q "sluice-$PIPELINE-lagged@$1.service$2" "$WORK/daemon.log"; }
 # lagged N UNTIL NTH: instance N's run, journald stopped from after the task's line until the
@@ -168,11 +180,11 @@ lagged() {
     mkfifo "$WORK/gate.$n"
     echo x > "$WORK/in/lagged/$n"
     wait_for 30 "the last words of $n in the journal" said "$n"
-    kill -STOP "${journalds[@]}"
-    echo open > "$WORK/gate.$n"
+    stop_journald
+    open_gate "$WORK/gate.$n"
     wait_for 30 "$n: $until" lag_seen "$n" "$until"
     touch "$WORK/resumed"
-    kill -CONT "${journalds[@]}"
+    resume_journald
     notice_has_line "$n" "$3"
 }
 notice_has_line() {
@@ -211,12 +223,25 @@ if [ -n "$lag_test" ]; then
     # (c) stopped before the task writes: journald has not read its line when the run ends
     # (sluice-result waits 2 s for it), may then write the daemon's entry first, and the
     # notice gives it the whole bound.
-    mkfifo "$WORK/gate.c"
-    kill -STOP "${journalds[@]}"
+    mkfifo "$WORK/gate.c" "$WORK/gate.d"
+    stop_journald
     echo x > "$WORK/in/lagged/c"
-    echo open > "$WORK/gate.c"
+    open_gate "$WORK/gate.c"
     wait_for 30 "c: journald behind" lag_seen c ": journald had not read all"
-    kill -CONT "${journalds[@]}"
+    resume_journald
+    # (d) While c's notice waits out the bound, the retry notice of a task retried at once
+    # queues behind it, and the second attempt starts and writes meanwhile: the notice has
+    # the first attempt's line and not the second's.
+    echo x > "$WORK/in/retried/d"
+    said_by() { journalctl --no-pager -q -o cat -t "$PIPELINE.retried" | grep -q "^attempt $1 of d$"; }
+    wait_for 30 "the first attempt's line in the journal" said_by 1
+    open_gate "$WORK/gate.d"
+    wait_for 30 "the second attempt's line in the journal" said_by 2
     notice_has_line c 3
+    wait_for 30 "the retry notice of d" has logs retry.retried 1
+    log_file=$(ls "$WORK"/logs/retry.retried.* | head -n 1)
+    grep -q "^attempt 1 of d$" "$log_file" || fail "the retry notice lacks its attempt's line: $(cat "$log_file")"
+    ! grep -q "^attempt 2 of d$" "$log_file" || fail "the retry notice has the next attempt's line: $(cat "$log_file")"
+    open_gate "$WORK/gate.d"
 fi
 echo ok
