@@ -382,6 +382,28 @@ static char *last_lines(RunLog *l, Pending *p, usec_t end) {
         return run_log_last_lines(l, p->unit, p->ident, p->since, until, LOG_LINES);
 }
 
+/* Whether p waits on for its lines, with the next look at the journal set up. */
+static bool keep_waiting(Manager *m, Pending *p) {
+        NotifyState *st = m->notify;
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+
+        if (now >= p->deadline)
+                return false;
+        if (!p->waiting) {
+                if (p->behind)
+                        log_info("%s: journald had not read all the run wrote when it ended: its "
+                                 "notice waits for its last lines", p->unit);
+                else
+                        log_debug("%s: its notice waits for journald to write the run's last "
+                                  "lines", p->unit);
+                p->waiting = true;
+                st->poll = LOG_POLL_MIN;
+        } else
+                st->poll = MIN(st->poll * 2, LOG_POLL_MAX);
+        /* Without a timer a journal that stays still could hold it for good: it goes now. */
+        return arm_log_timer(m, p->behind ? p->deadline : MIN(p->deadline, now + st->poll)) >= 0;
+}
+
 /* Sends the waiting notices, in order, up to the first whose lines journald has not written. */
 static void pending_advance(Manager *m) {
         NotifyState *st = m->notify;
@@ -392,36 +414,19 @@ static void pending_advance(Manager *m) {
                 RunLog *l = p->run_id ? open_log(m) : NULL;
 
                 if (l) {
-                        usec_t now = now_usec(CLOCK_MONOTONIC);
                         /* Behind, journald may write the daemon's entry before the run's last
                          * lines (it reads the two sockets in no set order): nothing tells when
                          * it has them all, and the notice gives it the whole bound. */
-                        usec_t until = USEC_INFINITY;
-                        int r = p->behind ? 0 : st->blind ? 1 : run_log_has_end(l, p->run_id, &until);
+                        usec_t end = USEC_INFINITY;
+                        int r = p->behind ? 0 : st->blind ? 1 : run_log_has_end(l, p->run_id, &end);
 
-                        if (r == 0 && now < p->deadline) {
-                                if (!p->waiting) {
-                                        if (p->behind)
-                                                log_info("%s: journald had not read all the run "
-                                                         "wrote when it ended: its notice waits "
-                                                         "for its last lines", p->unit);
-                                        else
-                                                log_debug("%s: its notice waits for journald to "
-                                                          "write the run's last lines", p->unit);
-                                        p->waiting = true;
-                                        st->poll = LOG_POLL_MIN;
-                                } else
-                                        st->poll = MIN(st->poll * 2, LOG_POLL_MAX);
-                                if (arm_log_timer(m, p->behind ? p->deadline
-                                                               : MIN(p->deadline, now + st->poll)) >= 0)
-                                        return;
-                                /* Without a timer a journal that stays still could hold it for
-                                 * good: it goes now. */
-                        } else if (r == 0 && !p->behind)
+                        if (r == 0 && keep_waiting(m, p))
+                                return;
+                        if (r == 0 && !p->behind)
                                 log_notice("%s: the journal still lacks the end of run %s; its "
                                            "notice goes with the lines there so far", p->unit,
                                            p->run_id);
-                        logs = last_lines(l, p, r > 0 ? until : USEC_INFINITY);
+                        logs = last_lines(l, p, r > 0 ? end : USEC_INFINITY);
                 }
                 send_pending(m, p, logs);
                 pending_free(st, p);

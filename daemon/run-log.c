@@ -82,7 +82,8 @@ int run_log_has_end(RunLog *l, const char *run_id, usec_t *ret_when) {
         /* Different fields are ANDed, values of one field ORed. */
         r = sd_journal_add_match(l->j, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_FINISHED_STR, 0);
         if (r >= 0)
-                r = sd_journal_add_match(l->j, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_START_FAILED_STR, 0);
+                r = sd_journal_add_match(l->j, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_START_FAILED_STR,
+                                         0);
         if (r >= 0)
                 r = sd_journal_add_match(l->j, m, 0);
         if (r >= 0)

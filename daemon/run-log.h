@@ -23,11 +23,12 @@ static inline void run_log_freep(RunLog **l) {
 
 /*
  * Whether journald has written every line the run run_id wrote: 1 once the daemon's own entry
- * on the run's end is in the journal (its time in *ret_when), 0 before, -errno. sluice-result records the end once
- * journald has read the task's whole stream (SIOCOUTQ 0), the daemon sends that entry after
- * reading the record, and journald, one thread, writes what it read before it takes the next
- * datagram. Not when journald was too far behind to read it all within sluice-result's bound
- * (2 s), nor for a task run without sluice-result: their last lines can come after the entry.
+ * on the run's end is in the journal (its time in *ret_when), 0 before, -errno. sluice-result
+ * records the end once journald has read the task's whole stream (SIOCOUTQ 0), the daemon
+ * sends that entry after reading the record, and journald, one thread, writes what it read
+ * before it takes the next datagram. Not when journald was too far behind to read it all
+ * within sluice-result's bound (2 s), nor for a task run without sluice-result: their last
+ * lines can come after the entry.
  */
 int run_log_has_end(RunLog *l, const char *run_id, usec_t *ret_when);
 
