@@ -242,6 +242,9 @@ void executor_forget_start(Manager *m, Instance *i) {
         i->run = run_free(i->run);
 }
 
+/* How often a start waits for the unit of the run before to go (on_start_reply). */
+#define NAME_WAITS_MAX 40
+
 static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         Instance *i = userdata;
         Manager *m = i->manager;
@@ -259,6 +262,23 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
                 if (r >= 0)
                         return 0;
                 fail_start(m, i, r, what);
+                return 0;
+        }
+        if (e && sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists") &&
+            !i->cancelled && i->name_waits < NAME_WAITS_MAX) {
+                /* Reset and still there: the unit of the run before has not gone yet (its
+                 * result comes before its processes are reaped, and a stop timeout can hold
+                 * it for minutes). This start waits for the name, 0.1 s, 0.2 s... up to 3.2 s
+                 * apart, for about two minutes. */
+                usec_t delay = (USEC_PER_SEC / 10) << MIN(i->name_waits, 5u);
+
+                if (i->name_waits++ == 0)
+                        log_info("%s is still there from its run before; starting it again "
+                                 "once it is gone", i->unit);
+                executor_forget_start(m, i);
+                manager_set_state(m, i, INSTANCE_RETRY);
+                (void) manager_set_wake(m, i, now_usec(CLOCK_REALTIME) + delay);
+                scheduler_schedule(m);
                 return 0;
         }
         if (e && sd_bus_error_has_name(e, SD_BUS_ERROR_LIMITS_EXCEEDED) && !i->cancelled) {
@@ -291,6 +311,7 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
                 return 0;
         }
         i->run->job = strdup(job);
+        i->name_waits = 0;
         manager_set_state(m, i, INSTANCE_RUNNING);
         log_run_started(i);
         /* A run quick enough to end before this reply was read left its result already. */

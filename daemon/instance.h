@@ -58,6 +58,7 @@ typedef struct Instance {
         InstanceState state;
         Run *run;
         unsigned attempts;      /* runs in the current series */
+        unsigned name_waits;    /* starts put off while the unit of the run before was there */
         uint64_t memory_max;    /* raised after an oom-kill; UINT64_MAX: the task's own */
         char *reason;           /* why the last run failed */
         bool cancelled;         /* stopped on request: the run's end is final */

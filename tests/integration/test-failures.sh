@@ -46,6 +46,11 @@ wait_for 10 "the timeout's classification" journal_has MESSAGE_ID=f1220f814d0a40
 wait_for 30 "the flaky task to succeed on its retry" test -f "$WORK/out/flaky-a"
 [ "$(attempts flaky)" = 2 ] || fail "flaky ran $(attempts flaky) times, not 2"
 
+wait_for 30 "the lingering task to succeed on its retry" test -f "$WORK/out/lingers-a"
+[ "$(attempts lingers)" = 2 ] || fail "lingers ran $(attempts lingers) times, not 2"
+grep -q "$(unit lingers a) is still there from its run before" "$WORK/daemon.log" ||
+    fail "the retry did not wait for the unit of the run before"
+
 # The failed marks survive a restart: nothing runs again by itself.
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
 start_daemon
