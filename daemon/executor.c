@@ -228,6 +228,7 @@ static void fail_start(Manager *m, Instance *i, int error, const char *what) {
                 reason = NULL;
         discard_staged(i);
         i->journal_behind = false;
+        i->name_waits = 0;
         run_ended(m, i, false, FAILURE_START, reason ?: "start failed");
 }
 
@@ -244,6 +245,14 @@ void executor_forget_start(Manager *m, Instance *i) {
 
 /* How often a start waits for the unit of the run before to go (on_start_reply). */
 #define NAME_WAITS_MAX 40
+
+/* The manager did not take this start: the same attempt goes again after delay. */
+static void start_again(Manager *m, Instance *i, usec_t delay) {
+        executor_forget_start(m, i);
+        manager_set_state(m, i, INSTANCE_RETRY);
+        (void) manager_set_wake(m, i, now_usec(CLOCK_REALTIME) + delay);
+        scheduler_schedule(m);
+}
 
 static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         Instance *i = userdata;
@@ -275,10 +284,7 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
                 if (i->name_waits++ == 0)
                         log_info("%s is still there from its run before; starting it again "
                                  "once it is gone", i->unit);
-                executor_forget_start(m, i);
-                manager_set_state(m, i, INSTANCE_RETRY);
-                (void) manager_set_wake(m, i, now_usec(CLOCK_REALTIME) + delay);
-                scheduler_schedule(m);
+                start_again(m, i, delay);
                 return 0;
         }
         if (e && sd_bus_error_has_name(e, SD_BUS_ERROR_LIMITS_EXCEEDED) && !i->cancelled) {
@@ -287,10 +293,7 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
                  * goes again once some of the calls in flight have been answered. */
                 log_warning("The bus refused the start of %s (%s); trying again in 1 s",
                             i->unit, e->message ?: e->name);
-                executor_forget_start(m, i);
-                manager_set_state(m, i, INSTANCE_RETRY);
-                (void) manager_set_wake(m, i, now_usec(CLOCK_REALTIME) + USEC_PER_SEC);
-                scheduler_schedule(m);
+                start_again(m, i, USEC_PER_SEC);
                 return 0;
         }
         if (e && sd_bus_error_has_name(e, SD_BUS_ERROR_NO_REPLY) && !i->cancelled) {

@@ -286,6 +286,15 @@ static int build(Instance *i, NotifyEvent event, const char *reason, Message *re
 
 /* Sends p's message to each of its notifiers still configured, with the run's lines. */
 static void send_pending(Manager *m, Pending *p, const char *logs) {
+        for (char **x = p->msg.env; logs && x && *x; x++)
+                if (strneq(*x, "SLUICE_LOG=", 11)) {
+                        char *filled = NULL;
+
+                        if (asprintf(&filled, "SLUICE_LOG=%s", logs) >= 0) {
+                                free(*x);
+                                *x = filled;
+                        }
+                }
         STRV_FOREACH(name, p->channels) {
                 Channel *ch = channel_of(m, *name);
                 Message msg = {};
@@ -301,15 +310,6 @@ static void send_pending(Manager *m, Pending *p, const char *logs) {
                         log_oom();
                         continue;
                 }
-                for (char **x = msg.env; logs && x && *x; x++)
-                        if (strneq(*x, "SLUICE_LOG=", 11)) {
-                                char *filled = NULL;
-
-                                if (asprintf(&filled, "SLUICE_LOG=%s", logs) >= 0) {
-                                        free(*x);
-                                        *x = filled;
-                                }
-                        }
                 send_or_hold(ch, &msg);
         }
 }

@@ -63,10 +63,17 @@ RunLog *run_log_free(RunLog *l) {
         return NULL;
 }
 
-/* 1 when an entry matches, 0 when none does, -errno. */
-static int any_entry(sd_journal *j) {
-        int r = sd_journal_seek_tail(j);
+/* 1 when an entry matches all of matches ("FIELD=value"; one field's values ORed), positioned
+ * on the newest such; 0 when none does; -errno. */
+static int any_entry(sd_journal *j, char * const *matches) {
+        int r = 0;
 
+        sd_journal_flush_matches(j);
+        STRV_FOREACH(x, matches)
+                if (r >= 0)
+                        r = sd_journal_add_match(j, *x, 0);
+        if (r >= 0)
+                r = sd_journal_seek_tail(j);
         if (r >= 0)
                 r = sd_journal_previous(j);
         return r < 0 ? r : r > 0;
@@ -78,16 +85,8 @@ int run_log_has_end(RunLog *l, const char *run_id, usec_t *ret_when) {
 
         if (asprintf(&m, "SLUICE_RUN_ID=%s", run_id) < 0)
                 return -ENOMEM;
-        sd_journal_flush_matches(l->j);
-        /* Different fields are ANDed, values of one field ORed. */
-        r = sd_journal_add_match(l->j, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_FINISHED_STR, 0);
-        if (r >= 0)
-                r = sd_journal_add_match(l->j, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_START_FAILED_STR,
-                                         0);
-        if (r >= 0)
-                r = sd_journal_add_match(l->j, m, 0);
-        if (r >= 0)
-                r = any_entry(l->j);
+        r = any_entry(l->j, STRV_MAKE("MESSAGE_ID=" SLUICE_MESSAGE_RUN_FINISHED_STR,
+                                      "MESSAGE_ID=" SLUICE_MESSAGE_RUN_START_FAILED_STR, m));
         if (r > 0 && sd_journal_get_realtime_usec(l->j, ret_when) < 0)
                 *ret_when = USEC_INFINITY;
         return r;
@@ -123,11 +122,7 @@ int run_log_sees_pid(RunLog *l, pid_t pid) {
         if (asprintf(&m, "_PID=%d", (int) pid) < 0 ||
             asprintf(&b, "_BOOT_ID=" SD_ID128_FORMAT_STR, SD_ID128_FORMAT_VAL(boot)) < 0)
                 return -ENOMEM;
-        sd_journal_flush_matches(l->j);
-        r = sd_journal_add_match(l->j, m, 0);
-        if (r >= 0)
-                r = sd_journal_add_match(l->j, b, 0);
-        return r < 0 ? r : any_entry(l->j);
+        return any_entry(l->j, STRV_MAKE(m, b));
 }
 
 char *run_log_last_lines(RunLog *l, const char *unit, const char *ident, usec_t since,
