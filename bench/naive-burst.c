@@ -12,6 +12,11 @@
  * NAIVE_WRAPPER=SLUICE_RESULT NAIVE_STATE=DIR make each unit the one sluiced would start for
  * a task of one parameter, built by sluiced's own code, under a template instance's name.
  * Against sluiced's own row, this tells sluiced's cost from its units'.
+ *
+ * Two variations, for measuring what the manager's work per unit depends on:
+ * NAIVE_PRIVATE=unix:path=$XDG_RUNTIME_DIR/systemd/private talks to the manager directly, as
+ * systemctl does as root, instead of through the bus daemon; NAIVE_NOACCT=1 turns off the
+ * memory and tasks accounting the manager enables for every unit by default.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -76,8 +81,15 @@ int main(int argc, char *argv[]) {
                 return 2;
         n = (unsigned) atoi(argv[1]);
         unsigned in_flight = getenv("NAIVE_IN_FLIGHT") ? (unsigned) atoi(getenv("NAIVE_IN_FLIGHT")) : n;
-        r = argc > 4 && strcmp(argv[4], "--user") == 0 ? sd_bus_open_user(&bus)
-                                                        : sd_bus_open_system(&bus);
+        if (getenv("NAIVE_PRIVATE")) {
+                r = sd_bus_new(&bus);
+                if (r >= 0)
+                        r = sd_bus_set_address(bus, getenv("NAIVE_PRIVATE"));
+                if (r >= 0)
+                        r = sd_bus_start(bus);
+        } else
+                r = argc > 4 && strcmp(argv[4], "--user") == 0 ? sd_bus_open_user(&bus)
+                                                                : sd_bus_open_system(&bus);
         if (r < 0)
                 return 1;
         if (getenv("NAIVE_SUBSCRIBE"))
@@ -126,6 +138,9 @@ int main(int argc, char *argv[]) {
                         r = sd_bus_message_append(m, "(sv)", "Type", "s", "exec");
                 /* Counted arrays: one command line each, flag "ignore failure" for the
                  * stop-post command as sluiced sets it. */
+                if (r >= 0 && getenv("NAIVE_NOACCT"))
+                        r = sd_bus_message_append(m, "(sv)(sv)", "MemoryAccounting", "b", 0,
+                                                  "TasksAccounting", "b", 0);
                 if (r >= 0 && !wrapper && getenv("NAIVE_STOP_POST"))
                         r = sd_bus_message_append(m, "(sv)", "ExecStopPost", "a(sasb)", 1,
                                                   getenv("NAIVE_STOP_POST"), 1,

@@ -149,9 +149,15 @@ static int on_poll(sd_event_source *source, uint64_t usec, void *userdata) {
         LocalTarget *lt = userdata;
         LocalState *s = lt->target.host->kind_state[TARGET_KIND_PATH];
         usec_t since = lt->polled;
+        int r;
 
-        /* Some of its directories have no watch: what changed since the last scan is news. */
+        /* Some of its directories have no watch: what changed since the last scan is news,
+         * and what the last scan found and this one does not is gone. */
         lt->polled = now_usec(CLOCK_REALTIME);
+        r = local_seen_refresh(lt);
+        if (r < 0)
+                log_warning_errno(r, "Cannot scan target '%s' for files gone: %m",
+                                  lt->target.name);
         target_rescan_lost(&lt->target, lost_from(s, since));
         (void) sd_event_source_set_time_relative(source, lt->target.host->scan_interval);
         (void) sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
@@ -162,10 +168,14 @@ static int on_poll(sd_event_source *source, uint64_t usec, void *userdata) {
 static void fall_back_to_polling(LocalState *s, LocalTarget *lt, const char *dir) {
         usec_t every = s->host->scan_interval;
         char interval[FORMAT_TIMESPAN_MAX];
+        int r;
 
         if (lt->poll)
                 return;
         lt->polled = now_usec(CLOCK_REALTIME);
+        r = local_seen_refresh(lt);
+        if (r < 0)
+                log_warning_errno(r, "Cannot scan target '%s': %m", lt->target.name);
         log_error("Cannot watch '%s' for target '%s': out of inotify watches "
                   "(fs.inotify.max_user_watches); scanning the target every %s instead",
                   dir, lt->target.name, format_timespan(interval, sizeof(interval), every));
@@ -657,6 +667,7 @@ void local_watch_stop(Target *t) {
         QuietFile *q, *qtmp;
 
         lt->poll = sd_event_source_disable_unref(lt->poll);
+        local_seen_forget(lt);
         if (!s)
                 return;
         HASH_ITER(hh, s->quiet, q, qtmp)

@@ -319,6 +319,7 @@ static int local_commit(Target *t, const char *tmp, const char *location) {
                 return -errno;
         if (rename(tmp, location) < 0)
                 return -errno;
+        (void) local_seen_note(LOCAL(t), location);
         return fsync_directory_of(location);
 }
 

@@ -18,6 +18,8 @@ typedef enum LocalPolicy {
         LOCAL_FLAG,     /* a sibling done-flag (Hadoop's _SUCCESS) exists in its directory */
 } LocalPolicy;
 
+typedef struct SeenFile SeenFile;
+
 typedef struct LocalTarget {
         Target target;
         size_t root_level;      /* first component with a wildcard, or the last one */
@@ -26,6 +28,8 @@ typedef struct LocalTarget {
         char *flag;             /* LOCAL_FLAG: the flag's file name */
         sd_event_source *poll;  /* scanning instead of watching, when out of inotify watches */
         usec_t polled;          /* CLOCK_REALTIME of the last of those scans */
+        SeenFile *seen;         /* the files those scans found (local-poll.c) */
+        bool seen_loaded;
 } LocalTarget;
 
 static inline LocalTarget *LOCAL(Target *t) {
@@ -59,6 +63,14 @@ int local_scan_tail(LocalTarget *lt, const char *dir, const char *rel, const Bin
 /* Whether the file at path counts as arrived under the target's policy: 1 yes, 0 not (yet),
  * <0 -errno. */
 int local_complete(LocalTarget *lt, const char *path);
+
+/* local-poll.c: a scan of a target that could not be watched, compared with the one before;
+ * what went is reported gone. The first only records. */
+int local_seen_refresh(LocalTarget *lt);
+/* An output the daemon put in place: known at once, so that its removal before the next scan is
+ * seen by that scan. */
+int local_seen_note(LocalTarget *lt, const char *path);
+void local_seen_forget(LocalTarget *lt);
 
 /* local-watch.c */
 int local_listing_find(TargetHost *h, const char *path, unsigned char *ret_type);

@@ -4,7 +4,8 @@
 # output removed or renamed away by hand running again, the look-back window of start-up
 # scans, make's "newer" rule, a target's root directory deleted and made again, links made
 # into place, an inotify queue overflow (a directory made and an old instance's input landing
-# while events are lost), and running out of inotify watches.
+# while events are lost), and running out of inotify watches (arrivals and an output removed by
+# hand found by scanning).
 . "$(dirname "$0")/lib.sh"
 
 install_pipeline "$(dirname "$0")/events.conf.in"
@@ -145,4 +146,19 @@ mkdir -p "$WORK/newer"
 echo x > "$WORK/newer/7.src"
 echo y > "$WORK/incoming"; mv "$WORK/incoming" "$WORK/moved/999.dat"
 wait_for 30 "arrivals found by scanning" test -f "$WORK/out/moved/999" -a -f "$WORK/out/newer/7"
+# An output removed by hand where no watch can see it: the scans tell it by its absence. Nothing
+# reads moved_out, so no scan of what reads it would come upon its instance either.
+grep -q "Cannot watch '$WORK/out/moved' for target 'moved_out'" "$WORK/daemon.log" ||
+    fail "out/moved got a watch: the limit of watches left it one"
+# Removed at once, most likely before the next scan: the scans know it from its run, not only
+# from having seen it.
+echo z > "$WORK/incoming"; mv "$WORK/incoming" "$WORK/moved/1000.dat"
+wait_for 30 "the run of 1000" test -f "$WORK/out/moved/1000"
+rm "$WORK/out/moved/1000" "$WORK/out/moved/999"
+wait_for 30 "the outputs removed by hand, found by scanning, to come back" \
+    test -f "$WORK/out/moved/999" -a -f "$WORK/out/moved/1000"
+for n in 999 1000; do
+    [ "$(grep -c "Started sluice-$PIPELINE-moved@$n\.service" "$WORK/daemon.log")" = 2 ] ||
+        fail "moved@$n did not run exactly twice"
+done
 echo ok

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a target scanned instead of watched had at its last scan. Arrivals show in a scan as
+ * they are (what changed since the scan before), but a file deleted or renamed away shows
+ * only as an absence: a watched directory says IN_DELETE, a scanned one says nothing. So each
+ * scan of such a target is compared with the one before it, and what went is reported as gone,
+ * as its event would have been; above all an output removed by hand, which must make its
+ * instance incomplete again whether or not anything reads the target.
+ *
+ * A name per file that exists, kept only for targets that ran out of watches.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "local.h"
+#include "log.h"
+#include "util/hash.h"
+
+struct SeenFile {
+        UT_hash_handle hh;
+        char path[];
+};
+
+static void seen_free(SeenFile **set) {
+        SeenFile *f, *tmp;
+
+        HASH_ITER(hh, *set, f, tmp) {
+                HASH_DEL(*set, f);
+                free(f);
+        }
+}
+
+static int seen_insert(SeenFile **set, const char *path) {
+        size_t len = strlen(path);
+        SeenFile *f;
+
+        HASH_FIND(hh, *set, path, len, f);
+        if (f)
+                return 0;
+        f = malloc(sizeof(SeenFile) + len + 1);
+        if (!f)
+                return -ENOMEM;
+        memcpy(f->path, path, len + 1);
+        HASH_ADD_KEYPTR(hh, *set, f->path, len, f);
+        return 0;
+}
+
+static int seen_add(Target *t, const Binding *b, void *userdata) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = template_format(t->template, b, &path);
+        if (r < 0)
+                return r;
+        return seen_insert(userdata, path);
+}
+
+int local_seen_refresh(LocalTarget *lt) {
+        Target *t = &lt->target;
+        SeenFile *now = NULL, *f, *tmp;
+        bool first = !lt->seen_loaded;
+        int r;
+
+        r = t->kind->scan(t, seen_add, &now);
+        if (r < 0) {
+                /* Keep the last good set: a scan that failed says nothing went. */
+                seen_free(&now);
+                return r;
+        }
+        if (!first)
+                HASH_ITER(hh, lt->seen, f, tmp) {
+                        _cleanup_(binding_freep) Binding *b = NULL;
+                        SeenFile *still;
+
+                        HASH_FIND(hh, now, f->path, strlen(f->path), still);
+                        if (!still && template_match(t->template, f->path, &b) > 0) {
+                                log_debug("Target '%s': '%s' is gone (found by scanning)",
+                                          t->name, f->path);
+                                target_gone(t, b);
+                        }
+                }
+        seen_free(&lt->seen);
+        lt->seen = now;
+        lt->seen_loaded = true;
+        return 0;
+}
+
+int local_seen_note(LocalTarget *lt, const char *path) {
+        return lt->seen_loaded ? seen_insert(&lt->seen, path) : 0;
+}
+
+void local_seen_forget(LocalTarget *lt) {
+        seen_free(&lt->seen);
+        lt->seen_loaded = false;
+}
