@@ -3,9 +3,9 @@
 # The event engine: arrival policies (moved into place only, a quiet period, a done-flag), an
 # output removed or renamed away by hand running again, the look-back window of start-up
 # scans, make's "newer" rule, a target's root directory deleted and made again, links made
-# into place, an inotify queue overflow (a directory made and an old instance's input landing
-# while events are lost), and running out of inotify watches (arrivals and an output removed by
-# hand found by scanning).
+# into place, an inotify queue overflow (a directory made, an old instance's input landing and
+# an output removed by hand while events are lost), and running out of inotify watches
+# (arrivals and outputs removed by hand found by scanning).
 . "$(dirname "$0")/lib.sh"
 
 install_pipeline "$(dirname "$0")/events.conf.in"
@@ -111,13 +111,16 @@ mkdir "$WORK/flagged/2026-11-28"
 echo late > "$WORK/plain/2002-02-02.csv"
 touch "$WORK/fixed"
 echo again > "$WORK/failing/2.in"
+# ...and an output removed by hand, whose IN_DELETE the full queue drops.
+rm "$WORK/out/moved/2"
 kill -CONT "$DAEMON_PID"
 overflowed() { grep -q "inotify queue overflowed" "$WORK/daemon.log"; }
 wait_for 30 "the overflow" overflowed
 all_moved() { [ "$(ls "$WORK/out/moved" | wc -l)" = 301 ]; }
 wait_for 60 "all 300 after the overflow" all_moved
+wait_for 30 "the output removed during the overflow to come back" test -f "$WORK/out/moved/2"
 twice=$(grep -o "Started sluice-$PIPELINE-moved@[0-9]*\.service" "$WORK/daemon.log" | sort | uniq -d)
-[ -z "$twice" ] || fail "run twice: $twice"
+[ "$twice" = "Started sluice-$PIPELINE-moved@2.service" ] || fail "run twice: $twice"
 wait_for 30 "the old instance whose input landed during the overflow" test -f "$WORK/out/plain/2002-02-02"
 wait_for 30 "the failed instance re-armed by an input that landed during the overflow" \
     test -f "$WORK/out/failing/2"
