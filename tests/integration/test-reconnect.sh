@@ -4,7 +4,7 @@
 # its run again, and accounts for its end once; new arrivals after that run as before. Then
 # the manager does not answer a start in time (stopped for longer than sluiced's bus timeout):
 # sluiced asks about the unit once the manager answers, finds it started and follows it; the
-# run is neither failed nor started twice.
+# run is neither failed nor started twice. Last, a start lost with the bus daemon is sent again.
 . "$(dirname "$0")/lib.sh"
 
 install_pipeline "$(dirname "$0")/chain.conf.in"
@@ -41,4 +41,24 @@ wait_for 60 "the stalled run's summary" test -f "$WORK/summary/2026-11-27/stalle
 grep -qF "$stalled was started all the same" "$WORK/daemon.log" || fail "the unit was not found"
 ! grep -F "Failed to start $stalled" "$WORK/daemon.log" || fail "the unanswered start failed"
 started_once "$stalled"
+
+# A start that never reaches the manager: the bus daemon is stopped while sluiced sends it and
+# killed before it reads it. sluiced reconnects, finds no such unit and no result, and starts
+# the run again; it runs once.
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
+SLUICE_LOG_LEVEL=debug start_daemon
+bus=$(systemctl --user show -p MainPID --value dbus.service)
+[ -n "$bus" ] && [ "$bus" != 0 ] || fail "cannot find the bus daemon's PID"
+trap 'kill -CONT "$manager" "$bus" 2>/dev/null; cleanup' EXIT
+lost=$(unit wordcount 2026-11-27 lost)
+kill -STOP "$bus"
+echo "while the bus is stopped" > "$WORK/logs/2026-11-27/lost.log"
+sent() { grep -qF "Sent the start of $lost" "$WORK/daemon.log"; }
+wait_for 20 "the start to be sent" sent
+kill -KILL "$bus"
+requeued() { grep -qF "The start of $lost was lost with the bus; queueing it again" "$WORK/daemon.log"; }
+wait_for 60 "the lost start to be queued again" requeued
+wait_for 60 "the lost run's summary" test -f "$WORK/summary/2026-11-27/lost.txt"
+! grep -F "Failed to start $lost" "$WORK/daemon.log" || fail "the lost start failed"
+started_once "$lost"
 echo ok
