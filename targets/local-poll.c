@@ -58,8 +58,7 @@ static int seen_add(Target *t, const Binding *b, void *userdata) {
 
 int local_seen_refresh(LocalTarget *lt) {
         Target *t = &lt->target;
-        SeenFile *now = NULL, *f, *tmp;
-        bool first = !lt->seen_loaded;
+        SeenFile *now = NULL, *was, *f, *tmp;
         int r;
 
         r = t->kind->scan(t, seen_add, &now);
@@ -68,21 +67,22 @@ int local_seen_refresh(LocalTarget *lt) {
                 seen_free(&now);
                 return r;
         }
-        if (!first)
-                HASH_ITER(hh, lt->seen, f, tmp) {
-                        _cleanup_(binding_freep) Binding *b = NULL;
-                        SeenFile *still;
-
-                        HASH_FIND(hh, now, f->path, strlen(f->path), still);
-                        if (!still && template_match(t->template, f->path, &b) > 0) {
-                                log_debug("Target '%s': '%s' is gone (found by scanning)",
-                                          t->name, f->path);
-                                target_gone(t, b);
-                        }
-                }
-        seen_free(&lt->seen);
+        /* The new set in place first: what the gone files set off may note outputs. (The
+         * first scan has nothing before it to compare with.) */
+        was = lt->seen;
         lt->seen = now;
         lt->seen_loaded = true;
+        HASH_ITER(hh, was, f, tmp) {
+                _cleanup_(binding_freep) Binding *b = NULL;
+                SeenFile *still;
+
+                HASH_FIND(hh, lt->seen, f->path, strlen(f->path), still);
+                if (still || template_match(t->template, f->path, &b) <= 0)
+                        continue;
+                log_debug("Target '%s': '%s' is gone (found by scanning)", t->name, f->path);
+                target_gone(t, b);
+        }
+        seen_free(&was);
         return 0;
 }
 
