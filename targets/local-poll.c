@@ -7,9 +7,12 @@
  * as its event would have been; above all an output removed by hand, which must make its
  * instance incomplete again whether or not anything reads the target.
  *
- * A name per file that exists, kept only for targets that ran out of watches.
+ * A name per file that exists, kept only for outputs (a task's target) that ran out of
+ * watches: an input that went unnoticed costs nothing, since every input of an instance is
+ * checked on disk before it starts.
  */
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +64,8 @@ int local_seen_refresh(LocalTarget *lt) {
         SeenFile *now = NULL, *was, *f, *tmp;
         int r;
 
+        if (!t->producer)
+                return 0;
         r = t->kind->scan(t, seen_add, &now);
         if (r < 0) {
                 /* Keep the last good set: a scan that failed says nothing went. */
@@ -75,9 +80,18 @@ int local_seen_refresh(LocalTarget *lt) {
         HASH_ITER(hh, was, f, tmp) {
                 _cleanup_(binding_freep) Binding *b = NULL;
                 SeenFile *still;
+                struct stat st;
 
                 HASH_FIND(hh, lt->seen, f->path, strlen(f->path), still);
-                if (still || template_match(t->template, f->path, &b) <= 0)
+                if (still)
+                        continue;
+                /* Absent from a scan is not yet gone: a file in its quiet period, one under a
+                 * name scans pass over, a directory that could not be read all say nothing. */
+                if (lstat(f->path, &st) == 0 || errno != ENOENT) {
+                        (void) seen_insert(&lt->seen, f->path);
+                        continue;
+                }
+                if (template_match(t->template, f->path, &b) <= 0)
                         continue;
                 log_debug("Target '%s': '%s' is gone (found by scanning)", t->name, f->path);
                 target_gone(t, b);
@@ -88,6 +102,16 @@ int local_seen_refresh(LocalTarget *lt) {
 
 int local_seen_note(LocalTarget *lt, const char *path) {
         return lt->seen_loaded ? seen_insert(&lt->seen, path) : 0;
+}
+
+void local_seen_drop(LocalTarget *lt, const char *path) {
+        SeenFile *f;
+
+        HASH_FIND(hh, lt->seen, path, strlen(path), f);
+        if (f) {
+                HASH_DEL(lt->seen, f);
+                free(f);
+        }
 }
 
 void local_seen_forget(LocalTarget *lt) {

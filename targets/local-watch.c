@@ -443,6 +443,7 @@ static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_even
         if (r <= 0)
                 return;
         if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+                local_seen_drop(lt, path);
                 target_gone(&lt->target, b);
                 return;
         }

@@ -70,6 +70,8 @@ int local_seen_refresh(LocalTarget *lt);
 /* An output the daemon put in place: known at once, so that its removal before the next scan is
  * seen by that scan. */
 int local_seen_note(LocalTarget *lt, const char *path);
+/* Reported gone by its event, where a directory of the target is watched: not twice. */
+void local_seen_drop(LocalTarget *lt, const char *path);
 void local_seen_forget(LocalTarget *lt);
 
 /* local-watch.c */

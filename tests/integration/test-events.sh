@@ -153,6 +153,9 @@ wait_for 30 "arrivals found by scanning" test -f "$WORK/out/moved/999" -a -f "$W
 # reads moved_out, so no scan of what reads it would come upon its instance either.
 grep -q "Cannot watch '$WORK/out/moved' for target 'moved_out'" "$WORK/daemon.log" ||
     fail "out/moved got a watch: the limit of watches left it one"
+# ...while its input is watched: a scan of moved_in would run them again for the wrong reason.
+! grep -q "Cannot watch '$WORK/moved' " "$WORK/daemon.log" ||
+    fail "moved got no watch: the limit of watches left it none"
 # Removed at once, most likely before the next scan: the scans know it from its run, not only
 # from having seen it.
 echo z > "$WORK/incoming"; mv "$WORK/incoming" "$WORK/moved/1000.dat"
