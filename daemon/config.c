@@ -230,8 +230,11 @@ static void link_tasks(Pipeline *p, Diag *d) {
                                 diag_error(d, task->line, "task '%s': target '%s' is already "
                                                           "produced by task '%s'",
                                            task->name, t->name, t->producer->name);
-                        else
+                        else {
                                 t->producer = task;
+                                if (t->kind->check_output)
+                                        t->kind->check_output(t, task->name, d);
+                        }
                 }
                 for (size_t j = 0; j < task->n_inputs; j++) {
                         Target *t = task->inputs[j].target;

@@ -401,6 +401,19 @@ static int local_parse(Target *t, const config_setting_t *s, Diag *d) {
         return parse_policy(lt, config_setting_get_member(s, "complete"), d);
 }
 
+/* The daemon renames a run's outputs into place whole, so only "close" and "moved" fit one;
+ * "flag:" can, for a task that writes the flag itself. Under "quiet:" an output counts as
+ * not there for its span after every run, and a rescan in that time starts its task again. */
+static void local_check_output(Target *t, const char *producer, Diag *d) {
+        if (LOCAL(t)->policy == LOCAL_QUIET)
+                diag_warning(d, t->line, "target '%s' is the output of task '%s', which "
+                                         "sluiced puts in place whole: with complete = "
+                                         "\"quiet:...\" it counts as missing for that long "
+                                         "after each run, and a rescan then runs the task "
+                                         "again; leave 'complete' out",
+                             t->name, producer);
+}
+
 static void local_done(Target *t) {
         free(LOCAL(t)->flag);
 }
@@ -421,6 +434,7 @@ const TargetKind target_kind_path = {
         .object_size = sizeof(LocalTarget),
         .keys = local_keys,
         .parse = local_parse,
+        .check_output = local_check_output,
         .start = local_start,
         .stop = local_stop,
         .check = local_check,

@@ -46,6 +46,9 @@ typedef struct TargetKind {
 
         /* Reads the kind's keys; the core has parsed t->template from the kind's key already. */
         int (*parse)(Target *t, const config_setting_t *s, Diag *d);
+        /* Once the target is known to be the output of the task named producer: warns of
+         * settings that make no sense for what the daemon itself writes. May be NULL. */
+        void (*check_output)(Target *t, const char *producer, Diag *d);
         /* Begin watching or polling; report arrivals with target_hint(). */
         int (*start)(Target *t);
         void (*stop)(Target *t);
