@@ -304,8 +304,10 @@ static void forget_reader(Manager *m, Task *task, const Binding *tb, void *userd
                 waiting_forget(m, task, id);
 }
 
-void evaluate_gone(TargetHost *h, Target *t, const Binding *b) {
-        Manager *m = container_of(h, Manager, host);
+void evaluate_gone(TargetHost *host, Target *t, const Binding *b) {
+        Manager *m = container_of(host, Manager, host);
+        _cleanup_free_ char *location = NULL;
+        Hint h = { .target = t, .fresh = true, .present = -1, .changed = 1 };
         int r;
 
         /* An input that went: what waits for more inputs is checked in full at the next
@@ -316,9 +318,14 @@ void evaluate_gone(TargetHost *h, Target *t, const Binding *b) {
          * under the "missing" rule it runs again if its inputs are still there. */
         if (!t->producer)
                 return;
-        log_info("Output '%s' of task '%s' is gone; evaluating its instance again", t->name,
-                 t->producer->name);
-        r = evaluate_instance(m, t->producer, b, false);
+        if (template_format(t->template, b, &location) < 0)
+                location = NULL;
+        log_info("Output '%s' of task '%s' is gone (%s); evaluating its instance again",
+                 t->name, t->producer->name, strna(location));
+        /* An event: acted on past the look-back window, as an arrival is. But no news to an
+         * instance that failed (changed at the epoch, before any run of it): only a new input
+         * re-arms that. */
+        r = evaluate_instance_at(m, t->producer, b, true, &h);
         if (r < 0)
                 log_warning_errno(r, "Cannot evaluate task '%s': %m", t->producer->name);
 }

@@ -52,6 +52,9 @@ wait_for 30 "today's instance" test -f "$WORK/out/plain/$today"
 # ...but an event is always acted on, however old its instance.
 echo again > "$WORK/plain/2001-01-01.csv"
 wait_for 30 "the old instance after a new arrival" test -f "$WORK/out/plain/2001-01-01"
+# ...and so is an output removed by hand, however old its instance.
+rm "$WORK/out/plain/2001-01-01"
+wait_for 30 "the old instance's removed output to come back" test -f "$WORK/out/plain/2001-01-01"
 
 # An output removed by hand makes its instance incomplete: it runs again.
 rm "$WORK/out/plain/$today"
