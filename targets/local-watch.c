@@ -357,7 +357,7 @@ static void quiet_touch(LocalState *s, LocalTarget *lt, const char *path, const 
         if (!q) {
                 q = calloc(1, sizeof(QuietFile));
                 if (!q || !(q->path = strdup(path)) || binding_copy(b, &q->binding) < 0 ||
-                    sd_event_add_time(s->event, &q->timer, CLOCK_REALTIME, mtime + lt->quiet,
+                    sd_event_add_time(s->event, &q->timer, CLOCK_REALTIME, mtime + local_settle(lt),
                                       USEC_PER_MSEC * 100, on_quiet, q) < 0) {
                         if (q) {
                                 binding_free(q->binding);
@@ -373,7 +373,7 @@ static void quiet_touch(LocalState *s, LocalTarget *lt, const char *path, const 
                 HASH_ADD_KEYPTR(hh, s->quiet, q->key, strlen(q->key), q);
                 return;
         }
-        (void) sd_event_source_set_time(q->timer, mtime + lt->quiet);
+        (void) sd_event_source_set_time(q->timer, mtime + local_settle(lt));
         (void) sd_event_source_set_enabled(q->timer, SD_EVENT_ONESHOT);
 }
 
@@ -396,11 +396,18 @@ static int on_quiet(sd_event_source *source, uint64_t usec, void *userdata) {
                 quiet_free(s, q);
                 return 0;
         }
-        if (local_complete(q->target, q->path) <= 0) {
-                /* Written to without our noticing (IN_MODIFY coalesced): wait out the rest. */
-                usec_t mtime = (usec_t) st.st_mtim.tv_sec * USEC_PER_SEC +
-                               (usec_t) st.st_mtim.tv_nsec / NSEC_PER_USEC;
-                (void) sd_event_source_set_time(source, mtime + q->target->quiet);
+        usec_t mtime = (usec_t) st.st_mtim.tv_sec * USEC_PER_SEC +
+                       (usec_t) st.st_mtim.tv_nsec / NSEC_PER_USEC;
+        usec_t until = mtime + local_settle(q->target);
+
+        if (now_usec(CLOCK_REALTIME) < until || local_complete(q->target, q->path) <= 0) {
+                /* Written to without our noticing (IN_MODIFY coalesced, or no watch at all):
+                 * wait out the rest. Never a time gone by: that would fire at once, forever. */
+                if (until <= now_usec(CLOCK_REALTIME)) {
+                        quiet_free(s, q);
+                        return 0;
+                }
+                (void) sd_event_source_set_time(source, until);
                 (void) sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
                 return 0;
         }

@@ -133,8 +133,8 @@ int local_scan_tail(LocalTarget *lt, const char *dir, const char *rel, const Bin
                 if (local_name_ignored(lt, de->d_name))
                         continue;
                 /* The directory entry's type spares a stat per file, the bulk of a scan's
-                 * cost; symbolic links, unknown types and the quiet policy's mtime need one. */
-                if (type == DT_UNKNOWN || type == DT_LNK || lt->policy == LOCAL_QUIET) {
+                 * cost; symbolic links, unknown types and a settling time's mtime need one. */
+                if (type == DT_UNKNOWN || type == DT_LNK || local_settle(lt) > 0) {
                         if (fstatat(dirfd(d), de->d_name, &st, 0) < 0)
                                 continue;
                         type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
@@ -158,8 +158,8 @@ int local_scan_tail(LocalTarget *lt, const char *dir, const char *rel, const Bin
                 r = template_match_component(t, last_level(lt), name, partial, &b);
                 if (r < 0)
                         return r;
-                if (r > 0 && lt->policy == LOCAL_QUIET &&
-                    now_usec(CLOCK_REALTIME) < mtime_of(&st) + lt->quiet) {
+                if (r > 0 && local_settle(lt) > 0 &&
+                    now_usec(CLOCK_REALTIME) < mtime_of(&st) + local_settle(lt)) {
                         /* Still being written, maybe: nothing says when it stops but time. */
                         _cleanup_free_ char *path = local_join_rel(dir, de->d_name);
                         if (!path)

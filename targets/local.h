@@ -40,6 +40,21 @@ static inline size_t last_level(const LocalTarget *lt) {
         return lt->target.template->n_components - 1;
 }
 
+/*
+ * How long a file a scan finds must have been left unchanged before it counts: the quiet
+ * period under "quiet:". And while the target is scanned instead of watched (out of inotify
+ * watches), one scan_interval under "close" and "moved" too: no event says a writer closed it
+ * or renamed it into place, and one still writing must not be taken half-written. A pause in
+ * writing longer than that still looks like the end, as it does under "quiet:".
+ */
+static inline usec_t local_settle(const LocalTarget *lt) {
+        if (lt->policy == LOCAL_QUIET)
+                return lt->quiet;
+        if (lt->poll && lt->policy != LOCAL_FLAG && lt->target.host)
+                return lt->target.host->scan_interval;
+        return 0;
+}
+
 /* "rel/name", or "name" when rel is NULL; NULL when out of memory. */
 static inline char *local_join_rel(const char *rel, const char *name) {
         char *p = NULL;

@@ -5,7 +5,7 @@
 # scans, make's "newer" rule, a target's root directory deleted and made again, links made
 # into place, an inotify queue overflow (a directory made, an old instance's input landing and
 # an output removed by hand while events are lost), and running out of inotify watches
-# (arrivals and outputs removed by hand found by scanning).
+# (arrivals, a file still being written and outputs removed by hand found by scanning).
 . "$(dirname "$0")/lib.sh"
 
 install_pipeline "$(dirname "$0")/events.conf.in"
@@ -148,6 +148,15 @@ start_daemon
 restore
 polling() { grep -q "out of inotify watches.*scanning the target every 1s instead" "$WORK/daemon.log"; }
 wait_for 30 "the fall-back to scanning" polling
+# A file still being written when a scan comes by is not taken half-written: no event tells
+# a scan when its writer closes it, so it waits until the file is left alone for an interval.
+grep -q "Cannot watch '$WORK/plain' " "$WORK/daemon.log" ||
+    fail "plain got a watch: the limit of watches left it one"
+slow=$(date -u -d '5 days ago' +%F)
+for i in $(seq 1 15); do echo "line $i"; sleep 0.2; done > "$WORK/plain/$slow.csv"
+wait_for 30 "the slowly written file's run" test -f "$WORK/out/plain/$slow"
+[ "$(wc -l < "$WORK/out/plain/$slow")" = 15 ] ||
+    fail "taken half-written: $(wc -l < "$WORK/out/plain/$slow") lines of 15"
 mkdir -p "$WORK/newer"
 echo x > "$WORK/newer/7.src"
 echo y > "$WORK/incoming"; mv "$WORK/incoming" "$WORK/moved/999.dat"
