@@ -493,7 +493,8 @@ void parse_task(Loader *l, const config_setting_t *s, size_t index) {
         Pipeline *p = l->pipeline;
         Diag *d = l->diag;
         const char *name;
-        size_t errors = d->n_errors;
+        size_t errors = d->n_errors, shape_errors;
+        bool shape_ok;
 
         if (!config_setting_is_group(s)) {
                 diag_error(d, line_of(s), "task %zu must be a group { name = ...; }, not %s",
@@ -532,6 +533,7 @@ void parse_task(Loader *l, const config_setting_t *s, size_t index) {
         if (!task->name)
                 return;
 
+        shape_errors = d->n_errors;
         m = config_setting_get_member(s, "outputs");
         if (m)
                 parse_outputs(l, task, m, subject);
@@ -551,20 +553,23 @@ void parse_task(Loader *l, const config_setting_t *s, size_t index) {
                 parse_exec(l, task, m, subject);
         else
                 diag_error(d, task->line, "%s'exec' is missing", subject);
+        /* The command line refers to the parameters, inputs and outputs read above: checked
+         * whenever those loaded, so that one pass shows every problem of the task. */
+        shape_ok = d->n_errors == shape_errors;
         m = config_setting_get_member(s, "limits");
         if (m)
                 config_parse_limits(l, &task->limits, m, subject, true);
         parse_execution(l, task, s, subject);
 
-        if (d->n_errors > errors)
-                return;
-        for (size_t i = 0; task->exec && task->exec[i]; i++) {
+        for (size_t i = 0; shape_ok && task->exec && task->exec[i]; i++) {
                 _cleanup_free_ char *err = NULL;
 
                 if (subst_check(task, task->exec[i], &err) < 0)
                         diag_error(d, task->exec_line, "%sexec: %s", subject,
                                    err ?: "out of memory");
         }
+        if (d->n_errors > errors)
+                return;
         if (pipeline_add_task(p, task) < 0)
                 return;
         TAKE_PTR(task);
