@@ -106,9 +106,16 @@ static int walk_inputs(Manager *m, Demand *d, Task *task, const Binding *b, unsi
                         r = template_format(in->target->template, *x, &loc);
                         if (r < 0)
                                 return r;
+                        char why[160];
+                        const char *pending;
+
                         if (evaluate_target_exists(in->target, loc))
                                 continue;
-                        if (!in->target->producer)
+                        pending = target_pending(in->target, loc, why, sizeof(why));
+                        if (pending)
+                                r = step(d, depth + 1, "pending", loc, "input '%s' is there but "
+                                         "does not count yet: %s", in->name, pending);
+                        else if (!in->target->producer)
                                 r = step(d, depth + 1, "external", loc,
                                          "input '%s' comes from outside the pipeline: waiting "
                                          "for it to arrive", in->name);

@@ -401,6 +401,26 @@ static int local_parse(Target *t, const config_setting_t *s, Diag *d) {
         return parse_policy(lt, config_setting_get_member(s, "complete"), d);
 }
 
+static const char *local_pending(Target *t, const char *location, char *buf, size_t size) {
+        LocalTarget *lt = LOCAL(t);
+        char span[FORMAT_TIMESPAN_MAX], left[FORMAT_TIMESPAN_MAX];
+        struct stat st;
+
+        if (stat(location, &st) < 0 || !S_ISREG(st.st_mode))
+                return NULL;
+        if (lt->policy == LOCAL_QUIET) {
+                usec_t until = mtime_of(&st) + lt->quiet, now = now_usec(CLOCK_REALTIME);
+                snprintf(buf, size, "written; counts once left unchanged for %s (%s more)",
+                         format_timespan(span, sizeof(span), lt->quiet),
+                         format_timespan(left, sizeof(left), until > now ? until - now : 0));
+        } else if (lt->policy == LOCAL_FLAG)
+                snprintf(buf, size, "written; counts once its flag '%s' is in its directory",
+                         lt->flag);
+        else
+                return NULL;
+        return buf;
+}
+
 /* The daemon renames a run's outputs into place whole, so only "close" and "moved" fit one;
  * "flag:" can, for a task that writes the flag itself. Under "quiet:" an output counts as
  * not there for its span after every run, and a rescan in that time starts its task again. */
@@ -435,6 +455,7 @@ const TargetKind target_kind_path = {
         .keys = local_keys,
         .parse = local_parse,
         .check_output = local_check_output,
+        .pending = local_pending,
         .start = local_start,
         .stop = local_stop,
         .check = local_check,

@@ -109,6 +109,10 @@ void target_gone(Target *t, const Binding *b) {
                 t->host->gone(t->host, t, b);
 }
 
+const char *target_pending(Target *t, const char *location, char *buf, size_t size) {
+        return t->kind->pending ? t->kind->pending(t, location, buf, size) : NULL;
+}
+
 void target_rescan(Target *t) {
         target_rescan_lost(t, 0);
 }

@@ -54,6 +54,9 @@ typedef struct TargetKind {
         void (*stop)(Target *t);
         /* 1 exists, 0 not, <0 -errno: the fact that every hint is checked against. */
         int (*check)(Target *t, const char *location);
+        /* For an object there that check() does not count yet: why, in a few words, written
+         * into buf; NULL when it is simply not there. May be NULL. */
+        const char *(*pending)(Target *t, const char *location, char *buf, size_t size);
         /* The last modification, for rerun = "newer"; NULL when the kind cannot tell. */
         int (*mtime)(Target *t, const char *location, usec_t *ret);
         /* The last change of any kind (CLOCK_REALTIME), a rename into place included, for scans
@@ -138,6 +141,8 @@ void target_host_scan_end(TargetHost *h);
 void target_hint(Target *t, const Binding *b, bool fresh);
 /* An instance disappeared (deleted, moved away): a hint too. */
 void target_gone(Target *t, const Binding *b);
+/* Why an object that is there does not count yet, or NULL (see TargetKind.pending). */
+const char *target_pending(Target *t, const char *location, char *buf, size_t size);
 /* A kind lost track (a directory went): the core rescans everything the target feeds. */
 void target_rescan(Target *t);
 /* Events were lost from since (CLOCK_REALTIME) on (queue overflow, polling instead of

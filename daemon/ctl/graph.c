@@ -107,6 +107,8 @@ static void print_inputs(Tree *tr, const Task *task, const Binding *b, const cha
                 for (Binding **x = l; *x; x++) {
                         _cleanup_free_ char *loc = NULL, *sub = NULL;
                         bool last = i + 1 == task->n_inputs && !x[1];
+                        const char *pending = NULL;
+                        char why[160];
                         bool present;
 
                         if (template_format(in->target->template, *x, &loc) < 0)
@@ -114,13 +116,16 @@ static void print_inputs(Tree *tr, const Task *task, const Binding *b, const cha
                         if (++tr->lines > TREE_MAX_LINES)
                                 return;
                         present = exists(in->target, loc);
-                        printf("%s%s%s%s%s %s %s%s\n", prefix, last ? tr->last : tr->branch,
+                        if (!present)
+                                pending = target_pending(in->target, loc, why, sizeof(why));
+                        printf("%s%s%s%s%s %s %s%s%s%s\n", prefix, last ? tr->last : tr->branch,
                                tr->color ? (present ? ANSI_GREEN : ANSI_RED) : "",
-                               present ? "present" : "MISSING",
+                               present ? "present" : pending ? "PENDING" : "MISSING",
                                tr->color ? ANSI_RESET : "", in->name, loc,
-                               !present && !in->target->producer ? "  (external: waits for it to "
-                                                                  "arrive)"
-                                                                : "");
+                               pending ? "  (" : "", strempty(pending), pending ? ")"
+                               : !present && !in->target->producer ? "  (external: waits for it "
+                                                                     "to arrive)"
+                                                                   : "");
                         /* An earlier instance of the task itself (yesterday's running total)
                          * would lead back to the first day: it is named, not expanded. */
                         if (!in->target->producer || (present && !tr->o->all) || in->earlier)

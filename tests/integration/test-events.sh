@@ -41,6 +41,13 @@ wait_for 30 "the quiet file found by the start-up scan" test -f "$WORK/out/quiet
 # flag: parts are not complete until _SUCCESS lands next to them; then all of them run.
 echo a > "$WORK/flagged/2026-11-27/part-1"
 echo b > "$WORK/flagged/2026-11-27/part-2"
+# Meanwhile why and graph say the part is there and what it waits for, not that it is missing.
+ctl() { "$SLUICECTL" --user -C "$WORK/config" "$@"; }
+ctl why flagged -p day=2026-11-27 -p n=1 > "$WORK/why-flag" || fail "why failed"
+grep -q "part-1: input 'flag_in' is there but does not count yet: written; counts once its flag '_SUCCESS' is in its directory" "$WORK/why-flag" ||
+    fail "why does not say what the part waits for: $(cat "$WORK/why-flag")"
+ctl graph flagged -p day=2026-11-27 -p n=1 | grep -q "PENDING flag_in $WORK/flagged/2026-11-27/part-1  (written; counts once its flag '_SUCCESS' is in its directory)" ||
+    fail "graph does not say what the part waits for"
 touch "$WORK/flagged/2026-11-27/_SUCCESS"
 wait_for 30 "both flagged parts" test -f "$WORK/out/flagged/2026-11-27-2"
 test -f "$WORK/out/flagged/2026-11-27-1" || fail "part-1 did not run"
