@@ -118,3 +118,17 @@ void local_seen_forget(LocalTarget *lt) {
         seen_free(&lt->seen);
         lt->seen_loaded = false;
 }
+
+/* A target scanned instead of watched shows in status, as a polled remote target does. */
+int local_poll_status(Target *t, TargetStatus *ret) {
+        LocalTarget *lt = LOCAL(t);
+
+        if (!lt->poll)
+                return 0;
+        *ret = (TargetStatus){
+                .objects = HASH_COUNT(lt->seen),
+                .last_ok_realtime = lt->polled,
+                .next_poll_realtime = lt->polled + t->host->scan_interval,
+        };
+        return 1;
+}

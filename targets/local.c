@@ -456,6 +456,7 @@ const TargetKind target_kind_path = {
         .parse = local_parse,
         .check_output = local_check_output,
         .pending = local_pending,
+        .status = local_poll_status,
         .start = local_start,
         .stop = local_stop,
         .check = local_check,

@@ -88,6 +88,7 @@ int local_seen_note(LocalTarget *lt, const char *path);
 /* Reported gone by its event, where a directory of the target is watched: not twice. */
 void local_seen_drop(LocalTarget *lt, const char *path);
 void local_seen_forget(LocalTarget *lt);
+int local_poll_status(Target *t, TargetStatus *ret);
 
 /* local-watch.c */
 int local_listing_find(TargetHost *h, const char *path, unsigned char *ret_type);

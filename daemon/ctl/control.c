@@ -174,7 +174,11 @@ static int print_targets(const CtlOptions *o, sd_bus *bus) {
                 format_realtime(when, sizeof(when), last_ok);
                 format_realtime(next_s, sizeof(next_s), next);
                 printf("  %s/%s (%s %s)\n      ", pipeline, target, kind, where);
-                if (error[0])
+                if (streq(kind, "path"))
+                        printf("%sscanned instead of watched%s (out of inotify watches); last "
+                               "scan %s, next %s\n", color ? ANSI_RED : "",
+                               color ? ANSI_RESET : "", when, next_s);
+                else if (error[0])
                         printf("%sfailing%s after %u poll(s): %s; last good poll %s, next try %s\n",
                                color ? ANSI_RED : "", color ? ANSI_RESET : "", failures, error,
                                when, next_s);

@@ -155,6 +155,9 @@ start_daemon
 restore
 polling() { grep -q "out of inotify watches.*scanning the target every 1s instead" "$WORK/daemon.log"; }
 wait_for 30 "the fall-back to scanning" polling
+"$SLUICECTL" --user -C "$WORK/config" status | grep -A1 "/moved_out (path $WORK/out/moved/" |
+    grep -q "scanned instead of watched (out of inotify watches)" ||
+    fail "status does not show the scanned target"
 # A file still being written when a scan comes by is not taken half-written: no event tells
 # a scan when its writer closes it, so it waits until the file is left alone for an interval.
 grep -q "Cannot watch '$WORK/plain' " "$WORK/daemon.log" ||
