@@ -6,6 +6,7 @@
  * caller prints or logs the Diag.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <libconfig.h>
 #include <stdio.h>
 #include <string.h>
@@ -429,6 +430,30 @@ static int conf_filter(const struct dirent *de) {
         size_t n = strlen(de->d_name);
 
         return de->d_name[0] != '.' && n > 5 && streq(de->d_name + n - 5, ".conf");
+}
+
+int config_pipeline_names(const char *dir, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        struct dirent **names = NULL;
+        int n, r = 0;
+
+        n = scandir(dir, &names, conf_filter, alphasort);
+        if (n < 0)
+                return -errno;
+        for (int i = 0; i < n; i++) {
+                char *name = NULL;
+
+                if (r >= 0)
+                        r = pipeline_name_from_path(names[i]->d_name, &name);
+                if (r >= 0)
+                        r = strv_consume(&l, name);
+                free(names[i]);
+        }
+        free(names);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(l);
+        return 0;
 }
 
 int config_load_directory(const char *dir, const DaemonConfig *dc, Pipeline ***ret, size_t *ret_n,

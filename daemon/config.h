@@ -18,6 +18,9 @@ int config_load_pipeline_text(const char *path, const char *text, const char *in
 /* Pipeline files are small; anything bigger is a mistake (a log dropped in the wrong place). */
 #define CONFIG_MAX_SIZE (16 << 20)
 
+/* The names of the pipelines DIR's files define, loadable or not (none: NULL). */
+int config_pipeline_names(const char *dir, char ***ret);
+
 /*
  * Loads every *.conf in dir, in name order. Files with errors are left out of *ret (and said
  * in d, and named in *ret_rejected when that is not NULL); the good ones are returned. Returns

@@ -8,8 +8,10 @@
  * control changes. The state directory and the scope change at the next start, and the log
  * says so.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "manager.h"
@@ -66,7 +68,10 @@ int manager_reload_config(Manager *m) {
         m->host.scan_interval = m->config.scan_interval;
         if (web_changed)
                 (void) web_start(m);
-        log_info("Settings reloaded from '%s'", path);
+        if (access(path, F_OK) < 0 && errno == ENOENT)
+                log_info("Settings reloaded: no '%s', so the defaults", path);
+        else
+                log_info("Settings reloaded from '%s'", path);
         scheduler_schedule(m);
         return 0;
 }

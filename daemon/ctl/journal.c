@@ -11,9 +11,12 @@
 #include <systemd/sd-journal.h>
 #include <time.h>
 
+#include "config.h"
 #include "ctl-util.h"
 #include "journal-util.h"
 #include "log.h"
+#include "util/escape.h"
+#include "util/fs-util.h"
 #include "util/strv.h"
 #include "util/time-util.h"
 #include "verbs.h"
@@ -60,6 +63,48 @@ static const char *format_bytes_field(char *buf, size_t n, const char *bytes) {
         return format_bytes(buf, n, strtoull(bytes, NULL, 10));
 }
 
+/* The instance as its values read, "2026-11-27 3", rather than as its unit name's escaped
+ * instance part, "2026\x2d11\x2d27-3"; the raw text where it does not unescape. */
+static char *instance_display(const char *inst) {
+        _cleanup_strv_free_ char **values = NULL;
+        char *joined = NULL;
+
+        for (const char *p = inst;;) {
+                size_t n = strcspn(p, "-");
+                char *v = NULL;
+
+                if (unit_unescape_value(p, n, &v) < 0 || strv_consume(&values, v) < 0)
+                        return strdup(inst);
+                if (!p[n])
+                        break;
+                p += n + 1;
+        }
+        return strv_join(values, " ", &joined) < 0 ? strdup(inst) : joined;
+}
+
+/* Of the pipelines the configuration directory defines, working or not, when it defines any:
+ * other daemons on the host write run records too. Matches of one field are alternatives. */
+static int match_own_pipelines(const CtlOptions *o, sd_journal *j) {
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_free_ char *dir = NULL;
+        int r = 0;
+
+        if (path_join(o->config_dir, "pipelines.d", &dir) < 0)
+                return -ENOMEM;
+        if (config_pipeline_names(dir, &names) < 0)
+                return 0;
+        STRV_FOREACH(name, names) {
+                _cleanup_free_ char *match = NULL;
+
+                if (asprintf(&match, "SLUICE_PIPELINE=%s", *name) < 0)
+                        return -ENOMEM;
+                r = sd_journal_add_match(j, match, 0);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int verb_history(const CtlOptions *o, int argc, char *argv[]) {
         _cleanup_(ctl_pipelines_done) CtlPipelines p = {};
         _cleanup_free_ char *id = NULL, *unit = NULL;
@@ -97,8 +142,11 @@ int verb_history(const CtlOptions *o, int argc, char *argv[]) {
                 r = journal_match_runs(j, slash ? strndupa(argv[0], (size_t) (slash - argv[0]))
                                                 : NULL,
                                        slash ? slash + 1 : argv[0], NULL);
-        } else
+        } else {
                 r = journal_match_runs(j, NULL, NULL, NULL);
+                if (r >= 0)
+                        r = match_own_pipelines(o, j);
+        }
         if (r >= 0)
                 r = since ? sd_journal_seek_realtime_usec(j, since) : sd_journal_seek_head(j);
         if (r < 0) {
@@ -116,6 +164,7 @@ int verb_history(const CtlOptions *o, int argc, char *argv[]) {
                 char pipeline[256], task[256], inst[512], result[32], failure[64], dur[32],
                         cpu[32], mem[32], peak[32], reason[1024], when[64], name[520], b1[64],
                         b2[64], b3[FORMAT_BYTES_MAX], b4[FORMAT_BYTES_MAX];
+                _cleanup_free_ char *shown = NULL;
                 uint64_t t = 0;
 
                 (void) sd_journal_get_realtime_usec(j, &t);
@@ -153,8 +202,9 @@ int verb_history(const CtlOptions *o, int argc, char *argv[]) {
                         continue;
                 }
                 snprintf(name, sizeof(name), "%s/%s", pipeline, task);
+                shown = instance_display(inst);
                 printf("%-19s  %-30s %-26s %s%-8s%s %-10s %-10s %-6s %-6s  %s\n", when, name,
-                       inst, color && streq(result, "failed") ? ANSI_RED : "", result,
+                       shown ?: inst, color && streq(result, "failed") ? ANSI_RED : "", result,
                        color ? ANSI_RESET : "", format_usec(b1, sizeof(b1), dur),
                        format_usec(b2, sizeof(b2), cpu),
                        format_bytes_field(b3, sizeof(b3), peak),

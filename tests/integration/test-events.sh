@@ -55,6 +55,14 @@ test -f "$WORK/out/flagged/2026-11-27-1" || fail "part-1 did not run"
 
 # Look-back: the start-up scan ran today's instance, not the one from 2001.
 wait_for 30 "today's instance" test -f "$WORK/out/plain/$today"
+# history shows the instance as its date reads, not as its unit name escapes it.
+in_history() { "$SLUICECTL" --user -C "$WORK/config" history "$PIPELINE/plain" |
+                   grep -q "$PIPELINE/plain  *$today  *success"; }
+wait_for 10 "today's run in history, its date as written" in_history
+# Without a task, history is of this configuration's pipelines, not of every daemon's runs.
+others=$("$SLUICECTL" --user -C "$WORK/config" history | awk 'NR > 1 { print $3 }' |
+         { grep -v "^$PIPELINE/" || true; } | sort -u)
+[ -z "$others" ] || fail "history shows other pipelines' runs: $others"
 [ ! -e "$WORK/out/plain/2001-01-01" ] || fail "the start-up scan went past lookback = 30d"
 # ...but an event is always acted on, however old its instance.
 echo again > "$WORK/plain/2001-01-01.csv"
