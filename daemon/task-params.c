@@ -31,9 +31,20 @@ int task_binding_from_params(const Task *task, char * const *params, Binding **r
                 if (!name || strv_extend(&given, name) < 0)
                         return -ENOMEM;
                 tp = task_find_param(task, name);
-                if (!tp)
-                        r = strv_extendf(&problems, "task '%s' has no parameter '%s'", task->name, name);
-                else if (!param_value_valid(&tp->spec, eq + 1, strlen(eq + 1))) {
+                if (!tp) {
+                        _cleanup_strv_free_ char **names = NULL;
+                        const char *guess;
+
+                        for (size_t i = 0; i < task->n_params; i++)
+                                if (strv_extend(&names, task->params[i].name) < 0)
+                                        return -ENOMEM;
+                        guess = strv_find_closest(names, name);
+                        r = guess ? strv_extendf(&problems, "task '%s' has no parameter '%s' (did "
+                                                            "you mean '%s'?)", task->name, name,
+                                                 guess)
+                                  : strv_extendf(&problems, "task '%s' has no parameter '%s'",
+                                                 task->name, name);
+                } else if (!param_value_valid(&tp->spec, eq + 1, strlen(eq + 1))) {
                         (void) param_spec_to_string(&tp->spec, &spec);
                         r = strv_extendf(&problems, "--param %s: '%s' is not a valid %s", name, eq + 1,
                                     strna(spec));

@@ -28,6 +28,10 @@ grep -q "^    ready .*clean day=1999-01-01" "$WORK/why" || fail "why, upstream: 
 [ ! -e "$WORK/clean/1999-01-01.tsv" ] || fail "why ran something"
 ctl why report -p day=1999-01-09 | grep -q "external .*raw/1999-01-09.log" ||
     fail "why does not name the missing external input"
+# A misspelt parameter gets a suggestion, as a misspelt key does in check.
+! ctl why report -p dya=1999-01-09 2> "$WORK/why-typo" || fail "why took an unknown parameter"
+grep -q "task 'report' has no parameter 'dya' (did you mean 'day'?)" "$WORK/why-typo" ||
+    fail "why: $(cat "$WORK/why-typo")"
 
 # run: the instance and what it needs; the report follows when the cleaned file lands.
 ctl run report -p day=1999-01-01 > "$WORK/run" || fail "run failed"
