@@ -17,6 +17,9 @@ typedef struct Loader {
 unsigned line_of(const config_setting_t *s);
 const char *type_name(const config_setting_t *s);
 bool name_ok(const char *s, bool dash);
+/* Reports why libconfig could not read a file, at its line: its bare "syntax error" with what
+ * usually causes one, since the line it names is often past the mistake. */
+void config_report_read_error(Diag *d, const config_t *cfg);
 /* Reports each member of group s that is not in known, with a suggestion. */
 void check_keys(Loader *l, const config_setting_t *s, char * const *known, const char *subject);
 /* A list or array of strings; NULL (and a diagnostic) for anything else. */

@@ -368,12 +368,7 @@ int config_load_pipeline_text(const char *path, const char *text, const char *in
                 config_set_include_dir(cfg, include_dir);
         d->file = path;
         if (!config_read_string(cfg, text)) {
-                if (config_error_type(cfg) == CONFIG_ERR_FILE_IO)
-                        diag_error(d, (unsigned) config_error_line(cfg), "cannot read an "
-                                                                         "included file");
-                else
-                        diag_error(d, (unsigned) config_error_line(cfg), "%s",
-                                   config_error_text(cfg));
+                config_report_read_error(d, cfg);
                 d->file = saved;
                 return -EINVAL;
         }
@@ -424,6 +419,20 @@ void pipelines_free(Pipeline **p, size_t n) {
         for (size_t i = 0; i < n; i++)
                 pipeline_free(p[i]);
         free(p);
+}
+
+void config_report_read_error(Diag *d, const config_t *cfg) {
+        unsigned line = (unsigned) config_error_line(cfg);
+        const char *text = config_error_text(cfg);
+
+        if (config_error_type(cfg) == CONFIG_ERR_FILE_IO)
+                diag_error(d, line, "cannot read an included file");
+        else if (text && streq(text, "syntax error"))
+                diag_error(d, line, "syntax error at or before this line (a missing ';' or "
+                                    "',', an unclosed '{', '(', '[' or '\"', or a mismatched "
+                                    "closing bracket)");
+        else
+                diag_error(d, line, "%s", strna(text));
 }
 
 static int conf_filter(const struct dirent *de) {

@@ -95,7 +95,7 @@ int daemon_config_load(const char *path, DaemonConfig *c, Diag *d) {
         }
         config_init(&cfg);
         if (!config_read_string(&cfg, text)) {
-                diag_error(d, (unsigned) config_error_line(&cfg), "%s", config_error_text(&cfg));
+                config_report_read_error(d, &cfg);
                 config_destroy(&cfg);
                 d->file = saved;
                 return -EINVAL;
