@@ -103,12 +103,12 @@ static int walk_inputs(Manager *m, Demand *d, Task *task, const Binding *b, unsi
                 for (Binding **x = l; *x; x++) {
                         _cleanup_free_ char *loc = NULL;
 
+                        char why[TARGET_PENDING_MAX];
+                        const char *pending;
+
                         r = template_format(in->target->template, *x, &loc);
                         if (r < 0)
                                 return r;
-                        char why[160];
-                        const char *pending;
-
                         if (evaluate_target_exists(in->target, loc))
                                 continue;
                         pending = target_pending(in->target, loc, why, sizeof(why));

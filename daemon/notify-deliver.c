@@ -327,7 +327,6 @@ void notify_deliver(Channel *ch, Message *msg) {
         attempt(d);
 }
 
-
 void notify_deliveries_stop(NotifyState *st) {
         while (st->deliveries) {
                 Delivery *d = st->deliveries;

@@ -65,13 +65,19 @@ RunLog *run_log_free(RunLog *l) {
 
 /* 1 when an entry matches all of matches ("FIELD=value"; one field's values ORed), positioned
  * on the newest such; 0 when none does; -errno. */
-static int any_entry(sd_journal *j, char * const *matches) {
+static int set_matches(sd_journal *j, char * const *matches) {
         int r = 0;
 
         sd_journal_flush_matches(j);
         STRV_FOREACH(x, matches)
                 if (r >= 0)
                         r = sd_journal_add_match(j, *x, 0);
+        return r;
+}
+
+static int any_entry(sd_journal *j, char * const *matches) {
+        int r = set_matches(j, matches);
+
         if (r >= 0)
                 r = sd_journal_seek_tail(j);
         if (r >= 0)
@@ -99,9 +105,8 @@ usec_t run_log_next_start(RunLog *l, const char *unit, const char *run_id, usec_
 
         if (asprintf(&m, "SLUICE_UNIT=%s", unit) < 0)
                 return USEC_INFINITY;
-        sd_journal_flush_matches(l->j);
-        if (sd_journal_add_match(l->j, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_STARTED_STR, 0) < 0 ||
-            sd_journal_add_match(l->j, m, 0) < 0 || sd_journal_seek_realtime_usec(l->j, since) < 0)
+        if (set_matches(l->j, STRV_MAKE("MESSAGE_ID=" SLUICE_MESSAGE_RUN_STARTED_STR, m)) < 0 ||
+            sd_journal_seek_realtime_usec(l->j, since) < 0)
                 return USEC_INFINITY;
         while (sd_journal_next(l->j) > 0)
                 if (!streq(journal_field(l->j, "SLUICE_RUN_ID", id, sizeof(id)), run_id) &&

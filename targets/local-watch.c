@@ -396,14 +396,12 @@ static int on_quiet(sd_event_source *source, uint64_t usec, void *userdata) {
                 quiet_free(s, q);
                 return 0;
         }
-        usec_t mtime = (usec_t) st.st_mtim.tv_sec * USEC_PER_SEC +
-                       (usec_t) st.st_mtim.tv_nsec / NSEC_PER_USEC;
-        usec_t until = mtime + local_settle(q->target);
+        usec_t until = mtime_of(&st) + local_settle(q->target), now = now_usec(CLOCK_REALTIME);
 
-        if (now_usec(CLOCK_REALTIME) < until || local_complete(q->target, q->path) <= 0) {
+        if (now < until || local_complete(q->target, q->path) <= 0) {
                 /* Written to without our noticing (IN_MODIFY coalesced, or no watch at all):
                  * wait out the rest. Never a time gone by: that would fire at once, forever. */
-                if (until <= now_usec(CLOCK_REALTIME)) {
+                if (until <= now) {
                         quiet_free(s, q);
                         return 0;
                 }

@@ -51,14 +51,6 @@ char *local_components_path(const Template *t, size_t n) {
         return p;
 }
 
-static usec_t usec_of(const struct timespec *ts) {
-        return (usec_t) ts->tv_sec * USEC_PER_SEC + (usec_t) ts->tv_nsec / NSEC_PER_USEC;
-}
-
-static usec_t mtime_of(const struct stat *st) {
-        return usec_of(&st->st_mtim);
-}
-
 /* During a scan: 1 a regular file, 0 not there, <0 cannot tell without a stat. */
 static int listed_regular(TargetHost *h, const char *path) {
         unsigned char type;
@@ -121,6 +113,8 @@ int local_scan_tail(LocalTarget *lt, const char *dir, const char *rel, const Bin
         struct dirent *de;
         int r;
 
+        usec_t settle = local_settle(lt);
+
         d = opendir(dir);
         if (!d)
                 return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
@@ -134,7 +128,7 @@ int local_scan_tail(LocalTarget *lt, const char *dir, const char *rel, const Bin
                         continue;
                 /* The directory entry's type spares a stat per file, the bulk of a scan's
                  * cost; symbolic links, unknown types and a settling time's mtime need one. */
-                if (type == DT_UNKNOWN || type == DT_LNK || local_settle(lt) > 0) {
+                if (type == DT_UNKNOWN || type == DT_LNK || settle > 0) {
                         if (fstatat(dirfd(d), de->d_name, &st, 0) < 0)
                                 continue;
                         type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
@@ -158,8 +152,7 @@ int local_scan_tail(LocalTarget *lt, const char *dir, const char *rel, const Bin
                 r = template_match_component(t, last_level(lt), name, partial, &b);
                 if (r < 0)
                         return r;
-                if (r > 0 && local_settle(lt) > 0 &&
-                    now_usec(CLOCK_REALTIME) < mtime_of(&st) + local_settle(lt)) {
+                if (r > 0 && settle > 0 && now_usec(CLOCK_REALTIME) < mtime_of(&st) + settle) {
                         /* Still being written, maybe: nothing says when it stops but time. */
                         _cleanup_free_ char *path = local_join_rel(dir, de->d_name);
                         if (!path)

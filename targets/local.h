@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The "path" target kind: what its two files share */
+/* The "path" target kind: what its files share */
 #pragma once
 
 #include <string.h>
+#include <sys/stat.h>
 
 #include "target.h"
 #include "util/fs-util.h"
@@ -38,6 +39,14 @@ static inline LocalTarget *LOCAL(Target *t) {
 
 static inline size_t last_level(const LocalTarget *lt) {
         return lt->target.template->n_components - 1;
+}
+
+static inline usec_t usec_of(const struct timespec *ts) {
+        return (usec_t) ts->tv_sec * USEC_PER_SEC + (usec_t) ts->tv_nsec / NSEC_PER_USEC;
+}
+
+static inline usec_t mtime_of(const struct stat *st) {
+        return usec_of(&st->st_mtim);
 }
 
 /*

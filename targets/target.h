@@ -141,7 +141,9 @@ void target_host_scan_end(TargetHost *h);
 void target_hint(Target *t, const Binding *b, bool fresh);
 /* An instance disappeared (deleted, moved away): a hint too. */
 void target_gone(Target *t, const Binding *b);
-/* Why an object that is there does not count yet, or NULL (see TargetKind.pending). */
+/* Why an object that is there does not count yet, or NULL (see TargetKind.pending); buf of
+ * TARGET_PENDING_MAX. */
+#define TARGET_PENDING_MAX 160
 const char *target_pending(Target *t, const char *location, char *buf, size_t size);
 /* A kind lost track (a directory went): the core rescans everything the target feeds. */
 void target_rescan(Target *t);

@@ -108,7 +108,7 @@ static void print_inputs(Tree *tr, const Task *task, const Binding *b, const cha
                         _cleanup_free_ char *loc = NULL, *sub = NULL;
                         bool last = i + 1 == task->n_inputs && !x[1];
                         const char *pending = NULL;
-                        char why[160];
+                        char why[TARGET_PENDING_MAX];
                         bool present;
 
                         if (template_format(in->target->template, *x, &loc) < 0)

@@ -8,6 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 install_pipeline "$(dirname "$0")/chain.conf.in"
+logged() { grep -qF "$1" "$WORK/daemon.log"; }
 mkdir -p "$WORK/logs/2026-11-27"
 start_daemon
 echo "held by the gate" > "$WORK/logs/2026-11-27/held.log"
@@ -15,8 +16,7 @@ held=$(unit wordcount 2026-11-27 held)
 wait_for 30 "$held to run" systemctl --user is-active "$held"
 
 systemctl --user restart dbus.service
-reconnected() { grep -q "Reconnected to the user bus" "$WORK/daemon.log"; }
-wait_for 60 "sluiced to reconnect" reconnected
+wait_for 60 "sluiced to reconnect" logged "Reconnected to the user bus"
 touch "$WORK/gate"
 wait_for 30 "the held run's summary" test -f "$WORK/summary/2026-11-27/held.txt"
 started_once "$held"
@@ -34,12 +34,11 @@ trap 'kill -CONT "$manager" 2>/dev/null; cleanup' EXIT
 stalled=$(unit wordcount 2026-11-27 stalled)
 kill -STOP "$manager"
 echo "while the manager is stopped" > "$WORK/logs/2026-11-27/stalled.log"
-no_answer() { grep -qF "No answer from the manager to the start of $stalled" "$WORK/daemon.log"; }
-wait_for 20 "the start to go unanswered" no_answer
+wait_for 20 "the start to go unanswered" logged "No answer from the manager to the start of $stalled"
 kill -CONT "$manager"
 wait_for 60 "the stalled run's summary" test -f "$WORK/summary/2026-11-27/stalled.txt"
-grep -qF "$stalled was started all the same" "$WORK/daemon.log" || fail "the unit was not found"
-! grep -F "Failed to start $stalled" "$WORK/daemon.log" || fail "the unanswered start failed"
+logged "$stalled was started all the same" || fail "the unit was not found"
+! logged "Failed to start $stalled" || fail "the unanswered start failed"
 started_once "$stalled"
 
 # A start that never reaches the manager: the bus daemon is stopped while sluiced sends it and
@@ -53,12 +52,11 @@ trap 'kill -CONT "$manager" "$bus" 2>/dev/null; cleanup' EXIT
 lost=$(unit wordcount 2026-11-27 lost)
 kill -STOP "$bus"
 echo "while the bus is stopped" > "$WORK/logs/2026-11-27/lost.log"
-sent() { grep -qF "Sent the start of $lost" "$WORK/daemon.log"; }
-wait_for 20 "the start to be sent" sent
+wait_for 20 "the start to be sent" logged "Sent the start of $lost"
 kill -KILL "$bus"
-requeued() { grep -qF "The start of $lost was lost with the bus; queueing it again" "$WORK/daemon.log"; }
-wait_for 60 "the lost start to be queued again" requeued
+wait_for 60 "the lost start to be queued again" \
+    logged "The start of $lost was lost with the bus; queueing it again"
 wait_for 60 "the lost run's summary" test -f "$WORK/summary/2026-11-27/lost.txt"
-! grep -F "Failed to start $lost" "$WORK/daemon.log" || fail "the lost start failed"
+! logged "Failed to start $lost" || fail "the lost start failed"
 started_once "$lost"
 echo ok
