@@ -359,6 +359,11 @@ int config_load_pipeline_text(const char *path, const char *text, const char *in
         r = pipeline_name_from_path(path, &p->name);
         if (r < 0)
                 return r;
+        if (!strstr(text, "@include")) {
+                p->source = strdup(text);
+                if (!p->source)
+                        return -ENOMEM;
+        }
         l.pipeline = p;
         cfg = malloc(sizeof(config_t));
         if (!cfg)

@@ -80,6 +80,7 @@ Pipeline *pipeline_free(Pipeline *p) {
         free(p->targets);
         free(p->name);
         free(p->file);
+        free(p->source);
         free(p);
         return NULL;
 }

@@ -115,6 +115,9 @@ struct Task {
 struct Pipeline {
         char *name;         /* the file name without ".conf" */
         char *file;
+        /* The file's text, which tells a reload whether anything changed; NULL when it
+         * @includes others, whose changes it cannot see (always loaded afresh then). */
+        char *source;
         Limits limits;      /* aggregate, on the pipeline's slice */
         Target **targets;
         size_t n_targets;

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Reloading pipelines.d. A file that loads replaces its pipeline; a file with errors keeps the
- * previous version running; a file that is gone takes its pipeline with it. Instances in
+ * previous version running; a file that is gone takes its pipeline with it; a file whose text
+ * did not change leaves its pipeline running as it is: rebuilding it would drop and re-add
+ * every watch (pushing pipelines into the scan fallback near the watch limit), re-poll every
+ * remote object and rescan every file, for nothing. Instances in
  * flight follow their task into the new version when it has the same parameters; a running one
  * whose task changed shape or went away finishes under the old version, which is kept (retired)
  * until no run uses it.
@@ -98,11 +101,37 @@ void manager_gc_retired(Manager *m) {
         }
 }
 
+/* A target that a running pipeline should have started (manager_start_targets(),
+ * deadline_start()) but could not: its pipeline must start afresh to try again. */
+static bool target_wanted_idle(const Target *t) {
+        return !t->host && (t->n_consumers > 0 || t->producer || t->on_late);
+}
+
+/* The running version of fresh when the reload can leave it as it runs, with its watches,
+ * what its polls and scans learnt and what waits: the same file, the same text, and nothing
+ * in it that a reload is asked to start again. */
+static Pipeline *unchanged(Manager *m, const Pipeline *fresh) {
+        for (size_t i = 0; i < m->n_pipelines; i++) {
+                Pipeline *old = m->pipelines[i];
+
+                if (!streq(old->file, fresh->file))
+                        continue;
+                if (!old->source || !fresh->source || !streq(old->source, fresh->source))
+                        return NULL;
+                for (size_t t = 0; t < old->n_targets; t++)
+                        if (target_wanted_idle(old->targets[t]) ||
+                            target_reload_afresh(old->targets[t]))
+                                return NULL;
+                return old;
+        }
+        return NULL;
+}
+
 void manager_reload(Manager *m, char ***ret_kept) {
         _cleanup_strv_free_ char **rejected = NULL;
         Pipeline **fresh = NULL, **final = NULL, **retired = NULL;
-        size_t n_fresh = 0, n_final = 0, n_retired = 0;
-        unsigned kept = 0;
+        size_t n_fresh = 0, n_new = 0, n_final = 0, n_retired = 0;
+        unsigned kept = 0, same = 0;
         int r;
 
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading",
@@ -110,9 +139,6 @@ void manager_reload(Manager *m, char ***ret_kept) {
         (void) manager_reload_config(m);
         log_notice("Reloading pipelines from '%s'", m->pipelines_dir);
 
-        /* What waits is keyed by task: the tasks are about to change. A cache: the
-         * reconciliation of the new pipelines below records it again. */
-        waiting_clear(m);
         r = manager_load_pipelines(m, &fresh, &n_fresh, &rejected);
         final = calloc(n_fresh + m->n_pipelines + 1, sizeof(Pipeline *));
         retired = calloc(m->n_pipelines + 1, sizeof(Pipeline *));
@@ -127,11 +153,23 @@ void manager_reload(Manager *m, char ***ret_kept) {
                 return;
         }
 
-        for (size_t i = 0; i < n_fresh; i++)
-                final[n_final++] = fresh[i];
+        /* fresh keeps only the pipelines that start now; an unchanged one runs on as it is. */
+        for (size_t i = 0; i < n_fresh; i++) {
+                Pipeline *old = unchanged(m, fresh[i]);
+
+                if (old) {
+                        log_debug("Pipeline '%s' is unchanged: it runs on as it is", old->name);
+                        pipeline_free(fresh[i]);
+                        final[n_final++] = old;
+                        same++;
+                } else
+                        final[n_final++] = fresh[n_new++] = fresh[i];
+        }
         for (size_t i = 0; i < m->n_pipelines; i++) {
                 Pipeline *old = m->pipelines[i];
 
+                if (in_list(final, n_final, old))
+                        continue;
                 if (strv_contains(rejected, old->file)) {
                         log_warning("Keeping the running version of pipeline '%s': its file "
                                     "has errors", old->name);
@@ -140,9 +178,12 @@ void manager_reload(Manager *m, char ***ret_kept) {
                 } else
                         retired[n_retired++] = old;
         }
-        for (size_t i = 0; i < n_retired; i++)
+        for (size_t i = 0; i < n_retired; i++) {
                 for (size_t t = 0; t < retired[i]->n_targets; t++)
                         target_stop(retired[i]->targets[t]);
+                /* A cache: the reconciliation of the new version below records it again. */
+                waiting_drop_pipeline(m, retired[i]);
+        }
         free(m->pipelines);
         m->pipelines = final;
         m->n_pipelines = n_final;
@@ -163,16 +204,16 @@ void manager_reload(Manager *m, char ***ret_kept) {
         manager_gc_retired(m);
 
         /* Watch before scanning, as at start-up: arrivals in between are seen twice at worst. */
-        for (size_t i = 0; i < n_fresh; i++) {
+        for (size_t i = 0; i < n_new; i++) {
                 manager_setup_slice(m, fresh[i]);
                 manager_start_targets(m, fresh[i]);
         }
-        for (size_t i = 0; i < n_fresh; i++)
+        for (size_t i = 0; i < n_new; i++)
                 manager_reconcile(m, fresh[i]);
         free(fresh);
 
-        log_notice("Reloaded: %zu pipeline(s) running, %u kept at their previous version",
-                   m->n_pipelines, kept);
+        log_notice("Reloaded: %zu pipeline(s) running (%u unchanged), %u kept at their previous "
+                   "version", m->n_pipelines, same, kept);
         if (ret_kept)
                 *ret_kept = TAKE_PTR(rejected);
         (void) sd_notify(false, "READY=1");

@@ -16,6 +16,7 @@
 
 struct Waiting {
         char *key;              /* task pointer and instance id */
+        const Task *task;
         MissingInput *missing;
         size_t n;
         UT_hash_handle hh;
@@ -59,6 +60,7 @@ int waiting_record(Manager *m, Task *task, const char *id, MissingInput *missing
                 missing_free(missing, n);
                 return -ENOMEM;
         }
+        w->task = task;
         w->missing = missing;
         w->n = n;
         HASH_ADD_KEYPTR(hh, m->waiting, w->key, strlen(w->key), w);
@@ -93,4 +95,12 @@ void waiting_clear(Manager *m) {
 
         HASH_ITER(hh, m->waiting, w, tmp)
                 waiting_free(m, w);
+}
+
+void waiting_drop_pipeline(Manager *m, const Pipeline *p) {
+        Waiting *w, *tmp;
+
+        HASH_ITER(hh, m->waiting, w, tmp)
+                if (w->task->pipeline == p)
+                        waiting_free(m, w);
 }

@@ -7,7 +7,8 @@
 /*
  * A cache over the targets, never the truth: the scheduler checks every input on disk before
  * a start, a full evaluation (a scan) records an instance afresh, a deleted input drops the
- * instances that read it, a queued instance drops its own, and a reload drops everything.
+ * instances that read it, a queued instance drops its own, and a pipeline a reload replaces
+ * drops those of its tasks.
  */
 
 typedef struct MissingInput {
@@ -24,3 +25,5 @@ Waiting *waiting_find(Manager *m, const Task *task, const char *id);
 size_t waiting_strike(Manager *m, Waiting *w, const Target *t, const char *location);
 void waiting_forget(Manager *m, const Task *task, const char *id);
 void waiting_clear(Manager *m);
+/* Before p goes: keyed by task pointer, an entry of a freed task could match a new one. */
+void waiting_drop_pipeline(Manager *m, const Pipeline *p);

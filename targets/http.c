@@ -410,6 +410,11 @@ static int http_start(Target *t) {
         return remote_start(t);
 }
 
+/* The headers file may hold a token that has been replaced since. */
+static bool http_reload_afresh(Target *t) {
+        return HTTP(t)->headers_file;
+}
+
 static void http_done(Target *t) {
         HttpTarget *ht = HTTP(t);
 
@@ -433,6 +438,7 @@ const TargetKind target_kind_url = {
         .keys = http_keys,
         .parse = http_parse,
         .start = http_start,
+        .reload_afresh = http_reload_afresh,
         .stop = remote_stop,
         .check = remote_check,
         .scan = remote_scan,

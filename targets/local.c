@@ -450,6 +450,7 @@ const TargetKind target_kind_path = {
         .check_output = local_check_output,
         .pending = local_pending,
         .status = local_poll_status,
+        .reload_afresh = local_poll_reload_afresh,
         .start = local_start,
         .stop = local_stop,
         .check = local_check,

@@ -98,6 +98,8 @@ int local_seen_note(LocalTarget *lt, const char *path);
 void local_seen_drop(LocalTarget *lt, const char *path);
 void local_seen_forget(LocalTarget *lt);
 int local_poll_status(Target *t, TargetStatus *ret);
+/* Scanned because watches ran out: a reload tries them again. */
+bool local_poll_reload_afresh(Target *t);
 
 /* local-watch.c */
 int local_listing_find(TargetHost *h, const char *path, unsigned char *ret_type);

@@ -349,6 +349,11 @@ static int s3_start(Target *t) {
         return remote_start(t);
 }
 
+/* The credentials may have been rotated since they were read. */
+static bool s3_reload_afresh(Target *t) {
+        return true;
+}
+
 /* Whether an output the task wrote is there, asked now: downstream must not start on the word
  * of a poll that has not happened yet. Blocks for at most S3_CONFIRM_TIMEOUT. */
 static int s3_commit(Target *t, const char *tmp, const char *location) {
@@ -418,6 +423,7 @@ const TargetKind target_kind_s3 = {
         .keys = s3_keys,
         .parse = s3_parse,
         .start = s3_start,
+        .reload_afresh = s3_reload_afresh,
         .stop = remote_stop,
         .check = remote_check,
         .scan = remote_scan,

@@ -77,6 +77,10 @@ void target_stop(Target *t) {
         t->host = NULL;
 }
 
+bool target_reload_afresh(Target *t) {
+        return t->host && t->kind->reload_afresh && t->kind->reload_afresh(t);
+}
+
 void target_host_done(TargetHost *h) {
         for (size_t i = 0; target_kinds[i]; i++) {
                 const TargetKind *k = target_kinds[i];

@@ -79,6 +79,10 @@ typedef struct TargetKind {
 
         /* 1 and *ret for a polled target, 0 for one with nothing to say (watched). */
         int (*status)(Target *t, TargetStatus *ret);
+        /* Whether a reload must start it afresh although its pipeline's file is unchanged:
+         * it is scanned because watches ran out (a reload tries them again), or it read a
+         * secret at start that may have been replaced since. NULL: never. */
+        bool (*reload_afresh)(Target *t);
 
         void (*done)(Target *t);    /* frees kind-private state, never t itself */
         void (*host_done)(void *state); /* frees what the kind kept in host->kind_state */
@@ -129,6 +133,7 @@ DEFINE_POINTER_CLEANUP(Target, target_free);
 
 int target_start(Target *t, TargetHost *h);
 void target_stop(Target *t);
+bool target_reload_afresh(Target *t);
 void target_host_done(TargetHost *h);
 void target_host_scan_begin(TargetHost *h);
 void target_host_scan_end(TargetHost *h);

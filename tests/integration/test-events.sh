@@ -197,4 +197,11 @@ for n in 999 1000; do
     [ "$(grep -c "Started sluice-$PIPELINE-moved@$n\.service" "$WORK/daemon.log")" = 2 ] ||
         fail "moved@$n did not run exactly twice"
 done
+# With watches to spare again, a reload tries them, though the pipeline's file is unchanged.
+kill -HUP "$DAEMON_PID"
+reloaded() { grep -q "Reloaded: 1 pipeline(s) running (0 unchanged)" "$WORK/daemon.log"; }
+wait_for 30 "a reload that starts the scanned pipeline afresh" reloaded
+wait_for 30 "a watch on the directory scanned before the reload" watched "$WORK/out/moved"
+! "$SLUICECTL" --user -C "$WORK/config" status | grep -q "scanned instead of watched" ||
+    fail "a target is still scanned after the reload"
 echo ok

@@ -1,16 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # url targets against a real nginx: listings one and two levels deep, a single object, auth
-# headers from a file; an arrival runs exactly once; a server that is down, answers 500, hangs
-# or sends too much is reported and retried with back-off, and nothing is lost when it comes
-# back; a restarted daemon remembers what it had seen.
+# headers from a file, read again on reload; an arrival runs exactly once; a server that is
+# down, answers 500, hangs or sends too much is reported and retried with back-off, and
+# nothing is lost when it comes back; a restarted daemon remembers what it had seen.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/servers.sh"
 trap 'stop_servers; cleanup' EXIT
 
 start_nginx
 mkdir -p "$WORK/www/data" "$WORK/www/nested/2026-11-01" "$WORK/www/private"
-echo "Authorization: Bearer s3cret" > "$WORK/auth.headers"
+echo "Authorization: Bearer expired" > "$WORK/auth.headers"    # replaced below
 sed "s/@PORT@/$NGINX_PORT/g" "$(dirname "$0")/http.conf.in" > "$WORK/http.conf"
 install_pipeline "$WORK/http.conf"
 echo early > "$WORK/www/data/2026-10-31.csv"      # there before the daemon: a first poll runs it
@@ -26,6 +26,11 @@ wait_for 30 "the nested arrival" test -s "$WORK/out/nested/2026-11-01-7.csv"
 echo go > "$WORK/www/ready.txt"
 wait_for 30 "the single object" test -s "$WORK/out/ready"
 echo s > "$WORK/www/private/k.txt"
+logged() { grep -q "$1" "$WORK/daemon.log"; }
+wait_for 30 "the expired token refused" logged "Cannot poll target 'private' .*HTTP status 401"
+# A token replaced in the headers file is read on reload, though the pipeline file is unchanged.
+echo "Authorization: Bearer s3cret" > "$WORK/auth.headers"
+kill -HUP "$DAEMON_PID"
 wait_for 30 "the object behind the Authorization header" test -s "$WORK/out/private/k.txt"
 
 # Down: reported, retried with back-off; what arrives meanwhile runs once it is back.
@@ -86,7 +91,6 @@ tasks = (
 );
 CONF
 start_daemon
-logged() { grep -q "$1" "$WORK/daemon.log"; }
 wait_for 30 "the 500" logged "Cannot poll target 'broken' .*HTTP status 500"
 wait_for 30 "the hung server" logged "Cannot poll target 'hung' .*[Tt]imeout\|Cannot poll target 'hung' .*timed out"
 wait_for 30 "the body too large" logged "Cannot poll target 'big' .*larger than max_body"

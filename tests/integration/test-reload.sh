@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # SIGHUP reloads pipelines.d: a broken file keeps the previous version of its pipeline running
 # (and says why, with file and line), a fixed file replaces it, a new file starts a pipeline,
-# and a removed file stops one.
+# a removed file stops one, and an unchanged file leaves its pipeline running as it is.
 . "$(dirname "$0")/lib.sh"
 
 conf=$WORK/config/pipelines.d/$PIPELINE.conf
@@ -50,6 +50,43 @@ echo "five" > "$WORK/other/logs/c.log"
 wait_for 30 "the second pipeline's summary" test -f "$WORK/other/summary/c.txt"
 rm "$WORK/config/pipelines.d/${PIPELINE}b.conf"
 reload
-grep -q "Reloaded: 1 pipeline(s) running, 0 kept" "$WORK/daemon.log" ||
+grep -q "Reloaded: 1 pipeline(s) running (1 unchanged), 0 kept" "$WORK/daemon.log" ||
     fail "the removed pipeline is still running"
+
+# An unchanged file leaves its pipeline running as it is: not watched afresh, not rescanned.
+# Under complete = "moved" a file written in place makes no arrival, but a scan, which cannot
+# tell how a file got there, takes it: only a pipeline started afresh does.
+mconf=$WORK/config/pipelines.d/${PIPELINE}m.conf
+mkdir -p "$WORK/m/in"
+cat > "$mconf" <<EOF
+targets = { in  = { path = "$WORK/m/in/{n:int}.ev"; complete = "moved"; };
+            out = { path = "$WORK/m/out/{n:int}"; }; };
+tasks = ( { name = "copy"; inputs = [ "in" ]; outputs = [ "out" ];
+            exec = [ "/bin/cp", "\${input}", "\${output}" ]; } );
+EOF
+reload
+# The kernel's watch descriptor on the directory: a watch removed and added again gets a new one.
+wd_of() {
+    local ino
+    ino=$(printf '%x' "$(stat -c %i "$1")")
+    cat /proc/"$DAEMON_PID"/fdinfo/* 2>/dev/null |
+        sed -n "s/^inotify wd:\([0-9a-f]*\) ino:$ino sdev:.*/\1/p"
+}
+wd=$(wd_of "$WORK/m/in")
+[ -n "$wd" ] || fail "the new pipeline's input is not watched"
+echo 1 > "$WORK/m/in/1.ev"
+reload
+grep -q "Reloaded: 2 pipeline(s) running (2 unchanged), 0 kept" "$WORK/daemon.log" ||
+    fail "a reload with no file changed did not leave both pipelines as they were"
+[ "$(wd_of "$WORK/m/in")" = "$wd" ] || fail "an unchanged pipeline was watched afresh"
+echo 2 > "$WORK/incoming"
+mv "$WORK/incoming" "$WORK/m/in/2.ev"
+wait_for 30 "an arrival after the reload" test -f "$WORK/m/out/2"
+! grep -q -- "-copy@1\.service" "$WORK/daemon.log" ||
+    fail "an unchanged pipeline was scanned again: it took the file written in place"
+echo "# changed" >> "$mconf"
+reload
+wait_for 30 "the changed pipeline's scan to take the file written in place" \
+    test -f "$WORK/m/out/1"
+[ "$(wd_of "$WORK/m/in")" != "$wd" ] || fail "a changed pipeline kept its old watch"
 echo ok
