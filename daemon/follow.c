@@ -378,10 +378,8 @@ void manager_setup_slice(Manager *m, Pipeline *p) {
         const Limits *l = &p->limits;
         int r;
 
-        if (l->memory_max == UINT64_MAX && l->memory_high == UINT64_MAX &&
-            l->cpu_quota_permille == 0 && l->cpu_weight == 0 && l->io_weight == 0 &&
-            l->tasks_max == UINT64_MAX)
-                return;         /* systemd creates the slice by itself as its first unit starts */
+        /* Even with no limits: the slice may keep those of an earlier version of the file (the
+         * manager keeps them in /run until reboot), and every unset one is sent as a reset. */
         if (!m->bus || pipeline_slice_name(p, &slice) < 0 ||
             asprintf(&desc, "sluice pipeline %s", p->name) < 0)
                 return;

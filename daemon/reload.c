@@ -158,7 +158,7 @@ void manager_reload(Manager *m, char ***ret_kept) {
                 Pipeline *old = unchanged(m, fresh[i]);
 
                 if (old) {
-                        log_debug("Pipeline '%s' is unchanged: it runs on as it is", old->name);
+                        log_info("Pipeline '%s' is unchanged: it runs on as it is", old->name);
                         pipeline_free(fresh[i]);
                         final[n_final++] = old;
                         same++;

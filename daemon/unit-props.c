@@ -90,21 +90,27 @@ static int append_log_fields(sd_bus_message *m, char * const *l) {
         return close_containers(m, 3);
 }
 
-static int append_limits(sd_bus_message *m, const Limits *l) {
+/* The limits set; with reset, every one unset too, at systemd's default for it, so that a
+ * limit removed from a pipeline's file is removed from its slice as well. */
+static int append_limits(sd_bus_message *m, const Limits *l, bool reset) {
+        const uint64_t unset = UINT64_MAX;      /* infinity, or for a weight: none */
         int r = 0;
 
-        if (l->memory_max != UINT64_MAX)
+        if (reset || l->memory_max != UINT64_MAX)
                 r = sd_bus_message_append(m, "(sv)", "MemoryMax", "t", l->memory_max);
-        if (r >= 0 && l->memory_high != UINT64_MAX)
+        if (r >= 0 && (reset || l->memory_high != UINT64_MAX))
                 r = sd_bus_message_append(m, "(sv)", "MemoryHigh", "t", l->memory_high);
-        if (r >= 0 && l->cpu_quota_permille > 0)
+        if (r >= 0 && (reset || l->cpu_quota_permille > 0))
                 r = sd_bus_message_append(m, "(sv)", "CPUQuotaPerSecUSec", "t",
-                                          (uint64_t) l->cpu_quota_permille * 1000);
-        if (r >= 0 && l->cpu_weight > 0)
-                r = sd_bus_message_append(m, "(sv)", "CPUWeight", "t", l->cpu_weight);
-        if (r >= 0 && l->io_weight > 0)
-                r = sd_bus_message_append(m, "(sv)", "IOWeight", "t", l->io_weight);
-        if (r >= 0 && l->tasks_max != UINT64_MAX)
+                                          l->cpu_quota_permille > 0 ?
+                                          (uint64_t) l->cpu_quota_permille * 1000 : unset);
+        if (r >= 0 && (reset || l->cpu_weight > 0))
+                r = sd_bus_message_append(m, "(sv)", "CPUWeight", "t",
+                                          l->cpu_weight > 0 ? l->cpu_weight : unset);
+        if (r >= 0 && (reset || l->io_weight > 0))
+                r = sd_bus_message_append(m, "(sv)", "IOWeight", "t",
+                                          l->io_weight > 0 ? l->io_weight : unset);
+        if (r >= 0 && (reset || l->tasks_max != UINT64_MAX))
                 r = sd_bus_message_append(m, "(sv)", "TasksMax", "t", l->tasks_max);
         return r;
 }
@@ -128,7 +134,7 @@ int unit_props_append(sd_bus_message *m, const UnitSpec *s) {
         if (r >= 0 && s->slice)
                 r = sd_bus_message_append(m, "(sv)", "Slice", "s", s->slice);
         if (r >= 0)
-                r = append_limits(m, l);
+                r = append_limits(m, l, false);
         if (r >= 0 && l->runtime_max != USEC_INFINITY)
                 r = sd_bus_message_append(m, "(sv)", "RuntimeMaxUSec", "t", l->runtime_max);
         if (r >= 0 && l->nice_set)
@@ -180,6 +186,6 @@ int unit_props_append_slice(sd_bus_message *m, const char *description, const Li
         if (l->memory_max != UINT64_MAX || l->memory_high != UINT64_MAX)
                 r = sd_bus_message_append(m, "(sv)", "MemoryAccounting", "b", 1);
         if (r >= 0)
-                r = append_limits(m, l);
+                r = append_limits(m, l, true);
         return r;
 }

@@ -133,6 +133,3 @@ int local_poll_status(Target *t, TargetStatus *ret) {
         return 1;
 }
 
-bool local_poll_reload_afresh(Target *t) {
-        return LOCAL(t)->poll;
-}

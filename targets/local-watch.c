@@ -164,6 +164,10 @@ static int on_poll(sd_event_source *source, uint64_t usec, void *userdata) {
         return 0;
 }
 
+bool local_reload_afresh(Target *t) {
+        return LOCAL(t)->poll || LOCAL(t)->watch_failed;
+}
+
 /* Out of inotify watches: the target is scanned every scan_interval instead. */
 static void fall_back_to_polling(LocalState *s, LocalTarget *lt, const char *dir) {
         usec_t every = s->host->scan_interval;
@@ -230,6 +234,7 @@ static int add_watch(LocalState *s, LocalTarget *lt, size_t level, const char *d
                         fall_back_to_polling(s, lt, dir);
                         return 0;
                 }
+                lt->watch_failed = true;
                 return log_error_errno(errno, "Cannot watch '%s': %m", dir);
         }
         HASH_FIND_INT(s->watches, &wd, w);

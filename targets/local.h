@@ -31,6 +31,7 @@ typedef struct LocalTarget {
         usec_t polled;          /* CLOCK_REALTIME of the last of those scans */
         SeenFile *seen;         /* the files those scans found (local-poll.c) */
         bool seen_loaded;
+        bool watch_failed;      /* a directory could not be watched (not for want of watches) */
 } LocalTarget;
 
 static inline LocalTarget *LOCAL(Target *t) {
@@ -98,8 +99,8 @@ int local_seen_note(LocalTarget *lt, const char *path);
 void local_seen_drop(LocalTarget *lt, const char *path);
 void local_seen_forget(LocalTarget *lt);
 int local_poll_status(Target *t, TargetStatus *ret);
-/* Scanned because watches ran out: a reload tries them again. */
-bool local_poll_reload_afresh(Target *t);
+/* Scanned because watches ran out, or a directory could not be watched: a reload tries again. */
+bool local_reload_afresh(Target *t);
 
 /* local-watch.c */
 int local_listing_find(TargetHost *h, const char *path, unsigned char *ret_type);

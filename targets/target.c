@@ -48,7 +48,6 @@ Target *target_free(Target *t) {
                 t->kind->done(t);
         template_free(t->template);
         free(t->consumers);
-        sd_event_source_disable_unref(t->deadline_timer);
         strv_free(t->on_late);
         free(t->name);
         free(t);
@@ -70,6 +69,9 @@ int target_start(Target *t, TargetHost *h) {
 }
 
 void target_stop(Target *t) {
+        /* A deadline is watched while its target is started: a retired pipeline's target,
+         * kept for a run in flight, must not report late (and has no host to report to). */
+        t->deadline_timer = sd_event_source_disable_unref(t->deadline_timer);
         if (!t->host)
                 return;
         if (t->kind->stop)

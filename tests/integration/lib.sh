@@ -29,6 +29,11 @@ cleanup() {
     [ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
     systemctl --user stop "sluice-$PIPELINE-*" 2>/dev/null || true
     systemctl --user reset-failed "sluice-$PIPELINE-*" 2>/dev/null || true
+    # The limits sluiced set on the test's slices stay in /run until reboot otherwise.
+    local d
+    for d in "${XDG_RUNTIME_DIR:-/nonexistent}/systemd/user.control/sluice-$PIPELINE"*.slice.d; do
+        if [ -d "$d" ]; then systemctl --user revert "$(basename "$d" .d)" >/dev/null 2>&1 || true; fi
+    done
     [ -n "${KEEP_WORK:-}" ] && echo "kept $WORK" >&2 || rm -rf "$WORK"
 }
 trap cleanup EXIT

@@ -63,8 +63,11 @@ targets = { in  = { path = "$WORK/m/in/{n:int}.ev"; complete = "moved"; };
             out = { path = "$WORK/m/out/{n:int}"; }; };
 tasks = ( { name = "copy"; inputs = [ "in" ]; outputs = [ "out" ];
             exec = [ "/bin/cp", "\${input}", "\${output}" ]; } );
+limits = { tasks_max = 64; };
 EOF
 reload
+slice_tasks_max() { systemctl --user show -P TasksMax "sluice-${PIPELINE}m.slice"; }
+[ "$(slice_tasks_max)" = 64 ] || fail "the slice's TasksMax is $(slice_tasks_max), not 64"
 # The kernel's watch descriptor on the directory: a watch removed and added again gets a new one.
 wd_of() {
     local ino
@@ -84,8 +87,10 @@ mv "$WORK/incoming" "$WORK/m/in/2.ev"
 wait_for 30 "an arrival after the reload" test -f "$WORK/m/out/2"
 ! grep -q -- "-copy@1\.service" "$WORK/daemon.log" ||
     fail "an unchanged pipeline was scanned again: it took the file written in place"
-echo "# changed" >> "$mconf"
+# The change removes the slice's limit: gone from the slice too, not left behind.
+sed -i '/^limits/d' "$mconf"
 reload
+[ "$(slice_tasks_max)" = infinity ] || fail "a limit removed from the file stayed: $(slice_tasks_max)"
 wait_for 30 "the changed pipeline's scan to take the file written in place" \
     test -f "$WORK/m/out/1"
 [ "$(wd_of "$WORK/m/in")" != "$wd" ] || fail "a changed pipeline kept its old watch"
