@@ -10,7 +10,9 @@
  * several targets that share a directory.
  *
  * Under the default policy a file counts as arrived on IN_CLOSE_WRITE or IN_MOVED_TO, never
- * on IN_CREATE, so a half-written file never starts anything. Every event is only a hint: the
+ * on IN_CREATE, so a half-written file never starts anything; and from its IN_CREATE to its
+ * IN_CLOSE_WRITE it counts as not there, so that an instance which another input's arrival
+ * makes ready does not start with this one half-written. Every event is only a hint: the
  * core checks the file itself before acting. A file deleted or moved away is reported too, so
  * that an output removed by hand makes its instance incomplete again. When the kernel's queue
  * overflows, every target is scanned again; when the watches run out, the target that could not
@@ -45,7 +47,8 @@ typedef struct Watch {
         UT_hash_handle hh;
 } Watch;
 
-/* A file under a quiet-period policy, waiting to be left alone long enough. */
+/* A file waiting to be left alone long enough: under a quiet-period policy, found by a scan
+ * that cannot see its writer close it, or created and not closed yet (writing). */
 struct LocalState;
 
 typedef struct QuietFile {
@@ -55,6 +58,8 @@ typedef struct QuietFile {
         char *path;
         Binding *binding;
         sd_event_source *timer;
+        usec_t settle;          /* how long unchanged counts as done */
+        bool writing;           /* created under "close": not there until closed or settled */
         UT_hash_handle hh;
 } QuietFile;
 
@@ -350,9 +355,18 @@ static int hint_fresh(Target *t, const Binding *b, void *userdata) {
 
 static int on_quiet(sd_event_source *source, uint64_t usec, void *userdata);
 
-/* A file under a quiet-period policy changed at mtime: (re)start its wait. */
+static QuietFile *quiet_find(LocalState *s, const LocalTarget *lt, const char *path) {
+        _cleanup_free_ char *key = NULL;
+        QuietFile *q = NULL;
+
+        if (s->quiet && asprintf(&key, "%p:%s", (const void *) lt, path) >= 0)
+                HASH_FIND_STR(s->quiet, key, q);
+        return q;
+}
+
+/* A file changed at mtime, and counts once left alone for settle: (re)start its wait. */
 static void quiet_touch(LocalState *s, LocalTarget *lt, const char *path, const Binding *b,
-                        usec_t mtime) {
+                        usec_t mtime, usec_t settle, bool writing) {
         _cleanup_free_ char *key = NULL;
         QuietFile *q;
 
@@ -362,7 +376,7 @@ static void quiet_touch(LocalState *s, LocalTarget *lt, const char *path, const 
         if (!q) {
                 q = calloc(1, sizeof(QuietFile));
                 if (!q || !(q->path = strdup(path)) || binding_copy(b, &q->binding) < 0 ||
-                    sd_event_add_time(s->event, &q->timer, CLOCK_REALTIME, mtime + local_settle(lt),
+                    sd_event_add_time(s->event, &q->timer, CLOCK_REALTIME, mtime + settle,
                                       USEC_PER_MSEC * 100, on_quiet, q) < 0) {
                         if (q) {
                                 binding_free(q->binding);
@@ -375,11 +389,22 @@ static void quiet_touch(LocalState *s, LocalTarget *lt, const char *path, const 
                 q->key = TAKE_PTR(key);
                 q->target = lt;
                 q->state = s;
+                q->settle = settle;
+                q->writing = writing;
                 HASH_ADD_KEYPTR(hh, s->quiet, q->key, strlen(q->key), q);
                 return;
         }
-        (void) sd_event_source_set_time(q->timer, mtime + local_settle(lt));
+        q->settle = settle;
+        q->writing = q->writing || writing;
+        (void) sd_event_source_set_time(q->timer, mtime + settle);
         (void) sd_event_source_set_enabled(q->timer, SD_EVENT_ONESHOT);
+}
+
+bool local_watch_writing(LocalTarget *lt, const char *path) {
+        LocalState *s = lt->target.host ? lt->target.host->kind_state[TARGET_KIND_PATH] : NULL;
+        QuietFile *q = s ? quiet_find(s, lt, path) : NULL;
+
+        return q && q->writing;
 }
 
 /* A scan found a file changed less than the quiet period ago: it waits out the rest. */
@@ -388,35 +413,41 @@ void local_watch_quiet_pending(LocalTarget *lt, const char *path, const Binding 
         LocalState *s = lt->target.host ? lt->target.host->kind_state[TARGET_KIND_PATH] : NULL;
 
         if (s)
-                quiet_touch(s, lt, path, b, mtime);
+                quiet_touch(s, lt, path, b, mtime, local_settle(lt), false);
 }
 
-/* The quiet period has passed since the last event; the file's mtime has the last word. */
+/* The wait has passed since the last event; the file's mtime has the last word. A file being
+ * written that nobody closed (its close lost with an overflowed queue, a writer that linked an
+ * O_TMPFILE into place, one that paused that long) counts once it stopped changing. */
 static int on_quiet(sd_event_source *source, uint64_t usec, void *userdata) {
         QuietFile *q = userdata;
         LocalState *s = q->state;
+        LocalTarget *lt = q->target;
+        _cleanup_(binding_freep) Binding *b = NULL;
+        _cleanup_free_ char *path = NULL;
         struct stat st;
 
         if (stat(q->path, &st) < 0) {
                 quiet_free(s, q);
                 return 0;
         }
-        usec_t until = mtime_of(&st) + local_settle(q->target), now = now_usec(CLOCK_REALTIME);
+        usec_t until = mtime_of(&st) + q->settle, now = now_usec(CLOCK_REALTIME);
 
-        if (now < until || local_complete(q->target, q->path) <= 0) {
+        if (now < until) {
                 /* Written to without our noticing (IN_MODIFY coalesced, or no watch at all):
                  * wait out the rest. Never a time gone by: that would fire at once, forever. */
-                if (until <= now) {
-                        quiet_free(s, q);
-                        return 0;
-                }
                 (void) sd_event_source_set_time(source, until);
                 (void) sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
                 return 0;
         }
-        s->host->event_usec = now_usec(CLOCK_MONOTONIC);
-        target_hint(&q->target->target, q->binding, true);
+        /* Gone from the list first: while listed as being written it does not count. */
+        b = TAKE_PTR(q->binding);
+        path = TAKE_PTR(q->path);
         quiet_free(s, q);
+        if (local_complete(lt, path) <= 0)
+                return 0;
+        s->host->event_usec = now_usec(CLOCK_MONOTONIC);
+        target_hint(&lt->target, b, true);
         return 0;
 }
 
@@ -428,13 +459,22 @@ static void flag_arrived(LocalTarget *lt, const char *dir, const Binding *partia
                 log_warning_errno(r, "Cannot scan '%s' after its done-flag arrived: %m", dir);
 }
 
-/* Made whole in one step, as a rename is: a symbolic link, or another name of a file (a hard
- * link; a file being written has one name until it is closed, so this cannot take it early). */
-static bool is_link(const char *path) {
+typedef enum Created {
+        CREATED_OTHER,  /* gone again, or not a file */
+        CREATED_FILE,   /* a new file, being written */
+        CREATED_LINK,   /* made whole in one step, as a rename is */
+} Created;
+
+/* A symbolic link, or another name of a file (a hard link; a file being written has one name
+ * until it is closed, so this cannot take it early), is whole when it appears. */
+static Created created(const char *path) {
         struct stat st;
 
-        return lstat(path, &st) == 0 && (S_ISLNK(st.st_mode) || (S_ISREG(st.st_mode) &&
-                                                                  st.st_nlink > 1));
+        if (lstat(path, &st) < 0)
+                return CREATED_OTHER;
+        if (S_ISLNK(st.st_mode) || (S_ISREG(st.st_mode) && st.st_nlink > 1))
+                return CREATED_LINK;
+        return S_ISREG(st.st_mode) ? CREATED_FILE : CREATED_OTHER;
 }
 
 static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_event *ev,
@@ -452,16 +492,34 @@ static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_even
         r = template_match_component(lt->target.template, e->level, name, e->partial, &b);
         if (r <= 0)
                 return;
+        if (lt->policy == LOCAL_CLOSE && ev->mask & (IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
+                                                     IN_CLOSE_WRITE)) {
+                QuietFile *q = quiet_find(s, lt, path);
+                if (q)
+                        quiet_free(s, q);
+        }
         if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
                 local_seen_drop(lt, path);
                 target_gone(&lt->target, b);
                 return;
         }
         if (lt->policy == LOCAL_QUIET) {
-                quiet_touch(s, lt, path, b, now_usec(CLOCK_REALTIME));
+                quiet_touch(s, lt, path, b, now_usec(CLOCK_REALTIME), local_settle(lt), false);
                 return;
         }
-        if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO) || (ev->mask & IN_CREATE && is_link(path)))
+        if (ev->mask & IN_CREATE) {
+                Created c = created(path);
+
+                if (c == CREATED_LINK)
+                        target_hint(&lt->target, b, true);
+                else if (c == CREATED_FILE && lt->policy == LOCAL_CLOSE)
+                        /* Being written until its IN_CLOSE_WRITE, or, should that never come,
+                         * until it has not changed for a scan_interval. */
+                        quiet_touch(s, lt, path, b, now_usec(CLOCK_REALTIME),
+                                    s->host->scan_interval, true);
+                return;
+        }
+        if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO))
                 target_hint(&lt->target, b, true);
 }
 

@@ -68,6 +68,8 @@ int local_complete(LocalTarget *lt, const char *path) {
         TargetHost *h = lt->target.host;
         struct stat st;
 
+        if (lt->policy == LOCAL_CLOSE && local_watch_writing(lt, path))
+                return 0;
         /* The quiet policy needs the mtime, which only a stat gives. */
         if (h && h->scanning && lt->policy != LOCAL_QUIET) {
                 int r = listed_regular(h, path);
@@ -409,6 +411,10 @@ static const char *local_pending(Target *t, const char *location, char *buf, siz
         } else if (lt->policy == LOCAL_FLAG)
                 snprintf(buf, size, "written; counts once its flag '%s' is in its directory",
                          lt->flag);
+        else if (lt->policy == LOCAL_CLOSE && local_watch_writing(lt, location))
+                snprintf(buf, size, "being written; counts once its writer closes it (or it "
+                         "is left unchanged for %s)",
+                         format_timespan(span, sizeof(span), t->host->scan_interval));
         else
                 return NULL;
         return buf;

@@ -109,5 +109,7 @@ void local_listings_free(TargetHost *h);
 int local_watch_start(Target *t);
 void local_watch_quiet_pending(LocalTarget *lt, const char *path, const Binding *b,
                                usec_t mtime);
+/* Created under "close" and not closed yet: not there. */
+bool local_watch_writing(LocalTarget *lt, const char *path);
 void local_watch_stop(Target *t);
 void local_state_free(void *p);

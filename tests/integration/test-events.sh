@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 install_pipeline "$(dirname "$0")/events.conf.in"
-mkdir -p "$WORK"/{moved,quiet,flagged/2026-11-27,plain,newer,failing}
+mkdir -p "$WORK"/{moved,quiet,flagged/2026-11-27,plain,newer,failing,join}
 # Present at start-up: one day inside the look-back window, one far outside it.
 today=$(date -u +%F)
 echo recent > "$WORK/plain/$today.csv"
@@ -37,6 +37,26 @@ exec 7>&-
 wait_for 30 "the quiet file's output" test -f "$WORK/out/quiet/1"
 [ "$(cat "$WORK/out/quiet/1")" = "$(printf 'first\nsecond')" ] || fail "the quiet file was taken early"
 wait_for 30 "the quiet file found by the start-up scan" test -f "$WORK/out/quiet/0"
+
+# close: a file created and not yet closed is not there, even when another input's arrival
+# makes its instance otherwise ready.
+exec 8>"$WORK/join/1.b"
+echo b-first >&8
+echo a > "$WORK/join/1.a"
+# Events are read in order: once an instance whose inputs came after it has run, 1.a's close
+# was handled.
+echo a2 > "$WORK/join/2.a"
+echo b2 > "$WORK/join/2.b"
+wait_for 30 "the instance after the first input" test -f "$WORK/out/join/2"
+! grep -q "Started sluice-$PIPELINE-join@1.service" "$WORK/daemon.log" ||
+    fail "started while an input was still being written"
+"$SLUICECTL" --user -C "$WORK/config" why join --param n=1 | grep -q "1.b: input 'join_b' is there but does not count yet: being written" ||
+    fail "why does not say the input is being written: $("$SLUICECTL" --user -C "$WORK/config" why join --param n=1)"
+echo b-second >&8
+exec 8>&-
+wait_for 30 "the join once its second input is closed" test -f "$WORK/out/join/1"
+[ "$(cat "$WORK/out/join/1")" = "$(printf 'a\nb-first\nb-second')" ] ||
+    fail "the join read a half-written input: $(cat "$WORK/out/join/1")"
 
 # flag: parts are not complete until _SUCCESS lands next to them; then all of them run.
 echo a > "$WORK/flagged/2026-11-27/part-1"
