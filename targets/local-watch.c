@@ -416,6 +416,14 @@ void local_watch_quiet_pending(LocalTarget *lt, const char *path, const Binding 
                 quiet_touch(s, lt, path, b, mtime, local_settle(lt), false);
 }
 
+void local_watch_writing_pending(LocalTarget *lt, const char *path, usec_t mtime) {
+        LocalState *s = lt->target.host ? lt->target.host->kind_state[TARGET_KIND_PATH] : NULL;
+        _cleanup_(binding_freep) Binding *b = NULL;
+
+        if (s && template_match(lt->target.template, path, &b) > 0)
+                quiet_touch(s, lt, path, b, mtime, LOCAL_SCAN_SETTLE, true);
+}
+
 /* The wait has passed since the last event; the file's mtime has the last word. A file being
  * written that nobody closed (its close lost with an overflowed queue, a writer that linked an
  * O_TMPFILE into place, one that paused that long) counts once it stopped changing. */

@@ -64,6 +64,15 @@ static int listed_regular(TargetHost *h, const char *path) {
         return type == DT_LNK || type == DT_UNKNOWN ? -EAGAIN : 0;
 }
 
+/* A scan of a watched input under "close" cannot see whether a file that changed a moment ago
+ * is still being written (its writer may have been at it as the daemon started, or while
+ * events were lost): that one waits for its close, or for LOCAL_SCAN_SETTLE unchanged. The
+ * scans that stand in for watches wait on their own (local_settle()); the daemon's outputs are
+ * put in place whole. */
+static bool scan_settles(const LocalTarget *lt) {
+        return lt->policy == LOCAL_CLOSE && !lt->poll && !lt->target.producer;
+}
+
 int local_complete(LocalTarget *lt, const char *path) {
         TargetHost *h = lt->target.host;
         struct stat st;
@@ -76,9 +85,9 @@ int local_complete(LocalTarget *lt, const char *path) {
 
                 if (r == 0)
                         return 0;
-                if (r > 0 && lt->policy != LOCAL_FLAG)
+                if (r > 0 && lt->policy != LOCAL_FLAG && !scan_settles(lt))
                         return 1;
-                if (r > 0) {
+                if (r > 0 && lt->policy == LOCAL_FLAG) {
                         _cleanup_free_ char *dir = NULL, *flag = NULL;
                         unsigned char type;
 
@@ -104,6 +113,11 @@ int local_complete(LocalTarget *lt, const char *path) {
                 return access(flag, F_OK) == 0;
         }
         default:
+                if (h && h->scanning && scan_settles(lt) &&
+                    now_usec(CLOCK_REALTIME) < mtime_of(&st) + LOCAL_SCAN_SETTLE) {
+                        local_watch_writing_pending(lt, path, mtime_of(&st));
+                        return 0;
+                }
                 return 1;
         }
 }

@@ -10,6 +10,9 @@
 #include "util/time-util.h"
 
 #define LOCAL_TMP_PREFIX ".sluice-"
+/* How long a file a scan finds, changed that recently, must be left alone to count without a
+ * close (watched targets under "close"): a writer active at the scan changes it more often. */
+#define LOCAL_SCAN_SETTLE (2 * USEC_PER_SEC)
 
 /* When a file counts as having arrived. */
 typedef enum LocalPolicy {
@@ -111,5 +114,8 @@ void local_watch_quiet_pending(LocalTarget *lt, const char *path, const Binding 
                                usec_t mtime);
 /* Created under "close" and not closed yet: not there. */
 bool local_watch_writing(LocalTarget *lt, const char *path);
+/* Found by a scan under "close", changed at mtime, maybe still being written: waits for its
+ * close or for LOCAL_SCAN_SETTLE unchanged. */
+void local_watch_writing_pending(LocalTarget *lt, const char *path, usec_t mtime);
 void local_watch_stop(Target *t);
 void local_state_free(void *p);

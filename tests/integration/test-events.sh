@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The event engine: arrival policies (moved into place only, a quiet period, a done-flag), an
 # output removed or renamed away by hand running again, the look-back window of start-up
-# scans, make's "newer" rule, a target's root directory deleted and made again, links made
+# scans, make's "newer" rule, files still being written (beside another input's arrival, at
+# start-up), a target's root directory deleted and made again, links made
 # into place, an inotify queue overflow (a directory made, an old instance's input landing and
 # an output removed by hand while events are lost), and running out of inotify watches
 # (arrivals, a file still being written and outputs removed by hand found by scanning).
@@ -17,7 +18,13 @@ echo ancient > "$WORK/plain/2001-01-01.csv"
 # Written just before start-up under a quiet period: no event will come for it, so the
 # start-up scan must wait out the rest of its period rather than pass it over.
 echo early > "$WORK/quiet/0.log"
+# Being written as the daemon starts, under "close": the start-up scan must not take it as it
+# is, but wait for its writer to close it.
+echo a3 > "$WORK/join/3.a"
+for i in $(seq 1 25); do echo "line $i"; sleep 0.2; done > "$WORK/join/3.b" &
+writer=$!
 start_daemon
+kill -0 "$writer" 2>/dev/null || fail "the writer ended before the start-up scan: nothing tested"
 
 # moved: a file written in place is not an arrival, the same file moved in is. (The order
 # proves it: the moved file is seen after the written one.)
@@ -57,6 +64,10 @@ exec 8>&-
 wait_for 30 "the join once its second input is closed" test -f "$WORK/out/join/1"
 [ "$(cat "$WORK/out/join/1")" = "$(printf 'a\nb-first\nb-second')" ] ||
     fail "the join read a half-written input: $(cat "$WORK/out/join/1")"
+wait "$writer"
+wait_for 30 "the input written during the start-up scan" test -f "$WORK/out/join/3"
+[ "$(wc -l < "$WORK/out/join/3")" = 26 ] ||
+    fail "the start-up scan took a file being written: $(wc -l < "$WORK/out/join/3") lines of 26"
 
 # flag: parts are not complete until _SUCCESS lands next to them; then all of them run.
 echo a > "$WORK/flagged/2026-11-27/part-1"
