@@ -76,12 +76,13 @@ static bool scan_settles(const LocalTarget *lt) {
 int local_complete(LocalTarget *lt, const char *path) {
         TargetHost *h = lt->target.host;
         struct stat st;
+        int r;
 
         if (lt->policy == LOCAL_CLOSE && local_watch_writing(lt, path))
                 return 0;
         /* The quiet policy needs the mtime, which only a stat gives. */
         if (h && h->scanning && lt->policy != LOCAL_QUIET) {
-                int r = listed_regular(h, path);
+                r = listed_regular(h, path);
 
                 if (r == 0)
                         return 0;
@@ -98,8 +99,9 @@ int local_complete(LocalTarget *lt, const char *path) {
                                 return r;
                 }
         }
-        if (stat(path, &st) < 0)
-                return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+        r = h && h->scanning ? local_listing_stat(h, path, &st) : stat(path, &st) < 0 ? -errno : 0;
+        if (r < 0)
+                return r == -ENOENT || r == -ENOTDIR ? 0 : r;
         if (!S_ISREG(st.st_mode))
                 return 0;
         switch (lt->policy) {

@@ -107,6 +107,8 @@ bool local_reload_afresh(Target *t);
 
 /* local-watch.c */
 int local_listing_find(TargetHost *h, const char *path, unsigned char *ret_type);
+/* stat(2) of path during a scan, cheaper where many files of one directory are looked at. */
+int local_listing_stat(TargetHost *h, const char *path, struct stat *ret);
 void local_listings_free(TargetHost *h);
 
 int local_watch_start(Target *t);
