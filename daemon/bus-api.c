@@ -18,9 +18,11 @@
 #include "bus-api.h"
 #include "control.h"
 #include "demand.h"
+#include "evaluate.h"
 #include "log.h"
 #include "sluice-config.h"
 #include "util/strv.h"
+#include "waiting.h"
 
 #define ERROR_PREFIX SLUICE_BUS_INTERFACE "."
 
@@ -133,6 +135,25 @@ static int append_instance(sd_bus_message *reply, Instance *i) {
                                      strempty(i->reason));
 }
 
+/* An instance some of whose inputs are there and others not, as the waiting index knows it: a
+ * cache, so what has become complete or is acted on meanwhile is left out here. */
+static int append_waiting(Manager *m, Task *task, const char *id, const Binding *b,
+                          const MissingInput *missing, size_t n, void *userdata) {
+        _cleanup_free_ char *unit = NULL, *params = NULL, *reason = NULL;
+        sd_bus_message *reply = userdata;
+
+        if (task_unit_name(task, id, &unit) < 0)
+                return -ENOMEM;
+        if (manager_find_instance(m, unit) || evaluate_outputs_complete(task, b))
+                return 0;
+        (void) binding_to_string(b, &params);
+        if (asprintf(&reason, "%zu input(s) missing: %s%s", n, missing[0].location,
+                     n > 1 ? ", ..." : "") < 0)
+                return -ENOMEM;
+        return sd_bus_message_append(reply, "(sssssuts)", task->pipeline->name, task->name,
+                                     strempty(params), "waiting", unit, 0, (uint64_t) 0, reason);
+}
+
 static int method_list_instances(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
@@ -147,6 +168,8 @@ static int method_list_instances(sd_bus_message *msg, void *userdata, sd_bus_err
                         break;
                 r = append_instance(reply, i);
         }
+        if (r >= 0)
+                r = waiting_foreach(m, append_waiting, reply);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)

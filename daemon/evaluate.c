@@ -119,7 +119,7 @@ static int inputs_ready(Manager *m, Task *task, const Binding *b, const char *id
         }
         if (r >= 0 && n > 0 && !unsure) {
                 log_debug("Instance %s of task '%s' misses %zu input(s)", id, task->name, n);
-                r = waiting_record(m, task, id, missing, n);    /* takes them */
+                r = waiting_record(m, task, id, b, missing, n);    /* takes them */
                 return r < 0 ? r : 0;
         }
         if (r >= 0)

@@ -16,7 +16,8 @@
 
 struct Waiting {
         char *key;              /* task pointer and instance id */
-        const Task *task;
+        Task *task;
+        Binding *binding;
         MissingInput *missing;
         size_t n;
         UT_hash_handle hh;
@@ -46,16 +47,20 @@ Waiting *waiting_find(Manager *m, const Task *task, const char *id) {
 static void waiting_free(Manager *m, Waiting *w) {
         HASH_DEL(m->waiting, w);
         missing_free(w->missing, w->n);
+        binding_free(w->binding);
         free(w->key);
         free(w);
 }
 
-int waiting_record(Manager *m, Task *task, const char *id, MissingInput *missing, size_t n) {
+int waiting_record(Manager *m, Task *task, const char *id, const Binding *b,
+                   MissingInput *missing, size_t n) {
         Waiting *w;
 
         waiting_forget(m, task, id);
         w = calloc(1, sizeof(Waiting));
-        if (!w || !(w->key = key_of(task, id))) {
+        if (!w || !(w->key = key_of(task, id)) || binding_copy(b, &w->binding) < 0) {
+                if (w)
+                        free(w->key);
                 free(w);
                 missing_free(missing, n);
                 return -ENOMEM;
@@ -88,6 +93,18 @@ void waiting_forget(Manager *m, const Task *task, const char *id) {
 
         if (w)
                 waiting_free(m, w);
+}
+
+int waiting_foreach(Manager *m, waiting_func f, void *userdata) {
+        Waiting *w, *tmp;
+
+        HASH_ITER(hh, m->waiting, w, tmp) {
+                int r = f(m, w->task, strchr(w->key, '\t') + 1, w->binding, w->missing, w->n,
+                          userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 void waiting_clear(Manager *m) {

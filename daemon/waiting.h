@@ -18,12 +18,18 @@ typedef struct MissingInput {
 
 typedef struct Waiting Waiting;
 
-/* Instance id of task waits for missing[0..n) (taken, freed here whatever happens). */
-int waiting_record(Manager *m, Task *task, const char *id, MissingInput *missing, size_t n);
+/* Instance id (binding b) of task waits for missing[0..n) (taken, freed here whatever
+ * happens). */
+int waiting_record(Manager *m, Task *task, const char *id, const Binding *b,
+                   MissingInput *missing, size_t n);
 Waiting *waiting_find(Manager *m, const Task *task, const char *id);
 /* Input t arrived at location: how many inputs w still waits for; at 0, w is freed. */
 size_t waiting_strike(Manager *m, Waiting *w, const Target *t, const char *location);
 void waiting_forget(Manager *m, const Task *task, const char *id);
+/* Every instance known to wait, for `sluicectl list`; f must not change what waits. */
+typedef int (*waiting_func)(Manager *m, Task *task, const char *id, const Binding *b,
+                            const MissingInput *missing, size_t n, void *userdata);
+int waiting_foreach(Manager *m, waiting_func f, void *userdata);
 void waiting_clear(Manager *m);
 /* Before p goes: keyed by task pointer, an entry of a freed task could match a new one. */
 void waiting_drop_pipeline(Manager *m, const Pipeline *p);

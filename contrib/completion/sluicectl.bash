@@ -25,7 +25,7 @@ _sluicectl() {
     done
     case $prev in
         -C|--config-dir) _filedir -d; return ;;
-        --state) COMPREPLY=($(compgen -W "queued starting running retrying failed" -- "$cur")); return ;;
+        --state) COMPREPLY=($(compgen -W "waiting queued starting running retrying failed" -- "$cur")); return ;;
         --since|--from|--to|--cancel) return ;;
         -p|--param) return ;;
     esac

@@ -277,8 +277,8 @@ int verb_list(const CtlOptions *o, int argc, char *argv[]) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *pipeline, *task, *params, *state, *unit, *reason;
-        static const char *const states[] = { "queued", "starting", "running", "retrying",
-                                              "retry", "failed", NULL };
+        static const char *const states[] = { "waiting", "queued", "starting", "running",
+                                              "retrying", "retry", "failed", NULL };
         /* "retry", as the verb and `why` say it, names the state too. */
         const char *want = o->state && streq(o->state, "retry") ? "retrying" : o->state;
         bool first = true, color = ctl_colors();
@@ -292,8 +292,8 @@ int verb_list(const CtlOptions *o, int argc, char *argv[]) {
                 return EXIT_USAGE;
         }
         if (o->state && !strv_contains((char **) states, o->state)) {
-                fprintf(stderr, "sluicectl: --state must be one of queued, starting, running, "
-                                "retrying, failed\n");
+                fprintf(stderr, "sluicectl: --state must be one of waiting, queued, starting, "
+                                "running, retrying, failed\n");
                 return EXIT_USAGE;
         }
         r = ctl_connect(o, &bus);

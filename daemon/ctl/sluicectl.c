@@ -58,8 +58,8 @@ static void help(void) {
                "  -a --all                  graph: expand complete instances too\n"
                "     --dot                  graph: Graphviz output\n"
                "     --json                 Machine-readable output\n"
-               "     --state=STATE          list: only queued, starting, running, retrying or\n"
-               "                            failed\n"
+               "     --state=STATE          list: only waiting, queued, starting, running,\n"
+               "                            retrying or failed\n"
                "     --force                run, backfill: even when the outputs exist (replaced\n"
                "                            atomically)\n"
                "     --from=VALUE --to=VALUE\n"
@@ -87,8 +87,8 @@ static const struct {
         { "status", verb_status, "status [--user] [--json]\n"
           "Counts of running, queued, retrying and failed instances, the pipelines, the five\n"
           "soonest retries, and the backfills in progress." },
-        { "list", verb_list, "list [--user] [--json] [--state queued|starting|running|retrying|failed]\n"
-          "The instances the daemon is acting on (complete ones are not listed)." },
+        { "list", verb_list, "list [--user] [--json] [--state waiting|queued|starting|running|retrying|failed]\n"
+          "The instances the daemon is acting on or waiting to (complete ones are not listed)." },
         { "run", verb_run, "run [--user] [--json] [--force] TASK -p NAME=VALUE...\n"
           "Queue that instance now, and every upstream instance it needs whose inputs exist;\n"
           "--force runs it even when its outputs exist." },

@@ -59,6 +59,10 @@ wait_for 30 "the instance after the first input" test -f "$WORK/out/join/2"
     fail "started while an input was still being written"
 "$SLUICECTL" --user -C "$WORK/config" why join --param n=1 | grep -q "1.b: input 'join_b' is there but does not count yet: being written" ||
     fail "why does not say the input is being written: $("$SLUICECTL" --user -C "$WORK/config" why join --param n=1)"
+# list shows it waiting, for the input being written.
+"$SLUICECTL" --user -C "$WORK/config" list --state waiting > "$WORK/list-waiting"
+grep -q "^waiting .*$PIPELINE/join .*n=1 .*1 input(s) missing: $WORK/join/1.b$" "$WORK/list-waiting" ||
+    fail "list does not show the waiting join: $(cat "$WORK/list-waiting")"
 echo b-second >&8
 exec 8>&-
 wait_for 30 "the join once its second input is closed" test -f "$WORK/out/join/1"
