@@ -147,7 +147,7 @@ static int append_waiting(Manager *m, Task *task, const char *id, const Binding 
         if (manager_find_instance(m, unit) || evaluate_outputs_complete(task, b))
                 return 0;
         (void) binding_to_string(b, &params);
-        if (asprintf(&reason, "%zu input(s) missing: %s%s", n, missing[0].location,
+        if (asprintf(&reason, "%zu input(s) not there yet: %s%s", n, missing[0].location,
                      n > 1 ? ", ..." : "") < 0)
                 return -ENOMEM;
         return sd_bus_message_append(reply, "(sssssuts)", task->pipeline->name, task->name,

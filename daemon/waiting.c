@@ -78,8 +78,10 @@ size_t waiting_strike(Manager *m, Waiting *w, const Target *t, const char *locat
         /* The same target may be read twice (two mappings): every match goes. */
         for (size_t k = 0; k < w->n;)
                 if (w->missing[k].target == t && streq(w->missing[k].location, location)) {
+                        /* In order, so that `list` names the first one still to come. */
                         free(w->missing[k].location);
-                        w->missing[k] = w->missing[--w->n];
+                        memmove(&w->missing[k], &w->missing[k + 1],
+                                (--w->n - k) * sizeof(MissingInput));
                 } else
                         k++;
         n = w->n;

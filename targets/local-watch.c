@@ -400,11 +400,11 @@ static void quiet_touch(LocalState *s, LocalTarget *lt, const char *path, const 
         (void) sd_event_source_set_enabled(q->timer, SD_EVENT_ONESHOT);
 }
 
-bool local_watch_writing(LocalTarget *lt, const char *path) {
+usec_t local_watch_writing(LocalTarget *lt, const char *path) {
         LocalState *s = lt->target.host ? lt->target.host->kind_state[TARGET_KIND_PATH] : NULL;
-        QuietFile *q = s ? quiet_find(s, lt, path) : NULL;
+        QuietFile *q = s ? quiet_find(s, lt, path) ?: quiet_find(s, NULL, path) : NULL;
 
-        return q && q->writing;
+        return q && q->writing ? q->settle : 0;
 }
 
 /* A scan found a file changed less than the quiet period ago: it waits out the rest. */
@@ -422,6 +422,37 @@ void local_watch_writing_pending(LocalTarget *lt, const char *path, usec_t mtime
 
         if (s && template_match(lt->target.template, path, &b) > 0)
                 quiet_touch(s, lt, path, b, mtime, LOCAL_SCAN_SETTLE, true);
+}
+
+/* A file being written whose target stopped (its pipeline rebuilt by a reload) stays known as
+ * being written, by path alone, until its close or its wait ends: the new version of the
+ * target would otherwise take it half-written in its first scan. Then every target that
+ * matches it is told. */
+static void orphan_writing(LocalState *s, QuietFile *q) {
+        _cleanup_free_ char *key = NULL;
+
+        if (quiet_find(s, NULL, q->path) || asprintf(&key, "%p:%s", NULL, q->path) < 0) {
+                quiet_free(s, q);
+                return;
+        }
+        HASH_DEL(s->quiet, q);
+        free(q->key);
+        q->key = TAKE_PTR(key);
+        q->target = NULL;
+        HASH_ADD_KEYPTR(hh, s->quiet, q->key, strlen(q->key), q);
+}
+
+static void orphan_settled(LocalState *s, const char *path) {
+        for (size_t i = 0; i < s->n_started; i++) {
+                LocalTarget *lt = s->started[i];
+                _cleanup_(binding_freep) Binding *b = NULL;
+
+                if (lt->policy == LOCAL_CLOSE && template_match(lt->target.template, path, &b) > 0 &&
+                    local_complete(lt, path) > 0) {
+                        s->host->event_usec = now_usec(CLOCK_MONOTONIC);
+                        target_hint(&lt->target, b, true);
+                }
+        }
 }
 
 /* The wait has passed since the last event; the file's mtime has the last word. A file being
@@ -452,6 +483,10 @@ static int on_quiet(sd_event_source *source, uint64_t usec, void *userdata) {
         b = TAKE_PTR(q->binding);
         path = TAKE_PTR(q->path);
         quiet_free(s, q);
+        if (!lt) {
+                orphan_settled(s, path);
+                return 0;
+        }
         if (local_complete(lt, path) <= 0)
                 return 0;
         s->host->event_usec = now_usec(CLOCK_MONOTONIC);
@@ -502,9 +537,11 @@ static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_even
                 return;
         if (lt->policy == LOCAL_CLOSE && ev->mask & (IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
                                                      IN_CLOSE_WRITE)) {
-                QuietFile *q = quiet_find(s, lt, path);
+                QuietFile *q = quiet_find(s, lt, path), *o = quiet_find(s, NULL, path);
                 if (q)
                         quiet_free(s, q);
+                if (o)
+                        quiet_free(s, o);
         }
         if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
                 local_seen_drop(lt, path);
@@ -690,6 +727,15 @@ static int on_inotify(sd_event_source *source, int fd, uint32_t revents, void *u
         return 0;
 }
 
+/* A producer writing one file after another (`cmd1 > a; cmd2 > b`) creates b a moment after
+ * a's close woke the daemon: b's IN_CREATE may be queued, unread, when the instance that reads
+ * both is about to start, and b would count as there, half-written. */
+void local_flush(void *state) {
+        LocalState *s = state;
+
+        (void) on_inotify(s->source, s->fd, EPOLLIN, s);
+}
+
 static int local_state_get(TargetHost *h, LocalState **ret) {
         LocalState *s = h->kind_state[TARGET_KIND_PATH];
         int r;
@@ -748,7 +794,9 @@ void local_watch_stop(Target *t) {
         if (!s)
                 return;
         HASH_ITER(hh, s->quiet, q, qtmp)
-                if (q->target == lt)
+                if (q->target == lt && q->writing && lt->policy == LOCAL_CLOSE)
+                        orphan_writing(s, q);
+                else if (q->target == lt)
                         quiet_free(s, q);
         HASH_ITER(hh, s->watches, w, tmp) {
                 for (size_t i = 0; i < w->n_entries;) {

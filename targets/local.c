@@ -78,7 +78,7 @@ int local_complete(LocalTarget *lt, const char *path) {
         struct stat st;
         int r;
 
-        if (lt->policy == LOCAL_CLOSE && local_watch_writing(lt, path))
+        if (lt->policy == LOCAL_CLOSE && local_watch_writing(lt, path) > 0)
                 return 0;
         /* The quiet policy needs the mtime, which only a stat gives. */
         if (h && h->scanning && lt->policy != LOCAL_QUIET) {
@@ -414,6 +414,7 @@ static int local_parse(Target *t, const config_setting_t *s, Diag *d) {
 
 static const char *local_pending(Target *t, const char *location, char *buf, size_t size) {
         LocalTarget *lt = LOCAL(t);
+        usec_t settle;
         char span[FORMAT_TIMESPAN_MAX], left[FORMAT_TIMESPAN_MAX];
         struct stat st;
 
@@ -427,10 +428,10 @@ static const char *local_pending(Target *t, const char *location, char *buf, siz
         } else if (lt->policy == LOCAL_FLAG)
                 snprintf(buf, size, "written; counts once its flag '%s' is in its directory",
                          lt->flag);
-        else if (lt->policy == LOCAL_CLOSE && local_watch_writing(lt, location))
+        else if (lt->policy == LOCAL_CLOSE && (settle = local_watch_writing(lt, location)) > 0)
                 snprintf(buf, size, "being written; counts once its writer closes it (or it "
                          "is left unchanged for %s)",
-                         format_timespan(span, sizeof(span), t->host->scan_interval));
+                         format_timespan(span, sizeof(span), settle));
         else
                 return NULL;
         return buf;
@@ -473,6 +474,7 @@ const TargetKind target_kind_path = {
         .pending = local_pending,
         .status = local_poll_status,
         .reload_afresh = local_reload_afresh,
+        .host_flush = local_flush,
         .start = local_start,
         .stop = local_stop,
         .check = local_check,

@@ -114,10 +114,12 @@ void local_listings_free(TargetHost *h);
 int local_watch_start(Target *t);
 void local_watch_quiet_pending(LocalTarget *lt, const char *path, const Binding *b,
                                usec_t mtime);
-/* Created under "close" and not closed yet: not there. */
-bool local_watch_writing(LocalTarget *lt, const char *path);
+/* Created under "close" and not closed yet, so not there: how long it must be left unchanged
+ * to count all the same; 0 when it is not being written. */
+usec_t local_watch_writing(LocalTarget *lt, const char *path);
 /* Found by a scan under "close", changed at mtime, maybe still being written: waits for its
  * close or for LOCAL_SCAN_SETTLE unchanged. */
 void local_watch_writing_pending(LocalTarget *lt, const char *path, usec_t mtime);
 void local_watch_stop(Target *t);
 void local_state_free(void *p);
+void local_flush(void *state);
