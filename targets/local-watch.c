@@ -400,6 +400,12 @@ static void quiet_touch(LocalState *s, LocalTarget *lt, const char *path, const 
         (void) sd_event_source_set_enabled(q->timer, SD_EVENT_ONESHOT);
 }
 
+usec_t local_watch_drained(LocalTarget *lt) {
+        LocalState *s = lt->target.host ? lt->target.host->kind_state[TARGET_KIND_PATH] : NULL;
+
+        return s ? s->drained : 0;
+}
+
 usec_t local_watch_writing(LocalTarget *lt, const char *path) {
         LocalState *s = lt->target.host ? lt->target.host->kind_state[TARGET_KIND_PATH] : NULL;
         QuietFile *q = s ? quiet_find(s, lt, path) ?: quiet_find(s, NULL, path) : NULL;
@@ -416,12 +422,13 @@ void local_watch_quiet_pending(LocalTarget *lt, const char *path, const Binding 
                 quiet_touch(s, lt, path, b, mtime, local_settle(lt), false);
 }
 
-void local_watch_writing_pending(LocalTarget *lt, const char *path, usec_t mtime) {
+void local_watch_writing_pending(LocalTarget *lt, const char *path, usec_t changed,
+                                 usec_t settle) {
         LocalState *s = lt->target.host ? lt->target.host->kind_state[TARGET_KIND_PATH] : NULL;
         _cleanup_(binding_freep) Binding *b = NULL;
 
         if (s && template_match(lt->target.template, path, &b) > 0)
-                quiet_touch(s, lt, path, b, mtime, LOCAL_SCAN_SETTLE, true);
+                quiet_touch(s, lt, path, b, changed, settle, true);
 }
 
 /* A file being written whose target stopped (its pipeline rebuilt by a reload) stays known as
@@ -542,6 +549,8 @@ static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_even
                         quiet_free(s, q);
                 if (o)
                         quiet_free(s, o);
+                if (ev->mask & (IN_MOVED_TO | IN_CLOSE_WRITE))
+                        local_closed_note(lt, path);
         }
         if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
                 local_seen_drop(lt, path);
@@ -555,8 +564,11 @@ static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_even
         if (ev->mask & IN_CREATE) {
                 Created c = created(path);
 
-                if (c == CREATED_LINK)
+                if (c == CREATED_LINK) {
+                        if (lt->policy == LOCAL_CLOSE)
+                                local_closed_note(lt, path);
                         target_hint(&lt->target, b, true);
+                }
                 else if (c == CREATED_FILE && lt->policy == LOCAL_CLOSE)
                         /* Being written until its IN_CLOSE_WRITE, or, should that never come,
                          * until it has not changed for a scan_interval. */
@@ -791,6 +803,7 @@ void local_watch_stop(Target *t) {
 
         lt->poll = sd_event_source_disable_unref(lt->poll);
         local_seen_forget(lt);
+        local_closed_forget(lt);
         if (!s)
                 return;
         HASH_ITER(hh, s->quiet, q, qtmp)

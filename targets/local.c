@@ -73,6 +73,18 @@ static bool scan_settles(const LocalTarget *lt) {
         return lt->policy == LOCAL_CLOSE && !lt->poll && !lt->target.producer;
 }
 
+/* Changed a moment ago by someone whose close was not seen (local-closed.c), and after the
+ * inotify queue was last read empty, so that its IN_CREATE may be there unread: on a watched
+ * input, where a close would have been. The daemon's outputs are put in place whole. */
+static bool unseen_recent(LocalTarget *lt, const char *path, const struct stat *st) {
+        usec_t ctime = usec_of(&st->st_ctim), now = now_usec(CLOCK_REALTIME);
+
+        return lt->policy == LOCAL_CLOSE && !lt->poll && !lt->target.producer &&
+               now < ctime + LOCAL_UNSEEN_SPAN &&
+               local_watch_drained(lt) <= ctime + LOCAL_CTIME_SLACK &&
+               !local_closed_seen(lt, path);
+}
+
 int local_complete(LocalTarget *lt, const char *path) {
         TargetHost *h = lt->target.host;
         struct stat st;
@@ -117,7 +129,12 @@ int local_complete(LocalTarget *lt, const char *path) {
         default:
                 if (h && h->scanning && scan_settles(lt) &&
                     now_usec(CLOCK_REALTIME) < mtime_of(&st) + LOCAL_SCAN_SETTLE) {
-                        local_watch_writing_pending(lt, path, mtime_of(&st));
+                        local_watch_writing_pending(lt, path, mtime_of(&st), LOCAL_SCAN_SETTLE);
+                        return 0;
+                }
+                if (h && !h->scanning && unseen_recent(lt, path, &st)) {
+                        local_watch_writing_pending(lt, path, usec_of(&st.st_ctim),
+                                                    LOCAL_UNSEEN_SPAN);
                         return 0;
                 }
                 return 1;
@@ -451,6 +468,7 @@ static void local_check_output(Target *t, const char *producer, Diag *d) {
 }
 
 static void local_done(Target *t) {
+        local_closed_forget(LOCAL(t));
         free(LOCAL(t)->flag);
 }
 

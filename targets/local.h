@@ -23,6 +23,7 @@ typedef enum LocalPolicy {
 } LocalPolicy;
 
 typedef struct SeenFile SeenFile;
+typedef struct ClosedFile ClosedFile;
 
 typedef struct LocalTarget {
         Target target;
@@ -35,6 +36,7 @@ typedef struct LocalTarget {
         SeenFile *seen;         /* the files those scans found (local-poll.c) */
         bool seen_loaded;
         bool watch_failed;      /* a directory could not be watched (not for want of watches) */
+        ClosedFile *closed;     /* closes seen a moment ago (local-closed.c) */
 } LocalTarget;
 
 static inline LocalTarget *LOCAL(Target *t) {
@@ -105,6 +107,16 @@ int local_poll_status(Target *t, TargetStatus *ret);
 /* Scanned because watches ran out, or a directory could not be watched: a reload tries again. */
 bool local_reload_afresh(Target *t);
 
+/* local-closed.c: files whose close, rename or link into place was seen a moment ago. */
+void local_closed_note(LocalTarget *lt, const char *path);
+bool local_closed_seen(LocalTarget *lt, const char *path);
+void local_closed_forget(LocalTarget *lt);
+/* A file that changed this recently, and whose close was not seen, may have been created a
+ * moment ago, its IN_CREATE not read yet: it waits that long before it counts. */
+#define LOCAL_UNSEEN_SPAN (50 * USEC_PER_MSEC)
+/* ctime is stamped from a coarse clock, up to a tick (10 ms at HZ=100) behind the change. */
+#define LOCAL_CTIME_SLACK (10 * USEC_PER_MSEC)
+
 /* local-watch.c */
 int local_listing_find(TargetHost *h, const char *path, unsigned char *ret_type);
 /* stat(2) of path during a scan, cheaper where many files of one directory are looked at. */
@@ -114,12 +126,16 @@ void local_listings_free(TargetHost *h);
 int local_watch_start(Target *t);
 void local_watch_quiet_pending(LocalTarget *lt, const char *path, const Binding *b,
                                usec_t mtime);
+/* CLOCK_REALTIME when the inotify queue was last read empty: every event of a change made
+ * before was read by then. */
+usec_t local_watch_drained(LocalTarget *lt);
 /* Created under "close" and not closed yet, so not there: how long it must be left unchanged
  * to count all the same; 0 when it is not being written. */
 usec_t local_watch_writing(LocalTarget *lt, const char *path);
-/* Found by a scan under "close", changed at mtime, maybe still being written: waits for its
- * close or for LOCAL_SCAN_SETTLE unchanged. */
-void local_watch_writing_pending(LocalTarget *lt, const char *path, usec_t mtime);
+/* Under "close", changed at `changed`, maybe still being written: waits for its close or for
+ * settle unchanged. */
+void local_watch_writing_pending(LocalTarget *lt, const char *path, usec_t changed,
+                                 usec_t settle);
 void local_watch_stop(Target *t);
 void local_state_free(void *p);
 void local_flush(void *state);
