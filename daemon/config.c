@@ -339,6 +339,33 @@ int config_load_pipeline(const char *path, const DaemonConfig *dc, Pipeline **re
         return config_load_pipeline_text(path, text, dir, dc, ret, d);
 }
 
+/* libconfig says only "cannot open include file": name it, from the line it points at. Debian's
+ * libconfig 1.5 puts the include directory in front of an absolute path too. */
+static void report_include_error(Diag *d, const config_t *cfg, const char *text,
+                                 const char *include_dir) {
+        unsigned line = (unsigned) config_error_line(cfg);
+        const char *l = text, *q, *end;
+
+        for (unsigned k = 1; l && k < line; k++)
+                l = (l = strchr(l, '\n')) ? l + 1 : NULL;
+        q = l ? strstr(l, "@include") : NULL;
+        end = l ? strchrnul(l, '\n') : NULL;
+        if (q && q < end && (q = strchr(q, '"')) && q < end && (end = strchr(q + 1, '"'))) {
+                int n = (int) (end - q - 1);
+
+                if (q[1] == '/' && include_dir)
+                        diag_error(d, line, "cannot read the included file '%.*s': it is looked "
+                                   "for as '%s/%.*s' (libconfig reads an absolute path under "
+                                   "the pipeline file's directory); give it relative to that "
+                                   "directory", n, q + 1, include_dir, n, q + 1);
+                else
+                        diag_error(d, line, "cannot read the included file '%.*s' (looked for "
+                                   "under '%s')", n, q + 1, strempty(include_dir));
+                return;
+        }
+        config_report_read_error(d, cfg);
+}
+
 int config_load_pipeline_text(const char *path, const char *text, const char *include_dir,
                               const DaemonConfig *dc, Pipeline **ret, Diag *d) {
         static char * const known[] = { "targets", "tasks", "limits", NULL };
@@ -373,7 +400,11 @@ int config_load_pipeline_text(const char *path, const char *text, const char *in
                 config_set_include_dir(cfg, include_dir);
         d->file = path;
         if (!config_read_string(cfg, text)) {
-                config_report_read_error(d, cfg);
+                if (config_error_type(cfg) == CONFIG_ERR_FILE_IO ||
+                    strstr(strempty(config_error_text(cfg)), "include"))
+                        report_include_error(d, cfg, text, include_dir);
+                else
+                        config_report_read_error(d, cfg);
                 d->file = saved;
                 return -EINVAL;
         }
