@@ -111,8 +111,6 @@ static int on_dispatch(sd_event_source *s, void *userdata) {
          * schedules this again. */
         if (!m->bus)
                 return 0;
-        /* What happened to the inputs since they were last looked at, before checking them. */
-        target_host_flush(&m->host);
         for (i = m->queue; i && m->n_active < m->config.max_parallel &&
                            m->n_starting < m->config.max_starting;
              i = next) {

@@ -739,15 +739,6 @@ static int on_inotify(sd_event_source *source, int fd, uint32_t revents, void *u
         return 0;
 }
 
-/* A producer writing one file after another (`cmd1 > a; cmd2 > b`) creates b a moment after
- * a's close woke the daemon: b's IN_CREATE may be queued, unread, when the instance that reads
- * both is about to start, and b would count as there, half-written. */
-void local_flush(void *state) {
-        LocalState *s = state;
-
-        (void) on_inotify(s->source, s->fd, EPOLLIN, s);
-}
-
 static int local_state_get(TargetHost *h, LocalState **ret) {
         LocalState *s = h->kind_state[TARGET_KIND_PATH];
         int r;

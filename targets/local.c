@@ -69,7 +69,7 @@ static int listed_regular(TargetHost *h, const char *path) {
  * events were lost): that one waits for its close, or for LOCAL_SCAN_SETTLE unchanged. The
  * scans that stand in for watches wait on their own (local_settle()); the daemon's outputs are
  * put in place whole. */
-static bool scan_settles(const LocalTarget *lt) {
+static bool watched_close_input(const LocalTarget *lt) {
         return lt->policy == LOCAL_CLOSE && !lt->poll && !lt->target.producer;
 }
 
@@ -79,8 +79,7 @@ static bool scan_settles(const LocalTarget *lt) {
 static bool unseen_recent(LocalTarget *lt, const char *path, const struct stat *st) {
         usec_t ctime = usec_of(&st->st_ctim), now = now_usec(CLOCK_REALTIME);
 
-        return lt->policy == LOCAL_CLOSE && !lt->poll && !lt->target.producer &&
-               now < ctime + LOCAL_UNSEEN_SPAN &&
+        return watched_close_input(lt) && now < ctime + LOCAL_UNSEEN_SPAN &&
                local_watch_drained(lt) <= ctime + LOCAL_CTIME_SLACK &&
                !local_closed_seen(lt, path);
 }
@@ -98,7 +97,7 @@ int local_complete(LocalTarget *lt, const char *path) {
 
                 if (r == 0)
                         return 0;
-                if (r > 0 && lt->policy != LOCAL_FLAG && !scan_settles(lt))
+                if (r > 0 && lt->policy != LOCAL_FLAG && !watched_close_input(lt))
                         return 1;
                 if (r > 0 && lt->policy == LOCAL_FLAG) {
                         _cleanup_free_ char *dir = NULL, *flag = NULL;
@@ -127,7 +126,7 @@ int local_complete(LocalTarget *lt, const char *path) {
                 return access(flag, F_OK) == 0;
         }
         default:
-                if (h && h->scanning && scan_settles(lt) &&
+                if (h && h->scanning && watched_close_input(lt) &&
                     now_usec(CLOCK_REALTIME) < mtime_of(&st) + LOCAL_SCAN_SETTLE) {
                         local_watch_writing_pending(lt, path, mtime_of(&st), LOCAL_SCAN_SETTLE);
                         return 0;
@@ -492,7 +491,6 @@ const TargetKind target_kind_path = {
         .pending = local_pending,
         .status = local_poll_status,
         .reload_afresh = local_reload_afresh,
-        .host_flush = local_flush,
         .start = local_start,
         .stop = local_stop,
         .check = local_check,

@@ -138,4 +138,3 @@ void local_watch_writing_pending(LocalTarget *lt, const char *path, usec_t chang
                                  usec_t settle);
 void local_watch_stop(Target *t);
 void local_state_free(void *p);
-void local_flush(void *state);

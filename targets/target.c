@@ -92,14 +92,6 @@ void target_host_done(TargetHost *h) {
         }
 }
 
-void target_host_flush(TargetHost *h) {
-        for (size_t i = 0; target_kinds[i]; i++) {
-                const TargetKind *k = target_kinds[i];
-                if (h->kind_state[k->id] && k->host_flush)
-                        k->host_flush(h->kind_state[k->id]);
-        }
-}
-
 void target_host_scan_begin(TargetHost *h) {
         h->scanning++;
 }

@@ -88,9 +88,6 @@ typedef struct TargetKind {
         void (*host_done)(void *state); /* frees what the kind kept in host->kind_state */
         /* Frees what the kind kept in host->scan_state for the scan that has ended. */
         void (*scan_done)(TargetHost *h);
-        /* Handles at once what the kind has been told and not yet handled (queued inotify
-         * events), so that a decision taken next sees it. May be NULL. */
-        void (*host_flush)(void *state);
 } TargetKind;
 
 /* What the core lends to every kind: the event loop and where to report. */
@@ -138,8 +135,6 @@ int target_start(Target *t, TargetHost *h);
 void target_stop(Target *t);
 bool target_reload_afresh(Target *t);
 void target_host_done(TargetHost *h);
-/* Before starting what is queued: a file created a moment ago is known as being written. */
-void target_host_flush(TargetHost *h);
 void target_host_scan_begin(TargetHost *h);
 void target_host_scan_end(TargetHost *h);
 
