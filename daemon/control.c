@@ -81,15 +81,16 @@ int control_resolve(Manager *m, const char *name, char **params, ControlError *e
 
 int control_retry(Manager *m, Task *task, const Binding *b, const char *unit, Instance *i,
                   ControlError *e) {
+        _cleanup_free_ char *missing = NULL;
         int r;
 
         if (!i || (i->state != INSTANCE_FAILED && i->state != INSTANCE_RETRY))
                 return refuse(e, CONTROL_NOT_FAILED, "%s has not failed%s%s", unit,
                               i ? ": it is " : "", i ? instance_state_to_string(i->state) : "");
-        if (!evaluate_inputs_exist(task, b))
+        if (!evaluate_inputs_exist(task, b, &missing))
                 return refuse(e, CONTROL_INPUTS_MISSING,
-                              "%s cannot run again: an input is missing (see `sluicectl why`)",
-                              unit);
+                              "%s cannot run again: %s (see `sluicectl why`)", unit,
+                              missing ?: "an input is missing");
         log_info("%s retried on request", unit);
         r = evaluate_enqueue(m, task, b, NULL, unit, i, NULL);
         if (r < 0)

@@ -57,16 +57,35 @@ bool evaluate_outputs_complete(Task *task, const Binding *b) {
         return true;
 }
 
-bool evaluate_inputs_exist(Task *task, const Binding *b) {
+bool evaluate_inputs_exist(Task *task, const Binding *b, char **ret_missing) {
         for (size_t i = 0; i < task->n_inputs; i++) {
                 _cleanup_strv_free_ char **locs = NULL;
+                Target *t = task->inputs[i].target;
 
-                if (task_input_locations(task, i, b, &locs) < 0)
+                if (task_input_locations(task, i, b, &locs) < 0) {
+                        if (ret_missing)
+                                *ret_missing = NULL;
                         return false;
-                STRV_FOREACH(l, locs)
-                        if (!evaluate_target_exists(task->inputs[i].target, *l))
+                }
+                STRV_FOREACH(l, locs) {
+                        char why[TARGET_PENDING_MAX];
+                        const char *pending;
+
+                        if (evaluate_target_exists(t, *l))
+                                continue;
+                        if (!ret_missing)
                                 return false;
+                        pending = target_pending(t, *l, why, sizeof(why));
+                        if (asprintf(ret_missing, "input '%s' at '%s' %s%s",
+                                     task->inputs[i].name, *l,
+                                     pending ? "does not count yet: " : "is not there",
+                                     pending ?: "") < 0)
+                                *ret_missing = NULL;
+                        return false;
+                }
         }
+        if (ret_missing)
+                *ret_missing = NULL;
         return true;
 }
 

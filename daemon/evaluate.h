@@ -8,8 +8,9 @@
 void evaluate_hint(TargetHost *h, Target *t, const Binding *b, bool fresh);
 /* The TargetHost gone callback: an instance of t disappeared. */
 void evaluate_gone(TargetHost *h, Target *t, const Binding *b);
-/* Whether every input of the instance exists now. */
-bool evaluate_inputs_exist(Task *task, const Binding *b);
+/* Whether every input of the instance exists now; if not, and ret_missing is given, which one
+ * does not and why, for a message (NULL if out of memory). */
+bool evaluate_inputs_exist(Task *task, const Binding *b, char **ret_missing);
 /* Whether a target instance exists (an error checking counts as missing, and is logged). */
 bool evaluate_target_exists(Target *t, const char *location);
 /* Luigi's rule: every output exists (and, with rerun = "newer", none is older than an input). */

@@ -125,8 +125,11 @@ static int on_dispatch(sd_event_source *s, void *userdata) {
                 if (!pools_free(m, t))
                         continue;
                 /* Level-triggered to the end: an input may have gone since it was queued. */
-                if (!evaluate_inputs_exist(t, i->binding)) {
-                        log_info("%s no longer has all its inputs; not starting it", i->unit);
+                _cleanup_free_ char *missing = NULL;
+                if (!evaluate_inputs_exist(t, i->binding, &missing)) {
+                        /* It is queued again when that input arrives or counts. */
+                        log_info("%s not started: %s; it waits for it", i->unit,
+                                 missing ?: "an input is missing");
                         manager_remove_instance(m, i);
                         continue;
                 }

@@ -19,9 +19,11 @@
  * get one is scanned periodically instead.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -60,6 +62,8 @@ typedef struct QuietFile {
         sd_event_source *timer;
         usec_t settle;          /* how long unchanged counts as done */
         bool writing;           /* created under "close": not there until closed or settled */
+        dev_t dev;              /* of a file seen created: an O_TMPFILE's close names only */
+        ino_t ino;              /* these (tmpfile_closed) */
         UT_hash_handle hh;
 } QuietFile;
 
@@ -365,13 +369,13 @@ static QuietFile *quiet_find(LocalState *s, const LocalTarget *lt, const char *p
 }
 
 /* A file changed at mtime, and counts once left alone for settle: (re)start its wait. */
-static void quiet_touch(LocalState *s, LocalTarget *lt, const char *path, const Binding *b,
-                        usec_t mtime, usec_t settle, bool writing) {
+static QuietFile *quiet_touch(LocalState *s, LocalTarget *lt, const char *path,
+                              const Binding *b, usec_t mtime, usec_t settle, bool writing) {
         _cleanup_free_ char *key = NULL;
         QuietFile *q;
 
         if (asprintf(&key, "%p:%s", (void *) lt, path) < 0)
-                return;
+                return NULL;
         HASH_FIND_STR(s->quiet, key, q);
         if (!q) {
                 q = calloc(1, sizeof(QuietFile));
@@ -384,7 +388,7 @@ static void quiet_touch(LocalState *s, LocalTarget *lt, const char *path, const 
                                 free(q);
                         }
                         log_oom();
-                        return;
+                        return NULL;
                 }
                 q->key = TAKE_PTR(key);
                 q->target = lt;
@@ -392,12 +396,13 @@ static void quiet_touch(LocalState *s, LocalTarget *lt, const char *path, const 
                 q->settle = settle;
                 q->writing = writing;
                 HASH_ADD_KEYPTR(hh, s->quiet, q->key, strlen(q->key), q);
-                return;
+                return q;
         }
         q->settle = settle;
         q->writing = q->writing || writing;
         (void) sd_event_source_set_time(q->timer, mtime + settle);
         (void) sd_event_source_set_enabled(q->timer, SD_EVENT_ONESHOT);
+        return q;
 }
 
 usec_t local_watch_drained(LocalTarget *lt) {
@@ -419,7 +424,7 @@ void local_watch_quiet_pending(LocalTarget *lt, const char *path, const Binding 
         LocalState *s = lt->target.host ? lt->target.host->kind_state[TARGET_KIND_PATH] : NULL;
 
         if (s)
-                quiet_touch(s, lt, path, b, mtime, local_settle(lt), false);
+                (void) quiet_touch(s, lt, path, b, mtime, local_settle(lt), false);
 }
 
 void local_watch_writing_pending(LocalTarget *lt, const char *path, usec_t changed,
@@ -428,7 +433,7 @@ void local_watch_writing_pending(LocalTarget *lt, const char *path, usec_t chang
         _cleanup_(binding_freep) Binding *b = NULL;
 
         if (s && template_match(lt->target.template, path, &b) > 0)
-                quiet_touch(s, lt, path, b, changed, settle, true);
+                (void) quiet_touch(s, lt, path, b, changed, settle, true);
 }
 
 /* A file being written whose target stopped (its pipeline rebuilt by a reload) stays known as
@@ -486,6 +491,13 @@ static int on_quiet(sd_event_source *source, uint64_t usec, void *userdata) {
                 (void) sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
                 return 0;
         }
+        if (q->writing) {
+                /* Taken for want of a close: say so, a writer that paused this long would
+                 * have its file taken unfinished. */
+                char span[32];
+                log_notice("'%s' counts now: no close of it was seen, and it has not changed "
+                           "for %s", q->path, format_timespan(span, sizeof(span), q->settle));
+        }
         /* Gone from the list first: while listed as being written it does not count. */
         b = TAKE_PTR(q->binding);
         path = TAKE_PTR(q->path);
@@ -517,14 +529,12 @@ typedef enum Created {
 
 /* A symbolic link, or another name of a file (a hard link; a file being written has one name
  * until it is closed, so this cannot take it early), is whole when it appears. */
-static Created created(const char *path) {
-        struct stat st;
-
-        if (lstat(path, &st) < 0)
+static Created created(const char *path, struct stat *st) {
+        if (lstat(path, st) < 0)
                 return CREATED_OTHER;
-        if (S_ISLNK(st.st_mode) || (S_ISREG(st.st_mode) && st.st_nlink > 1))
+        if (S_ISLNK(st->st_mode) || (S_ISREG(st->st_mode) && st->st_nlink > 1))
                 return CREATED_LINK;
-        return S_ISREG(st.st_mode) ? CREATED_FILE : CREATED_OTHER;
+        return S_ISREG(st->st_mode) ? CREATED_FILE : CREATED_OTHER;
 }
 
 static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_event *ev,
@@ -562,18 +572,24 @@ static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_even
                 return;
         }
         if (ev->mask & IN_CREATE) {
-                Created c = created(path);
+                struct stat st;
+                Created c = created(path, &st);
 
                 if (c == CREATED_LINK) {
                         if (lt->policy == LOCAL_CLOSE)
                                 local_closed_note(lt, path);
                         target_hint(&lt->target, b, true);
                 }
-                else if (c == CREATED_FILE && lt->policy == LOCAL_CLOSE)
+                else if (c == CREATED_FILE && lt->policy == LOCAL_CLOSE) {
                         /* Being written until its IN_CLOSE_WRITE, or, should that never come,
                          * until it has not changed for a scan_interval. */
-                        quiet_touch(s, lt, path, b, now_usec(CLOCK_REALTIME),
-                                    s->host->scan_interval, true);
+                        QuietFile *q = quiet_touch(s, lt, path, b, now_usec(CLOCK_REALTIME),
+                                                   s->host->scan_interval, true);
+                        if (q) {
+                                q->dev = st.st_dev;
+                                q->ino = st.st_ino;
+                        }
+                }
                 return;
         }
         if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO))
@@ -610,6 +626,43 @@ static void dir_event(LocalState *s, LocalTarget *lt, const struct inotify_event
         (void) local_scan_tree(lt, e->level + 1, path, b, hint_fresh, NULL);
 }
 
+/*
+ * A file made with O_TMPFILE and linked into place (linkat) appears with one name, as a new
+ * file does, and is waited for as being written; but its writer's close is reported under the
+ * name the kernel gave it while it had none, "#<inode>", in the directory it was made in.
+ */
+static void tmpfile_closed(LocalState *s, const char *dir, const char *name) {
+        _cleanup_(binding_freep) Binding *b = NULL;
+        _cleanup_free_ char *path = NULL;
+        LocalTarget *lt;
+        QuietFile *q, *tmp;
+        unsigned long long ino;
+        struct stat st;
+        char *end;
+
+        errno = 0;
+        ino = strtoull(name + 1, &end, 10);
+        if (errno != 0 || end == name + 1 || *end || stat(dir, &st) < 0)
+                return;
+        HASH_ITER(hh, s->quiet, q, tmp)
+                if (q->writing && q->ino == ino && q->dev == st.st_dev)
+                        break;
+        if (!q)
+                return;
+        lt = q->target;
+        b = TAKE_PTR(q->binding);
+        path = TAKE_PTR(q->path);
+        quiet_free(s, q);
+        if (!lt) {
+                orphan_settled(s, path);
+                return;
+        }
+        if ((q = quiet_find(s, NULL, path)))
+                quiet_free(s, q);
+        local_closed_note(lt, path);
+        target_hint(&lt->target, b, true);
+}
+
 static void handle_event(LocalState *s, const struct inotify_event *ev) {
         Watch *w;
 
@@ -637,6 +690,10 @@ static void handle_event(LocalState *s, const struct inotify_event *ev) {
         }
         if (ev->len == 0)
                 return;
+        if (ev->name[0] == '#' && ev->mask & IN_CLOSE_WRITE && w->n_entries > 0) {
+                tmpfile_closed(s, w->entries[0].dir, ev->name);
+                return;
+        }
 
         /* Index, not pointer: watch_dir() below may add entries to other watches. */
         for (size_t i = 0; i < w->n_entries; i++) {

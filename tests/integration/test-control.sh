@@ -116,4 +116,12 @@ ctl status > "$WORK/status"
 grep -q "^Next retries:" "$WORK/status" &&
     grep -q "^  [0-9-]* [0-9:]*  $PIPELINE/later day=1999-01-05 (after attempt 1: exit-code (status 5))" "$WORK/status" ||
     fail "status: $(cat "$WORK/status")"
+
+# A retry asked for after an input went is refused, and says which input.
+rm "$WORK/raw/1999-01-05.log"
+set +e
+ctl retry later -p day=1999-01-05 2>"$WORK/err"; rc=$?
+set -e
+[ $rc = 1 ] && grep -qF "input 'raw' at '$WORK/raw/1999-01-05.log' is not there" "$WORK/err" ||
+    fail "retry without its input: rc $rc, $(cat "$WORK/err")"
 echo ok

@@ -106,6 +106,35 @@ exec 8>&-
 wait_for 30 "the join once 30.b is closed" test -f "$WORK/out/join/30"
 [ "$(cat "$WORK/out/join/30")" = "$(printf 'a\nb-first\nb-second')" ] ||
     fail "join 30 read a half-written input: $(cat "$WORK/out/join/30")"
+# A file made with O_TMPFILE and linked into place counts at its writer's close, which the
+# kernel reports under the name it had while unnamed ("#<inode>"), not after scan_interval.
+echo b > "$WORK/join/40.b"
+python3 - "$WORK/join" "$WORK/tmpfile-linked" <<'PY' &
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+fd = os.open(sys.argv[1], os.O_TMPFILE | os.O_WRONLY, 0o644)
+os.write(fd, b"a-first\n")
+if libc.linkat(fd, b"", -100, os.path.join(sys.argv[1], "40.a").encode(), 0x1000) != 0:
+    sys.exit("linkat: " + os.strerror(ctypes.get_errno()))
+open(sys.argv[2], "w").close()
+while not os.path.exists(sys.argv[2] + ".go"):
+    time.sleep(0.05)
+os.write(fd, b"a-second\n")
+os.close(fd)
+PY
+tmpfile_writer=$!
+wait_for 10 "the O_TMPFILE to be linked" test -f "$WORK/tmpfile-linked"
+pending_40() {
+    "$SLUICECTL" --user -C "$WORK/config" why join --param n=40 | grep -q "40.a: .*being written"
+}
+wait_for 10 "40.a to be known as being written" pending_40
+touch "$WORK/tmpfile-linked.go"
+wait "$tmpfile_writer"
+# Well inside the 30s of scan_interval that would take it for want of a close.
+wait_for 20 "the join once the linked file is closed" test -f "$WORK/out/join/40"
+[ "$(cat "$WORK/out/join/40")" = "$(printf 'a-first\na-second\nb')" ] ||
+    fail "join 40 read a half-written input: $(cat "$WORK/out/join/40")"
+! grep -q "join/40.a' counts now: no close" "$WORK/daemon.log" || fail "40.a's close was not seen"
 wait "$writer"
 wait_for 30 "the input written during the start-up scan" test -f "$WORK/out/join/3"
 [ "$(wc -l < "$WORK/out/join/3")" = 26 ] ||
