@@ -17,6 +17,7 @@
 #include <systemd/sd-journal.h>
 
 #include "backfill.h"
+#include "evaluate.h"
 #include "executor.h"
 #include "log.h"
 #include "notify.h"
@@ -158,9 +159,20 @@ static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, cons
                 if (i->failed_before)
                         notify_instance(m, i, NOTIFY_RECOVERY, NULL);
                 notify_instance(m, i, NOTIFY_SUCCESS, NULL);
-                manager_remove_instance(m, i);
-                if (m->n_retired > 0)
+                if (m->n_retired > 0) {
+                        /* Ended under the version of its task a reload replaced: the new one
+                         * may want more of the instance (an output added), so it decides. */
+                        Task *next = manager_successor(m, i->task);
+                        _cleanup_(binding_freep) Binding *b = NULL;
+
+                        if (next && binding_copy(i->binding, &b) < 0)
+                                b = NULL;
+                        manager_remove_instance(m, i);
                         manager_gc_retired(m);
+                        if (next && b)
+                                (void) evaluate_instance(m, next, b, false);
+                } else
+                        manager_remove_instance(m, i);
                 scheduler_schedule(m);
                 return;
         }
@@ -251,6 +263,10 @@ static void start_again(Manager *m, Instance *i, usec_t delay) {
         executor_forget_start(m, i);
         manager_set_state(m, i, INSTANCE_RETRY);
         (void) manager_set_wake(m, i, now_usec(CLOCK_REALTIME) + delay);
+        /* Of a pipeline a reload retired meanwhile: it goes on under the new version, or
+         * goes, as any instance without a run does. */
+        if (m->n_retired > 0)
+                manager_settle_instance(m, i);
         scheduler_schedule(m);
 }
 
@@ -262,6 +278,11 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         int r;
 
         i->run->slot = sd_bus_slot_unref(i->run->slot);
+        if (e && i->cancelled) {
+                /* Cancelled meanwhile: nothing to start again, or to ask about. */
+                fail_start(m, i, sd_bus_error_get_errno(e), e->message ?: e->name);
+                return 0;
+        }
         if (e && sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists") &&
             !i->run->reset) {
                 /* A failed unit of this name, from before this daemon's time: reset, retry. */
@@ -274,7 +295,7 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
                 return 0;
         }
         if (e && sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists") &&
-            !i->cancelled && i->name_waits < NAME_WAITS_MAX) {
+            i->name_waits < NAME_WAITS_MAX) {
                 /* Reset and still there: the unit of the run before has not gone yet (its
                  * result comes before its processes are reaped, and a stop timeout can hold
                  * it for minutes). This start waits for the name, 0.1 s, 0.2 s... up to 3.2 s
@@ -287,7 +308,7 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
                 start_again(m, i, delay);
                 return 0;
         }
-        if (e && sd_bus_error_has_name(e, SD_BUS_ERROR_LIMITS_EXCEEDED) && !i->cancelled) {
+        if (e && sd_bus_error_has_name(e, SD_BUS_ERROR_LIMITS_EXCEEDED)) {
                 /* The bus daemon refused the call, so the manager never saw it (the system
                  * bus lets one connection wait for at most 128 replies): the same attempt
                  * goes again once some of the calls in flight have been answered. */
@@ -296,9 +317,12 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
                 start_again(m, i, USEC_PER_SEC);
                 return 0;
         }
-        if (e && sd_bus_error_has_name(e, SD_BUS_ERROR_NO_REPLY) && !i->cancelled) {
-                /* Timed out, or the manager fell off the bus with the call in flight: the
-                 * unit may exist or not. Not a failure of the task's either way. */
+        if (e && sd_bus_error_has_names(e, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT,
+                                        SD_BUS_ERROR_DISCONNECTED, SD_BUS_ERROR_SERVICE_UNKNOWN,
+                                        SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
+                /* Timed out, or the manager fell off the bus with the call in flight (or was
+                 * off it for a moment, as in a daemon-reexec): the unit may exist or not.
+                 * Not a failure of the task's either way. */
                 log_warning("No answer from the manager to the start of %s (%s); asking it "
                             "about the unit", i->unit, e->message ?: e->name);
                 recover_lost_start(m, i);
@@ -738,8 +762,11 @@ static int commit_outputs(Instance *i, char **ret_reason) {
                                 continue;
                 } else {
                         r = t->kind->commit(t, run->staged[k], run->outputs[k]);
-                        /* Already moved: a daemon killed halfway through this, last time. */
-                        if (r >= 0 || (r == -ENOENT && t->kind->check(t, run->outputs[k]) > 0))
+                        /* Already moved: a daemon killed halfway through this, last time. Only
+                         * then: otherwise a run that wrote nothing would pass for one that
+                         * did, wherever an older output is there (run --force, "newer"). */
+                        if (r >= 0 || (r == -ENOENT && run->adopted &&
+                                       t->kind->check(t, run->outputs[k]) > 0))
                                 continue;
                 }
                 if (r == 0 || r == -ENOENT)

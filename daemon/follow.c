@@ -91,6 +91,25 @@ static int read_result(sd_bus_message *reply, UnitResult *res) {
         return sd_bus_message_exit_container(reply);
 }
 
+/*
+ * An error asking about a run's unit says it is gone only when the manager says so; a timeout,
+ * a manager off the bus for a moment (daemon-reexec, as a systemd upgrade does), or our own
+ * connection dropping (sd-bus fails every call in flight before it says so) say nothing about
+ * the run. Then, short of a result file, the run stays as it is and the next sweep asks again:
+ * taking it for lost would discard the outputs of a task still running.
+ */
+static bool answer_inconclusive(Manager *m, Instance *i, sd_bus_message *reply) {
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        if (!e || sd_bus_error_has_names(e, "org.freedesktop.systemd1.NoSuchUnit",
+                                         SD_BUS_ERROR_UNKNOWN_OBJECT) ||
+            state_has_result(m->state_dir, i->run->id_str))
+                return false;
+        log_warning("Cannot ask the manager about %s (%s); asking again later", i->unit,
+                    e->message ?: e->name);
+        return true;
+}
+
 /* The reply to GetAll(Service), asked when no result file came: how the unit ended. */
 static int on_service_props(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         Instance *i = userdata;
@@ -99,6 +118,8 @@ static int on_service_props(sd_bus_message *reply, void *userdata, sd_bus_error 
         int r;
 
         i->run->slot = sd_bus_slot_unref(i->run->slot);
+        if (answer_inconclusive(m, i, reply))
+                return 0;
         if (sd_bus_message_is_method_error(reply, NULL)) {
                 recover_from_result_file(m, i);
                 return 0;
@@ -126,6 +147,8 @@ static int on_active_state(sd_bus_message *reply, void *userdata, sd_bus_error *
         int r;
 
         i->run->slot = sd_bus_slot_unref(i->run->slot);
+        if (answer_inconclusive(m, i, reply))
+                return 0;
         if (sd_bus_message_is_method_error(reply, NULL) ||
             sd_bus_message_read(reply, "v", "s", &state) < 0) {
                 recover_from_result_file(m, i);
@@ -231,7 +254,10 @@ static int on_sweep(sd_event_source *s, uint64_t usec, void *userdata) {
                 if (!i->run)
                         continue;
                 any = true;
-                if (i->state == INSTANCE_RUNNING && now - i->run->start_usec >= SWEEP_INTERVAL)
+                /* Not while its start job is still queued: the unit is "inactive" then, as if
+                 * it had ended (JobRemoved settles it, or a reconnect does). */
+                if (i->state == INSTANCE_RUNNING && !i->run->starting &&
+                    now - i->run->start_usec >= SWEEP_INTERVAL)
                         executor_query(m, i);
         }
         /* With nothing in flight an idle daemon wakes for nothing; a start re-arms it. */

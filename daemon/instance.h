@@ -35,6 +35,7 @@ typedef struct Run {
         bool counted;                   /* holds a slot, the task's count and its pools */
         bool backfill;                  /* ... and the slot is one of the backfills' */
         bool reset;                     /* ResetFailedUnit sent before the start */
+        bool adopted;                   /* started by an earlier sluiced, followed again */
         usec_t start_usec;              /* CLOCK_MONOTONIC, when sent */
         usec_t start_realtime;          /* the same, CLOCK_REALTIME */
         usec_t event_usec;              /* CLOCK_MONOTONIC of the event behind it; 0: a scan */

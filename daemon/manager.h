@@ -102,6 +102,9 @@ void manager_gc_retired(Manager *m);
 /* After a run of i ended (i may be freed): moves it off a retired pipeline, frees what is
  * no longer used. */
 void manager_settle_instance(Manager *m, Instance *i);
+/* The task of the new version that an instance of t moves to, when t's pipeline is retired and
+ * the task is still there with the same parameters; NULL otherwise. */
+Task *manager_successor(Manager *m, const Task *t);
 
 Instance *manager_find_instance(Manager *m, const char *unit);
 /* The task whose unit that is, among the running pipelines; NULL when none (not sluice's). */

@@ -136,6 +136,7 @@ static void adopt(Manager *m, Instance *i, Run *run) {
         if (i->state == INSTANCE_QUEUED || i->state == INSTANCE_RETRY ||
             i->state == INSTANCE_FAILED)
                 (void) manager_set_wake(m, i, 0);
+        run->adopted = true;
         i->run = run;
         i->attempts = MAX(i->attempts, run->attempt);
         manager_set_state(m, i, INSTANCE_RUNNING);
@@ -194,8 +195,18 @@ static void recover_record(Manager *m, RunRecord *rec) {
         }
         r = unit_status(m, rec->unit, &run_id, &state);
         if (r < 0) {
-                log_warning_errno(r, "Cannot ask systemd about %s: %m", rec->unit);
-                run_id = NULL;
+                /* Not knowing is not "never started": that would start it a second time
+                 * beside a unit still running. Followed, it is asked about again. */
+                log_warning_errno(r, "Cannot ask systemd about %s: %m; asking again later",
+                                  rec->unit);
+                run = run_from_record(m, rec);
+                if (!run) {
+                        log_oom();
+                        return;
+                }
+                adopt(m, i, run);
+                executor_arm_sweep(m);
+                return;
         }
         /* No unit with this run: it ended and was collected, or it never started. Only a
          * result file tells them apart; without one the run never happened, and the
@@ -372,6 +383,11 @@ static int on_lost_start_env(sd_bus_message *reply, void *userdata, sd_bus_error
                 executor_started_unanswered(m, i);
                 return 0;
         }
+        if (i->cancelled) {
+                /* Cancelled meanwhile: it ends here, as cancelled, not queued again. */
+                executor_lost(m, i);
+                return 0;
+        }
         log_notice("The start of %s never reached the manager; queueing it again", i->unit);
         executor_forget_start(m, i);
         scheduler_enqueue(m, i);
@@ -421,6 +437,16 @@ void recover_in_flight(Manager *m) {
                 /* A JobRemoved still to come was lost with the connection. */
                 executor_start_settled(m, i, "the bus connection was lost");
                 r = unit_status(m, i->unit, &run_id, &state);
+                if (r < 0) {
+                        /* Unknown, not gone: a start is checked on later, as one that had
+                         * no answer; a run is asked about again by the sweep. */
+                        log_warning_errno(r, "Cannot ask systemd about %s: %m; asking again "
+                                          "later", i->unit);
+                        if (i->state == INSTANCE_STARTING)
+                                recover_lost_start(m, i);
+                        executor_arm_sweep(m);
+                        continue;
+                }
                 if (r > 0 && run_id && streq(run_id, i->run->id_str)) {
                         if (i->state == INSTANCE_STARTING)
                                 manager_set_state(m, i, INSTANCE_RUNNING);
@@ -428,6 +454,10 @@ void recover_in_flight(Manager *m) {
                         continue;
                 }
                 if (i->state == INSTANCE_STARTING) {
+                        if (!state_has_result(m->state_dir, i->run->id_str) && i->cancelled) {
+                                executor_lost(m, i);
+                                continue;
+                        }
                         if (!state_has_result(m->state_dir, i->run->id_str)) {
                                 /* The call was lost with the connection: start it again. */
                                 log_notice("The start of %s was lost with the bus; queueing it "

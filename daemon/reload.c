@@ -47,12 +47,31 @@ static bool in_list(Pipeline **list, size_t n, const Pipeline *p) {
         return false;
 }
 
+/* Whether a run started under a can end under b: its outputs are committed and its resource
+ * claims given back by its task's, so those must be the same, in the same order. */
+static bool same_run_shape(const Task *a, const Task *b) {
+        if (a->n_outputs != b->n_outputs || a->n_claims != b->n_claims)
+                return false;
+        for (size_t k = 0; k < a->n_outputs; k++)
+                if (a->outputs[k]->kind != b->outputs[k]->kind ||
+                    !streq(a->outputs[k]->template->text, b->outputs[k]->template->text))
+                        return false;
+        for (size_t k = 0; k < a->n_claims; k++)
+                if (!streq(a->claims[k].pool, b->claims[k].pool) ||
+                    a->claims[k].amount != b->claims[k].amount)
+                        return false;
+        return true;
+}
+
 /* An instance of a retired pipeline follows its task into the new version, or, when the task
  * is gone or changed shape, is forgotten, unless a run is in flight: that one finishes under
- * the version it started with, and settles when it ends. */
+ * the version it started with (also when only its outputs or resource claims changed), and
+ * settles when it ends. */
 static void settle(Manager *m, Instance *i) {
         Task *t = find_successor(m->pipelines, m->n_pipelines, i->task);
 
+        if (t && i->run && !same_run_shape(i->task, t))
+                return;
         if (t) {
                 /* A run's share of its task's max_parallel moves with it. */
                 if (i->run && i->run->counted) {
@@ -64,6 +83,12 @@ static void settle(Manager *m, Instance *i) {
         else if (i->state == INSTANCE_QUEUED || i->state == INSTANCE_FAILED ||
                  i->state == INSTANCE_RETRY)
                 manager_remove_instance(m, i);
+}
+
+Task *manager_successor(Manager *m, const Task *t) {
+        if (!in_list(m->retired, m->n_retired, t->pipeline))
+                return NULL;
+        return find_successor(m->pipelines, m->n_pipelines, t);
 }
 
 void manager_settle_instance(Manager *m, Instance *i) {

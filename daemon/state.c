@@ -5,14 +5,16 @@
  * it never makes completed work run again, since completion is read from the targets.
  *
  *   runs.log            a line appended before a unit starts, and one when its end is
- *                       accounted for; rewritten with the open runs at start-up, emptied
- *                       whenever none is open
+ *                       accounted for; rewritten with the open runs at start-up and whenever
+ *                       it has grown well past them (a daemon that always has a run open
+ *                       would otherwise grow it without bound), emptied whenever none is open
  *   runs/RUN_ID.result  written in the unit by sluice-result, read if the daemon missed the end
  *   instances           failed and retrying instances with their attempt counts
  *   lock                one daemon per directory
  *
  * An append is one write(2) of a whole line, so a daemon killed mid-way leaves the line whole
- * or not at all (a partial last line is skipped); other files are replaced with rename(2).
+ * or not at all (a partial last line is skipped, and one cut short by a full disk is cut off
+ * again); other files are replaced with rename(2).
  * Nothing is fsync'ed: this guards against the daemon being killed, not the machine.
  */
 #include <dirent.h>
@@ -24,12 +26,54 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "state.h"
+#include "log.h"
+#include "state-internal.h"
 #include "util/escape.h"
 #include "util/fs-util.h"
+#include "util/hash.h"
 #include "util/strv.h"
 
-#define STATE_MAX_FILE (4 << 20)
+/* runs.log is rewritten with the open runs once it is this long and four times their size. */
+#define RUNS_LOG_COMPACT (1 << 20)
+
+/* A run whose start is in runs.log and whose end is not: its line, to write it again when the
+ * log is compacted. */
+struct OpenRun {
+        char *id;
+        char *line;
+        size_t len;
+        UT_hash_handle hh;
+};
+
+static void open_run_free(StateDir *s, OpenRun *o) {
+        HASH_DEL(s->open, o);
+        s->open_runs--;
+        s->open_bytes -= o->len;
+        free(o->id);
+        free(o->line);
+        free(o);
+}
+
+/* Takes line. */
+static int open_run_add(StateDir *s, const char *id, char *line, size_t len) {
+        OpenRun *o;
+
+        HASH_FIND_STR(s->open, id, o);
+        if (o)
+                open_run_free(s, o);
+        o = calloc(1, sizeof(OpenRun));
+        if (!o || !(o->id = strdup(id))) {
+                free(o);
+                free(line);
+                return -ENOMEM;
+        }
+        o->line = line;
+        o->len = len;
+        HASH_ADD_KEYPTR(hh, s->open, o->id, strlen(o->id), o);
+        s->open_runs++;
+        s->open_bytes += len;
+        return 0;
+}
 
 void run_record_done(RunRecord *r) {
         free(r->run_id);
@@ -39,12 +83,6 @@ void run_record_done(RunRecord *r) {
         free(r->instance);
         strv_free(r->outputs);
         strv_free(r->staged);
-}
-
-void run_result_done(RunResult *r) {
-        free(r->service_result);
-        free(r->exit_code);
-        free(r->exit_status);
 }
 
 void instance_mark_done(InstanceMark *m) {
@@ -57,6 +95,8 @@ void instance_mark_done(InstanceMark *m) {
 StateDir *state_close(StateDir *s) {
         if (!s)
                 return NULL;
+        while (s->open)
+                open_run_free(s, s->open);
         safe_close(s->log_fd);
         safe_close(s->lock_fd);
         free(s->path);
@@ -105,31 +145,16 @@ int state_open(const char *path, StateDir **ret) {
         s->log_fd = open(log, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (s->log_fd < 0)
                 return -errno;
+        s->log_size = (size_t) MAX(lseek(s->log_fd, 0, SEEK_END), (off_t) 0);
         remove_stale_temporaries(s->path);
         *ret = TAKE_PTR(s);
         return 0;
-}
-
-/* Written without fsync, see above. */
-static int replace_file(const char *path, const char *data, size_t n) {
-        return write_file_replace(path, data, n, 0600, false);
-}
-
-static int run_path(const char *dir, const char *run_id, const char *suffix, char **ret) {
-        return asprintf(ret, "%s/runs/%s%s", dir, run_id, suffix) < 0 ? -ENOMEM : 0;
 }
 
 static void put_value(FILE *f, const char *value) {
         _cleanup_free_ char *e = field_escape(value);
 
         fputs(strempty(e), f);
-}
-
-/* key=value lines, values escaped; in a memstream. */
-static void put(FILE *f, const char *key, const char *value) {
-        _cleanup_free_ char *e = field_escape(value);
-
-        fprintf(f, "%s=%s\n", key, strempty(e));
 }
 
 /* One line: "start\tRUN_ID\tkey=value\t...", values escaped (no tab, no newline inside). */
@@ -167,12 +192,17 @@ static int format_run(const RunRecord *r, char **ret, size_t *ret_len) {
         return 0;
 }
 
+/* A write cut short (a full disk) is cut off again: the next line must not be glued to it. */
 static int append(StateDir *s, const char *line, size_t len) {
         ssize_t k = write(s->log_fd, line, len);
 
-        if (k < 0)
-                return -errno;
-        return (size_t) k == len ? 0 : -EIO;
+        if (k >= 0 && (size_t) k == len) {
+                s->log_size += len;
+                return 0;
+        }
+        if (k > 0)
+                (void) ftruncate(s->log_fd, (off_t) s->log_size);
+        return k < 0 ? -errno : -ENOSPC;
 }
 
 int state_write_run(StateDir *s, const RunRecord *r) {
@@ -184,63 +214,85 @@ int state_write_run(StateDir *s, const RunRecord *r) {
         if (k < 0)
                 return k;
         k = append(s, line, len);
-        if (k >= 0)
-                s->open_runs++;
-        return k;
+        if (k < 0)
+                return k;
+        return open_run_add(s, r->run_id, TAKE_PTR(line), len);
+}
+
+/* Opens path afresh as the log (the descriptor still points at the file it replaced). */
+static int reopen_log(StateDir *s, const char *path) {
+        int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+
+        if (fd < 0)
+                return -errno;
+        safe_close(s->log_fd);
+        s->log_fd = fd;
+        s->log_size = (size_t) MAX(lseek(fd, 0, SEEK_END), (off_t) 0);
+        return 0;
+}
+
+/* Replaces runs.log with the lines of the open runs. */
+static int rewrite_log(StateDir *s) {
+        _cleanup_free_ char *log = NULL, *buf = NULL;
+        size_t len = 0;
+        OpenRun *o, *tmp;
+        FILE *f;
+
+        if (path_join(s->path, "runs.log", &log) < 0)
+                return -ENOMEM;
+        f = open_memstream(&buf, &len);
+        if (!f)
+                return -ENOMEM;
+        HASH_ITER(hh, s->open, o, tmp)
+                fwrite(o->line, 1, o->len, f);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        if (state_replace_file(log, buf ?: "", len) < 0)
+                return -EIO;
+        return reopen_log(s, log);
 }
 
 int state_remove_run(StateDir *s, const char *run_id) {
         _cleanup_free_ char *result = NULL, *line = NULL;
+        OpenRun *o;
         int k;
 
-        if (run_path(s->path, run_id, ".result", &result) < 0 ||
+        if (state_run_path(s->path, run_id, ".result", &result) < 0 ||
             asprintf(&line, "end\t%s\n", run_id) < 0)
                 return -ENOMEM;
-        (void) unlink(result);
+        HASH_FIND_STR(s->open, run_id, o);
+        if (!o) {
+                /* Never recorded (its start failed before), so no end to write either. */
+                (void) unlink(result);
+                return 0;
+        }
+        open_run_free(s, o);
+        /* The end first: a daemon killed between the two then leaves a stray result file,
+         * not a run that looks as if it never started. */
         k = append(s, line, strlen(line));
         if (k < 0)
                 return k;
-        if (s->open_runs > 0 && --s->open_runs == 0)
-                /* Nothing open: the log starts afresh, so it never grows without bound. */
-                (void) ftruncate(s->log_fd, 0);
+        (void) unlink(result);
+        if (s->open_runs == 0) {
+                /* Nothing open: the log starts afresh. */
+                if (ftruncate(s->log_fd, 0) >= 0)
+                        s->log_size = 0;
+        } else if (s->log_size >= RUNS_LOG_COMPACT && s->log_size / 4 > s->open_bytes)
+                (void) rewrite_log(s);
         return 0;
-}
-
-/* Calls f(key, value) for each "key=value" line, the value unescaped. */
-static int parse_lines(char *text, int (*f)(const char *key, char *value, void *userdata),
-                       void *userdata) {
-        char *save = NULL;
-
-        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char *eq = strchr(line, '=');
-                int r;
-
-                if (!eq)
-                        return -EBADMSG;
-                *eq = 0;
-                r = f(line, eq + 1, userdata);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-static int set_field(char **field, const char *value) {
-        free(*field);
-        return field_unescape(value, field);
 }
 
 static int run_field(const char *key, char *value, void *userdata) {
         RunRecord *r = userdata;
 
         if (streq(key, "unit"))
-                return set_field(&r->unit, value);
+                return state_set_field(&r->unit, value);
         if (streq(key, "pipeline"))
-                return set_field(&r->pipeline, value);
+                return state_set_field(&r->pipeline, value);
         if (streq(key, "task"))
-                return set_field(&r->task, value);
+                return state_set_field(&r->task, value);
         if (streq(key, "instance"))
-                return set_field(&r->instance, value);
+                return state_set_field(&r->instance, value);
         if (streq(key, "attempt"))
                 return (r->attempt = (unsigned) strtoul(value, NULL, 10)), 0;
         if (streq(key, "memory_max"))
@@ -300,11 +352,10 @@ static RunRecord *parse_run(char *line) {
 }
 
 int state_read_runs(StateDir *s, RunRecord ***ret) {
-        _cleanup_free_ char *log = NULL, *text = NULL, *buf = NULL;
+        _cleanup_free_ char *log = NULL, *text = NULL;
         RunRecord **list = NULL;
-        size_t n = 0, len = 0;
+        size_t n = 0;
         char *save = NULL;
-        FILE *f;
         int r;
 
         if (path_join(s->path, "runs.log", &log) < 0)
@@ -347,109 +398,27 @@ int state_read_runs(StateDir *s, RunRecord ***ret) {
                                 }
                 }
         }
-        /* Rewrite the log with just the open runs. */
-        f = open_memstream(&buf, &len);
-        if (!f) {
-                run_records_free(list);
-                return -ENOMEM;
-        }
+        /* Rewrite the log with just the open runs. A log that cannot be rewritten is still
+         * read right: it is appended to as it is. */
+        while (s->open)
+                open_run_free(s, s->open);
         for (size_t k = 0; k < n; k++) {
-                _cleanup_free_ char *line = NULL;
+                char *line = NULL;
                 size_t l;
-                if (format_run(list[k], &line, &l) >= 0)
-                        fwrite(line, 1, l, f);
+
+                r = format_run(list[k], &line, &l);
+                if (r >= 0)
+                        r = open_run_add(s, list[k]->run_id, line, l);
+                if (r < 0) {
+                        run_records_free(list);
+                        return r;
+                }
         }
-        if (fclose(f) != 0 || replace_file(log, buf ?: "", len) < 0) {
-                run_records_free(list);
-                return -EIO;
-        }
-        /* The descriptor still points at the replaced file: open the new one. */
-        safe_close(s->log_fd);
-        s->log_fd = open(log, O_RDWR | O_APPEND | O_CLOEXEC);
-        if (s->log_fd < 0) {
-                run_records_free(list);
-                return -errno;
-        }
-        s->open_runs = (unsigned) n;
+        r = rewrite_log(s);
+        if (r < 0)
+                log_warning_errno(r, "Cannot rewrite '%s', appending to it as it is: %m", log);
         *ret = list;
         return 0;
-}
-
-int state_record_result(const char *dir, const char *run_id, const char *service_result,
-                        const char *exit_code, const char *exit_status, uint64_t cpu_usec,
-                        uint64_t rss_peak, bool journal_behind) {
-        _cleanup_free_ char *path = NULL, *buf = NULL;
-        size_t len = 0;
-        FILE *f;
-        int r;
-
-        r = run_path(dir, run_id, ".result", &path);
-        if (r < 0)
-                return r;
-        f = open_memstream(&buf, &len);
-        if (!f)
-                return -ENOMEM;
-        put(f, "service_result", strempty(service_result));
-        put(f, "exit_code", strempty(exit_code));
-        put(f, "exit_status", strempty(exit_status));
-        fprintf(f, "realtime=%llu\n", (unsigned long long) now_usec(CLOCK_REALTIME));
-        if (cpu_usec != UINT64_MAX)
-                fprintf(f, "cpu_usec=%llu\n", (unsigned long long) cpu_usec);
-        if (rss_peak != UINT64_MAX)
-                fprintf(f, "rss_peak=%llu\n", (unsigned long long) rss_peak);
-        if (journal_behind)
-                fputs("journal_behind=1\n", f);
-        if (fclose(f) != 0)
-                return -ENOMEM;
-        return replace_file(path, buf, len);
-}
-
-bool state_has_result(const char *dir, const char *run_id) {
-        _cleanup_free_ char *path = NULL;
-
-        return run_path(dir, run_id, ".result", &path) >= 0 && access(path, F_OK) == 0;
-}
-
-static int result_field(const char *key, char *value, void *userdata) {
-        RunResult *r = userdata;
-
-        if (streq(key, "service_result"))
-                return set_field(&r->service_result, value);
-        if (streq(key, "exit_code"))
-                return set_field(&r->exit_code, value);
-        if (streq(key, "exit_status"))
-                return set_field(&r->exit_status, value);
-        if (streq(key, "realtime"))
-                r->realtime = strtoull(value, NULL, 10);
-        if (streq(key, "cpu_usec"))
-                r->cpu_usec = strtoull(value, NULL, 10);
-        if (streq(key, "rss_peak"))
-                r->rss_peak = strtoull(value, NULL, 10);
-        if (streq(key, "journal_behind"))
-                r->journal_behind = streq(value, "1");
-        return 0;
-}
-
-int state_read_result(const char *dir, const char *run_id, RunResult *ret) {
-        _cleanup_free_ char *path = NULL, *text = NULL;
-        RunResult r = { .cpu_usec = UINT64_MAX, .rss_peak = UINT64_MAX };
-        int k;
-
-        k = run_path(dir, run_id, ".result", &path);
-        if (k < 0)
-                return k;
-        k = read_file(path, STATE_MAX_FILE, &text, NULL);
-        if (k == -ENOENT)
-                return 0;
-        if (k < 0)
-                return k;
-        k = parse_lines(text, result_field, &r);
-        if (k < 0 || !r.service_result) {
-                run_result_done(&r);
-                return k < 0 ? k : -EBADMSG;
-        }
-        *ret = r;
-        return 1;
 }
 
 int state_write_marks(const char *dir, InstanceMark * const *marks, size_t n) {
@@ -475,7 +444,7 @@ int state_write_marks(const char *dir, InstanceMark * const *marks, size_t n) {
         }
         if (fclose(f) != 0)
                 return -ENOMEM;
-        return replace_file(path, buf, len);
+        return state_replace_file(path, buf, len);
 }
 
 void instance_marks_free(InstanceMark **l, size_t n) {
@@ -493,13 +462,15 @@ typedef struct MarkList {
 
 static int mark_field(const char *key, char *value, void *userdata) {
         MarkList *ml = userdata;
-        char *f[8] = {}, *save = NULL;
+        char *f[8] = {}, *p;
         InstanceMark *m, **n;
         size_t k = 0;
 
         if (!streq(key, "mark"))
                 return 0;
-        for (char *p = strtok_r(value, "\t", &save); p && k < 8; p = strtok_r(NULL, "\t", &save))
+        /* strsep, not strtok: a field may be empty (the instance of a task without parameters,
+         * a mark without a reason), and must not take the place of the next. */
+        while (k < 8 && (p = strsep(&value, "\t")))
                 f[k++] = p;
         if (k < 7)
                 return 0;       /* damaged: forgotten, which only costs a retry count */
@@ -508,7 +479,7 @@ static int mark_field(const char *key, char *value, void *userdata) {
                 return -ENOMEM;
         if (field_unescape(f[0], &m->pipeline) < 0 || field_unescape(f[1], &m->task) < 0 ||
             field_unescape(f[2], &m->instance) < 0 ||
-            (f[7] && field_unescape(f[7], &m->reason) < 0) ||
+            (f[7] && *f[7] && field_unescape(f[7], &m->reason) < 0) ||
             !(n = reallocarray(ml->l, ml->n + 1, sizeof(InstanceMark *)))) {
                 instance_mark_done(m);
                 free(m);
@@ -538,7 +509,7 @@ int state_read_marks(const char *dir, InstanceMark ***ret, size_t *ret_n) {
         }
         if (r < 0)
                 return r;
-        r = parse_lines(text, mark_field, &ml);
+        r = state_parse_lines(text, mark_field, &ml);
         if (r < 0) {
                 instance_marks_free(ml.l, ml.n);
                 return r;

@@ -8,12 +8,17 @@
 #include "util/macro.h"
 #include "util/time-util.h"
 
+typedef struct OpenRun OpenRun;
+
 /* The state directory, opened and locked by one daemon. */
 typedef struct StateDir {
         char *path;
         int lock_fd;
         int log_fd;             /* runs.log, appended to */
-        unsigned open_runs;     /* records in runs.log whose end is not written yet */
+        OpenRun *open;          /* records in runs.log whose end is not written yet, by id */
+        unsigned open_runs;     /* how many */
+        size_t open_bytes;      /* the length of their lines together */
+        size_t log_size;        /* runs.log's length */
 } StateDir;
 
 /*
@@ -67,11 +72,13 @@ StateDir *state_close(StateDir *s);
 DEFINE_POINTER_CLEANUP(StateDir, state_close);
 /* Appends a record to runs.log: one write(2), no file to create on the way to a start. */
 int state_write_run(StateDir *s, const RunRecord *r);
-/* Appends the end of a run, and removes its result file. */
+/* Appends the end of a run recorded by state_write_run() or found by state_read_runs(), and
+ * removes its result file; for a run never recorded, only the latter. */
 int state_remove_run(StateDir *s, const char *run_id);
 /*
  * The runs whose start is recorded and whose end is not, NULL-terminated; runs.log is then
- * rewritten with just those. Damaged lines (a daemon killed mid-write) are skipped.
+ * rewritten with just those (should that fail, it is appended to as it is). Damaged lines (a
+ * daemon killed mid-write) are skipped.
  */
 int state_read_runs(StateDir *s, RunRecord ***ret);
 void run_records_free(RunRecord **l);

@@ -124,4 +124,13 @@ ctl retry later -p day=1999-01-05 2>"$WORK/err"; rc=$?
 set -e
 [ $rc = 1 ] && grep -qF "input 'raw' at '$WORK/raw/1999-01-05.log' is not there" "$WORK/err" ||
     fail "retry without its input: rc $rc, $(cat "$WORK/err")"
+
+# A forced run that exits 0 without writing its output fails, though an old output is there.
+mkdir -p "$WORK/lazy"
+echo old > "$WORK/lazy/1999-01-07.txt"
+echo v > "$WORK/raw/1999-01-07.log"
+ctl run --force lazy -p day=1999-01-07 | grep -q "^queued" || fail "run --force lazy"
+lazy_failed() { ctl list --state failed | grep -q "lazy .*day=1999-01-07 .*did not write output"; }
+wait_for 30 "the forced run that wrote nothing to fail" lazy_failed
+[ "$(cat "$WORK/lazy/1999-01-07.txt")" = old ] || fail "the old output was replaced"
 echo ok

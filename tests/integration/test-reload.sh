@@ -94,4 +94,33 @@ reload
 wait_for 30 "the changed pipeline's scan to take the file written in place" \
     test -f "$WORK/m/out/1"
 [ "$(wd_of "$WORK/m/in")" != "$wd" ] || fail "a changed pipeline kept its old watch"
+
+# A run in flight when its task gains an output finishes under the version it started with:
+# it commits the one output it was given (the new version then runs the instance again, for
+# the output it lacks).
+hconf=$WORK/config/pipelines.d/${PIPELINE}h.conf
+mkdir -p "$WORK/h/in"
+cat > "$hconf" <<EOF
+targets = { in = { path = "$WORK/h/in/{n:int}"; }; a = { path = "$WORK/h/a/{n:int}"; };
+            b = { path = "$WORK/h/b/{n:int}"; }; };
+tasks = ( { name = "hold"; inputs = [ "in" ]; outputs = [ "a" ];
+            exec = [ "/bin/sh", "-c", "touch $WORK/h/running; while [ ! -e $WORK/h/go ]; do sleep 0.1; done; echo first > \"\$0\"", "\${output}" ]; } );
+EOF
+reload
+echo x > "$WORK/h/in/1"
+wait_for 30 "the held run" test -e "$WORK/h/running"
+cat > "$hconf" <<EOF
+targets = { in = { path = "$WORK/h/in/{n:int}"; }; a = { path = "$WORK/h/a/{n:int}"; };
+            b = { path = "$WORK/h/b/{n:int}"; }; };
+tasks = ( { name = "hold"; inputs = [ "in" ]; outputs = [ "a", "b" ];
+            exec = [ "/bin/sh", "-c", "for o; do echo second > \"\$o\"; done", "sh", "\${outputs}" ]; } );
+EOF
+reload
+touch "$WORK/h/go"
+wait_for 30 "the instance under the new version" test -f "$WORK/h/b/1"
+! grep -q "hold@1.service failed" "$WORK/daemon.log" ||
+    fail "the run in flight failed across the reload: $(grep "hold@1" "$WORK/daemon.log")"
+[ "$(grep -c "Started sluice-${PIPELINE}h-hold@1.service" "$WORK/daemon.log")" = 2 ] ||
+    fail "hold@1 did not run once under each version: $(grep "hold@1" "$WORK/daemon.log")"
+[ "$(cat "$WORK/h/a/1")" = second ] || fail "a/1: $(cat "$WORK/h/a/1")"
 echo ok

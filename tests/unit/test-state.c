@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "state.h"
@@ -130,6 +133,88 @@ static void test_run_record_round_trip(void **state) {
         run_records_free(l);
 }
 
+/* The end of a run whose start failed before its record was written: nothing to end, and the
+ * records of the runs still open stay. */
+static void test_unrecorded_end(void **state) {
+        RunRecord r = { .run_id = "open1", .unit = "u.service", .pipeline = "p", .task = "t",
+                        .instance = "i" }, **l = NULL;
+        StateDir *sd = *state;
+
+        assert_int_equal(state_write_run(sd, &r), 0);
+        assert_int_equal(state_remove_run(sd, "never-recorded"), 0);
+        assert_int_equal(sd->open_runs, 1);
+        assert_int_equal(state_read_runs(sd, &l), 0);
+        assert_non_null(l[0]);
+        assert_string_equal(l[0]->run_id, "open1");
+        assert_null(l[1]);
+        run_records_free(l);
+        assert_int_equal(state_remove_run(sd, "open1"), 0);
+        assert_int_equal(sd->open_runs, 0);
+}
+
+static off_t log_size(void) {
+        char path[256];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s/runs.log", dir);
+        assert_int_equal(stat(path, &st), 0);
+        return st.st_size;
+}
+
+/* A daemon that always has a run open never sees the log empty: it is compacted instead. */
+static void test_log_compacted(void **state) {
+        RunRecord r = { .run_id = "long", .unit = "u.service", .pipeline = "p", .task = "t",
+                        .instance = "i" }, **l = NULL;
+        StateDir *sd = *state;
+        char id[32];
+
+        assert_int_equal(state_write_run(sd, &r), 0);
+        for (int k = 0; k < 30000; k++) {
+                RunRecord b = r;
+                snprintf(id, sizeof(id), "short%d", k);
+                b.run_id = id;
+                assert_int_equal(state_write_run(sd, &b), 0);
+                assert_int_equal(state_remove_run(sd, id), 0);
+        }
+        assert_int_equal(sd->open_runs, 1);
+        assert_true(log_size() < (1 << 20));
+        assert_int_equal((off_t) sd->log_size, log_size());
+        assert_int_equal(state_read_runs(sd, &l), 0);
+        assert_non_null(l[0]);
+        assert_string_equal(l[0]->run_id, "long");
+        assert_null(l[1]);
+        run_records_free(l);
+        assert_int_equal(state_remove_run(sd, "long"), 0);
+        assert_int_equal(log_size(), 0);
+}
+
+/* A record cut short (here by RLIMIT_FSIZE, as a full disk would) is cut off: the next one is
+ * whole, not glued to it. */
+static void test_short_write(void **state) {
+        RunRecord a = { .run_id = "cut", .unit = "u.service", .pipeline = "p", .task = "t",
+                        .instance = "i" }, b = a, **l = NULL;
+        StateDir *sd = *state;
+        struct rlimit old, lim;
+
+        assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+        signal(SIGXFSZ, SIG_IGN);
+        lim = old;
+        lim.rlim_cur = (rlim_t) log_size() + 10;
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+        assert_true(state_write_run(sd, &a) < 0);
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+        signal(SIGXFSZ, SIG_DFL);
+        assert_int_equal(sd->open_runs, 0);
+        b.run_id = "whole";
+        assert_int_equal(state_write_run(sd, &b), 0);
+        assert_int_equal(state_read_runs(sd, &l), 0);
+        assert_non_null(l[0]);
+        assert_string_equal(l[0]->run_id, "whole");
+        assert_null(l[1]);
+        run_records_free(l);
+        assert_int_equal(state_remove_run(sd, "whole"), 0);
+}
+
 static void test_result_round_trip(void **state) {
         RunResult rr = {};
 
@@ -179,6 +264,21 @@ static void test_marks_round_trip(void **state) {
         assert_int_equal(out[1]->memory_max, b.memory_max);
         assert_null(out[1]->reason);
         instance_marks_free(out, n);
+
+        /* A task without parameters: its instance id is empty, and the fields after it must
+         * keep their places. */
+        InstanceMark c = { .pipeline = "p", .task = "once", .instance = "", .failed = true,
+                           .attempts = 2, .memory_max = UINT64_MAX, .reason = "exit-code" };
+        InstanceMark *one[] = { &c };
+        assert_int_equal(state_write_marks(dir, one, 1), 0);
+        assert_int_equal(state_read_marks(dir, &out, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(out[0]->task, "once");
+        assert_string_equal(out[0]->instance, "");
+        assert_true(out[0]->failed);
+        assert_int_equal(out[0]->attempts, 2);
+        assert_string_equal(out[0]->reason, "exit-code");
+        instance_marks_free(out, n);
 }
 
 int main(void) {
@@ -186,6 +286,9 @@ int main(void) {
                 cmocka_unit_test(test_lock),
                 cmocka_unit_test(test_stale_temporaries),
                 cmocka_unit_test(test_run_record_round_trip),
+                cmocka_unit_test(test_unrecorded_end),
+                cmocka_unit_test(test_log_compacted),
+                cmocka_unit_test(test_short_write),
                 cmocka_unit_test(test_result_round_trip),
                 cmocka_unit_test(test_marks_round_trip),
         };
