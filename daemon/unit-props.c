@@ -72,6 +72,51 @@ static int append_exec(sd_bus_message *m, const char *property, char * const *ar
         return close_containers(m, 4);
 }
 
+/*
+ * ExecStart= as a(sasb): path, argv, ignore-failure. Not ExecStartEx= with "no-env-expand":
+ * systemd 252 writes that into the transient unit file as ExecStartEx=, a key its own unit file
+ * parser does not know, so after any daemon-reload every running task's unit showed
+ * "bad-setting". Without the flag systemd expands ${VAR} (and a lone $VAR) in argv when it
+ * executes it, and reads "$$" as "$": every "$" is doubled, so a file named "a$HOME.log"
+ * reaches the task under that name.
+ */
+static int append_exec_start(sd_bus_message *m, char * const *argv) {
+        _cleanup_strv_free_ char **escaped = NULL;
+        int r;
+
+        STRV_FOREACH(a, argv) {
+                _cleanup_free_ char *e = malloc(strlen(*a) * 2 + 1);
+                char *p;
+
+                if (!e)
+                        return -ENOMEM;
+                p = e;
+                for (const char *c = *a; *c; c++) {
+                        if (*c == '$')
+                                *p++ = '$';
+                        *p++ = *c;
+                }
+                *p = 0;
+                r = strv_consume(&escaped, TAKE_PTR(e));
+                if (r < 0)
+                        return r;
+        }
+        r = open_property(m, "ExecStart", "a(sasb)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sasb)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'r', "sasb");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", argv[0]);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, escaped);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "b", 0);
+        if (r < 0)
+                return r;
+        return close_containers(m, 4);
+}
+
 /* LogExtraFields= is an array of byte arrays (aay), not of strings. */
 static int append_log_fields(sd_bus_message *m, char * const *l) {
         int r;
@@ -168,13 +213,16 @@ int unit_props_append(sd_bus_message *m, const UnitSpec *s) {
                 return r;
         if (s->stop_post) {
                 /* "+" and "-": outside the task's user and sandbox, so it can write the
-                 * daemon's state directory, and its failure is not the task's. */
+                 * daemon's state directory, and its failure is not the task's. ExecStopPost=
+                 * (a(sasb)) cannot say "+"; systemd 252 then shows such a unit "bad-setting"
+                 * after a daemon-reload (see append_exec_start), which changes nothing for
+                 * the run already going. */
                 char *flags[] = { "privileged", "ignore-failure", "no-env-expand", NULL };
                 r = append_exec(m, "ExecStopPostEx", s->stop_post, flags);
                 if (r < 0)
                         return r;
         }
-        return append_exec(m, "ExecStartEx", s->argv, (char *[]){ "no-env-expand", NULL });
+        return append_exec_start(m, s->argv);
 }
 
 int unit_props_append_slice(sd_bus_message *m, const char *description, const Limits *l) {

@@ -88,6 +88,11 @@ set -e
 held=$(unit hold 1999-01-03)
 printf 'y\n' > "$WORK/raw/1999-01-03.log"
 wait_for 30 "$held to run" systemctl --user is-active -q "$held"
+# A daemon-reload re-reads the unit's transient file: every setting sluiced gave it must be
+# one the unit file parser knows (systemd 252 wrote ExecStartEx=, which it does not).
+systemctl --user daemon-reload
+[ "$(systemctl --user show -P LoadState "$held")" = loaded ] ||
+    fail "$held after a daemon-reload: $(systemctl --user show -P LoadState "$held")"
 ctl cancel hold -p day=1999-01-03 | grep -q cancelled || fail "cancel"
 cancelled_listed() { ctl list --state failed | grep -q "hold .*day=1999-01-03 .*cancelled"; }
 wait_for 30 "the cancelled run to be listed as such" cancelled_listed
