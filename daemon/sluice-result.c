@@ -42,6 +42,7 @@
 extern char **environ;
 
 #include "state.h"
+#include "util/fs-util.h"
 #include "util/signal-name.h"
 
 /* systemd's exit status for "could not execute the command", so both forms report it alike. */
@@ -191,7 +192,8 @@ static int sync_output(const char *path) {
         return r;
 }
 
-static int sync_outputs(void) {
+/* f for each local staged output in $SLUICE_OUTPUTS; -EIO when f failed for any. */
+static int foreach_output(int (*f)(const char *path)) {
         const char *outputs = getenv("SLUICE_OUTPUTS");
         char path[4096];
         int ret = 0;
@@ -202,13 +204,33 @@ static int sync_outputs(void) {
                 if (p[0] == '/' && n < sizeof(path)) {
                         memcpy(path, p, n);
                         path[n] = 0;
-                        if (sync_output(path) < 0)
+                        if (f(path) < 0)
                                 ret = -EIO;
                 }
                 p += n;
                 p += *p == '\n';
         }
         return ret;
+}
+
+/*
+ * The daemon made the output's directory when it staged the run, but it may be gone since:
+ * `rm -r` of an output tree makes the daemon stage runs again as each file goes, then removes
+ * the directory they are to write in. Made again here, right before the task starts, instead
+ * of every such run failing. A directory that cannot be made is the task's error to report.
+ */
+static int make_output_dir(const char *path) {
+        char dir[4096];
+        const char *slash = strrchr(path, '/');
+        struct stat st;
+
+        if (!slash || slash == path || (size_t) (slash - path) >= sizeof(dir))
+                return 0;
+        memcpy(dir, path, slash - path);
+        dir[slash - path] = 0;
+        if (stat(dir, &st) < 0 && errno == ENOENT)
+                (void) mkdir_p(dir, 0755);
+        return 0;
 }
 
 static int run(const char *dir, const char *run_id, char **argv) {
@@ -226,6 +248,7 @@ static int run(const char *dir, const char *run_id, char **argv) {
         sigemptyset(&stop);
         for (size_t k = 0; k < sizeof(stop_signals) / sizeof(stop_signals[0]); k++)
                 sigaddset(&stop, stop_signals[k]);
+        (void) foreach_output(make_output_dir);
         (void) sigprocmask(SIG_BLOCK, &stop, &old);
         r = posix_spawnattr_init(&attr);
         if (r == 0)
@@ -258,7 +281,7 @@ static int run(const char *dir, const char *run_id, char **argv) {
                                 strerror(errno));
                         return EXIT_FAILURE;
                 }
-        bool io_error = WIFEXITED(status) && WEXITSTATUS(status) == 0 && sync_outputs() < 0;
+        bool io_error = WIFEXITED(status) && WEXITSTATUS(status) == 0 && foreach_output(sync_output) < 0;
         bool behind = !wait_for_journal();
         if (io_error) {
                 (void) record(dir, run_id, "exit-code", "exited", EXIT_IOERR_STR, &ru, behind);
@@ -366,7 +389,7 @@ int main(int argc, char *argv[]) {
         /* "success" also covers a task stopped by SIGTERM (systemd's clean signals): only an
          * exit with status 0 has outputs to keep. */
         if (is(result, "success") && is(getenv("EXIT_CODE"), "exited") && is(status, "0") &&
-            sync_outputs() < 0) {
+            foreach_output(sync_output) < 0) {
                 result = "exit-code";
                 status = EXIT_IOERR_STR;
         }

@@ -181,6 +181,14 @@ wait_for 30 "the removed output to come back" test -f "$WORK/out/plain/$today"
 mv "$WORK/out/plain/$today" "$WORK/renamed-away"
 wait_for 30 "the renamed-away output to come back" test -f "$WORK/out/plain/$today"
 [ "$(wc -l < "$WORK/plain-runs-$today")" = 3 ] || fail "today ran $(wc -l < "$WORK/plain-runs-$today") times"
+# ...and so does a whole output directory removed, though the runs staged as its files went
+# find it gone when they start.
+rm -r "$WORK/out/join"
+for n in $(seq 10 21); do
+    wait_for 30 "join $n after its output directory was removed" test -f "$WORK/out/join/$n"
+done
+! grep -q "join@[0-9]*\.service failed" "$WORK/daemon.log" ||
+    fail "runs failed after their output directory was removed: $(grep "join@.*failed" "$WORK/daemon.log" | head -3)"
 
 # rerun = "newer": an output older than its input is stale.
 echo v1 > "$WORK/newer/1.src"

@@ -208,6 +208,35 @@ static pid_t spawn_on_socket(char **argv, int *ret_reader) {
         return pid;
 }
 
+/* An output's directory removed since the daemon made it (rm -r of an output tree, as the
+ * daemon stages runs again for the files going) is made again before the task starts. */
+static void test_output_dir_made_again(void **state) {
+        char dir[] = "/tmp/test-result.XXXXXX", runs[96], out[128], cmd[128];
+        _cleanup_free_ char *text = NULL;
+        int reader, status;
+        pid_t pid;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(runs, sizeof(runs), "%s/runs", dir);
+        assert_int_equal(mkdir(runs, 0755), 0);
+        snprintf(out, sizeof(out), "%s/gone/deeper/.sluice-r1-x", dir);
+        assert_int_equal(setenv("SLUICE_OUTPUTS", out, 1), 0);
+        pid = spawn_on_socket((char *[]){ getenv("SLUICE_RESULT"), "--run", dir, "r1", "/bin/sh",
+                                          "-c", "echo made > \"$0\"", out, NULL }, &reader);
+        /* Read to the end, so that a failing task's message does not hold the wrapper. */
+        while (read(reader, cmd, sizeof(cmd)) > 0)
+                ;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_int_equal(unsetenv("SLUICE_OUTPUTS"), 0);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        assert_int_equal(read_file(out, 64, &text, NULL), 0);
+        assert_string_equal(text, "made\n");
+        close(reader);
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        assert_int_equal(system(cmd), 0);
+}
+
 /* sluice-result --exec /bin/sh -c SCRIPT */
 static pid_t spawn_exec(const char *script, int *ret_reader) {
         return spawn_on_socket((char *[]){ getenv("SLUICE_RESULT"), "--exec", "/bin/sh", "-c",
@@ -329,6 +358,7 @@ int main(void) {
                                                 setup_short_bound, teardown),
                 cmocka_unit_test_setup_teardown(test_outputs_synced_or_passed_over,
                                                 setup_outputs, teardown),
+                cmocka_unit_test(test_output_dir_made_again),
                 cmocka_unit_test(test_exec_becomes_the_task_and_holds_its_stream),
                 cmocka_unit_test(test_exec_keeps_signal_and_exec_failure),
                 cmocka_unit_test(test_exec_keeps_signal_state),
