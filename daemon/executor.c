@@ -737,6 +737,14 @@ static char *describe(Instance *i, FailureClass c, const UnitResult *res) {
                              format_size(size, sizeof(size), i->run->memory_max));
         else if (c == FAILURE_LOST)
                 r = asprintf(&s, "lost (the unit ended while sluiced was away and left no result)");
+        else if (c == FAILURE_TIMEOUT && !streq_ptr(res->result, "timeout") &&
+                 res->exit_usec > res->start_usec) {
+                /* sluice-result saw a signal; systemd, which sent it, says timeout. */
+                char span[FORMAT_TIMESPAN_MAX];
+                r = asprintf(&s, "timeout (stopped after %s, at runtime_max)",
+                             format_timespan(span, sizeof(span),
+                                             res->exit_usec - res->start_usec));
+        }
         else if (res->exec_code == CLD_KILLED || res->exec_code == CLD_DUMPED)
                 r = asprintf(&s, "%s (SIG%s)", strna(res->result),
                              sigabbrev_np(res->exec_status) ?: "?");
@@ -806,7 +814,10 @@ void executor_finish(Manager *m, Instance *i, const UnitResult *res) {
         (void) strv_extendf(&f, "SLUICE_RESULT=%s", ok ? "success" : "failed");
         if (!ok)
                 (void) strv_extendf(&f, "SLUICE_FAILURE=%s", failure_class_to_string(class));
-        (void) strv_extendf(&f, "SLUICE_UNIT_RESULT=%s", strna(res->result));
+        /* The unit's Result as systemd has it: what sluice-result saw as a signal at
+         * runtime_max is systemd's timeout. */
+        (void) strv_extendf(&f, "SLUICE_UNIT_RESULT=%s",
+                            !ok && class == FAILURE_TIMEOUT ? "timeout" : strna(res->result));
         (void) strv_extendf(&f, "SLUICE_EXIT_CODE=%d", res->exec_code);
         (void) strv_extendf(&f, "SLUICE_EXIT_STATUS=%d", res->exec_status);
         (void) strv_extendf(&f, "SLUICE_DURATION_USEC=%llu", (unsigned long long) duration);

@@ -42,6 +42,11 @@ wait_for 30 "the slow task to fail for good" failed_for_good "$(unit slow a)"
 [ "$(systemctl --user show -P Result "$(unit slow a)")" = timeout ] || fail "not a timeout"
 wait_for 10 "the timeout's classification" journal_has MESSAGE_ID=f1220f814d0a400e8db049236917e2c7 \
     "SLUICE_UNIT=$(unit slow a)" SLUICE_FAILURE=timeout
+# ...and said as systemd says it, though the wrapper in the unit saw only the signal it sent.
+journal_has MESSAGE_ID=f1220f814d0a400e8db049236917e2c7 "SLUICE_UNIT=$(unit slow a)" \
+    SLUICE_UNIT_RESULT=timeout || fail "SLUICE_UNIT_RESULT is not timeout"
+grep -q "$(unit slow a) failed for good after 2 attempt(s): timeout (stopped after " \
+    "$WORK/daemon.log" || fail "the timeout's reason: $(grep "$(unit slow a) failed" "$WORK/daemon.log")"
 
 wait_for 30 "the flaky task to succeed on its retry" test -f "$WORK/out/flaky-a"
 [ "$(attempts flaky)" = 2 ] || fail "flaky ran $(attempts flaky) times, not 2"
