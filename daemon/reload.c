@@ -15,6 +15,7 @@
 #include "config.h"
 #include "log.h"
 #include "manager.h"
+#include "util/fs-util.h"
 #include "util/strv.h"
 #include "waiting.h"
 
@@ -157,11 +158,12 @@ void manager_reload(Manager *m, char ***ret_kept) {
         Pipeline **fresh = NULL, **final = NULL, **retired = NULL;
         size_t n_fresh = 0, n_new = 0, n_final = 0, n_retired = 0;
         unsigned kept = 0, same = 0;
+        bool settings_kept;
         int r;
 
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading",
                           (unsigned long long) now_usec(CLOCK_MONOTONIC));
-        (void) manager_reload_config(m);
+        settings_kept = manager_reload_config(m) < 0;
         log_notice("Reloading pipelines from '%s'", m->pipelines_dir);
 
         r = manager_load_pipelines(m, &fresh, &n_fresh, &rejected);
@@ -239,8 +241,14 @@ void manager_reload(Manager *m, char ***ret_kept) {
 
         log_notice("Reloaded: %zu pipeline(s) running (%u unchanged), %u kept at their previous "
                    "version", m->n_pipelines, same, kept);
-        if (ret_kept)
+        if (ret_kept) {
+                /* sluiced.conf among the files with errors: `sluicectl reload` must not say
+                 * all went well when the daemon kept its old settings. */
+                _cleanup_free_ char *conf = NULL;
+                if (settings_kept && path_join(m->config_dir, "sluiced.conf", &conf) >= 0)
+                        (void) strv_consume(&rejected, TAKE_PTR(conf));
                 *ret_kept = TAKE_PTR(rejected);
+        }
         (void) sd_notify(false, "READY=1");
         manager_notify_status(m);
 }

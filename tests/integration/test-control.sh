@@ -112,6 +112,15 @@ printf 'z\n' > "$WORK/raw/1999-01-04.log"
 wait_for 30 "the old pipeline to keep running" test -s "$WORK/report/1999-01-04.txt"
 cp "$WORK/good.conf" "$WORK/config/pipelines.d/$PIPELINE.conf"
 ctl reload | grep -q "Reloaded: 1 pipeline" || fail "reload of a good file"
+# ...and so is a sluiced.conf with errors: the daemon keeps its settings, and says so.
+echo 'max_parallel = 0;' > "$WORK/config/sluiced.conf"
+set +e
+ctl reload >"$WORK/out" 2>"$WORK/err"; rc=$?
+set -e
+[ $rc = 1 ] && grep -q "sluiced.conf has errors" "$WORK/err" ||
+    fail "reload with a broken sluiced.conf: rc $rc, $(cat "$WORK/err")"
+rm "$WORK/config/sluiced.conf"
+ctl reload | grep -q "Reloaded: 1 pipeline" || fail "reload once sluiced.conf is gone"
 
 # status names the next retries: when, which instance, after which failure.
 printf 'w\n' > "$WORK/raw/1999-01-05.log"
