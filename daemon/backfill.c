@@ -338,7 +338,15 @@ unsigned backfill_cancel(Manager *m, Backfill *bf) {
 
         HASH_ITER(hh, bf->members, x, tmp) {
                 Instance *i = manager_find_instance(m, x->unit);
-                if (i && i->state != INSTANCE_FAILED && executor_cancel(m, i) >= 0)
+
+                if (!i || i->state == INSTANCE_FAILED)
+                        continue;
+                /* What waits in the queue is dropped, not marked cancelled one by one: a
+                 * cancelled backfill of years must not leave that many failed instances. */
+                if (i->state == INSTANCE_QUEUED) {
+                        manager_remove_instance(m, i);
+                        n++;
+                } else if (executor_cancel(m, i) >= 0)
                         n++;
         }
         log_notice("Backfill %u cancelled on request: %u run(s) stopped or dropped", bf->id, n);

@@ -855,9 +855,10 @@ void executor_lost(Manager *m, Instance *i) {
 int executor_cancel(Manager *m, Instance *i) {
         switch (i->state) {
         case INSTANCE_QUEUED:
-                manager_remove_instance(m, i);
-                return 0;
         case INSTANCE_RETRY:
+                /* Failed, "cancelled", as a cancelled run is: kept across restarts, run again
+                 * by `retry` or a new arrival, not by the next scan (a queued instance was
+                 * dropped, and the start-up scan queued it again). */
                 (void) manager_set_wake(m, i, 0);
                 free(i->reason);
                 i->reason = strdup("cancelled");

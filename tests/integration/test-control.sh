@@ -93,11 +93,21 @@ wait_for 30 "$held to run" systemctl --user is-active -q "$held"
 systemctl --user daemon-reload
 [ "$(systemctl --user show -P LoadState "$held")" = loaded ] ||
     fail "$held after a daemon-reload: $(systemctl --user show -P LoadState "$held")"
+# A queued instance cancelled is failed, "cancelled", not dropped to be queued again later.
+printf 'q\n' > "$WORK/raw/1999-01-08.log"
+queued_listed() { ctl list --state queued | grep -q "hold .*day=1999-01-08"; }
+wait_for 30 "hold 1999-01-08 to wait in the queue" queued_listed
+ctl cancel hold -p day=1999-01-08 | grep -q cancelled || fail "cancel of a queued instance"
+ctl list --state failed | grep -q "hold .*day=1999-01-08 .*cancelled" ||
+    fail "the cancelled queued instance: $(ctl list)"
 ctl cancel hold -p day=1999-01-03 | grep -q cancelled || fail "cancel"
 cancelled_listed() { ctl list --state failed | grep -q "hold .*day=1999-01-03 .*cancelled"; }
 wait_for 30 "the cancelled run to be listed as such" cancelled_listed
 systemctl --user is-active -q "$held" && fail "$held still runs after cancel"
 [ "$(runs_started "$held")" = 1 ] || fail "a cancelled run was retried"
+[ "$(runs_started "$(unit hold 1999-01-08)")" = 0 ] || fail "the cancelled queued instance ran"
+ctl retry hold -p day=1999-01-08 | grep -q "queued again" || fail "retry of a cancelled instance"
+wait_for 30 "the cancelled queued instance once retried" test -f "$WORK/held/1999-01-08.txt"
 
 # reload: a broken file is refused and says why; the running version stays.
 cp "$WORK/config/pipelines.d/$PIPELINE.conf" "$WORK/good.conf"
