@@ -468,6 +468,15 @@ static void queue(Manager *m, char **channels, Message *msg, Instance *i) {
         pending_advance(m);
 }
 
+void notify_restore_told(Manager *m, Instance *i) {
+        STRV_FOREACH(name, i->task->notify[NOTIFY_FAILURE]) {
+                Channel *ch = channel_of(m, *name);
+
+                if (ch && ch->n->kind != NOTIFIER_UNIT)
+                        (void) told_before(ch, NOTIFY_FAILURE, i->unit);
+        }
+}
+
 void notify_instance(Manager *m, Instance *i, NotifyEvent event, const char *reason) {
         _cleanup_strv_free_ char **names = NULL;
         Message msg;

@@ -12,6 +12,9 @@
  * window's end; the same failure of the same instance is told once until it recovers.
  */
 void notify_instance(Manager *m, Instance *i, NotifyEvent event, const char *reason);
+/* i was restored failed at start-up: its notifiers were told of that failure by the daemon
+ * before, and are not told again until it has succeeded. */
+void notify_restore_told(Manager *m, Instance *i);
 /* A target's instance at location was due by due (CLOCK_REALTIME) and is missing. */
 void notify_target_late(Manager *m, Target *t, const char *location, usec_t due);
 /* sluiced.conf was reloaded: m->config has the new notifiers, old (n_old of them) the ones

@@ -19,6 +19,7 @@
 
 #include "executor.h"
 #include "log.h"
+#include "notify.h"
 #include "recover.h"
 #include "scheduler.h"
 #include "state.h"
@@ -54,6 +55,9 @@ void recover_marks(Manager *m) {
                 i->reason = TAKE_PTR(mk->reason);
                 i->failed_before = true;
                 manager_set_state(m, i, mk->failed ? INSTANCE_FAILED : INSTANCE_RETRY);
+                /* Failed for good means told so (a cancel is not a failure anyone was told). */
+                if (mk->failed && !streq_ptr(i->reason, "cancelled"))
+                        notify_restore_told(m, i);
                 if (mk->wake_realtime > 0 || !mk->failed)
                         /* A retry that fell due while the daemon was away fires at once. */
                         (void) manager_set_wake(m, i, MAX(mk->wake_realtime, (usec_t) 1));

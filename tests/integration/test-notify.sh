@@ -102,6 +102,16 @@ echo y > "$WORK/in/bad/a"
 told_once() { grep -q "sluice-$PIPELINE-bad@a.service failed again: notifier 'hook' was told already" "$WORK/daemon.log"; }
 wait_for 30 "the repeated failure to be held back" told_once
 [ "$(count posts hook.)" = 1 ] || fail "the repeated failure was posted again"
+# ...nor by the daemon started again: a failed mark means told.
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true
+SLUICE_LOG_LEVEL=debug SLUICE_NOTICE_WAIT_MS=600000 start_daemon
+echo z > "$WORK/in/bad/a"
+told_twice() {
+    [ "$(grep -c "sluice-$PIPELINE-bad@a.service failed again: notifier 'hook' was told already" \
+        "$WORK/daemon.log")" -ge 2 ]
+}
+wait_for 30 "the failure after a restart to be held back" told_twice
+[ "$(count posts hook.)" = 1 ] || fail "the failure was posted again after a restart"
 
 # Success, in Slack's form; a recovery.
 echo x > "$WORK/in/good/a"
