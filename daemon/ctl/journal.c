@@ -142,6 +142,9 @@ int verb_history(const CtlOptions *o, int argc, char *argv[]) {
                 r = journal_match_runs(j, slash ? strndupa(argv[0], (size_t) (slash - argv[0]))
                                                 : NULL,
                                        slash ? slash + 1 : argv[0], NULL);
+                /* A task named alone: of this configuration's pipelines, as without a task. */
+                if (r >= 0 && !slash)
+                        r = match_own_pipelines(o, j);
         } else {
                 r = journal_match_runs(j, NULL, NULL, NULL);
                 if (r >= 0)

@@ -165,6 +165,14 @@ wait_for 10 "today's run in history, its date as written" in_history
 others=$("$SLUICECTL" --user -C "$WORK/config" history | awk 'NR > 1 { print $3 }' |
          { grep -v "^$PIPELINE/" || true; } | sort -u)
 [ -z "$others" ] || fail "history shows other pipelines' runs: $others"
+# ...and so is it with a task named alone: another daemon's pipeline has a task "plain" too.
+printf '%s\n' MESSAGE_ID=f1220f814d0a400e8db049236917e2c7 \
+    "MESSAGE=sluice-other$PIPELINE-plain@x.service succeeded" "SLUICE_PIPELINE=other$PIPELINE" \
+    SLUICE_TASK=plain SLUICE_INSTANCE=x SLUICE_RESULT=success | logger --journald
+others_logged() { journal_has MESSAGE_ID=f1220f814d0a400e8db049236917e2c7 "SLUICE_PIPELINE=other$PIPELINE"; }
+wait_for 10 "the other daemon's run in the journal" others_logged
+! "$SLUICECTL" --user -C "$WORK/config" history plain | grep -q "other$PIPELINE" ||
+    fail "history of a task named alone shows another pipeline's run"
 [ ! -e "$WORK/out/plain/2001-01-01" ] || fail "the start-up scan went past lookback = 30d"
 # ...but an event is always acted on, however old its instance.
 echo again > "$WORK/plain/2001-01-01.csv"
