@@ -11,10 +11,19 @@ typedef struct Loader {
         Pipeline *pipeline;
         Diag *diag;
         char **broken_targets;  /* defined but rejected: references to them say nothing more */
+        Task **tasks;           /* every task read, in order, rejected ones too; not owned */
+        size_t n_tasks;
+        Task **broken;          /* the rejected tasks: checked against the others all the same */
+        size_t n_broken;
         const DaemonConfig *daemon;     /* for pools; NULL: not checked */
 } Loader;
 
 unsigned line_of(const config_setting_t *s);
+/* A task read, with or without errors, for the checks across tasks (names, producers); takes
+ * task when it is rejected. */
+void loader_note_task(Loader *l, Task *task, bool rejected);
+Task *loader_find_task(const Loader *l, const char *name);
+void loader_done(Loader *l);
 const char *type_name(const config_setting_t *s);
 bool name_ok(const char *s, bool dash);
 /* Reports why libconfig could not read a file, at its line: its bare "syntax error" with what

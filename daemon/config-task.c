@@ -516,7 +516,7 @@ void parse_task(Loader *l, const config_setting_t *s, size_t index) {
                            subject);
                 return;
         }
-        if (pipeline_find_task(p, name)) {
+        if (loader_find_task(l, name)) {
                 diag_error(d, line_of(m), "%sa task of this name is already defined", subject);
                 return;
         }
@@ -568,9 +568,12 @@ void parse_task(Loader *l, const config_setting_t *s, size_t index) {
                         diag_error(d, task->exec_line, "%sexec: %s", subject,
                                    err ?: "out of memory");
         }
-        if (d->n_errors > errors)
+        /* Rejected, it is still checked against the others: one pass shows every problem. */
+        if (d->n_errors > errors) {
+                loader_note_task(l, TAKE_PTR(task), true);
                 return;
+        }
         if (pipeline_add_task(p, task) < 0)
                 return;
-        TAKE_PTR(task);
+        loader_note_task(l, TAKE_PTR(task), false);
 }

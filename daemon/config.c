@@ -221,21 +221,68 @@ static void parse_target(Loader *l, const config_setting_t *s) {
 }
 
 /* Producers, consumers, and the checks that need all tasks: one producer per target, no cycle. */
+void loader_note_task(Loader *l, Task *task, bool rejected) {
+        Task **n = reallocarray(l->tasks, l->n_tasks + 1, sizeof(Task *));
+        Task **b = rejected ? reallocarray(l->broken, l->n_broken + 1, sizeof(Task *)) : NULL;
+
+        if (n)
+                l->tasks = n;
+        if (b)
+                l->broken = b;
+        if (!n || (rejected && !b)) {
+                if (rejected)
+                        task_free(task);
+                return;         /* out of memory: only a cross-check is lost */
+        }
+        l->tasks[l->n_tasks++] = task;
+        if (rejected)
+                l->broken[l->n_broken++] = task;
+}
+
+Task *loader_find_task(const Loader *l, const char *name) {
+        for (size_t i = 0; i < l->n_tasks; i++)
+                if (streq(l->tasks[i]->name, name))
+                        return l->tasks[i];
+        return NULL;
+}
+
+void loader_done(Loader *l) {
+        for (size_t i = 0; i < l->n_broken; i++)
+                task_free(l->broken[i]);
+        free(l->broken);
+        free(l->tasks);
+        strv_free(l->broken_targets);
+}
+
+/* One producer per target, told in the file's order, among every task read, rejected or not. */
+static void check_producers(const Loader *l) {
+        for (size_t i = 0; i < l->n_tasks; i++)
+                for (size_t j = 0; j < l->tasks[i]->n_outputs; j++) {
+                        const Target *t = l->tasks[i]->outputs[j];
+                        const Task *first = NULL;
+
+                        for (size_t k = 0; k < i && !first; k++)
+                                for (size_t o = 0; o < l->tasks[k]->n_outputs; o++)
+                                        if (l->tasks[k]->outputs[o] == t)
+                                                first = l->tasks[k];
+                        if (first)
+                                diag_error(l->diag, l->tasks[i]->line, "task '%s': target '%s' "
+                                           "is already produced by task '%s'",
+                                           l->tasks[i]->name, t->name, first->name);
+                }
+}
+
 static void link_tasks(Pipeline *p, Diag *d) {
         for (size_t i = 0; i < p->n_tasks; i++) {
                 Task *task = p->tasks[i];
 
                 for (size_t j = 0; j < task->n_outputs; j++) {
                         Target *t = task->outputs[j];
-                        if (t->producer && t->producer != task)
-                                diag_error(d, task->line, "task '%s': target '%s' is already "
-                                                          "produced by task '%s'",
-                                           task->name, t->name, t->producer->name);
-                        else {
-                                t->producer = task;
-                                if (t->kind->check_output)
-                                        t->kind->check_output(t, task->name, d);
-                        }
+
+                        /* One producer: check_producers() said otherwise before. */
+                        t->producer = task;
+                        if (t->kind->check_output)
+                                t->kind->check_output(t, task->name, d);
                 }
                 for (size_t j = 0; j < task->n_inputs; j++) {
                         Target *t = task->inputs[j].target;
@@ -438,13 +485,14 @@ int config_load_pipeline_text(const char *path, const char *text, const char *in
                 for (int i = 0; i < config_setting_length(s); i++)
                         parse_task(&l, config_setting_get_elem(s, (unsigned) i), (size_t) i);
 
+        check_producers(&l);
         if (d->n_errors == errors) {
                 link_tasks(p, d);
                 if (d->n_errors == errors)
                         check_cycles(p, d);
         }
         d->file = saved;
-        strv_free(l.broken_targets);
+        loader_done(&l);
         if (d->n_errors > errors)
                 return -EINVAL;
         *ret = TAKE_PTR(p);
