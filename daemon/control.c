@@ -13,6 +13,7 @@
 #include "executor.h"
 #include "log.h"
 #include "task-params.h"
+#include "util/strv.h"
 
 _printf_(3, 4) static int refuse(ControlError *e, const char *name, const char *fmt, ...) {
         va_list ap;
@@ -24,6 +25,22 @@ _printf_(3, 4) static int refuse(ControlError *e, const char *name, const char *
         return -EINVAL;
 }
 
+/* "no task 'x' (did you mean 'y'?)", as sluicectl says it when it reads the files itself. */
+static void refuse_unknown(Manager *m, const char *name, ControlError *e) {
+        _cleanup_strv_free_ char **all = NULL;
+        const char *guess;
+
+        for (size_t k = 0; k < m->n_pipelines; k++)
+                for (size_t i = 0; i < m->pipelines[k]->n_tasks; i++) {
+                        const Task *t = m->pipelines[k]->tasks[i];
+                        (void) strv_extendf(&all, "%s/%s", t->pipeline->name, t->name);
+                        (void) strv_extend(&all, t->name);
+                }
+        guess = strv_find_closest(all, name);
+        (void) refuse(e, CONTROL_NO_SUCH_TASK, "no task '%s'%s%s%s", name,
+                      guess ? " (did you mean '" : "", strempty(guess), guess ? "'?)" : "");
+}
+
 Task *control_find_task(Manager *m, const char *name, ControlError *e) {
         const char *slash = strchr(name, '/');
         Task *found = NULL;
@@ -33,7 +50,7 @@ Task *control_find_task(Manager *m, const char *name, ControlError *e) {
                 _cleanup_free_ char *p = strndup(name, (size_t) (slash - name));
                 Task *t = p ? manager_find_task(m, p, slash + 1) : NULL;
                 if (!t)
-                        (void) refuse(e, CONTROL_NO_SUCH_TASK, "No task '%s'", name);
+                        refuse_unknown(m, name, e);
                 return t;
         }
         for (size_t k = 0; k < m->n_pipelines; k++) {
@@ -46,7 +63,7 @@ Task *control_find_task(Manager *m, const char *name, ControlError *e) {
         if (matches == 1)
                 return found;
         if (matches == 0)
-                (void) refuse(e, CONTROL_NO_SUCH_TASK, "No task '%s'", name);
+                refuse_unknown(m, name, e);
         else
                 (void) refuse(e, CONTROL_NO_SUCH_TASK,
                               "Task '%s' is in several pipelines; say which: PIPELINE/TASK", name);

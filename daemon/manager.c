@@ -219,7 +219,7 @@ int manager_load_pipelines(Manager *m, Pipeline ***ret, size_t *ret_n, char ***r
         if (r < 0 && r != -ENOENT)
                 return r;
         for (size_t k = 0; k < *ret_n; k++)
-                log_info("Loaded pipeline '%s' (%zu targets, %zu tasks)", (*ret)[k]->name,
+                log_info("Loaded pipeline '%s' (%zu target(s), %zu task(s))", (*ret)[k]->name,
                          (*ret)[k]->n_targets, (*ret)[k]->n_tasks);
         return 0;
 }

@@ -202,8 +202,16 @@ void manager_reload(Manager *m, char ***ret_kept) {
                                     "has errors", old->name);
                         final[n_final++] = old;
                         kept++;
-                } else
+                } else {
+                        bool replaced = false;
+
+                        for (size_t k = 0; k < n_final && !replaced; k++)
+                                replaced = streq(final[k]->name, old->name);
+                        if (!replaced)
+                                log_notice("Pipeline '%s' stopped: its file '%s' is gone",
+                                           old->name, old->file);
                         retired[n_retired++] = old;
+                }
         }
         for (size_t i = 0; i < n_retired; i++) {
                 for (size_t t = 0; t < retired[i]->n_targets; t++)

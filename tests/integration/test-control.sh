@@ -63,7 +63,12 @@ set -e
 set +e
 ctl run nosuchtask 2>"$WORK/err"; rc=$?
 set -e
-[ $rc = 1 ] && grep -q "No task 'nosuchtask'" "$WORK/err" || fail "unknown task: rc $rc"
+[ $rc = 1 ] && grep -q "no task 'nosuchtask'" "$WORK/err" || fail "unknown task: rc $rc"
+set +e
+ctl retry reprot -p day=1999-01-01 2>"$WORK/err"; rc=$?
+set -e
+[ $rc = 1 ] && grep -q "no task 'reprot' (did you mean 'report'?)" "$WORK/err" ||
+    fail "a misspelt task: rc $rc, $(cat "$WORK/err")"
 set +e
 SLUICE_BUS_NAME=org.sluice.nobody ctl status 2>"$WORK/err"; rc=$?
 set -e

@@ -52,6 +52,8 @@ rm "$WORK/config/pipelines.d/${PIPELINE}b.conf"
 reload
 grep -q "Reloaded: 1 pipeline(s) running (1 unchanged), 0 kept" "$WORK/daemon.log" ||
     fail "the removed pipeline is still running"
+grep -q "Pipeline '${PIPELINE}b' stopped: its file '.*${PIPELINE}b.conf' is gone" "$WORK/daemon.log" ||
+    fail "the log does not say the removed pipeline stopped"
 
 # An unchanged file leaves its pipeline running as it is: not watched afresh, not rescanned.
 # Under complete = "moved" a file written in place makes no arrival, but a scan, which cannot
