@@ -32,6 +32,7 @@
 
 #define RECONNECT_MAX_DELAY (30 * USEC_PER_SEC)
 #define SWEEP_INTERVAL (30 * USEC_PER_SEC)
+#define RESULTS_POLL_INTERVAL USEC_PER_SEC
 
 static int read_result(sd_bus_message *reply, UnitResult *res) {
         int r;
@@ -266,8 +267,50 @@ static int on_sweep(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/*
+ * Without a watch on runs/ (out of inotify watches or instances when the daemon started), a
+ * result file is looked for every second while runs are in flight: the sweep's 30 s would
+ * hold up every chain that long. Once per result, the walk starts again: finishing a run may
+ * add or remove instances.
+ */
+static int on_results_poll(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        bool any = false;
+
+        for (;;) {
+                Instance *i, *tmp, *done = NULL;
+
+                any = false;
+                HASH_ITER(hh, m->instances, i, tmp) {
+                        if (!i->run)
+                                continue;
+                        any = true;
+                        if (i->state == INSTANCE_RUNNING && !i->run->slot &&
+                            state_has_result(m->state_dir, i->run->id_str)) {
+                                done = i;
+                                break;
+                        }
+                }
+                if (!done)
+                        break;
+                recover_from_result_file(m, done);
+        }
+        if (any) {
+                (void) sd_event_source_set_time_relative(s, RESULTS_POLL_INTERVAL);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
 void executor_arm_sweep(Manager *m) {
         int enabled = SD_EVENT_OFF;
+
+        if (m->results_poll && sd_event_source_get_enabled(m->results_poll, &enabled) >= 0 &&
+            enabled == SD_EVENT_OFF) {
+                (void) sd_event_source_set_time_relative(m->results_poll, RESULTS_POLL_INTERVAL);
+                (void) sd_event_source_set_enabled(m->results_poll, SD_EVENT_ONESHOT);
+        }
+        enabled = SD_EVENT_OFF;
 
         if (!m->sweep_source)
                 return;
@@ -284,21 +327,36 @@ int executor_watch_results(Manager *m) {
 
         if (path_join(m->state_dir, "runs", &runs) < 0)
                 return log_oom();
-        m->results_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-        if (m->results_fd < 0)
-                return log_error_errno(errno, "Cannot create an inotify instance: %m");
-        /* The helper writes a temporary file and renames it into place (write_file_replace). */
-        if (inotify_add_watch(m->results_fd, runs, IN_MOVED_TO) < 0)
-                return log_error_errno(errno, "Cannot watch '%s': %m", runs);
-        r = sd_event_add_io(m->event, &m->results_source, m->results_fd, EPOLLIN, on_results, m);
-        if (r < 0)
-                return log_error_errno(r, "Cannot watch for results: %m");
         r = sd_event_add_time_relative(m->event, &m->sweep_source, CLOCK_MONOTONIC, SWEEP_INTERVAL,
                                        USEC_PER_SEC, on_sweep, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot arm the sweep: %m");
-        return sd_event_source_set_enabled(m->sweep_source, SD_EVENT_OFF);
+        r = sd_event_source_set_enabled(m->sweep_source, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
+        /* The helper writes a temporary file and renames it into place (write_file_replace). */
+        m->results_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (m->results_fd < 0 || inotify_add_watch(m->results_fd, runs, IN_MOVED_TO) < 0) {
+                if (errno != ENOSPC && errno != EMFILE)
+                        return log_error_errno(errno, "Cannot watch '%s': %m", runs);
+                /* Out of watches or instances (the pipelines' targets fall back to scanning
+                 * the same way): not a reason to refuse to start. */
+                log_warning_errno(errno, "Cannot watch '%s' (%m): run results are looked for "
+                                  "every second instead", runs);
+                m->results_fd = safe_close(m->results_fd);
+                r = sd_event_add_time_relative(m->event, &m->results_poll, CLOCK_MONOTONIC,
+                                               RESULTS_POLL_INTERVAL, USEC_PER_MSEC * 10,
+                                               on_results_poll, m);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot arm the look for results: %m");
+                return sd_event_source_set_enabled(m->results_poll, SD_EVENT_OFF);
+        }
+        r = sd_event_add_io(m->event, &m->results_source, m->results_fd, EPOLLIN, on_results, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch for results: %m");
+        return 0;
 }
+
 
 static void schedule_reconnect(Manager *m);
 

@@ -173,6 +173,7 @@ Manager *manager_free(Manager *m) {
         sd_bus_slot_unref(m->match_job_removed);
         sd_event_source_disable_unref(m->results_source);
         sd_event_source_disable_unref(m->sweep_source);
+        sd_event_source_disable_unref(m->results_poll);
         safe_close(m->results_fd);
         sd_event_source_disable_unref(m->dispatch_source);
         sd_event_source_disable_unref(m->save_source);

@@ -65,6 +65,7 @@ typedef struct Manager {
         int results_fd;                 /* inotify on the state directory's runs/ */
         sd_event_source *results_source;
         sd_event_source *sweep_source;
+        sd_event_source *results_poll;  /* runs/ looked at every second: no inotify watch */
         sd_bus_slot *match_disconnected;
         sd_bus_slot *match_job_removed;
 } Manager;
