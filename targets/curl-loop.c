@@ -231,7 +231,11 @@ int curl_request_new(CurlLoop *l, const char *url, bool head, const CurlOptions 
         (void) curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, o->timeout_ms);
         (void) curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, o->tls_verify ? 1L : 0L);
         (void) curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, o->tls_verify ? 2L : 0L);
-        (void) curl_easy_setopt(r->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) o->max_body);
+        /* Not for a HEAD: libcurl holds its Content-Length to the limit as well, and an object
+         * over it could never be confirmed. */
+        if (!head)
+                (void) curl_easy_setopt(r->easy, CURLOPT_MAXFILESIZE_LARGE,
+                                        (curl_off_t) o->max_body);
         if (o->aws_sigv4)
                 (void) curl_easy_setopt(r->easy, CURLOPT_AWS_SIGV4, o->aws_sigv4);
         if (o->userpwd)
@@ -243,6 +247,10 @@ int curl_request_new(CurlLoop *l, const char *url, bool head, const CurlOptions 
                         return -ENOMEM;
                 }
         }
+        /* libcurl drops only Authorization and Cookie when a redirect leads to another
+         * host: the headers of a headers_file (API keys under any name) would follow it. */
+        if (o->headers)
+                (void) curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
         for (const struct curl_slist *h = o->headers; h; h = h->next)
                 if (curl_request_add_header(r, h->data) < 0) {
                         curl_request_free(r);
@@ -272,7 +280,9 @@ CurlRequest *curl_request_free(CurlRequest *r) {
         if (!r)
                 return NULL;
         if (r->easy) {
-                (void) curl_multi_remove_handle(r->loop->multi, r->easy);
+                /* Without a loop: a request performed on its own (curl_easy_perform). */
+                if (r->loop)
+                        (void) curl_multi_remove_handle(r->loop->multi, r->easy);
                 curl_easy_cleanup(r->easy);
         }
         curl_slist_free_all(r->extra_headers);

@@ -43,7 +43,8 @@ struct CurlRequest {
 int curl_loop_new(sd_event *event, CurlLoop **ret);
 void curl_loop_free(CurlLoop *l);
 
-/* A GET (or with head, a HEAD) of url; start it with curl_request_start(). */
+/* A GET (or with head, a HEAD) of url; start it with curl_request_start(), on loop l, or
+ * perform it on its own (curl_easy_perform) with l NULL. */
 int curl_request_new(CurlLoop *l, const char *url, bool head, const CurlOptions *o,
                      CurlRequest **ret);
 /* Adds a header for this request only ("Name: value"). */

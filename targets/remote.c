@@ -312,8 +312,11 @@ int remote_confirmed(RemoteTarget *rt, const char *location, const char *tag) {
         if (r < 0)
                 return r;
         save(rt);
+        /* A stopped target (its run finished under a retired pipeline) tells no one. */
+        if (!rt->target.host)
+                return 0;
         r = strv_extend(&rt->confirmed, location);
-        if (r < 0 || !rt->target.host)
+        if (r < 0)
                 return r;
         if (!rt->confirm_source) {
                 r = sd_event_add_defer(rt->target.host->event, &rt->confirm_source, on_confirmed,

@@ -101,6 +101,7 @@ static int parse_page(S3Target *st, const char *body, size_t size, char **ret_to
         }
         for (xmlNode *c = root->children; c && r >= 0; c = c->next) {
                 xmlChar *key = NULL, *etag = NULL;
+                _cleanup_(binding_freep) Binding *match = NULL;
                 _cleanup_free_ char *loc = NULL;
                 const char *k, *e;
 
@@ -108,10 +109,12 @@ static int parse_page(S3Target *st, const char *body, size_t size, char **ret_to
                         continue;
                 k = child_text(c, "Key", &key);
                 e = child_text(c, "ETag", &etag);
-                if (k && asprintf(&loc, "s3://%s/%s", st->bucket, k) >= 0)
-                        r = remote_object_add(&st->found, loc, e ?: "");
-                else if (k)
+                if (k && asprintf(&loc, "s3://%s/%s", st->bucket, k) < 0)
                         r = -ENOMEM;
+                /* Only what the template names: the listing is of its literal prefix, which
+                 * may be the whole bucket, and all of it would be kept and saved. */
+                else if (k && template_match(st->remote.target.template, loc, &match) > 0)
+                        r = remote_object_add(&st->found, loc, e ?: "");
                 xmlFree(key);
                 xmlFree(etag);
         }
@@ -167,8 +170,11 @@ static int request_page(S3Target *st, const char *token) {
         if (token)
                 t = curl_easy_escape(NULL, token, 0);
         if (!p || (token && !t) ||
-            asprintf(&rest, "?list-type=2&max-keys=%u&prefix=%s%s%s", st->page_size, p,
-                     t ? "&continuation-token=" : "", t ?: "") < 0)
+            /* In the order SigV4 sorts them: libcurl 7.88 signs the query as it is, and S3
+             * checks it sorted (page 2 on would fail on a server that checks signatures). */
+            asprintf(&rest, "?%s%s%slist-type=2&max-keys=%u&prefix=%s",
+                     t ? "continuation-token=" : "", t ?: "", t ? "&" : "", st->page_size,
+                     p) < 0)
                 rest = NULL;
         curl_free(p);
         curl_free(t);
@@ -361,12 +367,13 @@ static int s3_commit(Target *t, const char *tmp, const char *location) {
         CurlOptions o = options_of(st, MIN(st->remote.timeout, S3_CONFIRM_TIMEOUT));
         CurlRequest *req = NULL;
         _cleanup_free_ char *rest = NULL, *url = NULL;
-        CurlLoop *l = target_host_curl_loop(t->host);
         const char *key = location + 5 + strlen(st->bucket) + 1;
         char *e;
         int r;
 
-        if (!l || !st->userpwd)
+        /* Asked on a handle of its own, not through the target's loop: the target may be
+         * stopped (a run that finishes under a pipeline a reload retired). */
+        if (!st->userpwd)
                 return -ENOTCONN;
         e = curl_easy_escape(NULL, key, 0);
         if (!e || asprintf(&rest, "/%s", e) < 0)
@@ -380,7 +387,7 @@ static int s3_commit(Target *t, const char *tmp, const char *location) {
                 *p = '/';
                 memmove(p + 1, p + 3, strlen(p + 3) + 1);
         }
-        r = curl_request_new(l, url, true, &o, &req);
+        r = curl_request_new(NULL, url, true, &o, &req);
         if (r >= 0)
                 r = curl_request_add_header(req, EMPTY_SHA256);
         if (r >= 0)

@@ -23,7 +23,9 @@ wait_for 30 "the arrival over HTTP" test -s "$WORK/out/daily/2026-11-01.csv"
 echo p > "$WORK/www/nested/2026-11-01/part-7.csv"
 echo x > "$WORK/www/nested/2026-11-01/other.csv"  # fits no template
 wait_for 30 "the nested arrival" test -s "$WORK/out/nested/2026-11-01-7.csv"
-echo go > "$WORK/www/ready.txt"
+# Over max_body (16 MiB by default): a single object is polled with HEAD, not held to it.
+head -c 20M /dev/zero > "$WORK/ready.tmp"
+mv "$WORK/ready.tmp" "$WORK/www/ready.txt"
 wait_for 30 "the single object" test -s "$WORK/out/ready"
 echo s > "$WORK/www/private/k.txt"
 logged() { grep -q "$1" "$WORK/daemon.log"; }

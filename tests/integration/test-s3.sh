@@ -19,8 +19,13 @@ echo early | s3_put incoming/2026-10-31.csv
 start_daemon
 
 wait_for 30 "what was there before the first poll" test -s "$WORK/out/2026-10-31.csv"
-grep -q "list-type=2&max-keys=2&prefix=incoming%2F&continuation-token=.* 200" "$WORK/s3rver.log" ||
+# Its query in SigV4's order (sorted), which a server that checks signatures signs page 2 with.
+grep -q "continuation-token=[^&]*&list-type=2&max-keys=2&prefix=incoming%2F 200" "$WORK/s3rver.log" ||
     fail "the listing was not paged: $(grep list-type "$WORK/s3rver.log" | head -n 3)"
+# Only keys the template names are kept: not every key under its prefix.
+grep -q "incoming/2026-10-31.csv" "$WORK/state/remote/$PIPELINE.raw" &&
+    ! grep -q "not-a-day" "$WORK/state/remote/$PIPELINE.raw" ||
+    fail "the keys kept: $(cat "$WORK/state/remote/$PIPELINE.raw")"
 [ "$(cat "$WORK/out/2026-10-31.csv")" = EARLY ] || fail "wrong content: $(cat "$WORK/out/2026-10-31.csv")"
 echo abc | s3_put incoming/2026-11-01.csv
 wait_for 30 "an object landing in S3, cooked to S3, then served" test -s "$WORK/out/2026-11-01.csv"
@@ -38,6 +43,22 @@ for d in 2026-10-31 2026-11-01 2026-11-02; do
     started_once "$(unit cook "$d")"
     started_once "$(unit serve "$d")"
 done
+
+# A run in flight when a reload removes its task finishes under the version it started with,
+# whose targets have stopped: its output written to S3 is confirmed all the same.
+conf=$WORK/config/pipelines.d/$PIPELINE.conf
+cp "$conf" "$WORK/s3.conf.full"
+touch "$WORK/hold"
+echo held | s3_put incoming/2026-11-03.csv
+cooking() { systemctl --user is-active -q "$(unit cook 2026-11-03)"; }
+wait_for 30 "the held cook to start" cooking
+sed -i '/name = "cook"/,/^  },$/d' "$conf"
+kill -HUP "$DAEMON_PID"
+wait_for 30 "the reload" grep -q "Reloaded:" "$WORK/daemon.log"
+rm "$WORK/hold"
+wait_for 30 "the held run's output, served" test -s "$WORK/out/2026-11-03.csv"
+[ "$(cat "$WORK/out/2026-11-03.csv")" = HELD ] || fail "wrong content: $(cat "$WORK/out/2026-11-03.csv")"
+cp "$WORK/s3.conf.full" "$conf"
 
 # Wrong credentials: S3's own words in the log.
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"; DAEMON_PID=
