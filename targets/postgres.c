@@ -37,6 +37,7 @@ typedef struct PgTarget {
         int fd;
         sd_event_source *io, *deadline;
         RemoteObject *found;
+        char *query_error;      /* the poll's query failed: told once all its results are in */
 } PgTarget;
 
 static inline PgTarget *PG(Target *t) {
@@ -52,6 +53,7 @@ static void drop(PgTarget *pt) {
         pt->state = PG_IDLE;
         pt->fd = -1;
         remote_objects_free(&pt->found);
+        pt->query_error = mfree(pt->query_error);
 }
 
 /* The connection failed or was lost: the poll waiting for it fails with the reason. */
@@ -80,8 +82,10 @@ static int watch(PgTarget *pt, uint32_t events) {
 
         if (fd < 0)
                 return -EBADF;
-        /* libpq may open a new socket while connecting (another address): follow it. */
-        if (pt->io && fd != pt->fd)
+        /* libpq may open a new socket while connecting (the next address or host), most
+         * often under the same number as the one it closed, which epoll has forgotten: while
+         * connecting, the source is made anew at every step. */
+        if (pt->io && (fd != pt->fd || pt->state == PG_CONNECTING))
                 pt->io = sd_event_source_disable_unref(pt->io);
         pt->fd = fd;
         if (pt->io)
@@ -142,11 +146,11 @@ static void take_result(PgTarget *pt, PGresult *res) {
                 (void) asprintf(&msg, "%s failed: %.*s",
                                 pt->state == PG_LISTENING ? "LISTEN" : "the query",
                                 (int) strcspn(e, "\n"), e);
+                /* The poll ends once every result is read (command_done): libpq takes no
+                 * new command before, and the connection would refuse every poll after. */
                 if (pt->state == PG_QUERYING) {
-                        pt->state = PG_READY;
-                        pt->deadline = sd_event_source_disable_unref(pt->deadline);
-                        remote_objects_free(&pt->found);
-                        remote_poll_done(&pt->remote, NULL, msg ?: "query failed");
+                        if (!pt->query_error)
+                                pt->query_error = msg ? TAKE_PTR(msg) : strdup("query failed");
                 } else
                         pt->channel = mfree(pt->channel);       /* poll without it */
                 return;
@@ -171,8 +175,14 @@ static void command_done(PgTarget *pt) {
                 if (pt->want_poll && send_select(pt) < 0)
                         fail(pt, "cannot send the query");
         } else if (pt->state == PG_QUERYING) {
+                _cleanup_free_ char *error = TAKE_PTR(pt->query_error);
+
                 pt->state = PG_READY;
-                remote_poll_done(&pt->remote, TAKE_PTR(pt->found), NULL);
+                if (error) {
+                        remote_objects_free(&pt->found);
+                        remote_poll_done(&pt->remote, NULL, error);
+                } else
+                        remote_poll_done(&pt->remote, TAKE_PTR(pt->found), NULL);
         }
 }
 
@@ -333,29 +343,40 @@ static int pg_parse(Target *t, const config_setting_t *s, Diag *d) {
 
 /* Whether a task's marker row is there, asked now on a connection of its own: downstream must
  * not start on the word of a poll that has not happened. Blocks for at most connect_timeout
- * and the query. */
+ * and the target's timeout (a lock on the table must not hold the daemon's loop). */
 static int pg_commit(Target *t, const char *tmp, const char *location) {
         PgTarget *pt = PG(t);
-        _cleanup_free_ char *ci = NULL, *sql = NULL;
+        _cleanup_free_ char *sql = NULL, *limits = NULL;
         const char *params[] = { location };
+        char connect_timeout[32];
         PGconn *c;
         PGresult *res;
         int r;
 
-        if (asprintf(&ci, "%s connect_timeout=%llu", pt->conninfo,
-                     (unsigned long long) MAX(pt->remote.connect_timeout / USEC_PER_SEC, 1u)) < 0 ||
-            asprintf(&sql, "SELECT inserted::text FROM %s WHERE update_id = $1", pt->table) < 0)
+        snprintf(connect_timeout, sizeof(connect_timeout), "%llu",
+                 (unsigned long long) MAX(pt->remote.connect_timeout / USEC_PER_SEC, 1u));
+        if (asprintf(&sql, "SELECT inserted::text FROM %s WHERE update_id = $1", pt->table) < 0 ||
+            asprintf(&limits, "SET statement_timeout = %llu; SET lock_timeout = %llu",
+                     (unsigned long long) MAX(pt->remote.timeout / USEC_PER_MSEC, 1u),
+                     (unsigned long long) MAX(pt->remote.timeout / USEC_PER_MSEC, 1u)) < 0)
                 return -ENOMEM;
-        c = PQconnectdb(ci);
+        /* As parameters, not text appended: the connection may be given as a URI. */
+        c = PQconnectdbParams((const char *[]){ "dbname", "connect_timeout", NULL },
+                              (const char *[]){ pt->conninfo, connect_timeout, NULL }, 1);
         if (PQstatus(c) != CONNECTION_OK) {
                 log_warning("Target '%s': cannot confirm '%s': %.*s", t->name, location,
                             (int) strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
                 PQfinish(c);
                 return -ECONNREFUSED;
         }
+        res = PQexec(c, limits);
+        PQclear(res);
         res = PQexecParams(c, sql, 1, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                log_warning("Target '%s': cannot confirm '%s': %.*s", t->name, location,
+                            (int) strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
                 r = -EIO;
+        }
         else if (PQntuples(res) == 0)
                 r = -ENOENT;
         else

@@ -23,6 +23,12 @@ wait_for 30 "an inserted row, through NOTIFY" test -s "$WORK/out/2026-11-01"
 
 logged() { grep -q "$1" "$WORK/daemon.log"; }
 wait_for 30 "the refused role" logged "Cannot poll target 'denied' .*role \"nobody_here\" does not exist"
+# A query that fails (no such table yet) fails its poll, and the next polls go on: once the
+# table is there, what is in it runs.
+wait_for 30 "the missing table" logged "Cannot poll target 'later' .*\"later_updates\" does not exist"
+psql_do "CREATE TABLE later_updates (LIKE table_updates INCLUDING ALL)"
+psql_do "INSERT INTO later_updates (update_id) VALUES ('later/2026-11-05')"
+wait_for 30 "the row in the table made later" test -s "$WORK/out/later/2026-11-05"
 
 # Gone: reported at once (the connection drops); what is inserted meanwhile is found after.
 stop_postgres
