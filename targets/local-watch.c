@@ -840,7 +840,12 @@ int local_watch_start(Target *t) {
                 return -ENOMEM;
         s->started = n;
         s->started[s->n_started++] = lt;
-        return watch_from_root(s, lt);
+        r = watch_from_root(s, lt);
+        /* Not started after all: out of the list and the watches, or a rescan would walk a
+         * target that a reload then frees. */
+        if (r < 0)
+                local_watch_stop(t);
+        return r;
 }
 
 void local_watch_stop(Target *t) {

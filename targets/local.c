@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "local.h"
+#include "log.h"
 #include "util/fs-util.h"
 #include "util/strv.h"
 
@@ -131,6 +132,12 @@ int local_complete(LocalTarget *lt, const char *path) {
                         local_watch_writing_pending(lt, path, mtime_of(&st), LOCAL_SCAN_SETTLE);
                         return 0;
                 }
+                /* Scanned for want of watches, an input from outside is whole once left
+                 * alone for the interval (local_settle()), whoever asks: the scheduler's
+                 * last check too. (The daemon's own outputs are put in place whole.) */
+                if (lt->poll && !lt->target.producer &&
+                    now_usec(CLOCK_REALTIME) < mtime_of(&st) + local_settle(lt))
+                        return 0;
                 if (h && !h->scanning && unseen_recent(lt, path, &st)) {
                         local_watch_writing_pending(lt, path, usec_of(&st.st_ctim),
                                                     LOCAL_UNSEEN_SPAN);
@@ -138,6 +145,15 @@ int local_complete(LocalTarget *lt, const char *path) {
                 }
                 return 1;
         }
+}
+
+/* A directory that cannot be read (another user's, lost+found) is passed over, not the end of
+ * the whole scan: what the others hold still counts. */
+static int scan_dir_failed(const LocalTarget *lt, const char *dir) {
+        if (errno != ENOENT && errno != ENOTDIR)
+                log_warning_errno(errno, "Cannot scan '%s' for target '%s', passing it over: %m",
+                                  dir, lt->target.name);
+        return 0;
 }
 
 int local_scan_tail(LocalTarget *lt, const char *dir, const char *rel, const Binding *partial,
@@ -151,17 +167,20 @@ int local_scan_tail(LocalTarget *lt, const char *dir, const char *rel, const Bin
 
         d = opendir(dir);
         if (!d)
-                return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+                return scan_dir_failed(lt, dir);
         while ((de = readdir(d))) {
                 _cleanup_(binding_freep) Binding *b = NULL;
                 _cleanup_free_ char *name = NULL, *sub = NULL;
                 struct stat st = {};
                 unsigned char type = de->d_type;
+                bool link = type == DT_LNK;
 
                 if (local_name_ignored(lt, de->d_name))
                         continue;
                 /* The directory entry's type spares a stat per file, the bulk of a scan's
                  * cost; symbolic links, unknown types and a settling time's mtime need one. */
+                if (type == DT_UNKNOWN && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                        link = S_ISLNK(st.st_mode);
                 if (type == DT_UNKNOWN || type == DT_LNK || settle > 0) {
                         if (fstatat(dirfd(d), de->d_name, &st, 0) < 0)
                                 continue;
@@ -171,7 +190,9 @@ int local_scan_tail(LocalTarget *lt, const char *dir, const char *rel, const Bin
                 if (!name)
                         return -ENOMEM;
                 if (type == DT_DIR) {
-                        if (!template_has_path_tail(t))
+                        /* Not through a link: watches do not follow one either, and a link
+                         * to a directory above would go round for ever. */
+                        if (!template_has_path_tail(t) || link)
                                 continue;
                         sub = local_join_rel(dir, de->d_name);
                         if (!sub)
@@ -221,7 +242,7 @@ int local_scan_tree(LocalTarget *lt, size_t level, const char *dir, const Bindin
         }
         d = opendir(dir);
         if (!d)
-                return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+                return scan_dir_failed(lt, dir);
         while ((de = readdir(d))) {
                 _cleanup_(binding_freep) Binding *b = NULL;
                 _cleanup_free_ char *sub = NULL;
@@ -232,7 +253,9 @@ int local_scan_tree(LocalTarget *lt, size_t level, const char *dir, const Bindin
                 r = template_match_component(t, level, de->d_name, partial, &b);
                 if (r < 0)
                         return r;
-                if (r == 0 || fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISDIR(st.st_mode))
+                /* A link to a directory is not followed, as watches do not follow it. */
+                if (r == 0 || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    !S_ISDIR(st.st_mode))
                         continue;
                 if (path_join(dir, de->d_name, &sub) < 0)
                         return -ENOMEM;

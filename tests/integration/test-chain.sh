@@ -11,6 +11,9 @@ rm -f /tmp/owned
 # Present before the daemon starts: start-up must run it without any event.
 mkdir -p "$WORK/logs/2026-11-26"
 echo "early bird early worm" > "$WORK/logs/2026-11-26/early.log"
+# A link to a directory above, in the {name:path} tail: not followed (watches do not follow
+# links either), so it neither goes round nor makes the start-up scan give up.
+ln -s .. "$WORK/logs/2026-11-26/up"
 start_daemon
 
 early=$(unit wordcount 2026-11-26 early)
@@ -46,6 +49,7 @@ done
 grep -qx "5 words, 4 distinct" "$WORK/summary/2026-11-27/$hostile.txt" ||
     fail "wrong summary: $(cat "$WORK/summary/2026-11-27/$hostile.txt")"
 grep -qx "4 words, 3 distinct" "$WORK/summary/2026-11-26/early.txt" || fail "wrong early summary"
+[ ! -e "$WORK/summary/2026-11-26/up" ] || fail "a link to a directory was followed"
 [ ! -e /tmp/owned ] || fail "a file name was run through a shell: /tmp/owned exists"
 
 # The failing task: the unit stays loaded as failed, with systemd's own account of why.
