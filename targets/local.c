@@ -85,6 +85,43 @@ static bool unseen_recent(LocalTarget *lt, const char *path, const struct stat *
                !local_closed_seen(lt, path);
 }
 
+/*
+ * Whether anyone has path open for writing, as the kernel knows it: a read lease cannot be had
+ * on a file open for writing (fcntl(2), F_SETLEASE). 1 yes, 0 no, <0 it cannot tell (neither
+ * the file's owner nor CAP_LEASE, a file system without leases): the heuristics then. Held for
+ * the moment between two calls; a writer opening the file meanwhile waits that long, and the
+ * SIGIO of the lease's break is ignored (manager.c).
+ */
+static int open_for_write(const char *path) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+        if (fd < 0)
+                return -errno;
+        if (fcntl(fd, F_SETLEASE, F_RDLCK) < 0)
+                return errno == EAGAIN ? 1 : -errno;
+        (void) fcntl(fd, F_SETLEASE, F_UNLCK);
+        return 0;
+}
+
+/* For a watched input under "close" that changed within scan_interval and whose close was not
+ * seen: 1 whole, 0 still being written (its close, which the watch will see, makes it count),
+ * <0 when the kernel cannot tell. Exact where the heuristics below guess: a file found in a
+ * directory made a moment ago, or by a start-up scan, while its writer pauses; one created a
+ * moment ago whose IN_CREATE is unread; an O_TMPFILE linked into place. */
+static int whole_by_lease(LocalTarget *lt, const char *path, const struct stat *st) {
+        TargetHost *h = lt->target.host;
+        usec_t changed = MAX(mtime_of(st), usec_of(&st->st_ctim));
+        int r;
+
+        if (!h || !watched_close_input(lt) || now_usec(CLOCK_REALTIME) >= changed + h->scan_interval ||
+            local_closed_seen(lt, path))
+                return -EAGAIN;
+        r = open_for_write(path);
+        if (r > 0)
+                local_watch_writing_pending(lt, path, changed, h->scan_interval);
+        return r < 0 ? r : !r;
+}
+
 int local_complete(LocalTarget *lt, const char *path) {
         TargetHost *h = lt->target.host;
         struct stat st;
@@ -127,6 +164,9 @@ int local_complete(LocalTarget *lt, const char *path) {
                 return access(flag, F_OK) == 0;
         }
         default:
+                r = whole_by_lease(lt, path, &st);
+                if (r >= 0)
+                        return r;
                 if (h && h->scanning && watched_close_input(lt) &&
                     now_usec(CLOCK_REALTIME) < mtime_of(&st) + LOCAL_SCAN_SETTLE) {
                         local_watch_writing_pending(lt, path, mtime_of(&st), LOCAL_SCAN_SETTLE);

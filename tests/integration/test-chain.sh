@@ -52,6 +52,23 @@ grep -qx "4 words, 3 distinct" "$WORK/summary/2026-11-26/early.txt" || fail "wro
 [ ! -e "$WORK/summary/2026-11-26/up" ] || fail "a link to a directory was followed"
 [ ! -e /tmp/owned ] || fail "a file name was run through a shell: /tmp/owned exists"
 
+# A file being written in a directory made a moment ago, created before the directory's
+# watch: no event said it was created, and its writer pauses; it counts at its close.
+python3 - "$WORK/logs/2026-11-28" <<'PY' &
+import os, sys, time
+os.mkdir(sys.argv[1])
+with open(os.path.join(sys.argv[1], "slow.log"), "w") as f:
+    f.write("first half\n")
+    f.flush()
+    time.sleep(1.5)
+    f.write("second half\n")
+PY
+writer=$!
+wait_for 30 "the slow writer's summary" test -f "$WORK/summary/2026-11-28/slow.txt"
+wait "$writer"
+grep -qx "4 words, 3 distinct" "$WORK/summary/2026-11-28/slow.txt" ||
+    fail "taken half-written: $(cat "$WORK/summary/2026-11-28/slow.txt")"
+
 # The failing task: the unit stays loaded as failed, with systemd's own account of why.
 poison=$(unit wordcount 2026-11-27 poison)
 wait_for 30 "$poison to fail" systemctl --user is-failed "$poison"
