@@ -142,7 +142,9 @@ static int watch_dir(LocalState *s, LocalTarget *lt, size_t level, const char *d
 static uint32_t watch_mask(const LocalTarget *lt, size_t level) {
         /* IN_CREATE at the last level too: a link (ln, ln -s, cp -l, rsync --link-dest) makes
          * no other event, and a quiet period starts at creation. */
-        uint32_t m = IN_CREATE | IN_MOVED_TO | IN_ONLYDIR;
+        /* IN_MOVED_FROM at every level: a directory renamed keeps its watch (the inode's),
+         * which must not go on reporting under the old name. */
+        uint32_t m = IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_ONLYDIR;
 
         if (level != last_level(lt))
                 return m;
@@ -203,10 +205,33 @@ static int watch_add_entry(Watch *w, LocalTarget *lt, size_t level, const char *
         WatchEntry e = { .target = lt, .level = level };
         int r;
 
-        for (size_t i = 0; i < w->n_entries; i++)
-                if (w->entries[i].target == lt && w->entries[i].level == level &&
-                    streq(strempty(w->entries[i].rel), strempty(rel)))
+        for (size_t i = 0; i < w->n_entries; i++) {
+                WatchEntry *x = &w->entries[i];
+
+                if (x->target != lt || x->level != level)
+                        continue;
+                if (streq(x->dir, dir) && streq(strempty(x->rel), strempty(rel)))
                         return 0;
+                /* The same directory under another name: renamed, with the watch its inode
+                 * kept. It reports under the new name, with the values the new one binds. */
+                if (streq(strempty(x->rel), strempty(rel)) || !streq(x->dir, dir)) {
+                        _cleanup_(binding_freep) Binding *p = NULL;
+                        char *d = strdup(dir), *rl = rel ? strdup(rel) : NULL;
+
+                        if (!d || (rel && !rl) || binding_copy(partial, &p) < 0) {
+                                free(d);
+                                free(rl);
+                                return -ENOMEM;
+                        }
+                        free(x->dir);
+                        free(x->rel);
+                        binding_free(x->partial);
+                        x->dir = d;
+                        x->rel = rl;
+                        x->partial = TAKE_PTR(p);
+                        return 0;
+                }
+        }
         e.dir = strdup(dir);
         e.rel = rel ? strdup(rel) : NULL;
         if (!e.dir || (rel && !e.rel)) {
@@ -596,6 +621,32 @@ static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_even
                 target_hint(&lt->target, b, true);
 }
 
+/* A directory renamed away: the watches at and below it, which would report under its old
+ * name, go (its new place, if watched, watches it again). */
+static void forget_dir(LocalState *s, const char *path) {
+        size_t n = strlen(path);
+        Watch *w, *tmp;
+
+        HASH_ITER(hh, s->watches, w, tmp) {
+                for (size_t i = 0; i < w->n_entries;) {
+                        const char *d = w->entries[i].dir;
+
+                        if (!strneq(d, path, n) || (d[n] && d[n] != '/')) {
+                                i++;
+                                continue;
+                        }
+                        watch_entry_done(&w->entries[i]);
+                        memmove(&w->entries[i], &w->entries[i + 1],
+                                (w->n_entries - i - 1) * sizeof(WatchEntry));
+                        w->n_entries--;
+                }
+                if (w->n_entries == 0) {
+                        (void) inotify_rm_watch(s->fd, w->wd);
+                        watch_free(s, w);
+                }
+        }
+}
+
 static void dir_event(LocalState *s, LocalTarget *lt, const struct inotify_event *ev,
                       const WatchEntry *e, const char *name, const char *path) {
         const Template *t = lt->target.template;
@@ -603,8 +654,19 @@ static void dir_event(LocalState *s, LocalTarget *lt, const struct inotify_event
         _cleanup_(binding_freep) Binding *b = NULL;
 
         if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
-                /* A whole directory went: what it held can only be found again by a scan. */
-                target_rescan(&lt->target);
+                /* Moved away whole, what it held went without an event of its own: only a
+                 * scan can tell. Not when it was removed: each file in it went first, with
+                 * its IN_DELETE, in a directory that was watched; and not for a directory
+                 * that could hold nothing of the target's (a rescan per directory of an
+                 * rm -r of thousands kept the daemon busy for a minute). */
+                if (!(ev->mask & IN_MOVED_FROM))
+                        return;
+                forget_dir(s, path);
+                if (ev->name[0] == '.')
+                        return;
+                if (last ? template_has_path_tail(t)
+                         : template_match_component(t, e->level, ev->name, e->partial, &b) > 0)
+                        target_rescan(&lt->target);
                 return;
         }
         if (!(ev->mask & (IN_CREATE | IN_MOVED_TO)))
@@ -677,8 +739,12 @@ static void handle_event(LocalState *s, const struct inotify_event *ev) {
                                                             sizeof(LocalTarget *));
                 size_t n_again = 0;
 
+                /* The root's own watch, or one above it: not a directory of a {x:path} tail,
+                 * whose level is the root's too when the root is the last level. */
                 for (size_t i = 0; again && i < w->n_entries; i++)
-                        if (w->entries[i].level <= w->entries[i].target->root_level)
+                        if (w->entries[i].level < w->entries[i].target->root_level ||
+                            (w->entries[i].level == w->entries[i].target->root_level &&
+                             !w->entries[i].rel))
                                 again[n_again++] = w->entries[i].target;
                 watch_free(s, w);
                 for (size_t i = 0; i < n_again; i++) {

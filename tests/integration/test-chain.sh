@@ -69,6 +69,15 @@ wait "$writer"
 grep -qx "4 words, 3 distinct" "$WORK/summary/2026-11-28/slow.txt" ||
     fail "taken half-written: $(cat "$WORK/summary/2026-11-28/slow.txt")"
 
+# A watched directory renamed: its watch (its inode's) reports under the new name from then on.
+mkdir "$WORK/logs/2026-11-29"
+echo "one" > "$WORK/logs/2026-11-29/a.log"
+wait_for 30 "a in the day directory" test -f "$WORK/summary/2026-11-29/a.txt"
+mv "$WORK/logs/2026-11-29" "$WORK/logs/2026-11-30"
+wait_for 30 "a under the directory's new name" test -f "$WORK/summary/2026-11-30/a.txt"
+echo "two words" > "$WORK/logs/2026-11-30/b.log"
+wait_for 30 "a file written in the renamed directory" test -f "$WORK/summary/2026-11-30/b.txt"
+
 # The failing task: the unit stays loaded as failed, with systemd's own account of why.
 poison=$(unit wordcount 2026-11-27 poison)
 wait_for 30 "$poison to fail" systemctl --user is-failed "$poison"
