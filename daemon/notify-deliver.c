@@ -20,6 +20,7 @@
 #include "log.h"
 #include "notify-internal.h"
 #include "remote.h"
+#include "util/spawn.h"
 #include "util/strv.h"
 
 extern char **environ;
@@ -193,8 +194,15 @@ static void spawn(Delivery *d) {
                 r = in[0] >= 0 ? posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO)
                                : posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
                                                                   O_RDONLY, 0);
-        if (r == 0)
-                r = posix_spawn(&d->pid, argv[0], &fa, NULL, argv, env);
+        if (r == 0) {
+                posix_spawnattr_t attr;
+
+                r = spawn_attr_init(&attr);
+                if (r == 0) {
+                        r = posix_spawn(&d->pid, argv[0], &fa, &attr, argv, env);
+                        (void) posix_spawnattr_destroy(&attr);
+                }
+        }
         (void) posix_spawn_file_actions_destroy(&fa);
         if (in[0] >= 0)
                 close(in[0]);

@@ -21,6 +21,7 @@
 #include "config-internal.h"
 #include "log.h"
 #include "remote.h"
+#include "util/spawn.h"
 #include "util/strv.h"
 
 extern char **environ;
@@ -37,7 +38,7 @@ typedef struct CommandTarget {
         sd_event_source *out_source, *exit_source, *timeout_source;
         char *output;
         size_t size;
-        bool running, out_done, exited, too_big;
+        bool running, out_done, exited, too_big, timed_out;
         int status;
 } CommandTarget;
 
@@ -59,7 +60,7 @@ static void reset(CommandTarget *ct) {
         ct->out_fd = ct->pid_fd = -1;
         ct->output = mfree(ct->output);
         ct->size = 0;
-        ct->out_done = ct->exited = ct->too_big = false;
+        ct->out_done = ct->exited = ct->too_big = ct->timed_out = false;
         ct->pid = 0;
 }
 
@@ -74,6 +75,10 @@ static void finish(CommandTarget *ct) {
                 return;
         if (ct->too_big)
                 (void) asprintf(&error, "%s printed more than %u bytes", prog, COMMAND_MAX_OUTPUT);
+        else if (ct->timed_out)
+                (void) asprintf(&error, "%s did not finish within the timeout%s", prog,
+                                WIFEXITED(ct->status) ? " (it exited, but something it started "
+                                                        "kept its output open)" : "");
         else if (WIFSIGNALED(ct->status))
                 (void) asprintf(&error, "%s was killed by signal %s%s", prog,
                                 sigabbrev_np(WTERMSIG(ct->status)) ?: "?",
@@ -120,7 +125,9 @@ static int on_output(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 char *p;
                 if (ct->size + (size_t) n > COMMAND_MAX_OUTPUT) {
                         ct->too_big = true;
-                        (void) kill(ct->pid, SIGKILL);
+                        if (!ct->exited)
+                                (void) syscall(SYS_pidfd_send_signal, ct->pid_fd, SIGKILL,
+                                               NULL, 0);
                 } else if ((p = realloc(ct->output, ct->size + (size_t) n + 1))) {
                         memcpy(p + ct->size, buf, (size_t) n);
                         ct->size += (size_t) n;
@@ -147,11 +154,20 @@ static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *use
         return 0;
 }
 
+/* Through the pidfd, never by number: once reaped, the number may be another process's. A
+ * program that exited while something it started keeps its output open (cmd &, an ssh
+ * ControlMaster) would hold the poll for ever: its output is given up on. */
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         CommandTarget *ct = userdata;
 
-        if (ct->pid > 0)
-                (void) kill(ct->pid, SIGKILL);
+        ct->timed_out = true;
+        if (!ct->exited && ct->pid_fd >= 0)
+                (void) syscall(SYS_pidfd_send_signal, ct->pid_fd, SIGKILL, NULL, 0);
+        if (ct->exited && !ct->out_done) {
+                ct->out_source = sd_event_source_disable_unref(ct->out_source);
+                ct->out_done = true;
+                finish(ct);
+        }
         return 0;
 }
 
@@ -176,8 +192,15 @@ static int command_poll(RemoteTarget *rt) {
                 r = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         if (r == 0)
                 r = posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
-        if (r == 0)
-                r = posix_spawn(&ct->pid, argv[0], &fa, NULL, argv, environ);
+        if (r == 0) {
+                posix_spawnattr_t attr;
+
+                r = spawn_attr_init(&attr);
+                if (r == 0) {
+                        r = posix_spawn(&ct->pid, argv[0], &fa, &attr, argv, environ);
+                        (void) posix_spawnattr_destroy(&attr);
+                }
+        }
         (void) posix_spawn_file_actions_destroy(&fa);
         close(pipefd[1]);
         if (r != 0) {

@@ -4,6 +4,8 @@
 # after a tab), an `exists` program answers for one location; an arrival runs exactly once; a
 # program that fails or hangs past its timeout is reported (and killed).
 . "$(dirname "$0")/lib.sh"
+# What the polls of 'holding' leave behind, once the daemon is gone.
+trap 'cleanup; pkill -x -f "sleep 601" || true' EXIT
 
 printf '#!/bin/sh\ncat "$1" 2>/dev/null\n' > "$WORK/list.sh"
 printf '#!/bin/sh\n[ -e %s/flag ]\n' "$WORK" > "$WORK/exists.sh"
@@ -23,5 +25,16 @@ started_once "$(unit take 2026-11-02)"
 
 logged() { grep -q "$1" "$WORK/daemon.log"; }
 wait_for 30 "the failing program" logged "Cannot poll target 'failing' .*/bin/sh exited with status 3"
-wait_for 30 "the hanging program" logged "Cannot poll target 'hanging' .*/bin/sleep was killed by signal KILL"
+wait_for 30 "the hanging program" logged "Cannot poll target 'hanging' .*/bin/sleep did not finish within the timeout"
+# What the daemon spawns starts with no signal blocked (the daemon blocks SIGTERM for its
+# signalfd) and none ignored that a program expects at its default.
+sigs() { grep -E "^Sig(Blk|Ign):" "/proc/$(pgrep -n -x -f "sleep 601")/status"; }
+wait_for 30 "a program of holding's" pgrep -x -f "sleep 601"
+sigs | grep -q "^SigBlk:	0*$" || fail "a spawned program has signals blocked: $(sigs)"
+# (SIGIO is bit 29, SIGPIPE bit 13; a shell's background job ignores SIGINT and SIGQUIT.)
+(( (0x$(sigs | sed -n 's/^SigIgn:\t//p') & (1 << 28 | 1 << 12)) == 0 )) ||
+    fail "a spawned program ignores SIGIO or SIGPIPE: $(sigs)"
+# A program that exited, leaving its output held open, is not waited on for ever.
+wait_for 30 "the program whose output stays open" \
+    logged "Cannot poll target 'holding' .*/bin/sh did not finish within the timeout (it exited"
 echo ok
