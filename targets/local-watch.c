@@ -568,7 +568,11 @@ static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_even
         int r;
 
         if (lt->policy == LOCAL_FLAG && !e->rel && streq(ev->name, lt->flag)) {
-                if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO))
+                struct stat st;
+
+                /* A flag linked into place (ln, ln -s) makes no event but its creation. */
+                if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO) ||
+                    (ev->mask & IN_CREATE && created(path, &st) == CREATED_LINK))
                         flag_arrived(lt, e->dir, e->partial);
                 return;
         }
@@ -694,9 +698,6 @@ static void dir_event(LocalState *s, LocalTarget *lt, const struct inotify_event
  * name the kernel gave it while it had none, "#<inode>", in the directory it was made in.
  */
 static void tmpfile_closed(LocalState *s, const char *dir, const char *name) {
-        _cleanup_(binding_freep) Binding *b = NULL;
-        _cleanup_free_ char *path = NULL;
-        LocalTarget *lt;
         QuietFile *q, *tmp;
         unsigned long long ino;
         struct stat st;
@@ -706,23 +707,29 @@ static void tmpfile_closed(LocalState *s, const char *dir, const char *name) {
         ino = strtoull(name + 1, &end, 10);
         if (errno != 0 || end == name + 1 || *end || stat(dir, &st) < 0)
                 return;
-        HASH_ITER(hh, s->quiet, q, tmp)
-                if (q->writing && q->ino == ino && q->dev == st.st_dev)
-                        break;
-        if (!q)
-                return;
-        lt = q->target;
-        b = TAKE_PTR(q->binding);
-        path = TAKE_PTR(q->path);
-        quiet_free(s, q);
-        if (!lt) {
-                orphan_settled(s, path);
-                return;
-        }
-        if ((q = quiet_find(s, NULL, path)))
+        /* Every target that waits for it (two may read the file), one at a time: a hint may
+         * change what waits. */
+        for (;;) {
+                _cleanup_(binding_freep) Binding *b = NULL;
+                _cleanup_free_ char *path = NULL;
+                LocalTarget *lt;
+
+                HASH_ITER(hh, s->quiet, q, tmp)
+                        if (q->writing && q->ino == ino && q->dev == st.st_dev)
+                                break;
+                if (!q)
+                        return;
+                lt = q->target;
+                b = TAKE_PTR(q->binding);
+                path = TAKE_PTR(q->path);
                 quiet_free(s, q);
-        local_closed_note(lt, path);
-        target_hint(&lt->target, b, true);
+                if (!lt) {
+                        orphan_settled(s, path);
+                        continue;
+                }
+                local_closed_note(lt, path);
+                target_hint(&lt->target, b, true);
+        }
 }
 
 static void handle_event(LocalState *s, const struct inotify_event *ev) {

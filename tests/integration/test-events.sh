@@ -154,6 +154,11 @@ touch "$WORK/flagged/2026-11-27/_SUCCESS"
 wait_for 30 "both flagged parts" test -f "$WORK/out/flagged/2026-11-27-2"
 test -f "$WORK/out/flagged/2026-11-27-1" || fail "part-1 did not run"
 [ ! -e "$WORK/out/flagged/_SUCCESS" ] || fail "the flag was taken for a part"
+# A flag linked into place (ln -s) makes no event but its creation: that is its arrival.
+mkdir "$WORK/flagged/2026-11-26"
+echo c > "$WORK/flagged/2026-11-26/part-3"
+ln -s "$WORK/flagged/2026-11-27/_SUCCESS" "$WORK/flagged/2026-11-26/_SUCCESS"
+wait_for 30 "the part behind a linked flag" test -f "$WORK/out/flagged/2026-11-26-3"
 
 # Look-back: the start-up scan ran today's instance, not the one from 2001.
 wait_for 30 "today's instance" test -f "$WORK/out/plain/$today"
