@@ -214,6 +214,8 @@ int curl_request_new(CurlLoop *l, const char *url, bool head, const CurlOptions 
                 return -ENOMEM;
         }
         (void) curl_easy_setopt(r->easy, CURLOPT_URL, url);
+        /* As written: an S3 key may hold "./" or "../", which libcurl would fold away. */
+        (void) curl_easy_setopt(r->easy, CURLOPT_PATH_AS_IS, 1L);
         (void) curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
         (void) curl_easy_setopt(r->easy, CURLOPT_NOBODY, head ? 1L : 0L);
         (void) curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_body);

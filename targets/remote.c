@@ -195,6 +195,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         if (rt->polling)
                 return 0;
         rt->polling = true;
+        rt->poll_started = now_usec(CLOCK_MONOTONIC);
         r = rt->ops->poll(rt);
         if (r < 0 && rt->polling) {
                 _cleanup_free_ char *msg = NULL;
@@ -274,6 +275,15 @@ void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) 
                 HASH_FIND_STR(rt->known, o->location, now);
                 if (now)
                         continue;
+                /* Confirmed by a task's commit while this poll was out: the poll's answer is
+                 * older than that, and must not take it back (downstream would run twice). */
+                if (o->confirmed >= rt->poll_started && o->confirmed > 0) {
+                        if (remote_object_add(&rt->known, o->location, o->tag) > 0) {
+                                HASH_FIND_STR(rt->known, o->location, now);
+                                now->confirmed = o->confirmed;
+                        }
+                        continue;
+                }
                 changed = true;
                 if (template_match(t->template, o->location, &b) > 0)
                         target_gone(t, b);
@@ -307,10 +317,14 @@ int remote_confirmed(RemoteTarget *rt, const char *location, const char *tag) {
                 free(o->tag);
                 o->tag = strdup(strempty(tag));
                 r = o->tag ? 0 : -ENOMEM;
-        } else
+        } else {
                 r = remote_object_add(&rt->known, location, tag);
+                HASH_FIND_STR(rt->known, location, o);
+        }
         if (r < 0)
                 return r;
+        if (o)
+                o->confirmed = now_usec(CLOCK_MONOTONIC);
         save(rt);
         /* A stopped target (its run finished under a retired pipeline) tells no one. */
         if (!rt->target.host)

@@ -10,6 +10,7 @@
 typedef struct RemoteObject {
         char *location;
         char *tag;              /* ETag, or Last-Modified and size; "" when the server says none */
+        usec_t confirmed;       /* CLOCK_MONOTONIC, when a task's commit confirmed it; or 0 */
         UT_hash_handle hh;
 } RemoteObject;
 
@@ -39,6 +40,7 @@ struct RemoteTarget {
         bool loaded;                    /* known comes from a poll or the state directory */
         sd_event_source *timer;
         bool polling;
+        usec_t poll_started;            /* CLOCK_MONOTONIC, of the poll in flight */
         unsigned failures;              /* consecutive */
         char *error;                    /* of the last poll, NULL after a good one */
         usec_t last_ok_realtime, next_poll_realtime;

@@ -121,7 +121,11 @@ static int parse_page(S3Target *st, const char *body, size_t size, char **ret_to
         if (r >= 0) {
                 const char *truncated = child_text(root, "IsTruncated", &a);
                 const char *next = child_text(root, "NextContinuationToken", &b);
-                if (truncated && streq(truncated, "true") && next && !(*ret_token = strdup(next)))
+                /* Truncated without a token (a server that ignores list-type=2): what is
+                 * past the page is unknown, and must not be taken for gone. */
+                if (truncated && streq(truncated, "true") && !next)
+                        r = -EPROTO;
+                else if (truncated && streq(truncated, "true") && !(*ret_token = strdup(next)))
                         r = -ENOMEM;
         }
 out:
@@ -145,6 +149,10 @@ static void on_page(CurlRequest *req, const char *error, void *userdata) {
                                         s3_error);
                 else if (req->status / 100 != 2)
                         (void) asprintf(&msg, "%s: HTTP status %ld", req->url, req->status);
+                else if (r == -EPROTO)
+                        (void) asprintf(&msg, "%s: a truncated listing without a "
+                                        "NextContinuationToken (does the server know "
+                                        "ListObjectsV2?)", req->url);
                 else if (r < 0)
                         (void) asprintf(&msg, "%s: not a ListObjectsV2 answer", req->url);
         } else
