@@ -659,11 +659,22 @@ int executor_start(Manager *m, Instance *i) {
  * started; journald reads the kernel's ring buffer asynchronously, so when the result looks
  * like a SIGKILL, wait a little for the line.
  */
+/* The loop waits for kernel lines at most this long in any second: a burst of SIGKILLed runs
+ * must not hold it for 0.5 s each, up to the watchdog. Past it, the journal is read once. */
+#define OOM_WAIT_BUDGET (300 * USEC_PER_MSEC)
+
 static bool killed_at_memory_max(const char *unit, usec_t since_realtime, bool wait) {
+        static usec_t window, waited;
         _cleanup_free_ char *needle = NULL;
+        usec_t now = now_usec(CLOCK_MONOTONIC), began = now;
         sd_journal *j = NULL;
         bool found = false;
 
+        if (now >= window + USEC_PER_SEC) {
+                window = now;
+                waited = 0;
+        }
+        wait = wait && waited < OOM_WAIT_BUDGET;
         if (asprintf(&needle, "/%s,", unit) < 0 || sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY) < 0)
                 return false;
         (void) sd_journal_add_match(j, "_TRANSPORT=kernel", 0);
@@ -682,6 +693,8 @@ static bool killed_at_memory_max(const char *unit, usec_t since_realtime, bool w
                         (void) sd_journal_wait(j, 100 * USEC_PER_MSEC);
         }
         sd_journal_close(j);
+        if (wait)
+                waited += now_usec(CLOCK_MONOTONIC) - began;
         return found;
 }
 
