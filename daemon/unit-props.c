@@ -43,44 +43,15 @@ static int append_strv(sd_bus_message *m, const char *name, char * const *l) {
 }
 
 /*
- * ExecStartEx= and ExecStopPostEx= as a(sasas): path, argv, flags (systemd 243 and later).
- * "no-env-expand" in every one: systemd would otherwise expand $VAR and ${VAR} in argv from the
- * unit's environment, so a file named "a$HOME.log" would reach the task as another name.
- */
-static int append_exec(sd_bus_message *m, const char *property, char * const *argv,
-                       char * const *flags) {
-        int r;
-
-        r = open_property(m, property, "a(sasas)");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'a', "(sasas)");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'r', "sasas");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "s", argv[0]);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append_strv(m, (char **) argv);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append_strv(m, (char **) flags);
-        if (r < 0)
-                return r;
-        return close_containers(m, 4);
-}
-
-/*
- * ExecStart= as a(sasb): path, argv, ignore-failure. Not ExecStartEx= with "no-env-expand":
- * systemd 252 writes that into the transient unit file as ExecStartEx=, a key its own unit file
- * parser does not know, so after any daemon-reload every running task's unit showed
- * "bad-setting". Without the flag systemd expands ${VAR} (and a lone $VAR) in argv when it
+ * ExecStart= (and ExecStopPost=) as a(sasb): path, argv, ignore-failure. Not ExecStartEx= with
+ * "no-env-expand": systemd 252 writes that into the transient unit file as ExecStartEx=, a key
+ * its own unit file parser does not know, so after any daemon-reload every running task's unit
+ * showed "bad-setting". Without the flag systemd expands ${VAR} (and a lone $VAR) in argv when it
  * executes it, and reads "$$" as "$": every "$" is doubled, so a file named "a$HOME.log"
  * reaches the task under that name.
  */
-static int append_exec_start(sd_bus_message *m, char * const *argv) {
+static int append_exec(sd_bus_message *m, const char *property, char * const *argv,
+                       bool ignore_failure) {
         _cleanup_strv_free_ char **escaped = NULL;
         int r;
 
@@ -101,7 +72,7 @@ static int append_exec_start(sd_bus_message *m, char * const *argv) {
                 if (r < 0)
                         return r;
         }
-        r = open_property(m, "ExecStart", "a(sasb)");
+        r = open_property(m, property, "a(sasb)");
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "(sasb)");
         if (r >= 0)
@@ -111,7 +82,7 @@ static int append_exec_start(sd_bus_message *m, char * const *argv) {
         if (r >= 0)
                 r = sd_bus_message_append_strv(m, escaped);
         if (r >= 0)
-                r = sd_bus_message_append(m, "b", 0);
+                r = sd_bus_message_append(m, "b", ignore_failure);
         if (r < 0)
                 return r;
         return close_containers(m, 4);
@@ -212,17 +183,19 @@ int unit_props_append(sd_bus_message *m, const UnitSpec *s) {
         if (r < 0)
                 return r;
         if (s->stop_post) {
-                /* "+" and "-": outside the task's user and sandbox, so it can write the
-                 * daemon's state directory, and its failure is not the task's. ExecStopPost=
-                 * (a(sasb)) cannot say "+"; systemd 252 then shows such a unit "bad-setting"
-                 * after a daemon-reload (see append_exec_start), which changes nothing for
-                 * the run already going. */
-                char *flags[] = { "privileged", "ignore-failure", "no-env-expand", NULL };
-                r = append_exec(m, "ExecStopPostEx", s->stop_post, flags);
+                /* Outside the task's user and sandbox, so it can write the daemon's state
+                 * directory, and its failure is not the task's. Not ExecStopPostEx= with
+                 * "privileged": after a daemon-reload systemd 252 dropped that key (see
+                 * append_exec), and the run's result with it. PermissionsStartOnly= (said to
+                 * be deprecated, and kept by systemd) gives every command but ExecStart=
+                 * what "+" gives one, and ExecStopPost= is the only other command. */
+                r = sd_bus_message_append(m, "(sv)", "PermissionsStartOnly", "b", 1);
+                if (r >= 0)
+                        r = append_exec(m, "ExecStopPost", s->stop_post, true);
                 if (r < 0)
                         return r;
         }
-        return append_exec_start(m, s->argv);
+        return append_exec(m, "ExecStart", s->argv, false);
 }
 
 int unit_props_append_slice(sd_bus_message *m, const char *description, const Limits *l) {

@@ -45,6 +45,12 @@ wait_for 30 "the loud task's failure notice" test -s "$WORK/notice.loud"
     fail "the task's exit status is not the unit's"
 ! grep -q "cannot be run by other users" "$WORK/daemon.log" || fail "sluice-result not used"
 
+held=$(unit held a)
+wait_for 30 "$held to run" systemctl --user is-active -q "$held"
+systemctl --user daemon-reload
+touch "$WORK/gate"
+wait_for 30 "the held run's output, after a daemon-reload" test -f "$WORK/out/held/a"
+
 [ -z "$(find "$WORK/out" -name '.sluice-*')" ] || fail "staging files left"
 
 slice=$(systemctl --user list-units --all --plain --no-legend "sluice-$PIPELINE.slice" | awk '{print $1}')
