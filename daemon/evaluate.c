@@ -163,8 +163,18 @@ static bool scan_passes_over(Task *task, const Binding *b) {
         return evaluate_outputs_complete(task, b);
 }
 
+/* The instances one scan has decided on already. */
+typedef struct Seen {
+        char *key;              /* task pointer and instance id */
+        bool fresh;             /* decided on as an arrival (a file changed while events were
+                                 * lost), which a later file cannot add to */
+        UT_hash_handle hh;
+} Seen;
+
 typedef struct Hint {
         Target *target;
+        Seen **seen;            /* a scan's: an instance found through several of its files
+                                 * (a fan-in, a range) is decided once, not once per file */
         const char *location;   /* an arrival there, or NULL: a scan's full check */
         bool fresh;
         int present;            /* whether the arrival is there: -1 until checked, once */
@@ -207,6 +217,24 @@ static int evaluate_instance_at(Manager *m, Task *task, const Binding *b, bool f
         r = task_instance_id(task, b, &id);
         if (r < 0)
                 return r;
+        if (h && h->seen) {
+                _cleanup_free_ char *key = NULL;
+                Seen *s;
+
+                if (asprintf(&key, "%p\t%s", (void *) task, id) < 0)
+                        return -ENOMEM;
+                HASH_FIND_STR(*h->seen, key, s);
+                if (s && (s->fresh || !fresh))
+                        return 0;
+                if (!s) {
+                        s = calloc(1, sizeof(Seen));
+                        if (!s)
+                                return -ENOMEM;
+                        s->key = TAKE_PTR(key);
+                        HASH_ADD_KEYPTR(hh, *h->seen, s->key, strlen(s->key), s);
+                }
+                s->fresh = fresh;
+        }
         r = task_unit_name(task, id, &unit);
         if (r < 0)
                 return r;
@@ -364,15 +392,16 @@ static usec_t changed_after_loss(usec_t lost_since, Target *t, const Binding *b)
 typedef struct Rescan {
         Manager *manager;
         usec_t lost_since;
+        Seen *seen;
 } Rescan;
 
 /* A scan, for lost events or at start-up: a full check of what reads each instance found,
  * which also renews what waits; what changed while events were lost is an arrival, as its
  * event would have been. */
 static int rescan_one(Target *t, const Binding *b, void *userdata) {
-        const Rescan *rs = userdata;
+        Rescan *rs = userdata;
         Manager *m = rs->manager;
-        Hint h = { .target = t, .present = -1,
+        Hint h = { .target = t, .present = -1, .seen = &rs->seen,
                    .changed = changed_after_loss(rs->lost_since, t, b) };
 
         h.fresh = h.changed > 0;
@@ -385,6 +414,7 @@ static int rescan_one(Target *t, const Binding *b, void *userdata) {
 
 void evaluate_rescan(TargetHost *h, Target *t, usec_t lost_since) {
         Rescan rs = { .manager = container_of(h, Manager, host), .lost_since = lost_since };
+        Seen *s, *tmp;
         int r;
 
         /* An output that nothing reads matters to a scan only under make's rule, where it may
@@ -394,6 +424,11 @@ void evaluate_rescan(TargetHost *h, Target *t, usec_t lost_since) {
         target_host_scan_begin(h);
         r = t->kind->scan(t, rescan_one, &rs);
         target_host_scan_end(h);
+        HASH_ITER(hh, rs.seen, s, tmp) {
+                HASH_DEL(rs.seen, s);
+                free(s->key);
+                free(s);
+        }
         if (r < 0)
                 log_warning_errno(r, "Cannot scan target '%s': %m", t->name);
 }

@@ -292,7 +292,7 @@ int task_instances_from_input(const Task *task, size_t input, const Binding *inp
         _cleanup_(values_freep) char ***values = NULL;
         _cleanup_(bindings_freep) Binding **candidates = NULL, **out = NULL;
         _cleanup_strv_free_ char **names = NULL;
-        bool references = true;
+        bool references = true, exact = true;
         size_t n = 0;
         int r;
 
@@ -308,10 +308,14 @@ int task_instances_from_input(const Task *task, size_t input, const Binding *inp
         if (!values)
                 return -ENOMEM;
         for (size_t j = 0; j < task->n_params; j++) {
+                unsigned readers = 0;
+
                 for (size_t i = 0; i < in->n_maps; i++) {
                         const char *v;
 
                         if (!streq(expr_param(in->maps[i].expr), task->params[j].name))
+                                continue;
+                        if (readers++ > 0)
                                 continue;
                         v = binding_get(input_binding, in->maps[i].param);
                         if (!v)
@@ -319,10 +323,12 @@ int task_instances_from_input(const Task *task, size_t input, const Binding *inp
                         r = expr_invert(in->maps[i].expr, v, &values[j]);
                         if (r < 0)
                                 return r;
-                        break;
                 }
                 if (!values[j])
                         return -ENOKEY;
+                /* Read by one expression only, its inverse is exact (expr_invert()): the
+                 * forward pass, a whole window's expansion per candidate, would only agree. */
+                exact = exact && readers == 1;
                 r = strv_extend(&names, task->params[j].name);
                 if (r < 0)
                         return r;
@@ -334,7 +340,7 @@ int task_instances_from_input(const Task *task, size_t input, const Binding *inp
         if (!out)
                 return -ENOMEM;
         for (Binding **c = candidates; *c; c++) {
-                r = reads(task, input, *c, input_binding);
+                r = exact ? 1 : reads(task, input, *c, input_binding);
                 if (r < 0)
                         return r;
                 if (r == 0)
