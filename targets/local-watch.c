@@ -516,6 +516,13 @@ static int on_quiet(sd_event_source *source, uint64_t usec, void *userdata) {
                 (void) sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
                 return 0;
         }
+        if (q->writing && local_open_for_write(q->path) > 0) {
+                /* Unchanged that long, and still open for writing: a writer that pauses (a
+                 * download, an export) is not done. Its close ends the wait. */
+                (void) sd_event_source_set_time(source, now + q->settle);
+                (void) sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+                return 0;
+        }
         if (q->writing) {
                 /* Taken for want of a close: say so, a writer that paused this long would
                  * have its file taken unfinished. */

@@ -92,7 +92,7 @@ static bool unseen_recent(LocalTarget *lt, const char *path, const struct stat *
  * the moment between two calls; a writer opening the file meanwhile waits that long, and the
  * SIGIO of the lease's break is ignored (manager.c).
  */
-static int open_for_write(const char *path) {
+int local_open_for_write(const char *path) {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
         if (fd < 0)
@@ -116,7 +116,7 @@ static int whole_by_lease(LocalTarget *lt, const char *path, const struct stat *
         if (!h || !watched_close_input(lt) || now_usec(CLOCK_REALTIME) >= changed + h->scan_interval ||
             local_closed_seen(lt, path))
                 return -EAGAIN;
-        r = open_for_write(path);
+        r = local_open_for_write(path);
         if (r > 0)
                 local_watch_writing_pending(lt, path, changed, h->scan_interval);
         return r < 0 ? r : !r;

@@ -107,6 +107,10 @@ int local_poll_status(Target *t, TargetStatus *ret);
 /* Scanned because watches ran out, or a directory could not be watched: a reload tries again. */
 bool local_reload_afresh(Target *t);
 
+/* 1 when someone has path open for writing, 0 when not, <0 when the kernel cannot tell (a read
+ * lease taken for an instant, local.c). */
+int local_open_for_write(const char *path);
+
 /* local-closed.c: files whose close, rename or link into place was seen a moment ago. */
 void local_closed_note(LocalTarget *lt, const char *path);
 bool local_closed_seen(LocalTarget *lt, const char *path);

@@ -112,6 +112,8 @@ systemctl --user is-active -q "$held" && fail "$held still runs after cancel"
 [ "$(runs_started "$held")" = 1 ] || fail "a cancelled run was retried"
 [ "$(runs_started "$(unit hold 1999-01-08)")" = 0 ] || fail "the cancelled queued instance ran"
 ctl retry hold -p day=1999-01-08 | grep -q "queued again" || fail "retry of a cancelled instance"
+! ctl list | grep "hold .*day=1999-01-08" | grep -q cancelled ||
+    fail "a retried instance is still listed with its old reason: $(ctl list | grep 1999-01-08)"
 wait_for 30 "the cancelled queued instance once retried" test -f "$WORK/held/1999-01-08.txt"
 
 # reload: a broken file is refused and says why; the running version stays.
@@ -136,6 +138,18 @@ set -e
     fail "reload with a broken sluiced.conf: rc $rc, $(cat "$WORK/err")"
 rm "$WORK/config/sluiced.conf"
 ctl reload | grep -q "Reloaded: 1 pipeline" || fail "reload once sluiced.conf is gone"
+# A sluiced.conf that does not parse is its own error, not the pipelines' that name its
+# notifiers.
+mkdir -p "$WORK/cc/pipelines.d"
+printf 'notifiers = {\n' > "$WORK/cc/sluiced.conf"
+printf '%s\n' 'targets = { a = { path = "/tmp/a/{x}"; }; b = { path = "/tmp/b/{x}"; }; };' \
+    'tasks = ( { name = "t"; inputs = [ "a" ]; outputs = [ "b" ]; exec = [ "/bin/true" ];' \
+    '            on_failure = [ "note" ]; } );' > "$WORK/cc/pipelines.d/cc.conf"
+set +e
+"$SLUICECTL" check -C "$WORK/cc" >"$WORK/out" 2>"$WORK/err"; rc=$?
+set -e
+[ $rc = 1 ] && grep -q "sluiced.conf:.*syntax error" "$WORK/err" && ! grep -q "no notifier" "$WORK/err" ||
+    fail "check with a sluiced.conf that does not parse: rc $rc, $(cat "$WORK/err")"
 
 # status names the next retries: when, which instance, after which failure.
 printf 'w\n' > "$WORK/raw/1999-01-05.log"

@@ -336,4 +336,19 @@ wait_for 30 "a reload that starts the scanned pipeline afresh" reloaded
 wait_for 30 "a watch on the directory scanned before the reload" watched "$WORK/out/moved"
 ! "$SLUICECTL" --user -C "$WORK/config" status | grep -q "scanned instead of watched" ||
     fail "a target is still scanned after the reload"
+
+# A writer that pauses longer than scan_interval (1s here) with the file still open is not
+# done: the file counts at its close, not once left unchanged that long.
+echo a > "$WORK/join/50.a"
+python3 - "$WORK/join/50.b" <<'PY'
+import sys, time
+with open(sys.argv[1], "w") as f:
+    f.write("b-first\n")
+    f.flush()
+    time.sleep(2.5)
+    f.write("b-second\n")
+PY
+wait_for 30 "the join once 50.b is closed" test -f "$WORK/out/join/50"
+[ "$(cat "$WORK/out/join/50")" = "$(printf 'a\nb-first\nb-second')" ] ||
+    fail "join 50 read a half-written input: $(cat "$WORK/out/join/50")"
 echo ok
