@@ -548,14 +548,20 @@ void parse_task(Loader *l, const config_setting_t *s, size_t index) {
                            subject);
         else if (m)     /* mappings are checked against the outputs' parameters */
                 parse_inputs(l, task, inputs, subject);
+        /* The command line refers to the parameters, inputs and outputs read above: checked
+         * whenever those loaded (a program given without its path included), so that one
+         * pass shows every problem of the task. */
+        shape_ok = d->n_errors == shape_errors;
+        /* An input or output naming a target rejected for its own errors is left out, and
+         * said nothing more of: the command line's references would be judged without it. */
+        m = config_setting_get_member(s, "outputs");
+        shape_ok = shape_ok && m && (size_t) config_setting_length(m) == task->n_outputs &&
+                   inputs && (size_t) config_setting_length(inputs) == task->n_inputs;
         m = config_setting_get_member(s, "exec");
         if (m)
                 parse_exec(l, task, m, subject);
         else
                 diag_error(d, task->line, "%s'exec' is missing", subject);
-        /* The command line refers to the parameters, inputs and outputs read above: checked
-         * whenever those loaded, so that one pass shows every problem of the task. */
-        shape_ok = d->n_errors == shape_errors;
         m = config_setting_get_member(s, "limits");
         if (m)
                 config_parse_limits(l, &task->limits, m, subject, true);

@@ -453,10 +453,16 @@ static int parse_policy(LocalTarget *lt, const config_setting_t *s, Diag *d) {
                         diag_error(d, line, "target '%s': the flag '%s' would itself match "
                                             "'%s'",
                                    name, lt->flag, tp->text);
-        } else
+        } else {
+                static char * const known[] = { "close", "moved", "quiet", "flag", NULL };
+                const char *guess = v ? strv_find_closest(known, v) : NULL;
+
                 diag_error(d, line, "target '%s': 'complete' must be \"close\", \"moved\", "
-                                    "\"quiet:SPAN\" or \"flag:NAME\", not %s%s%s",
-                           name, v ? "'" : "", v ?: "something else", v ? "'" : "");
+                                    "\"quiet:SPAN\" or \"flag:NAME\", not %s%s%s%s%s%s",
+                           name, v ? "'" : "", v ?: "something else", v ? "'" : "",
+                           guess ? " (did you mean '" : "", strempty(guess),
+                           guess ? "'?)" : "");
+        }
         return 0;
 }
 
