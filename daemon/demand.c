@@ -78,6 +78,10 @@ static int known_state(Demand *d, unsigned depth, const Instance *i, const char 
                 return step(d, depth, "retry", subject, "attempt %u failed: %s; next attempt at %s",
                             i->attempts, strna(i->reason), when) ?: 1;
         case INSTANCE_FAILED:
+                if (streq_ptr(i->reason, "cancelled"))
+                        return step(d, depth, "failed", subject,
+                                    "cancelled on request; `sluicectl retry` or a new arrival "
+                                    "of an input runs it again") ?: 1;
                 return step(d, depth, "failed", subject,
                             "failed for good after %u attempt(s): %s; `sluicectl retry` or a new "
                             "arrival of an input runs it again", i->attempts, strna(i->reason)) ?: 1;

@@ -192,6 +192,11 @@ static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, cons
                             i->attempts, i->task->retry.attempts,
                             format_timespan(when, sizeof(when), d.delay_usec));
                 notify_instance(m, i, NOTIFY_RETRY, reason);
+        } else if (i->cancelled) {
+                /* Asked for, not a failure anyone must be told of: a cancel of a queued or
+                 * retrying instance tells no notifier either. */
+                manager_set_state(m, i, INSTANCE_FAILED);
+                log_notice("%s cancelled on request, after %u attempt(s)", i->unit, i->attempts);
         } else {
                 manager_set_state(m, i, INSTANCE_FAILED);
                 if (i->task->retry.disable_window > 0)

@@ -110,6 +110,11 @@ cancelled_listed() { ctl list --state failed | grep -q "hold .*day=1999-01-03 .*
 wait_for 30 "the cancelled run to be listed as such" cancelled_listed
 systemctl --user is-active -q "$held" && fail "$held still runs after cancel"
 [ "$(runs_started "$held")" = 1 ] || fail "a cancelled run was retried"
+# A cancel is asked for: not a failure for good (nor one told to notifiers), and why says so.
+grep -qF "$held cancelled on request, after 1 attempt(s)" "$WORK/daemon.log" &&
+    ! grep -qF "$held failed for good" "$WORK/daemon.log" || fail "the cancel was logged as a failure"
+ctl why hold -p day=1999-01-03 | grep -q "cancelled on request" ||
+    fail "why of a cancelled instance: $(ctl why hold -p day=1999-01-03)"
 [ "$(runs_started "$(unit hold 1999-01-08)")" = 0 ] || fail "the cancelled queued instance ran"
 ctl retry hold -p day=1999-01-08 | grep -q "queued again" || fail "retry of a cancelled instance"
 ! ctl list | grep "hold .*day=1999-01-08" | grep -q cancelled ||
