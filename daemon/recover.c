@@ -163,12 +163,18 @@ static Run *run_from_record(Manager *m, RunRecord *rec) {
         return run;
 }
 
-/* Removes what a run that never started left: its staged outputs and its record. */
+/* Removes what a run that never started left: its staged outputs and its record. Without its
+ * task (gone from the configuration), a staged file of the daemon's own naming is removed all
+ * the same: nothing would ever commit it. */
 static void forget_run(Manager *m, RunRecord *rec, Task *task) {
         for (size_t k = 0; rec->staged && rec->staged[k]; k++) {
                 Target *t = task && k < task->n_outputs ? task->outputs[k] : NULL;
+                const char *base = strrchr(rec->staged[k], '/');
+
                 if (t && t->kind->discard)
                         t->kind->discard(t, rec->staged[k]);
+                else if (!t && rec->staged[k][0] == '/' && base && strneq(base + 1, ".sluice-", 8))
+                        (void) unlink(rec->staged[k]);
         }
         (void) state_remove_run(m->state, rec->run_id);
 }
@@ -349,6 +355,7 @@ void recover_runs(Manager *m) {
                 recover_record(m, *rec);
         run_records_free(records);
         recover_unrecorded(m);
+        state_remove_stray_results(m->state);
         if (n > 0)
                 log_info("Accounted for %zu run(s) left by an earlier sluiced", n);
 }

@@ -351,6 +351,27 @@ static RunRecord *parse_run(char *line) {
         return TAKE_PTR(r);
 }
 
+void state_remove_stray_results(StateDir *s) {
+        _cleanup_free_ char *runs = NULL;
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+
+        if (path_join(s->path, "runs", &runs) < 0 || !(d = opendir(runs)))
+                return;
+        while ((de = readdir(d))) {
+                size_t n = strlen(de->d_name);
+                _cleanup_free_ char *id = NULL;
+                OpenRun *o;
+
+                if (n <= 7 || !streq(de->d_name + n - 7, ".result") ||
+                    !(id = strndup(de->d_name, n - 7)))
+                        continue;
+                HASH_FIND_STR(s->open, id, o);
+                if (!o)
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+        }
+}
+
 int state_read_runs(StateDir *s, RunRecord ***ret) {
         _cleanup_free_ char *log = NULL, *text = NULL;
         RunRecord **list = NULL;

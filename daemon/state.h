@@ -82,6 +82,9 @@ int state_remove_run(StateDir *s, const char *run_id);
  */
 int state_read_runs(StateDir *s, RunRecord ***ret);
 void run_records_free(RunRecord **l);
+/* Removes the result files of runs no open record names: left by a run whose record was
+ * dropped (its task gone from the configuration), or ended while its end was being written. */
+void state_remove_stray_results(StateDir *s);
 
 /* The unit's side (sluice-result): how the run ended, in systemd's words: $SERVICE_RESULT
  * ("success", "exit-code", "signal", ...), $EXIT_CODE ("exited", "killed", "dumped") and

@@ -215,6 +215,24 @@ static void test_short_write(void **state) {
         assert_int_equal(state_remove_run(sd, "whole"), 0);
 }
 
+/* At start-up, results no open record names go; those of open runs stay to be read. */
+static void test_stray_results(void **state) {
+        RunRecord r = { .run_id = "open2", .unit = "u.service", .pipeline = "p", .task = "t",
+                        .instance = "i" };
+        StateDir *sd = *state;
+
+        assert_int_equal(state_write_run(sd, &r), 0);
+        assert_int_equal(state_record_result(dir, "open2", "success", "exited", "0", UINT64_MAX,
+                                             UINT64_MAX, false), 0);
+        assert_int_equal(state_record_result(dir, "stray", "success", "exited", "0", UINT64_MAX,
+                                             UINT64_MAX, false), 0);
+        state_remove_stray_results(sd);
+        assert_true(state_has_result(dir, "open2"));
+        assert_false(state_has_result(dir, "stray"));
+        assert_int_equal(state_remove_run(sd, "open2"), 0);
+        assert_false(state_has_result(dir, "open2"));
+}
+
 static void test_result_round_trip(void **state) {
         RunResult rr = {};
 
@@ -289,6 +307,7 @@ int main(void) {
                 cmocka_unit_test(test_unrecorded_end),
                 cmocka_unit_test(test_log_compacted),
                 cmocka_unit_test(test_short_write),
+                cmocka_unit_test(test_stray_results),
                 cmocka_unit_test(test_result_round_trip),
                 cmocka_unit_test(test_marks_round_trip),
         };
