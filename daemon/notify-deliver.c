@@ -194,15 +194,8 @@ static void spawn(Delivery *d) {
                 r = in[0] >= 0 ? posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO)
                                : posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
                                                                   O_RDONLY, 0);
-        if (r == 0) {
-                posix_spawnattr_t attr;
-
-                r = spawn_attr_init(&attr);
-                if (r == 0) {
-                        r = posix_spawn(&d->pid, argv[0], &fa, &attr, argv, env);
-                        (void) posix_spawnattr_destroy(&attr);
-                }
-        }
+        if (r == 0)
+                r = spawn_program(&d->pid, argv[0], &fa, argv, env);
         (void) posix_spawn_file_actions_destroy(&fa);
         if (in[0] >= 0)
                 close(in[0]);

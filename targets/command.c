@@ -192,15 +192,8 @@ static int command_poll(RemoteTarget *rt) {
                 r = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         if (r == 0)
                 r = posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
-        if (r == 0) {
-                posix_spawnattr_t attr;
-
-                r = spawn_attr_init(&attr);
-                if (r == 0) {
-                        r = posix_spawn(&ct->pid, argv[0], &fa, &attr, argv, environ);
-                        (void) posix_spawnattr_destroy(&attr);
-                }
-        }
+        if (r == 0)
+                r = spawn_program(&ct->pid, argv[0], &fa, argv, environ);
         (void) posix_spawn_file_actions_destroy(&fa);
         close(pipefd[1]);
         if (r != 0) {

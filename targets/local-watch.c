@@ -111,6 +111,33 @@ static void watch_free(LocalState *s, Watch *w) {
         free(w);
 }
 
+/* Takes the entries match() picks out of every watch; a watch left without entries goes. */
+static void drop_entries(LocalState *s, bool (*match)(const WatchEntry *e, const void *data),
+                         const void *data) {
+        Watch *w, *tmp;
+
+        HASH_ITER(hh, s->watches, w, tmp) {
+                for (size_t i = 0; i < w->n_entries;) {
+                        if (!match(&w->entries[i], data)) {
+                                i++;
+                                continue;
+                        }
+                        watch_entry_done(&w->entries[i]);
+                        memmove(&w->entries[i], &w->entries[i + 1],
+                                (w->n_entries - i - 1) * sizeof(WatchEntry));
+                        w->n_entries--;
+                }
+                if (w->n_entries == 0) {
+                        (void) inotify_rm_watch(s->fd, w->wd);
+                        watch_free(s, w);
+                }
+        }
+}
+
+static bool entry_of(const WatchEntry *e, const void *lt) {
+        return e->target == lt;
+}
+
 static void quiet_free(LocalState *s, QuietFile *q) {
         HASH_DEL(s->quiet, q);
         sd_event_source_disable_unref(q->timer);
@@ -634,28 +661,14 @@ static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_even
 
 /* A directory renamed away: the watches at and below it, which would report under its old
  * name, go (its new place, if watched, watches it again). */
-static void forget_dir(LocalState *s, const char *path) {
+static bool entry_below(const WatchEntry *e, const void *path) {
         size_t n = strlen(path);
-        Watch *w, *tmp;
 
-        HASH_ITER(hh, s->watches, w, tmp) {
-                for (size_t i = 0; i < w->n_entries;) {
-                        const char *d = w->entries[i].dir;
+        return strneq(e->dir, path, n) && (!e->dir[n] || e->dir[n] == '/');
+}
 
-                        if (!strneq(d, path, n) || (d[n] && d[n] != '/')) {
-                                i++;
-                                continue;
-                        }
-                        watch_entry_done(&w->entries[i]);
-                        memmove(&w->entries[i], &w->entries[i + 1],
-                                (w->n_entries - i - 1) * sizeof(WatchEntry));
-                        w->n_entries--;
-                }
-                if (w->n_entries == 0) {
-                        (void) inotify_rm_watch(s->fd, w->wd);
-                        watch_free(s, w);
-                }
-        }
+static void forget_dir(LocalState *s, const char *path) {
+        drop_entries(s, entry_below, path);
 }
 
 static void dir_event(LocalState *s, LocalTarget *lt, const struct inotify_event *ev,
@@ -931,7 +944,6 @@ int local_watch_start(Target *t) {
 void local_watch_stop(Target *t) {
         LocalState *s = t->host->kind_state[TARGET_KIND_PATH];
         LocalTarget *lt = LOCAL(t);
-        Watch *w, *tmp;
         QuietFile *q, *qtmp;
 
         lt->poll = sd_event_source_disable_unref(lt->poll);
@@ -944,22 +956,7 @@ void local_watch_stop(Target *t) {
                         orphan_writing(s, q);
                 else if (q->target == lt)
                         quiet_free(s, q);
-        HASH_ITER(hh, s->watches, w, tmp) {
-                for (size_t i = 0; i < w->n_entries;) {
-                        if (w->entries[i].target != lt) {
-                                i++;
-                                continue;
-                        }
-                        watch_entry_done(&w->entries[i]);
-                        memmove(&w->entries[i], &w->entries[i + 1],
-                                (w->n_entries - i - 1) * sizeof(WatchEntry));
-                        w->n_entries--;
-                }
-                if (w->n_entries == 0) {
-                        (void) inotify_rm_watch(s->fd, w->wd);
-                        watch_free(s, w);
-                }
-        }
+        drop_entries(s, entry_of, lt);
         for (size_t i = 0; i < s->n_started; i++)
                 if (s->started[i] == lt) {
                         s->started[i] = s->started[--s->n_started];

@@ -3,7 +3,9 @@
 
 #include "spawn.h"
 
-int spawn_attr_init(posix_spawnattr_t *ret) {
+int spawn_program(pid_t *ret_pid, const char *path, const posix_spawn_file_actions_t *fa,
+                  char *const argv[], char *const envp[]) {
+        posix_spawnattr_t attr;
         sigset_t none, reset;
         int r;
 
@@ -11,15 +13,16 @@ int spawn_attr_init(posix_spawnattr_t *ret) {
         sigemptyset(&reset);
         sigaddset(&reset, SIGIO);
         sigaddset(&reset, SIGPIPE);
-        r = posix_spawnattr_init(ret);
+        r = posix_spawnattr_init(&attr);
         if (r != 0)
                 return r;
-        r = posix_spawnattr_setflags(ret, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
         if (r == 0)
-                r = posix_spawnattr_setsigmask(ret, &none);
+                r = posix_spawnattr_setsigmask(&attr, &none);
         if (r == 0)
-                r = posix_spawnattr_setsigdefault(ret, &reset);
-        if (r != 0)
-                (void) posix_spawnattr_destroy(ret);
+                r = posix_spawnattr_setsigdefault(&attr, &reset);
+        if (r == 0)
+                r = posix_spawn(ret_pid, path, fa, &attr, argv, envp);
+        (void) posix_spawnattr_destroy(&attr);
         return r;
 }

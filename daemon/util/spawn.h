@@ -5,9 +5,10 @@
 #include <spawn.h>
 
 /*
- * Attributes that give the child what any program expects to start with, not what the
- * daemon runs with: no signal blocked (the daemon blocks SIGTERM, SIGINT and SIGHUP for its
- * signalfd, and a child would otherwise ignore a plain kill) and default actions for those it
- * ignores (SIGIO, SIGPIPE). Destroy with posix_spawnattr_destroy(); 0 or an errno.
+ * posix_spawn(), with what any program expects to start with rather than what the daemon runs
+ * with: no signal blocked (the daemon blocks SIGTERM, SIGINT and SIGHUP for its signalfd, and a
+ * child would otherwise ignore a plain kill) and default actions for those it ignores (SIGIO,
+ * SIGPIPE). 0 or an errno, as posix_spawn().
  */
-int spawn_attr_init(posix_spawnattr_t *ret);
+int spawn_program(pid_t *ret_pid, const char *path, const posix_spawn_file_actions_t *fa,
+                  char *const argv[], char *const envp[]);
