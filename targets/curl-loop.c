@@ -10,15 +10,39 @@
 #include <strings.h>
 #include <sys/epoll.h>
 
+#include <utlist.h>
+
 #include "curl-loop.h"
+#include "util/hash.h"
 #include "util/macro.h"
 #include "util/time-util.h"
+
+/* One per server (scheme, host and port) the loop has talked to; a handful per daemon. */
+struct CurlServer {
+        char *key;
+        unsigned active;
+        CurlRequest *queue;             /* FIFO */
+        UT_hash_handle hh;
+};
 
 struct CurlLoop {
         CURLM *multi;
         sd_event *event;
         sd_event_source *timer;
+        sd_event_source *pump;          /* sends what waits, once slots are free */
+        CurlServer *servers;
 };
+
+/* A slot was freed: what waits is sent from the loop, not from inside the caller (a done
+ * callback or a request being freed), which may be walking its own list of requests. */
+static void slot_freed(CurlRequest *r) {
+        if (!r->active)
+                return;
+        r->active = false;
+        r->server->active--;
+        if (r->server->queue)
+                (void) sd_event_source_set_enabled(r->loop->pump, SD_EVENT_ONESHOT);
+}
 
 static void finish_done(CurlLoop *l) {
         CURLMsg *msg;
@@ -35,6 +59,7 @@ static void finish_done(CurlLoop *l) {
                 (void) curl_multi_remove_handle(l->multi, msg->easy_handle);
                 if (!r)
                         continue;
+                slot_freed(r);
                 (void) curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
                 if (r->too_big)
                         error = "the response is larger than max_body";
@@ -105,6 +130,30 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp) {
         return r < 0 ? -1 : 0;
 }
 
+static int send_request(CurlRequest *r) {
+        if (curl_multi_add_handle(r->loop->multi, r->easy) != CURLM_OK)
+                return -ENOMEM;
+        r->active = true;
+        r->server->active++;
+        return 0;
+}
+
+static int on_pump(sd_event_source *s, void *userdata) {
+        CurlLoop *l = userdata;
+        CurlServer *server, *tmp;
+
+        HASH_ITER(hh, l->servers, server, tmp)
+                while (server->queue && server->active < CURL_SERVER_MAX_ACTIVE) {
+                        CurlRequest *r = server->queue;
+
+                        DL_DELETE(server->queue, r);
+                        r->queued = false;
+                        if (send_request(r) < 0)
+                                r->done(r, "out of memory", r->userdata);
+                }
+        return 0;
+}
+
 int curl_loop_new(sd_event *event, CurlLoop **ret) {
         CurlLoop *l;
         int r;
@@ -122,6 +171,10 @@ int curl_loop_new(sd_event *event, CurlLoop **ret) {
                      : -ENOMEM;
         if (r >= 0)
                 r = sd_event_source_set_enabled(l->timer, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_defer(event, &l->pump, on_pump, l);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(l->pump, SD_EVENT_OFF);
         if (r < 0) {
                 curl_loop_free(l);
                 return r;
@@ -131,17 +184,34 @@ int curl_loop_new(sd_event *event, CurlLoop **ret) {
         (void) curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
         (void) curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
         /* Many targets on one server share its connections. */
-        (void) curl_multi_setopt(l->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+        (void) curl_multi_setopt(l->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                                 (long) CURL_SERVER_MAX_ACTIVE);
         *ret = l;
         return 0;
 }
 
 void curl_loop_free(CurlLoop *l) {
+        CurlServer *server, *tmp;
+
         if (!l)
                 return;
+        HASH_ITER(hh, l->servers, server, tmp) {
+                CurlRequest *r, *rtmp;
+
+                /* Requests outliving their loop are their owners' to free; nothing sends them. */
+                DL_FOREACH_SAFE(server->queue, r, rtmp) {
+                        DL_DELETE(server->queue, r);
+                        r->queued = false;
+                        r->server = NULL;
+                }
+                HASH_DEL(l->servers, server);
+                free(server->key);
+                free(server);
+        }
         if (l->multi)
                 curl_multi_cleanup(l->multi);
         sd_event_source_disable_unref(l->timer);
+        sd_event_source_disable_unref(l->pump);
         sd_event_unref(l->event);
         free(l);
         curl_global_cleanup();
@@ -271,22 +341,67 @@ int curl_request_add_header(CurlRequest *r, const char *header) {
         return 0;
 }
 
+/* "scheme://host:port", as libcurl tells connections apart; one key for what it cannot parse. */
+static char *server_key(const char *url) {
+        CURLU *u = curl_url();
+        char *scheme = NULL, *host = NULL, *port = NULL, *key = NULL;
+
+        if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
+                (void) curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+                (void) curl_url_get(u, CURLUPART_HOST, &host, 0);
+                (void) curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+        }
+        if (asprintf(&key, "%s://%s:%s", strempty(scheme), strempty(host), strempty(port)) < 0)
+                key = NULL;
+        curl_free(scheme);
+        curl_free(host);
+        curl_free(port);
+        curl_url_cleanup(u);
+        return key;
+}
+
+static CurlServer *server_of(CurlLoop *l, const char *url) {
+        _cleanup_free_ char *key = server_key(url);
+        CurlServer *server;
+
+        if (!key)
+                return NULL;
+        HASH_FIND_STR(l->servers, key, server);
+        if (server)
+                return server;
+        server = calloc(1, sizeof(*server));
+        if (!server)
+                return NULL;
+        server->key = TAKE_PTR(key);
+        HASH_ADD_KEYPTR(hh, l->servers, server->key, strlen(server->key), server);
+        return server;
+}
+
 int curl_request_start(CurlRequest *r, curl_done_func done, void *userdata) {
         r->done = done;
         r->userdata = userdata;
         (void) curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->extra_headers);
-        return curl_multi_add_handle(r->loop->multi, r->easy) == CURLM_OK ? 0 : -ENOMEM;
+        r->server = server_of(r->loop, r->url);
+        if (!r->server)
+                return -ENOMEM;
+        if (r->server->active < CURL_SERVER_MAX_ACTIVE && !r->server->queue)
+                return send_request(r);
+        DL_APPEND(r->server->queue, r);
+        r->queued = true;
+        return 0;
 }
 
 CurlRequest *curl_request_free(CurlRequest *r) {
         if (!r)
                 return NULL;
-        if (r->easy) {
-                /* Without a loop: a request performed on its own (curl_easy_perform). */
-                if (r->loop)
-                        (void) curl_multi_remove_handle(r->loop->multi, r->easy);
-                curl_easy_cleanup(r->easy);
+        if (r->queued)
+                DL_DELETE(r->server->queue, r);
+        if (r->active) {
+                (void) curl_multi_remove_handle(r->loop->multi, r->easy);
+                slot_freed(r);
         }
+        /* Without a loop: a request performed on its own (curl_easy_perform). */
+        curl_easy_cleanup(r->easy);
         curl_slist_free_all(r->extra_headers);
         free(r->url);
         free(r->body);

@@ -8,6 +8,11 @@
 
 typedef struct CurlLoop CurlLoop;
 typedef struct CurlRequest CurlRequest;
+typedef struct CurlServer CurlServer;
+
+/* Requests sent to one server at once; more wait in the loop's own queue, where their timeout
+ * has not started yet (libcurl would hold them pending a connection, their timeout running). */
+#define CURL_SERVER_MAX_ACTIVE 8
 
 /* Called once per request when it ends; error is NULL on a complete HTTP exchange (whatever
  * its status), else what went wrong, for people. The request may be freed inside. */
@@ -38,6 +43,10 @@ struct CurlRequest {
         curl_done_func done;
         void *userdata;
         char errbuf[CURL_ERROR_SIZE];
+        /* The loop's: sent (active), or waiting in server's queue. */
+        CurlServer *server;
+        bool active, queued;
+        CurlRequest *prev, *next;
 };
 
 int curl_loop_new(sd_event *event, CurlLoop **ret);
@@ -49,6 +58,8 @@ int curl_request_new(CurlLoop *l, const char *url, bool head, const CurlOptions 
                      CurlRequest **ret);
 /* Adds a header for this request only ("Name: value"). */
 int curl_request_add_header(CurlRequest *r, const char *header);
+/* Sends it, or queues it behind the requests to the same server already in flight; done is
+ * always called later, from the loop, never from here. */
 int curl_request_start(CurlRequest *r, curl_done_func done, void *userdata);
 /* Cancels it if in flight; never calls done. */
 CurlRequest *curl_request_free(CurlRequest *r);

@@ -12,7 +12,8 @@ free_port() {
 }
 
 # start_nginx: serves $WORK/www on $NGINX_PORT with JSON directory listings; /broken/ answers
-# 500, /private/ wants "Authorization: Bearer s3cret".
+# 500, /private/ wants "Authorization: Bearer s3cret", /slow/ answers 10 requests a second
+# (nginx holds the others back, in order).
 start_nginx() {
     command -v nginx >/dev/null || { echo "SKIP: nginx is needed" >&2; exit 77; }
     NGINX_PORT=${NGINX_PORT:-$(free_port)}
@@ -31,12 +32,14 @@ http {
     fastcgi_temp_path $WORK/nginx/fastcgi;
     uwsgi_temp_path $WORK/nginx/uwsgi;
     scgi_temp_path $WORK/nginx/scgi;
+    limit_req_zone \$server_port zone=slow:64k rate=10r/s;
     server {
         listen 127.0.0.1:$NGINX_PORT;
         root $WORK/www;
         autoindex on;
         autoindex_format json;
         location /broken/ { return 500; }
+        location /slow/ { limit_req zone=slow burst=10000; }
         location /private/ {
             if (\$http_authorization != "Bearer s3cret") { return 401; }
         }

@@ -100,4 +100,25 @@ wait_for 30 "the refused credentials" logged "Cannot poll target 'denied' .*HTTP
 # Meanwhile the healthy targets of the other pipeline go on.
 echo d > "$WORK/www/data/2026-11-04.csv"
 wait_for 30 "an arrival beside the failing targets" test -s "$WORK/out/daily/2026-11-04.csv"
+
+# A listing of 40 directories from a server that answers 10 requests a second: 4 s for all of
+# them, 2 s allowed for each. Requests beyond 8 to one server wait in the daemon's queue, where
+# their timeout has not started; with all of them sent at once, every poll timed out.
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"; DAEMON_PID=
+rm "$WORK/config/pipelines.d/faults.conf"
+for i in $(seq 1 40); do mkdir -p "$WORK/www/slow/d$i"; echo "$i" > "$WORK/www/slow/d$i/x.csv"; done
+cat > "$WORK/config/pipelines.d/slow.conf" <<CONF
+targets = {
+  slow = { url = "http://127.0.0.1:$NGINX_PORT/slow/{d}/x.csv"; poll = "1s"; timeout = "2s"; };
+  got  = { path = "$WORK/out/slow/{d}"; };
+};
+tasks = ( { name = "s"; inputs = [ "slow" ]; outputs = [ "got" ];
+            exec = [ "/bin/sh", "-c", "echo > \"\$0\"", "\${output}" ]; } );
+CONF
+start_daemon
+all_slow() { [ "$(ls "$WORK/out/slow" 2>/dev/null | wc -l)" = 40 ]; }
+wait_for 60 "every object of the slow listing" all_slow
+if grep -q "Cannot poll target 'slow'" "$WORK/daemon.log"; then
+    fail "a poll of the slow server failed: $(grep "Cannot poll target 'slow'" "$WORK/daemon.log" | head -n 1)"
+fi
 echo ok
