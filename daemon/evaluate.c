@@ -357,7 +357,6 @@ static void forget_reader(Manager *m, Task *task, const Binding *tb, void *userd
 void evaluate_gone(TargetHost *host, Target *t, const Binding *b) {
         Manager *m = container_of(host, Manager, host);
         _cleanup_free_ char *location = NULL;
-        Hint h = { .target = t, .fresh = true, .present = -1, .changed = 1 };
         int r;
 
         /* An input that went: what waits for more inputs is checked in full at the next
@@ -372,12 +371,18 @@ void evaluate_gone(TargetHost *host, Target *t, const Binding *b) {
                 location = NULL;
         log_info("Output '%s' of task '%s' is gone (%s); evaluating its instance again",
                  t->name, t->producer->name, strna(location));
+        r = evaluate_output_gone(m, t->producer, b);
+        if (r < 0)
+                log_warning_errno(r, "Cannot evaluate task '%s': %m", t->producer->name);
+}
+
+int evaluate_output_gone(Manager *m, Task *task, const Binding *b) {
+        Hint h = { .fresh = true, .present = -1, .changed = 1 };
+
         /* An event: acted on past the look-back window, as an arrival is. But no news to an
          * instance that failed (changed at the epoch, before any run of it): only a new input
          * re-arms that. */
-        r = evaluate_instance_at(m, t->producer, b, true, &h);
-        if (r < 0)
-                log_warning_errno(r, "Cannot evaluate task '%s': %m", t->producer->name);
+        return evaluate_instance_at(m, task, b, true, &h);
 }
 
 /* In a rescan for lost events: when b changed, if after they began to be lost; else 0. */

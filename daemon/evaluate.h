@@ -8,6 +8,8 @@
 void evaluate_hint(TargetHost *h, Target *t, const Binding *b, bool fresh);
 /* The TargetHost gone callback: an instance of t disappeared. */
 void evaluate_gone(TargetHost *h, Target *t, const Binding *b);
+/* An output of task's instance b went: incomplete again, it runs if its inputs are there. */
+int evaluate_output_gone(Manager *m, Task *task, const Binding *b);
 /* Whether every input of the instance exists now; if not, and ret_missing is given, which one
  * does not and why, for a message (NULL if out of memory). */
 bool evaluate_inputs_exist(Task *task, const Binding *b, char **ret_missing);

@@ -19,6 +19,7 @@
 #include "deadline.h"
 #include "config.h"
 #include "evaluate.h"
+#include "outputs-gone.h"
 #include "executor.h"
 #include "log.h"
 #include "notify.h"
@@ -143,6 +144,7 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                 .hint = evaluate_hint,
                 .gone = evaluate_gone,
                 .rescan = evaluate_rescan,
+                .gone_below = evaluate_gone_below,
                 .scan_interval = m->config.scan_interval,
                 .state_dir = m->state_dir,
         };

@@ -690,7 +690,7 @@ static void dir_event(LocalState *s, LocalTarget *lt, const struct inotify_event
                         return;
                 if (last ? template_has_path_tail(t)
                          : template_match_component(t, e->level, ev->name, e->partial, &b) > 0)
-                        target_rescan(&lt->target);
+                        target_gone_below(&lt->target, b ?: e->partial);
                 return;
         }
         if (!(ev->mask & (IN_CREATE | IN_MOVED_TO)))

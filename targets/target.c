@@ -72,6 +72,7 @@ void target_stop(Target *t) {
         /* A deadline is watched while its target is started: a retired pipeline's target,
          * kept for a run in flight, must not report late (and has no host to report to). */
         t->deadline_timer = sd_event_source_disable_unref(t->deadline_timer);
+        target_gone_below_clear(t);
         if (!t->host)
                 return;
         if (t->kind->stop)
@@ -121,6 +122,19 @@ const char *target_pending(Target *t, const char *location, char *buf, size_t si
 
 void target_rescan(Target *t) {
         target_rescan_lost(t, 0);
+}
+
+void target_gone_below(Target *t, const Binding *partial) {
+        if (t->host && t->host->gone_below)
+                t->host->gone_below(t->host, t, partial);
+}
+
+void target_gone_below_clear(Target *t) {
+        t->gone_timer = sd_event_source_disable_unref(t->gone_timer);
+        for (size_t k = 0; k < t->n_gone_below; k++)
+                binding_free(t->gone_below[k]);
+        t->gone_below = mfree(t->gone_below);
+        t->n_gone_below = 0;
 }
 
 void target_rescan_lost(Target *t, usec_t since) {

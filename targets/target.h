@@ -96,6 +96,7 @@ struct TargetHost {
         void (*hint)(TargetHost *h, Target *t, const Binding *b, bool fresh);
         void (*gone)(TargetHost *h, Target *t, const Binding *b);
         void (*rescan)(TargetHost *h, Target *t, usec_t lost_since);
+        void (*gone_below)(TargetHost *h, Target *t, const Binding *partial);
         usec_t event_usec;          /* CLOCK_MONOTONIC when the kind woke for what it reports */
         usec_t scan_interval;       /* for a target that cannot be watched, how often to scan */
         const char *state_dir;      /* where kinds may keep what they learnt; NULL: nowhere */
@@ -121,6 +122,12 @@ struct Target {
         usec_t deadline;
         char **on_late;
         sd_event_source *deadline_timer;
+        /* Directories of outputs that went whole, checked together once a second at most
+         * (daemon/outputs-gone.c); the core's, while the target is started. */
+        Binding **gone_below;
+        size_t n_gone_below;
+        sd_event_source *gone_timer;
+        usec_t gone_checked;        /* CLOCK_MONOTONIC */
         UT_hash_handle hh;          /* in its pipeline's index by name */
 };
 
@@ -150,8 +157,13 @@ void target_gone(Target *t, const Binding *b);
  * TARGET_PENDING_MAX. */
 #define TARGET_PENDING_MAX 160
 const char *target_pending(Target *t, const char *location, char *buf, size_t size);
-/* A kind lost track (a directory went): the core rescans everything the target feeds. */
+/* A kind lost track: the core rescans everything the target feeds. */
 void target_rescan(Target *t);
+/* A directory went with whatever it held (moved away: no event tells what was in it): every
+ * instance at or below partial may have gone, inputs and outputs. */
+void target_gone_below(Target *t, const Binding *partial);
+/* Forgets the directories pending (the target stops, or they were checked). */
+void target_gone_below_clear(Target *t);
 /* Events were lost from since (CLOCK_REALTIME) on (queue overflow, polling instead of
  * watching): a rescan in which what changed after since counts as an arrival. */
 void target_rescan_lost(Target *t, usec_t since);

@@ -203,6 +203,30 @@ done
 ! grep -q "join@[0-9]*\.service failed" "$WORK/daemon.log" ||
     fail "runs failed after their output directory was removed: $(grep "join@.*failed" "$WORK/daemon.log" | head -3)"
 
+# ...and so does a whole output directory renamed away, which makes one event for all its
+# files: each instance below it runs again, and only those.
+mkdir -p "$WORK/dirs"
+for f in 2026-11-01-1 2026-11-01-2 2026-11-01-3 2026-11-02-1 2026-11-02-2; do
+    echo "$f" > "$WORK/dirs/$f.in"
+done
+dirs_done() { [ "$(find "$WORK/out/dirs" -type f 2>/dev/null | wc -l)" = "$1" ]; }
+wait_for 30 "the outputs by day" dirs_done 5
+runs_of() { grep -c "^$1\$" "$WORK/dirs-runs" || true; }
+mv "$WORK/out/dirs/2026-11-01" "$WORK/day-moved-away"
+for n in 1 2 3; do
+    wait_for 30 "output $n of the directory moved away" test -f "$WORK/out/dirs/2026-11-01/$n"
+done
+# Two more moves at once, the second day's directory among them: checked together.
+mv "$WORK/out/dirs/2026-11-01" "$WORK/day-moved-again"
+mv "$WORK/out/dirs/2026-11-02" "$WORK/other-day-moved"
+wait_for 30 "the outputs of both directories moved away" dirs_done 5
+for f in 2026-11-01-1 2026-11-01-2 2026-11-01-3; do
+    [ "$(runs_of "$f")" = 3 ] || fail "$f ran $(runs_of "$f") times, not 3"
+done
+for f in 2026-11-02-1 2026-11-02-2; do
+    [ "$(runs_of "$f")" = 2 ] || fail "$f ran $(runs_of "$f") times, not 2"
+done
+
 # rerun = "newer": an output older than its input is stale.
 echo v1 > "$WORK/newer/1.src"
 wait_for 30 "the first version" test -f "$WORK/out/newer/1"
