@@ -19,6 +19,8 @@ typedef struct Loader {
 } Loader;
 
 unsigned line_of(const config_setting_t *s);
+/* The file s was read from: the pipeline's own, or one it @includes (kept in the pipeline). */
+const char *loader_source(Loader *l, const config_setting_t *s);
 /* A task read, with or without errors, for the checks across tasks (names, producers); takes
  * task when it is rejected. */
 void loader_note_task(Loader *l, Task *task, bool rejected);

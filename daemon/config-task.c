@@ -481,7 +481,7 @@ static void parse_execution(Loader *l, Task *task, const config_setting_t *s,
         }
 }
 
-void parse_task(Loader *l, const config_setting_t *s, size_t index) {
+static void parse_task_in(Loader *l, const config_setting_t *s, size_t index) {
         static char * const known[] = { "name", "inputs", "outputs", "exec", "limits",
                                         "retry", "max_parallel", "priority", "resources",
                                         "user", "group", "dynamic_user", "working_directory",
@@ -526,6 +526,7 @@ void parse_task(Loader *l, const config_setting_t *s, size_t index) {
         if (!task)
                 return;
         task->pipeline = p;
+        task->file = d->file;
         task->line = line_of(s);
         task->limits = LIMITS_UNSET;
         task->retry = RETRY_DEFAULT;
@@ -582,4 +583,13 @@ void parse_task(Loader *l, const config_setting_t *s, size_t index) {
         if (pipeline_add_task(p, task) < 0)
                 return;
         loader_note_task(l, TAKE_PTR(task), false);
+}
+
+/* A definition in an @included file is reported there: libconfig knows each setting's file. */
+void parse_task(Loader *l, const config_setting_t *s, size_t index) {
+        const char *saved = l->diag->file;
+
+        l->diag->file = loader_source(l, s);
+        parse_task_in(l, s, index);
+        l->diag->file = saved;
 }

@@ -28,6 +28,21 @@ unsigned line_of(const config_setting_t *s) {
         return s ? config_setting_source_line(s) : 0;
 }
 
+const char *loader_source(Loader *l, const config_setting_t *s) {
+        Pipeline *p = l->pipeline;
+        const char *f = s ? config_setting_source_file(s) : NULL;
+
+        /* The pipeline's own text is read from memory, and has no file name in libconfig. */
+        if (!f || streq(f, p->file))
+                return p->file;
+        STRV_FOREACH(i, p->includes)
+                if (streq(*i, f))
+                        return *i;
+        if (strv_extend(&p->includes, f) < 0)
+                return p->file;         /* out of memory: the including file, as before */
+        return p->includes[strv_length(p->includes) - 1];
+}
+
 const char *type_name(const config_setting_t *s) {
         switch (config_setting_type(s)) {
         case CONFIG_TYPE_GROUP:
@@ -138,7 +153,7 @@ static void parse_deadline(Loader *l, Target *t, const config_setting_t *s, cons
                                    "sluiced.conf", subject, *n);
 }
 
-static void parse_target(Loader *l, const config_setting_t *s) {
+static void parse_target_in(Loader *l, const config_setting_t *s) {
         Pipeline *p = l->pipeline;
         Diag *d = l->diag;
         _cleanup_strv_free_ char **known = NULL;
@@ -195,6 +210,7 @@ static void parse_target(Loader *l, const config_setting_t *s) {
         if (target_new(kind, &t) < 0)
                 return;
         t->name = strdup(name);
+        t->file = l->diag->file;
         t->line = line_of(s);
         t->pipeline = p;
         if (!t->name)
@@ -218,6 +234,15 @@ static void parse_target(Loader *l, const config_setting_t *s) {
         TAKE_PTR(t);
         free(l->broken_targets[strv_length(l->broken_targets) - 1]);
         l->broken_targets[strv_length(l->broken_targets) - 1] = NULL;
+}
+
+/* A definition in an @included file is reported there: libconfig knows each setting's file. */
+static void parse_target(Loader *l, const config_setting_t *s) {
+        const char *saved = l->diag->file;
+
+        l->diag->file = loader_source(l, s);
+        parse_target_in(l, s);
+        l->diag->file = saved;
 }
 
 /* Producers, consumers, and the checks that need all tasks: one producer per target, no cycle. */
@@ -266,9 +291,10 @@ static void check_producers(const Loader *l) {
                                         if (l->tasks[k]->outputs[o] == t)
                                                 first = l->tasks[k];
                         if (first)
-                                diag_error(l->diag, l->tasks[i]->line, "task '%s': target '%s' "
-                                           "is already produced by task '%s'",
-                                           l->tasks[i]->name, t->name, first->name);
+                                diag_error_in(l->diag, l->tasks[i]->file, l->tasks[i]->line,
+                                              "task '%s': target '%s' is already produced by "
+                                              "task '%s'", l->tasks[i]->name, t->name,
+                                              first->name);
                 }
 }
 
@@ -281,8 +307,13 @@ static void link_tasks(Pipeline *p, Diag *d) {
 
                         /* One producer: check_producers() said otherwise before. */
                         t->producer = task;
-                        if (t->kind->check_output)
+                        if (t->kind->check_output) {
+                                const char *saved = d->file;
+
+                                d->file = t->file;
                                 t->kind->check_output(t, task->name, d);
+                                d->file = saved;
+                        }
                 }
                 for (size_t j = 0; j < task->n_inputs; j++) {
                         Target *t = task->inputs[j].target;
@@ -317,7 +348,7 @@ static bool find_cycle(Task *task, uint8_t *state, Pipeline *p, Diag *d) {
         while (p->tasks[idx] != task)
                 idx++;
         if (state[idx] == 1) {
-                diag_error(d, task->line, "task '%s' depends on its own outputs (a cycle)",
+                diag_error_in(d, task->file, task->line, "task '%s' depends on its own outputs (a cycle)",
                            task->name);
                 return true;
         }
@@ -508,15 +539,17 @@ void pipelines_free(Pipeline **p, size_t n) {
 void config_report_read_error(Diag *d, const config_t *cfg) {
         unsigned line = (unsigned) config_error_line(cfg);
         const char *text = config_error_text(cfg);
+        /* In an @included file, libconfig names it; the text read from memory has no name. */
+        const char *file = config_error_file(cfg);
 
         if (config_error_type(cfg) == CONFIG_ERR_FILE_IO)
-                diag_error(d, line, "cannot read an included file");
+                diag_error_in(d, file, line, "cannot read an included file");
         else if (text && streq(text, "syntax error"))
-                diag_error(d, line, "syntax error at or before this line (a missing ';' or "
-                                    "',', an unclosed '{', '(', '[' or '\"', or a mismatched "
-                                    "closing bracket)");
+                diag_error_in(d, file, line, "syntax error at or before this line (a missing ';' "
+                                             "or ',', an unclosed '{', '(', '[' or '\"', or a "
+                                             "mismatched closing bracket)");
         else
-                diag_error(d, line, "%s", strna(text));
+                diag_error_in(d, file, line, "%s", strna(text));
 }
 
 static int conf_filter(const struct dirent *de) {

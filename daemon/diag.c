@@ -20,9 +20,10 @@ void diag_done(Diag *d) {
         d->n_entries = d->n_errors = 0;
 }
 
-static void diag_add(Diag *d, unsigned line, bool error, const char *format, va_list ap)
-        _printf_(4, 0);
-static void diag_add(Diag *d, unsigned line, bool error, const char *format, va_list ap) {
+static void diag_add(Diag *d, const char *file, unsigned line, bool error, const char *format,
+                     va_list ap) _printf_(5, 0);
+static void diag_add(Diag *d, const char *file, unsigned line, bool error, const char *format,
+                     va_list ap) {
         DiagEntry *n;
         char *m = NULL;
 
@@ -37,7 +38,7 @@ static void diag_add(Diag *d, unsigned line, bool error, const char *format, va_
         }
         d->entries = n;
         d->entries[d->n_entries] = (DiagEntry){
-                .file = strdup(d->file ?: "-"),
+                .file = strdup(file ?: "-"),
                 .line = line,
                 .error = error,
                 .message = m,
@@ -50,7 +51,15 @@ void diag_error(Diag *d, unsigned line, const char *format, ...) {
         va_list ap;
 
         va_start(ap, format);
-        diag_add(d, line, true, format, ap);
+        diag_add(d, d->file, line, true, format, ap);
+        va_end(ap);
+}
+
+void diag_error_in(Diag *d, const char *file, unsigned line, const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        diag_add(d, file ?: d->file, line, true, format, ap);
         va_end(ap);
 }
 
@@ -58,7 +67,7 @@ void diag_warning(Diag *d, unsigned line, const char *format, ...) {
         va_list ap;
 
         va_start(ap, format);
-        diag_add(d, line, false, format, ap);
+        diag_add(d, d->file, line, false, format, ap);
         va_end(ap);
 }
 

@@ -27,6 +27,9 @@ void diag_done(Diag *d);
 
 /* Records a problem at d->file:line. Failing to allocate only loses the text, never the count. */
 void diag_error(Diag *d, unsigned line, const char *format, ...) _printf_(3, 4);
+/* The same at file:line (a file other than the one being parsed: one it includes). */
+void diag_error_in(Diag *d, const char *file, unsigned line, const char *format, ...)
+        _printf_(4, 5);
 void diag_warning(Diag *d, unsigned line, const char *format, ...) _printf_(3, 4);
 
 /* Orders entries by file and line, as a reader goes through a file. */

@@ -81,6 +81,7 @@ Pipeline *pipeline_free(Pipeline *p) {
         free(p->name);
         free(p->file);
         free(p->source);
+        strv_free(p->includes);
         free(p);
         return NULL;
 }

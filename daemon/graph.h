@@ -84,6 +84,7 @@ typedef struct TaskInput {
 struct Task {
         Pipeline *pipeline; /* owner, not freed */
         char *name;
+        const char *file;   /* where it is defined: its pipeline's file or one that includes */
         unsigned line;
         TaskParam *params;  /* those of its outputs (every output has them all) */
         size_t n_params;
@@ -118,6 +119,7 @@ struct Pipeline {
         /* The file's text, which tells a reload whether anything changed; NULL when it
          * @includes others, whose changes it cannot see (always loaded afresh then). */
         char *source;
+        char **includes;    /* the files it @includes that define something, for messages */
         Limits limits;      /* aggregate, on the pipeline's slice */
         Target **targets;
         size_t n_targets;
