@@ -16,6 +16,7 @@ typedef struct Loader {
         Task **broken;          /* the rejected tasks: checked against the others all the same */
         size_t n_broken;
         const DaemonConfig *daemon;     /* for pools; NULL: not checked */
+        const char *include_dir;        /* where @include looks, for the names of included files */
 } Loader;
 
 unsigned line_of(const config_setting_t *s);

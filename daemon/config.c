@@ -28,18 +28,46 @@ unsigned line_of(const config_setting_t *s) {
         return s ? config_setting_source_line(s) : 0;
 }
 
+/*
+ * An included file's name as libconfig records it: as written in @include (1.5) or joined to
+ * the include directory (later versions). Made the second, without a leading "./", in messages
+ * whatever the version, so that they name a file one can open from where the pipeline was
+ * named.
+ */
+static char *included_path(const char *include_dir, const char *f) {
+        size_t n = include_dir ? strlen(include_dir) : 0;
+        char *j = NULL;
+
+        if (n > 0 && f[0] != '/' && !(strneq(f, include_dir, n) && f[n] == '/')) {
+                if (asprintf(&j, "%s/%s", include_dir, f) < 0)
+                        return NULL;
+                f = j;
+        }
+        while (f[0] == '.' && f[1] == '/')
+                f += 2;
+        f = strdup(f);
+        free(j);
+        return (char *) f;
+}
+
 const char *loader_source(Loader *l, const config_setting_t *s) {
         Pipeline *p = l->pipeline;
         const char *f = s ? config_setting_source_file(s) : NULL;
+        char *name;
 
         /* The pipeline's own text is read from memory, and has no file name in libconfig. */
-        if (!f || streq(f, p->file))
-                return p->file;
-        STRV_FOREACH(i, p->includes)
-                if (streq(*i, f))
-                        return *i;
-        if (strv_extend(&p->includes, f) < 0)
+        if (!p || !f)
+                return l->diag->file;
+        name = included_path(l->include_dir, f);
+        if (!name)
                 return p->file;         /* out of memory: the including file, as before */
+        STRV_FOREACH(i, p->includes)
+                if (streq(*i, name)) {
+                        free(name);
+                        return *i;
+                }
+        if (strv_consume(&p->includes, name) < 0)
+                return p->file;
         return p->includes[strv_length(p->includes) - 1];
 }
 
@@ -76,10 +104,12 @@ void check_keys(Loader *l, const config_setting_t *s, char * const *known, const
                         continue;
                 guess = strv_find_closest(known, name);
                 if (guess)
-                        diag_error(d, line_of(m), "%sunknown key '%s' (did you mean '%s'?)",
-                                   subject, name, guess);
+                        diag_error_in(d, loader_source(l, m), line_of(m),
+                                      "%sunknown key '%s' (did you mean '%s'?)", subject, name,
+                                      guess);
                 else
-                        diag_error(d, line_of(m), "%sunknown key '%s'", subject, name);
+                        diag_error_in(d, loader_source(l, m), line_of(m),
+                                      "%sunknown key '%s'", subject, name);
         }
 }
 
@@ -348,7 +378,8 @@ static bool find_cycle(Task *task, uint8_t *state, Pipeline *p, Diag *d) {
         while (p->tasks[idx] != task)
                 idx++;
         if (state[idx] == 1) {
-                diag_error_in(d, task->file, task->line, "task '%s' depends on its own outputs (a cycle)",
+                diag_error_in(d, task->file, task->line,
+                              "task '%s' depends on its own outputs (a cycle)",
                            task->name);
                 return true;
         }
@@ -450,9 +481,9 @@ int config_load_pipeline_text(const char *path, const char *text, const char *in
         _cleanup_(pipeline_freep) Pipeline *p = NULL;
         _cleanup_(config_freep) config_t *cfg = NULL;
         const config_setting_t *root, *s;
-        Loader l = { .diag = d, .daemon = dc };
+        Loader l = { .diag = d, .daemon = dc, .include_dir = include_dir };
         size_t errors = d->n_errors;
-        const char *saved = d->file;
+        const char *saved = d->file, *saved_top = d->top;
         int r;
 
         p = calloc(1, sizeof(Pipeline));
@@ -476,14 +507,24 @@ int config_load_pipeline_text(const char *path, const char *text, const char *in
         config_init(cfg);
         if (include_dir)
                 config_set_include_dir(cfg, include_dir);
-        d->file = path;
+        d->file = d->top = path;
         if (!config_read_string(cfg, text)) {
+                const char *in = config_error_file(cfg);
+                _cleanup_free_ char *in_path = in ? included_path(include_dir, in) : NULL,
+                                    *in_text = NULL;
+
+                /* In an @included file (a nested @include among them): there, in its text. */
+                if (in_path) {
+                        d->file = in_path;
+                        (void) read_file(in_path, CONFIG_MAX_SIZE, &in_text, NULL);
+                }
                 if (config_error_type(cfg) == CONFIG_ERR_FILE_IO ||
                     strstr(strempty(config_error_text(cfg)), "include"))
-                        report_include_error(d, cfg, text, include_dir);
+                        report_include_error(d, cfg, in_path ? in_text : text, include_dir);
                 else
                         config_report_read_error(d, cfg);
                 d->file = saved;
+                d->top = saved_top;
                 return -EINVAL;
         }
         if (!name_ok(p->name, true))
@@ -497,21 +538,26 @@ int config_load_pipeline_text(const char *path, const char *text, const char *in
         if (!s)
                 diag_error(d, 0, "no 'targets' group");
         else if (!config_setting_is_group(s))
-                diag_error(d, line_of(s), "'targets' must be a group { name = { ... }; }, not %s",
-                           type_name(s));
+                diag_error_in(d, loader_source(&l, s), line_of(s),
+                              "'targets' must be a group { name = { ... }; }, not %s",
+                              type_name(s));
         else
                 for (int i = 0; i < config_setting_length(s); i++)
                         parse_target(&l, config_setting_get_elem(s, (unsigned) i));
         p->limits = LIMITS_UNSET;
         s = config_setting_get_member(root, "limits");
-        if (s)
+        if (s) {
+                d->file = loader_source(&l, s);
                 config_parse_limits(&l, &p->limits, s, "pipeline: ", false);
+                d->file = path;
+        }
         s = config_setting_get_member(root, "tasks");
         if (!s)
                 diag_error(d, 0, "no 'tasks' list");
         else if (!config_setting_is_list(s))
-                diag_error(d, line_of(s), "'tasks' must be a list ( { ... }, { ... } ), not %s",
-                           type_name(s));
+                diag_error_in(d, loader_source(&l, s), line_of(s),
+                              "'tasks' must be a list ( { ... }, { ... } ), not %s",
+                              type_name(s));
         else
                 for (int i = 0; i < config_setting_length(s); i++)
                         parse_task(&l, config_setting_get_elem(s, (unsigned) i), (size_t) i);
@@ -523,6 +569,7 @@ int config_load_pipeline_text(const char *path, const char *text, const char *in
                         check_cycles(p, d);
         }
         d->file = saved;
+        d->top = saved_top;
         loader_done(&l);
         if (d->n_errors > errors)
                 return -EINVAL;
@@ -539,17 +586,15 @@ void pipelines_free(Pipeline **p, size_t n) {
 void config_report_read_error(Diag *d, const config_t *cfg) {
         unsigned line = (unsigned) config_error_line(cfg);
         const char *text = config_error_text(cfg);
-        /* In an @included file, libconfig names it; the text read from memory has no name. */
-        const char *file = config_error_file(cfg);
 
         if (config_error_type(cfg) == CONFIG_ERR_FILE_IO)
-                diag_error_in(d, file, line, "cannot read an included file");
+                diag_error(d, line, "cannot read an included file");
         else if (text && streq(text, "syntax error"))
-                diag_error_in(d, file, line, "syntax error at or before this line (a missing ';' "
-                                             "or ',', an unclosed '{', '(', '[' or '\"', or a "
-                                             "mismatched closing bracket)");
+                diag_error(d, line, "syntax error at or before this line (a missing ';' or "
+                                    "',', an unclosed '{', '(', '[' or '\"', or a mismatched "
+                                    "closing bracket)");
         else
-                diag_error_in(d, file, line, "%s", strna(text));
+                diag_error(d, line, "%s", strna(text));
 }
 
 static int conf_filter(const struct dirent *de) {

@@ -13,6 +13,7 @@
 void diag_done(Diag *d) {
         for (size_t i = 0; i < d->n_entries; i++) {
                 free(d->entries[i].file);
+                free(d->entries[i].including);
                 free(d->entries[i].message);
         }
         free(d->entries);
@@ -39,6 +40,7 @@ static void diag_add(Diag *d, const char *file, unsigned line, bool error, const
         d->entries = n;
         d->entries[d->n_entries] = (DiagEntry){
                 .file = strdup(file ?: "-"),
+                .including = d->top && file && !streq(file, d->top) ? strdup(d->top) : NULL,
                 .line = line,
                 .error = error,
                 .message = m,
@@ -90,12 +92,16 @@ void diag_sort(Diag *d) {
 int diag_format(const DiagEntry *e, char **ret) {
         int r;
 
+        const char *by = e->including ? " (included by " : "", *end = e->including ? ")" : "";
+
         if (e->line > 0)
-                r = asprintf(ret, "%s:%u: %s%s", strempty(e->file), e->line,
-                             e->error ? "" : "warning: ", strempty(e->message));
+                r = asprintf(ret, "%s:%u: %s%s%s%s%s", strempty(e->file), e->line,
+                             e->error ? "" : "warning: ", strempty(e->message), by,
+                             strempty(e->including), end);
         else
-                r = asprintf(ret, "%s: %s%s", strempty(e->file), e->error ? "" : "warning: ",
-                             strempty(e->message));
+                r = asprintf(ret, "%s: %s%s%s%s%s", strempty(e->file),
+                             e->error ? "" : "warning: ", strempty(e->message), by,
+                             strempty(e->including), end);
         return r < 0 ? -ENOMEM : 0;
 }
 

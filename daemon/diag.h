@@ -10,6 +10,7 @@
 
 typedef struct DiagEntry {
         char *file;
+        char *including;   /* the pipeline file that @includes file, or NULL */
         unsigned line;
         bool error;        /* false: a warning, which does not reject the file */
         char *message;
@@ -18,6 +19,7 @@ typedef struct DiagEntry {
 
 typedef struct Diag {
         const char *file;  /* the file being parsed now; not owned */
+        const char *top;   /* the file whose parse includes it, or NULL; not owned */
         DiagEntry *entries;
         size_t n_entries;
         size_t n_errors;
@@ -34,6 +36,7 @@ void diag_warning(Diag *d, unsigned line, const char *format, ...) _printf_(3, 4
 
 /* Orders entries by file and line, as a reader goes through a file. */
 void diag_sort(Diag *d);
-/* Formats one entry as "file:line: message" (or "file:line: warning: message"). */
+/* Formats one entry as "file:line: message" (or "file:line: warning: message"), with
+ * " (included by FILE)" after the message of one in an included file. */
 int diag_format(const DiagEntry *e, char **ret);
 void diag_print(const Diag *d, FILE *f);

@@ -207,14 +207,20 @@ int manager_load_pipelines(Manager *m, Pipeline ***ret, size_t *ret_n, char ***r
         diag_sort(&d);
         for (size_t k = 0; k < d.n_entries; k++) {
                 _cleanup_free_ char *line = NULL;
-                char file_field[4096], line_field[32];
+                char file_field[4096], line_field[32], included_field[4096];
+                const DiagEntry *e = &d.entries[k];
+                /* CONFIG_FILE is what `sluicectl check` takes: the pipeline, not a part of it. */
                 char *fields[] = { file_field, line_field,
-                                   "MESSAGE_ID=" SLUICE_MESSAGE_CONFIG_ERROR_STR, NULL };
+                                   "MESSAGE_ID=" SLUICE_MESSAGE_CONFIG_ERROR_STR,
+                                   e->including ? included_field : NULL, NULL };
 
-                snprintf(file_field, sizeof(file_field), "CONFIG_FILE=%s", d.entries[k].file);
+                snprintf(file_field, sizeof(file_field), "CONFIG_FILE=%s",
+                         e->including ?: e->file);
+                snprintf(included_field, sizeof(included_field), "CONFIG_INCLUDED_FILE=%s",
+                         e->file);
                 snprintf(line_field, sizeof(line_field), "CONFIG_LINE=%u", d.entries[k].line);
-                if (diag_format(&d.entries[k], &line) >= 0)
-                        log_struct(d.entries[k].error ? LOG_ERR : LOG_WARNING, fields, "%s", line);
+                if (diag_format(e, &line) >= 0)
+                        log_struct(e->error ? LOG_ERR : LOG_WARNING, fields, "%s", line);
         }
         diag_done(&d);
         if (r > 0)

@@ -5,7 +5,8 @@
  * of the files a directory held, so the instances that wrote into it are found from the other
  * end: the producer's inputs are scanned, and each instance they feed that lies below the
  * directory is checked as if its output had been deleted by hand. Moves in a burst are checked
- * together, once a second at most, since a scan costs what the inputs hold.
+ * together, once a second at most, since a scan costs what the inputs hold; so is what reads the
+ * target, which a rescan of it checks again (inputs can go with a directory too).
  */
 #include <stdlib.h>
 
@@ -95,6 +96,9 @@ static int on_gone_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Checked *c, *tmp;
 
         /* The timer is the target's, and goes with it: the target is started here. */
+        evaluate_rescan(&m->host, t, 0);
+        if (!task || task->n_inputs == 0)
+                goto done;
         log_info("Output directories of task '%s' were moved away (%zu); checking its instances "
                  "under them", task->name, t->n_gone_below);
         target_host_scan_begin(&m->host);
@@ -117,6 +121,7 @@ static int on_gone_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 free(c->id);
                 free(c);
         }
+done:
         target_gone_below_clear(t);
         t->gone_checked = now_usec(CLOCK_MONOTONIC);
         return 0;
@@ -127,10 +132,6 @@ void evaluate_gone_below(TargetHost *h, Target *t, const Binding *partial) {
         usec_t now = now_usec(CLOCK_MONOTONIC);
         int r;
 
-        /* Inputs that went with it: what reads them is checked again, as after a lost event. */
-        evaluate_rescan(h, t, 0);
-        if (!t->producer || t->producer->n_inputs == 0)
-                return;
         l = reallocarray(t->gone_below, t->n_gone_below + 1, sizeof(Binding *));
         if (!l || binding_copy(partial, &copy) < 0) {
                 if (l)

@@ -4,6 +4,7 @@
 
 #include "manager.h"
 
-/* The TargetHost gone_below callback: what reads t below partial is checked again now, and
- * the producer's instances below it within a second (with any other directory gone meanwhile). */
+/* The TargetHost gone_below callback: what reads t, and the producer's instances below
+ * partial, are checked again at once, or a second after the last check, with any other
+ * directory gone meanwhile. */
 void evaluate_gone_below(TargetHost *h, Target *t, const Binding *partial);

@@ -4,6 +4,7 @@
  * when it next needs the clock (CURLMOPT_SOCKETFUNCTION, CURLMOPT_TIMERFUNCTION), sd-event
  * wakes for exactly those, and nothing polls. An idle loop has no sources at all.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 struct CurlServer {
         char *key;
         unsigned active;
+        CurlRequest *sent;              /* the active ones */
         CurlRequest *queue;             /* FIFO */
         UT_hash_handle hh;
 };
@@ -40,6 +42,7 @@ static void slot_freed(CurlRequest *r) {
                 return;
         r->active = false;
         r->server->active--;
+        DL_DELETE(r->server->sent, r);
         if (r->server->queue)
                 (void) sd_event_source_set_enabled(r->loop->pump, SD_EVENT_ONESHOT);
 }
@@ -135,6 +138,7 @@ static int send_request(CurlRequest *r) {
                 return -ENOMEM;
         r->active = true;
         r->server->active++;
+        DL_APPEND(r->server->sent, r);
         return 0;
 }
 
@@ -198,11 +202,19 @@ void curl_loop_free(CurlLoop *l) {
         HASH_ITER(hh, l->servers, server, tmp) {
                 CurlRequest *r, *rtmp;
 
-                /* Requests outliving their loop are their owners' to free; nothing sends them. */
+                /* Requests outliving their loop are their owners' to free; nothing sends or
+                 * ends them. */
                 DL_FOREACH_SAFE(server->queue, r, rtmp) {
                         DL_DELETE(server->queue, r);
                         r->queued = false;
                         r->server = NULL;
+                }
+                DL_FOREACH_SAFE(server->sent, r, rtmp) {
+                        DL_DELETE(server->sent, r);
+                        (void) curl_multi_remove_handle(l->multi, r->easy);
+                        r->active = false;
+                        r->server = NULL;
+                        r->loop = NULL;
                 }
                 HASH_DEL(l->servers, server);
                 free(server->key);
@@ -353,6 +365,9 @@ static char *server_key(const char *url) {
         }
         if (asprintf(&key, "%s://%s:%s", strempty(scheme), strempty(host), strempty(port)) < 0)
                 key = NULL;
+        /* Host names are compared as libcurl compares them: without case. */
+        for (char *c = key; c && *c; c++)
+                *c = (char) tolower((unsigned char) *c);
         curl_free(scheme);
         curl_free(host);
         curl_free(port);

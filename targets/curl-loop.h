@@ -43,7 +43,7 @@ struct CurlRequest {
         curl_done_func done;
         void *userdata;
         char errbuf[CURL_ERROR_SIZE];
-        /* The loop's: sent (active), or waiting in server's queue. */
+        /* The loop's: sent (active) or waiting, in the one list of its server's or the other. */
         CurlServer *server;
         bool active, queued;
         CurlRequest *prev, *next;
