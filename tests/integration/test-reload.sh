@@ -32,6 +32,18 @@ grep -q "Keeping the running version of pipeline '$PIPELINE'" "$WORK/daemon.log"
 echo "three four" > "$WORK/logs/b.log"
 wait_for 30 "b's summary, under the old version" test -f "$WORK/summary/b.txt"
 
+# A problem in a file the pipeline @includes is said there; the journal entry names the
+# pipeline file (what sluicectl check takes) and the part.
+part=$WORK/config/pipelines.d/$PIPELINE.inc
+printf '# a part\nbogus_top = 1;\n' > "$part"
+{ cat "$WORK/good.conf"; echo "@include \"$PIPELINE.inc\""; } > "$conf"
+reload
+grep -q "^.*$part:2: unknown key 'bogus_top' (included by $conf)" "$WORK/daemon.log" ||
+    fail "the reload did not say where in the included file: $(grep bogus_top "$WORK/daemon.log")"
+wait_for 10 "the problem in the journal" journal_has MESSAGE_ID=4357e884d3a94c11bd5b09ed71a2e781 \
+    "CONFIG_FILE=$conf" "CONFIG_INCLUDED_FILE=$part" CONFIG_LINE=2
+rm "$part"
+
 # A fixed file with a change: a third stage appears and runs for what exists already.
 sed -e 's|^};$|  upper = { path = "'"$WORK"'/upper/{name:path}.txt"; };\n};|' \
     -e 's|^);$|  , { name = "upper"; inputs = [ "summary" ]; outputs = [ "upper" ];\n      exec = [ "/bin/sh", "-c", "tr a-z A-Z < \\"$0\\" > \\"$1\\"", "${input}", "${output}" ]; }\n);|' \
