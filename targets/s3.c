@@ -35,6 +35,7 @@ typedef struct S3Target {
         char *credentials_file;         /* or */
         char *credential;               /* the name of a systemd credential */
         char *userpwd;                  /* "KEY_ID:SECRET", read at start */
+        char *token_header;             /* temporary credentials' session token, or NULL */
         char *sigv4;                    /* "aws:amz:REGION:s3" */
         unsigned page_size;             /* max-keys */
         CurlRequest *req;               /* the page in flight */
@@ -54,6 +55,17 @@ static CurlOptions options_of(S3Target *st, usec_t timeout) {
                 .aws_sigv4 = st->sigv4,
                 .userpwd = st->userpwd,
         };
+}
+
+/* What every request carries besides its signature: the hash SigV4 wants for S3 (libcurl 7.88
+ * does not add it), and the session token of temporary credentials (STS, an instance role),
+ * which libcurl signs with the other headers. */
+static int add_headers(S3Target *st, CurlRequest *req) {
+        int r = curl_request_add_header(req, EMPTY_SHA256);
+
+        if (r >= 0 && st->token_header)
+                r = curl_request_add_header(req, st->token_header);
+        return r;
 }
 
 /* The URL of the bucket (path style: ENDPOINT/BUCKET, else SCHEME://BUCKET.HOST), then rest. */
@@ -191,7 +203,7 @@ static int request_page(S3Target *st, const char *token) {
                 return -ENOMEM;
         r = curl_request_new(l, url, false, &o, &st->req);
         if (r >= 0)
-                r = curl_request_add_header(st->req, EMPTY_SHA256);
+                r = add_headers(st, st->req);
         if (r >= 0)
                 r = curl_request_start(st->req, on_page, st);
         if (r < 0)
@@ -303,10 +315,11 @@ static int s3_parse(Target *t, const config_setting_t *s, Diag *d) {
         return 0;
 }
 
-/* "access_key_id = ..." and "secret_access_key = ..." lines (aws_-prefixed as in
- * ~/.aws/credentials too); [sections] and '#' comments are skipped. */
+/* "access_key_id = ..." and "secret_access_key = ..." lines, and "session_token = ..." for
+ * temporary credentials (aws_-prefixed as in ~/.aws/credentials too); [sections] and '#'
+ * comments are skipped. */
 static int read_credentials(S3Target *st, const char *path) {
-        _cleanup_free_ char *text = NULL, *id = NULL, *secret = NULL;
+        _cleanup_free_ char *text = NULL, *id = NULL, *secret = NULL, *token = NULL;
         int r;
 
         r = read_file(path, 64 * 1024, &text, NULL);
@@ -328,12 +341,18 @@ static int read_credentials(S3Target *st, const char *path) {
                         r = (id = strdup(v)) ? 0 : -ENOMEM;
                 else if (streq(k, "secret_access_key"))
                         r = (secret = strdup(v)) ? 0 : -ENOMEM;
+                else if (streq(k, "session_token") && v[0]) {
+                        free(token);
+                        r = asprintf(&token, "x-amz-security-token: %s", v) < 0 ? -ENOMEM : 0;
+                }
                 if (r < 0)
                         return r;
         }
         if (!id || !secret)
                 return -EBADMSG;
         free(st->userpwd);
+        free(st->token_header);
+        st->token_header = TAKE_PTR(token);
         return asprintf(&st->userpwd, "%s:%s", id, secret) < 0 ? -ENOMEM : 0;
 }
 
@@ -397,7 +416,7 @@ static int s3_commit(Target *t, const char *tmp, const char *location) {
         }
         r = curl_request_new(NULL, url, true, &o, &req);
         if (r >= 0)
-                r = curl_request_add_header(req, EMPTY_SHA256);
+                r = add_headers(st, req);
         if (r >= 0)
                 (void) curl_easy_setopt(req->easy, CURLOPT_HTTPHEADER, req->extra_headers);
         if (r >= 0)
@@ -425,6 +444,7 @@ static void s3_done(Target *t) {
         free(st->credentials_file);
         free(st->credential);
         free(st->userpwd);
+        free(st->token_header);
         free(st->sigv4);
 }
 

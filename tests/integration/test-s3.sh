@@ -60,6 +60,31 @@ wait_for 30 "the held run's output, served" test -s "$WORK/out/2026-11-03.csv"
 [ "$(cat "$WORK/out/2026-11-03.csv")" = HELD ] || fail "wrong content: $(cat "$WORK/out/2026-11-03.csv")"
 cp "$WORK/s3.conf.full" "$conf"
 
+# Temporary credentials (STS, an instance role): the session token goes with every request.
+# nginx in front of s3rver refuses a request without it (s3rver itself does not look).
+NGINX_EXTRA="location /test { if (\$http_x_amz_security_token != \"t0ken\") { return 403; }
+                              proxy_pass http://127.0.0.1:$S3_PORT; }"
+start_nginx
+printf '[default]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\naws_session_token = t0ken\n' \
+    > "$WORK/s3-token.cred"
+cat > "$WORK/config/pipelines.d/tokened.conf" <<CONF
+targets = {
+  tokened = { s3 = "s3://test/tokened/{day:date}.csv"; endpoint = "http://127.0.0.1:$NGINX_PORT";
+              credentials_file = "$WORK/s3-token.cred"; poll = "1s"; };
+  fetched = { path = "$WORK/out/tokened/{day:date}"; };
+};
+tasks = ( { name = "t"; inputs = [ "tokened" ]; outputs = [ "fetched" ];
+            exec = [ "/usr/bin/touch", "\${output}" ]; } );
+CONF
+kill -HUP "$DAEMON_PID"
+two_reloads() { [ "$(grep -c "Reloaded:" "$WORK/daemon.log")" -ge 2 ]; }
+wait_for 30 "the reload" two_reloads
+echo tok | s3_put tokened/2026-11-05.csv
+wait_for 30 "an object listed with a session token" test -f "$WORK/out/tokened/2026-11-05"
+grep -q "GET /test?.*prefix=tokened%2F HTTP/1.1\" 200" "$WORK/nginx/access.log" ||
+    fail "no listing through nginx: $(tail -n 3 "$WORK/nginx/access.log")"
+rm "$WORK/config/pipelines.d/tokened.conf"
+
 # Wrong credentials: S3's own words in the log.
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"; DAEMON_PID=
 printf 'access_key_id = WRONG\nsecret_access_key = WRONG\n' > "$WORK/s3.cred"
