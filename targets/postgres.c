@@ -16,9 +16,11 @@
 #include "config-internal.h"
 #include "log.h"
 #include "remote.h"
+#include "resolve.h"
 
 typedef enum PgState {
         PG_IDLE,                /* no connection */
+        PG_RESOLVING,           /* the host name, off the loop (resolve.c) */
         PG_CONNECTING,
         PG_LISTENING,           /* LISTEN sent */
         PG_READY,               /* connected, nothing in flight */
@@ -32,6 +34,9 @@ typedef struct PgTarget {
         char *channel;          /* quoted for SQL, or NULL */
         char *prefix;           /* the update_id's literal start, as a LIKE pattern */
         PGconn *conn;
+        Resolve *resolve;
+        char *addresses;        /* the host's, as last resolved: "a1,a2,..." */
+        unsigned n_addresses;
         PgState state;
         bool want_poll;         /* a poll waits for the connection */
         int fd;
@@ -45,6 +50,8 @@ static inline PgTarget *PG(Target *t) {
 }
 
 static void drop(PgTarget *pt) {
+        resolve_cancel(pt->resolve);
+        pt->resolve = NULL;
         pt->io = sd_event_source_disable_unref(pt->io);
         pt->deadline = sd_event_source_disable_unref(pt->deadline);
         if (pt->conn)
@@ -96,7 +103,8 @@ static int watch(PgTarget *pt, uint32_t events) {
 static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
         PgTarget *pt = userdata;
 
-        fail(pt, pt->state == PG_CONNECTING ? "cannot connect: timed out" : "query timed out");
+        fail(pt, pt->state == PG_RESOLVING ? "cannot resolve the host name: timed out" :
+                 pt->state == PG_CONNECTING ? "cannot connect: timed out" : "query timed out");
         return 0;
 }
 
@@ -232,8 +240,123 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         return 0;
 }
 
+/* The connection's parameters as libpq parses them (a URI too), for the *Params calls. */
+typedef struct PgParams {
+        PQconninfoOption *options;
+        const char **keys, **values;
+        char *hosts;
+} PgParams;
+
+static void params_done(PgParams *p) {
+        PQconninfoFree(p->options);
+        free(p->keys);
+        free(p->values);
+        free(p->hosts);
+}
+
+/* With addresses (n of them, resolved here), hostaddr is given and host repeated once per
+ * address, as libpq pairs the two lists; it then tries them in order, as it would have. extra
+ * goes last, where it overrides (NULL: none). */
+static int params_build(const PgTarget *pt, const char *addresses, unsigned n,
+                        const char *extra_key, const char *extra_value, PgParams *p) {
+        const char *host = NULL;
+        size_t k = 0, count = 0;
+
+        *p = (PgParams){};
+        p->options = PQconninfoParse(pt->conninfo, NULL);
+        if (!p->options)
+                return -EINVAL;
+        for (const PQconninfoOption *o = p->options; o->keyword; o++)
+                count++;
+        p->keys = calloc(count + 4, sizeof(char *));
+        p->values = calloc(count + 4, sizeof(char *));
+        if (!p->keys || !p->values)
+                return -ENOMEM;
+        for (const PQconninfoOption *o = p->options; o->keyword; o++) {
+                if (!o->val)
+                        continue;
+                if (streq(o->keyword, "host"))
+                        host = o->val;
+                if (addresses && (streq(o->keyword, "host") || streq(o->keyword, "hostaddr")))
+                        continue;
+                p->keys[k] = o->keyword;
+                p->values[k++] = o->val;
+        }
+        if (addresses && host) {
+                size_t len = strlen(host) + 1;
+
+                p->hosts = calloc(n, len);
+                if (!p->hosts)
+                        return -ENOMEM;
+                for (unsigned i = 0; i < n; i++) {
+                        memcpy(p->hosts + i * len, host, len - 1);
+                        p->hosts[i * len + len - 1] = i + 1 < n ? ',' : 0;
+                }
+                p->keys[k] = "host";
+                p->values[k++] = p->hosts;
+                p->keys[k] = "hostaddr";
+                p->values[k++] = addresses;
+        }
+        if (extra_key) {
+                p->keys[k] = extra_key;
+                p->values[k++] = extra_value;
+        }
+        return 0;
+}
+
+/* The host name libpq would look up itself, on the loop's thread, or NULL. */
+static char *host_to_resolve(const PgTarget *pt) {
+        PQconninfoOption *options = PQconninfoParse(pt->conninfo, NULL);
+        const char *host = NULL, *hostaddr = NULL;
+        char *r = NULL;
+
+        for (const PQconninfoOption *o = options; o && o->keyword; o++)
+                if (streq(o->keyword, "host"))
+                        host = o->val;
+                else if (streq(o->keyword, "hostaddr"))
+                        hostaddr = o->val;
+        if (resolve_wanted(host) && !(hostaddr && hostaddr[0]))
+                r = strdup(host);
+        PQconninfoFree(options);
+        return r;
+}
+
+static void connect_start(PgTarget *pt, const char *addresses, unsigned n) {
+        PgParams p;
+
+        if (params_build(pt, addresses, n, NULL, NULL, &p) >= 0)
+                pt->conn = PQconnectStartParams(p.keys, p.values, 0);
+        params_done(&p);
+        if (!pt->conn || PQstatus(pt->conn) == CONNECTION_BAD ||
+            PQsetnonblocking(pt->conn, 1) != 0) {
+                fail(pt, "cannot connect");
+                return;
+        }
+        pt->state = PG_CONNECTING;
+        set_deadline(pt, pt->remote.connect_timeout);
+        if (watch(pt, EPOLLOUT) < 0)
+                fail(pt, "cannot connect");
+}
+
+static void on_resolved(const char *error, const char *addresses, unsigned n, void *userdata) {
+        PgTarget *pt = userdata;
+
+        pt->resolve = NULL;     /* the resolver frees it */
+        if (error) {
+                fail(pt, error);
+                return;
+        }
+        /* Kept for the confirmations, which connect on their own and must not block on DNS. */
+        free(pt->addresses);
+        pt->addresses = strdup(addresses);
+        pt->n_addresses = pt->addresses ? n : 0;
+        pt->deadline = sd_event_source_disable_unref(pt->deadline);
+        connect_start(pt, addresses, n);
+}
+
 static int pg_poll(RemoteTarget *rt) {
         PgTarget *pt = (PgTarget *) rt;
+        _cleanup_free_ char *host = NULL;
 
         pt->want_poll = true;
         switch (pt->state) {
@@ -244,17 +367,14 @@ static int pg_poll(RemoteTarget *rt) {
         default:
                 return 0;       /* sent when the connection is up */
         }
-        pt->conn = PQconnectStart(pt->conninfo);
-        if (!pt->conn)
-                return -ENOMEM;
-        if (PQstatus(pt->conn) == CONNECTION_BAD || PQsetnonblocking(pt->conn, 1) != 0) {
-                fail(pt, "cannot connect");
+        host = host_to_resolve(pt);
+        if (host && resolve_start(rt->target.host->event, host, on_resolved, pt,
+                                  &pt->resolve) >= 0) {
+                pt->state = PG_RESOLVING;
+                set_deadline(pt, rt->connect_timeout);
                 return 0;
         }
-        pt->state = PG_CONNECTING;
-        set_deadline(pt, rt->connect_timeout);
-        if (watch(pt, EPOLLOUT) < 0)
-                fail(pt, "cannot connect");
+        connect_start(pt, NULL, 0);     /* an address, a socket, or libpq's own lookup */
         return 0;
 }
 
@@ -349,6 +469,7 @@ static int pg_commit(Target *t, const char *tmp, const char *location) {
         _cleanup_free_ char *sql = NULL, *limits = NULL;
         const char *params[] = { location };
         char connect_timeout[32];
+        PgParams p;
         PGconn *c;
         PGresult *res;
         int r;
@@ -360,9 +481,16 @@ static int pg_commit(Target *t, const char *tmp, const char *location) {
                      (unsigned long long) MAX(pt->remote.timeout / USEC_PER_MSEC, 1u),
                      (unsigned long long) MAX(pt->remote.timeout / USEC_PER_MSEC, 1u)) < 0)
                 return -ENOMEM;
-        /* As parameters, not text appended: the connection may be given as a URI. */
-        c = PQconnectdbParams((const char *[]){ "dbname", "connect_timeout", NULL },
-                              (const char *[]){ pt->conninfo, connect_timeout, NULL }, 1);
+        /* As parameters, not text appended: the connection may be given as a URI. With the
+         * addresses the last poll resolved, libpq does not look the name up on this thread. */
+        r = params_build(pt, pt->addresses, pt->n_addresses, "connect_timeout", connect_timeout,
+                         &p);
+        if (r < 0) {
+                params_done(&p);
+                return r;
+        }
+        c = PQconnectdbParams(p.keys, p.values, 0);
+        params_done(&p);
         if (PQstatus(c) != CONNECTION_OK) {
                 log_warning("Target '%s': cannot confirm '%s': %.*s", t->name, location,
                             (int) strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
@@ -391,6 +519,7 @@ static void pg_done(Target *t) {
 
         drop(pt);
         remote_done(t);
+        free(pt->addresses);
         free(pt->conninfo);
         free(pt->table);
         free(pt->channel);

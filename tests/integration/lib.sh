@@ -3,6 +3,7 @@
 # where none runs), a scratch directory, the real sluiced, and polling with deadlines instead
 # of sleeps. Sourced, not run.
 set -euo pipefail
+DAEMON_PREFIX=()
 
 : "${SLUICED:?set by meson}" "${SLUICECTL:?set by meson}" "${SOURCE_ROOT:?set by meson}"
 eval "$("$SOURCE_ROOT/contrib/systemd-up")"
@@ -73,8 +74,9 @@ more_startups_than() { [ "$(startups)" -gt "$1" ]; }
 start_daemon() {
     local before
     before=$(startups)
-    "$SLUICED" --user -C "$WORK/config" --state-dir "$WORK/state" --bus-name "$SLUICE_BUS_NAME" \
-        "$@" >>"$WORK/daemon.log" 2>&1 &
+    # DAEMON_PREFIX: a command the daemon runs under (an array: unshare, for one).
+    "${DAEMON_PREFIX[@]}" "$SLUICED" --user -C "$WORK/config" --state-dir "$WORK/state" \
+        --bus-name "$SLUICE_BUS_NAME" "$@" >>"$WORK/daemon.log" 2>&1 &
     DAEMON_PID=$!
     wait_for 30 "sluiced to finish its start-up scan" more_startups_than "$before"
 }

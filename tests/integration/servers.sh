@@ -74,11 +74,29 @@ while True:
     wait_for 10 "the stalling server to listen" staller_up
 }
 staller_up() { (echo > "/dev/tcp/127.0.0.1/$STALL_PORT") 2>/dev/null; }
+
+# start_silent_dns: a DNS server on 127.0.0.2:53 that takes queries and never answers (the DNS
+# server of a network in trouble); each query's arrival is a line of $WORK/dns-queries.
+start_silent_dns() {
+    : > "$WORK/dns-queries"
+    python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.2", 53))
+with open(sys.argv[1], "a", buffering=1) as log:
+    while True:
+        s.recvfrom(4096); log.write("query\n")
+' "$WORK/dns-queries" &
+    DNS_PID=$!
+    wait_for 10 "the silent DNS server to listen" dns_up
+}
+dns_up() { ss -Hlun 'src 127.0.0.2:53' | grep -q .; }
 stop_servers() {
     stop_nginx
     stop_s3rver
     stop_postgres
     [ -n "${STALL_PID:-}" ] && kill "$STALL_PID" 2>/dev/null || true
+    [ -n "${DNS_PID:-}" ] && kill "$DNS_PID" 2>/dev/null || true
 }
 
 # start_s3rver: s3rver (from npm, installed by contrib/install-deps) on $S3_PORT with the

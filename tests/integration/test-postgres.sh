@@ -40,4 +40,38 @@ for d in 2026-10-31 2026-11-01 2026-11-02; do
     started_once "$(unit report "$d")"
     started_once "$(unit publish "$d")"
 done
+
+# A DNS server that takes queries and never answers: the host name is looked up off the loop,
+# so the daemon goes on (a file that lands runs) while the lookup hangs, and the lookup's end
+# is said in words. libpq looks names up on the caller's thread, which held the whole daemon
+# for the resolver's timeouts (and a few such targets, past the watchdog).
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"; DAEMON_PID=
+start_silent_dns
+printf 'nameserver 127.0.0.2\noptions timeout:5 attempts:1\n' > "$WORK/resolv.conf"
+cat > "$WORK/config/pipelines.d/$PIPELINE.conf" <<CONF
+targets = {
+  far      = { postgres = "far/{day:date}"; poll = "1h"; connect_timeout = "60s";
+               connection = "host=db.sluice.test port=$PG_PORT dbname=postgres user=postgres"; };
+  far_out  = { path = "$WORK/out/far/{day:date}"; };
+  near     = { path = "$WORK/near/{n:int}"; };
+  near_out = { path = "$WORK/out/near/{n:int}"; };
+};
+tasks = (
+  { name = "far"; inputs = [ "far" ]; outputs = [ "far_out" ]; exec = [ "/bin/true" ]; },
+  { name = "near"; inputs = [ "near" ]; outputs = [ "near_out" ];
+    exec = [ "/bin/cp", "\${input}", "\${output}" ]; }
+);
+CONF
+mkdir -p "$WORK/near"
+# The daemon alone sees that resolv.conf, in a mount namespace of its own.
+DAEMON_PREFIX=(unshare -m -- sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$WORK/resolv.conf")
+start_daemon
+wait_for 30 "the lookup to reach the DNS server" test -s "$WORK/dns-queries"
+echo x > "$WORK/near/1"
+wait_for 30 "a file that landed while the lookup hangs" test -f "$WORK/out/near/1"
+if logged "Cannot poll target 'far'"; then
+    fail "the arrival waited for the lookup: $(grep "Cannot poll target 'far'" "$WORK/daemon.log")"
+fi
+wait_for 60 "the lookup's end, in words" logged "Cannot poll target 'far' .*cannot resolve 'db.sluice.test'"
+DAEMON_PREFIX=()
 echo ok
