@@ -78,11 +78,12 @@ staller_up() { (echo > "/dev/tcp/127.0.0.1/$STALL_PORT") 2>/dev/null; }
 # start_silent_dns: a DNS server on 127.0.0.2:53 that takes queries and never answers (the DNS
 # server of a network in trouble); each query's arrival is a line of $WORK/dns-queries.
 start_silent_dns() {
-    : > "$WORK/dns-queries"
+    : > "$WORK/dns-queries"; rm -f "$WORK/dns-queries.ready"
     python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.2", 53))
+open(sys.argv[1] + ".ready", "w").close()
 with open(sys.argv[1], "a", buffering=1) as log:
     while True:
         s.recvfrom(4096); log.write("query\n")
@@ -90,7 +91,7 @@ with open(sys.argv[1], "a", buffering=1) as log:
     DNS_PID=$!
     wait_for 10 "the silent DNS server to listen" dns_up
 }
-dns_up() { ss -Hlun 'src 127.0.0.2:53' | grep -q .; }
+dns_up() { [ -e "$WORK/dns-queries.ready" ]; }
 stop_servers() {
     stop_nginx
     stop_s3rver
