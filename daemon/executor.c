@@ -540,6 +540,8 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
              strv_extendf(&fields, "SLUICE_RUN_ID=%s", run->id_str) < 0))
                 return -ENOMEM;
         wrapped = can_record_itself(task) || m->helper_everywhere;
+        if (wrapped && unit_props_encode_command(&argv) < 0)
+                return -ENOMEM;
         if (can_record_itself(task))
                 /* sluice-result runs the task and records its end: no ExecStopPost=. */
                 r = argv_prepend(&argv, STRV_MAKE(m->result_helper, "--run", m->state_dir,

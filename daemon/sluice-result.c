@@ -17,6 +17,8 @@
  *       The ExecStart= beside that ExecStopPost=: becomes COMMAND, leaving a watcher that holds
  *       the run's end until journald has read the task's output (watch(), below).
  *
+ *   --run and --exec take COMMAND [ARG...] as "--hex BLOB" too: see command_of().
+ *
  * Tiny on purpose: it runs once per task run, in front of the task. Linked statically, and
  * with musl where musl-gcc is installed: glibc's start-up probes the CPU's caches with cpuid,
  * a trap to the hypervisor on a VM, ~0.3 ms before the task's first instruction (bench/RESULTS.md).
@@ -373,14 +375,57 @@ static int exec_watched(char **argv) {
         return EXIT_EXEC;
 }
 
+static int hex_digit(char c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* "--hex BLOB": the command, NUL-separated and in hex, as the daemon sends one that systemd 252
+ * could not keep unchanged in a transient unit file (unit-props.c); decoded in place. Else the
+ * command as it is. NULL if the blob is not one. */
+static char **command_of(char **argv) {
+        char *blob, *out, **l;
+        size_t n = 0, k = 0;
+
+        if (!argv[0] || strcmp(argv[0], "--hex") != 0)
+                return argv;
+        blob = argv[1];
+        if (!blob || argv[2] || strlen(blob) % 2 != 0)
+                return NULL;
+        out = blob;
+        for (size_t i = 0; blob[i]; i += 2) {
+                int hi = hex_digit(blob[i]), lo = hex_digit(blob[i + 1]);
+
+                if (hi < 0 || lo < 0)
+                        return NULL;
+                out[k] = (char) (hi << 4 | lo);
+                n += out[k++] == 0;
+        }
+        if (n == 0 || out[k - 1] != 0)
+                return NULL;
+        l = calloc(n + 1, sizeof(char *));
+        if (!l)
+                return NULL;
+        for (size_t i = 0, j = 0; j < n; i += strlen(out + i) + 1)
+                l[j++] = out + i;
+        return l;
+}
+
 int main(int argc, char *argv[]) {
-        if (argc >= 5 && strcmp(argv[1], "--run") == 0)
-                return run(argv[2], argv[3], argv + 4);
-        if (argc >= 3 && strcmp(argv[1], "--exec") == 0)
-                return exec_watched(argv + 2);
+        if ((argc >= 5 && strcmp(argv[1], "--run") == 0) ||
+            (argc >= 3 && strcmp(argv[1], "--exec") == 0)) {
+                bool exec = strcmp(argv[1], "--exec") == 0;
+                char **command = command_of(argv + (exec ? 2 : 4));
+
+                if (!command) {
+                        fprintf(stderr, "sluice-result: a --hex command that is not one\n");
+                        return EXIT_FAILURE;
+                }
+                return exec ? exec_watched(command) : run(argv[2], argv[3], command);
+        }
         if (argc != 3) {
                 fprintf(stderr, "usage: sluice-result --run STATE_DIR RUN_ID COMMAND [ARG...]\n"
                                 "       sluice-result --exec COMMAND [ARG...]\n"
+                                "       (COMMAND [ARG...] may be --hex BLOB)\n"
                                 "       sluice-result STATE_DIR RUN_ID  (as ExecStopPost=)\n");
                 return EXIT_FAILURE;
         }

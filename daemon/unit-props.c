@@ -4,6 +4,9 @@
  * message, so systemd's defaults (and the slice's) apply to everything a pipeline leaves alone.
  * Signatures are systemd's D-Bus API as of v252.
  */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "unit-props.h"
@@ -40,6 +43,57 @@ static int append_strv(sd_bus_message *m, const char *name, char * const *l) {
         if (r < 0)
                 return r;
         return close_containers(m, 2);
+}
+
+/*
+ * systemd 252 writes an ExecStart= argument holding ';', '$' or '\\' into the transient unit
+ * file escaped in a way its own parser does not undo ("a;b" comes back as "a\\;b"), so after a
+ * daemon-reload a unit not yet started runs another command than the one asked for: a shell
+ * one-liner breaks, and worse is possible. Such a command travels as hex, NUL-separated, which
+ * survives anything; sluice-result turns it back. Commands of plain characters stay readable in
+ * systemctl status. Checked by a real daemon-reload in test-control.
+ */
+static bool survives_unit_file(const char *a) {
+        for (const unsigned char *c = (const unsigned char *) a; *c; c++)
+                if (!(isalnum(*c) || strchr("/._+=:@,%{}^~ -", *c)))
+                        return false;
+        return true;
+}
+
+int unit_props_encode_command(char ***argv) {
+        static const char digits[] = "0123456789abcdef";
+        _cleanup_free_ char *hex = NULL;
+        size_t n = 0;
+        char *p, **l;
+
+        STRV_FOREACH(a, *argv) {
+                if (!survives_unit_file(*a))
+                        n = 1;
+        }
+        if (n == 0)
+                return 0;
+        STRV_FOREACH(a, *argv)
+                n += 2 * (strlen(*a) + 1);
+        p = hex = malloc(n + 1);
+        if (!hex)
+                return -ENOMEM;
+        STRV_FOREACH(a, *argv) {
+                for (const unsigned char *c = (const unsigned char *) *a;; c++) {
+                        *p++ = digits[*c >> 4];
+                        *p++ = digits[*c & 15];
+                        if (!*c)
+                                break;
+                }
+        }
+        *p = 0;
+        l = NULL;
+        if (strv_extend(&l, "--hex") < 0 || strv_consume(&l, TAKE_PTR(hex)) < 0) {
+                strv_free(l);
+                return -ENOMEM;
+        }
+        strv_free(*argv);
+        *argv = l;
+        return 0;
 }
 
 /*

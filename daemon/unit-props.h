@@ -29,6 +29,10 @@ typedef struct UnitSpec {
         char * const *on_failure;       /* OnFailure= units */
 } UnitSpec;
 
+/* A command sluice-result runs: when an argument would not survive systemd 252's transient unit
+ * file (daemon-reload), replaced by "--hex BLOB", which sluice-result decodes. */
+int unit_props_encode_command(char ***argv);
+
 /* Appends the (sv) entries of the property array; the caller opened the a(sv) container. */
 int unit_props_append(sd_bus_message *m, const UnitSpec *s);
 

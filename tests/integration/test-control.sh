@@ -95,9 +95,15 @@ printf 'y\n' > "$WORK/raw/1999-01-03.log"
 wait_for 30 "$held to run" systemctl --user is-active -q "$held"
 # A daemon-reload re-reads the unit's transient file: every setting sluiced gave it must be
 # one the unit file parser knows (systemd 252 wrote ExecStartEx=, which it does not).
+# Its command ("case ... ;; esac; ...", with '$' and ';') must come back from the file as it
+# went in (systemd 252 wrote such arguments escaped in a way it does not read back).
+command_of() { systemctl --user show -P ExecStart "$1" | sed 's/.*argv\[\]=\(.*\) ; ignore_errors=.*/\1/'; }
+before=$(command_of "$held")
 systemctl --user daemon-reload
 [ "$(systemctl --user show -P LoadState "$held")" = loaded ] ||
     fail "$held after a daemon-reload: $(systemctl --user show -P LoadState "$held")"
+[ "$(command_of "$held")" = "$before" ] ||
+    fail "the command changed in a daemon-reload: '$before' became '$(command_of "$held")'"
 # A queued instance cancelled is failed, "cancelled", not dropped to be queued again later.
 printf 'q\n' > "$WORK/raw/1999-01-08.log"
 queued_listed() { ctl list --state queued | grep -q "hold .*day=1999-01-08"; }
