@@ -240,49 +240,31 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         return 0;
 }
 
-/* The connection's parameters as libpq parses them (a URI too), for the *Params calls. */
+/* The parameters of a connection: the connection string as the user wrote it (a URI too),
+ * expanded by libpq as before, with what follows it overriding it. */
 typedef struct PgParams {
-        PQconninfoOption *options;
-        const char **keys, **values;
+        const char *keys[5], *values[5];
         char *hosts;
 } PgParams;
 
 static void params_done(PgParams *p) {
-        PQconninfoFree(p->options);
-        free(p->keys);
-        free(p->values);
         free(p->hosts);
 }
 
+static char *host_to_resolve(const PgTarget *pt);
+
 /* With addresses (n of them, resolved here), hostaddr is given and host repeated once per
  * address, as libpq pairs the two lists; it then tries them in order, as it would have. extra
- * goes last, where it overrides (NULL: none). */
+ * goes last (NULL: none). */
 static int params_build(const PgTarget *pt, const char *addresses, unsigned n,
                         const char *extra_key, const char *extra_value, PgParams *p) {
-        const char *host = NULL;
-        size_t k = 0, count = 0;
+        _cleanup_free_ char *host = addresses ? host_to_resolve(pt) : NULL;
+        size_t k = 0;
 
         *p = (PgParams){};
-        p->options = PQconninfoParse(pt->conninfo, NULL);
-        if (!p->options)
-                return -EINVAL;
-        for (const PQconninfoOption *o = p->options; o->keyword; o++)
-                count++;
-        p->keys = calloc(count + 4, sizeof(char *));
-        p->values = calloc(count + 4, sizeof(char *));
-        if (!p->keys || !p->values)
-                return -ENOMEM;
-        for (const PQconninfoOption *o = p->options; o->keyword; o++) {
-                if (!o->val)
-                        continue;
-                if (streq(o->keyword, "host"))
-                        host = o->val;
-                if (addresses && (streq(o->keyword, "host") || streq(o->keyword, "hostaddr")))
-                        continue;
-                p->keys[k] = o->keyword;
-                p->values[k++] = o->val;
-        }
-        if (addresses && host) {
+        p->keys[k] = "dbname";
+        p->values[k++] = pt->conninfo;
+        if (host) {
                 size_t len = strlen(host) + 1;
 
                 p->hosts = calloc(n, len);
@@ -325,7 +307,7 @@ static void connect_start(PgTarget *pt, const char *addresses, unsigned n) {
         PgParams p;
 
         if (params_build(pt, addresses, n, NULL, NULL, &p) >= 0)
-                pt->conn = PQconnectStartParams(p.keys, p.values, 0);
+                pt->conn = PQconnectStartParams(p.keys, p.values, 1);
         params_done(&p);
         if (!pt->conn || PQstatus(pt->conn) == CONNECTION_BAD ||
             PQsetnonblocking(pt->conn, 1) != 0) {
@@ -357,6 +339,7 @@ static void on_resolved(const char *error, const char *addresses, unsigned n, vo
 static int pg_poll(RemoteTarget *rt) {
         PgTarget *pt = (PgTarget *) rt;
         _cleanup_free_ char *host = NULL;
+        int r;
 
         pt->want_poll = true;
         switch (pt->state) {
@@ -368,13 +351,20 @@ static int pg_poll(RemoteTarget *rt) {
                 return 0;       /* sent when the connection is up */
         }
         host = host_to_resolve(pt);
-        if (host && resolve_start(rt->target.host->event, host, on_resolved, pt,
-                                  &pt->resolve) >= 0) {
-                pt->state = PG_RESOLVING;
-                set_deadline(pt, rt->connect_timeout);
+        if (!host) {
+                connect_start(pt, NULL, 0);     /* an address, a socket, or a list of hosts */
                 return 0;
         }
-        connect_start(pt, NULL, 0);     /* an address, a socket, or libpq's own lookup */
+        r = resolve_start(rt->target.host->event, host, on_resolved, pt, &pt->resolve);
+        if (r < 0) {
+                /* Not libpq's lookup on this thread instead: that is what this avoids. */
+                fail(pt, r == -EAGAIN ? "cannot resolve the host name: too many lookups under "
+                                        "way (is the DNS server answering?)"
+                                      : "cannot resolve the host name: out of resources");
+                return 0;
+        }
+        pt->state = PG_RESOLVING;
+        set_deadline(pt, rt->connect_timeout);
         return 0;
 }
 
@@ -489,7 +479,7 @@ static int pg_commit(Target *t, const char *tmp, const char *location) {
                 params_done(&p);
                 return r;
         }
-        c = PQconnectdbParams(p.keys, p.values, 0);
+        c = PQconnectdbParams(p.keys, p.values, 1);
         params_done(&p);
         if (PQstatus(c) != CONNECTION_OK) {
                 log_warning("Target '%s': cannot confirm '%s': %.*s", t->name, location,

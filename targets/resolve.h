@@ -2,6 +2,7 @@
 /* Host names resolved off the event loop */
 #pragma once
 
+#include <stdbool.h>
 #include <systemd/sd-event.h>
 
 typedef struct Resolve Resolve;
@@ -16,8 +17,8 @@ typedef void (*resolve_done_func)(const char *error, const char *addresses, unsi
 /* Whether host is a name to look up: not an address, not a socket path, one host only. */
 bool resolve_wanted(const char *host);
 
-/* Looks host up in the resolver's own threads (getaddrinfo_a); done is called from the loop,
- * never from here. */
+/* Looks host up in a thread of its own; done is called from the loop, never from here.
+ * -EAGAIN when too many lookups are under way already (a DNS server not answering). */
 int resolve_start(sd_event *e, const char *host, resolve_done_func done, void *userdata,
                   Resolve **ret);
 /* done is not called; a lookup under way ends on its own and is freed then. */

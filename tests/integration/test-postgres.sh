@@ -47,7 +47,7 @@ done
 # for the resolver's timeouts (and a few such targets, past the watchdog).
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"; DAEMON_PID=
 start_silent_dns
-printf 'nameserver 127.0.0.2\noptions timeout:5 attempts:1\n' > "$WORK/resolv.conf"
+printf 'nameserver 127.0.0.2\noptions timeout:15 attempts:1\n' > "$WORK/resolv.conf"
 cat > "$WORK/config/pipelines.d/$PIPELINE.conf" <<CONF
 targets = {
   far      = { postgres = "far/{day:date}"; poll = "1h"; connect_timeout = "60s";
@@ -67,6 +67,11 @@ mkdir -p "$WORK/near"
 DAEMON_PREFIX=(unshare -m -- sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$WORK/resolv.conf")
 start_daemon
 wait_for 30 "the lookup to reach the DNS server" test -s "$WORK/dns-queries"
+# A reload meanwhile: the lookup's thread must not be where SIGHUP lands (it would end the daemon).
+reloads_before=$(grep -c "Reloaded:" "$WORK/daemon.log" || true)
+kill -HUP "$DAEMON_PID"
+reloaded() { [ "$(grep -c "Reloaded:" "$WORK/daemon.log")" -gt "$reloads_before" ]; }
+wait_for 30 "the reload while the lookup hangs" reloaded
 echo x > "$WORK/near/1"
 wait_for 30 "a file that landed while the lookup hangs" test -f "$WORK/out/near/1"
 if logged "Cannot poll target 'far'"; then
