@@ -173,6 +173,10 @@ static uint32_t watch_mask(const LocalTarget *lt, size_t level) {
          * which must not go on reporting under the old name. */
         uint32_t m = IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_ONLYDIR;
 
+        /* The root, or a directory above it, renamed: no watch of the target's sees that from
+         * above, and its watch would follow the tree to where it went. */
+        if (level <= lt->root_level)
+                m |= IN_MOVE_SELF;
         if (level != last_level(lt))
                 return m;
         m |= IN_DELETE | IN_MOVED_FROM;
@@ -667,8 +671,61 @@ static bool entry_below(const WatchEntry *e, const void *path) {
         return strneq(e->dir, path, n) && (!e->dir[n] || e->dir[n] == '/');
 }
 
+/* The root's own watch, or one above it: not a directory of a {x:path} tail, whose level is
+ * the root's too when the root is the last level. */
+static bool at_root_or_above(const WatchEntry *e) {
+        return e->level < e->target->root_level ||
+               (e->level == e->target->root_level && !e->rel);
+}
+
+/*
+ * The watches at and below it go. A target whose root was among them (mv out out.old, mv out
+ * /trash/, seen by its parent's watch, another target's, or by the root's own IN_MOVE_SELF) is
+ * no longer where its template says, though those watches would follow the tree: it is watched
+ * again from what is left of its prefix, and whatever it held counts as gone, as for a
+ * directory renamed away below a root.
+ */
 static void forget_dir(LocalState *s, const char *path) {
+        _cleanup_free_ LocalTarget **moved = NULL;
+        _cleanup_(binding_freep) Binding *all = NULL;
+        size_t n = 0, cap = 0;
+        Watch *w, *tmp;
+
+        HASH_ITER(hh, s->watches, w, tmp)
+                for (size_t i = 0; i < w->n_entries; i++) {
+                        LocalTarget *lt = w->entries[i].target;
+                        bool known = false;
+
+                        if (!entry_below(&w->entries[i], path) ||
+                            !at_root_or_above(&w->entries[i]))
+                                continue;
+                        for (size_t k = 0; k < n && !known; k++)
+                                known = moved[k] == lt;
+                        if (known)
+                                continue;
+                        if (n == cap) {
+                                LocalTarget **m = reallocarray(moved, cap * 2 + 4,
+                                                               sizeof(LocalTarget *));
+                                if (!m) {
+                                        log_oom();
+                                        break;
+                                }
+                                moved = m;
+                                cap = cap * 2 + 4;
+                        }
+                        moved[n++] = lt;
+                }
         drop_entries(s, entry_below, path);
+        if (n > 0 && binding_new(&all) < 0) {
+                log_oom();
+                return;
+        }
+        for (size_t k = 0; k < n; k++) {
+                log_info("Target '%s': %s was renamed away; watching for it again",
+                         moved[k]->target.name, path);
+                (void) watch_from_root(s, moved[k]);
+                target_gone_below(&moved[k]->target, all);
+        }
 }
 
 static void dir_event(LocalState *s, LocalTarget *lt, const struct inotify_event *ev,
@@ -766,12 +823,8 @@ static void handle_event(LocalState *s, const struct inotify_event *ev) {
                                                             sizeof(LocalTarget *));
                 size_t n_again = 0;
 
-                /* The root's own watch, or one above it: not a directory of a {x:path} tail,
-                 * whose level is the root's too when the root is the last level. */
                 for (size_t i = 0; again && i < w->n_entries; i++)
-                        if (w->entries[i].level < w->entries[i].target->root_level ||
-                            (w->entries[i].level == w->entries[i].target->root_level &&
-                             !w->entries[i].rel))
+                        if (at_root_or_above(&w->entries[i]))
                                 again[n_again++] = w->entries[i].target;
                 watch_free(s, w);
                 for (size_t i = 0; i < n_again; i++) {
@@ -779,6 +832,14 @@ static void handle_event(LocalState *s, const struct inotify_event *ev) {
                         /* Made again before the new watch existed: its contents are news. */
                         target_rescan_lost(&again[i]->target, lost_from(s, s->drained));
                 }
+                return;
+        }
+        if (ev->mask & IN_MOVE_SELF) {
+                /* Only asked for at the root and above; the path, since w goes. */
+                _cleanup_free_ char *dir = w->n_entries > 0 ? strdup(w->entries[0].dir) : NULL;
+
+                if (dir)
+                        forget_dir(s, dir);
                 return;
         }
         if (ev->len == 0)

@@ -226,6 +226,22 @@ done
 for f in 2026-11-02-1 2026-11-02-2; do
     [ "$(runs_of "$f")" = 2 ] || fail "$f ran $(runs_of "$f") times, not 2"
 done
+# The target's root renamed away (its watch would follow it): every instance runs again, and
+# what is done to the tree where it went is none of the target's business. After a restart,
+# the root is there from the start and its parent is not watched for it.
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
+start_daemon
+mv "$WORK/out/dirs" "$WORK/dirs-root-moved"
+wait_for 30 "the outputs of the root renamed away" dirs_done 5
+rm "$WORK/dirs-root-moved/2026-11-02/1"
+echo 3 > "$WORK/dirs/2026-11-03-1.in"
+wait_for 30 "an arrival after the root came back" test -f "$WORK/out/dirs/2026-11-03/1"
+for f in 2026-11-01-1 2026-11-01-2 2026-11-01-3; do
+    [ "$(runs_of "$f")" = 4 ] || fail "$f ran $(runs_of "$f") times, not 4"
+done
+for f in 2026-11-02-1 2026-11-02-2; do
+    [ "$(runs_of "$f")" = 3 ] || fail "$f ran $(runs_of "$f") times, not 3"
+done
 
 # rerun = "newer": an output older than its input is stale.
 echo v1 > "$WORK/newer/1.src"
