@@ -212,6 +212,10 @@ done
 dirs_done() { [ "$(find "$WORK/out/dirs" -type f 2>/dev/null | wc -l)" = "$1" ]; }
 wait_for 30 "the outputs by day" dirs_done 5
 runs_of() { grep -c "^$1\$" "$WORK/dirs-runs" || true; }
+expect_runs() {     # expect_runs N INSTANCE...: each ran N times
+    local n=$1 f; shift
+    for f; do [ "$(runs_of "$f")" = "$n" ] || fail "$f ran $(runs_of "$f") times, not $n"; done
+}
 mv "$WORK/out/dirs/2026-11-01" "$WORK/day-moved-away"
 for n in 1 2 3; do
     wait_for 30 "output $n of the directory moved away" test -f "$WORK/out/dirs/2026-11-01/$n"
@@ -220,12 +224,8 @@ done
 mv "$WORK/out/dirs/2026-11-01" "$WORK/day-moved-again"
 mv "$WORK/out/dirs/2026-11-02" "$WORK/other-day-moved"
 wait_for 30 "the outputs of both directories moved away" dirs_done 5
-for f in 2026-11-01-1 2026-11-01-2 2026-11-01-3; do
-    [ "$(runs_of "$f")" = 3 ] || fail "$f ran $(runs_of "$f") times, not 3"
-done
-for f in 2026-11-02-1 2026-11-02-2; do
-    [ "$(runs_of "$f")" = 2 ] || fail "$f ran $(runs_of "$f") times, not 2"
-done
+expect_runs 3 2026-11-01-1 2026-11-01-2 2026-11-01-3
+expect_runs 2 2026-11-02-1 2026-11-02-2
 # The target's root renamed away (its watch would follow it): every instance runs again, and
 # what is done to the tree where it went is none of the target's business. After a restart,
 # the root is there from the start and its parent is not watched for it.
@@ -236,12 +236,8 @@ wait_for 30 "the outputs of the root renamed away" dirs_done 5
 rm "$WORK/dirs-root-moved/2026-11-02/1"
 echo 3 > "$WORK/dirs/2026-11-03-1.in"
 wait_for 30 "an arrival after the root came back" test -f "$WORK/out/dirs/2026-11-03/1"
-for f in 2026-11-01-1 2026-11-01-2 2026-11-01-3; do
-    [ "$(runs_of "$f")" = 4 ] || fail "$f ran $(runs_of "$f") times, not 4"
-done
-for f in 2026-11-02-1 2026-11-02-2; do
-    [ "$(runs_of "$f")" = 3 ] || fail "$f ran $(runs_of "$f") times, not 3"
-done
+expect_runs 4 2026-11-01-1 2026-11-01-2 2026-11-01-3
+expect_runs 3 2026-11-02-1 2026-11-02-2
 
 # rerun = "newer": an output older than its input is stale.
 echo v1 > "$WORK/newer/1.src"
