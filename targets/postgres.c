@@ -34,9 +34,9 @@ typedef struct PgTarget {
         char *channel;          /* quoted for SQL, or NULL */
         char *prefix;           /* the update_id's literal start, as a LIKE pattern */
         PGconn *conn;
+        char *lookup_host;      /* the name looked up here (host_to_resolve), or NULL */
         Resolve *resolve;
-        char *addresses;        /* the host's, as last resolved: "a1,a2,..." */
-        unsigned n_addresses;
+        char *addresses;        /* lookup_host's, as last resolved: "a1,a2,..." */
         PgState state;
         bool want_poll;         /* a poll waits for the connection */
         int fd;
@@ -251,21 +251,22 @@ static void params_done(PgParams *p) {
         free(p->hosts);
 }
 
-static char *host_to_resolve(const PgTarget *pt);
-
-/* With addresses (n of them, resolved here), hostaddr is given and host repeated once per
- * address, as libpq pairs the two lists; it then tries them in order, as it would have. extra
- * goes last (NULL: none). */
-static int params_build(const PgTarget *pt, const char *addresses, unsigned n,
-                        const char *extra_key, const char *extra_value, PgParams *p) {
-        _cleanup_free_ char *host = addresses ? host_to_resolve(pt) : NULL;
-        size_t k = 0;
+/* With addresses (resolved here), hostaddr is given and host repeated once per address, as
+ * libpq pairs the two lists; it then tries them in order, as it would have. extra goes last
+ * (NULL: none). */
+static int params_build(const PgTarget *pt, const char *addresses, const char *extra_key,
+                        const char *extra_value, PgParams *p) {
+        const char *host = addresses ? pt->lookup_host : NULL;
+        size_t k = 0, n = 1;
 
         *p = (PgParams){};
         p->keys[k] = "dbname";
         p->values[k++] = pt->conninfo;
         if (host) {
                 size_t len = strlen(host) + 1;
+
+                for (const char *c = addresses; *c; c++)
+                        n += *c == ',';
 
                 p->hosts = calloc(n, len);
                 if (!p->hosts)
@@ -287,8 +288,8 @@ static int params_build(const PgTarget *pt, const char *addresses, unsigned n,
 }
 
 /* The host name libpq would look up itself, on the loop's thread, or NULL. */
-static char *host_to_resolve(const PgTarget *pt) {
-        PQconninfoOption *options = PQconninfoParse(pt->conninfo, NULL);
+static char *host_to_resolve(const char *conninfo) {
+        PQconninfoOption *options = PQconninfoParse(conninfo, NULL);
         const char *host = NULL, *hostaddr = NULL;
         char *r = NULL;
 
@@ -303,10 +304,10 @@ static char *host_to_resolve(const PgTarget *pt) {
         return r;
 }
 
-static void connect_start(PgTarget *pt, const char *addresses, unsigned n) {
+static void connect_start(PgTarget *pt, const char *addresses) {
         PgParams p;
 
-        if (params_build(pt, addresses, n, NULL, NULL, &p) >= 0)
+        if (params_build(pt, addresses, NULL, NULL, &p) >= 0)
                 pt->conn = PQconnectStartParams(p.keys, p.values, 1);
         params_done(&p);
         if (!pt->conn || PQstatus(pt->conn) == CONNECTION_BAD ||
@@ -320,7 +321,7 @@ static void connect_start(PgTarget *pt, const char *addresses, unsigned n) {
                 fail(pt, "cannot connect");
 }
 
-static void on_resolved(const char *error, const char *addresses, unsigned n, void *userdata) {
+static void on_resolved(const char *error, const char *addresses, void *userdata) {
         PgTarget *pt = userdata;
 
         pt->resolve = NULL;     /* the resolver frees it */
@@ -331,14 +332,12 @@ static void on_resolved(const char *error, const char *addresses, unsigned n, vo
         /* Kept for the confirmations, which connect on their own and must not block on DNS. */
         free(pt->addresses);
         pt->addresses = strdup(addresses);
-        pt->n_addresses = pt->addresses ? n : 0;
         pt->deadline = sd_event_source_disable_unref(pt->deadline);
-        connect_start(pt, addresses, n);
+        connect_start(pt, addresses);
 }
 
 static int pg_poll(RemoteTarget *rt) {
         PgTarget *pt = (PgTarget *) rt;
-        _cleanup_free_ char *host = NULL;
         int r;
 
         pt->want_poll = true;
@@ -350,12 +349,12 @@ static int pg_poll(RemoteTarget *rt) {
         default:
                 return 0;       /* sent when the connection is up */
         }
-        host = host_to_resolve(pt);
-        if (!host) {
-                connect_start(pt, NULL, 0);     /* an address, a socket, or a list of hosts */
+        if (!pt->lookup_host) {
+                connect_start(pt, NULL);        /* an address, a socket, or a list of hosts */
                 return 0;
         }
-        r = resolve_start(rt->target.host->event, host, on_resolved, pt, &pt->resolve);
+        r = resolve_start(rt->target.host->event, pt->lookup_host, on_resolved, pt,
+                          &pt->resolve);
         if (r < 0) {
                 /* Not libpq's lookup on this thread instead: that is what this avoids. */
                 fail(pt, r == -EAGAIN ? "cannot resolve the host name: too many lookups under "
@@ -436,6 +435,8 @@ static int pg_parse(Target *t, const config_setting_t *s, Diag *d) {
         if (!conn || !table)
                 return 0;
         pt->conninfo = strdup(conn);
+        /* Once: the connection string does not change while the target lives. */
+        pt->lookup_host = host_to_resolve(conn);
         pt->table = quote_ident(table);
         pt->channel = channel ? quote_ident(channel) : NULL;
         /* The literal start, as a LIKE pattern: its own % and _ escaped, then %. */
@@ -473,8 +474,7 @@ static int pg_commit(Target *t, const char *tmp, const char *location) {
                 return -ENOMEM;
         /* As parameters, not text appended: the connection may be given as a URI. With the
          * addresses the last poll resolved, libpq does not look the name up on this thread. */
-        r = params_build(pt, pt->addresses, pt->n_addresses, "connect_timeout", connect_timeout,
-                         &p);
+        r = params_build(pt, pt->addresses, "connect_timeout", connect_timeout, &p);
         if (r < 0) {
                 params_done(&p);
                 return r;
@@ -510,6 +510,7 @@ static void pg_done(Target *t) {
         drop(pt);
         remote_done(t);
         free(pt->addresses);
+        free(pt->lookup_host);
         free(pt->conninfo);
         free(pt->table);
         free(pt->channel);

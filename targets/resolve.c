@@ -121,7 +121,7 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                          r->error == EAI_SYSTEM ? strerror(r->sys_errno) : gai_strerror(r->error));
         r->io = sd_event_source_disable_unref(r->io);
         if (r->done)
-                r->done(n > 0 ? NULL : why, n > 0 ? addresses : NULL, n, r->userdata);
+                r->done(n > 0 ? NULL : why, n > 0 ? addresses : NULL, r->userdata);
         unref(r);
         return 0;
 }

@@ -8,9 +8,8 @@
 typedef struct Resolve Resolve;
 
 /* error is NULL, or why the name has no address; addresses is "a1,a2,..." (numeric, at most
- * RESOLVE_MAX_ADDRESSES, in the resolver's order) and n how many, valid during the call. */
-typedef void (*resolve_done_func)(const char *error, const char *addresses, unsigned n,
-                                  void *userdata);
+ * RESOLVE_MAX_ADDRESSES, in the resolver's order), valid during the call. */
+typedef void (*resolve_done_func)(const char *error, const char *addresses, void *userdata);
 
 #define RESOLVE_MAX_ADDRESSES 8
 
