@@ -250,6 +250,7 @@ static void post(Delivery *d) {
                 .timeout_ms = (long) (n->timeout / USEC_PER_MSEC),
                 .max_body = 1 << 20,
                 .tls_verify = true,
+                .owner = d->ch,         /* one channel's alerts take one turn */
         };
 
         /* Built for each attempt: a reload may have changed the form (slack) since the last. */

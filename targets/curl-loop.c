@@ -18,12 +18,21 @@
 #include "util/macro.h"
 #include "util/time-util.h"
 
+/* The requests of one owner waiting for one server, oldest first. */
+struct CurlLane {
+        const void *owner;
+        CurlRequest *queue;
+        CurlLane *prev, *next;          /* in turn order */
+        UT_hash_handle hh;
+};
+
 /* One per server (scheme, host and port) the loop has talked to; a handful per daemon. */
 struct CurlServer {
         char *key;
         unsigned active;
         CurlRequest *sent;              /* the active ones */
-        CurlRequest *queue;             /* FIFO */
+        CurlLane *turns;                /* lanes with requests waiting; the head goes next */
+        CurlLane *lanes;                /* the same, by owner */
         UT_hash_handle hh;
 };
 
@@ -43,8 +52,53 @@ static void slot_freed(CurlRequest *r) {
         r->active = false;
         r->server->active--;
         DL_DELETE(r->server->sent, r);
-        if (r->server->queue)
+        if (r->server->turns)
                 (void) sd_event_source_set_enabled(r->loop->pump, SD_EVENT_ONESHOT);
+}
+
+static void lane_free(CurlServer *server, CurlLane *lane) {
+        DL_DELETE(server->turns, lane);
+        HASH_DEL(server->lanes, lane);
+        free(lane);
+}
+
+static int enqueue(CurlServer *server, CurlRequest *r) {
+        CurlLane *lane;
+
+        HASH_FIND_PTR(server->lanes, &r->owner, lane);
+        if (!lane) {
+                lane = calloc(1, sizeof(*lane));
+                if (!lane)
+                        return -ENOMEM;
+                lane->owner = r->owner;
+                HASH_ADD_PTR(server->lanes, owner, lane);
+                DL_APPEND(server->turns, lane);
+        }
+        DL_APPEND(lane->queue, r);
+        r->lane = lane;
+        return 0;
+}
+
+static void dequeue(CurlServer *server, CurlRequest *r) {
+        CurlLane *lane = r->lane;
+
+        DL_DELETE(lane->queue, r);
+        r->lane = NULL;
+        if (!lane->queue)
+                lane_free(server, lane);
+}
+
+/* The oldest request of the lane whose turn it is; that lane goes to the back. */
+static CurlRequest *next_turn(CurlServer *server) {
+        CurlLane *lane = server->turns;
+        CurlRequest *r = lane->queue;
+
+        if (r->next) {
+                DL_DELETE(server->turns, lane);
+                DL_APPEND(server->turns, lane);
+        }
+        dequeue(server, r);     /* frees the lane if r was its last */
+        return r;
 }
 
 static void finish_done(CurlLoop *l) {
@@ -147,11 +201,9 @@ static int on_pump(sd_event_source *s, void *userdata) {
         CurlServer *server, *tmp;
 
         HASH_ITER(hh, l->servers, server, tmp)
-                while (server->queue && server->active < CURL_SERVER_MAX_ACTIVE) {
-                        CurlRequest *r = server->queue;
+                while (server->turns && server->active < CURL_SERVER_MAX_ACTIVE) {
+                        CurlRequest *r = next_turn(server);
 
-                        DL_DELETE(server->queue, r);
-                        r->queued = false;
                         if (send_request(r) < 0)
                                 r->done(r, "out of memory", r->userdata);
                 }
@@ -204,9 +256,9 @@ void curl_loop_free(CurlLoop *l) {
 
                 /* Requests outliving their loop are their owners' to free; nothing sends or
                  * ends them. */
-                DL_FOREACH_SAFE(server->queue, r, rtmp) {
-                        DL_DELETE(server->queue, r);
-                        r->queued = false;
+                while (server->turns) {
+                        r = server->turns->queue;
+                        dequeue(server, r);
                         r->server = NULL;
                 }
                 DL_FOREACH_SAFE(server->sent, r, rtmp) {
@@ -288,6 +340,8 @@ int curl_request_new(CurlLoop *l, const char *url, bool head, const CurlOptions 
         if (!r)
                 return -ENOMEM;
         r->loop = l;
+        /* Without one, a request is an owner of its own: it takes a turn like a target. */
+        r->owner = o->owner ?: r;
         r->max_body = o->max_body;
         r->url = strdup(url);
         r->easy = curl_easy_init();
@@ -399,18 +453,16 @@ int curl_request_start(CurlRequest *r, curl_done_func done, void *userdata) {
         r->server = server_of(r->loop, r->url);
         if (!r->server)
                 return -ENOMEM;
-        if (r->server->active < CURL_SERVER_MAX_ACTIVE && !r->server->queue)
+        if (r->server->active < CURL_SERVER_MAX_ACTIVE && !r->server->turns)
                 return send_request(r);
-        DL_APPEND(r->server->queue, r);
-        r->queued = true;
-        return 0;
+        return enqueue(r->server, r);
 }
 
 CurlRequest *curl_request_free(CurlRequest *r) {
         if (!r)
                 return NULL;
-        if (r->queued)
-                DL_DELETE(r->server->queue, r);
+        if (r->lane)
+                dequeue(r->server, r);
         if (r->active) {
                 (void) curl_multi_remove_handle(r->loop->multi, r->easy);
                 slot_freed(r);

@@ -9,9 +9,12 @@
 typedef struct CurlLoop CurlLoop;
 typedef struct CurlRequest CurlRequest;
 typedef struct CurlServer CurlServer;
+typedef struct CurlLane CurlLane;
 
 /* Requests sent to one server at once; more wait in the loop's own queue, where their timeout
- * has not started yet (libcurl would hold them pending a connection, their timeout running). */
+ * has not started yet (libcurl would hold them pending a connection, their timeout running).
+ * The queue takes turns between owners, so one target's wide listing cannot make another
+ * target on the same server wait for all of it. */
 #define CURL_SERVER_MAX_ACTIVE 8
 
 /* Called once per request when it ends; error is NULL on a complete HTTP exchange (whatever
@@ -27,6 +30,7 @@ typedef struct CurlOptions {
         const char *aws_sigv4;          /* CURLOPT_AWS_SIGV4, or NULL */
         const char *userpwd;            /* CURLOPT_USERPWD, or NULL */
         const char *post_json;          /* a POST of this JSON body (copied), or NULL */
+        const void *owner;              /* whose turn it waits for (a target); NULL: its own */
 } CurlOptions;
 
 struct CurlRequest {
@@ -43,9 +47,11 @@ struct CurlRequest {
         curl_done_func done;
         void *userdata;
         char errbuf[CURL_ERROR_SIZE];
-        /* The loop's: sent (active) or waiting, in the one list of its server's or the other. */
+        /* The loop's: sent (active, in its server's list) or waiting (in its owner's lane). */
+        const void *owner;
         CurlServer *server;
-        bool active, queued;
+        CurlLane *lane;
+        bool active;
         CurlRequest *prev, *next;
 };
 

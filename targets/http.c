@@ -61,6 +61,7 @@ static CurlOptions options_of(HttpTarget *ht) {
                 .max_body = ht->max_body,
                 .tls_verify = ht->tls_verify,
                 .headers = ht->headers,
+                .owner = ht,
         };
 }
 
@@ -86,11 +87,19 @@ static void set_error(HttpTarget *ht, const char *format, ...) {
                 ht->error = strdup("out of memory");
 }
 
-/* The poll is over when nothing is in flight any more. */
+/* The poll is over when nothing is in flight any more, or as soon as one request of it failed:
+ * the rest could not make it good, and on a slow server they would hold back the other
+ * targets' requests there. */
 static void maybe_done(HttpTarget *ht) {
         _cleanup_free_ char *error = NULL;
         RemoteObject *found;
+        HttpListing *x, *tmp;
 
+        if (ht->error)
+                DL_FOREACH_SAFE(ht->listings, x, tmp) {
+                        DL_DELETE(ht->listings, x);
+                        listing_free(x);
+                }
         if (ht->listings)
                 return;
         error = TAKE_PTR(ht->error);

@@ -54,6 +54,7 @@ static CurlOptions options_of(S3Target *st, usec_t timeout) {
                 .tls_verify = true,
                 .aws_sigv4 = st->sigv4,
                 .userpwd = st->userpwd,
+                .owner = st,
         };
 }
 

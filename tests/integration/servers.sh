@@ -13,7 +13,8 @@ free_port() {
 
 # start_nginx: serves $WORK/www on $NGINX_PORT with JSON directory listings; /broken/ answers
 # 500, /private/ wants "Authorization: Bearer s3cret", /slow/ answers 10 requests a second
-# (nginx holds the others back, in order). $NGINX_EXTRA goes into its server block as it is.
+# (nginx holds the others back, in order) but /slow/0fail/ answers 500 at once. $NGINX_EXTRA
+# goes into its server block as it is.
 start_nginx() {
     command -v nginx >/dev/null || { echo "SKIP: nginx is needed" >&2; exit 77; }
     NGINX_PORT=${NGINX_PORT:-$(free_port)}
@@ -40,6 +41,7 @@ http {
         autoindex_format json;
         location /broken/ { return 500; }
         location /slow/ { limit_req zone=slow burst=10000; }
+        location /slow/0fail/ { return 500; }
         ${NGINX_EXTRA:-}
         location /private/ {
             if (\$http_authorization != "Bearer s3cret") { return 401; }

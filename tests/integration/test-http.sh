@@ -107,18 +107,44 @@ wait_for 30 "an arrival beside the failing targets" test -s "$WORK/out/daily/202
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"; DAEMON_PID=
 rm "$WORK/config/pipelines.d/faults.conf"
 for i in $(seq 1 40); do mkdir -p "$WORK/www/slow/d$i"; echo "$i" > "$WORK/www/slow/d$i/x.csv"; done
+echo 1 > "$WORK/www/data/one.txt"
 cat > "$WORK/config/pipelines.d/slow.conf" <<CONF
 targets = {
   slow = { url = "http://127.0.0.1:$NGINX_PORT/slow/{d}/x.csv"; poll = "1s"; timeout = "2s"; };
   got  = { path = "$WORK/out/slow/{d}"; };
+  one  = { url = "http://127.0.0.1:$NGINX_PORT/data/one.txt"; poll = "1s"; };
+  seen = { path = "$WORK/out/one"; };
 };
 tasks = ( { name = "s"; inputs = [ "slow" ]; outputs = [ "got" ];
+            exec = [ "/bin/sh", "-c", "echo > \"\$0\"", "\${output}" ]; },
+          { name = "o"; inputs = [ "one" ]; outputs = [ "seen" ];
             exec = [ "/bin/sh", "-c", "echo > \"\$0\"", "\${output}" ]; } );
 CONF
+ACCESS=$WORK/nginx/access.log
+mark=$(wc -l < "$ACCESS")
 start_daemon
 all_slow() { [ "$(ls "$WORK/out/slow" 2>/dev/null | wc -l)" = 40 ]; }
 wait_for 60 "every object of the slow listing" all_slow
 if grep -q "Cannot poll target 'slow'" "$WORK/daemon.log"; then
     fail "a poll of the slow server failed: $(grep "Cannot poll target 'slow'" "$WORK/daemon.log" | head -n 1)"
 fi
+# The single object on the same server takes turns with the listing: between two of its polls
+# (1 s apart) about 10 directory requests are answered, not the whole queue of 40 as well.
+head_gaps() {
+    tail -n +"$((mark + 1))" "$ACCESS" | awk '
+        / \/data\/one\.txt / { if (heads++) print n; n = 0; next }
+        / \/slow\// { n++ }'
+}
+four_gaps() { [ "$(head_gaps | grep -c .)" -ge 4 ]; }
+wait_for 60 "five polls of the single object" four_gaps
+max_gap=$(head_gaps | sort -n | tail -n 1)
+[ "$max_gap" -le 22 ] ||
+    fail "the single object waited behind $max_gap listing requests (gaps: $(head_gaps | xargs))"
+
+# A directory that answers 500 fails the poll at once: the requests of it still waiting are
+# not sent (with 40 more to wait for, the failure would take 4 s to be known).
+mkdir -p "$WORK/www/slow/0fail"
+wait_for 30 "the failing directory" logged "Cannot poll target 'slow' .*0fail/: HTTP status 500"
+after=$(sed -n '\| /slow/0fail/ |,$p' "$ACCESS" | grep -c " /slow/d")
+[ "$after" -lt 25 ] || fail "$after directory requests of a failed poll were still sent"
 echo ok
