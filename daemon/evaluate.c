@@ -291,6 +291,7 @@ int evaluate_enqueue(Manager *m, Task *task, const Binding *b, const char *id, c
                 (void) manager_set_wake(m, i, 0);
                 i->attempts = 0;
                 i->memory_max = UINT64_MAX;
+                i->lost_output = false;
                 /* The last series' reason is not this one's (list showed "cancelled" beside
                  * a run of a cancelled instance retried). */
                 i->reason = mfree(i->reason);

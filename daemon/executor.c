@@ -142,7 +142,28 @@ static const char *format_size(char *buf, size_t n, uint64_t v) {
  * complete and forgotten. Otherwise the retry policy decides between another attempt later
  * and failing for good.
  */
-static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, const char *reason) {
+/*
+ * The run's output directory was renamed away (or removed) while it wrote there, so what it
+ * wrote went along: the instance is incomplete, as when an output is deleted by hand, and runs
+ * again at once, as a new series. Once in a row: a task that removes the directory itself must
+ * fail, not loop.
+ */
+static bool rerun_lost_output(Manager *m, Instance *i, const char *reason) {
+        if (i->cancelled || i->lost_output)
+                return false;
+        i->run = run_free(i->run);
+        log_notice("%s: %s; running it again", i->unit, reason);
+        if (evaluate_enqueue(m, i->task, i->binding, i->id, i->unit, i, NULL) < 0)
+                return false;
+        i->lost_output = true;
+        if (m->n_retired > 0)
+                manager_settle_instance(m, i);
+        scheduler_schedule(m);
+        return true;
+}
+
+static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, const char *reason,
+                      bool lost_output) {
         Run *run = i->run;
         RetryDecision d;
         char when[FORMAT_TIMESPAN_MAX];
@@ -176,6 +197,8 @@ static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, cons
                 scheduler_schedule(m);
                 return;
         }
+        if (lost_output && rerun_lost_output(m, i, reason))
+                return;
 
         m->n_runs_failed++;
         free(i->reason);
@@ -246,7 +269,7 @@ static void fail_start(Manager *m, Instance *i, int error, const char *what) {
         discard_staged(i);
         i->journal_behind = false;
         i->name_waits = 0;
-        run_ended(m, i, false, FAILURE_START, reason ?: "start failed");
+        run_ended(m, i, false, FAILURE_START, reason ?: "start failed", false);
 }
 
 static int start_unit(Manager *m, Instance *i, bool record, const char **ret_what);
@@ -511,6 +534,7 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
                         return log_error_errno(r, "Cannot prepare output '%s': %m",
                                                run->outputs[k]);
         }
+        run->staged_realtime = now_usec(CLOCK_REALTIME);
         *ret_what = "cannot build the command line";
         r = subst_expand(task->exec,
                          &(SubstContext){ .task = task, .binding = i->binding,
@@ -775,7 +799,8 @@ static char *describe(Instance *i, FailureClass c, const UnitResult *res) {
         return r < 0 ? NULL : s;
 }
 
-/* Moves every staged output into place; the reason on failure. */
+/* Moves every staged output into place; the reason on failure, and -ESTALE when an output's
+ * directory was moved or removed while the run wrote in it. */
 static int commit_outputs(Instance *i, char **ret_reason) {
         Task *task = i->task;
         Run *run = i->run;
@@ -797,6 +822,10 @@ static int commit_outputs(Instance *i, char **ret_reason) {
                                        t->kind->check(t, run->outputs[k]) > 0))
                                 continue;
                 }
+                if (r == -ENOENT && t->kind->stage_lost &&
+                    t->kind->stage_lost(t, run->staged[k], run->staged_realtime))
+                        return asprintf(ret_reason, "the directory of output '%s' was moved or "
+                                        "removed while it ran", t->name) < 0 ? -ENOMEM : -ESTALE;
                 if (r == 0 || r == -ENOENT)
                         return asprintf(ret_reason, "exited 0 but did not write output '%s'",
                                         t->name) < 0 ? -ENOMEM : -ENOENT;
@@ -816,8 +845,9 @@ void executor_finish(Manager *m, Instance *i, const UnitResult *res) {
         usec_t duration = res->exit_usec > res->start_usec ? res->exit_usec - res->start_usec : 0;
         char dur[FORMAT_TIMESPAN_MAX], cpu[FORMAT_TIMESPAN_MAX + 8];
         FailureClass class = FAILURE_OUTPUT;
+        int committed = ok ? commit_outputs(i, &reason) : 0;
 
-        if (ok && commit_outputs(i, &reason) < 0)
+        if (committed < 0)
                 ok = false;
         i->journal_behind = res->journal_behind;
         if (!ok) {
@@ -863,7 +893,7 @@ void executor_finish(Manager *m, Instance *i, const UnitResult *res) {
         else
                 log_struct(LOG_ERR, f, "%s failed: %s", i->unit, strna(reason));
 
-        run_ended(m, i, ok, class, strna(reason));
+        run_ended(m, i, ok, class, strna(reason), committed == -ESTALE);
 }
 
 void executor_lost(Manager *m, Instance *i) {

@@ -38,6 +38,7 @@ typedef struct Run {
         bool adopted;                   /* started by an earlier sluiced, followed again */
         usec_t start_usec;              /* CLOCK_MONOTONIC, when sent */
         usec_t start_realtime;          /* the same, CLOCK_REALTIME */
+        usec_t staged_realtime;         /* when its outputs' places were made; 0 if adopted */
         usec_t event_usec;              /* CLOCK_MONOTONIC of the event behind it; 0: a scan */
         usec_t call_usec;               /* CLOCK_MONOTONIC, StartTransientUnit built, being sent */
         usec_t sent_usec;               /* CLOCK_MONOTONIC, its write to the bus returned */
@@ -65,6 +66,7 @@ typedef struct Instance {
         bool cancelled;         /* stopped on request: the run's end is final */
         bool backfill;          /* queued for a backfill: after live runs, in its slice */
         bool failed_before;     /* a run of it failed: its next success is a recovery */
+        bool lost_output;       /* its last run's output directory was moved away under it */
         usec_t last_start_realtime;     /* of the run that ended last */
         char *last_run_id;      /* of the last run whose end was accounted for */
         bool journal_behind;    /* ... and journald had not read all it wrote by then */

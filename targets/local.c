@@ -417,6 +417,23 @@ static void local_discard(Target *t, const char *tmp) {
         (void) unlink(tmp);
 }
 
+/*
+ * The directory the run was writing in is gone (renamed away, or removed), or is another one,
+ * made after since (the run of a sibling instance, staged after the move, made it again). With
+ * since 0, only the first can be told.
+ */
+static bool local_stage_lost(Target *t, const char *tmp, usec_t since) {
+        _cleanup_free_ char *dir = NULL;
+        struct statx sx;
+
+        if (path_split(tmp, &dir, NULL) < 0)
+                return false;
+        if (statx(AT_FDCWD, dir, 0, STATX_BTIME, &sx) < 0)
+                return errno == ENOENT || errno == ENOTDIR;
+        return since > 0 && (sx.stx_mask & STATX_BTIME) &&
+               (usec_t) sx.stx_btime.tv_sec * USEC_PER_SEC + sx.stx_btime.tv_nsec / 1000 > since;
+}
+
 /* complete = "close" | "moved" | "quiet:30s" | "flag:_SUCCESS" */
 static int parse_policy(LocalTarget *lt, const config_setting_t *s, Diag *d) {
         const char *v, *name = lt->target.name;
@@ -569,6 +586,7 @@ const TargetKind target_kind_path = {
         .stage = local_stage,
         .commit = local_commit,
         .discard = local_discard,
+        .stage_lost = local_stage_lost,
         .done = local_done,
         .host_done = local_state_free,
         .scan_done = local_listings_free,

@@ -39,6 +39,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# logged PATTERN: the daemon's output so far has a line that matches (grep).
+logged() { grep -q "$1" "$WORK/daemon.log"; }
+
 # wait_for SECONDS DESCRIPTION COMMAND...: polls every 50 ms until COMMAND succeeds.
 wait_for() {
     local deadline=$1 what=$2; shift 2

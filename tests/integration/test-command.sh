@@ -23,7 +23,6 @@ wait_for 30 "the exists program to say yes" test -s "$WORK/out/ready"
 started_once "$(unit take 2026-11-01)"
 started_once "$(unit take 2026-11-02)"
 
-logged() { grep -q "$1" "$WORK/daemon.log"; }
 wait_for 30 "the failing program" logged "Cannot poll target 'failing' .*/bin/sh exited with status 3"
 wait_for 30 "the hanging program" logged "Cannot poll target 'hanging' .*/bin/sleep did not finish within the timeout"
 # What the daemon spawns starts with no signal blocked (the daemon blocks SIGTERM for its

@@ -239,6 +239,35 @@ wait_for 30 "an arrival after the root came back" test -f "$WORK/out/dirs/2026-1
 expect_runs 4 2026-11-01-1 2026-11-01-2 2026-11-01-3
 expect_runs 3 2026-11-02-1 2026-11-02-2
 
+# An output directory renamed away while runs write in it: what they wrote went along, so
+# they run again rather than fail. 11-06's directory is simply gone when its run ends;
+# 11-05's is made again first, by the run of its sibling (done before the move).
+touch "$WORK/release-1"
+mkdir -p "$WORK/held"
+for f in 2026-11-05-1 2026-11-05-2 2026-11-06-3; do echo "$f" > "$WORK/held/$f.in"; done
+held_runs() { grep -c "^$1\$" "$WORK/held-runs" 2>/dev/null || true; }
+all_writing() { [ "$(held_runs 2026-11-05-2)" = 1 ] && [ "$(held_runs 2026-11-06-3)" = 1 ]; }
+wait_for 30 "the held runs to write their outputs" all_writing
+wait_for 30 "the run that is not held" test -f "$WORK/out/held/2026-11-05/1"
+mv "$WORK/out/held/2026-11-05" "$WORK/held-05-away"
+mv "$WORK/out/held/2026-11-06" "$WORK/held-06-away"
+wait_for 30 "the sibling to remake the directory" test -f "$WORK/out/held/2026-11-05/1"
+touch "$WORK/release-2" "$WORK/release-3"
+wait_for 30 "the run whose directory was remade" test -f "$WORK/out/held/2026-11-05/2"
+wait_for 30 "the run whose directory is gone" test -f "$WORK/out/held/2026-11-06/3"
+for f in 2026-11-05-1 2026-11-05-2 2026-11-06-3; do
+    [ "$(held_runs "$f")" = 2 ] || fail "$f ran $(held_runs "$f") times, not 2"
+done
+grep -q "directory of output 'held_out' was moved or removed while it ran; running it again" \
+    "$WORK/daemon.log" || fail "the run again is not told"
+! grep -q "held@.*failed for good" "$WORK/daemon.log" ||
+    fail "a held run failed: $(grep "held@.*failed for good" "$WORK/daemon.log" | head -n 1)"
+# A task that removes its own output directory runs again once, then fails: it never loops.
+mkdir -p "$WORK/rm"
+echo 1 > "$WORK/rm/1.in"
+wait_for 30 "the task that removes its directory to fail" logged "rm@.*failed for good"
+[ "$(wc -l < "$WORK/rm-runs")" = 2 ] || fail "the task that removes its directory ran $(wc -l < "$WORK/rm-runs") times"
+
 # rerun = "newer": an output older than its input is stale.
 echo v1 > "$WORK/newer/1.src"
 wait_for 30 "the first version" test -f "$WORK/out/newer/1"

@@ -28,7 +28,6 @@ head -c 20M /dev/zero > "$WORK/ready.tmp"
 mv "$WORK/ready.tmp" "$WORK/www/ready.txt"
 wait_for 30 "the single object" test -s "$WORK/out/ready"
 echo s > "$WORK/www/private/k.txt"
-logged() { grep -q "$1" "$WORK/daemon.log"; }
 wait_for 30 "the expired token refused" logged "Cannot poll target 'private' .*HTTP status 401"
 # A token replaced in the headers file is read on reload, though the pipeline file is unchanged.
 echo "Authorization: Bearer s3cret" > "$WORK/auth.headers"

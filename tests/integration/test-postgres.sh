@@ -21,7 +21,6 @@ psql_do "INSERT INTO table_updates (update_id) VALUES ('load/2026-11-01')"
 wait_for 30 "an inserted row, through NOTIFY" test -s "$WORK/out/2026-11-01"
 [ "$(cat "$WORK/out/2026-11-01")" = report/2026-11-01 ] || fail "publish read $(cat "$WORK/out/2026-11-01")"
 
-logged() { grep -q "$1" "$WORK/daemon.log"; }
 wait_for 30 "the refused role" logged "Cannot poll target 'denied' .*role \"nobody_here\" does not exist"
 # A query that fails (no such table yet) fails its poll, and the next polls go on: once the
 # table is there, what is in it runs.
