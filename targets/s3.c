@@ -212,8 +212,23 @@ static int request_page(S3Target *st, const char *token) {
         return r;
 }
 
+static int load_credentials(S3Target *st, char **ret_error);
+
 static int s3_poll(RemoteTarget *rt) {
-        return request_page((S3Target *) rt, NULL);
+        S3Target *st = (S3Target *) rt;
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        if (!st->userpwd) {
+                r = load_credentials(st, &error);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        remote_poll_done(rt, NULL, error);
+                        return 0;
+                }
+        }
+        return request_page(st, NULL);
 }
 
 static void s3_cancel(RemoteTarget *rt) {
@@ -357,30 +372,51 @@ static int read_credentials(S3Target *st, const char *path) {
         return asprintf(&st->userpwd, "%s:%s", id, secret) < 0 ? -ENOMEM : 0;
 }
 
-static int s3_start(Target *t) {
-        S3Target *st = S3(t);
+/* Where the target says; on failure, why, for the poll's error (never the secrets). */
+static int load_credentials(S3Target *st, char **ret_error) {
         _cleanup_free_ char *path = NULL;
         int r;
 
-        if (!st->userpwd) {
-                if (st->credential) {
-                        const char *dir = getenv("CREDENTIALS_DIRECTORY");
-                        if (!dir)
-                                return log_error_errno(-ENOENT, "Target '%s': no systemd "
-                                                       "credentials (LoadCredential=%s:...)",
-                                                       t->name, st->credential);
-                        if (path_join(dir, st->credential, &path) < 0)
-                                return -ENOMEM;
-                } else if (!(path = strdup(st->credentials_file)))
+        if (st->credential) {
+                const char *dir = getenv("CREDENTIALS_DIRECTORY");
+
+                if (!dir)
+                        return asprintf(ret_error, "no systemd credentials "
+                                        "(LoadCredential=%s:...)", st->credential) < 0
+                                       ? -ENOMEM : -ENOENT;
+                if (path_join(dir, st->credential, &path) < 0)
                         return -ENOMEM;
-                r = read_credentials(st, path);
-                if (r < 0)
-                        /* Secrets are never logged, only where they should have been. */
-                        return log_error_errno(r, "Target '%s': cannot read credentials "
-                                               "(access_key_id and secret_access_key) from "
-                                               "%s: %m", t->name, path);
+        } else if (!(path = strdup(st->credentials_file)))
+                return -ENOMEM;
+        r = read_credentials(st, path);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                errno = -r;
+                return asprintf(ret_error, "cannot read credentials (access_key_id and "
+                                "secret_access_key) from %s: %m", path) < 0 ? -ENOMEM : r;
         }
-        return remote_start(t);
+        return 0;
+}
+
+/*
+ * Credentials that cannot be read do not keep the target from starting: it polls at once, and
+ * each poll fails with the reason, in the log and in `sluicectl status`, and tries to read them
+ * again, with back-off, until they can be read. A reload with the file gone is no longer
+ * silent, and a file put back is picked up without one.
+ */
+static int s3_start(Target *t) {
+        S3Target *st = S3(t);
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        r = st->userpwd ? 0 : load_credentials(st, &error);
+        if (r == -ENOMEM)
+                return r;
+        r = remote_start(t);
+        if (r >= 0 && !st->userpwd)
+                remote_poll_now(&st->remote);
+        return r;
 }
 
 /* The credentials may have been rotated since they were read. */

@@ -85,6 +85,29 @@ grep -q "GET /test?.*prefix=tokened%2F HTTP/1.1\" 200" "$WORK/nginx/access.log" 
     fail "no listing through nginx: $(tail -n 3 "$WORK/nginx/access.log")"
 rm "$WORK/config/pipelines.d/tokened.conf"
 
+# Credentials that cannot be read, here at a reload: the target fails its polls, in the log
+# and in the status, until the file is there, which takes no reload.
+cat > "$WORK/config/pipelines.d/late.conf" <<CONF
+targets = {
+  late = { s3 = "s3://test/late/{day:date}.csv"; endpoint = "http://127.0.0.1:$S3_PORT";
+           credentials_file = "$WORK/late.cred"; poll = "1s"; };
+  got  = { path = "$WORK/out/late/{day:date}"; };
+};
+tasks = ( { name = "t"; inputs = [ "late" ]; outputs = [ "got" ];
+            exec = [ "/usr/bin/touch", "\${output}" ]; } );
+CONF
+kill -HUP "$DAEMON_PID"
+wait_for 30 "the missing credentials to be reported" \
+    logged "Cannot poll target 'late' .*cannot read credentials .* from $WORK/late.cred: No such file"
+status_failing() {
+    "$SLUICECTL" --user -C "$WORK/config" status > "$WORK/status"
+    grep -A1 "^  late/late (s3 " "$WORK/status" | grep -q "failing after [0-9]* poll(s): cannot read credentials"
+}
+wait_for 30 "the status to show it" status_failing
+echo x | s3_put late/2026-11-06.csv
+printf 'access_key_id = S3RVER\nsecret_access_key = S3RVER\n' > "$WORK/late.cred"
+wait_for 30 "an object listed once the credentials are there" test -f "$WORK/out/late/2026-11-06"
+
 # Wrong credentials: S3's own words in the log.
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"; DAEMON_PID=
 printf 'access_key_id = WRONG\nsecret_access_key = WRONG\n' > "$WORK/s3.cred"
