@@ -149,12 +149,16 @@ static const char *format_size(char *buf, size_t n, uint64_t v) {
  * fail, not loop.
  */
 static bool rerun_lost_output(Manager *m, Instance *i, const char *reason) {
+        uint64_t memory_max = i->memory_max;
+
         if (i->cancelled || i->lost_output)
                 return false;
+        m->n_runs_failed++;     /* as the journal has it */
         i->run = run_free(i->run);
         log_notice("%s: %s; running it again", i->unit, reason);
-        if (evaluate_enqueue(m, i->task, i->binding, i->id, i->unit, i, NULL) < 0)
-                return false;
+        /* Cannot fail for a known instance. A limit raised after an oom-kill stays. */
+        (void) evaluate_enqueue(m, i->task, i->binding, i->id, i->unit, i, NULL);
+        i->memory_max = memory_max;
         i->lost_output = true;
         if (m->n_retired > 0)
                 manager_settle_instance(m, i);
@@ -507,10 +511,12 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
         /* Called again after a reset: start over from the locations. */
         run->outputs = strv_free(run->outputs);
         run->staged = strv_free(run->staged);
+        run->marks = strv_free(run->marks);
         inputs = calloc(task->n_inputs + 1, sizeof(char **));
         run->outputs = calloc(task->n_outputs + 1, sizeof(char *));
         run->staged = calloc(task->n_outputs + 1, sizeof(char *));
-        if (!inputs || !run->outputs || !run->staged)
+        run->marks = calloc(task->n_outputs + 1, sizeof(char *));
+        if (!inputs || !run->outputs || !run->staged || !run->marks)
                 return -ENOMEM;
         for (size_t k = 0; k < task->n_inputs; k++) {
                 r = task_input_locations(task, k, i->binding, &inputs[k]);
@@ -534,7 +540,16 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
                         return log_error_errno(r, "Cannot prepare output '%s': %m",
                                                run->outputs[k]);
         }
-        run->staged_realtime = now_usec(CLOCK_REALTIME);
+        /* After every output's: two outputs may share a directory. A run adopted after a
+         * restart has none, and can only tell a directory gone. */
+        for (size_t k = 0; k < task->n_outputs; k++) {
+                Target *t = task->outputs[k];
+
+                run->marks[k] = t->kind->stage_mark ? t->kind->stage_mark(t, run->staged[k])
+                                                    : strdup("");
+                if (!run->marks[k])
+                        return -ENOMEM;
+        }
         *ret_what = "cannot build the command line";
         r = subst_expand(task->exec,
                          &(SubstContext){ .task = task, .binding = i->binding,
@@ -799,9 +814,9 @@ static char *describe(Instance *i, FailureClass c, const UnitResult *res) {
         return r < 0 ? NULL : s;
 }
 
-/* Moves every staged output into place; the reason on failure, and -ESTALE when an output's
- * directory was moved or removed while the run wrote in it. */
-static int commit_outputs(Instance *i, char **ret_reason) {
+/* Moves every staged output into place; the reason on failure, and with *ret_lost set when an
+ * output's directory was moved or removed while the run wrote in it. */
+static int commit_outputs(Instance *i, char **ret_reason, bool *ret_lost) {
         Task *task = i->task;
         Run *run = i->run;
 
@@ -823,9 +838,11 @@ static int commit_outputs(Instance *i, char **ret_reason) {
                                 continue;
                 }
                 if (r == -ENOENT && t->kind->stage_lost &&
-                    t->kind->stage_lost(t, run->staged[k], run->staged_realtime))
+                    t->kind->stage_lost(t, run->staged[k], run->marks ? run->marks[k] : NULL)) {
+                        *ret_lost = true;
                         return asprintf(ret_reason, "the directory of output '%s' was moved or "
-                                        "removed while it ran", t->name) < 0 ? -ENOMEM : -ESTALE;
+                                        "removed while it ran", t->name) < 0 ? -ENOMEM : -ENOENT;
+                }
                 if (r == 0 || r == -ENOENT)
                         return asprintf(ret_reason, "exited 0 but did not write output '%s'",
                                         t->name) < 0 ? -ENOMEM : -ENOENT;
@@ -845,9 +862,9 @@ void executor_finish(Manager *m, Instance *i, const UnitResult *res) {
         usec_t duration = res->exit_usec > res->start_usec ? res->exit_usec - res->start_usec : 0;
         char dur[FORMAT_TIMESPAN_MAX], cpu[FORMAT_TIMESPAN_MAX + 8];
         FailureClass class = FAILURE_OUTPUT;
-        int committed = ok ? commit_outputs(i, &reason) : 0;
+        bool lost = false;
 
-        if (committed < 0)
+        if (ok && commit_outputs(i, &reason, &lost) < 0)
                 ok = false;
         i->journal_behind = res->journal_behind;
         if (!ok) {
@@ -893,7 +910,7 @@ void executor_finish(Manager *m, Instance *i, const UnitResult *res) {
         else
                 log_struct(LOG_ERR, f, "%s failed: %s", i->unit, strna(reason));
 
-        run_ended(m, i, ok, class, strna(reason), committed == -ESTALE);
+        run_ended(m, i, ok, class, strna(reason), lost);
 }
 
 void executor_lost(Manager *m, Instance *i) {

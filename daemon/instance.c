@@ -46,6 +46,7 @@ Run *run_free(Run *r) {
         sd_bus_slot_unref(r->slot);
         strv_free(r->outputs);
         strv_free(r->staged);
+        strv_free(r->marks);
         free(r->job);
         free(r);
         return NULL;

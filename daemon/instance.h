@@ -30,6 +30,7 @@ typedef struct Run {
         uint64_t memory_max;            /* the limit it runs with; UINT64_MAX: none */
         char **outputs;                 /* final locations, one per task output */
         char **staged;                  /* where the task writes them */
+        char **marks;                   /* what the places were at the start (stage_mark) */
         char *job;                      /* the start job's object path */
         bool starting;                  /* holds one of max_starting, until its JobRemoved */
         bool counted;                   /* holds a slot, the task's count and its pools */
@@ -38,7 +39,6 @@ typedef struct Run {
         bool adopted;                   /* started by an earlier sluiced, followed again */
         usec_t start_usec;              /* CLOCK_MONOTONIC, when sent */
         usec_t start_realtime;          /* the same, CLOCK_REALTIME */
-        usec_t staged_realtime;         /* when its outputs' places were made; 0 if adopted */
         usec_t event_usec;              /* CLOCK_MONOTONIC of the event behind it; 0: a scan */
         usec_t call_usec;               /* CLOCK_MONOTONIC, StartTransientUnit built, being sent */
         usec_t sent_usec;               /* CLOCK_MONOTONIC, its write to the bus returned */

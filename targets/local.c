@@ -417,21 +417,38 @@ static void local_discard(Target *t, const char *tmp) {
         (void) unlink(tmp);
 }
 
-/*
- * The directory the run was writing in is gone (renamed away, or removed), or is another one,
- * made after since (the run of a sibling instance, staged after the move, made it again). With
- * since 0, only the first can be told.
- */
-static bool local_stage_lost(Target *t, const char *tmp, usec_t since) {
+/* The directory tmp is in: device, inode and birth time, since an inode number freed by an
+ * `rm -r` may be given to the directory made again there. */
+static int dir_identity(const char *tmp, char **ret) {
         _cleanup_free_ char *dir = NULL;
         struct statx sx;
 
         if (path_split(tmp, &dir, NULL) < 0)
-                return false;
-        if (statx(AT_FDCWD, dir, 0, STATX_BTIME, &sx) < 0)
-                return errno == ENOENT || errno == ENOTDIR;
-        return since > 0 && (sx.stx_mask & STATX_BTIME) &&
-               (usec_t) sx.stx_btime.tv_sec * USEC_PER_SEC + sx.stx_btime.tv_nsec / 1000 > since;
+                return -ENOMEM;
+        if (statx(AT_FDCWD, dir, 0, STATX_INO | STATX_BTIME, &sx) < 0)
+                return -errno;
+        if (!(sx.stx_mask & STATX_BTIME))
+                sx.stx_btime = (struct statx_timestamp){};
+        return asprintf(ret, "%u:%u:%llu:%lld.%09u", sx.stx_dev_major, sx.stx_dev_minor,
+                        (unsigned long long) sx.stx_ino, (long long) sx.stx_btime.tv_sec,
+                        sx.stx_btime.tv_nsec) < 0 ? -ENOMEM : 0;
+}
+
+static char *local_stage_mark(Target *t, const char *tmp) {
+        char *mark = NULL;
+
+        return dir_identity(tmp, &mark) < 0 ? strdup("") : mark;
+}
+
+/* The directory the run was writing in is gone (renamed away, or removed), or is another one
+ * (made again since, by a sibling's run staged after the move). */
+static bool local_stage_lost(Target *t, const char *tmp, const char *mark) {
+        _cleanup_free_ char *now = NULL;
+        int r = dir_identity(tmp, &now);
+
+        if (r == -ENOENT || r == -ENOTDIR)
+                return true;
+        return r >= 0 && mark && mark[0] && !streq(mark, now);
 }
 
 /* complete = "close" | "moved" | "quiet:30s" | "flag:_SUCCESS" */
@@ -586,6 +603,7 @@ const TargetKind target_kind_path = {
         .stage = local_stage,
         .commit = local_commit,
         .discard = local_discard,
+        .stage_mark = local_stage_mark,
         .stage_lost = local_stage_lost,
         .done = local_done,
         .host_done = local_state_free,

@@ -76,10 +76,12 @@ typedef struct TargetKind {
                      char **ret_tmp);
         int (*commit)(Target *t, const char *tmp, const char *location);
         void (*discard)(Target *t, const char *tmp);
-        /* After commit() found nothing at tmp: whether the place stage() prepared was moved or
-         * removed since the run started at since (CLOCK_REALTIME), so that what the run wrote
-         * went with it. NULL when the kind cannot tell. */
-        bool (*stage_lost)(Target *t, const char *tmp, usec_t since);
+        /* What identifies the place stage() prepared for tmp (for a file, its directory), taken
+         * right after; "" when there is nothing to say. After commit() found nothing at tmp,
+         * stage_lost() says whether that place was moved or removed since (mark "": whether it
+         * is gone), so that what the run wrote went with it. NULL when the kind cannot tell. */
+        char *(*stage_mark)(Target *t, const char *tmp);
+        bool (*stage_lost)(Target *t, const char *tmp, const char *mark);
 
         /* 1 and *ret for a polled target, 0 for one with nothing to say (watched). */
         int (*status)(Target *t, TargetStatus *ret);
