@@ -34,6 +34,7 @@ typedef struct S3Target {
         bool path_style;
         char *credentials_file;         /* or */
         char *credential;               /* the name of a systemd credential */
+        char *profile;                  /* the [section] of it to read; "default" */
         char *userpwd;                  /* "KEY_ID:SECRET", read at start */
         char *token_header;             /* temporary credentials' session token, or NULL */
         char *sigv4;                    /* "aws:amz:REGION:s3" */
@@ -291,8 +292,11 @@ static int s3_parse(Target *t, const config_setting_t *s, Diag *d) {
             (r = string_key(s, "endpoint", t->name, d, &st->endpoint)) < 0 ||
             (r = string_key(s, "addressing", t->name, d, &addressing)) < 0 ||
             (r = string_key(s, "credentials_file", t->name, d, &st->credentials_file)) < 0 ||
-            (r = string_key(s, "credential", t->name, d, &st->credential)) < 0)
+            (r = string_key(s, "credential", t->name, d, &st->credential)) < 0 ||
+            (r = string_key(s, "profile", t->name, d, &st->profile)) < 0)
                 return r;
+        if (!st->profile && !(st->profile = strdup("default")))
+                return -ENOMEM;
         st->page_size = 1000;
         if ((k = config_setting_get_member(s, "page_size"))) {
                 int v = config_setting_get_int(k);
@@ -331,33 +335,60 @@ static int s3_parse(Target *t, const config_setting_t *s, Diag *d) {
         return 0;
 }
 
+/* "[name]", or "[profile name]" as ~/.aws/config writes it: whether it is that profile's. */
+static bool section_is(const char *line, const char *profile) {
+        const char *end = strchr(line, ']');
+        size_t n;
+
+        if (!end)
+                return false;
+        for (line++; *line == ' ' || *line == '\t'; line++)
+                ;
+        if (strneq(line, "profile ", 8))
+                for (line += 8; *line == ' '; line++)
+                        ;
+        while (end > line && (end[-1] == ' ' || end[-1] == '\t'))
+                end--;
+        n = (size_t) (end - line);
+        return n == strlen(profile) && strneq(line, profile, n);
+}
+
 /* "access_key_id = ..." and "secret_access_key = ..." lines, and "session_token = ..." for
- * temporary credentials (aws_-prefixed as in ~/.aws/credentials too); [sections] and '#'
- * comments are skipped. */
+ * temporary credentials (aws_-prefixed as in ~/.aws/credentials too), before any [section] or
+ * in the profile's; '#' comments are skipped. */
 static int read_credentials(S3Target *st, const char *path) {
         _cleanup_free_ char *text = NULL, *id = NULL, *secret = NULL, *token = NULL;
+        bool ours = true;       /* lines before any section count for every profile */
         int r;
 
         r = read_file(path, 64 * 1024, &text, NULL);
         if (r < 0)
                 return r;
         for (char *line = strtok(text, "\r\n"); line; line = strtok(NULL, "\r\n")) {
-                char *eq = strchr(line, '='), *k = line, *v, *end;
+                char *eq, *k, *v, *end;
 
-                if (!eq || line[0] == '#' || line[0] == '[')
+                line += strspn(line, " \t");
+                if (line[0] == '[') {
+                        ours = section_is(line, st->profile);
                         continue;
-                for (end = eq; end > k && (end[-1] == ' ' || end[-1] == '\t'); end--)
+                }
+                eq = strchr(line, '=');
+                if (!ours || !eq || line[0] == '#')
+                        continue;
+                for (k = line, end = eq; end > k && (end[-1] == ' ' || end[-1] == '\t'); end--)
                         ;
                 *end = 0;
                 for (v = eq + 1; *v == ' ' || *v == '\t'; v++)
                         ;
                 if (strneq(k, "aws_", 4))
                         k += 4;
-                if (streq(k, "access_key_id"))
+                if (streq(k, "access_key_id")) {
+                        free(id);
                         r = (id = strdup(v)) ? 0 : -ENOMEM;
-                else if (streq(k, "secret_access_key"))
+                } else if (streq(k, "secret_access_key")) {
+                        free(secret);
                         r = (secret = strdup(v)) ? 0 : -ENOMEM;
-                else if (streq(k, "session_token") && v[0]) {
+                } else if (streq(k, "session_token") && v[0]) {
                         free(token);
                         r = asprintf(&token, "x-amz-security-token: %s", v) < 0 ? -ENOMEM : 0;
                 }
@@ -372,7 +403,6 @@ static int read_credentials(S3Target *st, const char *path) {
         return asprintf(&st->userpwd, "%s:%s", id, secret) < 0 ? -ENOMEM : 0;
 }
 
-/* Where the target says; on failure, why, for the poll's error (never the secrets). */
 static int load_credentials(S3Target *st, char **ret_error) {
         _cleanup_free_ char *path = NULL;
         int r;
@@ -391,6 +421,9 @@ static int load_credentials(S3Target *st, char **ret_error) {
         r = read_credentials(st, path);
         if (r == -ENOMEM)
                 return r;
+        if (r == -EBADMSG)
+                return asprintf(ret_error, "no access_key_id and secret_access_key for profile "
+                                "'%s' in %s", st->profile, path) < 0 ? -ENOMEM : r;
         if (r < 0) {
                 errno = -r;
                 return asprintf(ret_error, "cannot read credentials (access_key_id and "
@@ -479,6 +512,7 @@ static void s3_done(Target *t) {
         free(st->endpoint);
         free(st->region);
         free(st->credentials_file);
+        free(st->profile);
         free(st->credential);
         free(st->userpwd);
         free(st->token_header);
@@ -486,7 +520,8 @@ static void s3_done(Target *t) {
 }
 
 static const char * const s3_keys[] = { REMOTE_KEYS, "endpoint", "region", "addressing",
-                                        "credentials_file", "credential", "page_size", NULL };
+                                        "credentials_file", "credential", "profile",
+                                        "page_size", NULL };
 
 const TargetKind target_kind_s3 = {
         .name = "s3",

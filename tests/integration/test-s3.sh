@@ -108,9 +108,16 @@ echo x | s3_put late/2026-11-06.csv
 printf 'access_key_id = S3RVER\nsecret_access_key = S3RVER\n' > "$WORK/late.cred"
 wait_for 30 "an object listed once the credentials are there" test -f "$WORK/out/late/2026-11-06"
 
-# Wrong credentials: S3's own words in the log.
+# A file of several profiles: [default]'s keys, not the last ones read; `profile` picks
+# another, here one whose keys S3 refuses, in its own words.
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"; DAEMON_PID=
-printf 'access_key_id = WRONG\nsecret_access_key = WRONG\n' > "$WORK/s3.cred"
+printf '[default]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n[profile prod]\naws_access_key_id = WRONG\naws_secret_access_key = WRONG\n' \
+    > "$WORK/s3.cred"
+start_daemon
+echo profiled | s3_put incoming/2026-11-07.csv
+wait_for 30 "an object listed with the default profile" test -s "$WORK/out/2026-11-07.csv"
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"; DAEMON_PID=
+sed -i 's|credentials_file = "[^"]*";|& profile = "prod";|' "$conf"
 start_daemon
 wait_for 30 "the refused credentials" grep -q "Cannot poll target 'raw' .*403.*InvalidAccessKeyId" "$WORK/daemon.log"
 echo ok
