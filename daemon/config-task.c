@@ -187,7 +187,7 @@ static bool only_earlier(const TaskInput *in) {
 
 /* Builds the maps of one input: explicit expressions, and identity for the rest. */
 static int build_maps(Loader *l, Task *task, TaskInput *in, InputSpec *spec,
-                      const char *subject) {
+                      const char *subject, bool outputs_whole) {
         const Template *tp = in->target->template;
         Diag *d = l->diag;
         int r;
@@ -198,6 +198,10 @@ static int build_maps(Loader *l, Task *task, TaskInput *in, InputSpec *spec,
                                    subject, in->name, in->target->name, spec->params[k]);
                         return -EINVAL;
                 }
+        /* The task's parameters come from its outputs: with one left out for its own error,
+         * whatever would be said of the mappings is that error's echo. */
+        if (!outputs_whole)
+                return -EINVAL;
         in->maps = calloc(tp->n_params, sizeof(InputMap));
         if (!in->maps)
                 return -ENOMEM;
@@ -269,7 +273,8 @@ static int build_maps(Loader *l, Task *task, TaskInput *in, InputSpec *spec,
         return 0;
 }
 
-static void parse_inputs(Loader *l, Task *task, const config_setting_t *s, const char *subject) {
+static void parse_inputs(Loader *l, Task *task, const config_setting_t *s, const char *subject,
+                         bool outputs_whole) {
         _cleanup_strv_free_ char **texts =
                 string_list(l, s, subject, "inputs", "[ \"raw\" ]");
         Diag *d = l->diag;
@@ -303,7 +308,7 @@ static void parse_inputs(Loader *l, Task *task, const config_setting_t *s, const
                                            subject, in->name, t->name);
                                 break;
                         }
-                if (build_maps(l, task, in, spec, subject) < 0)
+                if (build_maps(l, task, in, spec, subject, outputs_whole) < 0)
                         continue;
                 if (is_output(task, t)) {
                         in->earlier = only_earlier(in);
@@ -548,7 +553,8 @@ static void parse_task_in(Loader *l, const config_setting_t *s, size_t index) {
                                           "arrive",
                            subject);
         else if (m)     /* mappings are checked against the outputs' parameters */
-                parse_inputs(l, task, inputs, subject);
+                parse_inputs(l, task, inputs, subject,
+                             task->n_outputs == (size_t) config_setting_length(m));
         /* The command line refers to the parameters, inputs and outputs read above: checked
          * whenever those loaded (a program given without its path included), so that one
          * pass shows every problem of the task. */
