@@ -138,11 +138,6 @@ static const char *format_size(char *buf, size_t n, uint64_t v) {
 }
 
 /*
- * The run is over and accounted for: decide what comes next for the instance. ok: it is
- * complete and forgotten. Otherwise the retry policy decides between another attempt later
- * and failing for good.
- */
-/*
  * The run's output directory was renamed away (or removed) while it wrote there, so what it
  * wrote went along: the instance is incomplete, as when an output is deleted by hand, and runs
  * again at once, as a new series. Once in a row: a task that removes the directory itself must
@@ -166,6 +161,11 @@ static bool rerun_lost_output(Manager *m, Instance *i, const char *reason) {
         return true;
 }
 
+/*
+ * The run is over and accounted for: decide what comes next for the instance. ok: it is
+ * complete and forgotten. Otherwise the retry policy decides between another attempt later
+ * and failing for good; lost_output: see rerun_lost_output().
+ */
 static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, const char *reason,
                       bool lost_output) {
         Run *run = i->run;
