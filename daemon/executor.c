@@ -814,6 +814,21 @@ static char *describe(Instance *i, FailureClass c, const UnitResult *res) {
         return r < 0 ? NULL : s;
 }
 
+/* The output whose place (directory) was moved or removed since the run was staged; NULL. */
+static const char *lost_output_place(Instance *i) {
+        Task *task = i->task;
+        Run *run = i->run;
+
+        for (size_t k = 0; run->staged && k < task->n_outputs; k++) {
+                Target *t = task->outputs[k];
+
+                if (t->kind->stage_lost &&
+                    t->kind->stage_lost(t, run->staged[k], run->marks ? run->marks[k] : NULL))
+                        return t->name;
+        }
+        return NULL;
+}
+
 /* Moves every staged output into place; the reason on failure, and with *ret_lost set when an
  * output's directory was moved or removed while the run wrote in it. */
 static int commit_outputs(Instance *i, char **ret_reason, bool *ret_lost) {
@@ -875,6 +890,19 @@ void executor_finish(Manager *m, Instance *i, const UnitResult *res) {
                                          res->start_usec ?: now_usec(CLOCK_REALTIME) -
                                                                     USEC_PER_HOUR);
                         reason = describe(i, class, res);
+                }
+                /* A task that opens its output by path when its directory has gone fails
+                 * ("Directory nonexistent"), and is no more to blame than one that exits 0. */
+                if (!lost && class == FAILURE_EXIT_CODE && reason) {
+                        const char *name = lost_output_place(i);
+                        char *more = NULL;
+
+                        if (name && asprintf(&more, "%s, after the directory of output '%s' "
+                                             "was moved or removed", reason, name) >= 0) {
+                                free(reason);
+                                reason = more;
+                                lost = true;
+                        }
                 }
         }
         (void) strv_extend(&f, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_FINISHED_STR);

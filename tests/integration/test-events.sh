@@ -262,6 +262,18 @@ grep -q "directory of output 'held_out' was moved or removed while it ran; runni
     "$WORK/daemon.log" || fail "the run again is not told"
 ! grep -q "held@.*failed for good" "$WORK/daemon.log" ||
     fail "a held run failed: $(grep "held@.*failed for good" "$WORK/daemon.log" | head -n 1)"
+# ...and so does one that fails for it: its second write, by path, finds no directory.
+mkdir -p "$WORK/late"
+echo 1 > "$WORK/late/1.in"
+late_writing() { [ "$(grep -c . "$WORK/late-runs" 2>/dev/null)" = 1 ]; }
+wait_for 30 "the late writer's first write" late_writing
+mv "$WORK/out/late/1" "$WORK/late-1-away"
+touch "$WORK/release-late"
+wait_for 30 "the late writer's output" test -f "$WORK/out/late/1/x"
+[ "$(grep -c . "$WORK/late-runs")" = 2 ] || fail "the late writer ran $(grep -c . "$WORK/late-runs") times, not 2"
+[ "$(cat "$WORK/out/late/1/x" | xargs)" = "part more" ] || fail "late output: $(cat "$WORK/out/late/1/x")"
+logged "late@1.service: exit-code (status [0-9]*), after the directory of output 'late_out' was moved or removed; running it again" ||
+    fail "the late writer's run again is not told: $(grep "late@" "$WORK/daemon.log")"
 # A task that removes its own output directory runs again once, then fails: it never loops.
 mkdir -p "$WORK/rm"
 echo 1 > "$WORK/rm/1.in"
