@@ -29,6 +29,7 @@ typedef struct HttpTarget {
         bool tls_verify;
         char *headers_file;
         struct curl_slist *headers;     /* read from headers_file at start */
+        bool headers_read;
         size_t first_wild;              /* first component with a wildcard; n: none */
         /* The poll in flight. */
         HttpListing *listings;          /* requests in flight */
@@ -258,16 +259,28 @@ static void on_head(CurlRequest *req, const char *error, void *userdata) {
         maybe_done(ht);
 }
 
+static int read_headers(HttpTarget *ht, char **ret_error);
+
 static int http_poll(RemoteTarget *rt) {
         HttpTarget *ht = (HttpTarget *) rt;
         const Template *t = rt->target.template;
-        _cleanup_free_ char *dir = NULL, *url = NULL;
+        _cleanup_free_ char *dir = NULL, *url = NULL, *error = NULL;
         Binding *empty = NULL;
-        CurlOptions o = options_of(ht);
+        CurlOptions o;
         HttpListing *x;
         CurlLoop *l;
         int r;
 
+        if (ht->headers_file && !ht->headers_read) {
+                r = read_headers(ht, &error);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        remote_poll_done(rt, NULL, error);
+                        return 0;
+                }
+        }
+        o = options_of(ht);
         if (ht->first_wild < t->n_components) {
                 /* The literal prefix, as written: it is a URL already. */
                 for (size_t k = 0; k < ht->first_wild; k++) {
@@ -381,45 +394,63 @@ static int http_parse(Target *t, const config_setting_t *s, Diag *d) {
         return 0;
 }
 
-/* "Name: value" lines; blank lines and '#' comments skipped. Never logged: they are secrets. */
-static int read_headers(HttpTarget *ht) {
+/* "Name: value" lines; blank lines and '#' comments skipped. Never logged: they are secrets.
+ * On failure, why, for the poll's error. */
+static int read_headers(HttpTarget *ht, char **ret_error) {
         _cleanup_free_ char *text = NULL;
+        struct curl_slist *list = NULL;
         int r;
 
         r = read_file(ht->headers_file, 64 * 1024, &text, NULL);
-        if (r < 0)
-                return r;
-        for (char *line = strtok(text, "\r\n"); line; line = strtok(NULL, "\r\n")) {
+        for (char *line = r < 0 ? NULL : strtok(text, "\r\n"); line;
+             line = strtok(NULL, "\r\n")) {
                 struct curl_slist *l;
 
                 if (!line[0] || line[0] == '#')
                         continue;
-                if (!strchr(line, ':'))
-                        return -EBADMSG;
-                l = curl_slist_append(ht->headers, line);
-                if (!l)
-                        return -ENOMEM;
-                ht->headers = l;
+                if (!strchr(line, ':')) {
+                        r = -EBADMSG;
+                        break;
+                }
+                l = curl_slist_append(list, line);
+                if (!l) {
+                        r = -ENOMEM;
+                        break;
+                }
+                list = l;
         }
+        if (r < 0) {
+                curl_slist_free_all(list);
+                errno = -r;
+                if (r != -ENOMEM && asprintf(ret_error, "cannot read headers_file %s (\"Name: "
+                                             "value\" lines): %m", ht->headers_file) < 0)
+                        r = -ENOMEM;
+                return r;
+        }
+        curl_slist_free_all(ht->headers);
+        ht->headers = list;
+        ht->headers_read = true;
         return 0;
 }
 
+/*
+ * A headers_file that cannot be read does not keep the target from starting: polling without
+ * it would only collect 401s, so each poll fails with the reason instead (log, `sluicectl
+ * status`) and reads it again, with back-off, until it can be read; no reload is needed then.
+ */
 static int http_start(Target *t) {
         HttpTarget *ht = HTTP(t);
+        _cleanup_free_ char *error = NULL;
         int r;
 
-        if (ht->headers_file && !ht->headers) {
-                r = read_headers(ht);
-                if (r < 0)
-                        /* Polling without them would only collect 401s: say so, and wait. */
-                        return log_error_errno(r, "Target '%s': cannot read headers_file %s "
-                                               "(\"Name: value\" lines): %m", t->name,
-                                               ht->headers_file);
-        }
-        return remote_start(t);
+        if (ht->headers_file && !ht->headers_read && read_headers(ht, &error) == -ENOMEM)
+                return -ENOMEM;
+        r = remote_start(t);
+        if (r >= 0 && ht->headers_file && !ht->headers_read)
+                remote_poll_now(&ht->remote);
+        return r;
 }
 
-/* The headers file may hold a token that has been replaced since. */
 static bool http_reload_afresh(Target *t) {
         return HTTP(t)->headers_file;
 }

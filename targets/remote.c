@@ -5,6 +5,7 @@
  * a poll changed (a new or changed object is an arrival, a vanished one is gone), and keeping
  * what was seen across restarts. A kind only says how to list what exists.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +219,21 @@ static void arm_next(RemoteTarget *rt) {
         rt->again = false;
 }
 
+/* The same failure, told in the same words but for numbers ("timed out after 3002
+ * milliseconds"): said once, not at every poll. */
+static bool same_failure(const char *a, const char *b) {
+        while (*a && *b) {
+                if (isdigit((unsigned char) *a) && isdigit((unsigned char) *b)) {
+                        while (isdigit((unsigned char) *a))
+                                a++;
+                        while (isdigit((unsigned char) *b))
+                                b++;
+                } else if (*a++ != *b++)
+                        return false;
+        }
+        return *a == *b;
+}
+
 void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) {
         Target *t = &rt->target;
         RemoteObject *o, *tmp, *old;
@@ -228,7 +244,7 @@ void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) 
                 /* Nothing is concluded from a failed poll: what was there is still there. */
                 remote_objects_free(&found);
                 rt->failures++;
-                if (!rt->error || !streq(rt->error, error))
+                if (!rt->error || !same_failure(rt->error, error))
                         log_warning("Cannot poll target '%s' (%s): %s; trying again with "
                                     "back-off", t->name, t->template->text, error);
                 free(rt->error);

@@ -79,7 +79,10 @@ targets = {
   hung   = { url = "http://127.0.0.1:$STALL_PORT/{x}.csv"; poll = "1s"; timeout = "1s"; };
   big    = { url = "http://127.0.0.1:$NGINX_PORT/data/{x}.csv"; poll = "1s"; max_body = "1K"; };
   denied = { url = "http://127.0.0.1:$NGINX_PORT/private/{x}.txt"; poll = "1s"; };
+  nohdr  = { url = "http://127.0.0.1:$NGINX_PORT/private/{x}.txt"; poll = "1s";
+             headers_file = "$WORK/late.headers"; };
   sa     = { path = "$WORK/out/faults/a/{x}"; };
+  se     = { path = "$WORK/out/faults/e/{x}"; };
   sb     = { path = "$WORK/out/faults/b/{x}"; };
   sc     = { path = "$WORK/out/faults/c/{x}"; };
   sd     = { path = "$WORK/out/faults/d/{x}"; };
@@ -88,7 +91,8 @@ tasks = (
   { name = "a"; inputs = [ "broken" ]; outputs = [ "sa" ]; exec = [ "/bin/true" ]; },
   { name = "b"; inputs = [ "hung" ]; outputs = [ "sb" ]; exec = [ "/bin/true" ]; },
   { name = "c"; inputs = [ "big" ]; outputs = [ "sc" ]; exec = [ "/bin/true" ]; },
-  { name = "d"; inputs = [ "denied" ]; outputs = [ "sd" ]; exec = [ "/bin/true" ]; }
+  { name = "d"; inputs = [ "denied" ]; outputs = [ "sd" ]; exec = [ "/bin/true" ]; },
+  { name = "e"; inputs = [ "nohdr" ]; outputs = [ "se" ]; exec = [ "/usr/bin/touch", "\${output}" ]; }
 );
 CONF
 start_daemon
@@ -96,6 +100,16 @@ wait_for 30 "the 500" logged "Cannot poll target 'broken' .*HTTP status 500"
 wait_for 30 "the hung server" logged "Cannot poll target 'hung' .*[Tt]imeout\|Cannot poll target 'hung' .*timed out"
 wait_for 30 "the body too large" logged "Cannot poll target 'big' .*larger than max_body"
 wait_for 30 "the refused credentials" logged "Cannot poll target 'denied' .*HTTP status 401"
+# The hung server's failures differ only in curl's milliseconds: told once, not at every poll.
+hung_failed_twice() { ctl status | grep -A1 "^  faults/hung (url " | grep -q "failing after [2-9]"; }
+wait_for 30 "a second failed poll of the hung server" hung_failed_twice
+[ "$(grep -c "Cannot poll target 'hung'" "$WORK/daemon.log")" = 1 ] ||
+    fail "the hung server's failure was told more than once: $(grep "Cannot poll target 'hung'" "$WORK/daemon.log")"
+# A headers_file that is not there: polls fail with the reason until it is, without a reload.
+wait_for 30 "the missing headers file" \
+    logged "Cannot poll target 'nohdr' .*cannot read headers_file $WORK/late.headers"
+echo "Authorization: Bearer s3cret" > "$WORK/late.headers"
+wait_for 30 "the object behind the headers file that came late" test -f "$WORK/out/faults/e/k"
 # Meanwhile the healthy targets of the other pipeline go on.
 echo d > "$WORK/www/data/2026-11-04.csv"
 wait_for 30 "an arrival beside the failing targets" test -s "$WORK/out/daily/2026-11-04.csv"
