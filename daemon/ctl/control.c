@@ -129,6 +129,18 @@ static int print_next_retries(const CtlOptions *o, sd_bus *bus) {
         return r < 0 ? ctl_report("status", r, &e) : 0;
 }
 
+/* When the next poll comes; one already due is under way (a slow listing takes a while), and
+ * a time in the past would look like a daemon stuck. */
+static void format_next(char *buf, size_t n, usec_t next, const char *what) {
+        char t[FORMAT_REALTIME_MAX];
+
+        format_realtime(t, sizeof(t), next);
+        if (next > 0 && next <= now_usec(CLOCK_REALTIME))
+                snprintf(buf, n, "polling since %s", t);
+        else
+                snprintf(buf, n, "%s %s", what, t);
+}
+
 /* Polled targets, for status: how many objects, when last polled, and failures in words. */
 static int print_targets(const CtlOptions *o, sd_bus *bus) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -149,7 +161,7 @@ static int print_targets(const CtlOptions *o, sd_bus *bus) {
                 printf(",\"targets\":[");
         while ((r = sd_bus_message_read(reply, "(ssssuttus)", &pipeline, &target, &kind, &where,
                                         &objects, &last_ok, &next, &failures, &error)) > 0) {
-                char when[FORMAT_REALTIME_MAX], next_s[FORMAT_REALTIME_MAX];
+                char when[FORMAT_REALTIME_MAX], next_s[FORMAT_REALTIME_MAX + 16];
 
                 if (o->json) {
                         printf("%s{\"pipeline\":", first ? "" : ",");
@@ -172,19 +184,21 @@ static int print_targets(const CtlOptions *o, sd_bus *bus) {
                         printf("\nPolled targets:\n");
                 first = false;
                 format_realtime(when, sizeof(when), last_ok);
-                format_realtime(next_s, sizeof(next_s), next);
                 printf("  %s/%s (%s %s)\n      ", pipeline, target, kind, where);
-                if (streq(kind, "path"))
+                if (streq(kind, "path")) {
+                        format_realtime(next_s, sizeof(next_s), next);
                         printf("%sscanned instead of watched%s (out of inotify watches); last "
                                "scan %s, next %s\n", color ? ANSI_RED : "",
                                color ? ANSI_RESET : "", when, next_s);
-                else if (error[0])
-                        printf("%sfailing%s after %u poll(s): %s; last good poll %s, next try %s\n",
+                } else if (error[0]) {
+                        format_next(next_s, sizeof(next_s), next, "next try");
+                        printf("%sfailing%s after %u poll(s): %s; last good poll %s, %s\n",
                                color ? ANSI_RED : "", color ? ANSI_RESET : "", failures, error,
                                when, next_s);
-                else
-                        printf("%u object(s); last good poll %s, next %s\n", objects, when,
-                               next_s);
+                } else {
+                        format_next(next_s, sizeof(next_s), next, "next");
+                        printf("%u object(s); last good poll %s, %s\n", objects, when, next_s);
+                }
         }
         if (o->json)
                 putchar(']');

@@ -136,6 +136,9 @@ CONF
 ACCESS=$WORK/nginx/access.log
 mark=$(wc -l < "$ACCESS")
 start_daemon
+# Its first poll takes 4 s: status says it is under way, not a time past for the next one.
+slow_polling() { ctl status | grep -A1 "^  slow/slow (url " | grep -q "; last good poll -, polling since "; }
+wait_for 30 "status to show the poll under way" slow_polling
 all_slow() { [ "$(ls "$WORK/out/slow" 2>/dev/null | wc -l)" = 40 ]; }
 wait_for 60 "every object of the slow listing" all_slow
 if grep -q "Cannot poll target 'slow'" "$WORK/daemon.log"; then
