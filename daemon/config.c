@@ -220,7 +220,21 @@ static void parse_target_in(Loader *l, const config_setting_t *s) {
         }
         if (!kind) {
                 _cleanup_free_ char *kinds = NULL;
+
                 (void) strv_join(known, ", ", &kinds);
+                /* A kind's key mistyped ("pth") is the likely cause: named, where it is. */
+                for (int i = 0; i < config_setting_length(s); i++) {
+                        const config_setting_t *m = config_setting_get_elem(s, (unsigned) i);
+                        const char *n = config_setting_name(m), *guess;
+
+                        guess = n ? strv_find_closest(known, n) : NULL;
+                        if (guess) {
+                                diag_error(d, line_of(m), "%sunknown key '%s' (did you mean "
+                                           "'%s'?): a target says where its data is with one "
+                                           "of: %s", subject, n, guess, strempty(kinds));
+                                return;
+                        }
+                }
                 diag_error(d, line_of(s), "%ssays where its data is with one of: %s", subject,
                            strempty(kinds));
                 return;

@@ -99,8 +99,8 @@ static int on_gone_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         evaluate_rescan(&m->host, t, 0);
         if (!task || task->n_inputs == 0)
                 goto done;
-        log_info("Output directories of task '%s' were moved away (%zu); checking its instances "
-                 "under them", task->name, t->n_gone_below);
+        log_info("Directories of output '%s' of task '%s' were moved away (%zu); checking its "
+                 "instances under them", t->name, task->name, t->n_gone_below);
         target_host_scan_begin(&m->host);
         for (size_t k = 0; k < task->n_inputs; k++) {
                 Target *in = task->inputs[k].target;
