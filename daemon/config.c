@@ -605,8 +605,8 @@ void config_report_read_error(Diag *d, const config_t *cfg) {
                 diag_error(d, line, "cannot read an included file");
         else if (text && streq(text, "syntax error"))
                 diag_error(d, line, "syntax error at or before this line (a missing ';' or "
-                                    "',', an unclosed '{', '(', '[' or '\"', or a mismatched "
-                                    "closing bracket)");
+                                    "',', an unclosed '{', '(', '[' or '\"', a ',' after the "
+                                    "last element of a list, or a mismatched closing bracket)");
         else
                 diag_error(d, line, "%s", strna(text));
 }
