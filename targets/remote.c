@@ -357,6 +357,70 @@ int remote_confirmed(RemoteTarget *rt, const char *location, const char *tag) {
         return sd_event_source_set_enabled(rt->confirm_source, SD_EVENT_ONESHOT);
 }
 
+/*
+ * When a polled target last polled well, kept when it stops for the version of it that a
+ * reload starts (the same pipeline, name and location): `sluicectl status` would otherwise say
+ * "never" until that version's first poll, which for one polled hourly is up to an hour away.
+ * Not across restarts: there, "never" until the first poll is the truth of this process.
+ */
+typedef struct Remembered {
+        char *key;
+        usec_t last_ok;
+        UT_hash_handle hh;
+} Remembered;
+
+static char *memory_key(const RemoteTarget *rt) {
+        char *key;
+
+        if (asprintf(&key, "%s\t%s\t%s", rt->target.pipeline->name, rt->target.name,
+                     rt->target.template->text) < 0)
+                return NULL;
+        return key;
+}
+
+static void remember(RemoteTarget *rt) {
+        Remembered **set = (Remembered **) &rt->target.host->remote_memory, *m;
+        _cleanup_free_ char *key = NULL;
+
+        if (rt->last_ok_realtime == 0 || !(key = memory_key(rt)))
+                return;
+        HASH_FIND_STR(*set, key, m);
+        if (!m) {
+                m = calloc(1, sizeof(*m));
+                if (!m)
+                        return;
+                m->key = TAKE_PTR(key);
+                HASH_ADD_KEYPTR(hh, *set, m->key, strlen(m->key), m);
+        }
+        m->last_ok = rt->last_ok_realtime;
+}
+
+static void recall(RemoteTarget *rt) {
+        Remembered **set = (Remembered **) &rt->target.host->remote_memory, *m;
+        _cleanup_free_ char *key = memory_key(rt);
+
+        if (!key)
+                return;
+        HASH_FIND_STR(*set, key, m);
+        if (!m)
+                return;
+        if (rt->last_ok_realtime == 0)
+                rt->last_ok_realtime = m->last_ok;
+        HASH_DEL(*set, m);
+        free(m->key);
+        free(m);
+}
+
+void remote_memory_free(TargetHost *h) {
+        Remembered **set = (Remembered **) &h->remote_memory, *m, *tmp;
+
+        HASH_ITER(hh, *set, m, tmp) {
+                HASH_DEL(*set, m);
+                free(m->key);
+                free(m);
+        }
+}
+
 int remote_start(Target *t) {
         static bool seeded;
         RemoteTarget *rt = REMOTE(t);
@@ -368,6 +432,7 @@ int remote_start(Target *t) {
         }
         if (!rt->loaded)
                 load(rt);
+        recall(rt);
         r = sd_event_add_time_relative(t->host->event, &rt->timer, CLOCK_MONOTONIC, 0, 0,
                                        on_timer, rt);
         if (r < 0)
@@ -389,6 +454,8 @@ void remote_stop(Target *t) {
         rt->timer = sd_event_source_disable_unref(rt->timer);
         rt->confirm_source = sd_event_source_disable_unref(rt->confirm_source);
         rt->confirmed = strv_free(rt->confirmed);
+        if (t->host)
+                remember(rt);
 }
 
 int remote_check(Target *t, const char *location) {

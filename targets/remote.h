@@ -58,6 +58,8 @@ static inline RemoteTarget *REMOTE(Target *t) {
 int remote_parse(RemoteTarget *rt, const config_setting_t *s, Diag *d);
 
 int remote_start(Target *t);
+/* What stopped targets left for the next version of them (reload.c starts it afresh). */
+void remote_memory_free(TargetHost *h);
 void remote_stop(Target *t);
 int remote_check(Target *t, const char *location);
 int remote_scan(Target *t, target_scan_func f, void *userdata);

@@ -7,6 +7,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "remote.h"
 #include "target.h"
 #include "util/macro.h"
 #include "util/strv.h"
@@ -91,6 +92,7 @@ void target_host_done(TargetHost *h) {
                         k->host_done(h->kind_state[k->id]);
                 h->kind_state[k->id] = NULL;
         }
+        remote_memory_free(h);
 }
 
 void target_host_scan_begin(TargetHost *h) {

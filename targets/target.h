@@ -107,6 +107,7 @@ struct TargetHost {
         usec_t scan_interval;       /* for a target that cannot be watched, how often to scan */
         const char *state_dir;      /* where kinds may keep what they learnt; NULL: nowhere */
         void *kind_state[_TARGET_KIND_MAX];
+        void *remote_memory;        /* remote.c's: what stopped polled targets knew */
         /* While scanning (a start-up reconciliation, a rescan), the file system is read in
          * bulk and nothing else happens in between: kinds may cache what they read here. */
         unsigned scanning;

@@ -83,6 +83,8 @@ targets = {
              headers_file = "$WORK/late.headers"; };
   sa     = { path = "$WORK/out/faults/a/{x}"; };
   se     = { path = "$WORK/out/faults/e/{x}"; };
+  rare   = { url = "http://127.0.0.1:$NGINX_PORT/data/{x}.csv"; poll = "1h"; };
+  sr     = { path = "$WORK/out/faults/r/{x}"; };
   sb     = { path = "$WORK/out/faults/b/{x}"; };
   sc     = { path = "$WORK/out/faults/c/{x}"; };
   sd     = { path = "$WORK/out/faults/d/{x}"; };
@@ -92,7 +94,8 @@ tasks = (
   { name = "b"; inputs = [ "hung" ]; outputs = [ "sb" ]; exec = [ "/bin/true" ]; },
   { name = "c"; inputs = [ "big" ]; outputs = [ "sc" ]; exec = [ "/bin/true" ]; },
   { name = "d"; inputs = [ "denied" ]; outputs = [ "sd" ]; exec = [ "/bin/true" ]; },
-  { name = "e"; inputs = [ "nohdr" ]; outputs = [ "se" ]; exec = [ "/usr/bin/touch", "\${output}" ]; }
+  { name = "e"; inputs = [ "nohdr" ]; outputs = [ "se" ]; exec = [ "/usr/bin/touch", "\${output}" ]; },
+  { name = "r"; inputs = [ "rare" ]; outputs = [ "sr" ]; exec = [ "/usr/bin/touch", "\${output}" ]; }
 );
 CONF
 start_daemon
@@ -113,6 +116,16 @@ wait_for 30 "the object behind the headers file that came late" test -f "$WORK/o
 # Meanwhile the healthy targets of the other pipeline go on.
 echo d > "$WORK/www/data/2026-11-04.csv"
 wait_for 30 "an arrival beside the failing targets" test -s "$WORK/out/daily/2026-11-04.csv"
+# A reload starts the changed pipeline afresh: its target polled hourly still tells when it
+# last polled well, not "-" until its next poll, up to an hour away.
+rare_polled() { ctl status | grep -A1 "^  faults/rare (url " | grep -q "last good poll [0-9]"; }
+wait_for 30 "the hourly target's first poll" rare_polled
+echo "# changed" >> "$WORK/config/pipelines.d/faults.conf"
+reloads=$(grep -c "^Reloaded:" "$WORK/daemon.log" || true)
+kill -HUP "$DAEMON_PID"
+reloaded() { [ "$(grep -c "^Reloaded:" "$WORK/daemon.log")" -gt "$reloads" ]; }
+wait_for 30 "the reload" reloaded
+rare_polled || fail "after a reload: $(ctl status | grep -A1 "^  faults/rare (url ")"
 
 # A listing of 40 directories from a server that answers 10 requests a second: 4 s for all of
 # them, 2 s allowed for each. Requests beyond 8 to one server wait in the daemon's queue, where
