@@ -38,7 +38,30 @@ static int fail(char **ret_error, const char *format, ...) {
         return -EINVAL;
 }
 
+/* What ${...} could have meant, for a typo's message; NULL when nothing is close. */
+static char *closest_reference(const Task *task, const char *name, size_t n) {
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ char *typed = strndup(name, n);
+        const char *guess;
+        int r = 0;
+
+        if (!typed)
+                return NULL;
+        r |= strv_extend(&l, "input") | strv_extend(&l, "inputs");
+        r |= strv_extend(&l, "output") | strv_extend(&l, "outputs");
+        for (size_t i = 0; i < task->n_params; i++)
+                r |= strv_extend(&l, task->params[i].name);
+        for (size_t i = 0; i < task->n_inputs; i++)
+                r |= strv_extendf(&l, "input.%s", task->inputs[i].name);
+        for (size_t i = 0; i < task->n_outputs; i++)
+                r |= strv_extendf(&l, "output.%s", task->outputs[i]->name);
+        guess = r < 0 ? NULL : strv_find_closest(l, typed);
+        return guess ? strdup(guess) : NULL;
+}
+
 static int resolve(const Task *task, const char *name, size_t n, Ref *ret, char **ret_error) {
+        _cleanup_free_ char *guess = NULL;      /* for a typo in a plain ${name} */
+
         if (n == 5 && strneq(name, "input", 5)) {
                 if (task->n_inputs != 1)
                         return fail(ret_error, "${input} needs exactly one input (this task has "
@@ -88,6 +111,10 @@ static int resolve(const Task *task, const char *name, size_t n, Ref *ret, char 
                         *ret = (Ref){ REF_PARAM, i };
                         return 0;
                 }
+        guess = closest_reference(task, name, n);
+        if (guess)
+                return fail(ret_error, "unknown reference ${%.*s} (did you mean ${%s}?)", (int) n,
+                            name, guess);
         return fail(ret_error,
                     "unknown reference ${%.*s} (parameters of this task, input, inputs, "
                     "input.NAME, output, outputs, output.NAME; write $$ for a literal '$')",
