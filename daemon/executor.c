@@ -907,8 +907,10 @@ void executor_finish(Manager *m, Instance *i, const UnitResult *res) {
         }
         (void) strv_extend(&f, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_FINISHED_STR);
         (void) strv_extendf(&f, "SLUICE_RESULT=%s", ok ? "success" : "failed");
+        /* Asked for: history shows it as such, not as the signal the stop sent. */
         if (!ok)
-                (void) strv_extendf(&f, "SLUICE_FAILURE=%s", failure_class_to_string(class));
+                (void) strv_extendf(&f, "SLUICE_FAILURE=%s", i->cancelled
+                                            ? "cancelled" : failure_class_to_string(class));
         /* The unit's Result as systemd has it: what sluice-result saw as a signal at
          * runtime_max is systemd's timeout. */
         (void) strv_extendf(&f, "SLUICE_UNIT_RESULT=%s",
@@ -935,6 +937,8 @@ void executor_finish(Manager *m, Instance *i, const UnitResult *res) {
         }
         if (ok)
                 log_struct(LOG_INFO, f, "%s succeeded after %s%s", i->unit, dur, cpu);
+        else if (i->cancelled)
+                log_struct(LOG_NOTICE, f, "%s was cancelled: %s", i->unit, strna(reason));
         else
                 log_struct(LOG_ERR, f, "%s failed: %s", i->unit, strna(reason));
 

@@ -119,6 +119,9 @@ systemctl --user is-active -q "$held" && fail "$held still runs after cancel"
 # A cancel is asked for: not a failure for good (nor one told to notifiers), and why says so.
 grep -qF "$held cancelled on request, after 1 attempt(s)" "$WORK/daemon.log" &&
     ! grep -qF "$held failed for good" "$WORK/daemon.log" || fail "the cancel was logged as a failure"
+# Its journal entry, which history shows, says cancelled, not the signal the stop sent.
+wait_for 30 "the cancelled run's journal entry" journal_has \
+    MESSAGE_ID=f1220f814d0a400e8db049236917e2c7 "SLUICE_PIPELINE=$PIPELINE" SLUICE_FAILURE=cancelled
 ctl why hold -p day=1999-01-03 | grep -q "cancelled on request" ||
     fail "why of a cancelled instance: $(ctl why hold -p day=1999-01-03)"
 [ "$(runs_started "$(unit hold 1999-01-08)")" = 0 ] || fail "the cancelled queued instance ran"
