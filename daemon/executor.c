@@ -140,8 +140,8 @@ static const char *format_size(char *buf, size_t n, uint64_t v) {
 /*
  * The run's output directory was renamed away (or removed) while it wrote there, so what it
  * wrote went along: the instance is incomplete, as when an output is deleted by hand, and runs
- * again at once, as a new series. Once in a row: a task that removes the directory itself must
- * fail, not loop.
+ * again at once, as a new series. Once per series (until a new arrival or `retry` starts the
+ * next; a restart forgets it): a task that removes the directory itself must fail, not loop.
  */
 static bool rerun_lost_output(Manager *m, Instance *i, const char *reason) {
         uint64_t memory_max = i->memory_max;

@@ -66,7 +66,7 @@ typedef struct Instance {
         bool cancelled;         /* stopped on request: the run's end is final */
         bool backfill;          /* queued for a backfill: after live runs, in its slice */
         bool failed_before;     /* a run of it failed: its next success is a recovery */
-        bool lost_output;       /* its last run's output directory was moved away under it */
+        bool lost_output;       /* this series ran again once for an output directory lost */
         usec_t last_start_realtime;     /* of the run that ended last */
         char *last_run_id;      /* of the last run whose end was accounted for */
         bool journal_behind;    /* ... and journald had not read all it wrote by then */

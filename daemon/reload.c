@@ -15,6 +15,7 @@
 #include "config.h"
 #include "log.h"
 #include "manager.h"
+#include "remote.h"
 #include "util/fs-util.h"
 #include "util/strv.h"
 #include "waiting.h"
@@ -246,6 +247,9 @@ void manager_reload(Manager *m, char ***ret_kept) {
         for (size_t i = 0; i < n_new; i++)
                 manager_reconcile(m, fresh[i]);
         free(fresh);
+        /* What no new version took (a target removed, renamed, or pointed elsewhere) would be
+         * stale by the time it came back. */
+        remote_memory_free(&m->host);
 
         log_notice("Reloaded: %zu pipeline(s) running (%u unchanged), %u kept at their previous "
                    "version", m->n_pipelines, same, kept);

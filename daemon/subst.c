@@ -47,8 +47,12 @@ static char *closest_reference(const Task *task, const char *name, size_t n) {
 
         if (!typed)
                 return NULL;
-        r |= strv_extend(&l, "input") | strv_extend(&l, "inputs");
-        r |= strv_extend(&l, "output") | strv_extend(&l, "outputs");
+        /* Only what would be accepted: ${input} needs a task of one input. */
+        r |= strv_extend(&l, "inputs") | strv_extend(&l, "outputs");
+        if (task->n_inputs == 1)
+                r |= strv_extend(&l, "input");
+        if (task->n_outputs == 1)
+                r |= strv_extend(&l, "output");
         for (size_t i = 0; i < task->n_params; i++)
                 r |= strv_extend(&l, task->params[i].name);
         for (size_t i = 0; i < task->n_inputs; i++)

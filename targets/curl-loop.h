@@ -64,8 +64,9 @@ int curl_request_new(CurlLoop *l, const char *url, bool head, const CurlOptions 
                      CurlRequest **ret);
 /* Adds a header for this request only ("Name: value"). */
 int curl_request_add_header(CurlRequest *r, const char *header);
-/* Sends it, or, when its server has CURL_SERVER_MAX_ACTIVE in flight, queues it for its
- * owner's turn; done is always called later, from the loop, never from here. */
+/* Sends it, or, when its server has CURL_SERVER_MAX_ACTIVE in flight or requests waiting
+ * already, queues it for its owner's turn; done is always called later, from the loop, never
+ * from here. */
 int curl_request_start(CurlRequest *r, curl_done_func done, void *userdata);
 /* Cancels it if in flight; never calls done. */
 CurlRequest *curl_request_free(CurlRequest *r);

@@ -28,8 +28,8 @@ typedef struct HttpTarget {
         size_t max_body;
         bool tls_verify;
         char *headers_file;
-        struct curl_slist *headers;     /* read from headers_file at start */
-        bool headers_read;
+        struct curl_slist *headers;     /* from headers_file, read at start or at a poll */
+        bool headers_read;              /* ... whole: until then, every poll tries again */
         size_t first_wild;              /* first component with a wildcard; n: none */
         /* The poll in flight. */
         HttpListing *listings;          /* requests in flight */

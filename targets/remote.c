@@ -219,15 +219,24 @@ static void arm_next(RemoteTarget *rt) {
         rt->again = false;
 }
 
-/* The same failure, told in the same words but for numbers ("timed out after 3002
- * milliseconds"): said once, not at every poll. */
+/* A run of digits that counts time ("3002 milliseconds", "after 10 ms"): its end, or NULL. */
+static const char *duration_end(const char *p) {
+        while (isdigit((unsigned char) *p))
+                p++;
+        return strneq(p, " ms", 3) || strneq(p, " millisecond", 12) ? p : NULL;
+}
+
+/* The same failure, told in the same words but for how long something took (curl's "timed
+ * out after 3002 milliseconds"): said once, not at every poll. Other numbers (an HTTP status,
+ * a date in a path) tell failures apart. */
 static bool same_failure(const char *a, const char *b) {
         while (*a && *b) {
-                if (isdigit((unsigned char) *a) && isdigit((unsigned char) *b)) {
-                        while (isdigit((unsigned char) *a))
-                                a++;
-                        while (isdigit((unsigned char) *b))
-                                b++;
+                const char *ea = isdigit((unsigned char) *a) ? duration_end(a) : NULL;
+                const char *eb = isdigit((unsigned char) *b) ? duration_end(b) : NULL;
+
+                if (ea && eb) {
+                        a = ea;
+                        b = eb;
                 } else if (*a++ != *b++)
                         return false;
         }
