@@ -226,10 +226,8 @@ static const char *duration_end(const char *p) {
         return strneq(p, " ms", 3) || strneq(p, " millisecond", 12) ? p : NULL;
 }
 
-/* The same failure, told in the same words but for how long something took (curl's "timed
- * out after 3002 milliseconds"): said once, not at every poll. Other numbers (an HTTP status,
- * a date in a path) tell failures apart. */
-static bool same_failure(const char *a, const char *b) {
+/* Said once, not at every poll: see remote.h. */
+bool remote_same_failure(const char *a, const char *b) {
         while (*a && *b) {
                 const char *ea = isdigit((unsigned char) *a) ? duration_end(a) : NULL;
                 const char *eb = isdigit((unsigned char) *b) ? duration_end(b) : NULL;
@@ -253,7 +251,7 @@ void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) 
                 /* Nothing is concluded from a failed poll: what was there is still there. */
                 remote_objects_free(&found);
                 rt->failures++;
-                if (!rt->error || !same_failure(rt->error, error))
+                if (!rt->error || !remote_same_failure(rt->error, error))
                         log_warning("Cannot poll target '%s' (%s): %s; trying again with "
                                     "back-off", t->name, t->template->text, error);
                 free(rt->error);

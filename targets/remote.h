@@ -79,5 +79,9 @@ void remote_poll_now(RemoteTarget *rt);
 /* An output the daemon has just seen to exist: known at once, and an arrival for what reads
  * it as soon as the loop runs again (not inside the run's accounting). */
 int remote_confirmed(RemoteTarget *rt, const char *location, const char *tag);
+/* The same failure, told in the same words but for how long something took (curl's "timed out
+ * after 3002 milliseconds"). Other numbers (an HTTP status, a date in a path) tell failures
+ * apart. */
+bool remote_same_failure(const char *a, const char *b);
 /* A poll ended: found (taken over) is everything that exists now, or error says why not. */
 void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error);

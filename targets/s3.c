@@ -15,6 +15,7 @@
 
 #include "config-internal.h"
 #include "log.h"
+#include "aws-credentials.h"
 #include "remote.h"
 #include "util/fs-util.h"
 
@@ -335,72 +336,31 @@ static int s3_parse(Target *t, const config_setting_t *s, Diag *d) {
         return 0;
 }
 
-/* "[name]", or "[profile name]" as ~/.aws/config writes it: whether it is that profile's. */
-static bool section_is(const char *line, const char *profile) {
-        const char *end = strchr(line, ']');
-        size_t n;
-
-        if (!end)
-                return false;
-        for (line++; *line == ' ' || *line == '\t'; line++)
-                ;
-        if (strneq(line, "profile ", 8))
-                for (line += 8; *line == ' '; line++)
-                        ;
-        while (end > line && (end[-1] == ' ' || end[-1] == '\t'))
-                end--;
-        n = (size_t) (end - line);
-        return n == strlen(profile) && strneq(line, profile, n);
-}
-
-/* "access_key_id = ..." and "secret_access_key = ..." lines, and "session_token = ..." for
- * temporary credentials (aws_-prefixed as in ~/.aws/credentials too), before any [section] or
- * in the profile's; '#' comments are skipped. */
+/* Read for the target's profile (aws-credentials.c); -EBADMSG when the keys are not there. */
 static int read_credentials(S3Target *st, const char *path) {
-        _cleanup_free_ char *text = NULL, *id = NULL, *secret = NULL, *token = NULL;
-        bool ours = true;       /* lines before any section count for every profile */
+        _cleanup_free_ char *text = NULL;
+        AwsCredentials c;
         int r;
 
         r = read_file(path, 64 * 1024, &text, NULL);
+        if (r >= 0)
+                r = aws_credentials_parse(text, st->profile, &c);
         if (r < 0)
                 return r;
-        for (char *line = strtok(text, "\r\n"); line; line = strtok(NULL, "\r\n")) {
-                char *eq, *k, *v, *end;
-
-                line += strspn(line, " \t");
-                if (line[0] == '[') {
-                        ours = section_is(line, st->profile);
-                        continue;
-                }
-                eq = strchr(line, '=');
-                if (!ours || !eq || line[0] == '#')
-                        continue;
-                for (k = line, end = eq; end > k && (end[-1] == ' ' || end[-1] == '\t'); end--)
-                        ;
-                *end = 0;
-                for (v = eq + 1; *v == ' ' || *v == '\t'; v++)
-                        ;
-                if (strneq(k, "aws_", 4))
-                        k += 4;
-                if (streq(k, "access_key_id")) {
-                        free(id);
-                        r = (id = strdup(v)) ? 0 : -ENOMEM;
-                } else if (streq(k, "secret_access_key")) {
-                        free(secret);
-                        r = (secret = strdup(v)) ? 0 : -ENOMEM;
-                } else if (streq(k, "session_token") && v[0]) {
-                        free(token);
-                        r = asprintf(&token, "x-amz-security-token: %s", v) < 0 ? -ENOMEM : 0;
-                }
-                if (r < 0)
-                        return r;
-        }
-        if (!id || !secret)
-                return -EBADMSG;
         free(st->userpwd);
-        free(st->token_header);
-        st->token_header = TAKE_PTR(token);
-        return asprintf(&st->userpwd, "%s:%s", id, secret) < 0 ? -ENOMEM : 0;
+        st->token_header = mfree(st->token_header);
+        r = asprintf(&st->userpwd, "%s:%s", c.access_key_id, c.secret_access_key) < 0 ? -ENOMEM
+                                                                                        : 0;
+        if (r < 0)
+                st->userpwd = NULL;
+        else if (c.session_token &&
+                 asprintf(&st->token_header, "x-amz-security-token: %s", c.session_token) < 0) {
+                st->token_header = NULL;
+                st->userpwd = mfree(st->userpwd);       /* not without its token */
+                r = -ENOMEM;
+        }
+        aws_credentials_done(&c);
+        return r;
 }
 
 static int load_credentials(S3Target *st, char **ret_error) {
