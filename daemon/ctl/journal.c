@@ -53,7 +53,7 @@ static const char *format_usec(char *buf, size_t n, const char *usec) {
         /* Absent, or "unknown" (UINT64_MAX nanoseconds) as early versions wrote it. */
         if (!usec[0] || v >= UINT64_MAX / 1000)
                 return "-";
-        return format_timespan(buf, n, v);
+        return format_timespan_short(buf, n, v);
 }
 
 /* A size field in bytes, for people; "-" when absent. */

@@ -185,6 +185,30 @@ char *format_timespan(char *buf, size_t len, usec_t t) {
         return buf;
 }
 
+char *format_timespan_short(char *buf, size_t len, usec_t t) {
+        unsigned long long v = t;
+
+        if (t == USEC_INFINITY)
+                snprintf(buf, len, "infinity");
+        else if (t < USEC_PER_MSEC)
+                snprintf(buf, len, "%lluus", v);
+        else if (t < USEC_PER_SEC)
+                snprintf(buf, len, "%llums", v / USEC_PER_MSEC);
+        else if (t < USEC_PER_MINUTE)
+                /* Tenths, truncated: 59.99 s must not read as a minute. */
+                snprintf(buf, len, "%llu.%llus", v / USEC_PER_SEC,
+                         v % USEC_PER_SEC / (USEC_PER_SEC / 10));
+        else if (t < USEC_PER_HOUR)
+                snprintf(buf, len, "%llumin %llus", v / USEC_PER_MINUTE,
+                         v % USEC_PER_MINUTE / USEC_PER_SEC);
+        else if (t < USEC_PER_DAY)
+                snprintf(buf, len, "%lluh %llumin", v / USEC_PER_HOUR,
+                         v % USEC_PER_HOUR / USEC_PER_MINUTE);
+        else
+                snprintf(buf, len, "%llud %lluh", v / USEC_PER_DAY, v % USEC_PER_DAY / USEC_PER_HOUR);
+        return buf;
+}
+
 char *format_realtime(char *buf, size_t len, usec_t t) {
         time_t secs = (time_t) (t / USEC_PER_SEC);
         struct tm tm;

@@ -33,6 +33,9 @@ int parse_percent(const char *s, unsigned *ret_permille);
 /* Formats a span as "1h 30min 2s" into buf; returns buf. */
 char *format_timespan(char *buf, size_t len, usec_t t);
 #define FORMAT_TIMESPAN_MAX 64
+/* The same in at most 10 characters, for a table's column: the two largest units, or one
+ * below a minute ("147ms", "12.3s", "4min 7s", "2h 5min"); returns buf. */
+char *format_timespan_short(char *buf, size_t len, usec_t t);
 /* Formats a CLOCK_REALTIME time as local "2026-11-27 06:00:00" into buf, "-" for 0; returns
  * buf. */
 char *format_realtime(char *buf, size_t len, usec_t t);

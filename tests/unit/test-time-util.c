@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Spans and sizes as pipeline files write them, and sizes as sluicectl shows them */
 #include <stdarg.h>
+#include <string.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -45,11 +46,31 @@ static void test_timespan(void **state) {
         assert_string_equal(format_timespan(b, sizeof(b), 90 * USEC_PER_MINUTE), "1h 30min");
 }
 
+/* sluicectl history's columns: never wider than 10. */
+static void test_timespan_short(void **state) {
+        char b[FORMAT_TIMESPAN_MAX];
+
+        assert_string_equal(format_timespan_short(b, sizeof(b), 999), "999us");
+        assert_string_equal(format_timespan_short(b, sizeof(b), 147 * USEC_PER_MSEC + 112), "147ms");
+        assert_string_equal(format_timespan_short(b, sizeof(b), 59999 * USEC_PER_MSEC), "59.9s");
+        assert_string_equal(format_timespan_short(b, sizeof(b), 12 * USEC_PER_SEC + 345678),
+                            "12.3s");
+        assert_string_equal(format_timespan_short(b, sizeof(b), 247 * USEC_PER_SEC + 5), "4min 7s");
+        assert_string_equal(format_timespan_short(b, sizeof(b),
+                                                  (23 * 60 + 59) * USEC_PER_MINUTE + 59 * USEC_PER_SEC),
+                            "23h 59min");
+        assert_string_equal(format_timespan_short(b, sizeof(b), 3 * USEC_PER_DAY + 5 * USEC_PER_HOUR),
+                            "3d 5h");
+        for (usec_t t = 1; t < 400 * USEC_PER_DAY; t = t * 3 + 7)
+                assert_true(strlen(format_timespan_short(b, sizeof(b), t)) <= 10);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_size),
                 cmocka_unit_test(test_format_bytes),
                 cmocka_unit_test(test_timespan),
+                cmocka_unit_test(test_timespan_short),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
