@@ -259,27 +259,16 @@ static void on_head(CurlRequest *req, const char *error, void *userdata) {
         maybe_done(ht);
 }
 
-static int read_headers(HttpTarget *ht, char **ret_error);
-
 static int http_poll(RemoteTarget *rt) {
         HttpTarget *ht = (HttpTarget *) rt;
         const Template *t = rt->target.template;
-        _cleanup_free_ char *dir = NULL, *url = NULL, *error = NULL;
+        _cleanup_free_ char *dir = NULL, *url = NULL;
         Binding *empty = NULL;
         CurlOptions o;
         HttpListing *x;
         CurlLoop *l;
         int r;
 
-        if (ht->headers_file && !ht->headers_read) {
-                r = read_headers(ht, &error);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0) {
-                        remote_poll_done(rt, NULL, error);
-                        return 0;
-                }
-        }
         o = options_of(ht);
         if (ht->first_wild < t->n_components) {
                 /* The literal prefix, as written: it is a URL already. */
@@ -331,9 +320,55 @@ static void http_cancel(RemoteTarget *rt) {
         ht->error = mfree(ht->error);
 }
 
+/* "Name: value" lines; blank lines and '#' comments skipped. Never logged: they are secrets.
+ * On failure, why, for the poll's error. */
+static int read_headers(HttpTarget *ht, char **ret_error) {
+        _cleanup_free_ char *text = NULL;
+        struct curl_slist *list = NULL;
+        int r;
+
+        r = read_file(ht->headers_file, 64 * 1024, &text, NULL);
+        for (char *line = r < 0 ? NULL : strtok(text, "\r\n"); line;
+             line = strtok(NULL, "\r\n")) {
+                struct curl_slist *l;
+
+                if (!line[0] || line[0] == '#')
+                        continue;
+                if (!strchr(line, ':')) {
+                        r = -EBADMSG;
+                        break;
+                }
+                l = curl_slist_append(list, line);
+                if (!l) {
+                        r = -ENOMEM;
+                        break;
+                }
+                list = l;
+        }
+        if (r < 0) {
+                curl_slist_free_all(list);
+                errno = -r;
+                if (r != -ENOMEM && asprintf(ret_error, "cannot read headers_file %s (\"Name: "
+                                             "value\" lines): %m", ht->headers_file) < 0)
+                        r = -ENOMEM;
+                return r;
+        }
+        curl_slist_free_all(ht->headers);
+        ht->headers = list;
+        ht->headers_read = true;
+        return 0;
+}
+
+static int http_prepare(RemoteTarget *rt, char **ret_error) {
+        HttpTarget *ht = (HttpTarget *) rt;
+
+        return ht->headers_file && !ht->headers_read ? read_headers(ht, ret_error) : 0;
+}
+
 static const RemoteOps http_ops = {
         .poll = http_poll,
         .cancel = http_cancel,
+        .prepare = http_prepare,
 };
 
 static int http_parse(Target *t, const config_setting_t *s, Diag *d) {
@@ -394,63 +429,6 @@ static int http_parse(Target *t, const config_setting_t *s, Diag *d) {
         return 0;
 }
 
-/* "Name: value" lines; blank lines and '#' comments skipped. Never logged: they are secrets.
- * On failure, why, for the poll's error. */
-static int read_headers(HttpTarget *ht, char **ret_error) {
-        _cleanup_free_ char *text = NULL;
-        struct curl_slist *list = NULL;
-        int r;
-
-        r = read_file(ht->headers_file, 64 * 1024, &text, NULL);
-        for (char *line = r < 0 ? NULL : strtok(text, "\r\n"); line;
-             line = strtok(NULL, "\r\n")) {
-                struct curl_slist *l;
-
-                if (!line[0] || line[0] == '#')
-                        continue;
-                if (!strchr(line, ':')) {
-                        r = -EBADMSG;
-                        break;
-                }
-                l = curl_slist_append(list, line);
-                if (!l) {
-                        r = -ENOMEM;
-                        break;
-                }
-                list = l;
-        }
-        if (r < 0) {
-                curl_slist_free_all(list);
-                errno = -r;
-                if (r != -ENOMEM && asprintf(ret_error, "cannot read headers_file %s (\"Name: "
-                                             "value\" lines): %m", ht->headers_file) < 0)
-                        r = -ENOMEM;
-                return r;
-        }
-        curl_slist_free_all(ht->headers);
-        ht->headers = list;
-        ht->headers_read = true;
-        return 0;
-}
-
-/*
- * A headers_file that cannot be read does not keep the target from starting: polling without
- * it would only collect 401s, so each poll fails with the reason instead (log, `sluicectl
- * status`) and reads it again, with back-off, until it can be read; no reload is needed then.
- */
-static int http_start(Target *t) {
-        HttpTarget *ht = HTTP(t);
-        _cleanup_free_ char *error = NULL;
-        int r;
-
-        if (ht->headers_file && !ht->headers_read && read_headers(ht, &error) == -ENOMEM)
-                return -ENOMEM;
-        r = remote_start(t);
-        if (r >= 0 && ht->headers_file && !ht->headers_read)
-                remote_poll_now(&ht->remote);
-        return r;
-}
-
 static bool http_reload_afresh(Target *t) {
         return HTTP(t)->headers_file;
 }
@@ -477,7 +455,7 @@ const TargetKind target_kind_url = {
         .object_size = sizeof(HttpTarget),
         .keys = http_keys,
         .parse = http_parse,
-        .start = http_start,
+        .start = remote_start,
         .reload_afresh = http_reload_afresh,
         .stop = remote_stop,
         .check = remote_check,

@@ -197,6 +197,15 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 return 0;
         rt->polling = true;
         rt->poll_started = now_usec(CLOCK_MONOTONIC);
+        if (rt->ops->prepare) {
+                _cleanup_free_ char *why = NULL;
+
+                r = rt->ops->prepare(rt, &why);
+                if (r < 0) {
+                        remote_poll_done(rt, NULL, why ?: strerror(-r));
+                        return 0;
+                }
+        }
         r = rt->ops->poll(rt);
         if (r < 0 && rt->polling) {
                 _cleanup_free_ char *msg = NULL;
@@ -431,6 +440,7 @@ void remote_memory_free(TargetHost *h) {
 int remote_start(Target *t) {
         static bool seeded;
         RemoteTarget *rt = REMOTE(t);
+        bool ready = true;
         int r;
 
         if (!seeded) {
@@ -440,6 +450,15 @@ int remote_start(Target *t) {
         if (!rt->loaded)
                 load(rt);
         recall(rt);
+        if (rt->ops->prepare) {
+                _cleanup_free_ char *why = NULL;
+
+                r = rt->ops->prepare(rt, &why);
+                if (r == -ENOMEM)
+                        return r;
+                /* Not ready: the first poll, at once, says why. */
+                ready = r >= 0;
+        }
         r = sd_event_add_time_relative(t->host->event, &rt->timer, CLOCK_MONOTONIC, 0, 0,
                                        on_timer, rt);
         if (r < 0)
@@ -447,7 +466,7 @@ int remote_start(Target *t) {
         (void) sd_event_source_set_description(rt->timer, "remote-poll");
         /* Known from before: the first poll anywhere in the interval, so a restart with
          * thousands of targets is no thundering herd. Never seen: poll now. */
-        arm(rt, rt->loaded ? random_below(rt->interval) : 0);
+        arm(rt, rt->loaded && ready ? random_below(rt->interval) : 0);
         return 0;
 }
 

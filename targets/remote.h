@@ -22,6 +22,12 @@ typedef struct RemoteOps {
         /* Abandons the poll in flight, if any, without calling remote_poll_done(), and lets go
          * of what the kind holds between polls (a connection). */
         void (*cancel)(RemoteTarget *rt);
+        /* Reads what polling needs, kept between polls (a headers file, credentials), when it
+         * has not been read whole yet: 0 ready, -ENOMEM, or another error with *ret_error
+         * saying why. Until it is ready, each poll fails with that reason, in the log and the
+         * status, and tries again with back-off: no reload is needed once it can be read.
+         * May be NULL. */
+        int (*prepare)(RemoteTarget *rt, char **ret_error);
 } RemoteOps;
 
 /*

@@ -217,20 +217,13 @@ static int request_page(S3Target *st, const char *token) {
 static int load_credentials(S3Target *st, char **ret_error);
 
 static int s3_poll(RemoteTarget *rt) {
-        S3Target *st = (S3Target *) rt;
-        _cleanup_free_ char *error = NULL;
-        int r;
+        return request_page((S3Target *) rt, NULL);
+}
 
-        if (!st->userpwd) {
-                r = load_credentials(st, &error);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0) {
-                        remote_poll_done(rt, NULL, error);
-                        return 0;
-                }
-        }
-        return request_page(st, NULL);
+static int s3_prepare(RemoteTarget *rt, char **ret_error) {
+        S3Target *st = (S3Target *) rt;
+
+        return st->userpwd ? 0 : load_credentials(st, ret_error);
 }
 
 static void s3_cancel(RemoteTarget *rt) {
@@ -243,6 +236,7 @@ static void s3_cancel(RemoteTarget *rt) {
 static const RemoteOps s3_ops = {
         .poll = s3_poll,
         .cancel = s3_cancel,
+        .prepare = s3_prepare,
 };
 
 static int string_key(const config_setting_t *s, const char *key, const char *target, Diag *d,
@@ -392,26 +386,6 @@ static int load_credentials(S3Target *st, char **ret_error) {
         return 0;
 }
 
-/*
- * Credentials that cannot be read do not keep the target from starting: it polls at once, and
- * each poll fails with the reason, in the log and in `sluicectl status`, and tries to read them
- * again, with back-off, until they can be read. A reload with the file gone is no longer
- * silent, and a file put back is picked up without one.
- */
-static int s3_start(Target *t) {
-        S3Target *st = S3(t);
-        _cleanup_free_ char *error = NULL;
-        int r;
-
-        r = st->userpwd ? 0 : load_credentials(st, &error);
-        if (r == -ENOMEM)
-                return r;
-        r = remote_start(t);
-        if (r >= 0 && !st->userpwd)
-                remote_poll_now(&st->remote);
-        return r;
-}
-
 /* The credentials may have been rotated since they were read. */
 static bool s3_reload_afresh(Target *t) {
         return true;
@@ -489,7 +463,7 @@ const TargetKind target_kind_s3 = {
         .object_size = sizeof(S3Target),
         .keys = s3_keys,
         .parse = s3_parse,
-        .start = s3_start,
+        .start = remote_start,
         .reload_afresh = s3_reload_afresh,
         .stop = remote_stop,
         .check = remote_check,
