@@ -63,14 +63,13 @@ static bool survives_unit_file(const char *a) {
 int unit_props_encode_command(char ***argv) {
         static const char digits[] = "0123456789abcdef";
         _cleanup_free_ char *hex = NULL;
+        bool plain = true;
         size_t n = 0;
         char *p, **l;
 
-        STRV_FOREACH(a, *argv) {
-                if (!survives_unit_file(*a))
-                        n = 1;
-        }
-        if (n == 0)
+        STRV_FOREACH(a, *argv)
+                plain = plain && survives_unit_file(*a);
+        if (plain)
                 return 0;
         STRV_FOREACH(a, *argv)
                 n += 2 * (strlen(*a) + 1);
