@@ -127,12 +127,15 @@ static int read_instance(Manager *m, sd_bus_message *msg, sd_bus_error *error, T
 
 static int append_instance(sd_bus_message *reply, Instance *i) {
         _cleanup_free_ char *params = NULL;
+        /* Its unit is gone, so `systemctl status` cannot say what it still waits for. */
+        const char *reason = i->run && i->run->confirming
+                                     ? "its unit ended; confirming its outputs with their servers"
+                                     : strempty(i->reason);
 
         (void) binding_to_string(i->binding, &params);
         return sd_bus_message_append(reply, "(sssssuts)", i->task->pipeline->name, i->task->name,
                                      strempty(params), instance_state_to_string(i->state), i->unit,
-                                     i->attempts, (uint64_t) i->wake_realtime,
-                                     strempty(i->reason));
+                                     i->attempts, (uint64_t) i->wake_realtime, reason);
 }
 
 /* An instance some of whose inputs are there and others not, as the waiting index knows it: a

@@ -18,6 +18,7 @@
 
 #include "backfill.h"
 #include "evaluate.h"
+#include "confirm.h"
 #include "executor.h"
 #include "log.h"
 #include "notify.h"
@@ -839,6 +840,8 @@ static int commit_outputs(Instance *i, char **ret_reason, bool *ret_lost) {
                 Target *t = task->outputs[k];
                 int r;
 
+                if (t->kind->confirm)
+                        continue;       /* confirmed already (confirm.c) */
                 if (!t->kind->commit) {
                         r = t->kind->check(t, run->outputs[k]);
                         if (r > 0)
@@ -869,11 +872,27 @@ static int commit_outputs(Instance *i, char **ret_reason, bool *ret_lost) {
         return 0;
 }
 
+static bool unit_succeeded(const UnitResult *res) {
+        return res->result && streq(res->result, "success") && res->exec_code == CLD_EXITED &&
+               res->exec_status == 0;
+}
+
 void executor_finish(Manager *m, Instance *i, const UnitResult *res) {
-        _cleanup_strv_free_ char **f = run_fields(i);
         _cleanup_free_ char *reason = NULL;
-        bool ok = res->result && streq(res->result, "success") && res->exec_code == CLD_EXITED &&
-                  res->exec_status == 0;
+        int r;
+
+        if (i->run->confirming)
+                return;         /* told already; its outputs' servers are being asked */
+        r = unit_succeeded(res) ? executor_confirm(m, i, res, &reason) : 0;
+        if (r > 0)
+                return;
+        executor_finish_with(m, i, res, r < 0 ? reason ?: "cannot confirm its outputs" : NULL);
+}
+
+void executor_finish_with(Manager *m, Instance *i, const UnitResult *res, const char *failure) {
+        _cleanup_strv_free_ char **f = run_fields(i);
+        _cleanup_free_ char *reason = failure ? strdup(failure) : NULL;
+        bool ok = unit_succeeded(res) && !failure;
         usec_t duration = res->exit_usec > res->start_usec ? res->exit_usec - res->start_usec : 0;
         char dur[FORMAT_TIMESPAN_MAX], cpu[FORMAT_TIMESPAN_MAX + 8];
         FailureClass class = FAILURE_OUTPUT;

@@ -48,8 +48,11 @@ void executor_start_settled(Manager *m, Instance *i, const char *why);
 /* The bus match callback for the manager's JobRemoved signals. */
 int executor_on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error);
 /* The run of i ended with res: move outputs into place or discard them, log, decide about a
- * retry. i may be freed. */
+ * retry. i may be freed. Outputs a server holds are confirmed first, through the loop; then
+ * all of this happens later, and a second call meanwhile is ignored. */
 void executor_finish(Manager *m, Instance *i, const UnitResult *res);
+/* The same once its outputs on servers are confirmed (confirm.c), or failed with failure. */
+void executor_finish_with(Manager *m, Instance *i, const UnitResult *res, const char *failure);
 /* The run of i ended without anyone seeing how (no unit, no result): a failure of class
  * FAILURE_LOST. */
 void executor_lost(Manager *m, Instance *i);

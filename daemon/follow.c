@@ -185,7 +185,7 @@ int executor_ask_unit(Manager *m, Instance *i, const char *interface, const char
 void executor_query(Manager *m, Instance *i) {
         int r;
 
-        if (i->run->slot || !m->bus)
+        if (i->run->slot || i->run->confirming || !m->bus)
                 return;         /* a question is on its way already, or no bus to ask */
         if (state_has_result(m->state_dir, i->run->id_str)) {
                 recover_from_result_file(m, i);

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "confirm.h"
 #include "instance.h"
 #include "util/strv.h"
 
@@ -44,6 +45,7 @@ Run *run_free(Run *r) {
         if (!r)
                 return NULL;
         sd_bus_slot_unref(r->slot);
+        confirming_free(r->confirming);
         strv_free(r->outputs);
         strv_free(r->staged);
         strv_free(r->marks);

@@ -22,6 +22,8 @@ typedef enum InstanceState {
 const char *instance_state_to_string(InstanceState s);
 
 struct Manager;
+/* confirm.c's: a run's outputs being confirmed with their servers. */
+typedef struct Confirming Confirming;
 
 typedef struct Run {
         struct Manager *manager;        /* not owned */
@@ -44,6 +46,7 @@ typedef struct Run {
         usec_t sent_usec;               /* CLOCK_MONOTONIC, its write to the bus returned */
         sd_bus_slot *slot;              /* the pending call; owned */
         usec_t check_delay;             /* a start without an answer: until the next check */
+        Confirming *confirming;         /* its unit ended; its outputs are being confirmed */
 } Run;
 
 /*

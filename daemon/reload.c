@@ -72,7 +72,8 @@ static bool same_run_shape(const Task *a, const Task *b) {
 static void settle(Manager *m, Instance *i) {
         Task *t = find_successor(m->pipelines, m->n_pipelines, i->task);
 
-        if (t && i->run && !same_run_shape(i->task, t))
+        /* A confirmation under way asks the old version's target, which must live on. */
+        if (t && i->run && (i->run->confirming || !same_run_shape(i->task, t)))
                 return;
         if (t) {
                 /* A run's share of its task's max_parallel moves with it. */

@@ -16,38 +16,8 @@
 #include "config-internal.h"
 #include "log.h"
 #include "remote.h"
+#include "postgres.h"
 #include "resolve.h"
-
-typedef enum PgState {
-        PG_IDLE,                /* no connection */
-        PG_RESOLVING,           /* the host name, off the loop (resolve.c) */
-        PG_CONNECTING,
-        PG_LISTENING,           /* LISTEN sent */
-        PG_READY,               /* connected, nothing in flight */
-        PG_QUERYING,            /* the poll's SELECT in flight */
-} PgState;
-
-typedef struct PgTarget {
-        RemoteTarget remote;
-        char *conninfo;
-        char *table;            /* quoted for SQL */
-        char *channel;          /* quoted for SQL, or NULL */
-        char *prefix;           /* the update_id's literal start, as a LIKE pattern */
-        PGconn *conn;
-        char *lookup_host;      /* the name looked up here (host_to_resolve), or NULL */
-        Resolve *resolve;
-        char *addresses;        /* lookup_host's, as last resolved: "a1,a2,..." */
-        PgState state;
-        bool want_poll;         /* a poll waits for the connection */
-        int fd;
-        sd_event_source *io, *deadline;
-        RemoteObject *found;
-        char *query_error;      /* the poll's query failed: told once all its results are in */
-} PgTarget;
-
-static inline PgTarget *PG(Target *t) {
-        return (PgTarget *) t;
-}
 
 static void drop(PgTarget *pt) {
         resolve_cancel(pt->resolve);
@@ -84,20 +54,26 @@ static void fail(PgTarget *pt, const char *what) {
 
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 
-static int watch(PgTarget *pt, uint32_t events) {
-        int fd = PQsocket(pt->conn);
+int pg_watch(sd_event *e, PGconn *conn, bool connecting, sd_event_source **io, int *io_fd,
+             uint32_t events, sd_event_io_handler_t handler, void *userdata) {
+        int fd = PQsocket(conn);
 
         if (fd < 0)
                 return -EBADF;
         /* libpq may open a new socket while connecting (the next address or host), most
          * often under the same number as the one it closed, which epoll has forgotten: while
          * connecting, the source is made anew at every step. */
-        if (pt->io && (fd != pt->fd || pt->state == PG_CONNECTING))
-                pt->io = sd_event_source_disable_unref(pt->io);
-        pt->fd = fd;
-        if (pt->io)
-                return sd_event_source_set_io_events(pt->io, events);
-        return sd_event_add_io(pt->remote.target.host->event, &pt->io, fd, events, on_io, pt);
+        if (*io && (fd != *io_fd || connecting))
+                *io = sd_event_source_disable_unref(*io);
+        *io_fd = fd;
+        if (*io)
+                return sd_event_source_set_io_events(*io, events);
+        return sd_event_add_io(e, io, fd, events, handler, userdata);
+}
+
+static int watch(PgTarget *pt, uint32_t events) {
+        return pg_watch(pt->remote.target.host->event, pt->conn, pt->state == PG_CONNECTING,
+                        &pt->io, &pt->fd, events, on_io, pt);
 }
 
 static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -240,22 +216,11 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         return 0;
 }
 
-/* The parameters of a connection: the connection string as the user wrote it (a URI too),
- * expanded by libpq as before, with what follows it overriding it. */
-typedef struct PgParams {
-        const char *keys[5], *values[5];
-        char *hosts;
-} PgParams;
-
-static void params_done(PgParams *p) {
+void pg_params_done(PgParams *p) {
         free(p->hosts);
 }
 
-/* With addresses (resolved here), hostaddr is given and host repeated once per address, as
- * libpq pairs the two lists; it then tries them in order, as it would have. extra goes last
- * (NULL: none). */
-static int params_build(const PgTarget *pt, const char *addresses, const char *extra_key,
-                        const char *extra_value, PgParams *p) {
+int pg_params_build(const PgTarget *pt, const char *addresses, PgParams *p) {
         const char *host = addresses ? pt->lookup_host : NULL;
         size_t k = 0, n = 1;
 
@@ -280,10 +245,6 @@ static int params_build(const PgTarget *pt, const char *addresses, const char *e
                 p->keys[k] = "hostaddr";
                 p->values[k++] = addresses;
         }
-        if (extra_key) {
-                p->keys[k] = extra_key;
-                p->values[k++] = extra_value;
-        }
         return 0;
 }
 
@@ -307,9 +268,9 @@ static char *host_to_resolve(const char *conninfo) {
 static void connect_start(PgTarget *pt, const char *addresses) {
         PgParams p;
 
-        if (params_build(pt, addresses, NULL, NULL, &p) >= 0)
+        if (pg_params_build(pt, addresses, &p) >= 0)
                 pt->conn = PQconnectStartParams(p.keys, p.values, 1);
-        params_done(&p);
+        pg_params_done(&p);
         if (!pt->conn || PQstatus(pt->conn) == CONNECTION_BAD ||
             PQsetnonblocking(pt->conn, 1) != 0) {
                 fail(pt, "cannot connect");
@@ -452,58 +413,6 @@ static int pg_parse(Target *t, const config_setting_t *s, Diag *d) {
         return 0;
 }
 
-/* Whether a task's marker row is there, asked now on a connection of its own: downstream must
- * not start on the word of a poll that has not happened. Blocks for at most connect_timeout
- * and the target's timeout (a lock on the table must not hold the daemon's loop). */
-static int pg_commit(Target *t, const char *tmp, const char *location) {
-        PgTarget *pt = PG(t);
-        _cleanup_free_ char *sql = NULL, *limits = NULL;
-        const char *params[] = { location };
-        char connect_timeout[32];
-        PgParams p;
-        PGconn *c;
-        PGresult *res;
-        int r;
-
-        snprintf(connect_timeout, sizeof(connect_timeout), "%llu",
-                 (unsigned long long) MAX(pt->remote.connect_timeout / USEC_PER_SEC, 1u));
-        if (asprintf(&sql, "SELECT inserted::text FROM %s WHERE update_id = $1", pt->table) < 0 ||
-            asprintf(&limits, "SET statement_timeout = %llu; SET lock_timeout = %llu",
-                     (unsigned long long) MAX(pt->remote.timeout / USEC_PER_MSEC, 1u),
-                     (unsigned long long) MAX(pt->remote.timeout / USEC_PER_MSEC, 1u)) < 0)
-                return -ENOMEM;
-        /* As parameters, not text appended: the connection may be given as a URI. With the
-         * addresses the last poll resolved, libpq does not look the name up on this thread. */
-        r = params_build(pt, pt->addresses, "connect_timeout", connect_timeout, &p);
-        if (r < 0) {
-                params_done(&p);
-                return r;
-        }
-        c = PQconnectdbParams(p.keys, p.values, 1);
-        params_done(&p);
-        if (PQstatus(c) != CONNECTION_OK) {
-                log_warning("Target '%s': cannot confirm '%s': %.*s", t->name, location,
-                            (int) strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
-                PQfinish(c);
-                return -ECONNREFUSED;
-        }
-        res = PQexec(c, limits);
-        PQclear(res);
-        res = PQexecParams(c, sql, 1, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                log_warning("Target '%s': cannot confirm '%s': %.*s", t->name, location,
-                            (int) strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
-                r = -EIO;
-        }
-        else if (PQntuples(res) == 0)
-                r = -ENOENT;
-        else
-                r = remote_confirmed(&pt->remote, location, PQgetvalue(res, 0, 0));
-        PQclear(res);
-        PQfinish(c);
-        return r < 0 ? r : 0;
-}
-
 static void pg_done(Target *t) {
         PgTarget *pt = PG(t);
 
@@ -529,7 +438,7 @@ const TargetKind target_kind_postgres = {
         .stop = remote_stop,
         .check = remote_check,
         .scan = remote_scan,
-        .commit = pg_commit,
+        .confirm = pg_confirm,
         .status = remote_status,
         .done = pg_done,
 };

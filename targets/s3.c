@@ -23,8 +23,6 @@
 #define EMPTY_SHA256 "x-amz-content-sha256: " \
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define S3_MAX_BODY (16u << 20)
-/* A confirmation blocks the loop: keep it short. */
-#define S3_CONFIRM_TIMEOUT (10 * USEC_PER_SEC)
 
 typedef struct S3Target {
         RemoteTarget remote;
@@ -391,21 +389,57 @@ static bool s3_reload_afresh(Target *t) {
         return true;
 }
 
-/* Whether an output the task wrote is there, asked now: downstream must not start on the word
- * of a poll that has not happened yet. Blocks for at most S3_CONFIRM_TIMEOUT. */
-static int s3_commit(Target *t, const char *tmp, const char *location) {
+/* Whether an output the task wrote is there, asked when its run ends: downstream must not
+ * start on the word of a poll that has not happened yet. Through the loop, in the target's turn
+ * on its server, so that a server that hangs holds up this run's end and nothing else. */
+typedef struct S3Confirm {
+        TargetConfirm base;
+        S3Target *st;
+        char *location;
+        CurlRequest *req;
+        target_confirm_func done;
+        void *userdata;
+} S3Confirm;
+
+static void s3_confirm_cancel(TargetConfirm *base) {
+        S3Confirm *c = (S3Confirm *) base;
+
+        curl_request_free(c->req);
+        free(c->location);
+        free(c);
+}
+
+static void on_confirm_answer(CurlRequest *req, const char *error, void *userdata) {
+        S3Confirm *c = userdata;
+        char status[32] = "";
+        int r;
+
+        if (!error && req->status / 100 == 2)
+                r = remote_confirmed(&c->st->remote, c->location, req->etag ?: "");
+        else if (!error && req->status == 404)
+                r = -ENOENT;
+        else {
+                if (!error)
+                        snprintf(status, sizeof(status), "HTTP status %ld", req->status);
+                r = -EIO;
+        }
+        c->done(&c->base, r, error ?: status[0] ? status : NULL, c->userdata);
+        s3_confirm_cancel(&c->base);
+}
+
+static int s3_confirm(Target *t, TargetHost *h, const char *location, target_confirm_func done,
+                      void *userdata, TargetConfirm **ret) {
         S3Target *st = S3(t);
-        CurlOptions o = options_of(st, MIN(st->remote.timeout, S3_CONFIRM_TIMEOUT));
-        CurlRequest *req = NULL;
+        CurlOptions o = options_of(st, st->remote.timeout);
         _cleanup_free_ char *rest = NULL, *url = NULL;
         const char *key = location + 5 + strlen(st->bucket) + 1;
+        S3Confirm *c;
+        CurlLoop *l;
         char *e;
         int r;
 
-        /* Asked on a handle of its own, not through the target's loop: the target may be
-         * stopped (a run that finishes under a pipeline a reload retired). */
         if (!st->userpwd)
-                return -ENOTCONN;
+                return -ENOKEY;         /* its credentials could not be read */
         e = curl_easy_escape(NULL, key, 0);
         if (!e || asprintf(&rest, "/%s", e) < 0)
                 rest = NULL;
@@ -418,22 +452,23 @@ static int s3_commit(Target *t, const char *tmp, const char *location) {
                 *p = '/';
                 memmove(p + 1, p + 3, strlen(p + 3) + 1);
         }
-        r = curl_request_new(NULL, url, true, &o, &req);
+        c = calloc(1, sizeof(S3Confirm));
+        if (!c)
+                return -ENOMEM;
+        *c = (S3Confirm){ .base.cancel = s3_confirm_cancel, .st = st, .done = done,
+                          .userdata = userdata, .location = strdup(location) };
+        l = target_host_curl_loop(h);
+        r = c->location && l ? curl_request_new(l, url, true, &o, &c->req) : -ENOMEM;
         if (r >= 0)
-                r = add_headers(st, req);
+                r = add_headers(st, c->req);
         if (r >= 0)
-                (void) curl_easy_setopt(req->easy, CURLOPT_HTTPHEADER, req->extra_headers);
-        if (r >= 0)
-                r = curl_easy_perform(req->easy) == CURLE_OK ? 0 : -EIO;
-        if (r >= 0) {
-                (void) curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &req->status);
-                if (req->status / 100 == 2)
-                        r = remote_confirmed(&st->remote, location, req->etag ?: "");
-                else
-                        r = req->status == 404 ? -ENOENT : -EIO;
+                r = curl_request_start(c->req, on_confirm_answer, c);
+        if (r < 0) {
+                s3_confirm_cancel(&c->base);
+                return r;
         }
-        curl_request_free(req);
-        return r < 0 ? r : 0;
+        *ret = &c->base;
+        return 0;
 }
 
 static void s3_done(Target *t) {
@@ -468,7 +503,7 @@ const TargetKind target_kind_s3 = {
         .stop = remote_stop,
         .check = remote_check,
         .scan = remote_scan,
-        .commit = s3_commit,
+        .confirm = s3_confirm,
         .status = remote_status,
         .done = s3_done,
 };

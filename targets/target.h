@@ -26,6 +26,21 @@ typedef enum TargetKindId {
         _TARGET_KIND_MAX,
 } TargetKindId;
 
+/* An output's confirmation under way (confirm() below); each kind's begins with this. */
+typedef struct TargetConfirm TargetConfirm;
+struct TargetConfirm {
+        void (*cancel)(TargetConfirm *c);       /* frees it; its done() is never called */
+};
+/* r: 0 the output is there, -ENOENT it is not, another -errno the server could not say, and
+ * why, in its words (else NULL). */
+typedef void (*target_confirm_func)(TargetConfirm *c, int r, const char *why, void *userdata);
+
+static inline TargetConfirm *target_confirm_cancel(TargetConfirm *c) {
+        if (c)
+                c->cancel(c);
+        return NULL;
+}
+
 /* Called by scan() for each instance that exists now. */
 typedef int (*target_scan_func)(Target *t, const Binding *b, void *userdata);
 
@@ -75,6 +90,12 @@ typedef struct TargetKind {
         int (*stage)(Target *t, const char *location, const char *run_id, bool foreign,
                      char **ret_tmp);
         int (*commit)(Target *t, const char *tmp, const char *location);
+        /* Instead of commit(), for an output that a server holds (the task wrote it there):
+         * asks whether location exists, without holding the loop (h's), and calls done from
+         * the loop, never from here, unless cancelled first. Works on a stopped target too
+         * (a run that ends under a pipeline a reload retired): the target outlives it. */
+        int (*confirm)(Target *t, TargetHost *h, const char *location, target_confirm_func done,
+                       void *userdata, TargetConfirm **ret);
         void (*discard)(Target *t, const char *tmp);
         /* What identifies the place stage() prepared for tmp (for a file, its directory), taken
          * right after; "" when there is nothing to say. After commit() found nothing at tmp,

@@ -555,7 +555,11 @@ int verb_reload(const CtlOptions *o, int argc, char *argv[]) {
         STRV_FOREACH(k, kept)
                 fprintf(stderr, "sluicectl: %s has errors (see `sluicectl check %s`); its "
                                 "running version, if any, is kept\n", *k, *k);
-        if (!o->quiet)
+        /* "Reloaded" alone beside those errors would read as if all of it was taken. */
+        if (!o->quiet && kept)
+                printf("Partly reloaded: %u pipeline(s) running, %zu file(s) with errors not "
+                       "taken\n", running, strv_length(kept));
+        else if (!o->quiet)
                 printf("Reloaded: %u pipeline(s) running\n", running);
         return kept ? EXIT_REFUSED : 0;
 }

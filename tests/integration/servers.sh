@@ -51,9 +51,13 @@ http {
 CONF
     nginx -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" &
     NGINX_PID=$!
-    wait_for 10 "nginx to listen" nginx_up
+    # Generous: a loaded CI machine once took more than 10 s here. A dead nginx (a port taken
+    # meanwhile, say) fails at once, with its own words.
+    wait_for 30 "nginx to listen" nginx_up_or_gone
+    kill -0 "$NGINX_PID" 2>/dev/null || fail "nginx ended: $(cat "$WORK/nginx/error.log")"
 }
 nginx_up() { (echo > "/dev/tcp/127.0.0.1/$NGINX_PORT") 2>/dev/null; }
+nginx_up_or_gone() { nginx_up || ! kill -0 "$NGINX_PID" 2>/dev/null; }
 stop_nginx() {
     [ -n "${NGINX_PID:-}" ] || return 0
     kill "$NGINX_PID" 2>/dev/null || true

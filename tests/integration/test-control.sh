@@ -138,6 +138,8 @@ ctl reload >"$WORK/out" 2>"$WORK/err"; rc=$?
 set -e
 [ $rc = 1 ] && grep -q "$PIPELINE.conf:[0-9]*:" "$WORK/err" && grep -q "has errors" "$WORK/err" ||
     fail "reload of a broken file: rc $rc, $(cat "$WORK/err")"
+grep -qx "Partly reloaded: 1 pipeline(s) running, 1 file(s) with errors not taken" "$WORK/out" ||
+    fail "reload of a broken file said: $(cat "$WORK/out")"
 ctl status | grep -q "$PIPELINE" || fail "the pipeline stopped after a bad reload"
 printf 'z\n' > "$WORK/raw/1999-01-04.log"
 wait_for 30 "the old pipeline to keep running" test -s "$WORK/report/1999-01-04.txt"

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # postgres targets (Luigi's marker table) against a real PostgreSQL: a row inserted by another
 # system runs its task at once through LISTEN/NOTIFY (the poll is an hour away); a task marks
-# its own completion, confirmed before the next task starts; a server that goes away is
-# reported and nothing inserted meanwhile is lost; a refused role is reported in its words.
+# its own completion, confirmed before the next task starts (without holding the daemon when
+# the server hangs); a server that goes away is reported and nothing inserted meanwhile is
+# lost; a refused role is reported in its words.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/servers.sh"
 trap 'stop_servers; cleanup' EXIT
@@ -46,6 +47,7 @@ done
 # for the resolver's timeouts (and a few such targets, past the watchdog).
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"; DAEMON_PID=
 start_silent_dns
+start_staller
 printf 'nameserver 127.0.0.2\noptions timeout:15 attempts:1\n' > "$WORK/resolv.conf"
 cat > "$WORK/config/pipelines.d/$PIPELINE.conf" <<CONF
 targets = {
@@ -54,14 +56,19 @@ targets = {
   far_out  = { path = "$WORK/out/far/{day:date}"; };
   near     = { path = "$WORK/near/{n:int}"; };
   near_out = { path = "$WORK/out/near/{n:int}"; };
+  mark     = { path = "$WORK/mark/{n:int}"; };
+  stalled  = { postgres = "stalled/{n:int}"; poll = "1h"; connect_timeout = "15s";
+               connection = "host=127.0.0.1 port=$STALL_PORT dbname=postgres user=postgres"; };
 };
 tasks = (
   { name = "far"; inputs = [ "far" ]; outputs = [ "far_out" ]; exec = [ "/bin/true" ]; },
+  { name = "mark"; inputs = [ "mark" ]; outputs = [ "stalled" ];
+    exec = [ "/bin/touch", "$WORK/mark-ran" ]; },
   { name = "near"; inputs = [ "near" ]; outputs = [ "near_out" ];
     exec = [ "/bin/cp", "\${input}", "\${output}" ]; }
 );
 CONF
-mkdir -p "$WORK/near"
+mkdir -p "$WORK/near" "$WORK/mark"
 # The daemon alone sees that resolv.conf, in a mount namespace of its own.
 DAEMON_PREFIX=(unshare -m -- sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$WORK/resolv.conf")
 start_daemon
@@ -77,5 +84,23 @@ if logged "Cannot poll target 'far'"; then
     fail "the arrival waited for the lookup: $(grep "Cannot poll target 'far'" "$WORK/daemon.log")"
 fi
 wait_for 60 "the lookup's end, in words" logged "Cannot poll target 'far' .*cannot resolve 'db.sluice.test'"
+
+# A server that accepts and never answers, holding a task's marker row: the run's end waits
+# for its confirmation, and nothing else does (it was asked on the loop's thread, which held
+# the whole daemon for connect_timeout and then timeout).
+echo x > "$WORK/mark/1"
+wait_for 30 "the marking task to run" test -f "$WORK/mark-ran"
+mark_unit=$(unit mark 1)
+unit_gone() { ! systemctl --user is-active --quiet "$mark_unit"; }
+wait_for 30 "the marking task's unit to end" unit_gone
+echo y > "$WORK/near/2"
+wait_for 10 "a file that landed while a confirmation hangs" test -f "$WORK/out/near/2"
+! logged "$mark_unit \(succeeded\|failed\)" ||
+    fail "the confirmation ended before the arrival was handled: nothing tested"
+"$SLUICECTL" --user -C "$WORK/config" list |
+    grep -q "^running  *[^ ]*/mark  *n=1 .*its unit ended; confirming its outputs" ||
+    fail "the run being confirmed is not listed as running: $("$SLUICECTL" --user -C "$WORK/config" list)"
+wait_for 60 "the confirmation's end, in words" \
+    logged "$mark_unit failed: cannot confirm output 'stalled': cannot connect: timed out"
 DAEMON_PREFIX=()
 echo ok

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # s3 targets against a real S3 server (s3rver): ListObjectsV2 with pagination, SigV4 through
 # libcurl, credentials from a file; an object that lands runs its task exactly once; an output
-# written to S3 by its task is confirmed by the daemon and feeds the next task at once; wrong
+# written to S3 by its task is confirmed by the daemon (through its loop, which a hung server
+# does not hold) and feeds the next task at once; wrong
 # credentials and a server that is down are reported, and nothing is lost when it comes back.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/servers.sh"
@@ -107,6 +108,42 @@ wait_for 30 "the status to show it" status_failing
 echo x | s3_put late/2026-11-06.csv
 printf 'access_key_id = S3RVER\nsecret_access_key = S3RVER\n' > "$WORK/late.cred"
 wait_for 30 "an object listed once the credentials are there" test -f "$WORK/out/late/2026-11-06"
+
+# A server that takes the confirmation's request and never answers: the run's end waits for
+# it, and nothing else does (it was asked on the loop's thread, for up to 10 s a run).
+start_staller
+mkdir -p "$WORK/drop" "$WORK/near"
+cat > "$WORK/config/pipelines.d/${PIPELINE}s.conf" <<CONF
+targets = {
+  drop     = { path = "$WORK/drop/{n:int}"; };
+  stalled  = { s3 = "s3://test/stalled/{n:int}"; endpoint = "http://127.0.0.1:$STALL_PORT";
+               credentials_file = "$WORK/s3.cred"; poll = "1h"; timeout = "15s"; };
+  near     = { path = "$WORK/near/{n:int}"; };
+  near_out = { path = "$WORK/out/near/{n:int}"; };
+};
+tasks = (
+  { name = "mark"; inputs = [ "drop" ]; outputs = [ "stalled" ];
+    exec = [ "/usr/bin/touch", "$WORK/mark-ran" ]; },
+  { name = "near"; inputs = [ "near" ]; outputs = [ "near_out" ];
+    exec = [ "/bin/cp", "\${input}", "\${output}" ]; }
+);
+CONF
+reloads=$(grep -c "Reloaded:" "$WORK/daemon.log")
+kill -HUP "$DAEMON_PID"
+reloaded() { [ "$(grep -c "Reloaded:" "$WORK/daemon.log")" -gt "$reloads" ]; }
+wait_for 30 "the reload" reloaded
+echo x > "$WORK/drop/1"
+wait_for 30 "the task writing to the hung server to run" test -f "$WORK/mark-ran"
+mark_unit="sluice-${PIPELINE}s-mark@1.service"
+unit_gone() { ! systemctl --user is-active --quiet "$mark_unit"; }
+wait_for 30 "its unit to end" unit_gone
+echo y > "$WORK/near/1"
+wait_for 10 "a file that landed while a confirmation hangs" test -f "$WORK/out/near/1"
+! logged "$mark_unit \(succeeded\|failed\)" ||
+    fail "the confirmation ended before the arrival was handled: nothing tested"
+wait_for 60 "the confirmation's end, in words" \
+    logged "$mark_unit failed: cannot confirm output 'stalled': Operation timed out"
+rm "$WORK/config/pipelines.d/${PIPELINE}s.conf"
 
 # A file of several profiles: [default]'s keys, not the last ones read; `profile` picks
 # another, here one whose keys S3 refuses, in its own words.
