@@ -388,20 +388,40 @@ static int local_stage(Target *t, const char *location, const char *run_id, bool
         return 0;
 }
 
-static int local_commit(Target *t, const char *tmp, const char *location) {
+/* The staged file open, if the run wrote it. */
+static int open_written(const char *tmp, struct stat *st) {
         _cleanup_close_ int fd = -EBADF;
-        struct stat st;
 
         fd = open(tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return -errno;
-        if (fstat(fd, &st) < 0)
+        if (fstat(fd, st) < 0)
                 return -errno;
-        if (!S_ISREG(st.st_mode))
+        if (!S_ISREG(st->st_mode))
                 return -EISDIR;
         /* Precreated for a run under another user, and never written (see precreate()). */
-        if (st.st_mtim.tv_sec == 0 && st.st_mtim.tv_nsec == 0 && st.st_size == 0)
+        if (st->st_mtim.tv_sec == 0 && st->st_mtim.tv_nsec == 0 && st->st_size == 0)
                 return -ENOENT;
+        return TAKE_FD(fd);
+}
+
+static int local_written(Target *t, const char *tmp) {
+        struct stat st;
+        int fd = open_written(tmp, &st);
+
+        if (fd < 0)
+                return fd == -ENOENT ? 0 : fd;
+        (void) close(fd);
+        return 1;
+}
+
+static int local_commit(Target *t, const char *tmp, const char *location) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+
+        fd = open_written(tmp, &st);
+        if (fd < 0)
+                return fd;
         /* Writable by anyone while the run needed it; no longer. */
         if ((st.st_mode & 0002) && fchmod(fd, st.st_mode & 0755) < 0)
                 return -errno;
@@ -601,6 +621,7 @@ const TargetKind target_kind_path = {
         .changed = local_changed,
         .scan = local_scan,
         .stage = local_stage,
+        .written = local_written,
         .commit = local_commit,
         .discard = local_discard,
         .stage_mark = local_stage_mark,

@@ -90,6 +90,9 @@ typedef struct TargetKind {
         int (*stage)(Target *t, const char *location, const char *run_id, bool foreign,
                      char **ret_tmp);
         int (*commit)(Target *t, const char *tmp, const char *location);
+        /* 1 the run wrote tmp, for commit() to take; 0 it did not; <0 -errno. Asked of every
+         * output before any is committed, so that a run missing one commits none. NULL: 1. */
+        int (*written)(Target *t, const char *tmp);
         /* Instead of commit(), for an output that a server holds (the task wrote it there):
          * asks whether location exists, without holding the loop (h's), and calls done from
          * the loop, never from here, unless cancelled first. Works on a stopped target too

@@ -4,6 +4,7 @@
 # with a larger MemoryMax (memory_grow) and is final without it; a timeout and an exit code
 # follow attempts and delay. Under cgroup v1 (these machines) an oom-kill shows as SIGKILL or
 # status 137, and the kernel's journal line names the unit; on cgroup v2 it is Result=oom-kill.
+# A run that writes one of its two outputs commits neither.
 . "$(dirname "$0")/lib.sh"
 
 install_pipeline "$(dirname "$0")/failures.conf.in"
@@ -56,10 +57,16 @@ wait_for 30 "the lingering task to succeed on its retry" test -f "$WORK/out/ling
 grep -q "$(unit lingers a) is still there from its run before" "$WORK/daemon.log" ||
     fail "the retry did not wait for the unit of the run before"
 
+# A run that wrote one output of two commits neither.
+wait_for 30 "the half-writing task to fail" \
+    logged "$(unit half a) failed: exited 0 but did not write output 'half_b'"
+[ ! -e "$WORK/out/half-a-a" ] || fail "a failed run's other output was moved into place"
+[ "$(runs_started "$(unit after a)")" = 0 ] || fail "a task ran on a failed run's output"
+
 # The failed marks survive a restart: nothing runs again by itself.
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
 start_daemon
-grep -q "Restored 2 failed or retrying instance(s)" "$WORK/daemon.log" ||
+grep -q "Restored 3 failed or retrying instance(s)" "$WORK/daemon.log" ||
     fail "the failed marks were not restored"
 # A new arrival of the input re-arms them: a new series of attempts.
 touch "$WORK/in/a"
