@@ -629,6 +629,8 @@ static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_even
                 if (ev->mask & (IN_MOVED_TO | IN_CLOSE_WRITE))
                         local_closed_note(lt, path);
         }
+        if (lt->policy == LOCAL_MOVED && ev->mask & (IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO))
+                local_in_place_drop(lt, path);
         if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
                 local_seen_drop(lt, path);
                 target_gone(&lt->target, b);
@@ -645,8 +647,12 @@ static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_even
                 if (c == CREATED_LINK) {
                         if (lt->policy == LOCAL_CLOSE)
                                 local_closed_note(lt, path);
+                        if (lt->policy == LOCAL_MOVED)
+                                local_in_place_drop(lt, path);
                         target_hint(&lt->target, b, true);
                 }
+                else if (c == CREATED_FILE && lt->policy == LOCAL_MOVED)
+                        local_in_place_note(lt, path);
                 else if (c == CREATED_FILE && lt->policy == LOCAL_CLOSE) {
                         /* Being written until its IN_CLOSE_WRITE, or, should that never come,
                          * until it has not changed for a scan_interval. */

@@ -129,6 +129,8 @@ int local_complete(LocalTarget *lt, const char *path) {
 
         if (lt->policy == LOCAL_CLOSE && local_watch_writing(lt, path) > 0)
                 return 0;
+        if (lt->policy == LOCAL_MOVED && local_in_place(lt, path))
+                return 0;
         /* The quiet policy needs the mtime, which only a stat gives. */
         if (h && h->scanning && lt->policy != LOCAL_QUIET) {
                 r = listed_regular(h, path);
@@ -567,6 +569,9 @@ static const char *local_pending(Target *t, const char *location, char *buf, siz
         } else if (lt->policy == LOCAL_FLAG)
                 snprintf(buf, size, "written; counts once its flag '%s' is in its directory",
                          lt->flag);
+        else if (lt->policy == LOCAL_MOVED && local_in_place(lt, location))
+                snprintf(buf, size, "written in place; counts once renamed into place "
+                         "(complete = \"moved\")");
         else if (lt->policy == LOCAL_CLOSE && (settle = local_watch_writing(lt, location)) > 0)
                 snprintf(buf, size, "being written; counts once its writer closes it (or it "
                          "is left unchanged for %s)",
@@ -591,6 +596,7 @@ static void local_check_output(Target *t, const char *producer, Diag *d) {
 
 static void local_done(Target *t) {
         local_closed_forget(LOCAL(t));
+        local_in_place_forget(LOCAL(t));
         free(LOCAL(t)->flag);
 }
 

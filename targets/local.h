@@ -24,6 +24,7 @@ typedef enum LocalPolicy {
 
 typedef struct SeenFile SeenFile;
 typedef struct ClosedFile ClosedFile;
+typedef struct InPlaceFile InPlaceFile;
 
 typedef struct LocalTarget {
         Target target;
@@ -37,6 +38,7 @@ typedef struct LocalTarget {
         bool seen_loaded;
         bool watch_failed;      /* a directory could not be watched (not for want of watches) */
         ClosedFile *closed;     /* closes seen a moment ago (local-closed.c) */
+        InPlaceFile *in_place;  /* LOCAL_MOVED: files written in place (local-inplace.c) */
 } LocalTarget;
 
 static inline LocalTarget *LOCAL(Target *t) {
@@ -110,6 +112,12 @@ bool local_reload_afresh(Target *t);
 /* 1 when someone has path open for writing, 0 when not, <0 when the kernel cannot tell (a read
  * lease taken for an instant, local.c). */
 int local_open_for_write(const char *path);
+
+/* local-inplace.c: under "moved", files created where they are, which do not count. */
+void local_in_place_note(LocalTarget *lt, const char *path);
+bool local_in_place(LocalTarget *lt, const char *path);
+void local_in_place_drop(LocalTarget *lt, const char *path);
+void local_in_place_forget(LocalTarget *lt);
 
 /* local-closed.c: files whose close, rename or link into place was seen a moment ago. */
 void local_closed_note(LocalTarget *lt, const char *path);

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 
 install_pipeline "$(dirname "$0")/events.conf.in"
-mkdir -p "$WORK"/{moved,quiet,flagged/2026-11-27,plain,newer,failing,join}
+mkdir -p "$WORK"/{moved,movedj,mkey,quiet,flagged/2026-11-27,plain,newer,failing,join}
 # Present at start-up: one day inside the look-back window, one far outside it.
 today=$(date -u +%F)
 echo recent > "$WORK/plain/$today.csv"
@@ -33,6 +33,24 @@ echo moved > "$WORK/incoming"
 mv "$WORK/incoming" "$WORK/moved/2.dat"
 wait_for 30 "the moved-in file" test -f "$WORK/out/moved/2"
 [ ! -e "$WORK/out/moved/1" ] || fail "a file written in place counted under complete = \"moved\""
+# ...nor when another input's arrival makes its instance otherwise ready: written in place,
+# it is not what its producer promised (it may be half-written). Events are read in order:
+# once instance 3 has run, the key of 1 was handled.
+echo written > "$WORK/movedj/1.dat"
+echo k > "$WORK/mkey/1"
+echo moved > "$WORK/incoming"
+mv "$WORK/incoming" "$WORK/movedj/3.dat"
+echo k > "$WORK/mkey/3"
+wait_for 30 "the instance whose file was moved in" test -f "$WORK/out/mjoin/3"
+[ ! -e "$WORK/out/mjoin/1" ] ||
+    fail "a file written in place counted under complete = \"moved\" when another input arrived"
+"$SLUICECTL" --user -C "$WORK/config" why mjoin -p n=1 |
+    grep -q "1.dat: input 'movedj_in' is there but does not count yet: written in place; counts once renamed into place" ||
+    fail "why does not say the file was written in place: $("$SLUICECTL" --user -C "$WORK/config" why mjoin -p n=1)"
+# Renamed into place, the same content counts.
+mv "$WORK/movedj/1.dat" "$WORK/incoming"
+mv "$WORK/incoming" "$WORK/movedj/1.dat"
+wait_for 30 "the file written in place, once renamed into place" test -f "$WORK/out/mjoin/1"
 
 # quiet: a file held open and appended to counts only once it has been left alone for 2s.
 exec 7>"$WORK/quiet/1.log"
