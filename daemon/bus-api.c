@@ -32,6 +32,14 @@ static int property_version(sd_bus *bus, const char *path, const char *interface
         return sd_bus_message_append(reply, "s", SLUICE_VERSION);
 }
 
+static int property_config_dir(sd_bus *bus, const char *path, const char *interface,
+                               const char *property, sd_bus_message *reply, void *userdata,
+                               sd_bus_error *error) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "s", m->config_dir);
+}
+
 /* The counters are unsigned in the Manager; the offset in userdata says which one. */
 static int property_unsigned(sd_bus *bus, const char *path, const char *interface,
                              const char *property, sd_bus_message *reply, void *userdata,
@@ -415,6 +423,8 @@ static int method_cancel_backfill(sd_bus_message *msg, void *userdata, sd_bus_er
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ConfigDirectory", "s", property_config_dir, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Running", "u", property_unsigned, offsetof(Manager, n_active), 0),
         SD_BUS_PROPERTY("Starting", "u", property_unsigned, offsetof(Manager, n_starting), 0),
         SD_BUS_PROPERTY("Queued", "u", property_unsigned, offsetof(Manager, n_queued), 0),
@@ -454,7 +464,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
-int bus_api_attach(Manager *m) {
+int bus_api_attach(Manager *m, bool at_start) {
         int r;
 
         /* The offsets in the vtable are relative to this. */
@@ -462,9 +472,17 @@ int bus_api_attach(Manager *m) {
                                      manager_vtable, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot publish the D-Bus API: %m");
-        /* Without the name (another sluiced has it, or the system bus policy is not installed)
-         * the daemon still runs; only sluicectl cannot reach it. */
+        /* Another sluiced has the name: it runs these pipelines already, most likely (one
+         * started by hand beside the service), and two daemons would run every task twice. */
         r = sd_bus_request_name(m->bus, m->bus_name, 0);
+        if (r == -EEXIST && at_start)
+                return log_error_errno(r, "Another sluiced runs with the bus name %s on the %s bus; "
+                                          "not starting a second one, which would run the same "
+                                          "tasks again (stop it, or give this one --bus-name)",
+                                       m->bus_name, m->user ? "user" : "system");
+        /* Without the name otherwise (the system bus policy is not installed, or another
+         * daemon took it while the bus was away) the daemon still runs; only sluicectl cannot
+         * reach it. */
         if (r < 0)
                 log_warning_errno(r, "Cannot take the bus name %s%s: %m; sluicectl cannot reach "
                                      "this daemon", m->bus_name,

@@ -381,7 +381,7 @@ static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *re
         return 0;
 }
 
-static int open_bus(Manager *m) {
+static int open_bus(Manager *m, bool at_start) {
         int r;
 
         r = m->user ? sd_bus_open_user(&m->bus) : sd_bus_open_system(&m->bus);
@@ -405,7 +405,7 @@ static int open_bus(Manager *m) {
                                 SYSTEMD_MANAGER, "JobRemoved", executor_on_job_removed, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the manager's jobs: %m");
-        r = bus_api_attach(m);
+        r = bus_api_attach(m, at_start);
         if (r < 0)
                 return r;
         /* Not Subscribe(): no unit signal is needed, and every subscriber slows the manager. */
@@ -418,7 +418,7 @@ static int open_bus(Manager *m) {
 }
 
 int executor_connect(Manager *m) {
-        int r = open_bus(m);
+        int r = open_bus(m, true);
 
         if (r < 0)
                 drop_bus(m);
@@ -429,7 +429,7 @@ static int on_reconnect(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
         m->reconnect_source = sd_event_source_disable_unref(m->reconnect_source);
-        if (open_bus(m) < 0) {
+        if (open_bus(m, false) < 0) {
                 drop_bus(m);
                 m->reconnect_delay = MIN(m->reconnect_delay * 2, RECONNECT_MAX_DELAY);
                 schedule_reconnect(m);

@@ -82,9 +82,10 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                 return log_oom();
         m->config = DAEMON_CONFIG_DEFAULT;
         m->results_fd = -EBADF;
-        m->config_dir = strdup(o->config_dir);
-        if (!m->config_dir || path_join(o->config_dir, "pipelines.d", &m->pipelines_dir) < 0 ||
-            path_join(o->config_dir, "sluiced.conf", &conf) < 0)
+        /* Absolute, as sluicectl reload reads it (ConfigDirectory) from anywhere. */
+        m->config_dir = realpath(o->config_dir, NULL) ?: strdup(o->config_dir);
+        if (!m->config_dir || path_join(m->config_dir, "pipelines.d", &m->pipelines_dir) < 0 ||
+            path_join(m->config_dir, "sluiced.conf", &conf) < 0)
                 return log_oom();
 
         r = daemon_config_load_logged(conf, &m->config);

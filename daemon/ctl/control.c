@@ -109,7 +109,7 @@ static int print_next_retries(const CtlOptions *o, sd_bus *bus) {
                 format_realtime(when, sizeof(when), wake);
                 l[n].wake = wake;
                 if (asprintf(&l[n].line, "  %s  %s/%s %s (after attempt %u: %s)", when, pipeline,
-                             task, params, attempts, reason) < 0) {
+                             task, ctl_shown(params), attempts, ctl_shown(reason)) < 0) {
                         r = -ENOMEM;
                         break;
                 }
@@ -193,8 +193,8 @@ static int print_targets(const CtlOptions *o, sd_bus *bus) {
                 } else if (error[0]) {
                         format_next(next_s, sizeof(next_s), next, "next try");
                         printf("%sfailing%s after %u poll(s): %s; last good poll %s, %s\n",
-                               color ? ANSI_RED : "", color ? ANSI_RESET : "", failures, error,
-                               when, next_s);
+                               color ? ANSI_RED : "", color ? ANSI_RESET : "", failures,
+                               ctl_shown(error), when, next_s);
                 } else {
                         format_next(next_s, sizeof(next_s), next, "next");
                         printf("%u object(s); last good poll %s, %s\n", objects, when, next_s);
@@ -353,8 +353,8 @@ int verb_list(const CtlOptions *o, int argc, char *argv[]) {
                 }
                 snprintf(name, sizeof(name), "%s/%s", pipeline, task);
                 printf("%s%-9s%s %-32s %-28s %8u  %s%s%s\n", state_color(state), state,
-                       color ? ANSI_RESET : "", name, params, attempts,
-                       retrying ? when : "", retrying && reason[0] ? ": " : "", reason);
+                       color ? ANSI_RESET : "", name, ctl_shown(params), attempts,
+                       retrying ? when : "", retrying && reason[0] ? ": " : "", ctl_shown(reason));
         }
         if (r < 0)
                 return ctl_report("list", r, NULL);
@@ -390,7 +390,7 @@ static int print_steps(const CtlOptions *o, sd_bus_message *reply) {
                 } else
                         printf("%*s%s%-9s%s %s: %s\n", (int) depth * 2, "",
                                color ? state_color(kind) : "", kind, color ? ANSI_RESET : "",
-                               subject, detail);
+                               ctl_shown(subject), ctl_shown(detail));
                 first = false;
         }
         if (o->json)
@@ -531,6 +531,7 @@ int verb_reload(const CtlOptions *o, int argc, char *argv[]) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_strv_free_ char **kept = NULL;
+        _cleanup_free_ char *dir = NULL;
         uint32_t running;
         int r;
 
@@ -542,8 +543,12 @@ int verb_reload(const CtlOptions *o, int argc, char *argv[]) {
         if (r < 0)
                 return -r;
         /* Validated here first, so that every problem is shown as file:line; the daemon
-         * validates again and keeps the running version of a file with errors. */
-        (void) verb_check(&(CtlOptions){ .config_dir = o->config_dir, .quiet = true }, 0, NULL);
+         * validates again and keeps the running version of a file with errors. The daemon's
+         * files, wherever -C points: they are what it reloads. */
+        r = sd_bus_get_property_string(bus, ctl_bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
+                                       "ConfigDirectory", NULL, &dir);
+        (void) verb_check(&(CtlOptions){ .config_dir = r >= 0 ? dir : o->config_dir,
+                                         .quiet = true }, 0, NULL);
         r = sd_bus_call_method(bus, ctl_bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
                                "Reload", &e, &reply, "");
         if (r >= 0)

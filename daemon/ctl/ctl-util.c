@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "ctl-util.h"
+#include "util/escape.h"
 #include "task-params.h"
 #include "util/fs-util.h"
 #include "util/strv.h"
@@ -98,6 +99,19 @@ int ctl_instance_names(const Task *task, char * const *params, char **ret_id, ch
         if (r >= 0)
                 r = task_unit_name(task, *ret_id, ret_unit);
         return r;
+}
+
+const char *ctl_shown(const char *s) {
+        static char *ring[16];
+        static unsigned next;
+        char *e = s ? display_escape(s) : NULL;
+
+        if (!e)
+                return s;
+        free(ring[next]);
+        ring[next] = e;
+        next = (next + 1) % ELEMENTSOF(ring);
+        return e;
 }
 
 void ctl_json_string(const char *s) {

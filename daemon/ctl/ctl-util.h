@@ -42,6 +42,10 @@ int ctl_print_backfills(const CtlOptions *o, sd_bus *bus, bool active_only);
 /* What the daemon is doing, if one answers: unit, state, unit, state, ... (control.c). */
 int ctl_live_states(const CtlOptions *o, char ***ret);
 
+/* s as it may be shown on a terminal (display_escape()): s itself, or a copy that lives
+ * until 16 more calls; for printf's arguments. */
+const char *ctl_shown(const char *s);
+
 /* s as a JSON string, quoted and escaped, on stdout. */
 void ctl_json_string(const char *s);
 

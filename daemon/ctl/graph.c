@@ -80,7 +80,7 @@ static void print_task_line(Tree *tr, const Task *task, const Binding *b, Instan
 
         (void) binding_to_string(b, &params);
         printf("%s%s%s %s  ", tr->color ? ANSI_BOLD : "", task->name, tr->color ? ANSI_RESET : "",
-               strempty(params));
+               ctl_shown(strempty(params)));
         if (live)
                 printf("%s{sluiced: %s}%s ", tr->color ? ANSI_BOLD : "", live,
                        tr->color ? ANSI_RESET : "");
@@ -121,7 +121,7 @@ static void print_inputs(Tree *tr, const Task *task, const Binding *b, const cha
                         printf("%s%s%s%s%s %s %s%s%s%s\n", prefix, last ? tr->last : tr->branch,
                                tr->color ? (present ? ANSI_GREEN : ANSI_RED) : "",
                                present ? "present" : pending ? "PENDING" : "MISSING",
-                               tr->color ? ANSI_RESET : "", in->name, loc,
+                               tr->color ? ANSI_RESET : "", in->name, ctl_shown(loc),
                                pending ? "  (" : "", strempty(pending), pending ? ")"
                                : !present && !in->target->producer ? "  (external: waits for it "
                                                                      "to arrive)"

@@ -207,7 +207,7 @@ int verb_history(const CtlOptions *o, int argc, char *argv[]) {
                 snprintf(name, sizeof(name), "%s/%s", pipeline, task);
                 shown = instance_display(inst);
                 printf("%-19s  %-30s %-26s %s%-8s%s %-10s %-10s %-6s %-6s  %s\n", when, name,
-                       shown ?: inst, color && streq(result, "failed") ? ANSI_RED : "", result,
+                       ctl_shown(shown ?: inst), color && streq(result, "failed") ? ANSI_RED : "", result,
                        color ? ANSI_RESET : "", format_usec(b1, sizeof(b1), dur),
                        format_usec(b2, sizeof(b2), cpu),
                        format_bytes_field(b3, sizeof(b3), peak),

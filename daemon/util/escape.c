@@ -181,6 +181,35 @@ char *cescape(const char *s) {
         return e;
 }
 
+static bool is_c1(const unsigned char *c) {
+        return c[0] == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f;
+}
+
+char *display_escape(const char *s) {
+        const unsigned char *c;
+        char *e, *p;
+
+        for (c = (const unsigned char *) s; *c; c++)
+                if (*c < 0x20 || *c == 0x7f || is_c1(c))
+                        break;
+        if (!*c)
+                return NULL;
+        e = malloc(strlen(s) * 4 + 1);
+        if (!e)
+                return NULL;
+        p = e;
+        for (c = (const unsigned char *) s; *c; c++) {
+                if (*c < 0x20 || *c == 0x7f)
+                        p += sprintf(p, "\\x%02x", *c);
+                else if (is_c1(c))
+                        p += sprintf(p, "\\u%04x", *++c);     /* C2 xx is U+00xx */
+                else
+                        *p++ = (char) *c;
+        }
+        *p = 0;
+        return e;
+}
+
 void hash_hex(const char *s, char buf[static 33]) {
         /* Two FNV-1a lanes with different offset bases: collisions across the instances of one
          * task are what matters here, not an adversary, and the daemon keeps the full instance in

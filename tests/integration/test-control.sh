@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Every sluicectl verb that talks to the daemon, against a running sluiced on the user bus:
 # status, list, why, run (with what it needs, and --force), retry, cancel, reload; --json;
-# exit codes; a broken file on reload keeps the old pipeline running.
+# exit codes; a broken file on reload keeps the old pipeline running; a second daemon under the
+# same bus name refuses to start.
 . "$(dirname "$0")/lib.sh"
 
 install_pipeline "$(dirname "$0")/control.conf.in"
@@ -12,6 +13,17 @@ start_daemon
 ctl() { "$SLUICECTL" --user -C "$WORK/config" "$@"; }
 attempts() { [ -f "$WORK/attempts-$1" ] && wc -l < "$WORK/attempts-$1" || echo 0; }
 attempts_are() { [ "$(attempts "$1")" = "$2" ]; }
+
+# A second daemon under the same bus name (one started by hand beside the service) refuses to
+# start: it would run the same tasks again, out of sight of sluicectl.
+set +e
+timeout 30 "$SLUICED" --user -C "$WORK/config" --state-dir "$WORK/state2" \
+    --bus-name "$SLUICE_BUS_NAME" >"$WORK/second.log" 2>&1; rc=$?
+set -e
+[ $rc != 0 ] && [ $rc != 124 ] &&
+    grep -q "Another sluiced runs with the bus name $SLUICE_BUS_NAME on the user bus" "$WORK/second.log" ||
+    fail "a second daemon with the same bus name: rc $rc, $(cat "$WORK/second.log")"
+! grep -q "Started" "$WORK/second.log" || fail "the second daemon started units"
 
 # Each verb says how it is used.
 "$SLUICECTL" run --help | grep -q "^Usage: sluicectl run .*TASK -p NAME=VALUE" || fail "run --help"
@@ -154,6 +166,11 @@ set -e
     fail "reload with a broken sluiced.conf: rc $rc, $(cat "$WORK/err")"
 rm "$WORK/config/sluiced.conf"
 ctl reload | grep -q "Reloaded: 1 pipeline" || fail "reload once sluiced.conf is gone"
+# reload checks the daemon's own files, wherever -C points (here nowhere).
+"$SLUICECTL" --user -C "$WORK/nowhere" reload >"$WORK/out" 2>"$WORK/err" ||
+    fail "reload with -C elsewhere: $(cat "$WORK/err")"
+[ ! -s "$WORK/err" ] && grep -q "Reloaded: 1 pipeline" "$WORK/out" ||
+    fail "reload with -C elsewhere checked other files: $(cat "$WORK/err")"
 # A sluiced.conf that does not parse is its own error, not the pipelines' that name its
 # notifiers.
 mkdir -p "$WORK/cc/pipelines.d"

@@ -36,6 +36,19 @@ grep -q "'2026-11-31' is not a valid date" <<<"$err" || fail "unhelpful: $err"
 err=$(ctl graph daily 2>&1) && fail "missing parameter accepted"
 grep -q "needs --param day=VALUE" <<<"$err" || fail "unhelpful: $err"
 
+# Names are data: control characters in a parameter (a file's name) are shown escaped, never
+# sent to the terminal, where they could move the cursor or recolour the screen.
+cat > "$WORK/config/pipelines.d/names.conf" <<CONF
+targets = { nin = { path = "$WORK/names/{name}.in"; }; nout = { path = "$WORK/names/{name}.out"; }; };
+tasks = ( { name = "named"; inputs = [ "nin" ]; outputs = [ "nout" ]; exec = [ "/bin/true" ]; } );
+CONF
+out=$(ctl graph named -p "name=$(printf 'esc\033[31mRED\033[0m\rZZ')")
+[[ $out != *$'\033'* && $out != *$'\r'* ]] || fail "graph printed control characters: $(cat -A <<<"$out")"
+grep -qF 'named name=esc\x1b[31mRED\x1b[0m\x0dZZ  [waiting' <<<"$out" &&
+    grep -qF "MISSING nin $WORK/names/esc\x1b[31mRED\x1b[0m\x0dZZ.in" <<<"$out" ||
+    fail "graph did not show the name escaped: $out"
+rm "$WORK/config/pipelines.d/names.conf"
+
 # The whole pipeline for Graphviz, with the mappings on the edges.
 dot=$(ctl graph --dot)
 grep -qF '"t:'"$PIPELINE"'/counts" -> "T:'"$PIPELINE"'/daily" [label="hour = hours(${day})"];' <<<"$dot" ||

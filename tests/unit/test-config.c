@@ -191,6 +191,18 @@ static void test_unescape_round_trip(void **state) {
         }
 }
 
+static void test_display_escape(void **state) {
+        _cleanup_free_ char *a = display_escape("esc\x1b[31mRED\r\nZZ\x7f"),
+                            *b = display_escape("csi\xc2\x9b" "2J"),
+                            *c = display_escape("\xc2\xa0\xc3\xbc \\x1b");
+
+        assert_string_equal(a, "esc\\x1b[31mRED\\x0d\\x0aZZ\\x7f");
+        assert_string_equal(b, "csi\\u009b2J");
+        /* Nothing to escape: no copy. U+00A0 and a backslash are not controls. */
+        assert_null(c);
+        assert_null(display_escape("plain ü€"));
+}
+
 static void test_subst_expand(void **state) {
         _cleanup_(pipeline_freep) Pipeline *p = load_good("chain.conf");
         _cleanup_(binding_freep) Binding *b = NULL;
@@ -266,6 +278,7 @@ int main(void) {
                 cmocka_unit_test(test_good_chain),
                 cmocka_unit_test(test_instance_and_unit_names),
                 cmocka_unit_test(test_unescape_round_trip),
+                cmocka_unit_test(test_display_escape),
                 cmocka_unit_test(test_subst_expand),
                 cmocka_unit_test(test_directory_rejects_bad_keeps_good),
         };
