@@ -254,10 +254,10 @@ static void parse_target_in(Loader *l, const config_setting_t *s) {
         if (target_new(kind, &t) < 0)
                 return;
         t->name = strdup(name);
-        t->file = l->diag->file;
+        t->file = l->diag->file ? strdup(l->diag->file) : NULL;
         t->line = line_of(s);
         t->pipeline = p;
-        if (!t->name)
+        if (!t->name || (l->diag->file && !t->file))
                 return;
         r = template_parse(text, &t->template, &err);
         if (r < 0) {
@@ -641,6 +641,61 @@ int config_pipeline_names(const char *dir, char ***ret) {
         return 0;
 }
 
+typedef struct Produced {
+        UT_hash_handle hh;
+        Target *target;
+        size_t pipeline;        /* index into the list */
+        char key[];             /* kind, then the template's shape */
+} Produced;
+
+static void shared_output(Diag *d, const Target *t, const Pipeline *p, const Target *other,
+                          const Pipeline *other_p) {
+        diag_error_in(d, t->file ?: p->file, t->line, "target '%s' (%s) is also produced by task "
+                      "'%s' of pipeline '%s' (%s:%u): both would run and write it; keep one of "
+                      "them", t->name, t->template->text, other->producer->name, other_p->name,
+                      other->file ?: other_p->file, other->line);
+}
+
+/* Outputs that two pipeline files both produce (a file copied to try a change, say): both
+ * files are refused, so that neither runs alongside the other (each would run every task
+ * and overwrite the other's outputs), and a running version of either is kept as it is. */
+static void reject_shared_outputs(Pipeline **list, size_t n, bool *bad, Diag *d) {
+        Produced *seen = NULL, *x, *tmp;
+
+        for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < list[i]->n_targets; k++) {
+                        Target *t = list[i]->targets[k];
+                        _cleanup_free_ char *shape = NULL;
+                        Produced *p;
+                        size_t len;
+
+                        if (!t->producer || !(shape = template_shape(t->template)))
+                                continue;
+                        len = strlen(t->kind->name) + 1 + strlen(shape);
+                        p = malloc(sizeof(Produced) + len + 1);
+                        if (!p)
+                                continue;
+                        snprintf(p->key, len + 1, "%s\t%s", t->kind->name, shape);
+                        HASH_FIND(hh, seen, p->key, len, x);
+                        if (x && x->pipeline != i) {
+                                bad[i] = bad[x->pipeline] = true;
+                                shared_output(d, t, list[i], x->target, list[x->pipeline]);
+                                shared_output(d, x->target, list[x->pipeline], t, list[i]);
+                        }
+                        if (x) {
+                                free(p);
+                                continue;
+                        }
+                        p->target = t;
+                        p->pipeline = i;
+                        HASH_ADD(hh, seen, key, len, p);
+                }
+        HASH_ITER(hh, seen, x, tmp) {
+                HASH_DEL(seen, x);
+                free(x);
+        }
+}
+
 int config_load_directory(const char *dir, const DaemonConfig *dc, Pipeline ***ret, size_t *ret_n,
                           char ***ret_rejected, Diag *d) {
         _cleanup_strv_free_ char **bad = NULL;
@@ -675,6 +730,23 @@ int config_load_directory(const char *dir, const DaemonConfig *dc, Pipeline ***r
                 free(names[i]);
         }
         free(names);
+        if (n_list > 1) {
+                _cleanup_free_ bool *shared = calloc(n_list, sizeof(bool));
+                size_t kept = 0;
+
+                if (shared)
+                        reject_shared_outputs(list, n_list, shared, d);
+                for (size_t i = 0; i < n_list; i++) {
+                        if (!shared || !shared[i]) {
+                                list[kept++] = list[i];
+                                continue;
+                        }
+                        rejected++;
+                        (void) strv_extend(&bad, list[i]->file);
+                        pipeline_free(list[i]);
+                }
+                n_list = kept;
+        }
         *ret = list;
         *ret_n = n_list;
         if (ret_rejected)

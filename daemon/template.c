@@ -22,6 +22,30 @@ static void template_param_done(TemplateParam *p) {
         param_spec_done(&p->spec);
 }
 
+char *template_shape(const Template *t) {
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+
+        if (!f)
+                return NULL;
+        for (size_t k = 0; k < t->n_parts; k++) {
+                _cleanup_free_ char *spec = NULL;
+
+                if (t->parts[k].literal)
+                        fputs(t->parts[k].literal, f);
+                else if (param_spec_to_string(&t->params[t->parts[k].param].spec, &spec) >= 0)
+                        fprintf(f, "{:%s}", spec);
+                else
+                        fputs("{:?}", f);
+        }
+        if (fclose(f) != 0) {
+                free(out);
+                return NULL;
+        }
+        return out;
+}
+
 Template *template_free(Template *t) {
         if (!t)
                 return NULL;

@@ -41,6 +41,9 @@ typedef struct Template {
  */
 int template_parse(const char *s, Template **ret, char **ret_error);
 Template *template_free(Template *t);
+/* The template without its wildcards' names ("/x/{day:date}" and "/x/{d:date}" have one):
+ * templates of one shape name the same things. */
+char *template_shape(const Template *t);
 DEFINE_POINTER_CLEANUP(Template, template_free);
 
 const TemplateParam *template_find_param(const Template *t, const char *name) _pure_;

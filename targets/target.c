@@ -51,6 +51,7 @@ Target *target_free(Target *t) {
         free(t->consumers);
         strv_free(t->on_late);
         free(t->name);
+        free(t->file);
         free(t);
         return NULL;
 }

@@ -141,7 +141,7 @@ struct TargetHost {
 struct Target {
         const TargetKind *kind;
         char *name;
-        const char *file;           /* where it is defined (its pipeline's, or included) */
+        char *file;                 /* where it is defined (its pipeline's, or included) */
         unsigned line;
         Template *template;
         struct Pipeline *pipeline;  /* owner, not freed */

@@ -191,6 +191,40 @@ static void test_unescape_round_trip(void **state) {
         }
 }
 
+/* A pipeline file copied beside its original: both produce the same outputs, and both are
+ * refused, with an error at each output in each file. */
+static void test_directory_rejects_shared_outputs(void **state) {
+        char dir[] = "/tmp/sluice-test-XXXXXX";
+        _cleanup_free_ char *cmd = NULL;
+        _cleanup_strv_free_ char **rejected = NULL;
+        Pipeline **list = NULL;
+        size_t n = 0;
+        Diag d = {};
+        int r;
+
+        assert_non_null(mkdtemp(dir));
+        assert_true(asprintf(&cmd, "cp " CONFIG_TEST_DIR "/good/chain.conf " CONFIG_TEST_DIR
+                                   "/good/window.conf %s/ && sed 's/{name}/{n}/g; "
+                                   "s/\\${name}/${n}/g' " CONFIG_TEST_DIR "/good/chain.conf "
+                                   "> %s/chain-v2.conf",
+                             dir, dir) > 0);
+        assert_int_equal(system(cmd), 0);
+
+        r = config_load_directory(dir, NULL, &list, &n, &rejected, &d);
+        assert_int_equal(r, 2);
+        assert_int_equal(n, 1);
+        assert_string_equal(list[0]->name, "window");
+        assert_int_equal(strv_length(rejected), 2);
+        /* counts and summary, told in both files. */
+        assert_int_equal(d.n_errors, 4);
+        pipelines_free(list, n);
+        diag_done(&d);
+
+        free(cmd);
+        assert_true(asprintf(&cmd, "rm -rf %s", dir) > 0);
+        assert_int_equal(system(cmd), 0);
+}
+
 static void test_display_escape(void **state) {
         _cleanup_free_ char *a = display_escape("esc\x1b[31mRED\r\nZZ\x7f"),
                             *b = display_escape("csi\xc2\x9b" "2J"),
@@ -281,6 +315,7 @@ int main(void) {
                 cmocka_unit_test(test_display_escape),
                 cmocka_unit_test(test_subst_expand),
                 cmocka_unit_test(test_directory_rejects_bad_keeps_good),
+                cmocka_unit_test(test_directory_rejects_shared_outputs),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
