@@ -191,25 +191,64 @@ static void test_unescape_round_trip(void **state) {
         }
 }
 
-/* A pipeline file copied beside its original: both produce the same outputs, and both are
- * refused, with an error at each output in each file. */
-static void test_directory_rejects_shared_outputs(void **state) {
-        char dir[] = "/tmp/sluice-test-XXXXXX";
+
+/* A directory made by the shell command setup, where "%1$s" stands for it; drop_dir removes it. */
+static void make_dir(char dir[static 24], const char *setup) {
         _cleanup_free_ char *cmd = NULL;
-        _cleanup_strv_free_ char **rejected = NULL;
+
+        strcpy(dir, "/tmp/sluice-test-XXXXXX");
+        assert_non_null(mkdtemp(dir));
+        assert_non_null(cmd = strdup(setup));
+        for (char *p; (p = strstr(cmd, "%1$s"));) {
+                char *next = NULL;
+
+                assert_true(asprintf(&next, "%.*s%s%s", (int) (p - cmd), cmd, dir, p + 4) > 0);
+                free(cmd);
+                cmd = next;
+        }
+        assert_int_equal(system(cmd), 0);
+}
+
+static void drop_dir(const char *dir) {
+        _cleanup_free_ char *cmd = NULL;
+
+        assert_true(asprintf(&cmd, "rm -rf %s", dir) > 0);
+        assert_int_equal(system(cmd), 0);
+}
+
+static void test_directory_rejects_bad_keeps_good(void **state) {
+        char dir[24];
         Pipeline **list = NULL;
         size_t n = 0;
         Diag d = {};
         int r;
 
-        assert_non_null(mkdtemp(dir));
-        assert_true(asprintf(&cmd, "cp " CONFIG_TEST_DIR "/good/chain.conf " CONFIG_TEST_DIR
-                                   "/good/window.conf %s/ && sed 's/{name}/{n}/g; "
-                                   "s/\\${name}/${n}/g' " CONFIG_TEST_DIR "/good/chain.conf "
-                                   "> %s/chain-v2.conf",
-                             dir, dir) > 0);
-        assert_int_equal(system(cmd), 0);
+        make_dir(dir, "cp " CONFIG_TEST_DIR "/good/chain.conf " CONFIG_TEST_DIR
+                      "/bad/cycle.conf %1$s/ && touch %1$s/ignored.txt");
+        r = config_load_directory(dir, NULL, &list, &n, NULL, &d);
+        assert_int_equal(r, 1);
+        assert_int_equal(n, 1);
+        assert_string_equal(list[0]->name, "chain");
+        assert_int_equal(d.n_errors, 1);
+        pipelines_free(list, n);
+        diag_done(&d);
+        drop_dir(dir);
+}
 
+/* A pipeline file copied beside its original: both produce the same outputs, and both are
+ * refused, with an error at each output in each file. */
+static void test_directory_rejects_shared_outputs(void **state) {
+        _cleanup_strv_free_ char **rejected = NULL;
+        char dir[24];
+        Pipeline **list = NULL;
+        size_t n = 0;
+        Diag d = {};
+        int r;
+
+        /* The copy calls its wildcards otherwise: the locations are the same. */
+        make_dir(dir, "cp " CONFIG_TEST_DIR "/good/chain.conf " CONFIG_TEST_DIR
+                      "/good/window.conf %1$s/ && sed 's/{name}/{n}/g; s/\\${name}/${n}/g' "
+                      CONFIG_TEST_DIR "/good/chain.conf > %1$s/chain-v2.conf");
         r = config_load_directory(dir, NULL, &list, &n, &rejected, &d);
         assert_int_equal(r, 2);
         assert_int_equal(n, 1);
@@ -219,10 +258,7 @@ static void test_directory_rejects_shared_outputs(void **state) {
         assert_int_equal(d.n_errors, 4);
         pipelines_free(list, n);
         diag_done(&d);
-
-        free(cmd);
-        assert_true(asprintf(&cmd, "rm -rf %s", dir) > 0);
-        assert_int_equal(system(cmd), 0);
+        drop_dir(dir);
 }
 
 static void test_display_escape(void **state) {
@@ -278,32 +314,6 @@ static void test_subst_expand(void **state) {
         assert_string_equal(argv2[4], "a b/2026-11-27");
 }
 
-static void test_directory_rejects_bad_keeps_good(void **state) {
-        char dir[] = "/tmp/sluice-test-XXXXXX";
-        _cleanup_free_ char *cmd = NULL;
-        Pipeline **list = NULL;
-        size_t n = 0;
-        Diag d = {};
-        int r;
-
-        assert_non_null(mkdtemp(dir));
-        assert_true(asprintf(&cmd, "cp " CONFIG_TEST_DIR "/good/chain.conf " CONFIG_TEST_DIR
-                                   "/bad/cycle.conf %s/ && touch %s/ignored.txt",
-                             dir, dir) > 0);
-        assert_int_equal(system(cmd), 0);
-
-        r = config_load_directory(dir, NULL, &list, &n, NULL, &d);
-        assert_int_equal(r, 1);
-        assert_int_equal(n, 1);
-        assert_string_equal(list[0]->name, "chain");
-        assert_int_equal(d.n_errors, 1);
-        pipelines_free(list, n);
-        diag_done(&d);
-
-        free(cmd);
-        assert_true(asprintf(&cmd, "rm -rf %s", dir) > 0);
-        assert_int_equal(system(cmd), 0);
-}
 
 int main(void) {
         const struct CMUnitTest tests[] = {
