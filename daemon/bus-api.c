@@ -259,8 +259,14 @@ static int method_why(sd_bus_message *msg, void *userdata, sd_bus_error *error) 
         return demand(msg, userdata, false, error);
 }
 
-/* Retry(s task, as params) and Cancel(s task, as params) -> (s unit) */
-static int change_instance(sd_bus_message *msg, Manager *m, bool retry, sd_bus_error *error) {
+typedef enum Change {
+        CHANGE_RETRY,
+        CHANGE_CANCEL,
+        CHANGE_RESET_FAILED,
+} Change;
+
+/* Retry, Cancel and ResetFailed(s task, as params) -> (s unit) */
+static int change_instance(sd_bus_message *msg, Manager *m, Change c, sd_bus_error *error) {
         _cleanup_(binding_freep) Binding *b = NULL;
         _cleanup_free_ char *unit = NULL;
         ControlError e = {};
@@ -274,18 +280,24 @@ static int change_instance(sd_bus_message *msg, Manager *m, bool retry, sd_bus_e
         r = read_instance(m, msg, error, &task, &b, &unit, &i);
         if (r < 0)
                 return r;
-        r = retry ? control_retry(m, task, b, unit, i, &e) : control_cancel(m, unit, i, &e);
+        r = c == CHANGE_RETRY  ? control_retry(m, task, b, unit, i, &e)
+            : c == CHANGE_CANCEL ? control_cancel(m, unit, i, &e)
+                                 : control_reset_failed(m, unit, i, &e);
         if (r < 0)
                 return bus_error(error, &e);
         return sd_bus_reply_method_return(msg, "s", unit);
 }
 
 static int method_retry(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return change_instance(msg, userdata, true, error);
+        return change_instance(msg, userdata, CHANGE_RETRY, error);
 }
 
 static int method_cancel(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return change_instance(msg, userdata, false, error);
+        return change_instance(msg, userdata, CHANGE_CANCEL, error);
+}
+
+static int method_reset_failed(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return change_instance(msg, userdata, CHANGE_RESET_FAILED, error);
 }
 
 static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -445,6 +457,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_RESULT("s", unit), method_retry, ACCESS),
         SD_BUS_METHOD_WITH_ARGS("Cancel", SD_BUS_ARGS("s", task, "as", params),
                                 SD_BUS_RESULT("s", unit), method_cancel, ACCESS),
+        SD_BUS_METHOD_WITH_ARGS("ResetFailed", SD_BUS_ARGS("s", task, "as", params),
+                                SD_BUS_RESULT("s", unit), method_reset_failed, ACCESS),
         SD_BUS_METHOD_WITH_ARGS("Backfill", SD_BUS_ARGS("s", task, "as", params, "s", from,
                                                         "s", to, "b", force),
                                 SD_BUS_RESULT("u", id, "u", instances), method_backfill,

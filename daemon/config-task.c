@@ -397,14 +397,40 @@ static void parse_claims(Loader *l, Task *task, const config_setting_t *s, const
         }
 }
 
+/* A retry policy for oom-kills that can never act, said while it is being written: otherwise
+ * it only shows when a run fails for good. */
+static void check_memory_retry(Loader *l, const Task *task, const config_setting_t *retry,
+                               const char *subject) {
+        const Limits *dl = l->daemon ? &l->daemon->default_limits : NULL;
+        uint64_t max = task->limits.memory_max != UINT64_MAX ? task->limits.memory_max
+                       : dl                                   ? dl->memory_max
+                                                              : UINT64_MAX;
+        const RetryPolicy *p = &task->retry;
+
+        if (p->memory_grow <= 1.0)
+                return;
+        if (max == UINT64_MAX && l->daemon)
+                diag_warning(l->diag, line_of(retry), "%sretry: memory_grow has no limit to grow: "
+                                                      "set limits.memory_max (without one, an "
+                                                      "oom-kill is the machine's, and final)",
+                             subject);
+        else if (max != UINT64_MAX && p->memory_cap <= max)
+                diag_warning(l->diag, line_of(retry), "%sretry: memory_cap is not above "
+                                                      "memory_max: an oom-kill is never retried "
+                                                      "with more memory",
+                             subject);
+}
+
 /* How the task runs: retries, concurrency, identity, sandbox. */
 static void parse_execution(Loader *l, Task *task, const config_setting_t *s,
                             const char *subject) {
         const config_setting_t *m;
         unsigned long v;
 
-        if ((m = config_setting_get_member(s, "retry")))
+        if ((m = config_setting_get_member(s, "retry"))) {
                 config_parse_retry(l, &task->retry, m, subject);
+                check_memory_retry(l, task, m, subject);
+        }
         if ((m = config_setting_get_member(s, "max_parallel")) &&
             config_get_uint(l, m, subject, 1, 100000, &v) >= 0)
                 task->max_parallel = (unsigned) v;
@@ -516,8 +542,8 @@ static void parse_task_in(Loader *l, const config_setting_t *s, size_t index) {
         if (asprintf(&subject, "task '%s': ", name) < 0)
                 return;
         if (!name_ok(name, false)) {
-                diag_error(d, line_of(m), "%sa task name has letters, digits and '_' only (it "
-                                          "becomes part of unit names)",
+                diag_error(d, line_of(m), "%sa task name has 1 to 64 letters, digits and '_' "
+                                          "only (it becomes part of unit names)",
                            subject);
                 return;
         }

@@ -542,9 +542,9 @@ int config_load_pipeline_text(const char *path, const char *text, const char *in
                 return -EINVAL;
         }
         if (!name_ok(p->name, true))
-                diag_error(d, 0, "pipeline name '%s' (from the file name) may have letters, "
-                                 "digits, '_' and '-' only: it becomes part of unit names",
-                           p->name);
+                diag_error(d, 0, "pipeline name '%s' (from the file name) may have 1 to 64 "
+                                 "letters, digits, '_' and '-' only: it becomes part of unit "
+                                 "names", p->name);
 
         root = config_root_setting(cfg);
         check_keys(&l, root, known, "");

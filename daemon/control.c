@@ -115,6 +115,15 @@ int control_retry(Manager *m, Task *task, const Binding *b, const char *unit, In
         return 0;
 }
 
+int control_reset_failed(Manager *m, const char *unit, Instance *i, ControlError *e) {
+        if (!i || i->state != INSTANCE_FAILED)
+                return refuse(e, CONTROL_NOT_FAILED, "%s has not failed%s%s", unit,
+                              i ? ": it is " : "", i ? instance_state_to_string(i->state) : "");
+        log_notice("%s: its failure forgotten on request (%s)", unit, strna(i->reason));
+        manager_remove_instance(m, i);
+        return 0;
+}
+
 int control_cancel(Manager *m, const char *unit, Instance *i, ControlError *e) {
         int r;
 

@@ -29,5 +29,8 @@ int control_resolve(Manager *m, const char *name, char **params, ControlError *e
 /* Runs a failed instance (or one waiting to retry) again now. */
 int control_retry(Manager *m, Task *task, const Binding *b, const char *unit, Instance *i,
                   ControlError *e);
+/* Forgets a failed instance's failure, as `systemctl reset-failed` does a unit's: no longer
+ * listed or counted, and what its files say decides from then on (an arrival, a scan). */
+int control_reset_failed(Manager *m, const char *unit, Instance *i, ControlError *e);
 /* Stops a queued or running instance, or one waiting to retry; its end is final. */
 int control_cancel(Manager *m, const char *unit, Instance *i, ControlError *e);

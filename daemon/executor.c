@@ -269,7 +269,10 @@ static void fail_start(Manager *m, Instance *i, int error, const char *what) {
 
         (void) strv_extend(&f, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_START_FAILED_STR);
         log_struct_errno(LOG_ERR, error, f, "Failed to start %s: %s", i->unit, what);
-        if (asprintf(&reason, "start failed: %s", what) < 0)
+        /* The cause too, where it is not the manager's to tell (a name too long, say). */
+        if ((error == -ENOMEM || error == 0 ? asprintf(&reason, "start failed: %s", what)
+                                            : asprintf(&reason, "start failed: %s (%s)", what,
+                                                       strerror(-error))) < 0)
                 reason = NULL;
         discard_staged(i);
         i->journal_behind = false;
@@ -808,6 +811,11 @@ static char *describe(Instance *i, FailureClass c, const UnitResult *res) {
         else if (res->exec_code == CLD_KILLED || res->exec_code == CLD_DUMPED)
                 r = asprintf(&s, "%s (SIG%s)", strna(res->result),
                              sigabbrev_np(res->exec_status) ?: "?");
+        else if (res->exec_code == CLD_EXITED && res->exec_status == 203)
+                /* systemd's EXIT_EXEC, which sluice-result gives too: in a list or a failure
+                 * notice, "status 203" alone sends people to systemd's documentation. */
+                r = asprintf(&s, "%s (status 203: the command could not be executed; its log "
+                             "says why)", strna(res->result));
         else if (res->exec_code == CLD_EXITED && res->exec_status != 0)
                 r = asprintf(&s, "%s (status %d)", strna(res->result), res->exec_status);
         else

@@ -11,6 +11,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -151,8 +152,9 @@ int local_complete(LocalTarget *lt, const char *path) {
                 }
         }
         r = h && h->scanning ? local_listing_stat(h, path, &st) : stat(path, &st) < 0 ? -errno : 0;
+        /* A name too long for the file system names no file: not there, nothing to warn of. */
         if (r < 0)
-                return r == -ENOENT || r == -ENOTDIR ? 0 : r;
+                return r == -ENOENT || r == -ENOTDIR || r == -ENAMETOOLONG ? 0 : r;
         if (!S_ISREG(st.st_mode))
                 return 0;
         switch (lt->policy) {
@@ -372,6 +374,9 @@ static int local_stage(Target *t, const char *location, const char *run_id, bool
         r = path_split(location, &dir, &base);
         if (r < 0)
                 return r;
+        /* It could never be moved into place: fail now, not once the task has run. */
+        if (strlen(base) > NAME_MAX)
+                return -ENAMETOOLONG;
         r = mkdir_p(dir, 0755);
         if (r < 0)
                 return r;

@@ -10,7 +10,7 @@ _sluicectl_tasks() {
 _sluicectl() {
     local cur prev words cword
     _init_completion || return
-    local commands="status list run why retry cancel backfill reload history logs check graph"
+    local commands="status list run why retry cancel reset-failed backfill reload history logs check graph"
     local options="--help --version --user --config-dir --quiet --param --all --dot --json
                    --state --force --since --follow --from --to --no-wait --cancel"
     local dir= cmd= i
@@ -38,7 +38,7 @@ _sluicectl() {
         return
     fi
     case $cmd in
-        run|why|retry|cancel|backfill|logs|history|graph)
+        run|why|retry|cancel|reset-failed|backfill|logs|history|graph)
             COMPREPLY=($(compgen -W "$(_sluicectl_tasks "$dir")" -- "$cur")) ;;
         check)
             _filedir conf ;;

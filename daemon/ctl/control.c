@@ -22,9 +22,13 @@ const char *ctl_bus_name(void) {
         return getenv("SLUICE_BUS_NAME") ?: SLUICE_BUS_NAME;
 }
 
+/* Which bus the last connection was to, for ctl_report()'s hint. */
+static bool connected_user;
+
 int ctl_connect(const CtlOptions *o, sd_bus **ret) {
         int r;
 
+        connected_user = o->user;
         r = o->user ? sd_bus_open_user(ret) : sd_bus_open_system(ret);
         if (r < 0) {
                 fprintf(stderr, "sluicectl: cannot connect to the %s bus: %s\n",
@@ -36,7 +40,11 @@ int ctl_connect(const CtlOptions *o, sd_bus **ret) {
 
 int ctl_report(const char *what, int r, const sd_bus_error *e) {
         if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
-                fprintf(stderr, "sluicectl: sluiced is not running on this bus (try --user?)\n");
+                fprintf(stderr, "sluicectl: no sluiced answers as %s on the %s bus (%s)\n",
+                        ctl_bus_name(), connected_user ? "user" : "system",
+                        connected_user ? "one started with --bus-name: set SLUICE_BUS_NAME; a "
+                                         "system daemon: leave out --user"
+                                       : "a user daemon: try --user");
                 return EXIT_NO_DAEMON;
         }
         /* The bus daemon's own refusal dumps its rule match; say what it means instead. */
@@ -524,6 +532,12 @@ int verb_retry(const CtlOptions *o, int argc, char *argv[]) {
 
 int verb_cancel(const CtlOptions *o, int argc, char *argv[]) {
         return call_unit(o, "cancel", "Cancel", "cancelled", argc, argv);
+}
+
+int verb_reset_failed(const CtlOptions *o, int argc, char *argv[]) {
+        return call_unit(o, "reset-failed", "ResetFailed",
+                         "forgotten: no longer failed; its files decide, as for an instance "
+                         "that never ran", argc, argv);
 }
 
 int verb_reload(const CtlOptions *o, int argc, char *argv[]) {

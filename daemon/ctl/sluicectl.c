@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "sluice-config.h"
+#include "util/escape.h"
 #include "util/macro.h"
 #include "util/strv.h"
 #include "verbs.h"
@@ -31,6 +32,8 @@ static void help(void) {
                "                            Run a failed instance again now\n"
                "  cancel TASK -p NAME=VALUE...\n"
                "                            Stop a run, drop a queued one, end a retry series\n"
+               "  reset-failed TASK -p NAME=VALUE...\n"
+               "                            Forget a failed instance's failure\n"
                "  backfill TASK --from A --to B [-p NAME=VALUE...]\n"
                "                            Every instance over a range of its time parameter,\n"
                "                            behind live runs; shows progress until finished\n"
@@ -100,6 +103,11 @@ static const struct {
           "Run a failed instance (or one waiting to retry) again now, as a new series." },
         { "cancel", verb_cancel, "cancel [--user] [--json] TASK -p NAME=VALUE...\n"
           "Stop its unit (failed, not retried), drop it from the queue, or end its retries." },
+        { "reset-failed", verb_reset_failed, "reset-failed [--user] [--json] TASK -p NAME=VALUE...\n"
+          "Forget that a failed instance failed, as systemctl reset-failed does a unit's: it is\n"
+          "no longer listed or counted, and its files decide, as for one that never ran (an\n"
+          "input arriving, a start-up scan or run starts it if its inputs are there). For an\n"
+          "instance that cannot run again, its input gone." },
         { "backfill", verb_backfill, "backfill [--user] [--json] [--force] [--no-wait] TASK --from A --to B [-p NAME=VALUE...]\n"
           "       sluicectl backfill [--user] [--json] [--cancel ID]\n"
           "Run every instance of TASK whose time parameter lies in A..B (both included; the other\n"
@@ -173,6 +181,12 @@ int main(int argc, char *argv[]) {
                         arg_options.quiet = true;
                         break;
                 case 'p':
+                        /* D-Bus carries text only: said here, not as "Invalid argument". */
+                        if (!utf8_is_valid(optarg)) {
+                                fprintf(stderr, "sluicectl: a --param is not valid UTF-8, "
+                                                "which no task parameter can hold\n");
+                                return 2;
+                        }
                         if (strv_extend(&arg_options.params, optarg) < 0)
                                 return 2;
                         break;

@@ -31,6 +31,7 @@ int verb_run(const CtlOptions *o, int argc, char *argv[]);
 int verb_why(const CtlOptions *o, int argc, char *argv[]);
 int verb_show(const CtlOptions *o, int argc, char *argv[]);
 int verb_retry(const CtlOptions *o, int argc, char *argv[]);
+int verb_reset_failed(const CtlOptions *o, int argc, char *argv[]);
 int verb_cancel(const CtlOptions *o, int argc, char *argv[]);
 int verb_reload(const CtlOptions *o, int argc, char *argv[]);
 /* backfill.c */

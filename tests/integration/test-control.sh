@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Every sluicectl verb that talks to the daemon, against a running sluiced on the user bus:
-# status, list, why, run (with what it needs, and --force), retry, cancel, reload; --json;
+# status, list, why, run (with what it needs, and --force), retry, cancel, reset-failed,
+# reload; --json;
 # exit codes; a broken file on reload keeps the old pipeline running; a second daemon under the
 # same bus name refuses to start.
 . "$(dirname "$0")/lib.sh"
@@ -84,7 +85,9 @@ set -e
 set +e
 SLUICE_BUS_NAME=org.sluice.nobody ctl status 2>"$WORK/err"; rc=$?
 set -e
-[ $rc = 3 ] && grep -q "not running" "$WORK/err" || fail "no daemon: rc $rc, $(cat "$WORK/err")"
+# ...named, on the bus asked, with the hint that fits (not "try --user" to one using it).
+[ $rc = 3 ] && grep -q "no sluiced answers as org.sluice.nobody on the user bus (one started with --bus-name: set SLUICE_BUS_NAME" "$WORK/err" ||
+    fail "no daemon: rc $rc, $(cat "$WORK/err")"
 
 # A failure: listed with its reason; retry runs it again at once.
 printf 'x\n' > "$WORK/raw/1999-01-02.log"
@@ -141,6 +144,16 @@ ctl retry hold -p day=1999-01-08 | grep -q "queued again" || fail "retry of a ca
 ! ctl list | grep "hold .*day=1999-01-08" | grep -q cancelled ||
     fail "a retried instance is still listed with its old reason: $(ctl list | grep 1999-01-08)"
 wait_for 30 "the cancelled queued instance once retried" test -f "$WORK/held/1999-01-08.txt"
+# A failed instance that can never run again (its input gone) is forgotten on request, not
+# listed as failed for ever.
+rm "$WORK/raw/1999-01-03.log"
+! ctl retry hold -p day=1999-01-03 2>/dev/null || fail "retry of an instance without its input"
+ctl reset-failed hold -p day=1999-01-03 | grep -q "forgotten" || fail "reset-failed"
+! cancelled_listed || fail "a forgotten instance is still listed: $(ctl list --state failed)"
+set +e
+ctl reset-failed hold -p day=1999-01-03 2>"$WORK/err"; rc=$?
+set -e
+[ $rc = 1 ] && grep -q "has not failed" "$WORK/err" || fail "reset-failed twice: rc $rc, $(cat "$WORK/err")"
 
 # reload: a broken file is refused and says why; the running version stays.
 cp "$WORK/config/pipelines.d/$PIPELINE.conf" "$WORK/good.conf"

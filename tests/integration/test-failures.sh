@@ -4,7 +4,8 @@
 # with a larger MemoryMax (memory_grow) and is final without it; a timeout and an exit code
 # follow attempts and delay. Under cgroup v1 (these machines) an oom-kill shows as SIGKILL or
 # status 137, and the kernel's journal line names the unit; on cgroup v2 it is Result=oom-kill.
-# A run that writes one of its two outputs commits neither.
+# A run that writes one of its two outputs commits neither; an output name too long fails at
+# once.
 . "$(dirname "$0")/lib.sh"
 
 install_pipeline "$(dirname "$0")/failures.conf.in"
@@ -63,10 +64,28 @@ wait_for 30 "the half-writing task to fail" \
 [ ! -e "$WORK/out/half-a-a" ] || fail "a failed run's other output was moved into place"
 [ "$(runs_started "$(unit after a)")" = 0 ] || fail "a task ran on a failed run's output"
 
+# A program that is not there: the reason says what status 203 means.
+nowhere_failed() {
+    "$SLUICECTL" --user -C "$WORK/config" list --state failed |
+        grep -q "nowhere .*status 203: the command could not be executed; its log says why"
+}
+wait_for 30 "the run of a program that is not there to fail, in words" nowhere_failed
+
+# An output name too long for the file system fails the run before it starts, and says why.
+long=$(printf 'n%.0s' $(seq 1 250))
+mkdir -p "$WORK/long"
+touch "$WORK/long/$long.t"
+wait_for 30 "the run with a name too long to fail" \
+    logged "Failed to start .*: cannot prepare an output location"
+"$SLUICECTL" --user -C "$WORK/config" list --state failed |
+    grep -q "long .*start failed: cannot prepare an output location (File name too long)" ||
+    fail "the reason of a name too long: $("$SLUICECTL" --user -C "$WORK/config" list --state failed)"
+! logged "Started sluice-$PIPELINE-long@" || fail "a run whose output could never be moved into place started"
+
 # The failed marks survive a restart: nothing runs again by itself.
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
 start_daemon
-grep -q "Restored 3 failed or retrying instance(s)" "$WORK/daemon.log" ||
+grep -q "Restored 5 failed or retrying instance(s)" "$WORK/daemon.log" ||
     fail "the failed marks were not restored"
 # A new arrival of the input re-arms them: a new series of attempts.
 touch "$WORK/in/a"

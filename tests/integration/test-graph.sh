@@ -35,6 +35,11 @@ err=$(ctl graph daily -p day=2026-11-31 2>&1) && fail "invalid date accepted"
 grep -q "'2026-11-31' is not a valid date" <<<"$err" || fail "unhelpful: $err"
 err=$(ctl graph daily 2>&1) && fail "missing parameter accepted"
 grep -q "needs --param day=VALUE" <<<"$err" || fail "unhelpful: $err"
+# Not UTF-8: a usage error (2) in words, for every verb, before any daemon is asked.
+set +e
+err=$(ctl why daily -p "day=$(printf '\xff\xfe')" 2>&1); rc=$?
+set -e
+[ $rc = 2 ] && grep -q "a --param is not valid UTF-8" <<<"$err" || fail "non-UTF-8 param: rc $rc, $err"
 
 # Names are data: control characters in a parameter (a file's name) are shown escaped, never
 # sent to the terminal, where they could move the cursor or recolour the screen.
