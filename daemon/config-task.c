@@ -557,7 +557,7 @@ static void parse_task_in(Loader *l, const config_setting_t *s, size_t index) {
         if (!task)
                 return;
         task->pipeline = p;
-        task->file = d->file;
+        task->file = d->file ? strdup(d->file) : NULL;
         task->line = line_of(s);
         task->limits = LIMITS_UNSET;
         task->retry = RETRY_DEFAULT;

@@ -656,7 +656,7 @@ static void shared_output(Diag *d, const Target *t, const Pipeline *p, const Tar
                       other->file ?: other_p->file, other->line);
 }
 
-/* Outputs that two pipeline files both produce (a file copied to try a change, say): both
+/* Files that two pipeline files both produce (a file copied to try a change, say): both
  * files are refused, so that neither runs alongside the other (each would run every task
  * and overwrite the other's outputs), and a running version of either is kept as it is. */
 static void reject_shared_outputs(Pipeline **list, size_t n, bool *bad, Diag *d) {
@@ -669,7 +669,10 @@ static void reject_shared_outputs(Pipeline **list, size_t n, bool *bad, Diag *d)
                         Produced *p;
                         size_t len;
 
-                        if (!t->producer || !(shape = template_shape(t->template)))
+                        /* Files only: for the other kinds the template alone does not say
+                         * where (a postgres target's database, an s3 target's endpoint). */
+                        if (!t->producer || t->kind->id != TARGET_KIND_PATH ||
+                            !(shape = template_shape(t->template)))
                                 continue;
                         len = strlen(t->kind->name) + 1 + strlen(shape);
                         p = malloc(sizeof(Produced) + len + 1);

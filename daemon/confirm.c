@@ -4,7 +4,8 @@
  * daemon's to confirm before the run counts as a success. The questions go out together when
  * the unit ends and are answered through the loop: a server that hangs delays that run's end,
  * for at most its target's timeouts, and nothing else the daemon does. The run keeps its slot
- * meanwhile; local outputs are moved into place only once every answer is in, so that nothing
+ * meanwhile; local outputs are moved into place, and what the servers hold is made known to
+ * what reads it, only once every answer is in and the run has succeeded, so that nothing
  * downstream starts on a run that then fails.
  */
 #include <assert.h>
@@ -20,6 +21,7 @@ struct Confirming {
         Instance *instance;
         UnitResult ended;               /* how the unit ended, told once the answers are in */
         TargetConfirm **pending;        /* one per task output; NULL where none */
+        char **tags;                    /* what the answers found, for confirmed() */
         size_t n_outputs;
         unsigned n_pending;
         char *reason;                   /* the first answer that failed the run */
@@ -28,9 +30,13 @@ struct Confirming {
 Confirming *confirming_free(Confirming *c) {
         if (!c)
                 return NULL;
-        for (size_t k = 0; k < c->n_outputs; k++)
+        for (size_t k = 0; k < c->n_outputs; k++) {
                 target_confirm_cancel(c->pending[k]);
+                if (c->tags)
+                        free(c->tags[k]);
+        }
         free(c->pending);
+        free(c->tags);
         unit_result_done(&c->ended);
         free(c->reason);
         free(c);
@@ -47,7 +53,8 @@ static char *failure_reason(const Target *t, int r, const char *why) {
         return r < 0 ? NULL : s;
 }
 
-static void on_answer(TargetConfirm *tc, int r, const char *why, void *userdata) {
+static void on_answer(TargetConfirm *tc, int r, const char *tag, const char *why,
+                      void *userdata) {
         Confirming *c = userdata;
         Instance *i = c->instance;
         size_t k = 0;
@@ -57,6 +64,8 @@ static void on_answer(TargetConfirm *tc, int r, const char *why, void *userdata)
         assert(k < c->n_outputs);
         c->pending[k] = NULL;           /* its kind frees it after this */
         c->n_pending--;
+        if (r >= 0 && !(c->tags[k] = strdup(strempty(tag))))
+                r = -ENOMEM;
         if (r < 0 && !c->reason) {
                 c->reason = failure_reason(i->task->outputs[k], r, why) ?: strdup("out of memory");
                 /* One missing output fails the run: the other answers would change nothing. */
@@ -67,7 +76,14 @@ static void on_answer(TargetConfirm *tc, int r, const char *why, void *userdata)
         if (c->n_pending > 0)
                 return;
         i->run->confirming = NULL;
-        executor_finish_with(i->manager, i, &c->ended, c->reason);
+        executor_finish_with(i->manager, i, &c->ended, c->reason, c->reason ? NULL : c->tags);
+        confirming_free(c);
+}
+
+void executor_confirm_abort(Manager *m, Instance *i, const char *reason) {
+        Confirming *c = TAKE_PTR(i->run->confirming);
+
+        executor_finish_with(m, i, &c->ended, reason, NULL);
         confirming_free(c);
 }
 
@@ -94,6 +110,7 @@ int executor_confirm(Manager *m, Instance *i, const UnitResult *res, char **ret_
                 return 0;
         c = calloc(1, sizeof(Confirming));
         if (!c || !(c->pending = calloc(task->n_outputs, sizeof(TargetConfirm *))) ||
+            !(c->tags = calloc(task->n_outputs, sizeof(char *))) ||
             copy_result(res, &c->ended) < 0) {
                 confirming_free(c);
                 return -ENOMEM;

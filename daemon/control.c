@@ -121,6 +121,7 @@ int control_reset_failed(Manager *m, const char *unit, Instance *i, ControlError
                               i ? ": it is " : "", i ? instance_state_to_string(i->state) : "");
         log_notice("%s: its failure forgotten on request (%s)", unit, strna(i->reason));
         manager_remove_instance(m, i);
+        manager_gc_retired(m);  /* it may have held a pipeline a reload replaced */
         return 0;
 }
 

@@ -917,10 +917,33 @@ void executor_finish(Manager *m, Instance *i, const UnitResult *res) {
         r = unit_succeeded(res) ? executor_confirm(m, i, res, &reason) : 0;
         if (r > 0)
                 return;
-        executor_finish_with(m, i, res, r < 0 ? reason ?: "cannot confirm its outputs" : NULL);
+        executor_finish_with(m, i, res, r < 0 ? reason ?: "cannot confirm its outputs" : NULL,
+                             NULL);
 }
 
-void executor_finish_with(Manager *m, Instance *i, const UnitResult *res, const char *failure) {
+/* What servers hold of a run that succeeded, made known to what reads it. Under the task's
+ * current version, where a reload replaced the one it ran under: the old one's targets are
+ * stopped, and would tell no one. */
+static void publish_confirmed(Manager *m, Instance *i, char * const *confirmed) {
+        Task *task = i->task, *next = m->n_retired > 0 ? manager_successor(m, task) : NULL;
+
+        for (size_t k = 0; confirmed && k < task->n_outputs; k++) {
+                Target *t = task->outputs[k];
+                int r;
+
+                if (!confirmed[k] || !t->kind->confirmed)
+                        continue;
+                if (next && k < next->n_outputs && next->outputs[k]->kind == t->kind)
+                        t = next->outputs[k];
+                r = t->kind->confirmed(t, i->run->outputs[k], confirmed[k]);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot note output '%s' of %s as there: %m",
+                                          t->name, i->unit);
+        }
+}
+
+void executor_finish_with(Manager *m, Instance *i, const UnitResult *res, const char *failure,
+                          char * const *confirmed) {
         _cleanup_strv_free_ char **f = run_fields(i);
         _cleanup_free_ char *reason = failure ? strdup(failure) : NULL;
         bool ok = unit_succeeded(res) && !failure;
@@ -931,6 +954,8 @@ void executor_finish_with(Manager *m, Instance *i, const UnitResult *res, const 
 
         if (ok && commit_outputs(i, &reason, &lost) < 0)
                 ok = false;
+        if (ok)
+                publish_confirmed(m, i, confirmed);
         i->journal_behind = res->journal_behind;
         if (!ok) {
                 discard_staged(i);
@@ -1015,6 +1040,13 @@ int executor_cancel(Manager *m, Instance *i) {
                 return 0;
         case INSTANCE_STARTING:
         case INSTANCE_RUNNING:
+                if (i->run && i->run->confirming) {
+                        /* Its unit is gone: what is left of the run is the questions. */
+                        i->cancelled = true;
+                        executor_confirm_abort(m, i, "cancelled while its outputs were being "
+                                                     "confirmed");
+                        return 0;
+                }
                 if (!m->bus)
                         return -ENOTCONN;
                 /* The run ends as the stop makes it end, then counts as failed, not retried.

@@ -51,8 +51,10 @@ int executor_on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *r
  * retry. i may be freed. Outputs a server holds are confirmed first, through the loop; then
  * all of this happens later, and a second call meanwhile is ignored. */
 void executor_finish(Manager *m, Instance *i, const UnitResult *res);
-/* The same once its outputs on servers are confirmed (confirm.c), or failed with failure. */
-void executor_finish_with(Manager *m, Instance *i, const UnitResult *res, const char *failure);
+/* The same once its outputs on servers are confirmed (confirm.c), with what was found there
+ * (per output, NULL where none; published once the run succeeds), or failed with failure. */
+void executor_finish_with(Manager *m, Instance *i, const UnitResult *res, const char *failure,
+                          char * const *confirmed);
 /* The run of i ended without anyone seeing how (no unit, no result): a failure of class
  * FAILURE_LOST. */
 void executor_lost(Manager *m, Instance *i);

@@ -285,7 +285,10 @@ static int on_results_poll(sd_event_source *s, uint64_t usec, void *userdata) {
                         if (!i->run)
                                 continue;
                         any = true;
+                        /* One being confirmed has its result already: it would be found
+                         * again and again, and the loop never left. */
                         if (i->state == INSTANCE_RUNNING && !i->run->slot &&
+                            !i->run->confirming &&
                             state_has_result(m->state_dir, i->run->id_str)) {
                                 done = i;
                                 break;

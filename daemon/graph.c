@@ -63,6 +63,7 @@ Task *task_free(Task *t) {
         for (size_t e = 0; e < _NOTIFY_EVENT_MAX; e++)
                 strv_free(t->notify[e]);
         free(t->name);
+        free(t->file);
         free(t);
         return NULL;
 }

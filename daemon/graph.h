@@ -84,7 +84,7 @@ typedef struct TaskInput {
 struct Task {
         Pipeline *pipeline; /* owner, not freed */
         char *name;
-        const char *file;   /* where it is defined: its pipeline's file or one that includes */
+        char *file;         /* where it is defined: its pipeline's file or one that includes */
         unsigned line;
         TaskParam *params;  /* those of its outputs (every output has them all) */
         size_t n_params;

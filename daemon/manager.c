@@ -82,8 +82,9 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                 return log_oom();
         m->config = DAEMON_CONFIG_DEFAULT;
         m->results_fd = -EBADF;
-        /* Absolute, as sluicectl reload reads it (ConfigDirectory) from anywhere. */
-        m->config_dir = realpath(o->config_dir, NULL) ?: strdup(o->config_dir);
+        /* Absolute, as sluicectl reload reads it (ConfigDirectory) from anywhere; links left
+         * as they are, so that a reload follows a configuration switched by a symlink. */
+        m->config_dir = path_absolute(o->config_dir);
         if (!m->config_dir || path_join(m->config_dir, "pipelines.d", &m->pipelines_dir) < 0 ||
             path_join(m->config_dir, "sluiced.conf", &conf) < 0)
                 return log_oom();

@@ -4,35 +4,26 @@
  * place) rather than renamed or linked there. Such a file makes no arrival, and it must not
  * count either when another input's arrival has the daemon look at it on disk: half-written or
  * whole, it is not what the producer promised (a rename into place). It counts once it is
- * renamed over, linked, or removed and made again that way. Kept until then: these are files
- * an atomic producer should not leave, so the set stays small.
+ * renamed over, linked, or removed and made again that way; as an event can be lost (a queue
+ * overflow), the file itself says so too: another inode at the path is not the one noted.
+ * Kept until then: these are files an atomic producer should not leave, so the set stays
+ * small.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "local.h"
 #include "util/hash.h"
 
 struct InPlaceFile {
         UT_hash_handle hh;
+        dev_t dev;
+        ino_t ino;
         char path[];
 };
 
-void local_in_place_note(LocalTarget *lt, const char *path) {
-        size_t len = strlen(path);
-        InPlaceFile *f;
-
-        HASH_FIND(hh, lt->in_place, path, len, f);
-        if (f)
-                return;
-        f = malloc(sizeof(InPlaceFile) + len + 1);
-        if (!f)
-                return;         /* it counts as its producer's rename would have made it */
-        memcpy(f->path, path, len + 1);
-        HASH_ADD_KEYPTR(hh, lt->in_place, f->path, len, f);
-}
-
-bool local_in_place(LocalTarget *lt, const char *path) {
+static InPlaceFile *find(LocalTarget *lt, const char *path) {
         InPlaceFile *f = NULL;
 
         if (lt->in_place)
@@ -40,22 +31,48 @@ bool local_in_place(LocalTarget *lt, const char *path) {
         return f;
 }
 
-void local_in_place_drop(LocalTarget *lt, const char *path) {
-        InPlaceFile *f = NULL;
+static void drop(LocalTarget *lt, InPlaceFile *f) {
+        HASH_DEL(lt->in_place, f);
+        free(f);
+}
 
-        if (lt->in_place)
-                HASH_FIND_STR(lt->in_place, path, f);
-        if (f) {
-                HASH_DEL(lt->in_place, f);
-                free(f);
-        }
+void local_in_place_note(LocalTarget *lt, const char *path, const struct stat *st) {
+        size_t len = strlen(path);
+        InPlaceFile *f = find(lt, path);
+
+        if (f)
+                drop(lt, f);
+        f = malloc(sizeof(InPlaceFile) + len + 1);
+        if (!f)
+                return;         /* it counts as its producer's rename would have made it */
+        f->dev = st->st_dev;
+        f->ino = st->st_ino;
+        memcpy(f->path, path, len + 1);
+        HASH_ADD_KEYPTR(hh, lt->in_place, f->path, len, f);
+}
+
+bool local_in_place(LocalTarget *lt, const char *path) {
+        InPlaceFile *f = find(lt, path);
+        struct stat st;
+
+        if (!f)
+                return false;
+        if (lstat(path, &st) == 0 && st.st_dev == f->dev && st.st_ino == f->ino)
+                return true;
+        drop(lt, f);            /* renamed over (or gone) while the event was lost */
+        return false;
+}
+
+void local_in_place_drop(LocalTarget *lt, const char *path) {
+        InPlaceFile *f = find(lt, path);
+
+        if (f)
+                drop(lt, f);
 }
 
 void local_in_place_forget(LocalTarget *lt) {
         InPlaceFile *f, *tmp;
 
-        HASH_ITER(hh, lt->in_place, f, tmp) {
-                HASH_DEL(lt->in_place, f);
-                free(f);
-        }
+        HASH_ITER(hh, lt->in_place, f, tmp)
+                drop(lt, f);
 }

@@ -652,7 +652,7 @@ static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_even
                         target_hint(&lt->target, b, true);
                 }
                 else if (c == CREATED_FILE && lt->policy == LOCAL_MOVED)
-                        local_in_place_note(lt, path);
+                        local_in_place_note(lt, path, &st);
                 else if (c == CREATED_FILE && lt->policy == LOCAL_CLOSE) {
                         /* Being written until its IN_CLOSE_WRITE, or, should that never come,
                          * until it has not changed for a scan_interval. */

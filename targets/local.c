@@ -412,28 +412,25 @@ static int open_written(const char *tmp, struct stat *st) {
         return TAKE_FD(fd);
 }
 
+/* Everything that can fail but the rename: a run whose later output fails here has moved
+ * none into place yet. */
 static int local_written(Target *t, const char *tmp) {
-        struct stat st;
-        int fd = open_written(tmp, &st);
-
-        if (fd < 0)
-                return fd == -ENOENT ? 0 : fd;
-        (void) close(fd);
-        return 1;
-}
-
-static int local_commit(Target *t, const char *tmp, const char *location) {
         _cleanup_close_ int fd = -EBADF;
         struct stat st;
 
         fd = open_written(tmp, &st);
         if (fd < 0)
-                return fd;
+                return fd == -ENOENT ? 0 : fd;
         /* Writable by anyone while the run needed it; no longer. */
         if ((st.st_mode & 0002) && fchmod(fd, st.st_mode & 0755) < 0)
                 return -errno;
         if (fsync(fd) < 0)
                 return -errno;
+        return 1;
+}
+
+/* After local_written(). */
+static int local_commit(Target *t, const char *tmp, const char *location) {
         if (rename(tmp, location) < 0)
                 return -errno;
         (void) local_seen_note(LOCAL(t), location);

@@ -114,7 +114,7 @@ bool local_reload_afresh(Target *t);
 int local_open_for_write(const char *path);
 
 /* local-inplace.c: under "moved", files created where they are, which do not count. */
-void local_in_place_note(LocalTarget *lt, const char *path);
+void local_in_place_note(LocalTarget *lt, const char *path, const struct stat *st);
 bool local_in_place(LocalTarget *lt, const char *path);
 void local_in_place_drop(LocalTarget *lt, const char *path);
 void local_in_place_forget(LocalTarget *lt);

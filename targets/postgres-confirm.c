@@ -31,6 +31,7 @@ typedef struct PgConfirm {
         int fd;
         sd_event_source *begin, *io, *deadline;
         int result;             /* of the SELECT, once its results are in */
+        char *tag;              /* ... the row's time when it is there */
         char *error;            /* ... and why it failed */
         target_confirm_func done;
         void *userdata;
@@ -44,6 +45,7 @@ static void confirm_free(PgConfirm *c) {
         if (c->conn)
                 PQfinish(c->conn);
         free(c->location);
+        free(c->tag);
         free(c->error);
         free(c);
 }
@@ -53,7 +55,7 @@ static void confirm_cancel(TargetConfirm *base) {
 }
 
 static void finish(PgConfirm *c, int r, const char *why) {
-        c->done(&c->base, r, why, c->userdata);
+        c->done(&c->base, r, r >= 0 ? strempty(c->tag) : NULL, why, c->userdata);
         confirm_free(c);
 }
 
@@ -90,9 +92,20 @@ static int watch(PgConfirm *c, uint32_t events) {
                         on_io, c);
 }
 
+/* What libpq could not write at once goes when the socket takes it (EPOLLOUT). */
+static int flush(PgConfirm *c) {
+        int r = PQflush(c->conn);
+
+        if (r < 0)
+                return -EIO;
+        return watch(c, r > 0 ? EPOLLIN | EPOLLOUT : EPOLLIN);
+}
+
+/* The limits, then the SELECT: one deadline, timeout, for both. */
 static int send_next(PgConfirm *c) {
         _cleanup_free_ char *sql = NULL;
         unsigned long long ms = MAX(c->pt->remote.timeout / USEC_PER_MSEC, 1u);
+        int r;
 
         if (c->state == CONFIRM_CONNECTING) {
                 if (asprintf(&sql, "SET statement_timeout = %llu; SET lock_timeout = %llu", ms,
@@ -101,6 +114,9 @@ static int send_next(PgConfirm *c) {
                 if (!PQsendQuery(c->conn, sql))
                         return -EIO;
                 c->state = CONFIRM_LIMITS;
+                r = set_deadline(c, c->pt->remote.timeout);
+                if (r < 0)
+                        return r;
         } else {
                 const char *params[] = { c->location };
 
@@ -111,7 +127,7 @@ static int send_next(PgConfirm *c) {
                         return -EIO;
                 c->state = CONFIRM_SELECT;
         }
-        return set_deadline(c, c->pt->remote.timeout);
+        return flush(c);
 }
 
 static void take_result(PgConfirm *c, PGresult *res) {
@@ -125,9 +141,11 @@ static void take_result(PgConfirm *c, PGresult *res) {
                 c->result = -EIO;
         } else if (PQntuples(res) == 0)
                 c->result = -ENOENT;
-        else
-                c->result = remote_confirmed(&c->pt->remote, c->location,
-                                             PQgetvalue(res, 0, 0));
+        else {
+                free(c->tag);
+                c->tag = strdup(PQgetvalue(res, 0, 0));
+                c->result = c->tag ? 0 : -ENOMEM;
+        }
 }
 
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -142,7 +160,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                         (void) watch(c, EPOLLOUT);
                         return 0;
                 case PGRES_POLLING_OK:
-                        if (watch(c, EPOLLIN) < 0 || send_next(c) < 0)
+                        if (send_next(c) < 0)
                                 fail(c, "cannot send the query", -EIO);
                         return 0;
                 default:
@@ -150,7 +168,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                         return 0;
                 }
         }
-        if (!PQconsumeInput(c->conn)) {
+        if ((revents & EPOLLOUT && flush(c) < 0) || !PQconsumeInput(c->conn)) {
                 fail(c, "connection lost", -EIO);
                 return 0;
         }
@@ -179,8 +197,10 @@ static void connect_start(PgConfirm *c, const char *addresses) {
                 c->conn = PQconnectStartParams(p.keys, p.values, 1);
         pg_params_done(&p);
         c->state = CONFIRM_CONNECTING;
+        /* After a lookup, its deadline stands: connect_timeout bounds the two together. */
         if (!c->conn || PQstatus(c->conn) == CONNECTION_BAD || PQsetnonblocking(c->conn, 1) != 0 ||
-            set_deadline(c, c->pt->remote.connect_timeout) < 0 || watch(c, EPOLLOUT) < 0)
+            (!c->deadline && set_deadline(c, c->pt->remote.connect_timeout) < 0) ||
+            watch(c, EPOLLOUT) < 0)
                 fail(c, "cannot connect", -ECONNREFUSED);
 }
 

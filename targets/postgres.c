@@ -439,6 +439,7 @@ const TargetKind target_kind_postgres = {
         .check = remote_check,
         .scan = remote_scan,
         .confirm = pg_confirm,
+        .confirmed = remote_kind_confirmed,
         .status = remote_status,
         .done = pg_done,
 };

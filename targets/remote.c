@@ -340,6 +340,10 @@ static int on_confirmed(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+int remote_kind_confirmed(Target *t, const char *location, const char *tag) {
+        return remote_confirmed(REMOTE(t), location, tag);
+}
+
 int remote_confirmed(RemoteTarget *rt, const char *location, const char *tag) {
         RemoteObject *o;
         int r;

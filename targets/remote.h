@@ -85,6 +85,8 @@ void remote_poll_now(RemoteTarget *rt);
 /* An output the daemon has just seen to exist: known at once, and an arrival for what reads
  * it as soon as the loop runs again (not inside the run's accounting). */
 int remote_confirmed(RemoteTarget *rt, const char *location, const char *tag);
+/* The same as TargetKind.confirmed. */
+int remote_kind_confirmed(Target *t, const char *location, const char *tag);
 /* The same failure, told in the same words but for how long something took (curl's "timed out
  * after 3002 milliseconds"). Other numbers (an HTTP status, a date in a path) tell failures
  * apart. */

@@ -390,8 +390,8 @@ static bool s3_reload_afresh(Target *t) {
 }
 
 /* Whether an output the task wrote is there, asked when its run ends: downstream must not
- * start on the word of a poll that has not happened yet. Through the loop, in the target's turn
- * on its server, so that a server that hangs holds up this run's end and nothing else. */
+ * start on the word of a poll that has not happened yet. Through the loop, so that a server
+ * that hangs holds up this run's end and nothing else. */
 typedef struct S3Confirm {
         TargetConfirm base;
         S3Target *st;
@@ -415,7 +415,7 @@ static void on_confirm_answer(CurlRequest *req, const char *error, void *userdat
         int r;
 
         if (!error && req->status / 100 == 2)
-                r = remote_confirmed(&c->st->remote, c->location, req->etag ?: "");
+                r = 0;
         else if (!error && req->status == 404)
                 r = -ENOENT;
         else {
@@ -423,7 +423,8 @@ static void on_confirm_answer(CurlRequest *req, const char *error, void *userdat
                         snprintf(status, sizeof(status), "HTTP status %ld", req->status);
                 r = -EIO;
         }
-        c->done(&c->base, r, error ?: status[0] ? status : NULL, c->userdata);
+        c->done(&c->base, r, r >= 0 ? req->etag ?: "" : NULL, error ?: status[0] ? status : NULL,
+                c->userdata);
         s3_confirm_cancel(&c->base);
 }
 
@@ -457,6 +458,9 @@ static int s3_confirm(Target *t, TargetHost *h, const char *location, target_con
                 return -ENOMEM;
         *c = (S3Confirm){ .base.cancel = s3_confirm_cancel, .st = st, .done = done,
                           .userdata = userdata, .location = strdup(location) };
+        /* A lane of its own: not behind the pages of its target's listing, which its
+         * timeout would not cover. */
+        o.owner = NULL;
         l = target_host_curl_loop(h);
         r = c->location && l ? curl_request_new(l, url, true, &o, &c->req) : -ENOMEM;
         if (r >= 0)
@@ -504,6 +508,7 @@ const TargetKind target_kind_s3 = {
         .check = remote_check,
         .scan = remote_scan,
         .confirm = s3_confirm,
+        .confirmed = remote_kind_confirmed,
         .status = remote_status,
         .done = s3_done,
 };

@@ -31,9 +31,10 @@ typedef struct TargetConfirm TargetConfirm;
 struct TargetConfirm {
         void (*cancel)(TargetConfirm *c);       /* frees it; its done() is never called */
 };
-/* r: 0 the output is there, -ENOENT it is not, another -errno the server could not say, and
- * why, in its words (else NULL). */
-typedef void (*target_confirm_func)(TargetConfirm *c, int r, const char *why, void *userdata);
+/* r: 0 the output is there, with tag (its ETag, its row's time) for confirmed(); -ENOENT it is
+ * not; another -errno the server could not say, and why, in its words (else NULL). */
+typedef void (*target_confirm_func)(TargetConfirm *c, int r, const char *tag, const char *why,
+                                    void *userdata);
 
 static inline TargetConfirm *target_confirm_cancel(TargetConfirm *c) {
         if (c)
@@ -83,15 +84,16 @@ typedef struct TargetKind {
         /*
          * Atomic outputs: stage() prepares a place for a run to write (creating directories)
          * and returns where the task must write; with foreign set the task runs as another
-         * user than the daemon, and the place must be writable by anyone (commit() tightens
+         * user than the daemon, and the place must be writable by anyone (written() tightens
          * it again). commit() makes it the real location, durably; discard() removes what a
          * failed run left.
          */
         int (*stage)(Target *t, const char *location, const char *run_id, bool foreign,
                      char **ret_tmp);
         int (*commit)(Target *t, const char *tmp, const char *location);
-        /* 1 the run wrote tmp, for commit() to take; 0 it did not; <0 -errno. Asked of every
-         * output before any is committed, so that a run missing one commits none. NULL: 1. */
+        /* 1 the run wrote tmp, readied for commit() (permissions, fsync), which then only moves
+         * it; 0 it did not; <0 -errno. Asked of every output before any is committed, so that
+         * a run missing one commits none. NULL: 1. */
         int (*written)(Target *t, const char *tmp);
         /* Instead of commit(), for an output that a server holds (the task wrote it there):
          * asks whether location exists, without holding the loop (h's), and calls done from
@@ -99,6 +101,9 @@ typedef struct TargetKind {
          * (a run that ends under a pipeline a reload retired): the target outlives it. */
         int (*confirm)(Target *t, TargetHost *h, const char *location, target_confirm_func done,
                        void *userdata, TargetConfirm **ret);
+        /* What confirm() found, once the whole run succeeded (not before: what reads it must
+         * not start on a run that fails yet): known at once, and an arrival for its readers. */
+        int (*confirmed)(Target *t, const char *location, const char *tag);
         void (*discard)(Target *t, const char *tmp);
         /* What identifies the place stage() prepared for tmp (for a file, its directory), taken
          * right after; "" when there is nothing to say. After commit() found nothing at tmp,

@@ -573,7 +573,8 @@ int verb_reload(const CtlOptions *o, int argc, char *argv[]) {
                 return ctl_report("reload", r, &e);
         STRV_FOREACH(k, kept)
                 fprintf(stderr, "sluicectl: %s has errors (see `sluicectl check %s`); its "
-                                "running version, if any, is kept\n", *k, *k);
+                                "running version, if any, is kept\n", ctl_shown(*k),
+                        ctl_shown(*k));
         /* "Reloaded" alone beside those errors would read as if all of it was taken. */
         if (!o->quiet && kept)
                 printf("Partly reloaded: %u pipeline(s) running, %zu file(s) with errors not "

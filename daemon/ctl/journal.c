@@ -21,30 +21,40 @@
 #include "util/time-util.h"
 #include "verbs.h"
 
-/* --since: "2026-11-27", "2026-11-27 06:00[:00]", or a span back from now ("2h", "3d"). */
+/* --since: "2026-11-27", "2026-11-27 06:00[:00]" (or with journalctl's and ISO 8601's 'T'),
+ * "today", "yesterday", or a span back from now ("2h", "3d"). Local time. */
 static int parse_since(const char *s, uint64_t *ret) {
-        struct tm tm = {};
+        static const char * const formats[] = { "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
+                                                "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d" };
+        time_t now = time(NULL);
+        struct tm tm;
         usec_t span;
-        const char *end;
 
         if (parse_timespan(s, &span) >= 0) {
                 *ret = now_usec(CLOCK_REALTIME) - MIN(span, now_usec(CLOCK_REALTIME));
                 return 0;
         }
-        end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
-        if (!end || *end) {
-                tm = (struct tm){};
-                end = strptime(s, "%Y-%m-%d %H:%M", &tm);
+        if (streq(s, "today") || streq(s, "yesterday")) {
+                if (!localtime_r(&now, &tm))
+                        return -EINVAL;
+                tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+                tm.tm_mday -= streq(s, "yesterday");    /* mktime() carries into the month */
+                tm.tm_isdst = -1;
+                *ret = (uint64_t) mktime(&tm) * USEC_PER_SEC;
+                return 0;
         }
-        if (!end || *end) {
+        for (size_t k = 0; k < ELEMENTSOF(formats); k++) {
+                const char *end;
+
                 tm = (struct tm){};
-                end = strptime(s, "%Y-%m-%d", &tm);
+                end = strptime(s, formats[k], &tm);
+                if (end && !*end) {
+                        tm.tm_isdst = -1;
+                        *ret = (uint64_t) mktime(&tm) * USEC_PER_SEC;
+                        return 0;
+                }
         }
-        if (!end || *end)
-                return -EINVAL;
-        tm.tm_isdst = -1;
-        *ret = (uint64_t) mktime(&tm) * USEC_PER_SEC;
-        return 0;
+        return -EINVAL;
 }
 
 static const char *format_usec(char *buf, size_t n, const char *usec) {
@@ -119,8 +129,9 @@ int verb_history(const CtlOptions *o, int argc, char *argv[]) {
                 return 2;
         }
         if (o->since && parse_since(o->since, &since) < 0) {
-                fprintf(stderr, "sluicectl: --since '%s': expected YYYY-MM-DD[ HH:MM[:SS]] or a "
-                                "span such as 2h or 3d\n", o->since);
+                fprintf(stderr, "sluicectl: --since '%s': expected YYYY-MM-DD[ HH:MM[:SS]], "
+                                "today, yesterday, or a span such as 2h or 3d\n",
+                        ctl_shown(o->since));
                 return 2;
         }
         if (argc == 1 && o->params) {

@@ -185,12 +185,35 @@ static bool is_c1(const unsigned char *c) {
         return c[0] == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f;
 }
 
+/* The length of the valid UTF-8 sequence at c, or 0. */
+static size_t utf8_length(const unsigned char *c) {
+        size_t n = c[0] < 0x80 ? 1 : (c[0] & 0xe0) == 0xc0 ? 2 : (c[0] & 0xf0) == 0xe0 ? 3
+                 : (c[0] & 0xf8) == 0xf0 ? 4 : 0;
+        char buf[5] = {};
+
+        for (size_t k = 1; k < n; k++)
+                if ((c[k] & 0xc0) != 0x80)
+                        return 0;
+        if (n > 1) {
+                memcpy(buf, c, n);
+                if (!utf8_is_valid(buf))        /* overlong forms, surrogates */
+                        return 0;
+        }
+        return n;
+}
+
+static bool shown_raw(const unsigned char *c, size_t *ret_n) {
+        *ret_n = utf8_length(c);
+        return *ret_n > 0 && !(c[0] < 0x20 || c[0] == 0x7f || is_c1(c));
+}
+
 char *display_escape(const char *s) {
         const unsigned char *c;
+        size_t n;
         char *e, *p;
 
-        for (c = (const unsigned char *) s; *c; c++)
-                if (*c < 0x20 || *c == 0x7f || is_c1(c))
+        for (c = (const unsigned char *) s; *c; c += n)
+                if (!shown_raw(c, &n))
                         break;
         if (!*c)
                 return NULL;
@@ -198,13 +221,18 @@ char *display_escape(const char *s) {
         if (!e)
                 return NULL;
         p = e;
-        for (c = (const unsigned char *) s; *c; c++) {
-                if (*c < 0x20 || *c == 0x7f)
+        for (c = (const unsigned char *) s; *c;) {
+                if (shown_raw(c, &n)) {
+                        memcpy(p, c, n);
+                        p += n;
+                        c += n;
+                } else if (n == 2) {            /* C1, which some terminals obey */
+                        p += sprintf(p, "\\u%04x", c[1]);     /* C2 xx is U+00xx */
+                        c += 2;
+                } else {        /* a control, or a byte of no valid UTF-8 (raw 0x9b is CSI) */
                         p += sprintf(p, "\\x%02x", *c);
-                else if (is_c1(c))
-                        p += sprintf(p, "\\u%04x", *++c);     /* C2 xx is U+00xx */
-                else
-                        *p++ = (char) *c;
+                        c++;
+                }
         }
         *p = 0;
         return e;

@@ -61,6 +61,18 @@ int path_join(const char *a, const char *b, char **ret) {
         return asprintf(ret, "%s%s%s", a, slash ? "" : "/", b) < 0 ? -ENOMEM : 0;
 }
 
+char *path_absolute(const char *path) {
+        _cleanup_free_ char *cwd = NULL;
+        char *r = NULL;
+
+        if (path[0] == '/')
+                return strdup(path);
+        cwd = get_current_dir_name();
+        if (!cwd || path_join(cwd, path, &r) < 0)
+                return NULL;
+        return r;
+}
+
 int fsync_directory_of(const char *path) {
         _cleanup_free_ char *dir = NULL;
         _cleanup_close_ int fd = -EBADF;

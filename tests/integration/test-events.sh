@@ -425,10 +425,17 @@ for n in 999 1000; do
         fail "moved@$n did not run exactly twice"
 done
 # With watches to spare again, a reload tries them, though the pipeline's file is unchanged.
+# (This reload's line, not the earlier one's: counted.)
+reloads=$(grep -c "Reloaded: 1 pipeline(s) running (0 unchanged)" "$WORK/daemon.log")
 kill -HUP "$DAEMON_PID"
-reloaded() { grep -q "Reloaded: 1 pipeline(s) running (0 unchanged)" "$WORK/daemon.log"; }
+reloaded() {
+    [ "$(grep -c "Reloaded: 1 pipeline(s) running (0 unchanged)" "$WORK/daemon.log")" -gt "$reloads" ]
+}
 wait_for 30 "a reload that starts the scanned pipeline afresh" reloaded
-wait_for 30 "a watch on the directory scanned before the reload" watched "$WORK/out/moved"
+out_moved_watched() { watched "$WORK/out/moved"; }
+if ! (wait_for 30 "a watch on the directory scanned before the reload" out_moved_watched) 2>/dev/null; then
+    fail "no watch on $WORK/out/moved after the reload; max_user_watches $(cat /proc/sys/fs/inotify/max_user_watches), in use $(cat /proc/*/fdinfo/* 2>/dev/null | grep -c '^inotify wd'), the daemon's $(grep -c '^inotify wd' /proc/"$DAEMON_PID"/fdinfo/* 2>/dev/null | awk -F: '{ n += $2 } END { print n }')"
+fi
 ! "$SLUICECTL" --user -C "$WORK/config" status | grep -q "scanned instead of watched" ||
     fail "a target is still scanned after the reload"
 

@@ -59,16 +59,25 @@ targets = {
   mark     = { path = "$WORK/mark/{n:int}"; };
   stalled  = { postgres = "stalled/{n:int}"; poll = "1h"; connect_timeout = "15s";
                connection = "host=127.0.0.1 port=$STALL_PORT dbname=postgres user=postgres"; };
+  hdrop    = { path = "$WORK/hdrop/{n:int}"; };
+  hmark    = { postgres = "half/{n:int}"; poll = "1h";
+               connection = "host=127.0.0.1 port=$PG_PORT dbname=postgres user=postgres"; };
+  hside    = { path = "$WORK/out/hside/{n:int}"; };
+  hnext    = { path = "$WORK/out/hnext/{n:int}"; };
 };
 tasks = (
   { name = "far"; inputs = [ "far" ]; outputs = [ "far_out" ]; exec = [ "/bin/true" ]; },
   { name = "mark"; inputs = [ "mark" ]; outputs = [ "stalled" ];
     exec = [ "/bin/touch", "$WORK/mark-ran" ]; },
+  { name = "half"; inputs = [ "hdrop" ]; outputs = [ "hmark", "hside" ];
+    exec = [ "/bin/sh", "-c", "psql -X -q -h 127.0.0.1 -p $PG_PORT -U postgres -d postgres -c \"INSERT INTO table_updates (update_id) VALUES ('\$0')\"", "\${output.hmark}" ]; },
+  { name = "hnext"; inputs = [ "hmark" ]; outputs = [ "hnext" ];
+    exec = [ "/usr/bin/touch", "\${output}" ]; },
   { name = "near"; inputs = [ "near" ]; outputs = [ "near_out" ];
     exec = [ "/bin/cp", "\${input}", "\${output}" ]; }
 );
 CONF
-mkdir -p "$WORK/near" "$WORK/mark"
+mkdir -p "$WORK/near" "$WORK/mark" "$WORK/hdrop"
 # The daemon alone sees that resolv.conf, in a mount namespace of its own.
 DAEMON_PREFIX=(unshare -m -- sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$WORK/resolv.conf")
 start_daemon
@@ -100,7 +109,16 @@ wait_for 10 "a file that landed while a confirmation hangs" test -f "$WORK/out/n
 "$SLUICECTL" --user -C "$WORK/config" list |
     grep -q "^running  *[^ ]*/mark  *n=1 .*its unit ended; confirming its outputs" ||
     fail "the run being confirmed is not listed as running: $("$SLUICECTL" --user -C "$WORK/config" list)"
-wait_for 60 "the confirmation's end, in words" \
-    logged "$mark_unit failed: cannot confirm output 'stalled': cannot connect: timed out"
+# A cancel meanwhile ends the run at once, as cancelled (test-s3 waits out such a timeout).
+"$SLUICECTL" --user -C "$WORK/config" cancel mark -p n=1 | grep -q cancelled || fail "cancel"
+wait_for 10 "the run being confirmed to end as cancelled" \
+    logged "$mark_unit was cancelled: cancelled while its outputs were being confirmed"
 DAEMON_PREFIX=()
+# A run that inserts its row but does not write its other output fails, and what reads the row
+# does not start on it (the confirmation found the row, but is told only of a run that succeeded).
+echo x > "$WORK/hdrop/1"
+wait_for 30 "the half-done run to fail" logged "$(unit half 1) failed: exited 0 but did not write output 'hside'"
+echo z > "$WORK/near/3"
+wait_for 30 "a later arrival's run" test -f "$WORK/out/near/3"
+! logged "Started $(unit hnext 1)" || fail "a task started on a failed run's marker row"
 echo ok

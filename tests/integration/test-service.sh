@@ -59,6 +59,9 @@ ctl history copy -p name=a --json | grep -q '"result":"success"' || fail "histor
 ctl history copy -p name=a --json | grep -q '"cpu_usec":[0-9][0-9]*,"memory_peak":[1-9][0-9]*,' ||
     fail "history: no CPU or memory peak: $(ctl history copy -p name=a --json)"
 ctl history --since 1h | grep -q "$PIPELINE/copy" || fail "history --since"
+for when in yesterday "$(date +%FT%H:%M -d '1 hour ago')"; do
+    ctl history --since "$when" | grep -q "$PIPELINE/copy" || fail "history --since $when"
+done
 set +e
 ctl history --since yesterdayish 2>/dev/null; rc=$?
 set -e

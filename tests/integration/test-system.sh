@@ -103,7 +103,7 @@ two_runs() { [ "$(runs)" = 2 ]; }
 wait_for 30 "the forced run" two_runs
 
 # Reload picks up a new pipeline; stop leaves a clean result.
-sed 's/raw/raw2/; s|/srv/in/|/srv/in2/|' "$ROOT/etc/sluice/pipelines.d/sys.conf" \
+sed 's/raw/raw2/; s|/srv/in/|/srv/in2/|; s|/srv/out/|/srv/out2/|' "$ROOT/etc/sluice/pipelines.d/sys.conf" \
     > "$ROOT/etc/sluice/pipelines.d/more.conf"
 guest systemctl reload sluiced || fail "systemctl reload sluiced: $(guest journalctl -u sluiced -n 15 --no-pager)"
 reloaded() { guest sluicectl status | grep -q "more "; }

@@ -268,6 +268,10 @@ static void test_display_escape(void **state) {
 
         assert_string_equal(a, "esc\\x1b[31mRED\\x0d\\x0aZZ\\x7f");
         assert_string_equal(b, "csi\\u009b2J");
+        /* Bytes of no valid UTF-8: a raw 0x9b is CSI to an 8-bit terminal. */
+        _cleanup_free_ char *d = display_escape("bad\xff\x9b" "2J\xe2\x82");
+
+        assert_string_equal(d, "bad\\xff\\x9b2J\\xe2\\x82");
         /* Nothing to escape: no copy. U+00A0 and a backslash are not controls. */
         assert_null(c);
         assert_null(display_escape("plain ü€"));
