@@ -122,10 +122,12 @@ int executor_confirm(Manager *m, Instance *i, const UnitResult *res, char **ret_
 
                 if (!t->kind->confirm)
                         continue;
+                _cleanup_free_ char *why = NULL;
+
                 r = t->kind->confirm(t, &m->host, i->run->outputs[k], on_answer, c,
-                                     &c->pending[k]);
+                                     &c->pending[k], &why);
                 if (r < 0) {
-                        *ret_reason = failure_reason(t, r, NULL);
+                        *ret_reason = failure_reason(t, r, why);
                         confirming_free(c);
                         return r;
                 }

@@ -13,6 +13,7 @@
 #include "executor.h"
 #include "log.h"
 #include "task-params.h"
+#include "unit-props.h"
 #include "util/strv.h"
 
 _printf_(3, 4) static int refuse(ControlError *e, const char *name, const char *fmt, ...) {
@@ -106,7 +107,8 @@ int control_retry(Manager *m, Task *task, const Binding *b, const char *unit, In
                               i ? ": it is " : "", i ? instance_state_to_string(i->state) : "");
         if (!evaluate_inputs_exist(task, b, &missing))
                 return refuse(e, CONTROL_INPUTS_MISSING,
-                              "%s cannot run again: %s (see `sluicectl why`)", unit,
+                              "%s cannot run again: %s (see `sluicectl why`; `sluicectl "
+                              "reset-failed` forgets its failure)", unit,
                               missing ?: "an input is missing");
         log_info("%s retried on request", unit);
         r = evaluate_enqueue(m, task, b, NULL, unit, i, NULL);
@@ -120,6 +122,12 @@ int control_reset_failed(Manager *m, const char *unit, Instance *i, ControlError
                 return refuse(e, CONTROL_NOT_FAILED, "%s has not failed%s%s", unit,
                               i ? ": it is " : "", i ? instance_state_to_string(i->state) : "");
         log_notice("%s: its failure forgotten on request (%s)", unit, strna(i->reason));
+        /* And systemd's, as `systemctl reset-failed` would: no longer in `systemctl --failed`.
+         * Not there any more (collected, or never started): nothing to say. */
+        if (m->bus)
+                (void) sd_bus_call_method_async(m->bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH,
+                                                SYSTEMD_MANAGER, "ResetFailedUnit", NULL, NULL,
+                                                "s", unit);
         manager_remove_instance(m, i);
         manager_gc_retired(m);  /* it may have held a pipeline a reload replaced */
         return 0;

@@ -71,6 +71,10 @@ static int known_state(Demand *d, unsigned depth, const Instance *i, const char 
         case INSTANCE_STARTING:
                 return step(d, depth, "starting", subject, "%s", i->unit) ?: 1;
         case INSTANCE_RUNNING:
+                if (i->run && i->run->confirming)
+                        return step(d, depth, "running", subject, "%s ended; its outputs are "
+                                    "being confirmed with their servers (attempt %u)", i->unit,
+                                    i->attempts) ?: 1;
                 return step(d, depth, "running", subject, "%s (attempt %u)", i->unit,
                             i->attempts) ?: 1;
         case INSTANCE_RETRY:
@@ -179,6 +183,16 @@ static int walk(Manager *m, Demand *d, Task *task, const Binding *b, unsigned de
                         return r;
                 STRV_FOREACH(l, locs)
                         missing += !evaluate_target_exists(task->inputs[k].target, *l);
+        }
+        if (missing > 0 && i && i->state == INSTANCE_FAILED && !act) {
+                /* What `list` says of it, and the way out when its input is gone for good. */
+                r = step(d, depth, "failed", subject,
+                         "failed for good after %u attempt(s): %s; %u input(s) missing now, so "
+                         "it can run again only once they are there (`sluicectl reset-failed` "
+                         "forgets the failure)", i->attempts, strna(i->reason), missing);
+                if (r < 0)
+                        return r;
+                return walk_inputs(m, d, task, b, depth, act);
         }
         if (missing > 0) {
                 r = step(d, depth, "waiting", subject, "%u input(s) missing%s", missing,

@@ -220,6 +220,13 @@ static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, cons
                             i->attempts, i->task->retry.attempts,
                             format_timespan(when, sizeof(when), d.delay_usec));
                 notify_instance(m, i, NOTIFY_RETRY, reason);
+        } else if (i->cancelled && evaluate_outputs_complete(i->task, i->binding)) {
+                /* A forced run's: the outputs from before stay, and so it is complete. */
+                log_notice("%s cancelled on request; its outputs from before stay", i->unit);
+                manager_remove_instance(m, i);
+                manager_gc_retired(m);
+                scheduler_schedule(m);
+                return;
         } else if (i->cancelled) {
                 /* Asked for, not a failure anyone must be told of: a cancel of a queued or
                  * retrying instance tells no notifier either. */
@@ -1030,6 +1037,11 @@ int executor_cancel(Manager *m, Instance *i) {
         switch (i->state) {
         case INSTANCE_QUEUED:
         case INSTANCE_RETRY:
+                /* Queued by run --force: complete as it was, nothing to mark. */
+                if (evaluate_outputs_complete(i->task, i->binding)) {
+                        manager_remove_instance(m, i);
+                        return 0;
+                }
                 /* Failed, "cancelled", as a cancelled run is: kept across restarts, run again
                  * by `retry` or a new arrival, not by the next scan (a queued instance was
                  * dropped, and the start-up scan queued it again). */

@@ -192,7 +192,8 @@ static int on_save(sd_event_source *s, void *userdata) {
         size_t n = 0;
         int r;
 
-        marks = calloc(m->n_failed + m->n_retrying + 1, sizeof(InstanceMark *));
+        marks = calloc(m->n_failed + m->n_retrying + m->n_kept_marks + 1,
+                       sizeof(InstanceMark *));
         storage = calloc(m->n_failed + m->n_retrying + 1, sizeof(InstanceMark));
         if (!marks || !storage) {
                 free(storage);
@@ -212,6 +213,8 @@ static int on_save(sd_event_source *s, void *userdata) {
                 marks[n] = &storage[n];
                 n++;
         }
+        for (size_t k = 0; k < m->n_kept_marks; k++)
+                marks[n++] = m->kept_marks[k];
         r = state_write_marks(m->state_dir, marks, n);
         free(storage);      /* the marks borrowed the instances' strings */
         if (r < 0)

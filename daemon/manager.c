@@ -186,6 +186,7 @@ Manager *manager_free(Manager *m) {
         sd_event_unref(m->event);
         daemon_config_done(&m->config);
         free(m->pool_used);
+        instance_marks_free(m->kept_marks, m->n_kept_marks);
         free(m->config_dir);
         free(m->pipelines_dir);
         free(m->state_dir);

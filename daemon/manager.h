@@ -38,6 +38,10 @@ typedef struct Manager {
         size_t n_pipelines;
         Pipeline **retired;     /* replaced by a reload, kept while a run still uses them */
         size_t n_retired;
+        /* Failed and retrying marks of pipelines not running (their files had errors): saved
+         * with the others, restored when a reload starts them (recover.c). */
+        struct InstanceMark **kept_marks;
+        size_t n_kept_marks;
         TargetHost host;
 
         Instance *instances;    /* by unit name; owned */

@@ -31,9 +31,49 @@
 #define LOST_START_MAX_DELAY (30 * USEC_PER_SEC)
 
 
+/* Makes mk an instance again; false when its task went away or changed (nothing to keep). */
+static bool restore_mark(Manager *m, InstanceMark *mk) {
+        Task *task = manager_find_task(m, mk->pipeline, mk->task);
+        Instance *i;
+
+        if (!task || manager_instance_from_id(m, task, mk->instance, &i) < 0)
+                return false;
+        i->attempts = mk->attempts;
+        i->memory_max = mk->memory_max;
+        free(i->reason);
+        i->reason = TAKE_PTR(mk->reason);
+        i->failed_before = true;
+        manager_set_state(m, i, mk->failed ? INSTANCE_FAILED : INSTANCE_RETRY);
+        /* Failed for good means told so (a cancel is not a failure anyone was told). */
+        if (mk->failed && !streq_ptr(i->reason, "cancelled"))
+                notify_restore_told(m, i);
+        if (mk->wake_realtime > 0 || !mk->failed)
+                /* A retry that fell due while the daemon was away fires at once. */
+                (void) manager_set_wake(m, i, MAX(mk->wake_realtime, (usec_t) 1));
+        return true;
+}
+
+static bool pipeline_running(Manager *m, const char *name) {
+        for (size_t k = 0; k < m->n_pipelines; k++)
+                if (streq(m->pipelines[k]->name, name))
+                        return true;
+        return false;
+}
+
+/* A mark of a pipeline that is not running (its file has errors, now or at start): kept, not
+ * lost, or the instance would run again, failed for good, once the file is mended. */
+static void keep_mark(Manager *m, InstanceMark **mk) {
+        InstanceMark **l = reallocarray(m->kept_marks, m->n_kept_marks + 1, sizeof(*l));
+
+        if (!l)
+                return;
+        m->kept_marks = l;
+        m->kept_marks[m->n_kept_marks++] = TAKE_PTR(*mk);
+}
+
 void recover_marks(Manager *m) {
         InstanceMark **marks = NULL;
-        size_t n = 0;
+        size_t n = 0, kept = 0;
         int r;
 
         r = state_read_marks(m->state_dir, &marks, &n);
@@ -43,28 +83,41 @@ void recover_marks(Manager *m) {
                 return;
         }
         for (size_t k = 0; k < n; k++) {
-                InstanceMark *mk = marks[k];
-                Task *task = manager_find_task(m, mk->pipeline, mk->task);
-                Instance *i;
-
-                if (!task || manager_instance_from_id(m, task, mk->instance, &i) < 0)
-                        continue;       /* the task went away or changed: nothing to keep */
-                i->attempts = mk->attempts;
-                i->memory_max = mk->memory_max;
-                free(i->reason);
-                i->reason = TAKE_PTR(mk->reason);
-                i->failed_before = true;
-                manager_set_state(m, i, mk->failed ? INSTANCE_FAILED : INSTANCE_RETRY);
-                /* Failed for good means told so (a cancel is not a failure anyone was told). */
-                if (mk->failed && !streq_ptr(i->reason, "cancelled"))
-                        notify_restore_told(m, i);
-                if (mk->wake_realtime > 0 || !mk->failed)
-                        /* A retry that fell due while the daemon was away fires at once. */
-                        (void) manager_set_wake(m, i, MAX(mk->wake_realtime, (usec_t) 1));
+                if (pipeline_running(m, marks[k]->pipeline))
+                        (void) restore_mark(m, marks[k]);
+                else {
+                        keep_mark(m, &marks[k]);
+                        kept++;
+                }
         }
         instance_marks_free(marks, n);
-        if (n > 0)
-                log_info("Restored %zu failed or retrying instance(s)", n);
+        if (n > kept)
+                log_info("Restored %zu failed or retrying instance(s)", n - kept);
+        if (kept > 0)
+                log_notice("Kept %zu failed or retrying mark(s) of pipelines not running, for "
+                           "when they are", kept);
+}
+
+void recover_kept_marks(Manager *m) {
+        size_t n = 0, restored = 0;
+
+        for (size_t k = 0; k < m->n_kept_marks; k++) {
+                InstanceMark *mk = m->kept_marks[k];
+
+                if (!pipeline_running(m, mk->pipeline)) {
+                        m->kept_marks[n++] = mk;
+                        continue;
+                }
+                restored += restore_mark(m, mk);
+                instance_mark_done(mk);
+                free(mk);
+        }
+        m->n_kept_marks = n;
+        if (restored > 0) {
+                log_info("Restored %zu failed or retrying instance(s) of pipelines now running",
+                         restored);
+                manager_save_marks(m);
+        }
 }
 
 /* What systemd has under that name: its run id (from its environment) and its ActiveState.

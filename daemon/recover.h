@@ -6,6 +6,8 @@
 
 /* Restores failed and retrying instances from the marks in the state directory. */
 void recover_marks(Manager *m);
+/* Those kept for pipelines that were not running, of the ones a reload has started. */
+void recover_kept_marks(Manager *m);
 /*
  * At start-up: every run record and every sluice unit of a loaded pipeline is accounted for.
  * A unit still there is followed again (and its end read when it comes); a run whose unit is

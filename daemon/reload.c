@@ -15,6 +15,7 @@
 #include "config.h"
 #include "log.h"
 #include "manager.h"
+#include "recover.h"
 #include "remote.h"
 #include "util/fs-util.h"
 #include "util/strv.h"
@@ -240,6 +241,8 @@ void manager_reload(Manager *m, char ***ret_kept) {
         free(retired);
         manager_gc_retired(m);
 
+        /* Before the scans, which would queue an instance that failed for good again. */
+        recover_kept_marks(m);
         /* Watch before scanning, as at start-up: arrivals in between are seen twice at worst. */
         for (size_t i = 0; i < n_new; i++) {
                 manager_setup_slice(m, fresh[i]);

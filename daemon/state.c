@@ -86,6 +86,8 @@ void run_record_done(RunRecord *r) {
 }
 
 void instance_mark_done(InstanceMark *m) {
+        if (!m)
+                return;
         free(m->pipeline);
         free(m->task);
         free(m->instance);

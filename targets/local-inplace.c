@@ -6,8 +6,9 @@
  * whole, it is not what the producer promised (a rename into place). It counts once it is
  * renamed over, linked, or removed and made again that way; as an event can be lost (a queue
  * overflow), the file itself says so too: another inode at the path is not the one noted.
- * Kept until then: these are files an atomic producer should not leave, so the set stays
- * small.
+ * Kept until then, by the watching rather than by the target, so that a reload that builds
+ * the target anew does not forget them: these are files an atomic producer should not leave,
+ * so the set stays small.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,56 +24,58 @@ struct InPlaceFile {
         char path[];
 };
 
-static InPlaceFile *find(LocalTarget *lt, const char *path) {
+static InPlaceFile *find(InPlaceFile **set, const char *path) {
         InPlaceFile *f = NULL;
 
-        if (lt->in_place)
-                HASH_FIND_STR(lt->in_place, path, f);
+        if (set && *set)
+                HASH_FIND_STR(*set, path, f);
         return f;
 }
 
-static void drop(LocalTarget *lt, InPlaceFile *f) {
-        HASH_DEL(lt->in_place, f);
+static void drop(InPlaceFile **set, InPlaceFile *f) {
+        HASH_DEL(*set, f);
         free(f);
 }
 
 void local_in_place_note(LocalTarget *lt, const char *path, const struct stat *st) {
+        InPlaceFile **set = local_watch_in_place(lt), *f = find(set, path);
         size_t len = strlen(path);
-        InPlaceFile *f = find(lt, path);
 
+        if (!set)
+                return;
         if (f)
-                drop(lt, f);
+                drop(set, f);
         f = malloc(sizeof(InPlaceFile) + len + 1);
         if (!f)
                 return;         /* it counts as its producer's rename would have made it */
         f->dev = st->st_dev;
         f->ino = st->st_ino;
         memcpy(f->path, path, len + 1);
-        HASH_ADD_KEYPTR(hh, lt->in_place, f->path, len, f);
+        HASH_ADD_KEYPTR(hh, *set, f->path, len, f);
 }
 
 bool local_in_place(LocalTarget *lt, const char *path) {
-        InPlaceFile *f = find(lt, path);
+        InPlaceFile **set = local_watch_in_place(lt), *f = find(set, path);
         struct stat st;
 
         if (!f)
                 return false;
         if (lstat(path, &st) == 0 && st.st_dev == f->dev && st.st_ino == f->ino)
                 return true;
-        drop(lt, f);            /* renamed over (or gone) while the event was lost */
+        drop(set, f);           /* renamed over (or gone) while the event was lost */
         return false;
 }
 
 void local_in_place_drop(LocalTarget *lt, const char *path) {
-        InPlaceFile *f = find(lt, path);
+        InPlaceFile **set = local_watch_in_place(lt), *f = find(set, path);
 
         if (f)
-                drop(lt, f);
+                drop(set, f);
 }
 
-void local_in_place_forget(LocalTarget *lt) {
+void local_in_place_free(InPlaceFile **set) {
         InPlaceFile *f, *tmp;
 
-        HASH_ITER(hh, lt->in_place, f, tmp)
-                drop(lt, f);
+        HASH_ITER(hh, *set, f, tmp)
+                drop(set, f);
 }

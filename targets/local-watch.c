@@ -84,6 +84,7 @@ typedef struct LocalState {
         usec_t created;         /* CLOCK_REALTIME: what changed before, start-up scans saw */
         usec_t drained;         /* CLOCK_REALTIME: the queue was last read empty */
         usec_t lost_since;      /* CLOCK_REALTIME: events may be lost from then on; 0: none */
+        InPlaceFile *in_place;  /* under "moved", by path (local-inplace.c) */
 } LocalState;
 
 /* ctime is stamped from a coarse clock up to a tick behind CLOCK_REALTIME: a change just after
@@ -160,7 +161,14 @@ void local_state_free(void *p) {
         sd_event_source_disable_unref(s->rescan_source);
         safe_close(s->fd);
         free(s->started);
+        local_in_place_free(&s->in_place);
         free(s);
+}
+
+InPlaceFile **local_watch_in_place(LocalTarget *lt) {
+        LocalState *s = lt->target.host ? lt->target.host->kind_state[TARGET_KIND_PATH] : NULL;
+
+        return s ? &s->in_place : NULL;
 }
 
 static int watch_dir(LocalState *s, LocalTarget *lt, size_t level, const char *dir,

@@ -598,7 +598,6 @@ static void local_check_output(Target *t, const char *producer, Diag *d) {
 
 static void local_done(Target *t) {
         local_closed_forget(LOCAL(t));
-        local_in_place_forget(LOCAL(t));
         free(LOCAL(t)->flag);
 }
 

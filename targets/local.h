@@ -38,7 +38,6 @@ typedef struct LocalTarget {
         bool seen_loaded;
         bool watch_failed;      /* a directory could not be watched (not for want of watches) */
         ClosedFile *closed;     /* closes seen a moment ago (local-closed.c) */
-        InPlaceFile *in_place;  /* LOCAL_MOVED: files written in place (local-inplace.c) */
 } LocalTarget;
 
 static inline LocalTarget *LOCAL(Target *t) {
@@ -113,11 +112,15 @@ bool local_reload_afresh(Target *t);
  * lease taken for an instant, local.c). */
 int local_open_for_write(const char *path);
 
-/* local-inplace.c: under "moved", files created where they are, which do not count. */
+/* local-inplace.c: under "moved", files created where they are, which do not count. Kept by
+ * the watching (local_watch_in_place()), not by the target, so that a target a reload builds
+ * anew still knows them. */
 void local_in_place_note(LocalTarget *lt, const char *path, const struct stat *st);
 bool local_in_place(LocalTarget *lt, const char *path);
 void local_in_place_drop(LocalTarget *lt, const char *path);
-void local_in_place_forget(LocalTarget *lt);
+void local_in_place_free(InPlaceFile **set);
+/* local-watch.c: where that set is; NULL for a target not started. */
+InPlaceFile **local_watch_in_place(LocalTarget *lt);
 
 /* local-closed.c: files whose close, rename or link into place was seen a moment ago. */
 void local_closed_note(LocalTarget *lt, const char *path);

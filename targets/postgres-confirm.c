@@ -237,7 +237,7 @@ static int on_begin(sd_event_source *s, void *userdata) {
 }
 
 int pg_confirm(Target *t, TargetHost *h, const char *location, target_confirm_func done,
-               void *userdata, TargetConfirm **ret) {
+               void *userdata, TargetConfirm **ret, char **ret_why) {
         PgConfirm *c = calloc(1, sizeof(PgConfirm));
         int r;
 

@@ -58,4 +58,4 @@ int pg_watch(sd_event *e, PGconn *conn, bool connecting, sd_event_source **io, i
 /* postgres-confirm.c: whether a task's marker row is there, asked on a connection of its
  * own. */
 int pg_confirm(Target *t, TargetHost *h, const char *location, target_confirm_func done,
-               void *userdata, TargetConfirm **ret);
+               void *userdata, TargetConfirm **ret, char **ret_why);

@@ -411,7 +411,7 @@ static void s3_confirm_cancel(TargetConfirm *base) {
 
 static void on_confirm_answer(CurlRequest *req, const char *error, void *userdata) {
         S3Confirm *c = userdata;
-        char status[32] = "";
+        _cleanup_free_ char *why = NULL;
         int r;
 
         if (!error && req->status / 100 == 2)
@@ -419,17 +419,18 @@ static void on_confirm_answer(CurlRequest *req, const char *error, void *userdat
         else if (!error && req->status == 404)
                 r = -ENOENT;
         else {
-                if (!error)
-                        snprintf(status, sizeof(status), "HTTP status %ld", req->status);
+                /* As a poll's failure says it: the request, then what went wrong. */
+                if (error ? asprintf(&why, "%s: %s", req->url, error) < 0
+                          : asprintf(&why, "%s: HTTP status %ld", req->url, req->status) < 0)
+                        why = NULL;
                 r = -EIO;
         }
-        c->done(&c->base, r, r >= 0 ? req->etag ?: "" : NULL, error ?: status[0] ? status : NULL,
-                c->userdata);
+        c->done(&c->base, r, r >= 0 ? req->etag ?: "" : NULL, why, c->userdata);
         s3_confirm_cancel(&c->base);
 }
 
 static int s3_confirm(Target *t, TargetHost *h, const char *location, target_confirm_func done,
-                      void *userdata, TargetConfirm **ret) {
+                      void *userdata, TargetConfirm **ret, char **ret_why) {
         S3Target *st = S3(t);
         CurlOptions o = options_of(st, st->remote.timeout);
         _cleanup_free_ char *rest = NULL, *url = NULL;
@@ -439,8 +440,13 @@ static int s3_confirm(Target *t, TargetHost *h, const char *location, target_con
         char *e;
         int r;
 
-        if (!st->userpwd)
-                return -ENOKEY;         /* its credentials could not be read */
+        /* Not read yet (a run recovered at start, before the target starts), or they could
+         * not be: read now, a file read. */
+        if (!st->userpwd) {
+                r = load_credentials(st, ret_why);
+                if (r < 0)
+                        return r;
+        }
         e = curl_easy_escape(NULL, key, 0);
         if (!e || asprintf(&rest, "/%s", e) < 0)
                 rest = NULL;

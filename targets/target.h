@@ -98,9 +98,11 @@ typedef struct TargetKind {
         /* Instead of commit(), for an output that a server holds (the task wrote it there):
          * asks whether location exists, without holding the loop (h's), and calls done from
          * the loop, never from here, unless cancelled first. Works on a stopped target too
-         * (a run that ends under a pipeline a reload retired): the target outlives it. */
+         * (a run that ends under a pipeline a reload retired), or not started yet (a run
+         * that ended while the daemon was away): the target outlives it. <0 when it cannot
+         * even ask, and why in *ret_why where there is more to say than the errno. */
         int (*confirm)(Target *t, TargetHost *h, const char *location, target_confirm_func done,
-                       void *userdata, TargetConfirm **ret);
+                       void *userdata, TargetConfirm **ret, char **ret_why);
         /* What confirm() found, once the whole run succeeded (not before: what reads it must
          * not start on a run that fails yet): known at once, and an arrival for its readers. */
         int (*confirmed)(Target *t, const char *location, const char *tag);

@@ -55,7 +55,9 @@ int ctl_report(const char *what, int r, const sd_bus_error *e) {
                         what);
                 return EXIT_REFUSED;
         }
-        fprintf(stderr, "sluicectl: %s: %s\n", what, e && e->message ? e->message : strerror(-r));
+        /* The daemon's words may quote a parameter as given. */
+        fprintf(stderr, "sluicectl: %s: %s\n", what,
+                e && e->message ? ctl_shown(e->message) : strerror(-r));
         return sd_bus_error_has_name(e, SD_BUS_ERROR_INVALID_ARGS) ? EXIT_USAGE : EXIT_REFUSED;
 }
 
@@ -572,9 +574,9 @@ int verb_reload(const CtlOptions *o, int argc, char *argv[]) {
         if (r < 0)
                 return ctl_report("reload", r, &e);
         STRV_FOREACH(k, kept)
-                fprintf(stderr, "sluicectl: %s has errors (see `sluicectl check %s`); its "
-                                "running version, if any, is kept\n", ctl_shown(*k),
-                        ctl_shown(*k));
+                /* `check` of the whole directory: an error may be between two files. */
+                fprintf(stderr, "sluicectl: %s has errors (see `sluicectl check`); its "
+                                "running version, if any, is kept\n", ctl_shown(*k));
         /* "Reloaded" alone beside those errors would read as if all of it was taken. */
         if (!o->quiet && kept)
                 printf("Partly reloaded: %u pipeline(s) running, %zu file(s) with errors not "

@@ -64,12 +64,12 @@ Task *ctl_find_task(const CtlPipelines *p, const char *name) {
                 return found;
         if (matches > 1) {
                 fprintf(stderr, "sluicectl: task '%s' is in several pipelines; say which: "
-                                "PIPELINE/%s\n", name, name);
+                                "PIPELINE/%s\n", ctl_shown(name), ctl_shown(name));
                 return NULL;
         }
         {
                 const char *guess = strv_find_closest(all, name);
-                fprintf(stderr, "sluicectl: no task '%s'%s%s%s\n", name,
+                fprintf(stderr, "sluicectl: no task '%s'%s%s%s\n", ctl_shown(name),
                         guess ? " (did you mean '" : "", strempty(guess), guess ? "'?)" : "");
         }
         return NULL;
@@ -83,7 +83,7 @@ int ctl_task_binding(const Task *task, char * const *params, Binding **ret) {
         if (r == -EINVAL) {
                 _cleanup_strv_free_ char **lines = strv_split_newlines(error);
                 STRV_FOREACH(l, lines)
-                        fprintf(stderr, "sluicectl: %s\n", *l);
+                        fprintf(stderr, "sluicectl: %s\n", ctl_shown(*l));
         }
         return r;
 }

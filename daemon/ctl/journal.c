@@ -21,8 +21,8 @@
 #include "util/time-util.h"
 #include "verbs.h"
 
-/* --since: "2026-11-27", "2026-11-27 06:00[:00]" (or with journalctl's and ISO 8601's 'T'),
- * "today", "yesterday", or a span back from now ("2h", "3d"). Local time. */
+/* --since: "2026-11-27", "2026-11-27 06:00[:00]" (or with ISO 8601's 'T', and then 'Z' for
+ * UTC), "today", "yesterday", or a span back from now ("2h", "3d"). Local time otherwise. */
 static int parse_since(const char *s, uint64_t *ret) {
         static const char * const formats[] = { "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
                                                 "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d" };
@@ -45,14 +45,23 @@ static int parse_since(const char *s, uint64_t *ret) {
         }
         for (size_t k = 0; k < ELEMENTSOF(formats); k++) {
                 const char *end;
+                struct tm asked;
+                bool utc;
+                time_t t;
 
                 tm = (struct tm){};
                 end = strptime(s, formats[k], &tm);
-                if (end && !*end) {
-                        tm.tm_isdst = -1;
-                        *ret = (uint64_t) mktime(&tm) * USEC_PER_SEC;
-                        return 0;
-                }
+                utc = end && streq(end, "Z") && k < 4;     /* ISO 8601's UTC, with a time */
+                if (!end || (*end && !utc))
+                        continue;
+                tm.tm_isdst = -1;
+                asked = tm;
+                t = utc ? timegm(&tm) : mktime(&tm);
+                /* mktime() would take 2026-02-30 for March 2nd. */
+                if (t == (time_t) -1 || tm.tm_mday != asked.tm_mday || tm.tm_mon != asked.tm_mon)
+                        return -EINVAL;
+                *ret = (uint64_t) t * USEC_PER_SEC;
+                return 0;
         }
         return -EINVAL;
 }
@@ -92,8 +101,9 @@ static char *instance_display(const char *inst) {
         return strv_join(values, " ", &joined) < 0 ? strdup(inst) : joined;
 }
 
-/* Of the pipelines the configuration directory defines, working or not, when it defines any:
- * other daemons on the host write run records too. Matches of one field are alternatives. */
+/* Of the pipelines the configuration directory defines, working or not: other daemons on the
+ * host write run records too. Matches of one field are alternatives. 1, said, when the
+ * directory cannot be read. */
 static int match_own_pipelines(const CtlOptions *o, sd_journal *j) {
         _cleanup_strv_free_ char **names = NULL;
         _cleanup_free_ char *dir = NULL;
@@ -101,8 +111,14 @@ static int match_own_pipelines(const CtlOptions *o, sd_journal *j) {
 
         if (path_join(o->config_dir, "pipelines.d", &dir) < 0)
                 return -ENOMEM;
-        if (config_pipeline_names(dir, &names) < 0)
-                return 0;
+        /* Not every run on the host instead: said, as a usage error. */
+        r = config_pipeline_names(dir, &names);
+        if (r < 0) {
+                fprintf(stderr, "sluicectl: cannot read the pipelines in %s: %s (-C names the "
+                                "configuration directory; pipeline/task names one of "
+                                "another)\n", ctl_shown(dir), strerror(-r));
+                return 1;
+        }
         STRV_FOREACH(name, names) {
                 _cleanup_free_ char *match = NULL;
 
@@ -160,6 +176,10 @@ int verb_history(const CtlOptions *o, int argc, char *argv[]) {
                 r = journal_match_runs(j, NULL, NULL, NULL);
                 if (r >= 0)
                         r = match_own_pipelines(o, j);
+        }
+        if (r > 0) {
+                sd_journal_close(j);
+                return EXIT_USAGE;
         }
         if (r >= 0)
                 r = since ? sd_journal_seek_realtime_usec(j, since) : sd_journal_seek_head(j);

@@ -202,9 +202,17 @@ static size_t utf8_length(const unsigned char *c) {
         return n;
 }
 
+/* U+202A..U+202E and U+2066..U+2069: they reorder what follows, a column of a table
+ * or the rest of a line. */
+static bool is_bidi(const unsigned char *c) {
+        return c[0] == 0xe2 && ((c[1] == 0x80 && c[2] >= 0xaa && c[2] <= 0xae) ||
+                                (c[1] == 0x81 && c[2] >= 0xa6 && c[2] <= 0xa9));
+}
+
 static bool shown_raw(const unsigned char *c, size_t *ret_n) {
         *ret_n = utf8_length(c);
-        return *ret_n > 0 && !(c[0] < 0x20 || c[0] == 0x7f || is_c1(c));
+        return *ret_n > 0 && !(c[0] < 0x20 || c[0] == 0x7f || is_c1(c) ||
+                               (*ret_n == 3 && is_bidi(c)));
 }
 
 char *display_escape(const char *s) {
@@ -229,6 +237,11 @@ char *display_escape(const char *s) {
                 } else if (n == 2) {            /* C1, which some terminals obey */
                         p += sprintf(p, "\\u%04x", c[1]);     /* C2 xx is U+00xx */
                         c += 2;
+                } else if (n == 3) {            /* a bidi control */
+                        p += sprintf(p, "\\u%04x",
+                                     (unsigned) (c[0] & 0x0f) << 12 | (unsigned) (c[1] & 0x3f) << 6 |
+                                             (c[2] & 0x3fu));
+                        c += 3;
                 } else {        /* a control, or a byte of no valid UTF-8 (raw 0x9b is CSI) */
                         p += sprintf(p, "\\x%02x", *c);
                         c++;

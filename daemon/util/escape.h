@@ -30,8 +30,8 @@ int field_unescape(const char *s, char **ret);
 /* For log messages: control characters and backslashes as C escapes. */
 char *cescape(const char *s);
 /* For a terminal: C0 controls, DEL and bytes of no valid UTF-8 as \xNN, C1 controls (UTF-8
- * U+0080..U+009F, which some terminals obey) as \u00NN, the rest as it is; NULL when s has
- * none (or out of memory). Not
+ * U+0080..U+009F, which some terminals obey) and bidi controls (U+202E...) as \uNNNN, the
+ * rest as it is; NULL when s has none (or out of memory). Not
  * reversible: it is for people, so that a file name cannot move the cursor or recolour
  * the screen, nor break a table's rows. */
 char *display_escape(const char *s);

@@ -147,13 +147,27 @@ wait_for 30 "the cancelled queued instance once retried" test -f "$WORK/held/199
 # A failed instance that can never run again (its input gone) is forgotten on request, not
 # listed as failed for ever.
 rm "$WORK/raw/1999-01-03.log"
-! ctl retry hold -p day=1999-01-03 2>/dev/null || fail "retry of an instance without its input"
+! ctl retry hold -p day=1999-01-03 2>"$WORK/err" || fail "retry of an instance without its input"
+grep -q "reset-failed. forgets its failure" "$WORK/err" || fail "retry does not point to reset-failed: $(cat "$WORK/err")"
+ctl why hold -p day=1999-01-03 | grep -q "^failed .*input(s) missing now.*reset-failed. forgets the failure" ||
+    fail "why of a failed instance without its input: $(ctl why hold -p day=1999-01-03)"
 ctl reset-failed hold -p day=1999-01-03 | grep -q "forgotten" || fail "reset-failed"
 ! cancelled_listed || fail "a forgotten instance is still listed: $(ctl list --state failed)"
 set +e
 ctl reset-failed hold -p day=1999-01-03 2>"$WORK/err"; rc=$?
 set -e
 [ $rc = 1 ] && grep -q "has not failed" "$WORK/err" || fail "reset-failed twice: rc $rc, $(cat "$WORK/err")"
+# A forced run of a complete instance, cancelled: the outputs from before stay, and it is
+# complete again, not failed.
+printf 'y\n' > "$WORK/raw/1999-01-03.log"
+echo old > "$WORK/held/1999-01-03.txt"
+ctl run --force hold -p day=1999-01-03 | grep -q "^queued" || fail "run --force hold"
+wait_for 30 "the forced run to be running" systemctl --user is-active -q "$held"
+ctl cancel hold -p day=1999-01-03 | grep -q cancelled || fail "cancel of a forced run"
+wait_for 30 "the forced run's cancel" \
+    grep -qF "$held cancelled on request; its outputs from before stay" "$WORK/daemon.log"
+! cancelled_listed || fail "a complete instance is listed as failed after a cancel"
+[ "$(cat "$WORK/held/1999-01-03.txt")" = old ] || fail "the output from before was touched"
 
 # reload: a broken file is refused and says why; the running version stays.
 cp "$WORK/config/pipelines.d/$PIPELINE.conf" "$WORK/good.conf"
@@ -222,4 +236,10 @@ ctl run --force lazy -p day=1999-01-07 | grep -q "^queued" || fail "run --force 
 lazy_failed() { ctl list --state failed | grep -q "lazy .*day=1999-01-07 .*did not write output"; }
 wait_for 30 "the forced run that wrote nothing to fail" lazy_failed
 [ "$(cat "$WORK/lazy/1999-01-07.txt")" = old ] || fail "the old output was replaced"
+# reset-failed forgets systemd's failed unit too, as systemctl reset-failed would.
+report2=$(unit report 1999-01-02)
+systemctl --user is-failed -q "$report2" || fail "the failed report's unit is not failed: nothing tested"
+ctl reset-failed report -p day=1999-01-02 | grep -q "forgotten" || fail "reset-failed report"
+unit_reset() { ! systemctl --user is-failed -q "$report2"; }
+wait_for 10 "the unit's failed state to be reset" unit_reset
 echo ok

@@ -51,6 +51,22 @@ wait_for 30 "the instance whose file was moved in" test -f "$WORK/out/mjoin/3"
 mv "$WORK/movedj/1.dat" "$WORK/incoming"
 mv "$WORK/incoming" "$WORK/movedj/1.dat"
 wait_for 30 "the file written in place, once renamed into place" test -f "$WORK/out/mjoin/1"
+# ...and a reload that builds the pipeline anew still knows a file written in place (here
+# still open, half-written).
+exec 9>"$WORK/movedj/5.dat"
+echo half >&9
+echo k > "$WORK/mkey/5"
+echo "# rebuilt" >> "$WORK/config/pipelines.d/$PIPELINE.conf"
+before_reload=$(grep -c "Reloaded:" "$WORK/daemon.log" || true)
+kill -HUP "$DAEMON_PID"
+reloaded_once_more() { [ "$(grep -c "Reloaded:" "$WORK/daemon.log")" -gt "$before_reload" ]; }
+wait_for 30 "the reload that rebuilds the pipeline" reloaded_once_more
+echo moved > "$WORK/incoming"
+mv "$WORK/incoming" "$WORK/movedj/6.dat"
+echo k > "$WORK/mkey/6"
+wait_for 30 "an instance after the reload" test -f "$WORK/out/mjoin/6"
+[ ! -e "$WORK/out/mjoin/5" ] || fail "a file written in place counted after a reload: $(cat "$WORK/out/mjoin/5")"
+exec 9>&-
 
 # quiet: a file held open and appended to counts only once it has been left alone for 2s.
 exec 7>"$WORK/quiet/1.log"
@@ -112,8 +128,10 @@ python3 -c 'import os, sys, time; t = time.time() - 60; [os.utime(f, (t, t)) for
 # (The rescan would take the file written in place under "moved" above, as a scan does.)
 rm "$WORK/moved/1.dat"
 echo "# changed" >> "$WORK/config/pipelines.d/$PIPELINE.conf"
+rebuilds() { grep -c "Reloaded: 1 pipeline(s) running (0 unchanged)" "$WORK/daemon.log" || true; }
+before=$(rebuilds)
 kill -HUP "$DAEMON_PID"
-rebuilt() { grep -q "Reloaded: 1 pipeline(s) running (0 unchanged)" "$WORK/daemon.log"; }
+rebuilt() { [ "$(rebuilds)" -gt "$before" ]; }
 wait_for 30 "the reload" rebuilt
 echo a > "$WORK/join/31.a"; echo b > "$WORK/join/31.b"
 wait_for 30 "an instance after the reload" test -f "$WORK/out/join/31"

@@ -87,6 +87,20 @@ kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
 start_daemon
 grep -q "Restored 5 failed or retrying instance(s)" "$WORK/daemon.log" ||
     fail "the failed marks were not restored"
+# ...and a restart while the pipeline's file has errors: the marks are kept for when it is
+# mended, not lost (its instances would then run again, failed for good as they are).
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
+conf=$WORK/config/pipelines.d/$PIPELINE.conf
+cp "$conf" "$WORK/good.conf"
+echo 'tasks = ( { name = "x" ' >> "$conf"
+start_daemon
+logged "Kept 5 failed or retrying mark(s) of pipelines not running" || fail "the marks were not kept"
+cp "$WORK/good.conf" "$conf"
+kill -HUP "$DAEMON_PID"
+wait_for 30 "the marks restored by the reload" \
+    logged "Restored 5 failed or retrying instance(s) of pipelines now running"
+"$SLUICECTL" --user -C "$WORK/config" list | grep -q "^failed .*/nowhere " ||
+    fail "a failed instance is not failed after the reload: $("$SLUICECTL" --user -C "$WORK/config" list)"
 # A new arrival of the input re-arms them: a new series of attempts.
 touch "$WORK/in/a"
 wait_for 30 "slow to run again after a new arrival" attempts_at_least slow 3

@@ -66,6 +66,12 @@ set +e
 ctl history --since yesterdayish 2>/dev/null; rc=$?
 set -e
 [ $rc = 2 ] || fail "a bad --since is not a usage error"
+# A configuration directory that cannot be read: said, not every run of the host instead.
+set +e
+"$SLUICECTL" -C "$WORK/nowhere" history >/dev/null 2>"$WORK/err"; rc=$?
+set -e
+[ $rc = 2 ] && grep -q "cannot read the pipelines in $WORK/nowhere/pipelines.d" "$WORK/err" ||
+    fail "history without pipelines: rc $rc, $(cat "$WORK/err")"
 ctl logs copy -p name=a | grep -q "Started $unit_a" || fail "logs: $(ctl logs copy -p name=a)"
 
 # Reload through systemd: RELOADING=1, then READY=1 again, still running.

@@ -272,6 +272,10 @@ static void test_display_escape(void **state) {
         _cleanup_free_ char *d = display_escape("bad\xff\x9b" "2J\xe2\x82");
 
         assert_string_equal(d, "bad\\xff\\x9b2J\\xe2\\x82");
+        /* A right-to-left override would reorder the rest of a table's row. */
+        _cleanup_free_ char *o = display_escape("ab\xe2\x80\xae" "cd\xe2\x81\xa9");
+
+        assert_string_equal(o, "ab\\u202ecd\\u2069");
         /* Nothing to escape: no copy. U+00A0 and a backslash are not controls. */
         assert_null(c);
         assert_null(display_escape("plain ü€"));
