@@ -407,8 +407,17 @@ static void check_memory_retry(Loader *l, const Task *task, const config_setting
                                                               : UINT64_MAX;
         const RetryPolicy *p = &task->retry;
 
-        if (p->memory_grow <= 1.0)
+        if (p->memory_grow <= 1.0) {
+                if (p->memory_cap != UINT64_MAX)
+                        diag_warning(l->diag, line_of(retry), "%sretry: memory_cap without "
+                                                              "memory_grow caps nothing",
+                                     subject);
                 return;
+        }
+        if (p->attempts <= 1)
+                diag_warning(l->diag, line_of(retry), "%sretry: memory_grow with attempts = 1: "
+                                                      "there is no retry to grow the limit for",
+                             subject);
         if (max == UINT64_MAX && l->daemon)
                 diag_warning(l->diag, line_of(retry), "%sretry: memory_grow has no limit to grow: "
                                                       "set limits.memory_max (without one, an "
