@@ -6,11 +6,12 @@
  * one more source of sd-event), so a handler reads the daemon's state as it is, with no
  * locking.
  *
- * Changing anything (POST /api/run, /api/retry, /api/cancel) is off unless http.control is
- * set, and then takes the token /api/status hands out, in an X-Sluice-CSRF header: a page of
- * another origin can neither read the token nor send that header without a CORS preflight,
- * which this server never grants. Requests must name this server in Host (host_allowed()), so
- * a DNS-rebinding page cannot read the token either; pages may not be framed (clickjacking).
+ * Changing anything (POST /api/run, /api/retry, /api/cancel, /api/reset-failed) is off unless
+ * http.control is set, and then takes the token /api/status hands out, in an X-Sluice-CSRF
+ * header: a page of another origin can neither read the token nor send that header without a
+ * CORS preflight, which this server never grants. Requests must name this server in Host
+ * (host_allowed()), so a DNS-rebinding page cannot read the token either; pages may not be
+ * framed (clickjacking).
  */
 #include <arpa/inet.h>
 #include <limits.h>
@@ -268,9 +269,10 @@ static enum MHD_Result post(Web *w, struct MHD_Connection *c, const char *url) {
         Task *task;
         int r;
 
-        if (!streq(url, "/api/run") && !streq(url, "/api/retry") && !streq(url, "/api/cancel"))
-                return reply_error(c, MHD_HTTP_NOT_FOUND, "POST goes to /api/run, /api/retry "
-                                                          "or /api/cancel");
+        if (!streq(url, "/api/run") && !streq(url, "/api/retry") && !streq(url, "/api/cancel") &&
+            !streq(url, "/api/reset-failed"))
+                return reply_error(c, MHD_HTTP_NOT_FOUND, "POST goes to /api/run, /api/retry, "
+                                                          "/api/cancel or /api/reset-failed");
         if (!m->config.http_control)
                 return reply_error(c, MHD_HTTP_FORBIDDEN, "control is off: set http.control "
                                                           "= true in sluiced.conf");
@@ -293,6 +295,8 @@ static enum MHD_Result post(Web *w, struct MHD_Connection *c, const char *url) {
                 r = control_retry(m, task, b, unit, i, &e);
         else if (r >= 0 && streq(url, "/api/cancel"))
                 r = control_cancel(m, unit, i, &e);
+        else if (r >= 0 && streq(url, "/api/reset-failed"))
+                r = control_reset_failed(m, unit, i, &e);
         else if (r >= 0) {
                 log_info("%s asked to run over HTTP", unit);
                 r = demand_instance(m, task, b, true, force && streq(force, "1"), &d);

@@ -97,6 +97,7 @@ function actions(pipeline, task, params, s) {
   const one = (verb, label, cls) => b.push(h('button', { class: 'act ' + (cls || ''),
     'data-action': verb, onclick: (e) => { e.stopPropagation(); act(verb, pipeline, task, params, verb === 'run' && s === 'complete'); } }, label));
   if (s === 'failed' || s === 'retrying') one('retry', 'retry');
+  if (s === 'failed') one('reset-failed', 'forget failure');
   if (['queued', 'starting', 'running', 'retrying'].includes(s)) one('cancel', 'cancel', 'danger');
   if (s === 'complete' || s === 'failed') one('run', s === 'complete' ? 're-run' : 'run');
   return b;

@@ -135,6 +135,11 @@ code=$(post -H "X-Sluice-CSRF: $token" -H "Origin: http://127.0.0.1:$PORT" "$url
     fail "retry with the token: $code $(cat "$WORK/post.out")"
 failed_twice() { [ "$(runs_started "$(unit fail a)")" = 2 ]; }
 wait_for 30 "the retried run" failed_twice
+# ...and its failure forgotten, as sluicectl reset-failed does.
+fail_failed() { "$SLUICECTL" --user -C "$WORK/config" list --state failed | grep -q "/fail "; }
+wait_for 30 "the retried run to fail again" fail_failed
+code=$(post -H "X-Sluice-CSRF: $token" "http://127.0.0.1:$PORT/api/reset-failed?task=$PIPELINE/fail&param=n=a")
+[ "$code" = 200 ] && ! fail_failed || fail "reset-failed: $code $(cat "$WORK/post.out")"
 # Run with force re-runs a complete instance.
 code=$(post -H "X-Sluice-CSRF: $token" "http://127.0.0.1:$PORT/api/run?task=$PIPELINE/copy&param=n=a&force=1")
 [ "$code" = 200 ] && grep -q '"steps":\[{' "$WORK/post.out" || fail "run --force: $code $(cat "$WORK/post.out")"
