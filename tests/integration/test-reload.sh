@@ -68,8 +68,9 @@ grep -q "Pipeline '${PIPELINE}b' stopped: its file '.*${PIPELINE}b.conf' is gone
     fail "the log does not say the removed pipeline stopped"
 
 # An unchanged file leaves its pipeline running as it is: not watched afresh, not rescanned.
-# Under complete = "moved" a file written in place makes no arrival, but a scan, which cannot
-# tell how a file got there, takes it: only a pipeline started afresh does.
+# Under complete = "moved" a file written in place makes no arrival and does not count; a
+# pipeline a reload starts afresh scans it again, and still does not take it: the watching
+# knows how it got there.
 mconf=$WORK/config/pipelines.d/${PIPELINE}m.conf
 mkdir -p "$WORK/m/in"
 cat > "$mconf" <<EOF
@@ -105,9 +106,14 @@ wait_for 30 "an arrival after the reload" test -f "$WORK/m/out/2"
 sed -i '/^limits/d' "$mconf"
 reload
 [ "$(slice_tasks_max)" = infinity ] || fail "a limit removed from the file stayed: $(slice_tasks_max)"
-wait_for 30 "the changed pipeline's scan to take the file written in place" \
-    test -f "$WORK/m/out/1"
 [ "$(wd_of "$WORK/m/in")" != "$wd" ] || fail "a changed pipeline kept its old watch"
+echo 3 > "$WORK/incoming"
+mv "$WORK/incoming" "$WORK/m/in/3.ev"
+wait_for 30 "an arrival after the changed pipeline's scan" test -f "$WORK/m/out/3"
+[ ! -e "$WORK/m/out/1" ] || fail "the changed pipeline's scan took the file written in place"
+mv "$WORK/m/in/1.ev" "$WORK/incoming"
+mv "$WORK/incoming" "$WORK/m/in/1.ev"
+wait_for 30 "the file written in place, once renamed into place" test -f "$WORK/m/out/1"
 
 # A run in flight when its task gains an output finishes under the version it started with:
 # it commits the one output it was given (the new version then runs the instance again, for
