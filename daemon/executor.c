@@ -547,9 +547,15 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
                                            &run->staged[k]);
                 else
                         r = (run->staged[k] = strdup(run->outputs[k])) ? 0 : -ENOMEM;
-                if (r < 0)
+                if (r < 0) {
+                        /* Which one, in the reason: a single loop thread, so a static buffer. */
+                        static char what[128];
+
+                        snprintf(what, sizeof(what), "cannot prepare output '%s'", t->name);
+                        *ret_what = what;
                         return log_error_errno(r, "Cannot prepare output '%s': %m",
                                                run->outputs[k]);
+                }
         }
         /* After every output's: two outputs may share a directory. A run adopted after a
          * restart has none, and can only tell a directory gone. */

@@ -76,9 +76,9 @@ long=$(printf 'n%.0s' $(seq 1 250))
 mkdir -p "$WORK/long"
 touch "$WORK/long/$long.t"
 wait_for 30 "the run with a name too long to fail" \
-    logged "Failed to start .*: cannot prepare an output location"
+    logged "Failed to start .*: cannot prepare output 'long_out'"
 "$SLUICECTL" --user -C "$WORK/config" list --state failed |
-    grep -q "long .*start failed: cannot prepare an output location (File name too long)" ||
+    grep -q "long .*start failed: cannot prepare output 'long_out' (File name too long)" ||
     fail "the reason of a name too long: $("$SLUICECTL" --user -C "$WORK/config" list --state failed)"
 ! logged "Started sluice-$PIPELINE-long@" || fail "a run whose output could never be moved into place started"
 
