@@ -270,9 +270,19 @@ void executor_started_unanswered(Manager *m, Instance *i) {
         executor_query(m, i);
 }
 
-static void fail_start(Manager *m, Instance *i, int error, const char *what) {
+/* What a start failed at: a fixed phrase, or the output it could not prepare. */
+typedef struct StartError {
+        const char *what;
+        const char *output;
+} StartError;
+
+static void fail_start(Manager *m, Instance *i, int error, const StartError *e) {
         _cleanup_strv_free_ char **f = run_fields(i);
-        _cleanup_free_ char *reason = NULL;
+        _cleanup_free_ char *reason = NULL, *named = NULL;
+        const char *what = e->what;
+
+        if (e->output && asprintf(&named, "cannot prepare output '%s'", e->output) >= 0)
+                what = named;
 
         (void) strv_extend(&f, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_START_FAILED_STR);
         log_struct_errno(LOG_ERR, error, f, "Failed to start %s: %s", i->unit, what);
@@ -287,7 +297,7 @@ static void fail_start(Manager *m, Instance *i, int error, const char *what) {
         run_ended(m, i, false, FAILURE_START, reason ?: "start failed", false);
 }
 
-static int start_unit(Manager *m, Instance *i, bool record, const char **ret_what);
+static int start_unit(Manager *m, Instance *i, bool record, StartError *ret_error);
 
 void executor_forget_start(Manager *m, Instance *i) {
         executor_start_settled(m, i, "forgotten");
@@ -323,18 +333,20 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         i->run->slot = sd_bus_slot_unref(i->run->slot);
         if (e && i->cancelled) {
                 /* Cancelled meanwhile: nothing to start again, or to ask about. */
-                fail_start(m, i, sd_bus_error_get_errno(e), e->message ?: e->name);
+                fail_start(m, i, sd_bus_error_get_errno(e),
+                           &(StartError) { e->message ?: e->name });
                 return 0;
         }
         if (e && sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists") &&
             !i->run->reset) {
                 /* A failed unit of this name, from before this daemon's time: reset, retry. */
-                const char *what;
+                StartError what;
+
                 i->run->reset = true;
                 r = start_unit(m, i, false, &what);
                 if (r >= 0)
                         return 0;
-                fail_start(m, i, r, what);
+                fail_start(m, i, r, &what);
                 return 0;
         }
         if (e && sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists") &&
@@ -372,12 +384,13 @@ static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
                 return 0;
         }
         if (e) {
-                fail_start(m, i, sd_bus_error_get_errno(e), e->message ?: e->name);
+                fail_start(m, i, sd_bus_error_get_errno(e),
+                           &(StartError) { e->message ?: e->name });
                 return 0;
         }
         r = sd_bus_message_read(reply, "o", &job);
         if (r < 0) {
-                fail_start(m, i, r, "cannot read the reply to StartTransientUnit");
+                fail_start(m, i, r, &(StartError) { "cannot read the reply to StartTransientUnit" });
                 return 0;
         }
         i->run->job = strdup(job);
@@ -507,7 +520,7 @@ static bool can_record_itself(const Task *task) {
 }
 
 /* Locations, staging, argv, environment and the run record, then the start call. */
-static int start_unit(Manager *m, Instance *i, bool record, const char **ret_what) {
+static int start_unit(Manager *m, Instance *i, bool record, StartError *ret_error) {
         _cleanup_(inputs_freep) char ***inputs = NULL;
         _cleanup_strv_free_ char **argv = NULL, **env = NULL, **fields = NULL, **dirs = NULL,
                                  **stop_post = NULL, **on_failure = NULL;
@@ -518,7 +531,7 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
         bool wrapped;
         int r;
 
-        *ret_what = "out of memory";
+        *ret_error = (StartError) { "out of memory" };
         /* Called again after a reset: start over from the locations. */
         run->outputs = strv_free(run->outputs);
         run->staged = strv_free(run->staged);
@@ -534,7 +547,7 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
                 if (r < 0)
                         return r;
         }
-        *ret_what = "cannot prepare an output location";
+        *ret_error = (StartError) { "cannot prepare an output location" };
         for (size_t k = 0; k < task->n_outputs; k++) {
                 Target *t = task->outputs[k];
 
@@ -548,11 +561,7 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
                 else
                         r = (run->staged[k] = strdup(run->outputs[k])) ? 0 : -ENOMEM;
                 if (r < 0) {
-                        /* Which one, in the reason: a single loop thread, so a static buffer. */
-                        static char what[128];
-
-                        snprintf(what, sizeof(what), "cannot prepare output '%s'", t->name);
-                        *ret_what = what;
+                        ret_error->output = t->name;
                         return log_error_errno(r, "Cannot prepare output '%s': %m",
                                                run->outputs[k]);
                 }
@@ -567,7 +576,7 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
                 if (!run->marks[k])
                         return -ENOMEM;
         }
-        *ret_what = "cannot build the command line";
+        *ret_error = (StartError) { "cannot build the command line" };
         r = subst_expand(task->exec,
                          &(SubstContext){ .task = task, .binding = i->binding,
                                           .inputs = (char * const * const *) inputs,
@@ -579,7 +588,7 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
         if (r < 0)
                 return r;
 
-        *ret_what = "out of memory";
+        *ret_error = (StartError) { "out of memory" };
         (void) binding_to_string(i->binding, &params);
         if (asprintf(&desc, "sluice %s/%s %s", task->pipeline->name, task->name,
                      strempty(params)) < 0 ||
@@ -663,7 +672,7 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
                 spec.limits.memory_max = i->memory_max;     /* raised after an oom-kill */
         run->memory_max = spec.limits.memory_max;
 
-        *ret_what = "cannot write the run record";
+        *ret_error = (StartError) { "cannot write the run record" };
         r = !record ? 0 : state_write_run(m->state,
                             &(RunRecord){ .run_id = run->id_str, .unit = i->unit,
                                           .pipeline = task->pipeline->name, .task = task->name,
@@ -674,13 +683,13 @@ static int start_unit(Manager *m, Instance *i, bool record, const char **ret_wha
         if (r < 0)
                 return log_error_errno(r, "Cannot record run %s in '%s': %m", run->id_str,
                                        m->state_dir);
-        *ret_what = "cannot send StartTransientUnit";
+        *ret_error = (StartError) { "cannot send StartTransientUnit" };
         return send_start(m, i, &spec);
 }
 
 int executor_start(Manager *m, Instance *i) {
         sd_id128_t id;
-        const char *what;
+        StartError what;
         Run *run;
         int r;
 
@@ -702,7 +711,7 @@ int executor_start(Manager *m, Instance *i) {
 
         r = start_unit(m, i, true, &what);
         if (r < 0) {
-                fail_start(m, i, r, what);
+                fail_start(m, i, r, &what);
                 return r;
         }
         /* The run-started entry waits for the reply: written now, it would compete with the
@@ -900,6 +909,20 @@ static int commit_outputs(Instance *i, char **ret_reason, bool *ret_lost) {
                 if (ready[k] < 0)
                         return ready[k];
         }
+        /* A rename that would fail for a later output must not leave an earlier one moved. */
+        for (size_t k = 0; k < task->n_outputs; k++) {
+                Target *t = task->outputs[k];
+                int r;
+
+                if (ready[k] != 1 || !t->kind->placeable)
+                        continue;
+                r = t->kind->placeable(t, run->outputs[k]);
+                if (r < 0) {
+                        errno = -r;
+                        return asprintf(ret_reason, "cannot move output '%s' into place: %m",
+                                        t->name) < 0 ? -ENOMEM : r;
+                }
+        }
         for (size_t k = 0; k < task->n_outputs; k++) {
                 Target *t = task->outputs[k];
                 int r;
@@ -925,7 +948,7 @@ void executor_finish(Manager *m, Instance *i, const UnitResult *res) {
         _cleanup_free_ char *reason = NULL;
         int r;
 
-        if (i->run->confirming)
+        if (run_end_taken(i->run))
                 return;         /* told already; its outputs' servers are being asked */
         r = unit_succeeded(res) ? executor_confirm(m, i, res, &reason) : 0;
         if (r > 0)

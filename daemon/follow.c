@@ -185,7 +185,7 @@ int executor_ask_unit(Manager *m, Instance *i, const char *interface, const char
 void executor_query(Manager *m, Instance *i) {
         int r;
 
-        if (i->run->slot || i->run->confirming || !m->bus)
+        if (i->run->slot || run_end_taken(i->run) || !m->bus)
                 return;         /* a question is on its way already, or no bus to ask */
         if (state_has_result(m->state_dir, i->run->id_str)) {
                 recover_from_result_file(m, i);
@@ -288,7 +288,7 @@ static int on_results_poll(sd_event_source *s, uint64_t usec, void *userdata) {
                         /* One being confirmed has its result already: it would be found
                          * again and again, and the loop never left. */
                         if (i->state == INSTANCE_RUNNING && !i->run->slot &&
-                            !i->run->confirming &&
+                            !run_end_taken(i->run) &&
                             state_has_result(m->state_dir, i->run->id_str)) {
                                 done = i;
                                 break;

@@ -49,6 +49,13 @@ typedef struct Run {
         Confirming *confirming;         /* its unit ended; its outputs are being confirmed */
 } Run;
 
+/* Its unit's end has been read and is being acted on (its outputs confirmed with their
+ * servers): every way an end can arrive (the manager's answer, the result file, the poll of
+ * runs/) must leave it alone, or the run would end twice. */
+static inline bool run_end_taken(const Run *r) {
+        return r->confirming;
+}
+
 /*
  * Only instances the daemon is doing something about live here: queued, in flight, waiting to
  * retry, or failed. A complete instance is no object at all (its outputs exist), so memory

@@ -156,7 +156,7 @@ void recover_from_result_file(Manager *m, Instance *i) {
         RunResult rr = {};
         int r;
 
-        if (i->run->confirming)
+        if (run_end_taken(i->run))
                 return;         /* its result was read; its outputs are being confirmed */
         r = state_read_result(m->state_dir, i->run->id_str, &rr);
         if (r <= 0) {

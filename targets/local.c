@@ -429,7 +429,21 @@ static int local_written(Target *t, const char *tmp) {
         return 1;
 }
 
-/* After local_written(). */
+static int local_placeable(Target *t, const char *location) {
+        _cleanup_free_ char *dir = NULL;
+        struct stat st;
+
+        if (lstat(location, &st) == 0 && S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (path_split(location, &dir, NULL) < 0)
+                return -ENOMEM;
+        /* The effective ids, as rename() will use: EACCES, or EROFS for a read-only mount. */
+        if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0)
+                return -errno;
+        return 0;
+}
+
+/* After local_written() and local_placeable(). */
 static int local_commit(Target *t, const char *tmp, const char *location) {
         if (rename(tmp, location) < 0)
                 return -errno;
@@ -629,6 +643,7 @@ const TargetKind target_kind_path = {
         .scan = local_scan,
         .stage = local_stage,
         .written = local_written,
+        .placeable = local_placeable,
         .commit = local_commit,
         .discard = local_discard,
         .stage_mark = local_stage_mark,

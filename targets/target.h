@@ -95,6 +95,10 @@ typedef struct TargetKind {
          * it; 0 it did not; <0 -errno. Asked of every output before any is committed, so that
          * a run missing one commits none. NULL: 1. */
         int (*written)(Target *t, const char *tmp);
+        /* 0 when commit() can move an output to location (its directory writable, no
+         * directory in its way), else -errno: asked before any output is moved, like
+         * written(). NULL: 0. */
+        int (*placeable)(Target *t, const char *location);
         /* Instead of commit(), for an output that a server holds (the task wrote it there):
          * asks whether location exists, without holding the loop (h's), and calls done from
          * the loop, never from here, unless cancelled first. Works on a stopped target too

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 install_pipeline "$(dirname "$0")/failures.conf.in"
-mkdir -p "$WORK/in" "$WORK/attempts"
+mkdir -p "$WORK/in" "$WORK/attempts" "$WORK/out/both-b-a"
 start_daemon
 touch "$WORK/in/a"
 
@@ -64,6 +64,11 @@ wait_for 30 "the half-writing task to fail" \
 [ ! -e "$WORK/out/half-a-a" ] || fail "a failed run's other output was moved into place"
 [ "$(runs_started "$(unit after a)")" = 0 ] || fail "a task ran on a failed run's output"
 
+# ...nor does one whose second output cannot be moved into place (a directory in its way).
+wait_for 30 "the task with a directory in its output's way to fail" \
+    logged "$(unit both a) failed: cannot move output 'both_b' into place: Is a directory"
+[ ! -e "$WORK/out/both-a-a" ] || fail "an output was moved into place though the other could not be"
+
 # A program that is not there: the reason says what status 203 means.
 nowhere_failed() {
     "$SLUICECTL" --user -C "$WORK/config" list --state failed |
@@ -85,7 +90,7 @@ wait_for 30 "the run with a name too long to fail" \
 # The failed marks survive a restart: nothing runs again by itself.
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
 start_daemon
-grep -q "Restored 5 failed or retrying instance(s)" "$WORK/daemon.log" ||
+grep -q "Restored 6 failed or retrying instance(s)" "$WORK/daemon.log" ||
     fail "the failed marks were not restored"
 # ...and a restart while the pipeline's file has errors: the marks are kept for when it is
 # mended, not lost (its instances would then run again, failed for good as they are).
@@ -94,11 +99,11 @@ conf=$WORK/config/pipelines.d/$PIPELINE.conf
 cp "$conf" "$WORK/good.conf"
 echo 'tasks = ( { name = "x" ' >> "$conf"
 start_daemon
-logged "Kept 5 failed or retrying mark(s) of pipelines not running" || fail "the marks were not kept"
+logged "Kept 6 failed or retrying mark(s) of pipelines not running" || fail "the marks were not kept"
 cp "$WORK/good.conf" "$conf"
 kill -HUP "$DAEMON_PID"
 wait_for 30 "the marks restored by the reload" \
-    logged "Restored 5 failed or retrying instance(s) of pipelines now running"
+    logged "Restored 6 failed or retrying instance(s) of pipelines now running"
 "$SLUICECTL" --user -C "$WORK/config" list | grep -q "^failed .*/nowhere " ||
     fail "a failed instance is not failed after the reload: $("$SLUICECTL" --user -C "$WORK/config" list)"
 # A new arrival of the input re-arms them: a new series of attempts.
