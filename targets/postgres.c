@@ -76,6 +76,15 @@ static int watch(PgTarget *pt, uint32_t events) {
                         &pt->io, &pt->fd, events, on_io, pt);
 }
 
+/* What a nonblocking libpq could not write at once goes when the socket takes it. */
+static int flush(PgTarget *pt) {
+        int r = PQflush(pt->conn);
+
+        if (r < 0)
+                return -EIO;
+        return watch(pt, r > 0 ? EPOLLIN | EPOLLOUT : EPOLLIN);
+}
+
 static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
         PgTarget *pt = userdata;
 
@@ -100,6 +109,8 @@ static int send_select(PgTarget *pt) {
         if (!PQsendQueryParams(pt->conn, sql, 1, NULL, params, NULL, NULL, 0))
                 return -EIO;
         pt->state = PG_QUERYING;
+        if (flush(pt) < 0)
+                return -EIO;
         pt->want_poll = false;
         set_deadline(pt, pt->remote.timeout);
         return 0;
@@ -110,13 +121,17 @@ static void connected(PgTarget *pt) {
         _cleanup_free_ char *sql = NULL;
 
         pt->deadline = sd_event_source_disable_unref(pt->deadline);
+        pt->state = PG_READY;
         if (pt->channel && asprintf(&sql, "LISTEN %s", pt->channel) >= 0 &&
             PQsendQuery(pt->conn, sql)) {
                 pt->state = PG_LISTENING;
+                if (flush(pt) < 0) {
+                        fail(pt, "connection lost");
+                        return;
+                }
                 set_deadline(pt, pt->remote.timeout);
                 return;
         }
-        pt->state = PG_READY;
         if (pt->want_poll && send_select(pt) < 0)
                 fail(pt, "cannot send the query");
 }
@@ -192,7 +207,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                         return 0;
                 }
         }
-        if (!PQconsumeInput(pt->conn)) {
+        if ((revents & EPOLLOUT && flush(pt) < 0) || !PQconsumeInput(pt->conn)) {
                 fail(pt, "connection lost");
                 return 0;
         }
