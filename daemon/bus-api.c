@@ -140,7 +140,7 @@ static int append_instance(sd_bus_message *reply, Instance *i) {
                                      ? "its unit ended; confirming its outputs with their servers"
                                      : strempty(i->reason);
 
-        (void) binding_to_string(i->binding, &params);
+        (void) task_params_to_string(i->task, i->binding, &params);
         return sd_bus_message_append(reply, "(sssssuts)", i->task->pipeline->name, i->task->name,
                                      strempty(params), instance_state_to_string(i->state), i->unit,
                                      i->attempts, (uint64_t) i->wake_realtime, reason);
@@ -157,7 +157,7 @@ static int append_waiting(Manager *m, Task *task, const char *id, const Binding 
                 return -ENOMEM;
         if (manager_find_instance(m, unit) || evaluate_outputs_complete(task, b))
                 return 0;
-        (void) binding_to_string(b, &params);
+        (void) task_params_to_string(task, b, &params);
         if (asprintf(&reason, "%zu input(s) not there yet: %s%s", n, missing[0].location,
                      n > 1 ? ", ..." : "") < 0)
                 return -ENOMEM;

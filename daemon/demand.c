@@ -164,7 +164,7 @@ static int walk(Manager *m, Demand *d, Task *task, const Binding *b, unsigned de
                 r = backfill_add_member(d->backfill, unit);
         if (r < 0)
                 return r;
-        (void) binding_to_string(b, &params);
+        (void) task_params_to_string(task, b, &params);
         if (asprintf(&subject, "%s/%s%s%s", task->pipeline->name, task->name, params ? " " : "",
                      strempty(params)) < 0)
                 return -ENOMEM;

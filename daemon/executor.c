@@ -589,7 +589,7 @@ static int start_unit(Manager *m, Instance *i, bool record, StartError *ret_erro
                 return r;
 
         *ret_error = (StartError) { "out of memory" };
-        (void) binding_to_string(i->binding, &params);
+        (void) task_params_to_string(i->task, i->binding, &params);
         if (asprintf(&desc, "sluice %s/%s %s", task->pipeline->name, task->name,
                      strempty(params)) < 0 ||
             asprintf(&ident, "%s.%s", task->pipeline->name, task->name) < 0 ||

@@ -163,6 +163,9 @@ int task_output_location(const Task *task, size_t output, const Binding *b, char
 /* When the instance's period begins (its latest time parameter), or -ENODATA without one. */
 int task_instance_time(const Task *task, const Binding *b, int64_t *ret);
 
+/* "name=value ..." in the task's parameter order, the order of its unit name's values (a
+ * binding keeps them by name); anything the task does not declare last. */
+int task_params_to_string(const Task *task, const Binding *b, char **ret);
 /* The instance string: the values in parameter order, escaped for a unit name. */
 int task_instance_id(const Task *task, const Binding *b, char **ret);
 /* sluice-<pipeline>-<task>@<instance>.service, with a digest for an instance too long. */

@@ -246,7 +246,7 @@ static int build(Instance *i, NotifyEvent event, const char *reason, Message *re
         Message msg = {};
         int r;
 
-        (void) binding_to_string(i->binding, &params);
+        (void) task_params_to_string(i->task, i->binding, &params);
         switch (event) {
         case NOTIFY_FAILURE:
                 r = asprintf(&msg.text, "sluice: %s/%s %s failed for good after %u attempt(s): "

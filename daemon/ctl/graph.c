@@ -78,7 +78,7 @@ static void print_task_line(Tree *tr, const Task *task, const Binding *b, Instan
 
         const char *live = live_state(tr, task, b);
 
-        (void) binding_to_string(b, &params);
+        (void) task_params_to_string(task, b, &params);
         printf("%s%s%s %s  ", tr->color ? ANSI_BOLD : "", task->name, tr->color ? ANSI_RESET : "",
                ctl_shown(strempty(params)));
         if (live)

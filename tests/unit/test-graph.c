@@ -292,6 +292,19 @@ static void test_hosts_graph(void **state) {
         assert_expr(&recent->inputs[0], 0, "host", "${host}");
         assert_expr(&recent->inputs[0], 1, "day", "range(${day} - 2d, ${day})");
         assert_true(recent->inputs[0].multi);
+        {
+                _cleanup_(binding_freep) Binding *b = NULL;
+                _cleanup_free_ char *s = NULL, *id = NULL;
+
+                /* Shown as the unit name has them, not as the binding keeps them (by name). */
+                assert_int_equal(binding_new(&b), 0);
+                assert_int_equal(binding_set(b, "day", "2026-12-07"), 0);
+                assert_int_equal(binding_set(b, "host", "web1"), 0);
+                assert_int_equal(task_params_to_string(recent, b, &s), 0);
+                assert_string_equal(s, "host=web1 day=2026-12-07");
+                assert_int_equal(task_instance_id(recent, b, &id), 0);
+                assert_string_equal(id, "web1-2026\\x2d12\\x2d07");
+        }
 
         assert_int_equal(zone->n_params, 2);
         assert_param(zone, 0, "zone", PARAM_ENUM);
