@@ -349,6 +349,42 @@ static int method_list_targets(sd_bus_message *msg, void *userdata, sd_bus_error
         return sd_bus_send(NULL, reply, NULL);
 }
 
+typedef struct HeldReply {
+        sd_bus_message *reply;
+        const Target *target;
+} HeldReply;
+
+static int append_held(const char *location, const char *why, void *userdata) {
+        HeldReply *h = userdata;
+
+        return sd_bus_message_append(h->reply, "(ssss)", h->target->pipeline->name,
+                                     h->target->name, location, why);
+}
+
+/* ListHeld() -> a(ssss): objects there that do not count yet, as only the daemon knows. */
+static int method_list_held(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(ssss)");
+        for (size_t k = 0; r >= 0 && k < m->n_pipelines; k++)
+                for (size_t j = 0; r >= 0 && j < m->pipelines[k]->n_targets; j++) {
+                        Target *t = m->pipelines[k]->targets[j];
+
+                        if (t->kind->foreach_held && t->host)
+                                r = t->kind->foreach_held(t, append_held,
+                                                          &(HeldReply){ reply, t });
+                }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 /* Backfill(s task, as params, s from, s to, b force) -> (u id, u total) */
 static int method_backfill(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_strv_free_ char **params = NULL;
@@ -472,6 +508,8 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("ListTargets", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a(ssssuttus)", targets), method_list_targets,
                                 ACCESS),
+        SD_BUS_METHOD_WITH_ARGS("ListHeld", SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(ssss)", objects), method_list_held, ACCESS),
         SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("u", pipelines, "as", kept), method_reload,
                                 ACCESS),

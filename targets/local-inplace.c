@@ -73,6 +73,25 @@ void local_in_place_drop(LocalTarget *lt, const char *path) {
                 drop(set, f);
 }
 
+int local_in_place_foreach(LocalTarget *lt, int (*f)(const char *path, void *userdata),
+                           void *userdata) {
+        InPlaceFile **set = local_watch_in_place(lt), *x, *tmp;
+
+        if (!set)
+                return 0;
+        HASH_ITER(hh, *set, x, tmp) {
+                int r;
+
+                /* Checked on disk as local_in_place() does, which may drop it. */
+                if (!local_in_place(lt, x->path))
+                        continue;
+                r = f(x->path, userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 void local_in_place_free(InPlaceFile **set) {
         InPlaceFile *f, *tmp;
 

@@ -569,6 +569,8 @@ static int local_parse(Target *t, const config_setting_t *s, Diag *d) {
         return parse_policy(lt, config_setting_get_member(s, "complete"), d);
 }
 
+#define IN_PLACE_WHY "written in place; counts once renamed into place (complete = \"moved\")"
+
 static const char *local_pending(Target *t, const char *location, char *buf, size_t size) {
         LocalTarget *lt = LOCAL(t);
         usec_t settle;
@@ -586,8 +588,7 @@ static const char *local_pending(Target *t, const char *location, char *buf, siz
                 snprintf(buf, size, "written; counts once its flag '%s' is in its directory",
                          lt->flag);
         else if (lt->policy == LOCAL_MOVED && local_in_place(lt, location))
-                snprintf(buf, size, "written in place; counts once renamed into place "
-                         "(complete = \"moved\")");
+                snprintf(buf, size, "%s", IN_PLACE_WHY);
         else if (lt->policy == LOCAL_CLOSE && (settle = local_watch_writing(lt, location)) > 0)
                 snprintf(buf, size, "being written; counts once its writer closes it (or it "
                          "is left unchanged for %s)",
@@ -595,6 +596,27 @@ static const char *local_pending(Target *t, const char *location, char *buf, siz
         else
                 return NULL;
         return buf;
+}
+
+typedef struct HeldVisit {
+        int (*f)(const char *location, const char *why, void *userdata);
+        void *userdata;
+} HeldVisit;
+
+static int held_one(const char *path, void *userdata) {
+        HeldVisit *v = userdata;
+
+        return v->f(path, IN_PLACE_WHY, v->userdata);
+}
+
+static int local_foreach_held(Target *t, int (*f)(const char *location, const char *why,
+                                                  void *userdata),
+                              void *userdata) {
+        LocalTarget *lt = LOCAL(t);
+
+        if (lt->policy != LOCAL_MOVED)
+                return 0;
+        return local_in_place_foreach(lt, held_one, &(HeldVisit){ f, userdata });
 }
 
 /* The daemon renames a run's outputs into place whole, so only "close" and "moved" fit one;
@@ -633,6 +655,7 @@ const TargetKind target_kind_path = {
         .parse = local_parse,
         .check_output = local_check_output,
         .pending = local_pending,
+        .foreach_held = local_foreach_held,
         .status = local_poll_status,
         .reload_afresh = local_reload_afresh,
         .start = local_start,

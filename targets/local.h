@@ -119,6 +119,9 @@ void local_in_place_note(LocalTarget *lt, const char *path, const struct stat *s
 bool local_in_place(LocalTarget *lt, const char *path);
 void local_in_place_drop(LocalTarget *lt, const char *path);
 void local_in_place_free(InPlaceFile **set);
+/* Each of them still as noted, for TargetKind.foreach_held. */
+int local_in_place_foreach(LocalTarget *lt, int (*f)(const char *path, void *userdata),
+                           void *userdata);
 /* local-watch.c: where that set is; NULL for a target not started. */
 InPlaceFile **local_watch_in_place(LocalTarget *lt);
 

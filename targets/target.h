@@ -73,6 +73,12 @@ typedef struct TargetKind {
         /* For an object there that check() does not count yet: why, in a few words, written
          * into buf; NULL when it is simply not there. May be NULL. */
         const char *(*pending)(Target *t, const char *location, char *buf, size_t size);
+        /* Objects there that only the watching process knows not to count (files written in
+         * place under complete = "moved"): f(location, why) for each, so that a client
+         * looking at the disk alone (sluicectl graph) can be told. May be NULL. */
+        int (*foreach_held)(Target *t, int (*f)(const char *location, const char *why,
+                                                void *userdata),
+                            void *userdata);
         /* The last modification, for rerun = "newer"; NULL when the kind cannot tell. */
         int (*mtime)(Target *t, const char *location, usec_t *ret);
         /* The last change of any kind (CLOCK_REALTIME), a rename into place included, for scans

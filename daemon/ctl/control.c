@@ -586,7 +586,29 @@ int verb_reload(const CtlOptions *o, int argc, char *argv[]) {
         return kept ? EXIT_REFUSED : 0;
 }
 
-int ctl_live_states(const CtlOptions *o, char ***ret) {
+/* ListHeld(): nothing from a daemon older than it. */
+static int live_held(sd_bus *bus, char ***ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        const char *pipeline, *target, *location, *why;
+        int r;
+
+        r = sd_bus_call_method(bus, ctl_bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
+                               "ListHeld", NULL, &reply, "");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "(ssss)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(ssss)", &pipeline, &target, &location,
+                                                  &why)) > 0)
+                if (strv_extend(&l, pipeline) < 0 || strv_extend(&l, target) < 0 ||
+                    strv_extend(&l, location) < 0 || strv_extend(&l, why) < 0)
+                        return -ENOMEM;
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int ctl_live_states(const CtlOptions *o, char ***ret_states, char ***ret_held) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_strv_free_ char **l = NULL;
@@ -608,6 +630,8 @@ int ctl_live_states(const CtlOptions *o, char ***ret) {
                         return -ENOMEM;
         if (r < 0)
                 return r;
-        *ret = TAKE_PTR(l);
+        *ret_states = TAKE_PTR(l);
+        if (live_held(bus, ret_held) < 0)
+                *ret_held = NULL;
         return 0;
 }

@@ -39,8 +39,9 @@ int ctl_report(const char *what, int r, const sd_bus_error *e);
  * finished, under a heading, nothing when there are none. */
 int ctl_print_backfills(const CtlOptions *o, sd_bus *bus, bool active_only);
 
-/* What the daemon is doing, if one answers: unit, state, unit, state, ... (control.c). */
-int ctl_live_states(const CtlOptions *o, char ***ret);
+/* What the daemon is doing, if one answers: unit, state, unit, state, ...; and what is there
+ * but does not count yet, as only it knows: pipeline, target, location, why, ... (control.c). */
+int ctl_live_states(const CtlOptions *o, char ***ret_states, char ***ret_held);
 
 /* s as it may be shown on a terminal (display_escape()): s itself, or a copy that lives
  * until 16 more calls; for printf's arguments. */

@@ -4,7 +4,8 @@
  * (like Luigi's deps_tree), or the whole pipeline as Graphviz with --dot. A missing input that
  * some task produces is expanded into that task's instance, down to what is missing at the
  * bottom; present inputs are not expanded unless --all. When a daemon answers on the bus, each
- * instance it is acting on says so: {sluiced: running}, {sluiced: failed}...
+ * instance it is acting on says so: {sluiced: running}, {sluiced: failed}..., and a file it
+ * knows not to count (written in place under complete = "moved") is shown pending, as it is.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,7 @@ typedef struct Tree {
         const char *branch, *last, *pipe, *space;
         unsigned lines;
         char **live;    /* from the daemon, if one answered: unit, state, ... */
+        char **held;    /* the same: pipeline, target, location, why, ... */
 } Tree;
 
 /* The daemon's state of the instance: queued, running, retry, failed...; NULL if idle. */
@@ -34,8 +36,17 @@ static const char *live_state(const Tree *tr, const Task *task, const Binding *b
 
 #define TREE_MAX_LINES 100000
 
-static int exists(Target *t, const char *location) {
-        return t->kind->check(t, location) > 0;
+/* Why the daemon does not count what is at location, or NULL. */
+static const char *held_why(const Tree *tr, const Target *t, const char *location) {
+        for (char **l = tr->held; l && l[0] && l[1] && l[2] && l[3]; l += 4)
+                if (streq(l[0], t->pipeline->name) && streq(l[1], t->name) &&
+                    streq(l[2], location))
+                        return l[3];
+        return NULL;
+}
+
+static bool exists(const Tree *tr, Target *t, const char *location) {
+        return t->kind->check(t, location) > 0 && !held_why(tr, t, location);
 }
 
 typedef enum InstanceStatus {
@@ -45,14 +56,14 @@ typedef enum InstanceStatus {
 } InstanceStatus;
 
 /* Complete when its outputs exist; else ready when its inputs do; else the missing count. */
-static InstanceStatus status_of(const Task *task, const Binding *b, size_t *ret_missing,
-                                size_t *ret_total) {
+static InstanceStatus status_of(const Tree *tr, const Task *task, const Binding *b,
+                                size_t *ret_missing, size_t *ret_total) {
         bool complete = true;
         size_t missing = 0, total = 0;
 
         for (size_t i = 0; i < task->n_outputs; i++) {
                 _cleanup_free_ char *loc = NULL;
-                if (task_output_location(task, i, b, &loc) < 0 || !exists(task->outputs[i], loc))
+                if (task_output_location(task, i, b, &loc) < 0 || !exists(tr, task->outputs[i], loc))
                         complete = false;
         }
         for (size_t i = 0; i < task->n_inputs; i++) {
@@ -61,7 +72,7 @@ static InstanceStatus status_of(const Task *task, const Binding *b, size_t *ret_
                         continue;
                 STRV_FOREACH(l, locs) {
                         total++;
-                        missing += !exists(task->inputs[i].target, *l);
+                        missing += !exists(tr, task->inputs[i].target, *l);
                 }
         }
         *ret_missing = missing;
@@ -115,9 +126,10 @@ static void print_inputs(Tree *tr, const Task *task, const Binding *b, const cha
                                 continue;
                         if (++tr->lines > TREE_MAX_LINES)
                                 return;
-                        present = exists(in->target, loc);
+                        present = exists(tr, in->target, loc);
                         if (!present)
-                                pending = target_pending(in->target, loc, why, sizeof(why));
+                                pending = held_why(tr, in->target, loc) ?:
+                                          target_pending(in->target, loc, why, sizeof(why));
                         printf("%s%s%s%s%s %s %s%s%s%s\n", prefix, last ? tr->last : tr->branch,
                                tr->color ? (present ? ANSI_GREEN : ANSI_RED) : "",
                                present ? "present" : pending ? "PENDING" : "MISSING",
@@ -143,7 +155,7 @@ static void print_instance(Tree *tr, const Task *task, const Binding *b, const c
                            const char *connector) {
         _cleanup_free_ char *sub = NULL;
         size_t missing, total;
-        InstanceStatus s = status_of(task, b, &missing, &total);
+        InstanceStatus s = status_of(tr, task, b, &missing, &total);
 
         if (++tr->lines > TREE_MAX_LINES)
                 return;
@@ -270,9 +282,10 @@ int verb_graph(const CtlOptions *o, int argc, char *argv[]) {
                 return 1;
         if (ctl_task_binding(task, o->params, &b) < 0)
                 return 1;
-        (void) ctl_live_states(o, &tr.live);
+        (void) ctl_live_states(o, &tr.live, &tr.held);
         print_instance(&tr, task, b, "", "");
         strv_free(tr.live);
+        strv_free(tr.held);
         if (tr.lines > TREE_MAX_LINES)
                 printf("... (more than %d lines; cut)\n", TREE_MAX_LINES);
         return 0;

@@ -47,6 +47,10 @@ wait_for 30 "the instance whose file was moved in" test -f "$WORK/out/mjoin/3"
 "$SLUICECTL" --user -C "$WORK/config" why mjoin -p n=1 |
     grep -q "1.dat: input 'movedj_in' is there but does not count yet: written in place; counts once renamed into place" ||
     fail "why does not say the file was written in place: $("$SLUICECTL" --user -C "$WORK/config" why mjoin -p n=1)"
+# ...and graph, which reads the disk, asks the daemon and says the same.
+"$SLUICECTL" --user -C "$WORK/config" graph mjoin -p n=1 |
+    grep -q "PENDING movedj_in .*1.dat  (written in place; counts once renamed into place" ||
+    fail "graph does not say the file was written in place: $("$SLUICECTL" --user -C "$WORK/config" graph mjoin -p n=1)"
 # Renamed into place, the same content counts.
 mv "$WORK/movedj/1.dat" "$WORK/incoming"
 mv "$WORK/incoming" "$WORK/movedj/1.dat"
