@@ -17,9 +17,11 @@
 #include <systemd/sd-journal.h>
 
 #include "backfill.h"
+#include "commit.h"
 #include "evaluate.h"
 #include "confirm.h"
 #include "executor.h"
+#include "failure.h"
 #include "log.h"
 #include "notify.h"
 #include "web.h"
@@ -120,22 +122,6 @@ static char **run_fields(Instance *i) {
                 (void) strv_extendf(&f, "SLUICE_ATTEMPT=%u", i->run->attempt);
         }
         return f;
-}
-
-static const char *format_size(char *buf, size_t n, uint64_t v) {
-        static const char units[] = "KMGTPE";
-        size_t u = 0;
-
-        if (v < 1024 || v % 1024 != 0) {
-                snprintf(buf, n, "%llu", (unsigned long long) v);
-                return buf;
-        }
-        while (v >= 1024 && v % 1024 == 0 && u < sizeof(units) - 1) {
-                v /= 1024;
-                u++;
-        }
-        snprintf(buf, n, "%llu%c", (unsigned long long) v, units[u - 1]);
-        return buf;
 }
 
 /*
@@ -723,222 +709,6 @@ int executor_start(Manager *m, Instance *i) {
         return 0;
 }
 
-/*
- * On a host with cgroup v2 systemd says Result=oom-kill. Under cgroup v1 (these CI machines)
- * a task killed at MemoryMax= ends with Result=signal and SIGKILL, or, when the process killed
- * was a child of the main one (a shell pipeline), with exit status 137; only the kernel's
- * journal line "oom-kill:...,oom_memcg=/.../<unit>,..." tells why. Look for it since the run
- * started; journald reads the kernel's ring buffer asynchronously, so when the result looks
- * like a SIGKILL, wait a little for the line.
- */
-/* The loop waits for kernel lines at most this long in any second: a burst of SIGKILLed runs
- * must not hold it for 0.5 s each, up to the watchdog. Past it, the journal is read once. */
-#define OOM_WAIT_BUDGET (300 * USEC_PER_MSEC)
-
-static bool killed_at_memory_max(const char *unit, usec_t since_realtime, bool wait) {
-        static usec_t window, waited;
-        _cleanup_free_ char *needle = NULL;
-        usec_t now = now_usec(CLOCK_MONOTONIC), began = now;
-        sd_journal *j = NULL;
-        bool found = false;
-
-        if (now >= window + USEC_PER_SEC) {
-                window = now;
-                waited = 0;
-        }
-        wait = wait && waited < OOM_WAIT_BUDGET;
-        if (asprintf(&needle, "/%s,", unit) < 0 || sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY) < 0)
-                return false;
-        (void) sd_journal_add_match(j, "_TRANSPORT=kernel", 0);
-        for (int round = 0; round < (wait ? 5 : 1) && !found; round++) {
-                (void) sd_journal_seek_realtime_usec(j, since_realtime);
-                while (!found && sd_journal_next(j) > 0) {
-                        const void *data;
-                        size_t len;
-
-                        if (sd_journal_get_data(j, "MESSAGE", &data, &len) < 0)
-                                continue;
-                        found = memmem(data, len, "oom_memcg=", 10) &&
-                                memmem(data, len, needle, strlen(needle));
-                }
-                if (!found && wait)
-                        (void) sd_journal_wait(j, 100 * USEC_PER_MSEC);
-        }
-        sd_journal_close(j);
-        if (wait)
-                waited += now_usec(CLOCK_MONOTONIC) - began;
-        return found;
-}
-
-/*
- * A task that sluice-result wrapped says only that it was stopped by a signal when systemd
- * stopped it at RuntimeMaxSec=; the manager's Result=timeout is the wrapper's to guess: a stop
- * signal once the run had had all its time.
- */
-static bool stopped_at_runtime_max(Instance *i, const UnitResult *res) {
-        Manager *m = i->manager;
-        usec_t max = i->task->limits.runtime_max;
-
-        if (max == USEC_INFINITY)
-                max = m->config.default_limits.runtime_max;
-        if (max == USEC_INFINITY || res->exec_code != CLD_KILLED ||
-            (res->exec_status != SIGTERM && res->exec_status != SIGKILL))
-                return false;
-        return res->exit_usec > res->start_usec && res->exit_usec - res->start_usec >= max;
-}
-
-static FailureClass classify(Instance *i, const UnitResult *res, usec_t start_realtime) {
-        const char *r = res->result;
-
-        if (!r)
-                return FAILURE_LOST;
-        if (streq(r, "oom-kill"))
-                return FAILURE_OOM;
-        if (streq(r, "timeout"))
-                return FAILURE_TIMEOUT;
-        if (streq(r, "core-dump") || res->exec_code == CLD_DUMPED)
-                return FAILURE_CORE_DUMP;
-        if (stopped_at_runtime_max(i, res))
-                return FAILURE_TIMEOUT;
-        if (i->run->memory_max != UINT64_MAX) {
-                bool sigkill = (res->exec_code == CLD_KILLED && res->exec_status == SIGKILL) ||
-                               (res->exec_code == CLD_EXITED && res->exec_status == 128 + SIGKILL);
-                if (killed_at_memory_max(i->unit, start_realtime, sigkill))
-                        return FAILURE_OOM;
-        }
-        if (streq(r, "signal") || res->exec_code == CLD_KILLED)
-                return FAILURE_SIGNAL;
-        return FAILURE_EXIT_CODE;
-}
-
-/* "exit-code (status 3)", "signal (SIGTERM)", "oom-kill (MemoryMax=64M)": the reason kept for
- * the CLI and notifications. */
-static char *describe(Instance *i, FailureClass c, const UnitResult *res) {
-        char size[32], *s = NULL;
-        int r;
-
-        if (c == FAILURE_OOM)
-                r = asprintf(&s, "oom-kill (MemoryMax=%s)",
-                             format_size(size, sizeof(size), i->run->memory_max));
-        else if (c == FAILURE_LOST)
-                r = asprintf(&s, "lost (the unit ended while sluiced was away and left no result)");
-        else if (c == FAILURE_TIMEOUT && !streq_ptr(res->result, "timeout") &&
-                 res->exit_usec > res->start_usec) {
-                /* sluice-result saw a signal; systemd, which sent it, says timeout. */
-                char span[FORMAT_TIMESPAN_MAX];
-                r = asprintf(&s, "timeout (stopped after %s, at runtime_max)",
-                             format_timespan(span, sizeof(span),
-                                             res->exit_usec - res->start_usec));
-        }
-        else if (res->exec_code == CLD_KILLED || res->exec_code == CLD_DUMPED)
-                r = asprintf(&s, "%s (SIG%s)", strna(res->result),
-                             sigabbrev_np(res->exec_status) ?: "?");
-        else if (res->exec_code == CLD_EXITED && res->exec_status == 203)
-                /* systemd's EXIT_EXEC, which sluice-result gives too: in a list or a failure
-                 * notice, "status 203" alone sends people to systemd's documentation. */
-                r = asprintf(&s, "%s (status 203: the command could not be executed; its log "
-                             "says why)", strna(res->result));
-        else if (res->exec_code == CLD_EXITED && res->exec_status != 0)
-                r = asprintf(&s, "%s (status %d)", strna(res->result), res->exec_status);
-        else
-                r = asprintf(&s, "%s", strna(res->result));
-        return r < 0 ? NULL : s;
-}
-
-/* The output whose place (directory) was moved or removed since the run was staged; NULL. */
-static const char *lost_output_place(Instance *i) {
-        Task *task = i->task;
-        Run *run = i->run;
-
-        for (size_t k = 0; run->staged && k < task->n_outputs; k++) {
-                Target *t = task->outputs[k];
-
-                if (t->kind->stage_lost &&
-                    t->kind->stage_lost(t, run->staged[k], run->marks ? run->marks[k] : NULL))
-                        return t->name;
-        }
-        return NULL;
-}
-
-/* Whether output k of i's run is there to be committed: 1 yes, 2 it is in place already (a
- * daemon killed halfway through committing, last time), else why not, in *ret_reason. */
-static int output_ready(Instance *i, size_t k, char **ret_reason, bool *ret_lost) {
-        Target *t = i->task->outputs[k];
-        Run *run = i->run;
-        int r;
-
-        if (!t->kind->commit)
-                r = t->kind->check(t, run->outputs[k]);
-        else {
-                r = t->kind->written ? t->kind->written(t, run->staged[k]) : 1;
-                /* Only then: otherwise a run that wrote nothing would pass for one that did,
-                 * wherever an older output is there (run --force, "newer"). */
-                if (r == 0 && run->adopted && t->kind->check(t, run->outputs[k]) > 0)
-                        return 2;
-        }
-        if (r > 0)
-                return 1;
-        if (r == 0 && t->kind->stage_lost &&
-            t->kind->stage_lost(t, run->staged[k], run->marks ? run->marks[k] : NULL)) {
-                *ret_lost = true;
-                return asprintf(ret_reason, "the directory of output '%s' was moved or removed "
-                                "while it ran", t->name) < 0 ? -ENOMEM : -ENOENT;
-        }
-        if (r == 0)
-                return asprintf(ret_reason, "exited 0 but did not write output '%s'",
-                                t->name) < 0 ? -ENOMEM : -ENOENT;
-        errno = -r;
-        return asprintf(ret_reason, "cannot read output '%s': %m", t->name) < 0 ? -ENOMEM : r;
-}
-
-/* Moves every staged output into place, once all of them are there: a run that misses one
- * commits none, so nothing downstream starts on a failed run. The reason on failure, and with
- * *ret_lost set when an output's directory was moved or removed while the run wrote in it. */
-static int commit_outputs(Instance *i, char **ret_reason, bool *ret_lost) {
-        Task *task = i->task;
-        Run *run = i->run;
-        _cleanup_free_ int *ready = calloc(task->n_outputs ?: 1, sizeof(int));
-
-        if (!ready)
-                return -ENOMEM;
-        for (size_t k = 0; k < task->n_outputs; k++) {
-                /* Confirmed already (confirm.c): a server holds it. */
-                if (task->outputs[k]->kind->confirm)
-                        continue;
-                ready[k] = output_ready(i, k, ret_reason, ret_lost);
-                if (ready[k] < 0)
-                        return ready[k];
-        }
-        /* A rename that would fail for a later output must not leave an earlier one moved. */
-        for (size_t k = 0; k < task->n_outputs; k++) {
-                Target *t = task->outputs[k];
-                int r;
-
-                if (ready[k] != 1 || !t->kind->placeable)
-                        continue;
-                r = t->kind->placeable(t, run->outputs[k]);
-                if (r < 0) {
-                        errno = -r;
-                        return asprintf(ret_reason, "cannot move output '%s' into place: %m",
-                                        t->name) < 0 ? -ENOMEM : r;
-                }
-        }
-        for (size_t k = 0; k < task->n_outputs; k++) {
-                Target *t = task->outputs[k];
-                int r;
-
-                if (ready[k] != 1 || !t->kind->commit)
-                        continue;
-                r = t->kind->commit(t, run->staged[k], run->outputs[k]);
-                if (r < 0) {
-                        errno = -r;
-                        return asprintf(ret_reason, "cannot move output '%s' into place: %m",
-                                        t->name) < 0 ? -ENOMEM : r;
-                }
-        }
-        return 0;
-}
-
 static bool unit_succeeded(const UnitResult *res) {
         return res->result && streq(res->result, "success") && res->exec_code == CLD_EXITED &&
                res->exec_status == 0;
@@ -988,7 +758,7 @@ void executor_finish_with(Manager *m, Instance *i, const UnitResult *res, const 
         FailureClass class = FAILURE_OUTPUT;
         bool lost = false;
 
-        if (ok && commit_outputs(i, &reason, &lost) < 0)
+        if (ok && outputs_commit(i, &reason, &lost) < 0)
                 ok = false;
         if (ok)
                 publish_confirmed(m, i, confirmed);
@@ -997,15 +767,15 @@ void executor_finish_with(Manager *m, Instance *i, const UnitResult *res, const 
                 discard_staged(i);
                 if (!reason) {
                         /* Without a start time, the last hour is plenty for a kernel line. */
-                        class = classify(i, res,
+                        class = failure_classify(i, res,
                                          res->start_usec ?: now_usec(CLOCK_REALTIME) -
                                                                     USEC_PER_HOUR);
-                        reason = describe(i, class, res);
+                        reason = failure_describe(i, class, res);
                 }
                 /* A task that opens its output by path when its directory has gone fails
                  * ("Directory nonexistent"), and is no more to blame than one that exits 0. */
                 if (!lost && class == FAILURE_EXIT_CODE && reason) {
-                        const char *name = lost_output_place(i);
+                        const char *name = outputs_lost_place(i);
                         char *more = NULL;
 
                         if (name && asprintf(&more, "%s, after the directory of output '%s' "
