@@ -94,6 +94,24 @@ static int known_state(Demand *d, unsigned depth, const Instance *i, const char 
         }
 }
 
+/* The same, with note added to its detail. */
+static int known_state_noted(Demand *d, unsigned depth, const Instance *i, const char *subject,
+                             const char *note) {
+        DemandStep *last;
+        char *detail;
+        int r;
+
+        r = known_state(d, depth, i, subject);
+        if (r <= 0)
+                return r;
+        last = &d->steps[d->n_steps - 1];
+        if (asprintf(&detail, "%s%s", last->detail, note) < 0)
+                return -ENOMEM;
+        free(last->detail);
+        last->detail = detail;
+        return r;
+}
+
 static int walk(Manager *m, Demand *d, Task *task, const Binding *b, unsigned depth, bool act,
                 bool force);
 
@@ -173,8 +191,14 @@ static int walk(Manager *m, Demand *d, Task *task, const Binding *b, unsigned de
         if (i && (i->state == INSTANCE_QUEUED || i->state == INSTANCE_STARTING ||
                   i->state == INSTANCE_RUNNING))
                 return known_state(d, depth, i, subject);
-        if (!force && evaluate_outputs_complete(task, b))
+        if (!force && evaluate_outputs_complete(task, b)) {
+                /* A forced run of it failed, or is retrying: `list` says so, and so must this,
+                 * though the outputs of an earlier run are there. */
+                if (i && !act && (i->state == INSTANCE_FAILED || i->state == INSTANCE_RETRY))
+                        return known_state_noted(d, depth, i, subject,
+                                                 "; its outputs are there, from an earlier run");
                 return step(d, depth, "complete", subject, "its outputs exist");
+        }
 
         for (size_t k = 0; k < task->n_inputs; k++) {
                 _cleanup_strv_free_ char **locs = NULL;

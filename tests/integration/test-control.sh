@@ -236,6 +236,9 @@ ctl run --force lazy -p day=1999-01-07 | grep -q "^queued" || fail "run --force 
 lazy_failed() { ctl list --state failed | grep -q "lazy .*day=1999-01-07 .*did not write output"; }
 wait_for 30 "the forced run that wrote nothing to fail" lazy_failed
 [ "$(cat "$WORK/lazy/1999-01-07.txt")" = old ] || fail "the old output was replaced"
+# why says what list says, though the old output makes it look complete.
+ctl why lazy -p day=1999-01-07 | grep -q "^failed .*did not write output .*its outputs are there, from an earlier run" ||
+    fail "why of a failed forced run: $(ctl why lazy -p day=1999-01-07)"
 # reset-failed forgets systemd's failed unit too, as systemctl reset-failed would.
 report2=$(unit report 1999-01-02)
 systemctl --user is-failed -q "$report2" || fail "the failed report's unit is not failed: nothing tested"
