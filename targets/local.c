@@ -630,6 +630,14 @@ static void local_check_output(Target *t, const char *producer, Diag *d) {
                                          "after each run, and a rescan then runs the task "
                                          "again; leave 'complete' out",
                              t->name, producer);
+        else if (LOCAL(t)->policy == LOCAL_FLAG)
+                diag_warning(d, t->line, "target '%s' is the output of task '%s': with complete "
+                                         "= \"flag:%s\" it counts only once '%s' is in its "
+                                         "directory, which sluiced does not write; unless the "
+                                         "task writes it there itself, its readers never run "
+                                         "and every start-up scan runs the task again; leave "
+                                         "'complete' out",
+                             t->name, producer, LOCAL(t)->flag, LOCAL(t)->flag);
 }
 
 static void local_done(Target *t) {
