@@ -38,6 +38,17 @@ int ctl_connect(const CtlOptions *o, sd_bus **ret) {
         return 0;
 }
 
+int ctl_daemon_config_dir(const CtlOptions *o, char **ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        r = o->user ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
+        if (r < 0)
+                return r;
+        return sd_bus_get_property_string(bus, ctl_bus_name(), SLUICE_BUS_PATH,
+                                          SLUICE_BUS_INTERFACE, "ConfigDirectory", NULL, ret);
+}
+
 int ctl_report(const char *what, int r, const sd_bus_error *e) {
         if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
                 fprintf(stderr, "sluicectl: no sluiced answers as %s on the %s bus (%s)\n",

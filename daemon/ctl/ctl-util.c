@@ -35,6 +35,9 @@ int ctl_load_pipelines(const CtlOptions *o, CtlPipelines *ret) {
         if (r > 0)
                 fprintf(stderr, "sluicectl: %d pipeline file(s) in %s have errors and are left "
                                 "out\n", r, dir);
+        if (r < 0 && !o->config_dir_given)
+                fprintf(stderr, "sluicectl: no sluiced answered%s to say where its files are; "
+                                "give them with -C DIR\n", o->user ? " on the user bus" : "");
         return r < 0 ? r : 0;
 }
 

@@ -80,13 +80,14 @@ static const struct {
         const char *name;
         int (*run)(const CtlOptions *o, int argc, char *argv[]);
         const char *usage;      /* for `sluicectl VERB --help` */
+        bool files;             /* reads the pipeline files: the daemon's, without -C */
 } verbs[] = {
         { "check", verb_check, "check [-q] [-C DIR] [FILE...]\n"
           "Validate pipeline files (default: DIR/pipelines.d/*.conf) and sluiced.conf, without a\n"
-          "daemon; every problem as file:line: message." },
+          "daemon; every problem as file:line: message.", true },
         { "graph", verb_graph, "graph [-a] [-C DIR] TASK -p NAME=VALUE...  |  graph --dot\n"
           "The dependency tree of one task instance from the files that exist now, or every\n"
-          "pipeline as a Graphviz graph." },
+          "pipeline as a Graphviz graph.", true },
         { "status", verb_status, "status [--user] [--json]\n"
           "Counts of running, queued, retrying and failed instances, the pipelines, the five\n"
           "soonest retries, and the backfills in progress." },
@@ -98,7 +99,7 @@ static const struct {
         { "why", verb_why, "why [--user] [--json] TASK -p NAME=VALUE...\n"
           "Why that instance has or has not run, upstream included; changes nothing." },
         { "show", verb_show, "show [--user] [--json] [-C DIR] TASK -p NAME=VALUE...\n"
-          "That instance: its unit, its state and inputs (as why says), and its runs." },
+          "That instance: its unit, its state and inputs (as why says), and its runs.", true },
         { "retry", verb_retry, "retry [--user] [--json] TASK -p NAME=VALUE...\n"
           "Run a failed instance (or one waiting to retry) again now, as a new series." },
         { "cancel", verb_cancel, "cancel [--user] [--json] TASK -p NAME=VALUE...\n"
@@ -119,9 +120,9 @@ static const struct {
           "Validate the pipeline files, then have the daemon reload them; a file with errors\n"
           "keeps its running version (exit status 1)." },
         { "history", verb_history, "history [-C DIR] [--json] [TASK [-p NAME=VALUE...]] [--since WHEN]\n"
-          "Past runs from the journal: result, duration, CPU, peak memory, memory limit." },
+          "Past runs from the journal: result, duration, CPU, peak memory, memory limit.", true },
         { "logs", verb_logs, "logs [-C DIR] TASK -p NAME=VALUE... [-f]\n"
-          "What that instance's runs wrote, from the journal; -f follows." },
+          "What that instance's runs wrote, from the journal; -f follows.", true },
 };
 
 /* `sluicectl VERB --help`: that verb's usage; 0 when VERB is none. */
@@ -176,6 +177,7 @@ int main(int argc, char *argv[]) {
                         break;
                 case 'C':
                         arg_options.config_dir = optarg;
+                        arg_options.config_dir_given = true;
                         break;
                 case 'q':
                         arg_options.quiet = true;
@@ -238,6 +240,13 @@ int main(int argc, char *argv[]) {
         }
         for (size_t k = 0; k < ELEMENTSOF(verbs); k++)
                 if (streq(argv[optind], verbs[k].name)) {
+                        _cleanup_free_ char *dir = NULL;
+
+                        /* The files of the daemon that answers, as reload does: a user
+                         * daemon's are rarely where a system one's are. */
+                        if (verbs[k].files && !arg_options.config_dir_given &&
+                            ctl_daemon_config_dir(&arg_options, &dir) >= 0)
+                                arg_options.config_dir = dir;
                         r = verbs[k].run(&arg_options, argc - optind - 1, argv + optind + 1);
                         strv_free(arg_options.params);
                         return r;

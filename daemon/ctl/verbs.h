@@ -18,8 +18,12 @@ typedef struct CtlOptions {
         bool no_wait;           /* backfill --no-wait */
         const char *cancel;     /* backfill --cancel ID */
         const char *config_dir;
+        bool config_dir_given;  /* -C: else the running daemon's, where one answers */
         char **params;          /* --param NAME=VALUE, in order */
 } CtlOptions;
+
+/* The configuration directory of the daemon answering on o's bus, quietly; <0 when none does. */
+int ctl_daemon_config_dir(const CtlOptions *o, char **ret);
 
 /* Each returns a process exit status. */
 int verb_check(const CtlOptions *o, int argc, char *argv[]);

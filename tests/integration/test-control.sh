@@ -99,6 +99,11 @@ wait_for 30 "the retried report" attempts_are 1999-01-02 2
 # graph marks what the daemon is doing with each instance of the tree.
 failed_in_graph() { local g; g=$(ctl graph report -p day=1999-01-02); grep -q "{sluiced: failed}" <<<"$g"; }
 wait_for 30 "graph to show the live state" failed_in_graph
+# Without -C, the commands that read the pipeline files read the daemon's, wherever it is.
+"$SLUICECTL" --user graph report -p day=1999-01-02 | grep -q "{sluiced: failed}" ||
+    fail "graph without -C: $("$SLUICECTL" --user graph report -p day=1999-01-02 2>&1)"
+shown=$("$SLUICECTL" --user show report -p day=1999-01-02 2>&1)
+grep -q "^failed" <<<"$shown" || fail "show without -C: $shown"
 set +e
 ctl retry report -p day=1999-01-01 2>"$WORK/err"; rc=$?
 set -e
