@@ -117,6 +117,8 @@ static char **run_fields(Instance *i) {
         (void) strv_extendf(&f, "SLUICE_TASK=%s", i->task->name);
         (void) strv_extendf(&f, "SLUICE_INSTANCE=%s", i->id);
         (void) strv_extendf(&f, "SLUICE_UNIT=%s", i->unit);
+        /* Whose: another daemon on the host may run a pipeline of the same name. */
+        (void) strv_extendf(&f, "SLUICE_CONFIG_DIRECTORY=%s", i->manager->config_dir);
         if (i->run) {
                 (void) strv_extendf(&f, "SLUICE_RUN_ID=%s", i->run->id_str);
                 (void) strv_extendf(&f, "SLUICE_ATTEMPT=%u", i->run->attempt);

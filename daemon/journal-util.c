@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "journal-util.h"
 #include "log.h"
@@ -93,4 +95,15 @@ int journal_match_runs(sd_journal *j, const char *pipeline, const char *task, co
         if (r >= 0 && task)
                 r = add_match(j, "SLUICE_TASK", task);
         return r;
+}
+
+bool journal_entry_of_config(sd_journal *j, const char *config_dir) {
+        char dir[PATH_MAX];
+        struct stat a, b;
+
+        journal_field(j, "SLUICE_CONFIG_DIRECTORY", dir, sizeof(dir));
+        if (!dir[0] || !config_dir || streq(dir, config_dir))
+                return true;
+        return stat(dir, &a) == 0 && stat(config_dir, &b) == 0 && a.st_dev == b.st_dev &&
+               a.st_ino == b.st_ino;
 }

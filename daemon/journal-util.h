@@ -2,6 +2,7 @@
 /* Reading the journal, for sluicectl history/logs and the dashboard alike */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <systemd/sd-journal.h>
 
@@ -35,6 +36,10 @@ typedef enum JournalEntryKind {
  * entry when it is busy, so a task's last lines can come up to this much after that. */
 #define JOURNAL_END_SLACK (1 * 1000000ULL)
 JournalEntryKind journal_entry_kind(sd_journal *j, const char *unit);
+/* Whether the current entry is of the daemon whose configuration directory is config_dir (by
+ * SLUICE_CONFIG_DIRECTORY, the same path or the same directory): daemons on one host may run
+ * pipelines of the same name. Entries from before that field are taken, as they were. */
+bool journal_entry_of_config(sd_journal *j, const char *config_dir);
 /* Matches the daemon's run-finished entries; of one task when task is set, of one instance when
  * unit is. */
 int journal_match_runs(sd_journal *j, const char *pipeline, const char *task, const char *unit);

@@ -111,8 +111,12 @@ json_object *web_history(Web *w, struct MHD_Connection *c, const char **ret_erro
         }
         a = json_object_new_array();
         while (json_object_array_length(a) < limit && sd_journal_previous(j) > 0) {
-                json_object *o = json_object_new_object();
+                json_object *o;
                 uint64_t t = 0;
+
+                if (!journal_entry_of_config(j, w->manager->config_dir))
+                        continue;
+                o = json_object_new_object();
 
                 (void) sd_journal_get_realtime_usec(j, &t);
                 json_object_object_add(o, "finished_usec", json_object_new_uint64(t));

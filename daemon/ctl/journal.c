@@ -135,7 +135,7 @@ int verb_history(const CtlOptions *o, int argc, char *argv[]) {
         _cleanup_(ctl_pipelines_done) CtlPipelines p = {};
         _cleanup_free_ char *id = NULL, *unit = NULL;
         sd_journal *j = NULL;
-        bool first = true, color = ctl_colors();
+        bool first = true, color = ctl_colors(), own = true;
         uint64_t since = 0;
         unsigned n = 0;
         int r;
@@ -172,6 +172,7 @@ int verb_history(const CtlOptions *o, int argc, char *argv[]) {
                 /* A task named alone: of this configuration's pipelines, as without a task. */
                 if (r >= 0 && !slash)
                         r = match_own_pipelines(o, j);
+                own = !slash;
         } else {
                 r = journal_match_runs(j, NULL, NULL, NULL);
                 if (r >= 0)
@@ -201,6 +202,8 @@ int verb_history(const CtlOptions *o, int argc, char *argv[]) {
                 _cleanup_free_ char *shown = NULL;
                 uint64_t t = 0;
 
+                if (own && !journal_entry_of_config(j, o->config_dir))
+                        continue;
                 (void) sd_journal_get_realtime_usec(j, &t);
                 journal_field(j, "SLUICE_PIPELINE", pipeline, sizeof(pipeline));
                 journal_field(j, "SLUICE_TASK", task, sizeof(task));

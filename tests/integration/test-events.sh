@@ -218,6 +218,16 @@ others_logged() { journal_has MESSAGE_ID=f1220f814d0a400e8db049236917e2c7 "SLUIC
 wait_for 10 "the other daemon's run in the journal" others_logged
 ! "$SLUICECTL" --user -C "$WORK/config" history plain | grep -q "other$PIPELINE" ||
     fail "history of a task named alone shows another pipeline's run"
+# ...nor another daemon's run of a pipeline of the same name (its own configuration directory).
+printf '%s\n' MESSAGE_ID=f1220f814d0a400e8db049236917e2c7 \
+    "MESSAGE=sluice-$PIPELINE-plain@y.service succeeded" "SLUICE_PIPELINE=$PIPELINE" \
+    SLUICE_TASK=plain SLUICE_INSTANCE=samename SLUICE_RESULT=success \
+    SLUICE_CONFIG_DIRECTORY=/nonexistent/other-daemon | logger --journald
+samename_logged() { journal_has MESSAGE_ID=f1220f814d0a400e8db049236917e2c7 SLUICE_INSTANCE=samename; }
+wait_for 10 "the same-named pipeline's run in the journal" samename_logged
+hist=$("$SLUICECTL" --user -C "$WORK/config" history)
+! grep -q samename <<<"$hist" || fail "history shows another daemon's run of a same-named pipeline"
+grep -q "$PIPELINE/plain  *$today  *success" <<<"$hist" || fail "history lost its own runs: $hist"
 [ ! -e "$WORK/out/plain/2001-01-01" ] || fail "the start-up scan went past lookback = 30d"
 # ...but an event is always acted on, however old its instance.
 echo again > "$WORK/plain/2001-01-01.csv"
