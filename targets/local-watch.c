@@ -62,6 +62,9 @@ typedef struct QuietFile {
         sd_event_source *timer;
         usec_t settle;          /* how long unchanged counts as done */
         bool writing;           /* created under "close": not there until closed or settled */
+        bool found;             /* by a scan, changed last before the watching began, and no
+                                 * event since: once settled, what a start-up scan finds (the
+                                 * look-back window applies), not an arrival */
         dev_t dev;              /* of a file seen created: an O_TMPFILE's close names only */
         ino_t ino;              /* these (tmpfile_closed) */
         UT_hash_handle hh;
@@ -487,8 +490,18 @@ void local_watch_quiet_pending(LocalTarget *lt, const char *path, const Binding 
                                usec_t mtime) {
         LocalState *s = lt->target.host ? lt->target.host->kind_state[TARGET_KIND_PATH] : NULL;
 
-        if (s)
+        QuietFile *q;
+
+        if (!s)
+                return;
+        q = quiet_find(s, lt, path);
+        if (q) {
                 (void) quiet_touch(s, lt, path, b, mtime, local_settle(lt), false);
+                return;
+        }
+        q = quiet_touch(s, lt, path, b, mtime, local_settle(lt), false);
+        if (q)
+                q->found = mtime < s->created;
 }
 
 void local_watch_writing_pending(LocalTarget *lt, const char *path, usec_t changed,
@@ -496,8 +509,17 @@ void local_watch_writing_pending(LocalTarget *lt, const char *path, usec_t chang
         LocalState *s = lt->target.host ? lt->target.host->kind_state[TARGET_KIND_PATH] : NULL;
         _cleanup_(binding_freep) Binding *b = NULL;
 
-        if (s && template_match(lt->target.template, path, &b) > 0)
+        QuietFile *q;
+
+        if (!s || template_match(lt->target.template, path, &b) <= 0)
+                return;
+        if (quiet_find(s, lt, path)) {
                 (void) quiet_touch(s, lt, path, b, changed, settle, true);
+                return;
+        }
+        q = quiet_touch(s, lt, path, b, changed, settle, true);
+        if (q)
+                q->found = changed < s->created;
 }
 
 /* A file being written whose target stopped (its pipeline rebuilt by a reload) stays known as
@@ -541,6 +563,7 @@ static int on_quiet(sd_event_source *source, uint64_t usec, void *userdata) {
         _cleanup_(binding_freep) Binding *b = NULL;
         _cleanup_free_ char *path = NULL;
         struct stat st;
+        bool fresh;
 
         if (stat(q->path, &st) < 0) {
                 quiet_free(s, q);
@@ -572,6 +595,7 @@ static int on_quiet(sd_event_source *source, uint64_t usec, void *userdata) {
         /* Gone from the list first: while listed as being written it does not count. */
         b = TAKE_PTR(q->binding);
         path = TAKE_PTR(q->path);
+        fresh = !q->found;
         quiet_free(s, q);
         if (!lt) {
                 orphan_settled(s, path);
@@ -580,7 +604,7 @@ static int on_quiet(sd_event_source *source, uint64_t usec, void *userdata) {
         if (local_complete(lt, path) <= 0)
                 return 0;
         s->host->event_usec = now_usec(CLOCK_MONOTONIC);
-        target_hint(&lt->target, b, true);
+        target_hint(&lt->target, b, fresh);
         return 0;
 }
 
@@ -645,7 +669,10 @@ static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_even
                 return;
         }
         if (lt->policy == LOCAL_QUIET) {
-                quiet_touch(s, lt, path, b, now_usec(CLOCK_REALTIME), local_settle(lt), false);
+                QuietFile *q = quiet_touch(s, lt, path, b, now_usec(CLOCK_REALTIME),
+                                           local_settle(lt), false);
+                if (q)
+                        q->found = false;       /* written to while watched: an arrival */
                 return;
         }
         if (ev->mask & IN_CREATE) {
@@ -669,6 +696,7 @@ static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_even
                         if (q) {
                                 q->dev = st.st_dev;
                                 q->ino = st.st_ino;
+                                q->found = false;
                         }
                 }
                 return;

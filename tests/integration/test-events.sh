@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 
 install_pipeline "$(dirname "$0")/events.conf.in"
-mkdir -p "$WORK"/{moved,movedj,mkey,quiet,flagged/2026-11-27,plain,newer,failing,join}
+mkdir -p "$WORK"/{moved,movedj,mkey,quiet,qday,flagged/2026-11-27,plain,newer,failing,join}
 # Present at start-up: one day inside the look-back window, one far outside it.
 today=$(date -u +%F)
 echo recent > "$WORK/plain/$today.csv"
@@ -18,6 +18,9 @@ echo ancient > "$WORK/plain/2001-01-01.csv"
 # Written just before start-up under a quiet period: no event will come for it, so the
 # start-up scan must wait out the rest of its period rather than pass it over.
 echo early > "$WORK/quiet/0.log"
+# ...and the same for a day inside the look-back window and one far outside it.
+echo early > "$WORK/qday/$today.log"
+echo early > "$WORK/qday/2001-01-01.log"
 # Being written as the daemon starts, under "close": the start-up scan must not take it as it
 # is, but wait for its writer to close it.
 echo a3 > "$WORK/join/3.a"
@@ -229,6 +232,10 @@ hist=$("$SLUICECTL" --user -C "$WORK/config" history)
 ! grep -q samename <<<"$hist" || fail "history shows another daemon's run of a same-named pipeline"
 grep -q "$PIPELINE/plain  *$today  *success" <<<"$hist" || fail "history lost its own runs: $hist"
 [ ! -e "$WORK/out/plain/2001-01-01" ] || fail "the start-up scan went past lookback = 30d"
+# ...nor once a quiet period it found running has passed: still a start-up find, not an arrival.
+wait_for 30 "today's quiet-period instance" test -f "$WORK/out/qday/$today"
+"$SLUICECTL" --user -C "$WORK/config" why qday -p day=2001-01-01 | grep -q "^ready" ||
+    fail "a quiet-period file found at start-up went past lookback: $("$SLUICECTL" --user -C "$WORK/config" why qday -p day=2001-01-01)"
 # ...but an event is always acted on, however old its instance.
 echo again > "$WORK/plain/2001-01-01.csv"
 wait_for 30 "the old instance after a new arrival" test -f "$WORK/out/plain/2001-01-01"
