@@ -66,9 +66,17 @@ int ctl_report(const char *what, int r, const sd_bus_error *e) {
                         what);
                 return EXIT_REFUSED;
         }
-        /* The daemon's words may quote a parameter as given. */
-        fprintf(stderr, "sluicectl: %s: %s\n", what,
-                e && e->message ? ctl_shown(e->message) : strerror(-r));
+        if (!e || !e->message)
+                fprintf(stderr, "sluicectl: %s: %s\n", what, strerror(-r));
+        /* The daemon's words may quote a parameter as given: each of its lines escaped. */
+        for (const char *l = e ? e->message : NULL; l; ) {
+                const char *nl = strchr(l, '\n');
+                _cleanup_free_ char *line = strndup(l, nl ? (size_t) (nl - l) : strlen(l));
+
+                if (line)
+                        fprintf(stderr, "sluicectl: %s: %s\n", what, ctl_shown(line));
+                l = nl ? nl + 1 : NULL;
+        }
         return sd_bus_error_has_name(e, SD_BUS_ERROR_INVALID_ARGS) ? EXIT_USAGE : EXIT_REFUSED;
 }
 

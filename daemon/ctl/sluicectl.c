@@ -189,6 +189,20 @@ int main(int argc, char *argv[]) {
                                                 "which no task parameter can hold\n");
                                 return 2;
                         }
+                        /* The last would win, silently: one instance has one value each. */
+                        STRV_FOREACH(prev, arg_options.params) {
+                                size_t n = strcspn(optarg, "=");
+
+                                if (optarg[n] == '=' && strneq(*prev, optarg, n + 1)) {
+                                        _cleanup_free_ char *name = strndup(optarg, n);
+                                        _cleanup_free_ char *shown =
+                                                name ? display_escape(name) : NULL;
+
+                                        fprintf(stderr, "sluicectl: --param %s is given twice\n",
+                                                shown ?: name ?: "");
+                                        return 2;
+                                }
+                        }
                         if (strv_extend(&arg_options.params, optarg) < 0)
                                 return 2;
                         break;

@@ -89,6 +89,20 @@ set -e
 [ $rc = 3 ] && grep -q "no sluiced answers as org.sluice.nobody on the user bus (one started with --bus-name: set SLUICE_BUS_NAME" "$WORK/err" ||
     fail "no daemon: rc $rc, $(cat "$WORK/err")"
 
+# A parameter given twice is refused, not the last taken; the daemon's refusal of several
+# problems says each on a line of its own.
+set +e
+ctl why report -p day=1999-01-01 -p day=1999-01-02 2>"$WORK/err"; rc=$?
+set -e
+[ $rc = 2 ] && grep -q "^sluicectl: --param day is given twice" "$WORK/err" ||
+    fail "a parameter given twice: rc $rc, $(cat "$WORK/err")"
+set +e
+ctl why report -p date=1999-01-01 2>"$WORK/err"; rc=$?
+set -e
+[ $rc = 2 ] && grep -q "has no parameter 'date'$" "$WORK/err" &&
+    grep -q "^sluicectl: why: task 'report' needs --param day=VALUE" "$WORK/err" ||
+    fail "a wrong parameter's refusal: rc $rc, $(cat "$WORK/err")"
+
 # A failure: listed with its reason; retry runs it again at once.
 printf 'x\n' > "$WORK/raw/1999-01-02.log"
 failed_listed() { ctl list --state failed | grep -q "report .*day=1999-01-02 .*exit-code (status 4)"; }
