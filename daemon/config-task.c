@@ -587,9 +587,9 @@ static void parse_task_in(Loader *l, const config_setting_t *s, size_t index) {
                 diag_error(d, task->line, "%s'inputs' is missing: a task runs when its inputs "
                                           "arrive",
                            subject);
-        else if (m)     /* mappings are checked against the outputs' parameters */
+        else            /* mappings are checked against the outputs' parameters, if whole */
                 parse_inputs(l, task, inputs, subject,
-                             task->n_outputs == (size_t) config_setting_length(m));
+                             m && task->n_outputs == (size_t) config_setting_length(m));
         /* The command line refers to the parameters, inputs and outputs read above: checked
          * whenever those loaded (a program given without its path included), so that one
          * pass shows every problem of the task. */
