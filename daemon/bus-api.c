@@ -146,21 +146,13 @@ static int append_instance(sd_bus_message *reply, Instance *i) {
                                      i->attempts, (uint64_t) i->wake_realtime, reason);
 }
 
-/* An instance some of whose inputs are there and others not, as the waiting index knows it: a
- * cache, so what has become complete or is acted on meanwhile is left out here. */
-static int append_waiting(Manager *m, Task *task, const char *id, const Binding *b,
-                          const MissingInput *missing, size_t n, void *userdata) {
-        _cleanup_free_ char *unit = NULL, *params = NULL, *reason = NULL;
+/* An instance some of whose inputs are there and others not, as the waiting index knows it. */
+static int append_waiting(Task *task, const char *unit, const Binding *b, const char *reason,
+                          void *userdata) {
+        _cleanup_free_ char *params = NULL;
         sd_bus_message *reply = userdata;
 
-        if (task_unit_name(task, id, &unit) < 0)
-                return -ENOMEM;
-        if (manager_find_instance(m, unit) || evaluate_outputs_complete(task, b))
-                return 0;
         (void) task_params_to_string(task, b, &params);
-        if (asprintf(&reason, "%zu input(s) not there yet: %s%s", n, missing[0].location,
-                     n > 1 ? ", ..." : "") < 0)
-                return -ENOMEM;
         return sd_bus_message_append(reply, "(sssssuts)", task->pipeline->name, task->name,
                                      strempty(params), "waiting", unit, 0, (uint64_t) 0, reason);
 }
@@ -180,7 +172,7 @@ static int method_list_instances(sd_bus_message *msg, void *userdata, sd_bus_err
                 r = append_instance(reply, i);
         }
         if (r >= 0)
-                r = waiting_foreach(m, append_waiting, reply);
+                r = waiting_foreach_shown(m, NULL, append_waiting, reply);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)

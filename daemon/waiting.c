@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "evaluate.h"
 #include "util/hash.h"
 #include "waiting.h"
 
@@ -103,6 +104,30 @@ int waiting_foreach(Manager *m, waiting_func f, void *userdata) {
         HASH_ITER(hh, m->waiting, w, tmp) {
                 int r = f(m, w->task, strchr(w->key, '\t') + 1, w->binding, w->missing, w->n,
                           userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int waiting_foreach_shown(Manager *m, const Task *task, waiting_shown_func f, void *userdata) {
+        Waiting *w, *tmp;
+
+        HASH_ITER(hh, m->waiting, w, tmp) {
+                _cleanup_free_ char *unit = NULL, *reason = NULL;
+                int r;
+
+                if (task && w->task != task)
+                        continue;
+                if (task_unit_name(w->task, strchr(w->key, '\t') + 1, &unit) < 0)
+                        return -ENOMEM;
+                if (manager_find_instance(m, unit) ||
+                    evaluate_outputs_complete(w->task, w->binding))
+                        continue;
+                if (asprintf(&reason, "%zu input(s) not there yet: %s%s", w->n,
+                             w->missing[0].location, w->n > 1 ? ", ..." : "") < 0)
+                        return -ENOMEM;
+                r = f(w->task, unit, w->binding, reason, userdata);
                 if (r < 0)
                         return r;
         }

@@ -30,6 +30,12 @@ void waiting_forget(Manager *m, const Task *task, const char *id);
 typedef int (*waiting_func)(Manager *m, Task *task, const char *id, const Binding *b,
                             const MissingInput *missing, size_t n, void *userdata);
 int waiting_foreach(Manager *m, waiting_func f, void *userdata);
+/* Those of task (NULL: of every task) to show as waiting: the index is a cache, so what has
+ * become complete or is acted on meanwhile is left out. unit: the instance's unit name;
+ * reason: "N input(s) not there yet: <first>". */
+typedef int (*waiting_shown_func)(Task *task, const char *unit, const Binding *b,
+                                  const char *reason, void *userdata);
+int waiting_foreach_shown(Manager *m, const Task *task, waiting_shown_func f, void *userdata);
 void waiting_clear(Manager *m);
 /* Before p goes: keyed by task pointer, an entry of a freed task could match a new one. */
 void waiting_drop_pipeline(Manager *m, const Pipeline *p);

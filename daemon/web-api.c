@@ -15,6 +15,7 @@
 #include "log.h"
 #include "sluice-config.h"
 #include "util/strv.h"
+#include "waiting.h"
 #include "web-internal.h"
 
 #define WEB_COUNT_TTL (15 * USEC_PER_SEC)
@@ -61,6 +62,19 @@ static json_object *instance_json(const Instance *i) {
         return o;
 }
 
+static int count_waiting(Task *task, const char *unit, const Binding *b, const char *reason,
+                         void *userdata) {
+        (*(unsigned *) userdata)++;
+        return 0;
+}
+
+unsigned web_waiting_count(Manager *m) {
+        unsigned n = 0;
+
+        (void) waiting_foreach_shown(m, NULL, count_waiting, &n);
+        return n;
+}
+
 json_object *web_status(Web *w) {
         Manager *m = w->manager;
         json_object *o = json_object_new_object(), *a;
@@ -75,6 +89,7 @@ json_object *web_status(Web *w) {
         put_u64(o, "queued", m->n_queued);
         put_u64(o, "retrying", m->n_retrying);
         put_u64(o, "failed", m->n_failed);
+        put_u64(o, "waiting", web_waiting_count(m));
         put_u64(o, "runs_succeeded", m->n_runs_ok);
         put_u64(o, "runs_failed", m->n_runs_failed);
         put_u64(o, "max_parallel", m->config.max_parallel);
@@ -275,7 +290,7 @@ static json_object *names_of(Target **targets, size_t n) {
         return a;
 }
 
-static json_object *task_json(Web *w, Task *task, const unsigned *counts) {
+static json_object *task_json(Web *w, Task *task, const unsigned *counts, unsigned waiting) {
         json_object *o = json_object_new_object(), *a, *c;
         WebCount *done = complete_instances(w, task, false);
 
@@ -293,6 +308,7 @@ static json_object *task_json(Web *w, Task *task, const unsigned *counts) {
         put_u64(c, "complete", done ? done->complete : 0);
         for (InstanceState s = 0; s < _INSTANCE_STATE_MAX; s++)
                 put_u64(c, instance_state_to_string(s), counts[s]);
+        put_u64(c, "waiting", waiting);
         json_object_object_add(o, "counts", c);
         json_object_object_add(o, "complete_capped",
                                json_object_new_boolean(done && done->capped));
@@ -319,8 +335,33 @@ static json_object *target_json(Target *t) {
 typedef struct TaskCounts {
         const Task *task;
         unsigned counts[_INSTANCE_STATE_MAX];
+        unsigned waiting;       /* some inputs there, others not (waiting.h) */
         UT_hash_handle hh;
 } TaskCounts;
+
+static TaskCounts *task_counts(TaskCounts **by_task, const Task *task) {
+        TaskCounts *tc;
+
+        HASH_FIND_PTR(*by_task, &task, tc);
+        if (tc)
+                return tc;
+        tc = calloc(1, sizeof(*tc));
+        if (!tc)
+                return NULL;
+        tc->task = task;
+        HASH_ADD_PTR(*by_task, task, tc);
+        return tc;
+}
+
+static int count_task_waiting(Task *task, const char *unit, const Binding *b, const char *reason,
+                              void *userdata) {
+        TaskCounts *tc = task_counts(userdata, task);
+
+        if (!tc)
+                return -ENOMEM;
+        tc->waiting++;
+        return 0;
+}
 
 json_object *web_graph(Web *w) {
         Manager *m = w->manager;
@@ -330,16 +371,12 @@ json_object *web_graph(Web *w) {
         Instance *i, *itmp;
 
         HASH_ITER(hh, m->instances, i, itmp) {
-                HASH_FIND_PTR(by_task, &i->task, tc);
-                if (!tc) {
-                        tc = calloc(1, sizeof(*tc));
-                        if (!tc)
-                                break;
-                        tc->task = i->task;
-                        HASH_ADD_PTR(by_task, task, tc);
-                }
+                tc = task_counts(&by_task, i->task);
+                if (!tc)
+                        break;
                 tc->counts[i->state]++;
         }
+        (void) waiting_foreach_shown(m, NULL, count_task_waiting, &by_task);
         for (size_t k = 0; k < m->n_pipelines; k++) {
                 Pipeline *p = m->pipelines[k];
                 json_object *o = json_object_new_object(), *a;
@@ -353,7 +390,8 @@ json_object *web_graph(Web *w) {
                 for (size_t j = 0; j < p->n_tasks; j++) {
                         HASH_FIND_PTR(by_task, &p->tasks[j], tc);
                         json_object_array_add(a, task_json(w, p->tasks[j],
-                                                           tc ? tc->counts : none));
+                                                           tc ? tc->counts : none,
+                                                           tc ? tc->waiting : 0));
                 }
                 json_object_object_add(o, "tasks", a);
                 json_object_array_add(pipelines, o);
@@ -378,6 +416,30 @@ static json_object *complete_json(const char *key) {
         json_object_object_add(o, "params", a);
         put_str(o, "state", "complete");
         return o;
+}
+
+typedef struct WaitingList {
+        json_object *array;
+        unsigned long limit;
+} WaitingList;
+
+static int list_waiting(Task *task, const char *unit, const Binding *b, const char *reason,
+                        void *userdata) {
+        WaitingList *l = userdata;
+        json_object *o;
+
+        if (json_object_array_length(l->array) >= l->limit)
+                return 0;
+        o = json_object_new_object();
+        put_str(o, "pipeline", task->pipeline->name);
+        put_str(o, "task", task->name);
+        json_object_object_add(o, "params", web_params(b));
+        put_str(o, "unit", unit);
+        put_str(o, "state", "waiting");
+        put_u64(o, "attempts", 0);
+        put_str(o, "reason", reason);
+        json_object_array_add(l->array, o);
+        return 0;
 }
 
 json_object *web_instances(Web *w, struct MHD_Connection *c, unsigned *ret_code,
@@ -421,6 +483,8 @@ json_object *web_instances(Web *w, struct MHD_Connection *c, unsigned *ret_code,
                         n_held++;
                 held[n_held] = NULL;
         }
+        /* Not complete, nor held: the grid shows them beside the others. */
+        (void) waiting_foreach_shown(m, task, list_waiting, &(WaitingList){ a, limit });
         json_object_object_add(o, "instances", a);
 
         /* Newest first: parameter values that are times sort as text too. What the daemon

@@ -63,6 +63,8 @@ const char *web_arg(struct MHD_Connection *c, const char *name);
 
 /* web-api.c: the JSON of /api/status, /api/graph and /api/instances. */
 json_object *web_status(Web *w);
+/* Instances some of whose inputs are there and others not, as `sluicectl list` shows them. */
+unsigned web_waiting_count(Manager *m);
 json_object *web_graph(Web *w);
 /* NULL and *ret_code, *ret_error set when the request is wrong. */
 json_object *web_instances(Web *w, struct MHD_Connection *c, unsigned *ret_code,

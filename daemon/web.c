@@ -53,9 +53,10 @@ static void metrics(Manager *m, FILE *f) {
                    "sluice_instances{state=\"running\"} %u\n"
                    "sluice_instances{state=\"starting\"} %u\n"
                    "sluice_instances{state=\"retrying\"} %u\n"
-                   "sluice_instances{state=\"failed\"} %u\n",
+                   "sluice_instances{state=\"failed\"} %u\n"
+                   "sluice_instances{state=\"waiting\"} %u\n",
                 m->n_queued, m->n_active - m->n_starting, m->n_starting, m->n_retrying,
-                m->n_failed);
+                m->n_failed, web_waiting_count(m));
         fprintf(f, "# HELP sluice_queue_length Ready instances waiting for a slot.\n"
                    "# TYPE sluice_queue_length gauge\n"
                    "sluice_queue_length %u\n"

@@ -4,7 +4,7 @@
 // string from the daemon goes in as text, never as markup.
 'use strict';
 
-const STATES = ['complete', 'running', 'starting', 'queued', 'retrying', 'failed'];
+const STATES = ['complete', 'running', 'starting', 'queued', 'retrying', 'failed', 'waiting'];
 const state = { status: null, graph: null, task: null, unit: null, view: { x: 20, y: 20, k: 1 },
   fitted: false };
 
@@ -110,7 +110,7 @@ function drawStatus(s) {
   const c = $('counters');
   c.replaceChildren(
     ...[['running', s.running + s.starting], ['queued', s.queued], ['retrying', s.retrying],
-      ['failed', s.failed], ['runs ok', s.runs_succeeded], ['runs failed', s.runs_failed]]
+      ['failed', s.failed], ['waiting', s.waiting], ['runs ok', s.runs_succeeded], ['runs failed', s.runs_failed]]
       .map(([k, v]) => h('span', { 'data-counter': k }, h('b', {}, v), k)));
   const used = s.running + s.starting;
   $('slots').replaceChildren(h('div', {}, 'slots: ' + used + ' of ' + s.max_parallel + ' in use'),
@@ -310,7 +310,7 @@ async function refreshTask() {
     class: 'clickable', 'data-unit': i.unit, 'data-state': i.state, onclick: () => showLog(i.unit) },
   h('td', {}, instanceName(i.params)), h('td', {}, badge(i.state)), h('td', {}, i.attempts),
   h('td', {}, i.reason || (i.state === 'retrying' ? 'next try ' + fmtTime(i.wake_usec) : '')),
-  h('td', {}, actions(d.pipeline, d.task, i.params, i.state)))) : [h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'nothing queued, running or failed'))]));
+  h('td', {}, actions(d.pipeline, d.task, i.params, i.state)))) : [h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'nothing waiting, queued, running or failed'))]));
   $('task-summary').textContent = d.instances.length + ' held by the daemon, ' + d.complete_total +
     (d.complete_capped ? '+' : '') + ' complete';
   const cells = d.instances.map((i) => ({ params: i.params, state: i.state, unit: i.unit }))

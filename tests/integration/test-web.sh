@@ -24,13 +24,16 @@ targets = {
   o3   = { path = "$WORK/out3/{n}"; };
   talk = { path = "$WORK/talk/{n}"; };
   said = { path = "$WORK/said/{n}"; };
+  half = { path = "$WORK/half/{n}"; };
+  both = { path = "$WORK/both/{n}"; };
 };
 tasks = (
   { name = "copy"; inputs = [ "raw" ]; outputs = [ "out" ]; exec = [ "/bin/cp", "\${input}", "\${output}" ]; },
   { name = "fail"; inputs = [ "raw" ]; outputs = [ "o2" ]; exec = [ "/bin/false" ]; },
   { name = "never"; inputs = [ "down" ]; outputs = [ "o3" ]; exec = [ "/bin/true" ]; },
   { name = "chatty"; inputs = [ "talk" ]; outputs = [ "said" ]; max_parallel = 1;
-    exec = [ "/bin/sh", "-c", "for i in \$(seq 1 20); do echo \"chatty \$0 line \$i\"; done; : > \"\$1\"", "\${input}", "\${output}" ]; }
+    exec = [ "/bin/sh", "-c", "for i in \$(seq 1 20); do echo \"chatty \$0 line \$i\"; done; : > \"\$1\"", "\${input}", "\${output}" ]; },
+  { name = "pair"; inputs = [ "raw", "half" ]; outputs = [ "both" ]; exec = [ "/bin/true" ]; }
 );
 CONF
 install_pipeline "$WORK/web.conf"
@@ -43,6 +46,8 @@ ran() { get /metrics | grep -q '^sluice_runs_total{result="success"} 1$' && get 
 wait_for 30 "the runs in /metrics" ran
 m=$(get /metrics)
 grep -q '^sluice_instances{state="failed"} 1$' <<<"$m" || fail "instances: $m"
+# pair has one of its two inputs: waiting, here as in `sluicectl list`.
+grep -q '^sluice_instances{state="waiting"} 1$' <<<"$m" || fail "waiting instances: $m"
 grep -q '^sluice_event_to_start_seconds_count [1-9]' <<<"$m" || fail "latency histogram: $m"
 grep -q '^sluice_event_to_start_seconds_bucket{le="+Inf"} [1-9]' <<<"$m" || fail "histogram buckets: $m"
 polled() { get /metrics | grep -q "^sluice_target_poll_failures{pipeline=\"$PIPELINE\",target=\"down\",kind=\"url\"} [1-9]"; }
@@ -52,21 +57,25 @@ json() { python3 -c "import json, sys; j = json.load(sys.stdin); print($1)"; }
 st=$(get /api/status)
 [ "$(json 'j["runs_succeeded"], j["runs_failed"], j["failed"], j["control"], "csrf" in j' <<<"$st")" = \
     "1 1 1 False False" ] || fail "/api/status: $st"
-[ "$(json '[(p["name"], p["tasks"]) for p in j["pipelines"]]' <<<"$st")" = "[('$PIPELINE', 4)]" ] ||
+[ "$(json 'j["waiting"]' <<<"$st")" = 1 ] || fail "/api/status waiting: $st"
+[ "$(json '[(p["name"], p["tasks"]) for p in j["pipelines"]]' <<<"$st")" = "[('$PIPELINE', 5)]" ] ||
     fail "/api/status pipelines: $st"
 grep -q '^sluice_queue_length 0$' <<<"$m" && grep -q '^sluice_units_running 0$' <<<"$m" ||
     fail "queue and running gauges: $m"
 
 # The graph: tasks with their edges and instances by state; a complete one counted from disk.
 g=$(get /api/graph)
-tasks() { json '{t["name"]: (t["inputs"], t["outputs"], t["counts"]["complete"], t["counts"]["failed"]) for t in j["pipelines"][0]["tasks"]}'; }
-[ "$(tasks <<<"$g")" = "{'copy': (['raw'], ['out'], 1, 0), 'fail': (['raw'], ['o2'], 0, 1), 'never': (['down'], ['o3'], 0, 0), 'chatty': (['talk'], ['said'], 0, 0)}" ] ||
+tasks() { json '{t["name"]: (t["inputs"], t["outputs"], t["counts"]["complete"], t["counts"]["failed"], t["counts"]["waiting"]) for t in j["pipelines"][0]["tasks"]}'; }
+[ "$(tasks <<<"$g")" = "{'copy': (['raw'], ['out'], 1, 0, 0), 'fail': (['raw'], ['o2'], 0, 1, 0), 'never': (['down'], ['o3'], 0, 0, 0), 'chatty': (['talk'], ['said'], 0, 0, 0), 'pair': (['raw', 'half'], ['both'], 0, 0, 1)}" ] ||
     fail "/api/graph tasks: $(tasks <<<"$g")"
 [ "$(json '[t["producer"] for t in j["pipelines"][0]["targets"] if t["name"] == "out"]' <<<"$g")" = "['copy']" ] ||
     fail "/api/graph targets: $g"
 i=$(get "/api/instances?task=$PIPELINE/fail")
 [ "$(json '[(x["state"], x["params"], x["reason"]) for x in j["instances"]]' <<<"$i")" = \
     "[('failed', ['n=a'], 'exit-code (status 1)')]" ] || fail "/api/instances: $i"
+i=$(get "/api/instances?task=$PIPELINE/pair")
+[ "$(json '[(x["state"], x["params"], x["reason"]) for x in j["instances"]]' <<<"$i")" = \
+    "[('waiting', ['n=a'], '1 input(s) not there yet: $WORK/half/a')]" ] || fail "/api/instances waiting: $i"
 i=$(get "/api/instances?task=$PIPELINE/copy")
 [ "$(json '[x["params"] for x in j["complete"]], j["complete_total"]' <<<"$i")" = "[['n=a']] 1" ] ||
     fail "/api/instances complete: $i"
