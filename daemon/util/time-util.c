@@ -171,6 +171,11 @@ char *format_timespan(char *buf, size_t len, usec_t t) {
                 snprintf(buf, len, "infinity");
                 return buf;
         }
+        /* For people: microseconds of a second are noise, and milliseconds of a minute. */
+        if (t >= USEC_PER_MINUTE)
+                t -= t % USEC_PER_SEC;
+        else if (t >= USEC_PER_MSEC)
+                t -= t % USEC_PER_MSEC;
         buf[0] = 0;
         for (size_t i = 0; i < ELEMENTSOF(table) && n < len; i++) {
                 usec_t v = t / table[i].usec;

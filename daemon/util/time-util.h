@@ -30,7 +30,8 @@ char *format_bytes(char *buf, size_t len, uint64_t bytes);
 /* "50%", "250%": returns the per-mille value, 0 < v. */
 int parse_percent(const char *s, unsigned *ret_permille);
 
-/* Formats a span as "1h 30min 2s" into buf; returns buf. */
+/* Formats a span as "1h 30min 2s" into buf, to the second from a minute up and to the
+ * millisecond from a millisecond up; returns buf. */
 char *format_timespan(char *buf, size_t len, usec_t t);
 #define FORMAT_TIMESPAN_MAX 64
 /* The same in at most 10 characters, for a table's column: the two largest units, or one

@@ -44,6 +44,11 @@ static void test_timespan(void **state) {
         assert_int_equal(t, 90 * USEC_PER_MINUTE);
         assert_int_equal(parse_timespan("soon", &t), -EINVAL);
         assert_string_equal(format_timespan(b, sizeof(b), 90 * USEC_PER_MINUTE), "1h 30min");
+        /* Rounded down for people: no microseconds of a second, no milliseconds of a minute. */
+        assert_string_equal(format_timespan(b, sizeof(b), 1443766), "1s 443ms");
+        assert_string_equal(format_timespan(b, sizeof(b), 376946), "376ms");
+        assert_string_equal(format_timespan(b, sizeof(b), 999), "999us");
+        assert_string_equal(format_timespan(b, sizeof(b), 61 * USEC_PER_SEC + 5), "1min 1s");
 }
 
 /* sluicectl history's columns: never wider than 10. */
