@@ -315,18 +315,32 @@ int verb_status(const CtlOptions *o, int argc, char *argv[]) {
         return r;
 }
 
+typedef struct ListRow {
+        const char *pipeline, *task, *params, *state, *unit, *reason;
+        uint32_t attempts;
+        uint64_t wake;
+} ListRow;
+
+/* By task, then parameters: the daemon answers in no order, and dates sort as text. */
+static int compare_rows(const void *a, const void *b) {
+        const ListRow *x = a, *y = b;
+
+        return strcmp(x->pipeline, y->pipeline) ?: strcmp(x->task, y->task) ?:
+               strcmp(x->params, y->params);
+}
+
 int verb_list(const CtlOptions *o, int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        const char *pipeline, *task, *params, *state, *unit, *reason;
+        _cleanup_free_ ListRow *rows = NULL;
+        size_t n_rows = 0;
+        ListRow row;
         static const char *const states[] = { "waiting", "queued", "starting", "running",
                                               "retrying", "retry", "failed", NULL };
         /* "retry", as the verb and `why` say it, names the state too. */
         const char *want = o->state && streq(o->state, "retry") ? "retrying" : o->state;
         bool first = true, color = ctl_colors();
-        uint32_t attempts;
-        uint64_t wake;
         unsigned n = 0;
         int r;
 
@@ -348,18 +362,37 @@ int verb_list(const CtlOptions *o, int argc, char *argv[]) {
                 r = sd_bus_message_enter_container(reply, 'a', "(sssssuts)");
         if (r < 0)
                 return ctl_report("list", r, &e);
+        while ((r = sd_bus_message_read(reply, "(sssssuts)", &row.pipeline, &row.task,
+                                        &row.params, &row.state, &row.unit, &row.attempts,
+                                        &row.wake, &row.reason)) > 0) {
+                ListRow *l;
+
+                if (want && !streq(want, row.state))
+                        continue;
+                l = reallocarray(rows, n_rows + 1, sizeof(ListRow));
+                if (!l)
+                        return ctl_report("list", -ENOMEM, NULL);
+                rows = l;
+                rows[n_rows++] = row;
+        }
+        if (r < 0)
+                return ctl_report("list", r, NULL);
+        if (rows)
+                qsort(rows, n_rows, sizeof(ListRow), compare_rows);
         if (o->json)
                 putchar('[');
         else
                 printf("%s%-9s %-32s %-28s %8s  %s%s\n", color ? ANSI_BOLD : "", "STATE", "TASK",
                        "PARAMETERS", "ATTEMPTS", "NEXT RETRY / REASON", color ? ANSI_RESET : "");
-        while ((r = sd_bus_message_read(reply, "(sssssuts)", &pipeline, &task, &params, &state,
-                                        &unit, &attempts, &wake, &reason)) > 0) {
+        for (size_t k = 0; k < n_rows; k++) {
+                const char *pipeline = rows[k].pipeline, *task = rows[k].task,
+                           *params = rows[k].params, *state = rows[k].state,
+                           *unit = rows[k].unit, *reason = rows[k].reason;
+                uint32_t attempts = rows[k].attempts;
+                uint64_t wake = rows[k].wake;
                 char when[64], name[256];
                 bool retrying = streq(state, "retrying");
 
-                if (want && !streq(want, state))
-                        continue;
                 n++;
                 format_realtime(when, sizeof(when), wake);
                 if (o->json) {
@@ -385,8 +418,6 @@ int verb_list(const CtlOptions *o, int argc, char *argv[]) {
                        color ? ANSI_RESET : "", name, ctl_shown(params), attempts,
                        retrying ? when : "", retrying && reason[0] ? ": " : "", ctl_shown(reason));
         }
-        if (r < 0)
-                return ctl_report("list", r, NULL);
         if (o->json)
                 printf("]\n");
         else
