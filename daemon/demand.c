@@ -190,7 +190,10 @@ static int walk(Manager *m, Demand *d, Task *task, const Binding *b, unsigned de
         i = manager_find_instance(m, unit);
         if (i && (i->state == INSTANCE_QUEUED || i->state == INSTANCE_STARTING ||
                   i->state == INSTANCE_RUNNING))
-                return known_state(d, depth, i, subject);
+                return force ? known_state_noted(d, depth, i, subject,
+                                                 "; --force does nothing more while it is "
+                                                 "under way (cancel it first to start over)")
+                             : known_state(d, depth, i, subject);
         if (!force && evaluate_outputs_complete(task, b)) {
                 /* A forced run of it failed, or is retrying: `list` says so, and so must this,
                  * though the outputs of an earlier run are there. */

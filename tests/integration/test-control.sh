@@ -182,6 +182,8 @@ printf 'y\n' > "$WORK/raw/1999-01-03.log"
 echo old > "$WORK/held/1999-01-03.txt"
 ctl run --force hold -p day=1999-01-03 | grep -q "^queued" || fail "run --force hold"
 wait_for 30 "the forced run to be running" systemctl --user is-active -q "$held"
+ctl run --force hold -p day=1999-01-03 | grep -q "^running .*--force does nothing more while it is under way" ||
+    fail "run --force of a running instance: $(ctl run --force hold -p day=1999-01-03)"
 ctl cancel hold -p day=1999-01-03 | grep -q cancelled || fail "cancel of a forced run"
 wait_for 30 "the forced run's cancel" \
     grep -qF "$held cancelled on request; its outputs from before stay" "$WORK/daemon.log"
