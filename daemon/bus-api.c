@@ -40,6 +40,20 @@ static int property_config_dir(sd_bus *bus, const char *path, const char *interf
         return sd_bus_message_append(reply, "s", m->config_dir);
 }
 
+/* The pipelines running the version before, their files having errors now. */
+static int property_stale(sd_bus *bus, const char *path, const char *interface,
+                          const char *property, sd_bus_message *reply, void *userdata,
+                          sd_bus_error *error) {
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "s");
+        for (size_t k = 0; r >= 0 && k < m->n_pipelines; k++)
+                if (m->pipelines[k]->stale)
+                        r = sd_bus_message_append(reply, "s", m->pipelines[k]->name);
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
 /* The counters are unsigned in the Manager; the offset in userdata says which one. */
 static int property_unsigned(sd_bus *bus, const char *path, const char *interface,
                              const char *property, sd_bus_message *reply, void *userdata,
@@ -465,6 +479,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("ConfigDirectory", "s", property_config_dir, 0,
                         SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("StalePipelines", "as", property_stale, 0, 0),
         SD_BUS_PROPERTY("Running", "u", property_unsigned, offsetof(Manager, n_active), 0),
         SD_BUS_PROPERTY("Starting", "u", property_unsigned, offsetof(Manager, n_starting), 0),
         SD_BUS_PROPERTY("Queued", "u", property_unsigned, offsetof(Manager, n_queued), 0),

@@ -239,6 +239,7 @@ int verb_status(const CtlOptions *o, int argc, char *argv[]) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ char *version = NULL;
+        _cleanup_strv_free_ char **stale = NULL;
         uint32_t running = 0, queued = 0, retrying = 0, failed = 0, tasks;
         uint64_t ok = 0, bad = 0;
         const char *name, *file;
@@ -275,6 +276,9 @@ int verb_status(const CtlOptions *o, int argc, char *argv[]) {
                 r = sd_bus_message_enter_container(reply, 'a', "(ssu)");
         if (r < 0)
                 return ctl_report("status", r, &e);
+        /* Quietly: a daemon from before the property has none to tell. */
+        (void) sd_bus_get_property_strv(bus, ctl_bus_name(), SLUICE_BUS_PATH,
+                                        SLUICE_BUS_INTERFACE, "StalePipelines", NULL, &stale);
 
         if (o->json)
                 printf("{\"version\":\"%s\",\"running\":%u,\"queued\":%u,\"retrying\":%u,"
@@ -292,9 +296,14 @@ int verb_status(const CtlOptions *o, int argc, char *argv[]) {
                         ctl_json_string(name);
                         printf(",\"file\":");
                         ctl_json_string(file);
-                        printf(",\"tasks\":%u}", tasks);
+                        printf(",\"tasks\":%u,\"stale\":%s}", tasks,
+                               strv_contains(stale, name) ? "true" : "false");
                 } else
-                        printf("  %-24s %3u task(s)  %s\n", name, tasks, file);
+                        printf("  %-24s %3u task(s)  %s%s\n", name, tasks, file,
+                               strv_contains(stale, name)
+                                       ? "  (its file has errors: the version before runs; "
+                                         "see sluicectl check)"
+                                       : "");
                 first = false;
         }
         if (r < 0)

@@ -200,11 +200,13 @@ set -e
     fail "reload of a broken file: rc $rc, $(cat "$WORK/err")"
 grep -qx "Partly reloaded: 1 pipeline(s) running, 1 file(s) with errors not taken" "$WORK/out" ||
     fail "reload of a broken file said: $(cat "$WORK/out")"
-ctl status | grep -q "$PIPELINE" || fail "the pipeline stopped after a bad reload"
+ctl status | grep -q "$PIPELINE .*its file has errors: the version before runs" ||
+    fail "status does not say the pipeline runs its version before: $(ctl status)"
 printf 'z\n' > "$WORK/raw/1999-01-04.log"
 wait_for 30 "the old pipeline to keep running" test -s "$WORK/report/1999-01-04.txt"
 cp "$WORK/good.conf" "$WORK/config/pipelines.d/$PIPELINE.conf"
 ctl reload | grep -q "Reloaded: 1 pipeline" || fail "reload of a good file"
+! ctl status | grep -q "its file has errors" || fail "status still says the file has errors: $(ctl status)"
 # ...and so is a sluiced.conf with errors: the daemon keeps its settings, and says so.
 echo 'max_parallel = 0;' > "$WORK/config/sluiced.conf"
 set +e
