@@ -212,18 +212,24 @@ static void dot_pipeline(const Pipeline *p) {
                         f = open_memstream(&label, &len);
                         if (!f)
                                 return;
-                        if (!streq(in->name, in->target->name))
-                                fprintf(f, "%s = ", in->name);
-                        for (size_t j = 0, n = 0; j < in->n_maps; j++) {
+                        /* As the pipeline file says it: "window = daily(day = range(...))". */
+                        bool alias = !streq(in->name, in->target->name);
+                        size_t n = 0;
+
+                        if (alias)
+                                fprintf(f, "%s = %s", in->name, in->target->name);
+                        for (size_t j = 0; j < in->n_maps; j++) {
                                 _cleanup_free_ char *e = NULL;
                                 const Expr *x = in->maps[j].expr;
 
                                 if (x->kind == EXPR_REF && streq(x->param, in->maps[j].param))
                                         continue;       /* identity: nothing to say */
                                 (void) expr_to_string(x, &e);
-                                fprintf(f, "%s%s = %s", n++ > 0 ? ", " : "", in->maps[j].param,
-                                        strna(e));
+                                fprintf(f, "%s%s = %s", n++ > 0 ? ", " : alias ? "(" : "",
+                                        in->maps[j].param, strna(e));
                         }
+                        if (alias && n > 0)
+                                fputc(')', f);
                         fclose(f);
                         printf("    \"t:%s/%s\" -> \"T:%s/%s\"", p->name, in->target->name,
                                p->name, task->name);
