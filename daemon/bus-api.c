@@ -148,12 +148,18 @@ static int read_instance(Manager *m, sd_bus_message *msg, sd_bus_error *error, T
 }
 
 static int append_instance(sd_bus_message *reply, Instance *i) {
-        _cleanup_free_ char *params = NULL;
+        _cleanup_free_ char *params = NULL, *before = NULL;
         /* Its unit is gone, so `systemctl status` cannot say what it still waits for. */
         const char *reason = i->run && i->run->confirming
                                      ? "its unit ended; confirming its outputs with their servers"
                                      : strempty(i->reason);
 
+        /* A retry under way: the reason is its attempt before's, not its own. */
+        if ((i->state == INSTANCE_STARTING || i->state == INSTANCE_RUNNING) && i->reason &&
+            !(i->run && i->run->confirming) &&
+            asprintf(&before, "attempt %u failed: %s", i->attempts > 1 ? i->attempts - 1 : 1,
+                     i->reason) >= 0)
+                reason = before;
         (void) task_params_to_string(i->task, i->binding, &params);
         return sd_bus_message_append(reply, "(sssssuts)", i->task->pipeline->name, i->task->name,
                                      strempty(params), instance_state_to_string(i->state), i->unit,

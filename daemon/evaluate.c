@@ -240,6 +240,14 @@ static int evaluate_instance_at(Manager *m, Task *task, const Binding *b, bool f
                 return r;
 
         i = manager_find_instance(m, unit);
+        /* In flight under "newer": its outputs will be newer than this input, yet may be made
+         * from the version before; it runs again once this run succeeds (executor.c). */
+        if (i && fresh && task->rerun_newer && !i->changed_in_run &&
+            (i->state == INSTANCE_STARTING || i->state == INSTANCE_RUNNING)) {
+                log_info("%s: an input changed while it runs; it runs again once this run "
+                         "succeeds (rerun = \"newer\")", unit);
+                i->changed_in_run = true;
+        }
         if (i && i->state != INSTANCE_FAILED && i->state != INSTANCE_RETRY)
                 return 0;               /* already queued or in flight */
         if (i && !fresh)

@@ -173,6 +173,17 @@ static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, cons
                 if (i->failed_before)
                         notify_instance(m, i, NOTIFY_RECOVERY, NULL);
                 notify_instance(m, i, NOTIFY_SUCCESS, NULL);
+                if (i->changed_in_run && !m->n_retired) {
+                        log_info("%s: an input changed while it ran (rerun = \"newer\"); "
+                                 "running it again", i->unit);
+                        i->changed_in_run = false;
+                        i->failed_before = false;
+                        i->run = run_free(i->run);
+                        (void) evaluate_enqueue(m, i->task, i->binding, i->id, i->unit, i,
+                                                NULL);
+                        scheduler_schedule(m);
+                        return;
+                }
                 if (m->n_retired > 0) {
                         /* Ended under the version of its task a reload replaced: the new one
                          * may want more of the instance (an output added), so it decides. */
@@ -687,6 +698,7 @@ int executor_start(Manager *m, Instance *i) {
         run->manager = m;
         run->start_usec = now_usec(CLOCK_MONOTONIC);
         run->start_realtime = now_usec(CLOCK_REALTIME);
+        i->changed_in_run = false;      /* this run reads what is there now */
         (void) sd_id128_randomize(&id);
         sd_id128_to_string(id, run->id_str);
         run->attempt = ++i->attempts;
@@ -754,7 +766,8 @@ void executor_finish_with(Manager *m, Instance *i, const UnitResult *res, const 
                           char * const *confirmed) {
         _cleanup_strv_free_ char **f = run_fields(i);
         _cleanup_free_ char *reason = failure ? strdup(failure) : NULL;
-        bool ok = unit_succeeded(res) && !failure;
+        /* Cancelled, it was told so: what it wrote before the stop reached it is not taken. */
+        bool ok = unit_succeeded(res) && !failure && !i->cancelled;
         usec_t duration = res->exit_usec > res->start_usec ? res->exit_usec - res->start_usec : 0;
         char dur[FORMAT_TIMESPAN_MAX], cpu[FORMAT_TIMESPAN_MAX + 8];
         FailureClass class = FAILURE_OUTPUT;
@@ -863,12 +876,24 @@ int executor_cancel(Manager *m, Instance *i) {
                 if (!m->bus)
                         return -ENOTCONN;
                 /* The run ends as the stop makes it end, then counts as failed, not retried.
-                 * After a start call on the same connection, the manager sees the stop second. */
+                 * After a start call on the same connection, the manager sees the stop second.
+                 * Noted in its record before the answer: a daemon killed before the stop took
+                 * effect stops it again at its next start, and ends it as cancelled. */
                 i->cancelled = true;
-                return sd_bus_call_method_async(m->bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH,
-                                                SYSTEMD_MANAGER, "StopUnit", NULL, NULL, "ss",
-                                                i->unit, "replace");
+                if (i->run) {
+                        int r = state_cancel_run(m->state, i->run->id_str);
+
+                        if (r < 0 && r != -ENOENT)
+                                log_warning_errno(r, "Cannot note the cancel of %s in its run "
+                                                     "record: %m", i->unit);
+                }
+                return executor_stop_unit(m, i);
         default:
                 return -ESRCH;
         }
+}
+
+int executor_stop_unit(Manager *m, Instance *i) {
+        return sd_bus_call_method_async(m->bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
+                                        "StopUnit", NULL, NULL, "ss", i->unit, "replace");
 }

@@ -60,4 +60,6 @@ void executor_finish_with(Manager *m, Instance *i, const UnitResult *res, const 
 void executor_lost(Manager *m, Instance *i);
 /* Drops a queued instance, ends a retry series, or stops a run (failed as "cancelled"). */
 int executor_cancel(Manager *m, Instance *i);
+/* Asks the manager to stop i's unit; how the run ends comes as for any end. */
+int executor_stop_unit(Manager *m, Instance *i);
 /* A unit of a pipeline's slice with its aggregate limits. */

@@ -76,6 +76,9 @@ typedef struct Instance {
         bool cancelled;         /* stopped on request: the run's end is final */
         bool backfill;          /* queued for a backfill: after live runs, in its slice */
         bool failed_before;     /* a run of it failed: its next success is a recovery */
+        unsigned untold;        /* notifiers not yet handed its failure for good (notify.c) */
+        bool changed_in_run;    /* rerun = "newer": an input arrived while a run of it was in
+                                 * flight, which may have read the version before */
         bool lost_output;       /* this series ran again once for an output directory lost */
         usec_t last_start_realtime;     /* of the run that ended last */
         char *last_run_id;      /* of the last run whose end was accounted for */

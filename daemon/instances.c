@@ -207,6 +207,7 @@ static int on_save(sd_event_source *s, void *userdata) {
                 storage[n] = (InstanceMark){
                         .pipeline = i->task->pipeline->name, .task = i->task->name,
                         .instance = i->id, .failed = i->state == INSTANCE_FAILED,
+                        .untold = i->state == INSTANCE_FAILED && i->untold > 0,
                         .attempts = i->attempts, .wake_realtime = i->wake_realtime,
                         .memory_max = i->memory_max, .reason = i->reason,
                 };
@@ -220,6 +221,16 @@ static int on_save(sd_event_source *s, void *userdata) {
         if (r < 0)
                 log_warning_errno(r, "Cannot save instance marks in '%s': %m", m->state_dir);
         return 0;
+}
+
+void manager_save_marks_pending(Manager *m) {
+        int enabled = SD_EVENT_OFF;
+
+        if (m->save_source && sd_event_source_get_enabled(m->save_source, &enabled) >= 0 &&
+            enabled != SD_EVENT_OFF) {
+                (void) sd_event_source_set_enabled(m->save_source, SD_EVENT_OFF);
+                (void) on_save(m->save_source, m);
+        }
 }
 
 void manager_save_marks(Manager *m) {

@@ -159,6 +159,10 @@ Manager *manager_free(Manager *m) {
 
         if (!m)
                 return NULL;
+        /* What the notifiers held goes now, while its instances can still be noted as told,
+         * and their marks saved so: the next start does not tell them again. */
+        notify_free(m);
+        manager_save_marks_pending(m);
         HASH_ITER(hh, m->instances, i, tmp) {
                 HASH_DEL(m->instances, i);
                 instance_free(i);
@@ -167,7 +171,6 @@ Manager *manager_free(Manager *m) {
                 for (size_t t = 0; t < m->pipelines[k]->n_targets; t++)
                         target_stop(m->pipelines[k]->targets[t]);
         web_stop(m);
-        notify_free(m);
         waiting_clear(m);
         target_host_done(&m->host);
         backfills_free(m);
@@ -187,6 +190,11 @@ Manager *manager_free(Manager *m) {
         daemon_config_done(&m->config);
         free(m->pool_used);
         instance_marks_free(m->kept_marks, m->n_kept_marks);
+        for (size_t k = 0; k < m->n_kept_runs; k++) {
+                run_record_done(m->kept_runs[k]);
+                free(m->kept_runs[k]);
+        }
+        free(m->kept_runs);
         free(m->config_dir);
         free(m->pipelines_dir);
         free(m->state_dir);

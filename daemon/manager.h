@@ -42,6 +42,10 @@ typedef struct Manager {
          * with the others, restored when a reload starts them (recover.c). */
         struct InstanceMark **kept_marks;
         size_t n_kept_marks;
+        /* Run records of pipelines not running for the same reason: their runs are taken
+         * back when a reload starts them, dropped once their file is gone (recover.c). */
+        struct RunRecord **kept_runs;
+        size_t n_kept_runs;
         TargetHost host;
 
         Instance *instances;    /* by unit name; owned */
@@ -127,5 +131,7 @@ void manager_set_state(Manager *m, Instance *i, InstanceState s);
 int manager_set_wake(Manager *m, Instance *i, usec_t realtime);
 /* Schedules writing the instance marks to the state directory. */
 void manager_save_marks(Manager *m);
+/* Now, if a save is due: the loop will not run again (stopping). */
+void manager_save_marks_pending(Manager *m);
 /* Tells systemd (sd_notify STATUS=) how many are running, queued and failed. */
 void manager_notify_status(Manager *m);

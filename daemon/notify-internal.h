@@ -26,6 +26,7 @@ typedef struct Channel {
         unsigned sent;          /* in this window */
         unsigned held;
         char **held_lines;
+        char **held_units;      /* whose failure the summary tells (notify_told) */
         Told *told;
 } Channel;
 

@@ -50,6 +50,7 @@ struct Pending {
         Message msg;            /* its SLUICE_LOG still empty */
         char *run_id;           /* NULL: no lines wanted */
         char *unit, *ident;
+        char *failed;           /* the unit whose failure for good it tells, to note as told */
         usec_t since;           /* the run's start, CLOCK_REALTIME */
         usec_t deadline;        /* CLOCK_MONOTONIC */
         bool behind;            /* journald was behind on the run's output: wait till then */
@@ -68,6 +69,7 @@ void notify_channel_free(Channel *ch) {
         DL_DELETE(ch->manager->notify->channels, ch);
         sd_event_source_disable_unref(ch->window);
         strv_free(ch->held_lines);
+        strv_free(ch->held_units);
         HASH_ITER(hh, ch->told, t, tmp) {
                 HASH_DEL(ch->told, t);
                 free(t->key);
@@ -75,6 +77,15 @@ void notify_channel_free(Channel *ch) {
         }
         notifier_done(&ch->own);
         free(ch);
+}
+
+/* One notifier has been handed unit's failure for good (or has gone): once all have, the
+ * instance's mark says so, and a restart does not tell it again (restore_mark()). */
+static void told_one(Manager *m, const char *unit) {
+        Instance *i = unit ? manager_find_instance(m, unit) : NULL;
+
+        if (i && i->untold > 0 && --i->untold == 0)
+                manager_save_marks(m);
 }
 
 /* What the channel held in this window, as one message. */
@@ -94,6 +105,9 @@ static void send_summary(Channel *ch) {
                 notify_deliver(ch, &msg);
         ch->held = 0;
         ch->held_lines = strv_free(ch->held_lines);
+        STRV_FOREACH(u, ch->held_units)
+                told_one(ch->manager, *u);
+        ch->held_units = strv_free(ch->held_units);
 }
 
 static int on_window(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -184,16 +198,20 @@ void notify_reload(Manager *m, Notifier *old, size_t n_old) {
         }
 }
 
-/* Storms: the first few messages of a window go, the others wait for its end. */
-static void send_or_hold(Channel *ch, Message *msg) {
+/* Storms: the first few messages of a window go, the others wait for its end. failed: the
+ * unit whose failure for good msg tells, noted as told once it goes. */
+static void send_or_hold(Channel *ch, Message *msg, const char *failed) {
         if (ch->open && ch->sent < WINDOW_ALLOWANCE) {
                 ch->sent++;
                 notify_deliver(ch, msg);
+                told_one(ch->manager, failed);
                 return;
         }
         if (ch->open) {
                 if (ch->held++ < HELD_LINES)
                         (void) strv_extend(&ch->held_lines, msg->text);
+                if (failed && strv_extend(&ch->held_units, failed) < 0)
+                        told_one(ch->manager, failed);
                 notify_message_done(msg);
                 return;
         }
@@ -201,6 +219,7 @@ static void send_or_hold(Channel *ch, Message *msg) {
             sd_event_add_time_relative(ch->manager->event, &ch->window, CLOCK_MONOTONIC,
                                        ch->n->window, 0, on_window, ch) < 0) {
                 notify_deliver(ch, msg);
+                told_one(ch->manager, failed);
                 return;
         }
         (void) sd_event_source_set_time_relative(ch->window, ch->n->window);
@@ -208,6 +227,7 @@ static void send_or_hold(Channel *ch, Message *msg) {
         ch->open = true;
         ch->sent = 1;
         notify_deliver(ch, msg);
+        told_one(ch->manager, failed);
 }
 
 /* 1 when told before (and so not again), 0 when not; remembers it. A success forgets. */
@@ -303,14 +323,16 @@ static void send_pending(Manager *m, Pending *p, const char *logs) {
                 if (!ch || ch->n->kind == NOTIFIER_UNIT) {
                         log_warning("No notifier '%s' in sluiced.conf any more to tell: %s",
                                     *name, p->msg.text);
+                        told_one(m, p->failed);
                         continue;
                 }
                 if (strv_copy(p->msg.env, &msg.env) < 0 || !(msg.text = strdup(p->msg.text))) {
                         notify_message_done(&msg);
                         log_oom();
+                        told_one(m, p->failed);
                         continue;
                 }
-                send_or_hold(ch, &msg);
+                send_or_hold(ch, &msg, p->failed);
         }
 }
 
@@ -321,6 +343,7 @@ static void pending_free(NotifyState *st, Pending *p) {
         free(p->run_id);
         free(p->unit);
         free(p->ident);
+        free(p->failed);
         free(p);
 }
 
@@ -437,7 +460,7 @@ static void pending_advance(Manager *m) {
 
 /* Queues a notice to the notifiers named (taken) with msg (taken); with run_id, for the run's
  * lines, which it waits for. */
-static void queue(Manager *m, char **channels, Message *msg, Instance *i) {
+static void queue(Manager *m, char **channels, Message *msg, Instance *i, bool failure) {
         NotifyState *st = m->notify;
         Pending *p = calloc(1, sizeof(*p));
 
@@ -451,6 +474,8 @@ static void queue(Manager *m, char **channels, Message *msg, Instance *i) {
         p->msg = *msg;
         *msg = (Message){};
         DL_APPEND(st->pending, p);
+        if (i && failure && !(p->failed = strdup(i->unit)))
+                i->untold = 0;  /* cannot follow it: as before, a restart will not tell it */
         if (i && i->last_run_id) {
                 p->run_id = strdup(i->last_run_id);
                 p->unit = strdup(i->unit);
@@ -507,8 +532,11 @@ void notify_instance(Manager *m, Instance *i, NotifyEvent event, const char *rea
                 log_oom();
                 return;
         }
+        if (event == NOTIFY_FAILURE)
+                i->untold = strv_length(names);
         queue(m, TAKE_PTR(names), &msg,
-              event == NOTIFY_FAILURE || event == NOTIFY_RETRY ? i : NULL);
+              event == NOTIFY_FAILURE || event == NOTIFY_RETRY ? i : NULL,
+              event == NOTIFY_FAILURE);
 }
 
 void notify_target_late(Manager *m, Target *t, const char *location, usec_t due) {
@@ -549,7 +577,7 @@ void notify_target_late(Manager *m, Target *t, const char *location, usec_t due)
                 log_oom();
                 return;
         }
-        queue(m, TAKE_PTR(names), &msg, NULL);
+        queue(m, TAKE_PTR(names), &msg, NULL, false);
 }
 
 void notify_free(Manager *m) {

@@ -44,8 +44,14 @@ static bool restore_mark(Manager *m, InstanceMark *mk) {
         i->reason = TAKE_PTR(mk->reason);
         i->failed_before = true;
         manager_set_state(m, i, mk->failed ? INSTANCE_FAILED : INSTANCE_RETRY);
-        /* Failed for good means told so (a cancel is not a failure anyone was told). */
-        if (mk->failed && !streq_ptr(i->reason, "cancelled"))
+        /* Failed for good means told so (a cancel is not a failure anyone was told), unless
+         * the daemon before died with the notice still waiting (a notifier's window): it is
+         * told now, once. */
+        if (mk->failed && mk->untold && !streq_ptr(i->reason, "cancelled")) {
+                log_info("%s failed for good before a restart, and its notifiers were not told "
+                         "yet: telling them now", i->unit);
+                notify_instance(m, i, NOTIFY_FAILURE, i->reason);
+        } else if (mk->failed && !streq_ptr(i->reason, "cancelled"))
                 notify_restore_told(m, i);
         if (mk->wake_realtime > 0 || !mk->failed)
                 /* A retry that fell due while the daemon was away fires at once. */
@@ -234,6 +240,32 @@ static void forget_run(Manager *m, RunRecord *rec, Task *task) {
         (void) state_remove_run(m->state, rec->run_id);
 }
 
+/* A pipeline not running whose file is there: it has errors, and a reload may start it. */
+static bool pipeline_file_there(Manager *m, const char *name) {
+        _cleanup_free_ char *file = NULL;
+
+        if (asprintf(&file, "%s/%s.conf", m->pipelines_dir, name) < 0)
+                return true;    /* kept, rather than a run lost */
+        return access(file, F_OK) == 0;
+}
+
+/* Taken over (rec is left empty): its unit runs on, and writes its result, meanwhile. */
+static void keep_run(Manager *m, RunRecord *rec) {
+        RunRecord **l = reallocarray(m->kept_runs, m->n_kept_runs + 1, sizeof(*l));
+        RunRecord *copy = malloc(sizeof(RunRecord));
+
+        if (!l || !copy) {
+                free(copy);
+                if (l)
+                        m->kept_runs = l;
+                return;         /* still open in runs.log: the next start finds it */
+        }
+        *copy = *rec;
+        *rec = (RunRecord){};
+        m->kept_runs = l;
+        m->kept_runs[m->n_kept_runs++] = copy;
+}
+
 /* One recorded run: follow its unit again, or finish it from its result, or forget it. */
 static void recover_record(Manager *m, RunRecord *rec) {
         _cleanup_free_ char *run_id = NULL, *state = NULL;
@@ -243,6 +275,13 @@ static void recover_record(Manager *m, RunRecord *rec) {
         Run *run;
         int r;
 
+        if (!task && !pipeline_running(m, rec->pipeline) && pipeline_file_there(m, rec->pipeline)) {
+                log_notice("Run %s of %s is kept until pipeline '%s' runs again (its file has "
+                           "errors): its outputs are taken then", rec->run_id, rec->unit,
+                           rec->pipeline);
+                keep_run(m, rec);
+                return;
+        }
         r = task ? manager_instance_from_id(m, task, rec->instance, &i) : -ENOENT;
         created = r > 0;
         if (r < 0 || !streq(i->unit, rec->unit) || strv_length(rec->staged) != task->n_outputs) {
@@ -270,6 +309,7 @@ static void recover_record(Manager *m, RunRecord *rec) {
                         return;
                 }
                 adopt(m, i, run);
+                i->cancelled = rec->cancelled;
                 executor_arm_sweep(m);
                 return;
         }
@@ -291,8 +331,13 @@ static void recover_record(Manager *m, RunRecord *rec) {
                 return;
         }
         adopt(m, i, run);
+        i->cancelled = rec->cancelled;
         if (r > 0 && run_id && streq(run_id, rec->run_id)) {
-                log_info("Following %s again (run %s, %s)", rec->unit, rec->run_id, state);
+                log_info("Following %s again (run %s, %s)%s", rec->unit, rec->run_id, state,
+                         i->cancelled ? "; it was cancelled, stopping it" : "");
+                /* The stop asked for before may have died with the daemon that asked. */
+                if (i->cancelled && executor_stop_unit(m, i) < 0)
+                        log_warning("Cannot stop %s, cancelled before a restart", i->unit);
                 executor_query(m, i);
                 return;
         }
@@ -394,6 +439,29 @@ static void recover_unrecorded(Manager *m) {
                                                      .staged = run->staged });
                 executor_query(m, i);
         }
+}
+
+void recover_kept_runs(Manager *m) {
+        size_t n = 0;
+
+        for (size_t k = 0; k < m->n_kept_runs; k++) {
+                RunRecord *rec = m->kept_runs[k];
+
+                if (!pipeline_running(m, rec->pipeline) && pipeline_file_there(m, rec->pipeline)) {
+                        m->kept_runs[n++] = rec;
+                        continue;
+                }
+                /* Started now (taken back), or its file gone (dropped, as at start-up). */
+                if (m->bus)
+                        recover_record(m, rec);
+                else
+                        m->kept_runs[n++] = TAKE_PTR(rec);
+                if (rec) {
+                        run_record_done(rec);
+                        free(rec);
+                }
+        }
+        m->n_kept_runs = n;
 }
 
 void recover_runs(Manager *m) {

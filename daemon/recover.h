@@ -8,6 +8,10 @@
 void recover_marks(Manager *m);
 /* Those kept for pipelines that were not running, of the ones a reload has started. */
 void recover_kept_marks(Manager *m);
+/* The same for run records kept for such pipelines: followed or finished once their pipeline
+ * runs, dropped once its file is gone. Before the new pipelines' scans, which would start
+ * their instances again. */
+void recover_kept_runs(Manager *m);
 /*
  * At start-up: every run record and every sluice unit of a loaded pipeline is accounted for.
  * A unit still there is followed again (and its end read when it comes); a run whose unit is

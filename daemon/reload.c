@@ -245,6 +245,7 @@ void manager_reload(Manager *m, char ***ret_kept) {
 
         /* Before the scans, which would queue an instance that failed for good again. */
         recover_kept_marks(m);
+        recover_kept_runs(m);
         /* Watch before scanning, as at start-up: arrivals in between are seen twice at worst. */
         for (size_t i = 0; i < n_new; i++) {
                 manager_setup_slice(m, fresh[i]);

@@ -178,6 +178,8 @@ static int format_run(const RunRecord *r, char **ret, size_t *ret_len) {
         put_value(f, r->instance);
         fprintf(f, "\tattempt=%u\tmemory_max=%llu\tstart_realtime=%llu", r->attempt,
                 (unsigned long long) r->memory_max, (unsigned long long) r->start_realtime);
+        if (r->cancelled)
+                fputs("\tcancelled=1", f);
         for (size_t i = 0; r->outputs && r->outputs[i]; i++) {
                 fputs("\toutput=", f);
                 put_value(f, r->outputs[i]);
@@ -254,6 +256,31 @@ static int rewrite_log(StateDir *s) {
         return reopen_log(s, log);
 }
 
+int state_cancel_run(StateDir *s, const char *run_id) {
+        _cleanup_free_ char *line = NULL;
+        OpenRun *o;
+        char *marked;
+        int k;
+
+        HASH_FIND_STR(s->open, run_id, o);
+        if (!o)
+                return -ENOENT;
+        if (asprintf(&line, "cancel\t%s\n", run_id) < 0 ||
+            asprintf(&marked, "%.*s\tcancelled=1\n", (int) (o->len - 1), o->line) < 0)
+                return -ENOMEM;
+        k = append(s, line, strlen(line));
+        if (k < 0) {
+                free(marked);
+                return k;
+        }
+        /* Kept so in the open run's line too, which a compaction writes out again. */
+        s->open_bytes += strlen(marked) - o->len;
+        free(o->line);
+        o->line = marked;
+        o->len = strlen(marked);
+        return fsync(s->log_fd) < 0 ? -errno : 0;
+}
+
 int state_remove_run(StateDir *s, const char *run_id) {
         _cleanup_free_ char *result = NULL, *line = NULL;
         OpenRun *o;
@@ -287,6 +314,10 @@ int state_remove_run(StateDir *s, const char *run_id) {
 static int run_field(const char *key, char *value, void *userdata) {
         RunRecord *r = userdata;
 
+        if (streq(key, "cancelled")) {
+                r->cancelled = streq(value, "1");
+                return 0;
+        }
         if (streq(key, "unit"))
                 return state_set_field(&r->unit, value);
         if (streq(key, "pipeline"))
@@ -411,6 +442,10 @@ int state_read_runs(StateDir *s, RunRecord ***ret) {
                         list = m;
                         list[n++] = rec;
                         list[n] = NULL;
+                } else if (strneq(line, "cancel\t", 7)) {
+                        for (size_t k = 0; k < n; k++)
+                                if (streq(list[k]->run_id, line + 7))
+                                        list[k]->cancelled = true;
                 } else if (strneq(line, "end\t", 4)) {
                         for (size_t k = 0; k < n; k++)
                                 if (streq(list[k]->run_id, line + 4)) {
@@ -461,7 +496,8 @@ int state_write_marks(const char *dir, InstanceMark * const *marks, size_t n) {
                                     *why = field_escape(strempty(m->reason));
 
                 fprintf(f, "mark=%s\t%s\t%s\t%s\t%u\t%llu\t%llu\t%s\n", strempty(p), strempty(t),
-                        strempty(id), m->failed ? "failed" : "retry", m->attempts,
+                        strempty(id),
+                        m->failed ? m->untold ? "failed-untold" : "failed" : "retry", m->attempts,
                         (unsigned long long) m->wake_realtime,
                         (unsigned long long) m->memory_max, strempty(why));
         }
@@ -508,7 +544,8 @@ static int mark_field(const char *key, char *value, void *userdata) {
                 free(m);
                 return 0;
         }
-        m->failed = streq(f[3], "failed");
+        m->untold = streq(f[3], "failed-untold");
+        m->failed = m->untold || streq(f[3], "failed");
         m->attempts = (unsigned) strtoul(f[4], NULL, 10);
         m->wake_realtime = strtoull(f[5], NULL, 10);
         m->memory_max = strtoull(f[6], NULL, 10);

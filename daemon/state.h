@@ -37,6 +37,7 @@ typedef struct RunRecord {
         uint64_t start_realtime;        /* when it was started, CLOCK_REALTIME */
         char **outputs;         /* final locations */
         char **staged;          /* where the run writes them, same order */
+        bool cancelled;         /* a cancel was asked for: its end is final, whatever it is */
 } RunRecord;
 
 void run_record_done(RunRecord *r);
@@ -58,6 +59,7 @@ void run_result_done(RunResult *r);
 typedef struct InstanceMark {
         char *pipeline, *task, *instance;
         bool failed;            /* false: waiting to retry */
+        bool untold;            /* failed, and its notifiers not yet told (a crash meanwhile) */
         unsigned attempts;
         usec_t wake_realtime;   /* next retry, or the end of the disable window; 0 for none */
         uint64_t memory_max;    /* raised after an oom-kill; UINT64_MAX for the task's own */
@@ -75,6 +77,10 @@ int state_write_run(StateDir *s, const RunRecord *r);
 /* Appends the end of a run recorded by state_write_run() or found by state_read_runs(), and
  * removes its result file; for a run never recorded, only the latter. */
 int state_remove_run(StateDir *s, const char *run_id);
+/* Notes that run_id (recorded, not ended) was cancelled, durably before the caller answers:
+ * a daemon killed before the stop took effect stops it again, and ends it as cancelled.
+ * -ENOENT when no such run is open. */
+int state_cancel_run(StateDir *s, const char *run_id);
 /*
  * The runs whose start is recorded and whose end is not, NULL-terminated; runs.log is then
  * rewritten with just those (should that fail, it is appended to as it is). Damaged lines (a

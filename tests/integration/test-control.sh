@@ -178,8 +178,9 @@ set -e
 [ $rc = 1 ] && grep -q "has not failed" "$WORK/err" || fail "reset-failed twice: rc $rc, $(cat "$WORK/err")"
 # A forced run of a complete instance, cancelled: the outputs from before stay, and it is
 # complete again, not failed.
-printf 'y\n' > "$WORK/raw/1999-01-03.log"
+# (The output first: the input's arrival then finds the instance complete, and starts nothing.)
 echo old > "$WORK/held/1999-01-03.txt"
+printf 'y\n' > "$WORK/raw/1999-01-03.log"
 ctl run --force hold -p day=1999-01-03 | grep -q "^queued" || fail "run --force hold"
 wait_for 30 "the forced run to be running" systemctl --user is-active -q "$held"
 ctl run --force hold -p day=1999-01-03 | grep -q "^running .*--force does nothing more while it is under way" ||
@@ -268,4 +269,38 @@ systemctl --user is-failed -q "$report2" || fail "the failed report's unit is no
 ctl reset-failed report -p day=1999-01-02 | grep -q "forgotten" || fail "reset-failed report"
 unit_reset() { ! systemctl --user is-failed -q "$report2"; }
 wait_for 10 "the unit's failed state to be reset" unit_reset
+
+# A cancel outlives a daemon killed before the run ended: the run ends as cancelled, its
+# output not taken, not retried.
+stub9=$(unit stubborn 1999-01-09)
+printf 's\n' > "$WORK/raw/1999-01-09.log"
+wait_for 30 "$stub9 to run" systemctl --user is-active -q "$stub9"
+ctl cancel stubborn -p day=1999-01-09 | grep -q cancelled || fail "cancel of stubborn"
+kill -KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true
+start_daemon
+touch "$WORK/gate-1999-01-09"
+stub_cancelled() { ctl list --state failed | grep -q "stubborn .*day=1999-01-09 .*cancelled"; }
+wait_for 30 "the run cancelled before the crash to end as cancelled" stub_cancelled
+[ ! -e "$WORK/stub/1999-01-09.txt" ] || fail "a run cancelled before a crash had its output taken"
+[ "$(wc -l < "$WORK/stub-runs-1999-01-09")" = 1 ] || fail "a run cancelled before a crash was retried"
+
+# A run in flight when the daemon is killed, whose pipeline file has an error at the next
+# start: kept, not dropped, and taken back when a reload starts the pipeline again.
+stub10=$(unit stubborn 1999-01-10)
+printf 's\n' > "$WORK/raw/1999-01-10.log"
+wait_for 30 "$stub10 to run" systemctl --user is-active -q "$stub10"
+kill -KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true
+conf=$WORK/config/pipelines.d/$PIPELINE.conf
+cp "$conf" "$WORK/good.conf"
+echo 'tasks = ( { name = "x" ' >> "$conf"
+start_daemon
+logged "is kept until pipeline '$PIPELINE' runs again (its file has errors)" ||
+    fail "the run of a pipeline whose file has errors was not kept"
+touch "$WORK/gate-1999-01-10"
+stub10_gone() { ! systemctl --user is-active -q "$stub10"; }
+wait_for 30 "$stub10 to end while its pipeline is not running" stub10_gone
+cp "$WORK/good.conf" "$conf"
+ctl reload | grep -q "Reloaded" || fail "reload of the mended file"
+wait_for 30 "the kept run's output taken" test -e "$WORK/stub/1999-01-10.txt"
+[ "$(wc -l < "$WORK/stub-runs-1999-01-10")" = 1 ] || fail "the kept run's task ran again"
 echo ok

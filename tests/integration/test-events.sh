@@ -343,6 +343,18 @@ wait_for 30 "the first version" test -f "$WORK/out/newer/1"
 echo v2 > "$WORK/newer/1.src"
 has_v2() { [ "$(cat "$WORK/out/newer/1")" = v2 ]; }
 wait_for 30 "the output rebuilt from the newer input" has_v2
+# ...and an input rewritten while its run is under way, which read the version before, runs
+# it again: the run's output is newer than the input, yet made from the old one.
+echo v1 > "$WORK/newer/2.src"
+wait_for 30 "the gated run" systemctl --user is-active -q "$(unit newer 2)"
+echo v2 > "$WORK/newer/2.src"
+wait_for 30 "the rewrite seen while it runs" \
+    logged "$(unit newer 2): an input changed while it runs; it runs again once this run succeeds"
+touch "$WORK/newer-gate"
+has_v2_2() { [ "$(cat "$WORK/out/newer/2" 2>/dev/null)" = v2 ]; }
+wait_for 30 "the run again from the input rewritten meanwhile" has_v2_2
+logged "$(unit newer 2): an input changed while it ran (rerun = \"newer\"); running it again" ||
+    fail "the second run was not said"
 
 # The root of a target deleted and made again is watched again: what lands in it runs.
 rm -r "$WORK/plain"

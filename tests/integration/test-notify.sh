@@ -65,6 +65,7 @@ notifiers = {
   rec   = { exec = [ "$WORK/notify.sh" ]; };
   lag   = { exec = [ "$WORK/notify.sh" ]; };
   storm = { webhook = "http://127.0.0.1:$HOOK_PORT/storm"; window = "3s"; };
+  held  = { webhook = "http://127.0.0.1:$HOOK_PORT/held"; window = "1h"; };
   flaky = { webhook = "http://127.0.0.1:$HOOK_PORT/flaky"; retries = 2; };
   unit  = { unit = "sluice-notify-$PIPELINE@.service"; };
   mail  = { email = "ops@example.com"; sendmail = [ "$(command -v msmtp)", "-C", "$WORK/msmtprc" ];
@@ -72,7 +73,7 @@ notifiers = {
 };
 CONF
 install_pipeline "$(dirname "$0")/notify.conf.in"
-mkdir -p "$WORK"/in/{bad,good,flip,storm,flaky,mailed,unitfail,lagged,retried}
+mkdir -p "$WORK"/in/{bad,good,flip,storm,held,flaky,mailed,unitfail,lagged,retried}
 # The shipped template, under a name of this test's, in the user manager.
 units=$XDG_RUNTIME_DIR/systemd/user
 mkdir -p "$units"
@@ -124,6 +125,20 @@ wait_for 30 "the recovery" has envs recovery.flip 1
 for i in $(seq 1 30); do echo "$i" > "$WORK/in/storm/$i"; done
 wait_for 60 "the summary" has posts storm. 4
 grep -q "27 more notification(s)" "$WORK/posts/storm.4" || fail "summary: $(cat "$WORK/posts/storm.4")"
+
+# Failures a window holds are not lost with a daemon killed before the window ends: the next
+# start tells them, once, and not those told already.
+for i in $(seq 1 5); do echo "$i" > "$WORK/in/held/$i"; done
+held_failed() { [ "$("$SLUICECTL" --user -C "$WORK/config" list --state failed | grep -c "/held ")" = 5 ]; }
+wait_for 30 "the five failures" held_failed
+wait_for 30 "the first three posts" has posts held. 3
+untold_saved() { [ "$(grep -c "failed-untold" "$WORK/state/instances" 2>/dev/null)" = 2 ]; }
+wait_for 10 "the two held failures saved as not told yet" untold_saved
+kill -KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true
+SLUICE_LOG_LEVEL=debug SLUICE_NOTICE_WAIT_MS=600000 start_daemon
+wait_for 30 "the two held failures told after the restart" has posts held. 5
+[ "$(grep -c "failed for good before a restart, and its notifiers were not told yet" "$WORK/daemon.log")" = 2 ] ||
+    fail "not exactly the two untold failures were told again: $(grep "not told yet" "$WORK/daemon.log")"
 
 # A webhook that fails is retried.
 echo x > "$WORK/in/flaky/a"

@@ -100,6 +100,9 @@ static void test_run_record_round_trip(void **state) {
         two.run_id = "ended";
         assert_int_equal(state_write_run(sd, &two), 0);
         assert_int_equal(state_remove_run(sd, "ended"), 0);
+        /* A cancel, noted before its run ends: read back, and kept through a compaction. */
+        assert_int_equal(state_cancel_run(sd, "0123abcd"), 0);
+        assert_int_equal(state_cancel_run(sd, "ended"), -ENOENT);
         /* A line a killed daemon could not finish: ignored. */
         snprintf(path, sizeof(path), "%s/runs.log", dir);
         f = fopen(path, "a");
@@ -115,6 +118,7 @@ static void test_run_record_round_trip(void **state) {
         assert_string_equal(l[0]->instance, "a\\x20b");
         assert_int_equal(l[0]->attempt, 3);
         assert_int_equal(l[0]->memory_max, 1 << 20);
+        assert_true(l[0]->cancelled);
         assert_int_equal(strv_length(l[0]->outputs), 2);
         assert_string_equal(l[0]->outputs[0], outputs[0]);
         assert_string_equal(l[0]->staged[1], staged[1]);
@@ -276,6 +280,7 @@ static void test_marks_round_trip(void **state) {
         assert_true(out[0]->failed);
         assert_int_equal(out[0]->attempts, 3);
         assert_string_equal(out[0]->reason, a.reason);
+        assert_false(out[0]->untold);
         assert_string_equal(out[1]->instance, b.instance);
         assert_false(out[1]->failed);
         assert_int_equal(out[1]->wake_realtime, b.wake_realtime);
@@ -296,6 +301,15 @@ static void test_marks_round_trip(void **state) {
         assert_true(out[0]->failed);
         assert_int_equal(out[0]->attempts, 2);
         assert_string_equal(out[0]->reason, "exit-code");
+        instance_marks_free(out, n);
+
+        /* Failed, and its notifiers not told yet: so it reads back. */
+        c.untold = true;
+        assert_int_equal(state_write_marks(dir, one, 1), 0);
+        assert_int_equal(state_read_marks(dir, &out, &n), 0);
+        assert_int_equal(n, 1);
+        assert_true(out[0]->failed);
+        assert_true(out[0]->untold);
         instance_marks_free(out, n);
 }
 
