@@ -162,7 +162,12 @@ static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, cons
         char when[FORMAT_TIMESPAN_MAX];
 
         executor_start_settled(m, i, "the run ended");
-        (void) state_remove_run(m->state, run->id_str);
+        /* A failure's record ends with the marks' next save (instances.c), which the state
+         * change below asks for. */
+        if (ok || lost_output || strv_extend(&m->ends_after_save, run->id_str) < 0)
+                (void) state_remove_run(m->state, run->id_str);
+        else
+                manager_save_marks(m);
         free(i->last_run_id);
         i->last_run_id = strdup(run->id_str);
         i->last_start_realtime = run->start_realtime;

@@ -220,6 +220,9 @@ static int on_save(sd_event_source *s, void *userdata) {
         free(storage);      /* the marks borrowed the instances' strings */
         if (r < 0)
                 log_warning_errno(r, "Cannot save instance marks in '%s': %m", m->state_dir);
+        STRV_FOREACH(id, m->ends_after_save)
+                (void) state_remove_run(m->state, *id);
+        m->ends_after_save = strv_free(m->ends_after_save);
         return 0;
 }
 

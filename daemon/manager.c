@@ -25,6 +25,7 @@
 #include "notify.h"
 #include "web.h"
 #include "manager.h"
+#include "util/strv.h"
 #include "recover.h"
 #include "scheduler.h"
 #include "sluice-config.h"
@@ -163,6 +164,7 @@ Manager *manager_free(Manager *m) {
          * and their marks saved so: the next start does not tell them again. */
         notify_free(m);
         manager_save_marks_pending(m);
+        strv_free(m->ends_after_save);
         HASH_ITER(hh, m->instances, i, tmp) {
                 HASH_DEL(m->instances, i);
                 instance_free(i);

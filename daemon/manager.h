@@ -68,6 +68,10 @@ typedef struct Manager {
 
         sd_event_source *dispatch_source;
         sd_event_source *save_source;   /* writes the instance marks, once per loop iteration */
+        /* Failed runs whose records are ended only once the marks that account for them are
+         * written: a daemon killed in between finds the run again, not an instance that
+         * forgot it failed. */
+        char **ends_after_save;
         sd_event_source *reconnect_source;
         usec_t reconnect_delay;
         int results_fd;                 /* inotify on the state directory's runs/ */
