@@ -54,6 +54,14 @@ static int property_stale(sd_bus *bus, const char *path, const char *interface,
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
+static int property_rejected(sd_bus *bus, const char *path, const char *interface,
+                             const char *property, sd_bus_message *reply, void *userdata,
+                             sd_bus_error *error) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append_strv(reply, m->rejected);
+}
+
 /* The counters are unsigned in the Manager; the offset in userdata says which one. */
 static int property_unsigned(sd_bus *bus, const char *path, const char *interface,
                              const char *property, sd_bus_message *reply, void *userdata,
@@ -486,6 +494,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("ConfigDirectory", "s", property_config_dir, 0,
                         SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("StalePipelines", "as", property_stale, 0, 0),
+        SD_BUS_PROPERTY("RejectedFiles", "as", property_rejected, 0, 0),
         SD_BUS_PROPERTY("Running", "u", property_unsigned, offsetof(Manager, n_active), 0),
         SD_BUS_PROPERTY("Starting", "u", property_unsigned, offsetof(Manager, n_starting), 0),
         SD_BUS_PROPERTY("Queued", "u", property_unsigned, offsetof(Manager, n_queued), 0),

@@ -37,9 +37,16 @@ static void refuse_unknown(Manager *m, const char *name, ControlError *e) {
                         (void) strv_extendf(&all, "%s/%s", t->pipeline->name, t->name);
                         (void) strv_extend(&all, t->name);
                 }
+        _cleanup_free_ char *files = NULL;
+
         guess = strv_find_closest(all, name);
-        (void) refuse(e, CONTROL_NO_SUCH_TASK, "no task '%s'%s%s%s", name,
-                      guess ? " (did you mean '" : "", strempty(guess), guess ? "'?)" : "");
+        /* It may be in one of them: said, rather than that it does not exist. */
+        if (m->rejected)
+                (void) strv_join(m->rejected, ", ", &files);
+        (void) refuse(e, CONTROL_NO_SUCH_TASK, "no task '%s'%s%s%s%s%s", name,
+                      guess ? " (did you mean '" : "", strempty(guess), guess ? "'?)" : "",
+                      files ? "; not loaded, with errors (see sluicectl check): " : "",
+                      strempty(files));
 }
 
 Task *control_find_task(Manager *m, const char *name, ControlError *e) {

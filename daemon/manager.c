@@ -165,6 +165,7 @@ Manager *manager_free(Manager *m) {
         notify_free(m);
         manager_save_marks_pending(m);
         strv_free(m->ends_after_save);
+        strv_free(m->rejected);
         HASH_ITER(hh, m->instances, i, tmp) {
                 HASH_DEL(m->instances, i);
                 instance_free(i);
@@ -338,7 +339,7 @@ int manager_startup(Manager *m) {
         r = sd_event_set_watchdog(m->event, true);
         if (r < 0)
                 log_warning_errno(r, "Cannot set up the watchdog: %m");
-        r = manager_load_pipelines(m, &m->pipelines, &m->n_pipelines, NULL);
+        r = manager_load_pipelines(m, &m->pipelines, &m->n_pipelines, &m->rejected);
         if (r < 0)
                 return log_error_errno(r, "Failed to load pipelines from '%s': %m",
                                        m->pipelines_dir);

@@ -72,6 +72,9 @@ typedef struct Manager {
          * written: a daemon killed in between finds the run again, not an instance that
          * forgot it failed. */
         char **ends_after_save;
+        /* Pipeline files with errors, as the last load found them: not running, or running
+         * the version before (sluicectl status, and the answer for a task not found). */
+        char **rejected;
         sd_event_source *reconnect_source;
         usec_t reconnect_delay;
         int results_fd;                 /* inotify on the state directory's runs/ */

@@ -170,6 +170,11 @@ void manager_reload(Manager *m, char ***ret_kept) {
         log_notice("Reloading pipelines from '%s'", m->pipelines_dir);
 
         r = manager_load_pipelines(m, &fresh, &n_fresh, &rejected);
+        if (r >= 0) {
+                strv_free(m->rejected);
+                if (strv_copy(rejected, &m->rejected) < 0)
+                        m->rejected = NULL;
+        }
         final = calloc(n_fresh + m->n_pipelines + 1, sizeof(Pipeline *));
         retired = calloc(m->n_pipelines + 1, sizeof(Pipeline *));
         if (r < 0 || !final || !retired) {

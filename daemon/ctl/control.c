@@ -239,7 +239,7 @@ int verb_status(const CtlOptions *o, int argc, char *argv[]) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ char *version = NULL;
-        _cleanup_strv_free_ char **stale = NULL;
+        _cleanup_strv_free_ char **stale = NULL, **rejected = NULL, **files = NULL;
         uint32_t running = 0, queued = 0, retrying = 0, failed = 0, tasks;
         uint64_t ok = 0, bad = 0;
         const char *name, *file;
@@ -279,6 +279,8 @@ int verb_status(const CtlOptions *o, int argc, char *argv[]) {
         /* Quietly: a daemon from before the property has none to tell. */
         (void) sd_bus_get_property_strv(bus, ctl_bus_name(), SLUICE_BUS_PATH,
                                         SLUICE_BUS_INTERFACE, "StalePipelines", NULL, &stale);
+        (void) sd_bus_get_property_strv(bus, ctl_bus_name(), SLUICE_BUS_PATH,
+                                        SLUICE_BUS_INTERFACE, "RejectedFiles", NULL, &rejected);
 
         if (o->json)
                 printf("{\"version\":\"%s\",\"running\":%u,\"queued\":%u,\"retrying\":%u,"
@@ -304,10 +306,29 @@ int verb_status(const CtlOptions *o, int argc, char *argv[]) {
                                        ? "  (its file has errors: the version before runs; "
                                          "see sluicectl check)"
                                        : "");
+                (void) strv_extend(&files, file);
                 first = false;
         }
         if (r < 0)
                 return ctl_report("status", r, NULL);
+        /* Files with errors and no version running: their pipelines are not there at all. */
+        STRV_FOREACH(f, rejected) {
+                if (strv_contains(files, *f))
+                        continue;
+                if (o->json) {
+                        printf("%s{\"file\":", first ? "" : ",");
+                        ctl_json_string(*f);
+                        printf(",\"tasks\":0,\"not_running\":true}");
+                } else {
+                        const char *base = strrchr(*f, '/') ? strrchr(*f, '/') + 1 : *f;
+                        _cleanup_free_ char *pipe = strndup(base, strcspn(base, "."));
+
+                        printf("  %-24s   - task(s)  %s  (not running: the file has errors; "
+                               "see sluicectl check)\n", ctl_shown(strempty(pipe)),
+                               ctl_shown(*f));
+                }
+                first = false;
+        }
         if (o->json) {
                 putchar(']');
                 r = print_targets(o, bus);

@@ -100,6 +100,14 @@ cp "$conf" "$WORK/good.conf"
 echo 'tasks = ( { name = "x" ' >> "$conf"
 start_daemon
 logged "Kept 6 failed or retrying mark(s) of pipelines not running" || fail "the marks were not kept"
+# ...and status and why say the file is not loaded, rather than nothing, or "no task".
+"$SLUICECTL" --user -C "$WORK/config" status | grep -q "$PIPELINE.conf  (not running: the file has errors" ||
+    fail "status hides a pipeline whose file has errors: $("$SLUICECTL" --user -C "$WORK/config" status)"
+set +e
+"$SLUICECTL" --user -C "$WORK/config" why slow -p name=a 2>"$WORK/err"
+set -e
+grep -q "no task 'slow'; not loaded, with errors (see sluicectl check): .*$PIPELINE.conf" "$WORK/err" ||
+    fail "why of a task whose file has errors: $(cat "$WORK/err")"
 cp "$WORK/good.conf" "$conf"
 kill -HUP "$DAEMON_PID"
 wait_for 30 "the marks restored by the reload" \
