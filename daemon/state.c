@@ -517,6 +517,7 @@ void instance_marks_free(InstanceMark **l, size_t n) {
 typedef struct MarkList {
         InstanceMark **l;
         size_t n;
+        unsigned damaged;       /* lines that are no mark */
 } MarkList;
 
 static int mark_field(const char *key, char *value, void *userdata) {
@@ -525,14 +526,18 @@ static int mark_field(const char *key, char *value, void *userdata) {
         InstanceMark *m, **n;
         size_t k = 0;
 
-        if (!streq(key, "mark"))
+        if (!streq(key, "mark")) {
+                ml->damaged++;
                 return 0;
+        }
         /* strsep, not strtok: a field may be empty (the instance of a task without parameters,
          * a mark without a reason), and must not take the place of the next. */
         while (k < 8 && (p = strsep(&value, "\t")))
                 f[k++] = p;
-        if (k < 7)
+        if (k < 7) {
+                ml->damaged++;
                 return 0;       /* damaged: forgotten, which only costs a retry count */
+        }
         m = calloc(1, sizeof(InstanceMark));
         if (!m)
                 return -ENOMEM;
@@ -569,11 +574,25 @@ int state_read_marks(const char *dir, InstanceMark ***ret, size_t *ret_n) {
         }
         if (r < 0)
                 return r;
-        r = state_parse_lines(text, mark_field, &ml);
-        if (r < 0) {
-                instance_marks_free(ml.l, ml.n);
-                return r;
+        /* Line by line: one damaged line (an editor, a full disk) costs that line only. */
+        char *save = NULL;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *eq = strchr(line, '=');
+
+                if (!eq) {
+                        ml.damaged++;
+                        continue;
+                }
+                *eq = 0;
+                r = mark_field(line, eq + 1, &ml);
+                if (r < 0) {
+                        instance_marks_free(ml.l, ml.n);
+                        return r;
+                }
         }
+        if (ml.damaged > 0)
+                log_warning("%s: %u damaged line(s) skipped; the other marks are taken", path,
+                            ml.damaged);
         *ret = ml.l;
         *ret_n = ml.n;
         return 0;

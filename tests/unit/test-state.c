@@ -311,6 +311,22 @@ static void test_marks_round_trip(void **state) {
         assert_true(out[0]->failed);
         assert_true(out[0]->untold);
         instance_marks_free(out, n);
+
+        /* Damaged lines cost themselves only, not the marks beside them. */
+        {
+                char path[256];
+                FILE *f;
+
+                snprintf(path, sizeof(path), "%s/instances", dir);
+                f = fopen(path, "a");
+                assert_non_null(f);
+                fputs("garbage without an equals sign\nother=thing\nmark=short\n", f);
+                fclose(f);
+        }
+        assert_int_equal(state_read_marks(dir, &out, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(out[0]->task, "once");
+        instance_marks_free(out, n);
 }
 
 int main(void) {
