@@ -18,8 +18,7 @@
 #include "util/strv.h"
 #include "waiting.h"
 
-/* The newest input's modification time; 0 when a kind cannot tell. */
-static usec_t newest_input(Task *task, const Binding *b) {
+usec_t evaluate_newest_input(Task *task, const Binding *b) {
         usec_t newest = 0;
 
         for (size_t i = 0; i < task->n_inputs; i++) {
@@ -41,7 +40,7 @@ static usec_t newest_input(Task *task, const Binding *b) {
 /* Luigi's rule: complete when every output exists; with rerun = "newer", make's: and none is
  * older than an input. */
 bool evaluate_outputs_complete(Task *task, const Binding *b) {
-        usec_t newest = task->rerun_newer ? newest_input(task, b) : 0;
+        usec_t newest = task->rerun_newer ? evaluate_newest_input(task, b) : 0;
 
         for (size_t i = 0; i < task->n_outputs; i++) {
                 _cleanup_free_ char *loc = NULL;
@@ -242,8 +241,11 @@ static int evaluate_instance_at(Manager *m, Task *task, const Binding *b, bool f
         i = manager_find_instance(m, unit);
         /* In flight under "newer": its outputs will be newer than this input, yet may be made
          * from the version before; it runs again once this run succeeds (executor.c). */
-        if (i && fresh && task->rerun_newer && !i->changed_in_run &&
-            (i->state == INSTANCE_STARTING || i->state == INSTANCE_RUNNING)) {
+        /* (An input's arrival: not an output gone, nor a change a rescan dates before the run;
+         * those carry the time of the change in h->changed.) */
+        if (i && fresh && task->rerun_newer && !i->changed_in_run && i->run &&
+            (i->state == INSTANCE_STARTING || i->state == INSTANCE_RUNNING) &&
+            (!h || h->changed == 0 || h->changed > i->run->start_realtime)) {
                 log_info("%s: an input changed while it runs; it runs again once this run "
                          "succeeds (rerun = \"newer\")", unit);
                 i->changed_in_run = true;

@@ -164,7 +164,8 @@ static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, cons
         executor_start_settled(m, i, "the run ended");
         /* A failure's record ends with the marks' next save (instances.c), which the state
          * change below asks for. */
-        if (ok || lost_output || strv_extend(&m->ends_after_save, run->id_str) < 0)
+        if (ok || (lost_output && !i->cancelled && !i->lost_output) ||
+            strv_extend(&m->ends_after_save, run->id_str) < 0)
                 (void) state_remove_run(m->state, run->id_str);
         else
                 manager_save_marks(m);
@@ -178,7 +179,7 @@ static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, cons
                 if (i->failed_before)
                         notify_instance(m, i, NOTIFY_RECOVERY, NULL);
                 notify_instance(m, i, NOTIFY_SUCCESS, NULL);
-                if (i->changed_in_run && !m->n_retired) {
+                if (i->changed_in_run) {
                         log_info("%s: an input changed while it ran (rerun = \"newer\"); "
                                  "running it again", i->unit);
                         i->changed_in_run = false;
@@ -186,6 +187,9 @@ static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, cons
                         i->run = run_free(i->run);
                         (void) evaluate_enqueue(m, i->task, i->binding, i->id, i->unit, i,
                                                 NULL);
+                        /* Under the version a reload made of its task, or gone with it. */
+                        if (m->n_retired > 0)
+                                manager_settle_instance(m, i);
                         scheduler_schedule(m);
                         return;
                 }
@@ -871,6 +875,16 @@ int executor_cancel(Manager *m, Instance *i) {
                 return 0;
         case INSTANCE_STARTING:
         case INSTANCE_RUNNING:
+                /* Noted in its record before the answer: a daemon killed before the run ends
+                 * stops it again at its next start (recover.c), and ends it as cancelled. Not
+                 * when it is refused for want of a bus, below. */
+                if (i->run && (i->run->confirming || m->bus)) {
+                        int r = state_cancel_run(m->state, i->run->id_str);
+
+                        if (r < 0 && r != -ENOENT)
+                                log_warning_errno(r, "Cannot note the cancel of %s in its run "
+                                                     "record: %m", i->unit);
+                }
                 if (i->run && i->run->confirming) {
                         /* Its unit is gone: what is left of the run is the questions. */
                         i->cancelled = true;
@@ -881,17 +895,8 @@ int executor_cancel(Manager *m, Instance *i) {
                 if (!m->bus)
                         return -ENOTCONN;
                 /* The run ends as the stop makes it end, then counts as failed, not retried.
-                 * After a start call on the same connection, the manager sees the stop second.
-                 * Noted in its record before the answer: a daemon killed before the stop took
-                 * effect stops it again at its next start, and ends it as cancelled. */
+                 * After a start call on the same connection, the manager sees the stop second. */
                 i->cancelled = true;
-                if (i->run) {
-                        int r = state_cancel_run(m->state, i->run->id_str);
-
-                        if (r < 0 && r != -ENOENT)
-                                log_warning_errno(r, "Cannot note the cancel of %s in its run "
-                                                     "record: %m", i->unit);
-                }
                 return executor_stop_unit(m, i);
         default:
                 return -ESRCH;

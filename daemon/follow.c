@@ -443,6 +443,9 @@ static int on_reconnect(sd_event_source *s, uint64_t usec, void *userdata) {
         for (size_t k = 0; k < m->n_pipelines; k++)
                 manager_setup_slice(m, m->pipelines[k]);
         recover_in_flight(m);
+        /* A reload without a bus kept them though their pipeline runs now: taken back before
+         * the queue starts their instances a second time. */
+        recover_kept_runs(m);
         scheduler_schedule(m);
         return 0;
 }

@@ -220,6 +220,10 @@ static int on_save(sd_event_source *s, void *userdata) {
         free(storage);      /* the marks borrowed the instances' strings */
         if (r < 0)
                 log_warning_errno(r, "Cannot save instance marks in '%s': %m", m->state_dir);
+        /* Unsaved, the records stay: the next save, or start, accounts for their runs. */
+        if (r < 0)
+                return 0;
+        m->marks_dirty = false;
         STRV_FOREACH(id, m->ends_after_save)
                 (void) state_remove_run(m->state, *id);
         m->ends_after_save = strv_free(m->ends_after_save);
@@ -227,11 +231,10 @@ static int on_save(sd_event_source *s, void *userdata) {
 }
 
 void manager_save_marks_pending(Manager *m) {
-        int enabled = SD_EVENT_OFF;
-
-        if (m->save_source && sd_event_source_get_enabled(m->save_source, &enabled) >= 0 &&
-            enabled != SD_EVENT_OFF) {
-                (void) sd_event_source_set_enabled(m->save_source, SD_EVENT_OFF);
+        /* The loop has ended: sd-event takes no new source and enables none any more. */
+        if (m->marks_dirty) {
+                if (m->save_source)
+                        (void) sd_event_source_set_enabled(m->save_source, SD_EVENT_OFF);
                 (void) on_save(m->save_source, m);
         }
 }
@@ -239,6 +242,9 @@ void manager_save_marks_pending(Manager *m) {
 void manager_save_marks(Manager *m) {
         int r;
 
+        m->marks_dirty = true;
+        if (sd_event_get_state(m->event) == SD_EVENT_FINISHED)
+                return;         /* stopping: manager_save_marks_pending() writes them */
         /* Once per loop iteration, however many instances changed in it. */
         if (!m->save_source) {
                 r = sd_event_add_defer(m->event, &m->save_source, on_save, m);

@@ -68,6 +68,7 @@ typedef struct Manager {
 
         sd_event_source *dispatch_source;
         sd_event_source *save_source;   /* writes the instance marks, once per loop iteration */
+        bool marks_dirty;               /* a save is due (the loop may have ended) */
         /* Failed runs whose records are ended only once the marks that account for them are
          * written: a daemon killed in between finds the run again, not an instance that
          * forgot it failed. */

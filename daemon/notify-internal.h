@@ -48,6 +48,7 @@ typedef struct NotifyState {
         usec_t log_wait;        /* the longest a notice waits for journald */
         usec_t poll;            /* the current pause between looks at the journal */
         bool blind;             /* the daemon cannot read its own entries */
+        bool stopping;          /* notify_free(): webhooks queued now are dropped */
         bool told_blind;
 } NotifyState;
 

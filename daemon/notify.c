@@ -81,8 +81,14 @@ void notify_channel_free(Channel *ch) {
 
 /* One notifier has been handed unit's failure for good (or has gone): once all have, the
  * instance's mark says so, and a restart does not tell it again (restore_mark()). */
-static void told_one(Manager *m, const char *unit) {
-        Instance *i = unit ? manager_find_instance(m, unit) : NULL;
+static void told_one(Manager *m, const Channel *ch, const char *unit) {
+        Instance *i;
+
+        /* Stopping: a webhook handed on now is dropped with the loop (notify-deliver.c), so
+         * the failure stays untold, for the next start; commands and mail run on. */
+        if (ch && ch->n->kind == NOTIFIER_WEBHOOK && m->notify && m->notify->stopping)
+                return;
+        i = unit ? manager_find_instance(m, unit) : NULL;
 
         if (i && i->untold > 0 && --i->untold == 0)
                 manager_save_marks(m);
@@ -106,7 +112,7 @@ static void send_summary(Channel *ch) {
         ch->held = 0;
         ch->held_lines = strv_free(ch->held_lines);
         STRV_FOREACH(u, ch->held_units)
-                told_one(ch->manager, *u);
+                told_one(ch->manager, ch, *u);
         ch->held_units = strv_free(ch->held_units);
 }
 
@@ -204,14 +210,14 @@ static void send_or_hold(Channel *ch, Message *msg, const char *failed) {
         if (ch->open && ch->sent < WINDOW_ALLOWANCE) {
                 ch->sent++;
                 notify_deliver(ch, msg);
-                told_one(ch->manager, failed);
+                told_one(ch->manager, ch, failed);
                 return;
         }
         if (ch->open) {
                 if (ch->held++ < HELD_LINES)
                         (void) strv_extend(&ch->held_lines, msg->text);
                 if (failed && strv_extend(&ch->held_units, failed) < 0)
-                        told_one(ch->manager, failed);
+                        told_one(ch->manager, ch, failed);
                 notify_message_done(msg);
                 return;
         }
@@ -219,7 +225,7 @@ static void send_or_hold(Channel *ch, Message *msg, const char *failed) {
             sd_event_add_time_relative(ch->manager->event, &ch->window, CLOCK_MONOTONIC,
                                        ch->n->window, 0, on_window, ch) < 0) {
                 notify_deliver(ch, msg);
-                told_one(ch->manager, failed);
+                told_one(ch->manager, ch, failed);
                 return;
         }
         (void) sd_event_source_set_time_relative(ch->window, ch->n->window);
@@ -227,7 +233,7 @@ static void send_or_hold(Channel *ch, Message *msg, const char *failed) {
         ch->open = true;
         ch->sent = 1;
         notify_deliver(ch, msg);
-        told_one(ch->manager, failed);
+        told_one(ch->manager, ch, failed);
 }
 
 /* 1 when told before (and so not again), 0 when not; remembers it. A success forgets. */
@@ -323,13 +329,13 @@ static void send_pending(Manager *m, Pending *p, const char *logs) {
                 if (!ch || ch->n->kind == NOTIFIER_UNIT) {
                         log_warning("No notifier '%s' in sluiced.conf any more to tell: %s",
                                     *name, p->msg.text);
-                        told_one(m, p->failed);
+                        told_one(m, NULL, p->failed);
                         continue;
                 }
                 if (strv_copy(p->msg.env, &msg.env) < 0 || !(msg.text = strdup(p->msg.text))) {
                         notify_message_done(&msg);
                         log_oom();
-                        told_one(m, p->failed);
+                        told_one(m, NULL, p->failed);
                         continue;
                 }
                 send_or_hold(ch, &msg, p->failed);
@@ -587,6 +593,7 @@ void notify_free(Manager *m) {
                 return;
         /* Stopping: what waits goes now, with the lines written so far, and what a window holds
          * as its summary; commands and mails are started and run on. */
+        st->stopping = true;
         while (st->pending) {
                 Pending *p = st->pending;
                 _cleanup_free_ char *logs = p->run_id && st->log

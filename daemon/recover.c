@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "evaluate.h"
 #include "executor.h"
 #include "log.h"
 #include "notify.h"
@@ -204,6 +205,10 @@ static void adopt(Manager *m, Instance *i, Run *run) {
         run->adopted = true;
         i->run = run;
         i->attempts = MAX(i->attempts, run->attempt);
+        /* Under "newer", an input written while the daemon was away and the run went on:
+         * what a watching daemon would have seen (evaluate.c). */
+        i->changed_in_run = i->task->rerun_newer && run->start_realtime > 0 &&
+                            evaluate_newest_input(i->task, i->binding) > run->start_realtime;
         manager_set_state(m, i, INSTANCE_RUNNING);
         scheduler_take(m, i);
 }
@@ -310,6 +315,8 @@ static void recover_record(Manager *m, RunRecord *rec) {
                 }
                 adopt(m, i, run);
                 i->cancelled = rec->cancelled;
+                if (i->cancelled)
+                        (void) executor_stop_unit(m, i);
                 executor_arm_sweep(m);
                 return;
         }
@@ -321,7 +328,13 @@ static void recover_record(Manager *m, RunRecord *rec) {
                 log_info("Run %s of %s never started; dropping it (%s)", rec->run_id, rec->unit,
                          r > 0 ? "its name holds another run" : "no such unit");
                 forget_run(m, rec, task);
-                if (created)
+                if (rec->cancelled && !i->run) {
+                        /* Cancelled before it got its unit: cancelled, as a queued instance
+                         * is, not run by the next scan. */
+                        free(i->reason);
+                        i->reason = strdup("cancelled");
+                        manager_set_state(m, i, INSTANCE_FAILED);
+                } else if (created)
                         manager_remove_instance(m, i);
                 return;
         }

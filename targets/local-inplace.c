@@ -80,8 +80,12 @@ int local_in_place_foreach(LocalTarget *lt, int (*f)(const char *path, void *use
         if (!set)
                 return 0;
         HASH_ITER(hh, *set, x, tmp) {
+                _cleanup_(binding_freep) Binding *b = NULL;
                 int r;
 
+                /* The set is the host's: only this target's files. */
+                if (template_match(lt->target.template, x->path, &b) <= 0)
+                        continue;
                 /* Checked on disk as local_in_place() does, which may drop it. */
                 if (!local_in_place(lt, x->path))
                         continue;

@@ -595,7 +595,9 @@ static int on_quiet(sd_event_source *source, uint64_t usec, void *userdata) {
         /* Gone from the list first: while listed as being written it does not count. */
         b = TAKE_PTR(q->binding);
         path = TAKE_PTR(q->path);
-        fresh = !q->found;
+        /* Changed since the watching began (written without an event: mmap, a lost one): an
+         * arrival after all. */
+        fresh = !q->found || mtime_of(&st) >= s->created;
         quiet_free(s, q);
         if (!lt) {
                 orphan_settled(s, path);

@@ -139,6 +139,18 @@ SLUICE_LOG_LEVEL=debug SLUICE_NOTICE_WAIT_MS=600000 start_daemon
 wait_for 30 "the two held failures told after the restart" has posts held. 5
 [ "$(grep -c "failed for good before a restart, and its notifiers were not told yet" "$WORK/daemon.log")" = 2 ] ||
     fail "not exactly the two untold failures were told again: $(grep "not told yet" "$WORK/daemon.log")"
+# A stop sends what a window holds, but a webhook's post cannot outlive the daemon: those
+# failures stay untold, and the next start tells them.
+for i in $(seq 6 10); do echo "$i" > "$WORK/in/held/$i"; done
+held_failed10() { [ "$("$SLUICECTL" --user -C "$WORK/config" list --state failed | grep -c "/held ")" = 10 ]; }
+wait_for 30 "five more failures" held_failed10
+wait_for 30 "the one the window still allows" has posts held. 6
+untold4() { [ "$(grep -c "failed-untold" "$WORK/state/instances" 2>/dev/null)" = 4 ]; }
+wait_for 10 "the four held failures saved as not told yet" untold4
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true
+untold4 || fail "a stop marked held webhook failures as told: $(grep -c failed-untold "$WORK/state/instances")"
+SLUICE_LOG_LEVEL=debug SLUICE_NOTICE_WAIT_MS=600000 start_daemon
+wait_for 30 "three of the four told after the restart" has posts held. 9
 
 # A webhook that fails is retried.
 echo x > "$WORK/in/flaky/a"
