@@ -133,10 +133,14 @@ void config_parse_limits(Loader *l, Limits *limits, const config_setting_t *s,
         }
         if ((m = config_setting_get_member(s, "nice"))) {
                 long long n = config_setting_get_int64(m);
-                if (config_setting_type(m) != CONFIG_TYPE_INT || n < -20 || n > 19)
+                if (config_setting_type(m) != CONFIG_TYPE_INT)
                         diag_error(l->diag, line_of(m), "%snice must be a whole number from -20 "
-                                                        "to 19",
-                                   subject);
+                                                        "to 19, not %s",
+                                   subject, type_name(m));
+                else if (n < -20 || n > 19)
+                        diag_error(l->diag, line_of(m), "%snice must be a whole number from -20 "
+                                                        "to 19, not %lld",
+                                   subject, n);
                 else {
                         limits->nice = (int) n;
                         limits->nice_set = true;
