@@ -550,12 +550,11 @@ static void parse_task_in(Loader *l, const config_setting_t *s, size_t index) {
         }
         if (asprintf(&subject, "task '%s': ", name) < 0)
                 return;
-        if (!name_ok(name, false)) {
+        /* Rejected, and read on all the same: every other problem of the task in one pass. */
+        if (!name_ok(name, false))
                 diag_error(d, line_of(m), "%sa task name has 1 to 64 letters, digits and '_' "
                                           "only (it becomes part of unit names)",
                            subject);
-                return;
-        }
         if (loader_find_task(l, name)) {
                 diag_error(d, line_of(m), "%sa task of this name is already defined", subject);
                 return;
