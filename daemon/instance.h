@@ -77,6 +77,7 @@ typedef struct Instance {
         bool backfill;          /* queued for a backfill: after live runs, in its slice */
         bool failed_before;     /* a run of it failed: its next success is a recovery */
         unsigned untold;        /* notifiers not yet handed its failure for good (notify.c) */
+        unsigned failure_gen;   /* which failure for good untold counts down for (notify.c) */
         bool changed_in_run;    /* rerun = "newer": an input arrived while a run of it was in
                                  * flight, which may have read the version before */
         bool lost_output;       /* this series ran again once for an output directory lost */

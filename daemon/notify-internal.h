@@ -49,6 +49,7 @@ typedef struct NotifyState {
         usec_t poll;            /* the current pause between looks at the journal */
         bool blind;             /* the daemon cannot read its own entries */
         bool stopping;          /* notify_free(): webhooks queued now are dropped */
+        unsigned failures;      /* failures for good told so far, to tell them apart */
         bool told_blind;
 } NotifyState;
 

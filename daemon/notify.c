@@ -50,7 +50,7 @@ struct Pending {
         Message msg;            /* its SLUICE_LOG still empty */
         char *run_id;           /* NULL: no lines wanted */
         char *unit, *ident;
-        char *failed;           /* the unit whose failure for good it tells, to note as told */
+        char *failed;           /* "GEN\tUNIT": the failure for good it tells, to note as told */
         usec_t since;           /* the run's start, CLOCK_REALTIME */
         usec_t deadline;        /* CLOCK_MONOTONIC */
         bool behind;            /* journald was behind on the run's output: wait till then */
@@ -81,15 +81,18 @@ void notify_channel_free(Channel *ch) {
 
 /* One notifier has been handed unit's failure for good (or has gone): once all have, the
  * instance's mark says so, and a restart does not tell it again (restore_mark()). */
-static void told_one(Manager *m, const Channel *ch, const char *unit) {
+static void told_one(Manager *m, const Channel *ch, const char *failed) {
+        const char *unit = failed ? strchr(failed, '\t') : NULL;
         Instance *i;
 
         /* Stopping: a webhook handed on now is dropped with the loop (notify-deliver.c), so
          * the failure stays untold, for the next start; commands and mail run on. */
         if (ch && ch->n->kind == NOTIFIER_WEBHOOK && m->notify && m->notify->stopping)
                 return;
-        i = unit ? manager_find_instance(m, unit) : NULL;
-
+        i = unit ? manager_find_instance(m, unit + 1) : NULL;
+        /* Of that failure, not of a later one of the same unit (a new series since). */
+        if (i && i->failure_gen != (unsigned) strtoul(failed, NULL, 10))
+                return;
         if (i && i->untold > 0 && --i->untold == 0)
                 manager_save_marks(m);
 }
@@ -480,8 +483,10 @@ static void queue(Manager *m, char **channels, Message *msg, Instance *i, bool f
         p->msg = *msg;
         *msg = (Message){};
         DL_APPEND(st->pending, p);
-        if (i && failure && !(p->failed = strdup(i->unit)))
+        if (i && failure && asprintf(&p->failed, "%u\t%s", i->failure_gen, i->unit) < 0) {
+                p->failed = NULL;
                 i->untold = 0;  /* cannot follow it: as before, a restart will not tell it */
+        }
         if (i && i->last_run_id) {
                 p->run_id = strdup(i->last_run_id);
                 p->unit = strdup(i->unit);
@@ -538,8 +543,11 @@ void notify_instance(Manager *m, Instance *i, NotifyEvent event, const char *rea
                 log_oom();
                 return;
         }
-        if (event == NOTIFY_FAILURE)
+        if (event == NOTIFY_FAILURE) {
+                /* Daemon-wide: an instance removed and made again starts no count afresh. */
+                i->failure_gen = ++m->notify->failures;
                 i->untold = strv_length(names);
+        }
         queue(m, TAKE_PTR(names), &msg,
               event == NOTIFY_FAILURE || event == NOTIFY_RETRY ? i : NULL,
               event == NOTIFY_FAILURE);
