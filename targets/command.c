@@ -150,6 +150,12 @@ static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *use
                 return 0;
         ct->exit_source = sd_event_source_disable_unref(ct->exit_source);
         ct->exited = true;
+        /* Killed at its timeout: what still holds its output open (a process that left its
+         * group) is not waited for. */
+        if (ct->timed_out && !ct->out_done) {
+                ct->out_source = sd_event_source_disable_unref(ct->out_source);
+                ct->out_done = true;
+        }
         finish(ct);
         return 0;
 }
@@ -161,6 +167,10 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         CommandTarget *ct = userdata;
 
         ct->timed_out = true;
+        /* Its whole group, what it started included (a `sleep`, a client's helper): they
+         * would hold its output open. The group's id is safe while its leader is unreaped. */
+        if (!ct->exited && ct->pid > 0)
+                (void) kill(-ct->pid, SIGKILL);
         if (!ct->exited && ct->pid_fd >= 0)
                 (void) syscall(SYS_pidfd_send_signal, ct->pid_fd, SIGKILL, NULL, 0);
         if (ct->exited && !ct->out_done) {
@@ -193,7 +203,7 @@ static int command_poll(RemoteTarget *rt) {
         if (r == 0)
                 r = posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
         if (r == 0)
-                r = spawn_program(&ct->pid, argv[0], &fa, argv, environ);
+                r = spawn_program_group(&ct->pid, argv[0], &fa, argv, environ);
         (void) posix_spawn_file_actions_destroy(&fa);
         close(pipefd[1]);
         if (r != 0) {
@@ -225,6 +235,7 @@ static void command_cancel(RemoteTarget *rt) {
         CommandTarget *ct = (CommandTarget *) rt;
 
         if (ct->running && ct->pid > 0 && !ct->exited) {
+                (void) kill(-ct->pid, SIGKILL);
                 (void) kill(ct->pid, SIGKILL);
                 (void) waitpid(ct->pid, NULL, 0);
         }

@@ -12,3 +12,7 @@
  */
 int spawn_program(pid_t *ret_pid, const char *path, const posix_spawn_file_actions_t *fa,
                   char *const argv[], char *const envp[]);
+/* The same, as the leader of a process group of its own (its id *ret_pid), so that whatever
+ * it starts can be killed with it: kill(-pid, ...) while it is not reaped yet. */
+int spawn_program_group(pid_t *ret_pid, const char *path, const posix_spawn_file_actions_t *fa,
+                        char *const argv[], char *const envp[]);

@@ -36,4 +36,13 @@ sigs | grep -q "^SigBlk:	0*$" || fail "a spawned program has signals blocked: $(
 # A program that exited, leaving its output held open, is not waited on for ever.
 wait_for 30 "the program whose output stays open" \
     logged "Cannot poll target 'holding' .*/bin/sh did not finish within the timeout (it exited"
+# ...nor one killed at its timeout whose child holds its output: the child goes with it.
+wait_for 30 "the program killed with what it started" \
+    logged "Cannot poll target 'stuck' .*/bin/sh did not finish within the timeout"
+# (A later poll's may be running: none older than a timeout and a little.)
+for p in $(pgrep -x -f "sleep 602"); do
+    age=$(ps -o etimes= -p "$p" | tr -d ' ')
+    [ -z "$age" ] || [ "$age" -le 3 ] ||
+        fail "what the program started outlived its timeout: $(ps -o pid,etimes,args -p "$p")"
+done
 echo ok
