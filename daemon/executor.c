@@ -551,7 +551,7 @@ static int start_unit(Manager *m, Instance *i, bool record, StartError *ret_erro
         if (!inputs || !run->outputs || !run->staged || !run->marks)
                 return -ENOMEM;
         for (size_t k = 0; k < task->n_inputs; k++) {
-                r = task_input_locations(task, k, i->binding, &inputs[k]);
+                r = task_input_task_locations(task, k, i->binding, &inputs[k]);
                 if (r < 0)
                         return r;
         }

@@ -355,9 +355,11 @@ int task_instances_from_input(const Task *task, size_t input, const Binding *inp
         return 0;
 }
 
-int task_input_locations(const Task *task, size_t input, const Binding *b, char ***ret) {
+static int input_locations(const Task *task, size_t input, const Binding *b, bool for_task,
+                           char ***ret) {
         _cleanup_(bindings_freep) Binding **l = NULL;
         _cleanup_strv_free_ char **locs = NULL;
+        Target *t = task->inputs[input].target;
         int r;
 
         r = task_input_bindings(task, input, b, &l);
@@ -366,7 +368,8 @@ int task_input_locations(const Task *task, size_t input, const Binding *b, char 
         for (Binding **x = l; *x; x++) {
                 char *s;
 
-                r = template_format(task->inputs[input].target->template, *x, &s);
+                r = for_task && t->kind->task_location ? t->kind->task_location(t, *x, &s)
+                                                       : template_format(t->template, *x, &s);
                 if (r < 0)
                         return r;
                 r = strv_consume(&locs, s);
@@ -377,6 +380,14 @@ int task_input_locations(const Task *task, size_t input, const Binding *b, char 
                 return -ENOMEM;
         *ret = TAKE_PTR(locs);
         return 0;
+}
+
+int task_input_locations(const Task *task, size_t input, const Binding *b, char ***ret) {
+        return input_locations(task, input, b, false, ret);
+}
+
+int task_input_task_locations(const Task *task, size_t input, const Binding *b, char ***ret) {
+        return input_locations(task, input, b, true, ret);
 }
 
 int task_output_location(const Task *task, size_t output, const Binding *b, char **ret) {

@@ -159,6 +159,9 @@ DEFINE_POINTER_CLEANUP(Binding *, bindings_free);
 int task_input_bindings(const Task *task, size_t input, const Binding *b, Binding ***ret);
 /* Where they live. */
 int task_input_locations(const Task *task, size_t input, const Binding *b, char ***ret);
+/* Where the task finds them (${input}, $SLUICE_INPUT): the same, but for a kind that names
+ * them otherwise for a program (a URL's values percent-encoded). */
+int task_input_task_locations(const Task *task, size_t input, const Binding *b, char ***ret);
 int task_output_location(const Task *task, size_t output, const Binding *b, char **ret);
 
 /* When the instance's period begins (its latest time parameter), or -ENODATA without one. */

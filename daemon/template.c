@@ -502,6 +502,48 @@ static const char *part_text(const Template *t, size_t i, const Binding *b, int 
         return *r < 0 ? NULL : v;
 }
 
+int template_format_escaped(const Template *t, const Binding *b, char *(*escape)(const char *v),
+                            char **ret) {
+        char *s = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&s, &len);
+        int r = 0;
+
+        if (!f)
+                return -ENOMEM;
+        for (size_t c = 0; c < t->n_components && r >= 0; c++) {
+                const TemplateComponent *comp = &t->components[c];
+
+                if (c > 0)
+                        fputc('/', f);
+                for (size_t i = comp->first; i < comp->first + comp->n && r >= 0; i++) {
+                        const char *v = part_text(t, i, b, &r);
+                        char *e;
+
+                        if (!v)
+                                break;
+                        if (t->parts[i].literal) {
+                                fputs(v, f);
+                                continue;
+                        }
+                        e = escape(v);
+                        if (!e)
+                                r = -ENOMEM;
+                        else
+                                fputs(e, f);
+                        free(e);
+                }
+        }
+        if (fclose(f) != 0 && r >= 0)
+                r = -ENOMEM;
+        if (r < 0) {
+                free(s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
 int template_format(const Template *t, const Binding *b, char **ret) {
         size_t len = 0;
         char *s, *p;

@@ -76,3 +76,8 @@ const char *template_component_literal(const Template *t, size_t idx) _pure_;
  * -ENOKEY when b lacks a parameter, -EINVAL when a value does not fit its type.
  */
 int template_format(const Template *t, const Binding *b, char **ret);
+/* The same with each parameter's value passed through escape (which returns a new string, or
+ * NULL without memory), the template's own text as it is: for a location in another syntax
+ * (a URL's path). */
+int template_format_escaped(const Template *t, const Binding *b, char *(*escape)(const char *v),
+                            char **ret);

@@ -449,6 +449,33 @@ static void http_host_done(void *state) {
 static const char * const http_keys[] = { REMOTE_KEYS, "max_body", "tls_verify", "headers_file",
                                           NULL };
 
+/* A value as a URL's path has it: every byte but the unreserved ones and '/' (a path
+ * parameter's directories) percent-encoded, as the daemon's own requests name it. */
+static char *url_escape_value(const char *v) {
+        static const char hex[] = "0123456789ABCDEF";
+        char *e = malloc(strlen(v) * 3 + 1), *p = e;
+
+        if (!e)
+                return NULL;
+        for (const unsigned char *c = (const unsigned char *) v; *c; c++)
+                if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                    (*c >= '0' && *c <= '9') || strchr("-._~/", *c))
+                        *p++ = (char) *c;
+                else {
+                        *p++ = '%';
+                        *p++ = hex[*c >> 4];
+                        *p++ = hex[*c & 15];
+                }
+        *p = 0;
+        return e;
+}
+
+/* The task fetches what the location names: a value with '%', ' ', '#' or '?' in it must
+ * reach it encoded, or it names another object (c%41 is cA) or none. */
+static int url_task_location(Target *t, const Binding *b, char **ret) {
+        return template_format_escaped(t->template, b, url_escape_value, ret);
+}
+
 const TargetKind target_kind_url = {
         .name = "url",
         .id = TARGET_KIND_URL,
@@ -459,6 +486,7 @@ const TargetKind target_kind_url = {
         .reload_afresh = http_reload_afresh,
         .stop = remote_stop,
         .check = remote_check,
+        .task_location = url_task_location,
         .scan = remote_scan,
         .status = remote_status,
         .done = http_done,

@@ -79,6 +79,9 @@ typedef struct TargetKind {
         int (*foreach_held)(Target *t, int (*f)(const char *location, const char *why,
                                                 void *userdata),
                             void *userdata);
+        /* Where a task finds the instance at b, when that is not the location (a URL's values
+         * percent-encoded); NULL: the location. */
+        int (*task_location)(Target *t, const Binding *b, char **ret);
         /* The last modification, for rerun = "newer"; NULL when the kind cannot tell. */
         int (*mtime)(Target *t, const char *location, usec_t *ret);
         /* The last change of any kind (CLOCK_REALTIME), a rename into place included, for scans

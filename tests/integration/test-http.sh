@@ -9,7 +9,7 @@
 trap 'stop_servers; cleanup' EXIT
 
 start_nginx
-mkdir -p "$WORK/www/data" "$WORK/www/nested/2026-11-01" "$WORK/www/private"
+mkdir -p "$WORK/www/data" "$WORK/www/nested/2026-11-01" "$WORK/www/private" "$WORK/www/names"
 echo "Authorization: Bearer expired" > "$WORK/auth.headers"    # replaced below
 sed "s/@PORT@/$NGINX_PORT/g" "$(dirname "$0")/http.conf.in" > "$WORK/http.conf"
 install_pipeline "$WORK/http.conf"
@@ -27,6 +27,15 @@ wait_for 30 "the nested arrival" test -s "$WORK/out/nested/2026-11-01-7.csv"
 head -c 20M /dev/zero > "$WORK/ready.tmp"
 mv "$WORK/ready.tmp" "$WORK/www/ready.txt"
 wait_for 30 "the single object" test -s "$WORK/out/ready"
+# Names a URL must encode: '%41' would be 'A' (another object), a space or '#' none.
+echo decoy > "$WORK/www/names/cA.txt"
+echo right > "$WORK/www/names/c%41.txt"
+echo spaced > "$WORK/www/names/a b#1.txt"
+wait_for 30 "the object named with a percent sign" test -s "$WORK/out/names/c%41.txt"
+[ "$(cat "$WORK/out/names/c%41.txt")" = right ] ||
+    fail "\${input} named another object: $(cat "$WORK/out/names/c%41.txt")"
+wait_for 30 "the object named with a space and a '#'" test -s "$WORK/out/names/a b#1.txt"
+[ "$(cat "$WORK/out/names/a b#1.txt")" = spaced ] || fail "wrong content for 'a b#1'"
 echo s > "$WORK/www/private/k.txt"
 wait_for 30 "the expired token refused" logged "Cannot poll target 'private' .*HTTP status 401"
 # A token replaced in the headers file is read on reload, though the pipeline file is unchanged.
