@@ -40,7 +40,7 @@ static int property_config_dir(sd_bus *bus, const char *path, const char *interf
         return sd_bus_message_append(reply, "s", m->config_dir);
 }
 
-/* The pipelines running the version before, their files having errors now. */
+/* The pipelines running the version before, their files having errors now (the last load's). */
 static int property_stale(sd_bus *bus, const char *path, const char *interface,
                           const char *property, sd_bus_message *reply, void *userdata,
                           sd_bus_error *error) {
@@ -49,7 +49,7 @@ static int property_stale(sd_bus *bus, const char *path, const char *interface,
 
         r = sd_bus_message_open_container(reply, 'a', "s");
         for (size_t k = 0; r >= 0 && k < m->n_pipelines; k++)
-                if (m->pipelines[k]->stale)
+                if (strv_contains(m->rejected, m->pipelines[k]->file))
                         r = sd_bus_message_append(reply, "s", m->pipelines[k]->name);
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }

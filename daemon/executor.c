@@ -132,21 +132,28 @@ static char **run_fields(Instance *i) {
  * again at once, as a new series. Once per series (until a new arrival or `retry` starts the
  * next; a restart forgets it): a task that removes the directory itself must fail, not loop.
  */
-static bool rerun_lost_output(Manager *m, Instance *i, const char *reason) {
+/* The run is over; the instance is queued again at once, as a new series (lost_output: for
+ * the reason rerun_lost_output() says). */
+static void run_again(Manager *m, Instance *i, bool lost_output) {
         uint64_t memory_max = i->memory_max;
 
-        if (i->cancelled || i->lost_output)
-                return false;
-        m->n_runs_failed++;     /* as the journal has it */
         i->run = run_free(i->run);
-        log_notice("%s: %s; running it again", i->unit, reason);
         /* Cannot fail for a known instance. A limit raised after an oom-kill stays. */
         (void) evaluate_enqueue(m, i->task, i->binding, i->id, i->unit, i, NULL);
         i->memory_max = memory_max;
-        i->lost_output = true;
+        i->lost_output = lost_output;
+        /* Under the version a reload made of its task, or gone with it. */
         if (m->n_retired > 0)
                 manager_settle_instance(m, i);
         scheduler_schedule(m);
+}
+
+static bool rerun_lost_output(Manager *m, Instance *i, const char *reason) {
+        if (i->cancelled || i->lost_output)
+                return false;
+        m->n_runs_failed++;     /* as the journal has it */
+        log_notice("%s: %s; running it again", i->unit, reason);
+        run_again(m, i, true);
         return true;
 }
 
@@ -184,13 +191,7 @@ static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, cons
                                  "running it again", i->unit);
                         i->changed_in_run = false;
                         i->failed_before = false;
-                        i->run = run_free(i->run);
-                        (void) evaluate_enqueue(m, i->task, i->binding, i->id, i->unit, i,
-                                                NULL);
-                        /* Under the version a reload made of its task, or gone with it. */
-                        if (m->n_retired > 0)
-                                manager_settle_instance(m, i);
-                        scheduler_schedule(m);
+                        run_again(m, i, false);
                         return;
                 }
                 if (m->n_retired > 0) {

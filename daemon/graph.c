@@ -413,13 +413,6 @@ int task_instance_time(const Task *task, const Binding *b, int64_t *ret) {
         return 0;
 }
 
-static bool task_declares(const Task *task, const char *name) {
-        for (size_t i = 0; i < task->n_params; i++)
-                if (streq(task->params[i].name, name))
-                        return true;
-        return false;
-}
-
 int task_params_to_string(const Task *task, const Binding *b, char **ret) {
         _cleanup_strv_free_ char **parts = NULL;
         int r = 0;
@@ -431,7 +424,7 @@ int task_params_to_string(const Task *task, const Binding *b, char **ret) {
                         r = strv_extendf(&parts, "%s=%s", task->params[i].name, v);
         }
         for (size_t i = 0; b && i < b->n && r >= 0; i++)
-                if (!task_declares(task, b->entries[i].name))
+                if (!task_find_param(task, b->entries[i].name))
                         r = strv_extendf(&parts, "%s=%s", b->entries[i].name,
                                          b->entries[i].value);
         if (r < 0)

@@ -128,7 +128,6 @@ struct Pipeline {
         /* By name: finding each input and output of 10,000 tasks by a walk was quadratic. */
         Target *target_index;
         Task *task_index;
-        bool stale;         /* its file has had errors since: this is the version before */
 };
 
 Pipeline *pipeline_free(Pipeline *p);

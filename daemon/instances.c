@@ -218,11 +218,11 @@ static int on_save(sd_event_source *s, void *userdata) {
                 marks[n++] = m->kept_marks[k];
         r = state_write_marks(m->state_dir, marks, n);
         free(storage);      /* the marks borrowed the instances' strings */
-        if (r < 0)
+        if (r < 0) {
+                /* Unsaved, the records stay: the next save, or start, accounts for their runs. */
                 log_warning_errno(r, "Cannot save instance marks in '%s': %m", m->state_dir);
-        /* Unsaved, the records stay: the next save, or start, accounts for their runs. */
-        if (r < 0)
                 return 0;
+        }
         m->marks_dirty = false;
         STRV_FOREACH(id, m->ends_after_save)
                 (void) state_remove_run(m->state, *id);

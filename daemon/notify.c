@@ -207,13 +207,18 @@ void notify_reload(Manager *m, Notifier *old, size_t n_old) {
         }
 }
 
+/* Handed on now; failed (see send_or_hold()) noted as told. */
+static void deliver_now(Channel *ch, Message *msg, const char *failed) {
+        notify_deliver(ch, msg);
+        told_one(ch->manager, ch, failed);
+}
+
 /* Storms: the first few messages of a window go, the others wait for its end. failed: the
  * unit whose failure for good msg tells, noted as told once it goes. */
 static void send_or_hold(Channel *ch, Message *msg, const char *failed) {
         if (ch->open && ch->sent < WINDOW_ALLOWANCE) {
                 ch->sent++;
-                notify_deliver(ch, msg);
-                told_one(ch->manager, ch, failed);
+                deliver_now(ch, msg, failed);
                 return;
         }
         if (ch->open) {
@@ -227,16 +232,14 @@ static void send_or_hold(Channel *ch, Message *msg, const char *failed) {
         if (!ch->window &&
             sd_event_add_time_relative(ch->manager->event, &ch->window, CLOCK_MONOTONIC,
                                        ch->n->window, 0, on_window, ch) < 0) {
-                notify_deliver(ch, msg);
-                told_one(ch->manager, ch, failed);
+                deliver_now(ch, msg, failed);
                 return;
         }
         (void) sd_event_source_set_time_relative(ch->window, ch->n->window);
         (void) sd_event_source_set_enabled(ch->window, SD_EVENT_ONESHOT);
         ch->open = true;
         ch->sent = 1;
-        notify_deliver(ch, msg);
-        told_one(ch->manager, ch, failed);
+        deliver_now(ch, msg, failed);
 }
 
 /* 1 when told before (and so not again), 0 when not; remembers it. A success forgets. */

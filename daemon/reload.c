@@ -194,7 +194,6 @@ void manager_reload(Manager *m, char ***ret_kept) {
 
                 if (old) {
                         log_info("Pipeline '%s' is unchanged: it runs on as it is", old->name);
-                        old->stale = false;     /* its file mended back to this version */
                         pipeline_free(fresh[i]);
                         final[n_final++] = old;
                         same++;
@@ -209,7 +208,6 @@ void manager_reload(Manager *m, char ***ret_kept) {
                 if (strv_contains(rejected, old->file)) {
                         log_warning("Keeping the running version of pipeline '%s': its file "
                                     "has errors", old->name);
-                        old->stale = true;
                         final[n_final++] = old;
                         kept++;
                 } else {

@@ -128,12 +128,13 @@ grep -q "27 more notification(s)" "$WORK/posts/storm.4" || fail "summary: $(cat 
 
 # Failures a window holds are not lost with a daemon killed before the window ends: the next
 # start tells them, once, and not those told already.
+# held_failed N, untold N: N held instances failed; N of them saved as not told yet.
+held_failed() { [ "$("$SLUICECTL" --user -C "$WORK/config" list --state failed | grep -c "/held ")" = "$1" ]; }
+untold() { [ "$(grep -c "failed-untold" "$WORK/state/instances" 2>/dev/null)" = "$1" ]; }
 for i in $(seq 1 5); do echo "$i" > "$WORK/in/held/$i"; done
-held_failed() { [ "$("$SLUICECTL" --user -C "$WORK/config" list --state failed | grep -c "/held ")" = 5 ]; }
-wait_for 30 "the five failures" held_failed
+wait_for 30 "the five failures" held_failed 5
 wait_for 30 "the first three posts" has posts held. 3
-untold_saved() { [ "$(grep -c "failed-untold" "$WORK/state/instances" 2>/dev/null)" = 2 ]; }
-wait_for 10 "the two held failures saved as not told yet" untold_saved
+wait_for 10 "the two held failures saved as not told yet" untold 2
 kill -KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true
 SLUICE_LOG_LEVEL=debug SLUICE_NOTICE_WAIT_MS=600000 start_daemon
 wait_for 30 "the two held failures told after the restart" has posts held. 5
@@ -142,13 +143,11 @@ wait_for 30 "the two held failures told after the restart" has posts held. 5
 # A stop sends what a window holds, but a webhook's post cannot outlive the daemon: those
 # failures stay untold, and the next start tells them.
 for i in $(seq 6 10); do echo "$i" > "$WORK/in/held/$i"; done
-held_failed10() { [ "$("$SLUICECTL" --user -C "$WORK/config" list --state failed | grep -c "/held ")" = 10 ]; }
-wait_for 30 "five more failures" held_failed10
+wait_for 30 "five more failures" held_failed 10
 wait_for 30 "the one the window still allows" has posts held. 6
-untold4() { [ "$(grep -c "failed-untold" "$WORK/state/instances" 2>/dev/null)" = 4 ]; }
-wait_for 10 "the four held failures saved as not told yet" untold4
+wait_for 10 "the four held failures saved as not told yet" untold 4
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true
-untold4 || fail "a stop marked held webhook failures as told: $(grep -c failed-untold "$WORK/state/instances")"
+untold 4 || fail "a stop marked held webhook failures as told: $(grep -c failed-untold "$WORK/state/instances")"
 SLUICE_LOG_LEVEL=debug SLUICE_NOTICE_WAIT_MS=600000 start_daemon
 wait_for 30 "three of the four told after the restart" has posts held. 9
 
