@@ -17,6 +17,10 @@ DAEMON_PID=
 # And a bus name of its own, for sluicectl to find this test's daemon and no other.
 export SLUICE_BUS_NAME=org.sluice.test.$PIPELINE
 
+# For a producer whose output can outgrow one pipe write: grep -q leaves at its first match, the
+# producer's next write then dies of SIGPIPE, and pipefail fails the pipeline though it matched.
+holds() { grep -- "$@" > /dev/null; }
+
 fail() {
     echo "FAIL: $*" >&2
     if [ -f "$WORK/daemon.log" ]; then

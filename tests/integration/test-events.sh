@@ -414,7 +414,7 @@ wait_for 30 "the failed instance re-armed by an input that landed during the ove
 watched() {
     local ino
     ino=$(printf '%x' "$(stat -c %i "$1")")
-    cat /proc/"$DAEMON_PID"/fdinfo/* 2>/dev/null | grep -q "^inotify wd:[0-9a-f]* ino:$ino sdev:"
+    cat /proc/"$DAEMON_PID"/fdinfo/* 2>/dev/null | holds "^inotify wd:[0-9a-f]* ino:$ino sdev:"
 }
 wait_for 30 "a watch on the directory made during the overflow" watched "$WORK/flagged/2026-11-28"
 echo a > "$WORK/flagged/2026-11-28/part-1"
@@ -434,9 +434,9 @@ for attempt in 1 2 3 4 5; do
     start_daemon
     restore
     this_start() { tail -n "+$from" "$WORK/daemon.log"; }
-    this_start | grep -q "Cannot watch '$WORK/plain' " &&
-        this_start | grep -q "Cannot watch '$WORK/out/moved' for target 'moved_out'" &&
-        ! this_start | grep -q "Cannot watch '$WORK/moved' \|Cannot watch '.*/runs' " && break
+    this_start | holds "Cannot watch '$WORK/plain' " &&
+        this_start | holds "Cannot watch '$WORK/out/moved' for target 'moved_out'" &&
+        ! this_start | holds "Cannot watch '$WORK/moved' \|Cannot watch '.*/runs' " && break
     [ $attempt -lt 5 ] || fail "five starts without the layout of watches meant"
 done
 polling() { grep -q "out of inotify watches.*scanning the target every 1s instead" "$WORK/daemon.log"; }
@@ -446,7 +446,7 @@ wait_for 30 "the fall-back to scanning" polling
     fail "status does not show the scanned target"
 # A file still being written when a scan comes by is not taken half-written: no event tells
 # a scan when its writer closes it, so it waits until the file is left alone for an interval.
-this_start | grep -q "Cannot watch '$WORK/plain' " ||
+this_start | holds "Cannot watch '$WORK/plain' " ||
     fail "plain got a watch: the limit of watches left it one"
 slow=$(date -u -d '5 days ago' +%F)
 for i in $(seq 1 15); do echo "line $i"; sleep 0.2; done > "$WORK/plain/$slow.csv"
@@ -459,10 +459,10 @@ echo y > "$WORK/incoming"; mv "$WORK/incoming" "$WORK/moved/999.dat"
 wait_for 30 "arrivals found by scanning" test -f "$WORK/out/moved/999" -a -f "$WORK/out/newer/7"
 # An output removed by hand where no watch can see it: the scans tell it by its absence. Nothing
 # reads moved_out, so no scan of what reads it would come upon its instance either.
-this_start | grep -q "Cannot watch '$WORK/out/moved' for target 'moved_out'" ||
+this_start | holds "Cannot watch '$WORK/out/moved' for target 'moved_out'" ||
     fail "out/moved got a watch: the limit of watches left it one"
 # ...while its input is watched: a scan of moved_in would run them again for the wrong reason.
-! this_start | grep -q "Cannot watch '$WORK/moved' " ||
+! this_start | holds "Cannot watch '$WORK/moved' " ||
     fail "moved got no watch: the limit of watches left it none"
 # Removed at once, most likely before the next scan: the scans know it from its run, not only
 # from having seen it.

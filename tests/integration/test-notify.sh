@@ -207,7 +207,7 @@ resume_journald() {
 }
 # open_gate GATE: lets a task waiting at GATE (a FIFO) go on.
 open_gate() { timeout 30 sh -c 'echo open > "$1"' sh "$1" || fail "no task at $1"; }
-said() { journalctl --no-pager -q -o cat -t "$PIPELINE.lagged" | grep -q "^the last words of $1$"; }
+said() { journalctl --no-pager -q -o cat -t "$PIPELINE.lagged" | holds "^the last words of $1$"; }
 lag_seen() { grep -q "sluice-$PIPELINE-lagged@$1.service$2" "$WORK/daemon.log"; }
 # lagged N UNTIL NTH: instance N's run, journald stopped from after the task's line until the
 # daemon logs UNTIL on it; its notice is the NTH and has the line.
@@ -269,7 +269,7 @@ if [ -n "$lag_test" ]; then
     # queues behind it, and the second attempt starts and writes meanwhile: the notice has
     # the first attempt's line and not the second's.
     echo x > "$WORK/in/retried/d"
-    said_by() { journalctl --no-pager -q -o cat -t "$PIPELINE.retried" | grep -q "^attempt $1 of d$"; }
+    said_by() { journalctl --no-pager -q -o cat -t "$PIPELINE.retried" | holds "^attempt $1 of d$"; }
     wait_for 30 "the first attempt's line in the journal" said_by 1
     open_gate "$WORK/gate.d"
     wait_for 30 "the second attempt's line in the journal" said_by 2
