@@ -387,7 +387,7 @@ int curl_request_new(CurlLoop *l, const char *url, bool head, const CurlOptions 
         }
         /* libcurl drops only Authorization and Cookie when a redirect leads to another
          * host: the headers of a headers_file (API keys under any name) would follow it. */
-        if (o->headers)
+        if (o->headers || o->no_redirects)
                 (void) curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
         for (const struct curl_slist *h = o->headers; h; h = h->next)
                 if (curl_request_add_header(r, h->data) < 0) {

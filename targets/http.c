@@ -27,6 +27,7 @@ typedef struct HttpTarget {
         RemoteTarget remote;
         size_t max_body;
         bool tls_verify;
+        bool follow_redirects;
         char *headers_file;
         struct curl_slist *headers;     /* from headers_file, read at start or at a poll */
         bool headers_read;              /* ... whole: until then, every poll tries again */
@@ -61,6 +62,7 @@ static CurlOptions options_of(HttpTarget *ht) {
                 .timeout_ms = (long) (ht->remote.timeout / USEC_PER_MSEC),
                 .max_body = ht->max_body,
                 .tls_verify = ht->tls_verify,
+                .no_redirects = !ht->follow_redirects,
                 .headers = ht->headers,
                 .owner = ht,
         };
@@ -192,6 +194,18 @@ static void parse_listing(HttpListing *x) {
         json_object_put(root);
 }
 
+/* Not followed unless asked: a login or maintenance page answers 200 for any name it is sent
+ * from, and every object would be there, and run, with that page for its data. */
+static void set_redirect_error(HttpTarget *ht, CurlRequest *req) {
+        char *to = NULL;
+
+        (void) curl_easy_getinfo(req->easy, CURLINFO_REDIRECT_URL, &to);
+        set_error(ht, "%s: HTTP status %ld, a redirect to %s, not followed (%s)", req->url,
+                  req->status, to ?: "nowhere said",
+                  ht->headers_file ? "never with headers_file" :
+                  "follow_redirects = true follows redirects");
+}
+
 static void on_listing(CurlRequest *req, const char *error, void *userdata) {
         HttpListing *x = userdata;
         HttpTarget *ht = x->ht;
@@ -200,6 +214,8 @@ static void on_listing(CurlRequest *req, const char *error, void *userdata) {
                 set_error(ht, "%s: %s", req->url, error);
         else if (req->status == 404 || req->status == 410)
                 ;       /* the directory is not there (yet): nothing in it */
+        else if (req->status / 100 == 3)
+                set_redirect_error(ht, req);
         else if (req->status / 100 != 2)
                 set_error(ht, "%s: HTTP status %ld", req->url, req->status);
         else
@@ -252,7 +268,9 @@ static void on_head(CurlRequest *req, const char *error, void *userdata) {
                 const char *tag = req->etag ?: req->last_modified ?: "";
                 if (remote_object_add(&ht->found, ht->remote.target.template->text, tag) < 0)
                         set_error(ht, "out of memory");
-        } else if (req->status != 404 && req->status != 410)
+        } else if (req->status / 100 == 3)
+                set_redirect_error(ht, req);
+        else if (req->status != 404 && req->status != 410)
                 set_error(ht, "%s: HTTP status %ld", req->url, req->status);
         DL_DELETE(ht->listings, x);
         listing_free(x);
@@ -418,6 +436,16 @@ static int http_parse(Target *t, const config_setting_t *s, Diag *d) {
                 else
                         ht->tls_verify = config_setting_get_bool(k);
         }
+        if ((k = config_setting_get_member(s, "follow_redirects"))) {
+                if (config_setting_type(k) != CONFIG_TYPE_BOOL)
+                        diag_error(d, line_of(k), "target '%s': 'follow_redirects' must be true "
+                                   "or false", t->name);
+                else if ((ht->follow_redirects = config_setting_get_bool(k)) &&
+                         config_setting_get_member(s, "headers_file"))
+                        diag_error(d, line_of(k), "target '%s': 'follow_redirects' cannot be "
+                                   "used with 'headers_file', whose headers would be sent "
+                                   "wherever a redirect leads", t->name);
+        }
         if ((k = config_setting_get_member(s, "headers_file"))) {
                 const char *v = config_setting_get_string(k);
                 if (!v || v[0] != '/')
@@ -446,8 +474,8 @@ static void http_host_done(void *state) {
         curl_loop_free(state);
 }
 
-static const char * const http_keys[] = { REMOTE_KEYS, "max_body", "tls_verify", "headers_file",
-                                          NULL };
+static const char * const http_keys[] = { REMOTE_KEYS, "max_body", "tls_verify",
+                                          "follow_redirects", "headers_file", NULL };
 
 /* A value as a URL's path has it: every byte but the unreserved ones and '/' (a path
  * parameter's directories) percent-encoded, as the daemon's own requests name it. */

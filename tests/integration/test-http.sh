@@ -2,13 +2,16 @@
 # SPDX-License-Identifier: MIT
 # url targets against a real nginx: listings one and two levels deep, a single object, auth
 # headers from a file, read again on reload; an arrival runs exactly once; a server that is
-# down, answers 500, hangs or sends too much is reported and retried with back-off, and
+# down, answers 500, hangs, sends too much or redirects is reported and retried with back-off, and
 # nothing is lost when it comes back; a restarted daemon remembers what it had seen.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/servers.sh"
 trap 'stop_servers; cleanup' EXIT
 
+# A maintenance or login page that every name under /moved/ is sent to; /hop/ leads to objects.
+NGINX_EXTRA='location /moved/ { return 302 /maint.html; } location /hop/ { rewrite ^/hop/(.*)$ /data/$1 redirect; }'
 start_nginx
+echo "down for maintenance" > "$WORK/www/maint.html"
 mkdir -p "$WORK/www/data" "$WORK/www/nested/2026-11-01" "$WORK/www/private" "$WORK/www/names"
 echo "Authorization: Bearer expired" > "$WORK/auth.headers"    # replaced below
 sed "s/@PORT@/$NGINX_PORT/g" "$(dirname "$0")/http.conf.in" > "$WORK/http.conf"
@@ -97,6 +100,13 @@ targets = {
   sb     = { path = "$WORK/out/faults/b/{x}"; };
   sc     = { path = "$WORK/out/faults/c/{x}"; };
   sd     = { path = "$WORK/out/faults/d/{x}"; };
+  maint  = { url = "http://127.0.0.1:$NGINX_PORT/moved/{x}.csv"; poll = "1s"; };
+  gone   = { url = "http://127.0.0.1:$NGINX_PORT/moved/obj.csv"; poll = "1s"; };
+  hop    = { url = "http://127.0.0.1:$NGINX_PORT/hop/one.csv"; poll = "1s";
+             follow_redirects = true; };
+  sm     = { path = "$WORK/out/faults/m/{x}"; };
+  sg     = { path = "$WORK/out/faults/g"; };
+  sh     = { path = "$WORK/out/faults/h"; };
 };
 tasks = (
   { name = "a"; inputs = [ "broken" ]; outputs = [ "sa" ]; exec = [ "/bin/true" ]; },
@@ -104,7 +114,10 @@ tasks = (
   { name = "c"; inputs = [ "big" ]; outputs = [ "sc" ]; exec = [ "/bin/true" ]; },
   { name = "d"; inputs = [ "denied" ]; outputs = [ "sd" ]; exec = [ "/bin/true" ]; },
   { name = "e"; inputs = [ "nohdr" ]; outputs = [ "se" ]; exec = [ "/usr/bin/touch", "\${output}" ]; },
-  { name = "r"; inputs = [ "rare" ]; outputs = [ "sr" ]; exec = [ "/usr/bin/touch", "\${output}" ]; }
+  { name = "r"; inputs = [ "rare" ]; outputs = [ "sr" ]; exec = [ "/usr/bin/touch", "\${output}" ]; },
+  { name = "m"; inputs = [ "maint" ]; outputs = [ "sm" ]; exec = [ "/usr/bin/touch", "\${output}" ]; },
+  { name = "g"; inputs = [ "gone" ]; outputs = [ "sg" ]; exec = [ "/usr/bin/touch", "\${output}" ]; },
+  { name = "h"; inputs = [ "hop" ]; outputs = [ "sh" ]; exec = [ "/usr/bin/touch", "\${output}" ]; }
 );
 CONF
 start_daemon
@@ -112,6 +125,14 @@ wait_for 30 "the 500" logged "Cannot poll target 'broken' .*HTTP status 500"
 wait_for 30 "the hung server" logged "Cannot poll target 'hung' .*[Tt]imeout\|Cannot poll target 'hung' .*timed out"
 wait_for 30 "the body too large" logged "Cannot poll target 'big' .*larger than max_body"
 wait_for 30 "the refused credentials" logged "Cannot poll target 'denied' .*HTTP status 401"
+# A redirect is not the object: the page it leads to would be there under every name.
+wait_for 30 "the redirected object" logged "Cannot poll target 'gone' .*/moved/obj.csv: HTTP status 302, a redirect to http://127.0.0.1:$NGINX_PORT/maint.html, not followed (follow_redirects = true follows redirects)"
+wait_for 30 "the redirected listing" logged "Cannot poll target 'maint' .*/moved/: HTTP status 302, a redirect to"
+# ...unless the target says redirects lead to its objects.
+echo 1 > "$WORK/www/data/one.csv"
+wait_for 30 "the object behind a redirect followed" test -f "$WORK/out/faults/h"
+[ ! -e "$WORK/out/faults/g" ] && [ -z "$(ls "$WORK/out/faults/m" 2>/dev/null)" ] ||
+    fail "a redirect to a page was taken for an object"
 # The hung server's failures differ only in curl's milliseconds: told once, not at every poll.
 hung_failed_twice() { ctl status | grep -A1 "^  faults/hung (url " | grep -q "failing after [2-9]"; }
 wait_for 30 "a second failed poll of the hung server" hung_failed_twice
