@@ -484,19 +484,8 @@ static void parse_execution(Loader *l, Task *task, const config_setting_t *s,
                            subject, task->working_directory);
         if ((m = config_setting_get_member(s, "rerun"))) {
                 const char *rerun = config_setting_get_string(m);
-                if (rerun && streq(rerun, "newer")) {
+                if (rerun && streq(rerun, "newer"))
                         task->rerun_newer = true;
-                        /* Make's rule compares times, which only files have here. */
-                        for (size_t k = 0; k < task->n_inputs; k++)
-                                if (!task->inputs[k].target->kind->mtime)
-                                        diag_warning(l->diag, line_of(m),
-                                                     "%srerun = \"newer\" compares "
-                                                     "modification times, which input '%s' "
-                                                     "(%s) has none of: a changed object "
-                                                     "there does not run the task again",
-                                                     subject, task->inputs[k].name,
-                                                     task->inputs[k].target->kind->name);
-                }
                 else if (!rerun || !streq(rerun, "missing"))
                         diag_error(l->diag, line_of(m), "%srerun must be \"missing\" (outputs "
                                                         "exist: done) or \"newer\" (outputs newer "

@@ -316,6 +316,7 @@ const TargetKind target_kind_command = {
         .start = remote_start,
         .stop = remote_stop,
         .check = remote_check,
+        .mtime = remote_mtime,
         .scan = remote_scan,
         .status = remote_status,
         .done = command_done,

@@ -514,6 +514,7 @@ const TargetKind target_kind_url = {
         .reload_afresh = http_reload_afresh,
         .stop = remote_stop,
         .check = remote_check,
+        .mtime = remote_mtime,
         .task_location = url_task_location,
         .scan = remote_scan,
         .status = remote_status,

@@ -452,6 +452,7 @@ const TargetKind target_kind_postgres = {
         .start = remote_start,
         .stop = remote_stop,
         .check = remote_check,
+        .mtime = remote_mtime,
         .scan = remote_scan,
         .confirm = pg_confirm,
         .confirmed = remote_kind_confirmed,

@@ -6,6 +6,7 @@
  * what was seen across restarts. A kind only says how to list what exists.
  */
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,7 +102,11 @@ static int state_path(RemoteTarget *rt, char **ret) {
         return asprintf(ret, "%s/remote/%s.%s", dir, p, t) < 0 ? -ENOMEM : 0;
 }
 
-/* One line per object: TAG, a tab, LOCATION; tags and locations hold no tab or newline. */
+/* A first line REMOTE_STATE_HEADER, then one line per object: SEEN, a tab, TAG, a tab,
+ * LOCATION; tags hold no tab, and neither holds a newline. Without the header (the format
+ * before): TAG, a tab, LOCATION, seen before the target's first poll. */
+#define REMOTE_STATE_HEADER "# sluice remote 2\n"
+
 static void save(RemoteTarget *rt) {
         _cleanup_free_ char *path = NULL, *dir = NULL, *buf = NULL;
         RemoteObject *o, *tmp;
@@ -114,9 +119,10 @@ static void save(RemoteTarget *rt) {
         f = open_memstream(&buf, &len);
         if (!f)
                 return;
+        fputs(REMOTE_STATE_HEADER, f);
         HASH_ITER(hh, rt->known, o, tmp)
                 if (!strpbrk(o->tag, "\t\n") && !strchr(o->location, '\n'))
-                        fprintf(f, "%s\t%s\n", o->tag, o->location);
+                        fprintf(f, "%" PRIu64 "\t%s\t%s\n", (uint64_t) o->seen, o->tag, o->location);
         if (fclose(f) != 0)
                 return;
         r = mkdir_p(dir, 0700);
@@ -130,21 +136,38 @@ static void save(RemoteTarget *rt) {
 static void load(RemoteTarget *rt) {
         _cleanup_free_ char *path = NULL, *text = NULL;
         char *line, *next;
+        bool dated;
 
         if (state_path(rt, &path) < 0 || read_file(path, REMOTE_MAX_STATE, &text, NULL) < 0)
                 return;
-        for (line = text; line && *line; line = next) {
+        dated = strneq(text, REMOTE_STATE_HEADER, strlen(REMOTE_STATE_HEADER));
+        for (line = text + (dated ? strlen(REMOTE_STATE_HEADER) : 0); line && *line;
+             line = next) {
                 char *tab, *nl = strchr(line, '\n');
+                usec_t seen = 0;
+                RemoteObject *o;
 
                 next = nl ? nl + 1 : NULL;
                 if (nl)
                         *nl = 0;
+                if (dated) {
+                        /* A damaged time is only a time unknown: the object is still there. */
+                        tab = strchr(line, '\t');
+                        if (!tab)
+                                continue;
+                        *tab = 0;
+                        seen = strtoull(line, NULL, 10);
+                        line = tab + 1;
+                }
                 tab = strchr(line, '\t');
                 if (!tab)
                         continue;
                 *tab = 0;
                 if (remote_object_add(&rt->known, tab + 1, line) < 0)
                         break;
+                HASH_FIND_STR(rt->known, tab + 1, o);
+                if (o)
+                        o->seen = seen;
         }
         rt->loaded = true;
         log_debug("Target '%s': %u object(s) known from before", rt->target.name,
@@ -294,8 +317,11 @@ void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) 
                 RemoteObject *was;
 
                 HASH_FIND_STR(old, o->location, was);
-                if (was && streq(was->tag, o->tag))
+                if (was && streq(was->tag, o->tag)) {
+                        o->seen = was->seen;
                         continue;
+                }
+                o->seen = rt->last_ok_realtime;
                 changed = true;
                 if (template_match(t->template, o->location, &b) > 0)
                         target_hint(t, b, true);
@@ -313,6 +339,7 @@ void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) 
                         if (remote_object_add(&rt->known, o->location, o->tag) > 0) {
                                 HASH_FIND_STR(rt->known, o->location, now);
                                 now->confirmed = o->confirmed;
+                                now->seen = o->seen;
                         }
                         continue;
                 }
@@ -359,8 +386,10 @@ int remote_confirmed(RemoteTarget *rt, const char *location, const char *tag) {
         }
         if (r < 0)
                 return r;
-        if (o)
+        if (o) {
                 o->confirmed = now_usec(CLOCK_MONOTONIC);
+                o->seen = now_usec(CLOCK_REALTIME);     /* just written */
+        }
         save(rt);
         /* A stopped target (its run finished under a retired pipeline) tells no one. */
         if (!rt->target.host)
@@ -493,6 +522,20 @@ int remote_check(Target *t, const char *location) {
 
         HASH_FIND_STR(REMOTE(t)->known, location, o);
         return !!o;
+}
+
+/* Not the server's clock, which need not agree with this machine's that dates outputs: a
+ * version is as new as when this daemon first saw it. */
+int remote_mtime(Target *t, const char *location, usec_t *ret) {
+        RemoteObject *o;
+
+        HASH_FIND_STR(REMOTE(t)->known, location, o);
+        if (!o)
+                return -ENOENT;
+        if (o->seen == 0)
+                return -ENODATA;
+        *ret = o->seen;
+        return 0;
 }
 
 int remote_scan(Target *t, target_scan_func f, void *userdata) {

@@ -11,6 +11,9 @@ typedef struct RemoteObject {
         char *location;
         char *tag;              /* ETag, or Last-Modified and size; "" when the server says none */
         usec_t confirmed;       /* CLOCK_MONOTONIC, when a task's commit confirmed it; or 0 */
+        /* CLOCK_REALTIME, when the daemon first saw this version (tag) of it: its modification
+         * time, for rerun = "newer". 0: there before the target's first poll, or unknown. */
+        usec_t seen;
         UT_hash_handle hh;
 } RemoteObject;
 
@@ -68,6 +71,7 @@ int remote_start(Target *t);
 void remote_memory_free(TargetHost *h);
 void remote_stop(Target *t);
 int remote_check(Target *t, const char *location);
+int remote_mtime(Target *t, const char *location, usec_t *ret);
 int remote_scan(Target *t, target_scan_func f, void *userdata);
 int remote_status(Target *t, TargetStatus *ret);
 void remote_done(Target *t);

@@ -512,6 +512,7 @@ const TargetKind target_kind_s3 = {
         .reload_afresh = s3_reload_afresh,
         .stop = remote_stop,
         .check = remote_check,
+        .mtime = remote_mtime,
         .scan = remote_scan,
         .confirm = s3_confirm,
         .confirmed = remote_kind_confirmed,

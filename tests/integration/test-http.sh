@@ -12,11 +12,13 @@ trap 'stop_servers; cleanup' EXIT
 NGINX_EXTRA='location /moved/ { return 302 /maint.html; } location /hop/ { rewrite ^/hop/(.*)$ /data/$1 redirect; }'
 start_nginx
 echo "down for maintenance" > "$WORK/www/maint.html"
-mkdir -p "$WORK/www/data" "$WORK/www/nested/2026-11-01" "$WORK/www/private" "$WORK/www/names"
+mkdir -p "$WORK/www/data" "$WORK/www/nested/2026-11-01" "$WORK/www/private" "$WORK/www/names" \
+    "$WORK/www/redo"
 echo "Authorization: Bearer expired" > "$WORK/auth.headers"    # replaced below
 sed "s/@PORT@/$NGINX_PORT/g" "$(dirname "$0")/http.conf.in" > "$WORK/http.conf"
 install_pipeline "$WORK/http.conf"
 echo early > "$WORK/www/data/2026-10-31.csv"      # there before the daemon: a first poll runs it
+echo old > "$WORK/www/redo/2026-10-30.csv"
 start_daemon
 
 wait_for 30 "what was there before the first poll" test -s "$WORK/out/daily/2026-10-31.csv"
@@ -39,6 +41,13 @@ wait_for 30 "the object named with a percent sign" test -s "$WORK/out/names/c%41
     fail "\${input} named another object: $(cat "$WORK/out/names/c%41.txt")"
 wait_for 30 "the object named with a space and a '#'" test -s "$WORK/out/names/a b#1.txt"
 [ "$(cat "$WORK/out/names/a b#1.txt")" = spaced ] || fail "wrong content for 'a b#1'"
+# rerun = "newer": an object published again (another size: nginx dates its listing to the
+# second) is as new as when the daemon saw it, newer than the output made before.
+echo v1 > "$WORK/www/redo/2026-11-01.csv"
+wait_for 30 "the first version's fetch" test -s "$WORK/out/redo/2026-11-01.csv"
+echo "version 2" > "$WORK/www/redo/2026-11-01.csv"
+second_version() { [ "$(cat "$WORK/out/redo/2026-11-01.csv")" = "version 2" ]; }
+wait_for 30 "the object published again to be fetched again" second_version
 echo s > "$WORK/www/private/k.txt"
 wait_for 30 "the expired token refused" logged "Cannot poll target 'private' .*HTTP status 401"
 # A token replaced in the headers file is read on reload, though the pipeline file is unchanged.
@@ -78,6 +87,11 @@ wait_for 30 "the arrival while the daemon was away" test -s "$WORK/out/daily/202
 for d in 2026-10-31 2026-11-01 2026-11-02 2026-11-03; do
     started_once "$(unit fetch "$d")"
 done
+# Versions seen before the restart, and the object there before the first poll, are not
+# newer than their outputs for having been read back.
+started_once "$(unit refetch 2026-10-30)"
+[ "$(runs_started "$(unit refetch 2026-11-01)")" = 2 ] ||
+    fail "refetch of 2026-11-01 started $(runs_started "$(unit refetch 2026-11-01)") times, not 2"
 [ "$(grep -c /data/ "$WORK/fetches")" = 4 ] || fail "fetch ran $(grep -c /data/ "$WORK/fetches") times for 4 days"
 
 # Faults, each reported in words: a 500, a server that hangs, a body too large, bad auth.
