@@ -5,7 +5,8 @@
  * `list`, which prints the locations that exist, one per line (for a template with
  * wildcards), or `exists` with the location as its last argument (exit 0: there; 1: not;
  * anything else: it failed). The program runs as the daemon's child, without a shell, with
- * its output read through the event loop and a timeout that kills it.
+ * its output read through the event loop and a timeout that kills it; the last line of its
+ * stderr is the reason of a failed poll.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -27,6 +28,8 @@
 extern char **environ;
 
 #define COMMAND_MAX_OUTPUT (16u << 20)
+/* What of its stderr is kept, for the reason of a failed poll: the end, where programs say why. */
+#define COMMAND_ERR_TAIL 2048
 
 typedef struct CommandTarget {
         RemoteTarget remote;
@@ -34,10 +37,12 @@ typedef struct CommandTarget {
         char **exists;                  /* tells whether the one location exists */
         /* The run in flight. */
         pid_t pid;
-        int out_fd, pid_fd;
-        sd_event_source *out_source, *exit_source, *timeout_source;
+        int out_fd, err_fd, pid_fd;
+        sd_event_source *out_source, *err_source, *exit_source, *timeout_source;
         char *output;
         size_t size;
+        char err[COMMAND_ERR_TAIL];     /* the end of its stderr */
+        size_t err_size;
         bool running, out_done, exited, too_big, timed_out;
         int status;
 } CommandTarget;
@@ -51,17 +56,67 @@ static void reset(CommandTarget *ct) {
                 return;
         ct->running = false;
         ct->out_source = sd_event_source_disable_unref(ct->out_source);
+        ct->err_source = sd_event_source_disable_unref(ct->err_source);
         ct->exit_source = sd_event_source_disable_unref(ct->exit_source);
         ct->timeout_source = sd_event_source_disable_unref(ct->timeout_source);
         if (ct->out_fd >= 0)
                 close(ct->out_fd);
+        if (ct->err_fd >= 0)
+                close(ct->err_fd);
         if (ct->pid_fd >= 0)
                 close(ct->pid_fd);
-        ct->out_fd = ct->pid_fd = -1;
+        ct->out_fd = ct->err_fd = ct->pid_fd = -1;
         ct->output = mfree(ct->output);
-        ct->size = 0;
+        ct->size = ct->err_size = 0;
         ct->out_done = ct->exited = ct->too_big = ct->timed_out = false;
         ct->pid = 0;
+}
+
+/* Keeps the end of what it reads: > 0 read some, 0 at the end (or an error), -EAGAIN none now. */
+static int read_err(CommandTarget *ct) {
+        char buf[4096];
+        ssize_t n = read(ct->err_fd, buf, sizeof(buf));
+
+        if (n < 0)
+                return errno == EAGAIN || errno == EINTR ? -EAGAIN : 0;
+        if (n == 0)
+                return 0;
+        if ((size_t) n >= sizeof(ct->err)) {
+                memcpy(ct->err, buf + n - sizeof(ct->err), sizeof(ct->err));
+                ct->err_size = sizeof(ct->err);
+        } else {
+                size_t keep = MIN(ct->err_size, sizeof(ct->err) - (size_t) n);
+                memmove(ct->err, ct->err + ct->err_size - keep, keep);
+                memcpy(ct->err + keep, buf, (size_t) n);
+                ct->err_size = keep + (size_t) n;
+        }
+        return 1;
+}
+
+static int on_err(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        CommandTarget *ct = userdata;
+
+        if (read_err(ct) == 0)
+                ct->err_source = sd_event_source_disable_unref(ct->err_source);
+        return 0;
+}
+
+/* ": " and the last line it wrote to stderr, or "". Not waited for to its end: what it started
+ * may hold it open; what it wrote before it exited is in the pipe. */
+static const char *err_line(CommandTarget *ct, char *buf, size_t size) {
+        size_t end, start;
+
+        if (ct->err_source)
+                while (read_err(ct) > 0)
+                        ;
+        for (end = ct->err_size; end > 0 && strchr("\n\r \t", ct->err[end - 1]); end--)
+                ;
+        for (start = end; start > 0 && ct->err[start - 1] != '\n'; start--)
+                ;
+        if (end == start)
+                return "";
+        snprintf(buf, size, ": %.*s", (int) (end - start), ct->err + start);
+        return buf;
 }
 
 static void finish(CommandTarget *ct) {
@@ -70,24 +125,28 @@ static void finish(CommandTarget *ct) {
         _cleanup_free_ char *error = NULL;
         RemoteObject *found = NULL;
         int code = WIFEXITED(ct->status) ? WEXITSTATUS(ct->status) : -1;
+        char said[COMMAND_ERR_TAIL + 3];
 
         if (!ct->out_done || !ct->exited)
                 return;
         if (ct->too_big)
                 (void) asprintf(&error, "%s printed more than %u bytes", prog, COMMAND_MAX_OUTPUT);
         else if (ct->timed_out)
-                (void) asprintf(&error, "%s did not finish within the timeout%s", prog,
+                (void) asprintf(&error, "%s did not finish within the timeout%s%s", prog,
                                 WIFEXITED(ct->status) ? " (it exited, but something it started "
-                                                        "kept its output open)" : "");
+                                                        "kept its output open)" : "",
+                                err_line(ct, said, sizeof(said)));
         else if (WIFSIGNALED(ct->status))
-                (void) asprintf(&error, "%s was killed by signal %s%s", prog,
+                (void) asprintf(&error, "%s was killed by signal %s%s%s", prog,
                                 sigabbrev_np(WTERMSIG(ct->status)) ?: "?",
-                                WTERMSIG(ct->status) == SIGKILL ? " (timeout?)" : "");
+                                WTERMSIG(ct->status) == SIGKILL ? " (timeout?)" : "",
+                                err_line(ct, said, sizeof(said)));
         else if (ct->list && code != 0)
-                (void) asprintf(&error, "%s exited with status %d", prog, code);
+                (void) asprintf(&error, "%s exited with status %d%s", prog, code,
+                                err_line(ct, said, sizeof(said)));
         else if (ct->exists && code != 0 && code != 1)
-                (void) asprintf(&error, "%s exited with status %d (0: exists, 1: does not)",
-                                prog, code);
+                (void) asprintf(&error, "%s exited with status %d (0: exists, 1: does not)%s",
+                                prog, code, err_line(ct, said, sizeof(said)));
         else if (ct->exists && code == 0) {
                 if (remote_object_add(&found, t->template->text, "") < 0)
                         error = strdup("out of memory");
@@ -186,7 +245,7 @@ static int command_poll(RemoteTarget *rt) {
         sd_event *e = rt->target.host->event;
         _cleanup_strv_free_ char **argv = NULL;
         posix_spawn_file_actions_t fa;
-        int pipefd[2], r;
+        int pipefd[2], errfd[2], r;
 
         if (ct->list)
                 r = strv_copy(ct->list, &argv);
@@ -197,27 +256,40 @@ static int command_poll(RemoteTarget *rt) {
                 return r;
         if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0)
                 return -errno;
+        if (pipe2(errfd, O_CLOEXEC | O_NONBLOCK) < 0) {
+                r = -errno;
+                close(pipefd[0]);
+                close(pipefd[1]);
+                return r;
+        }
         r = posix_spawn_file_actions_init(&fa);
         if (r == 0)
                 r = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         if (r == 0)
                 r = posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
         if (r == 0)
+                r = posix_spawn_file_actions_adddup2(&fa, errfd[1], STDERR_FILENO);
+        if (r == 0)
                 r = spawn_program_group(&ct->pid, argv[0], &fa, argv, environ);
         (void) posix_spawn_file_actions_destroy(&fa);
         close(pipefd[1]);
+        close(errfd[1]);
         if (r != 0) {
                 close(pipefd[0]);
+                close(errfd[0]);
                 ct->pid = 0;
                 return -r;
         }
         ct->running = true;
         ct->out_fd = pipefd[0];
+        ct->err_fd = errfd[0];
         /* A pidfd wakes the loop when the child ends, with no SIGCHLD handler to share. */
         ct->pid_fd = (int) syscall(SYS_pidfd_open, ct->pid, 0);
         r = ct->pid_fd < 0 ? -errno : 0;
         if (r >= 0)
                 r = sd_event_add_io(e, &ct->out_source, ct->out_fd, EPOLLIN, on_output, ct);
+        if (r >= 0)
+                r = sd_event_add_io(e, &ct->err_source, ct->err_fd, EPOLLIN, on_err, ct);
         if (r >= 0)
                 r = sd_event_add_io(e, &ct->exit_source, ct->pid_fd, EPOLLIN, on_child_exit, ct);
         if (r >= 0)
@@ -280,7 +352,7 @@ static int command_parse(Target *t, const config_setting_t *s, Diag *d) {
         int r;
 
         ct->remote.ops = &command_ops;
-        ct->out_fd = ct->pid_fd = -1;
+        ct->out_fd = ct->err_fd = ct->pid_fd = -1;
         (void) remote_parse(&ct->remote, s, d);
         if ((r = argv_key(s, "list", t->name, d, &ct->list)) < 0 ||
             (r = argv_key(s, "exists", t->name, d, &ct->exists)) < 0)

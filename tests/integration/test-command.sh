@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # command targets: a `list` program's lines are the locations that exist (with a version
 # after a tab), an `exists` program answers for one location; an arrival runs exactly once; a
-# program that fails or hangs past its timeout is reported (and killed).
+# program that fails (in the words of its stderr's last line) or hangs past its timeout is
+# reported (and killed).
 . "$(dirname "$0")/lib.sh"
 # What the polls of 'holding' leave behind, once the daemon is gone.
 trap 'cleanup; pkill -x -f "sleep 601" || true' EXIT
@@ -23,7 +24,7 @@ wait_for 30 "the exists program to say yes" test -s "$WORK/out/ready"
 started_once "$(unit take 2026-11-01)"
 started_once "$(unit take 2026-11-02)"
 
-wait_for 30 "the failing program" logged "Cannot poll target 'failing' .*/bin/sh exited with status 3"
+wait_for 30 "the failing program" logged "Cannot poll target 'failing' .*/bin/sh exited with status 3: no such table; trying"
 wait_for 30 "the hanging program" logged "Cannot poll target 'hanging' .*/bin/sleep did not finish within the timeout"
 # What the daemon spawns starts with no signal blocked (the daemon blocks SIGTERM for its
 # signalfd) and none ignored that a program expects at its default.
