@@ -407,16 +407,27 @@ int remote_confirmed(RemoteTarget *rt, const char *location, const char *tag) {
 }
 
 /*
- * When a polled target last polled well, kept when it stops for the version of it that a
- * reload starts (the same pipeline, name and location): `sluicectl status` would otherwise say
- * "never" until that version's first poll, which for one polled hourly is up to an hour away.
+ * When a polled target last polled well, and how it is failing, kept when it stops for the
+ * version of it that a reload starts (the same pipeline, name and location): `sluicectl status`
+ * would otherwise say "never" until that version's first poll, which for one polled hourly is
+ * up to an hour away; and a reload that mends a failing target (new credentials) would never
+ * say that it answers again, while its failure count dropped to 0 and rose again if not.
  * Not across restarts: there, "never" until the first poll is the truth of this process.
  */
 typedef struct Remembered {
         char *key;
         usec_t last_ok;
+        unsigned failures;
+        char *error;
         UT_hash_handle hh;
 } Remembered;
+
+static void remembered_free(Remembered **set, Remembered *m) {
+        HASH_DEL(*set, m);
+        free(m->key);
+        free(m->error);
+        free(m);
+}
 
 static char *memory_key(const RemoteTarget *rt) {
         char *key;
@@ -431,7 +442,7 @@ static void remember(RemoteTarget *rt) {
         Remembered **set = (Remembered **) &rt->target.host->remote_memory, *m;
         _cleanup_free_ char *key = NULL;
 
-        if (rt->last_ok_realtime == 0 || !(key = memory_key(rt)))
+        if ((rt->last_ok_realtime == 0 && rt->failures == 0) || !(key = memory_key(rt)))
                 return;
         HASH_FIND_STR(*set, key, m);
         if (!m) {
@@ -442,6 +453,9 @@ static void remember(RemoteTarget *rt) {
                 HASH_ADD_KEYPTR(hh, *set, m->key, strlen(m->key), m);
         }
         m->last_ok = rt->last_ok_realtime;
+        m->failures = rt->failures;
+        free(m->error);
+        m->error = rt->error ? strdup(rt->error) : NULL;
 }
 
 static void recall(RemoteTarget *rt) {
@@ -455,19 +469,19 @@ static void recall(RemoteTarget *rt) {
                 return;
         if (rt->last_ok_realtime == 0)
                 rt->last_ok_realtime = m->last_ok;
-        HASH_DEL(*set, m);
-        free(m->key);
-        free(m);
+        if (rt->failures == 0 && m->error) {
+                rt->failures = m->failures;
+                free(rt->error);
+                rt->error = TAKE_PTR(m->error);
+        }
+        remembered_free(set, m);
 }
 
 void remote_memory_free(TargetHost *h) {
         Remembered **set = (Remembered **) &h->remote_memory, *m, *tmp;
 
-        HASH_ITER(hh, *set, m, tmp) {
-                HASH_DEL(*set, m);
-                free(m->key);
-                free(m);
-        }
+        HASH_ITER(hh, *set, m, tmp)
+                remembered_free(set, m);
 }
 
 int remote_start(Target *t) {
@@ -498,8 +512,9 @@ int remote_start(Target *t) {
                 return r;
         (void) sd_event_source_set_description(rt->timer, "remote-poll");
         /* Known from before: the first poll anywhere in the interval, so a restart with
-         * thousands of targets is no thundering herd. Never seen: poll now. */
-        arm(rt, rt->loaded && ready ? random_below(rt->interval) : 0);
+         * thousands of targets is no thundering herd. Never seen, or failing before a reload
+         * that may have mended it: poll now. */
+        arm(rt, rt->loaded && ready && rt->failures == 0 ? random_below(rt->interval) : 0);
         return 0;
 }
 

@@ -54,6 +54,8 @@ wait_for 30 "the expired token refused" logged "Cannot poll target 'private' .*H
 echo "Authorization: Bearer s3cret" > "$WORK/auth.headers"
 kill -HUP "$DAEMON_PID"
 wait_for 30 "the object behind the Authorization header" test -s "$WORK/out/private/k.txt"
+# The target the reload started afresh knows it was failing: it says it answers again.
+wait_for 30 "the mended target's recovery" logged "Target 'private' answers again, after [1-9]"
 
 # Down: reported, retried with back-off; what arrives meanwhile runs once it is back.
 stop_nginx
