@@ -287,7 +287,7 @@ int backfill_start(Manager *m, Task *task, char * const *params, const char *fro
 void backfill_progress(Manager *m, Backfill *bf, BackfillProgress *ret) {
         Task *task = manager_find_task(m, bf->pipeline, bf->task);
         BackfillMember *x, *tmp;
-        bool active = false;
+        uint32_t active = 0;
 
         *ret = (BackfillProgress){ .total = (uint32_t) bf->n_units };
         for (size_t k = 0; k < bf->n_units; k++) {
@@ -318,11 +318,10 @@ void backfill_progress(Manager *m, Backfill *bf, BackfillProgress *ret) {
         /* Upstream members count too: a waiting instance may be about to be fed. */
         HASH_ITER(hh, bf->members, x, tmp) {
                 Instance *i = manager_find_instance(m, x->unit);
-                if (i && i->state != INSTANCE_FAILED) {
-                        active = true;
-                        break;
-                }
+                active += i && i->state != INSTANCE_FAILED;
         }
+        /* The instances asked for are members as well. */
+        ret->upstream = active - MIN(active, ret->queued + ret->running + ret->retrying);
         if (!active && !bf->finished_realtime) {
                 bf->finished_realtime = now_usec(CLOCK_REALTIME);
                 log_info("Backfill %u of %s/%s finished: %u complete, %u failed, %u waiting for "

@@ -31,6 +31,8 @@ typedef struct Backfill {
 
 typedef struct BackfillProgress {
         uint32_t total, complete, queued, running, retrying, failed, waiting;
+        /* What the waiting ones need, queued, running or waiting to retry upstream. */
+        uint32_t upstream;
         bool finished;  /* nothing of it queued, running or waiting to retry */
 } BackfillProgress;
 

@@ -17,16 +17,16 @@ typedef struct Progress {
         uint32_t id;
         const char *pipeline, *task, *param, *from, *to;
         uint64_t started, finished;
-        uint32_t total, complete, queued, running, retrying, failed, waiting;
+        uint32_t total, complete, queued, running, retrying, failed, waiting, upstream;
 } Progress;
 
-#define PROGRESS_SIGNATURE "(usssssttuuuuuuu)"
+#define PROGRESS_SIGNATURE "(usssssttuuuuuuuu)"
 
 static int read_progress(sd_bus_message *reply, Progress *p) {
         return sd_bus_message_read(reply, PROGRESS_SIGNATURE, &p->id, &p->pipeline, &p->task,
                                    &p->param, &p->from, &p->to, &p->started, &p->finished,
                                    &p->total, &p->complete, &p->queued, &p->running,
-                                   &p->retrying, &p->failed, &p->waiting);
+                                   &p->retrying, &p->failed, &p->waiting, &p->upstream);
 }
 
 static void print_json(const Progress *p) {
@@ -41,9 +41,11 @@ static void print_json(const Progress *p) {
         printf(",\"to\":");
         ctl_json_string(p->to);
         printf(",\"started_usec\":%llu,\"finished_usec\":%llu,\"total\":%u,\"complete\":%u,"
-               "\"queued\":%u,\"running\":%u,\"retrying\":%u,\"failed\":%u,\"waiting\":%u}",
+               "\"queued\":%u,\"running\":%u,\"retrying\":%u,\"failed\":%u,\"waiting\":%u,"
+               "\"upstream\":%u}",
                (unsigned long long) p->started, (unsigned long long) p->finished, p->total,
-               p->complete, p->queued, p->running, p->retrying, p->failed, p->waiting);
+               p->complete, p->queued, p->running, p->retrying, p->failed, p->waiting,
+               p->upstream);
 }
 
 static void print_counts(const Progress *p) {
@@ -52,6 +54,8 @@ static void print_counts(const Progress *p) {
         printf("%u/%u complete, %u running, %u queued, %u retrying, %s%u failed%s, %u waiting "
                "for inputs", p->complete, p->total, p->running, p->queued, p->retrying, red,
                p->failed, *red ? ANSI_RESET : "", p->waiting);
+        if (p->upstream > 0)
+                printf(" (%u run(s) upstream under way)", p->upstream);
 }
 
 /* Calls ListBackfills and enters its array. */
@@ -133,7 +137,8 @@ static int watch(const CtlOptions *o, sd_bus *bus, uint32_t id) {
                 if (!o->json && !o->quiet &&
                     (p.complete != last.complete || p.running != last.running ||
                      p.queued != last.queued || p.retrying != last.retrying ||
-                     p.failed != last.failed || p.waiting != last.waiting || p.finished)) {
+                     p.failed != last.failed || p.waiting != last.waiting || p.finished ||
+                     (tty && p.upstream != last.upstream))) {
                         if (tty)
                                 printf("\r\033[K");
                         print_counts(&p);

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # sluicectl backfill against a running daemon: a range runs with what it needs, in the
 # pipeline's backfill slice, on at most half the slots, behind live runs (a live arrival runs
-# while the backfill waits); progress, listing, exit status, --cancel and mistakes.
+# while the backfill waits); progress (upstream runs too), listing, exit status, --cancel and
+# mistakes.
 . "$(dirname "$0")/lib.sh"
 
 install_pipeline "$(dirname "$0")/backfill.conf.in"
@@ -85,4 +86,15 @@ wait_for 30 "the cancelled backfill to stop" nothing_active
 rc=0
 ctl backfill --cancel 999 2>"$WORK/err" || rc=$?
 [ $rc = 1 ] && grep -q "No backfill 999" "$WORK/err" || fail "cancel of an unknown backfill: $rc"
+
+# Progress counts the runs under way upstream that the waiting instances need.
+for d in 01 02; do echo "$d" > "$WORK/raw/1999-03-$d.log"; done
+ctl backfill --no-wait report --from 1999-03-01 --to 1999-03-02 > /dev/null
+clean_running() { ctl list --state running | grep -q "clean .*day=1999-03"; }
+wait_for 30 "a held upstream run" clean_running
+ctl backfill > "$WORK/progress"
+grep -q "0/2 complete, 0 running, 0 queued, 0 retrying, 0 failed, 2 waiting for inputs (2 run(s) upstream under way)" "$WORK/progress" ||
+    fail "progress upstream: $(cat "$WORK/progress")"
+touch "$WORK/cleangate" "$WORK/gate"
+wait_for 30 "the backfill held upstream" test -e "$WORK/report/1999-03-02.txt"
 echo "PASS"
