@@ -340,7 +340,7 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         return sd_bus_send(NULL, reply, NULL);
 }
 
-/* ListTargets() -> a(ssssuttus): how every polled target is doing. */
+/* ListTargets() -> a(ssssuttuss): how every polled or scanned target is doing. */
 static int method_list_targets(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
@@ -348,7 +348,7 @@ static int method_list_targets(sd_bus_message *msg, void *userdata, sd_bus_error
 
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "(ssssuttus)");
+                r = sd_bus_message_open_container(reply, 'a', "(ssssuttuss)");
         for (size_t k = 0; r >= 0 && k < m->n_pipelines; k++)
                 for (size_t j = 0; r >= 0 && j < m->pipelines[k]->n_targets; j++) {
                         Target *t = m->pipelines[k]->targets[j];
@@ -356,11 +356,12 @@ static int method_list_targets(sd_bus_message *msg, void *userdata, sd_bus_error
 
                         if (!t->kind->status || !t->host || t->kind->status(t, &st) <= 0)
                                 continue;
-                        r = sd_bus_message_append(reply, "(ssssuttus)", m->pipelines[k]->name,
+                        r = sd_bus_message_append(reply, "(ssssuttuss)", m->pipelines[k]->name,
                                                   t->name, t->kind->name, t->template->text,
                                                   st.objects, (uint64_t) st.last_ok_realtime,
                                                   (uint64_t) st.next_poll_realtime,
-                                                  st.failures, strempty(st.error));
+                                                  st.failures, strempty(st.error),
+                                                  strempty(st.scanned));
                 }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
@@ -529,7 +530,7 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_RESULT("u", stopped), method_cancel_backfill,
                                 ACCESS),
         SD_BUS_METHOD_WITH_ARGS("ListTargets", SD_BUS_NO_ARGS,
-                                SD_BUS_RESULT("a(ssssuttus)", targets), method_list_targets,
+                                SD_BUS_RESULT("a(ssssuttuss)", targets), method_list_targets,
                                 ACCESS),
         SD_BUS_METHOD_WITH_ARGS("ListHeld", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a(ssss)", objects), method_list_held, ACCESS),

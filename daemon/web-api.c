@@ -328,6 +328,7 @@ static json_object *target_json(Target *t) {
                 put_u64(o, "objects", st.objects);
                 put_u64(o, "poll_failures", st.failures);
                 put_str(o, "poll_error", st.error);
+                put_str(o, "scanned", st.scanned);
         }
         return o;
 }

@@ -119,7 +119,7 @@ void local_seen_forget(LocalTarget *lt) {
         lt->seen_loaded = false;
 }
 
-/* A target scanned instead of watched shows in status, as a polled remote target does. */
+/* A scanned target shows in status, as a polled remote target does. */
 int local_poll_status(Target *t, TargetStatus *ret) {
         LocalTarget *lt = LOCAL(t);
 
@@ -129,6 +129,9 @@ int local_poll_status(Target *t, TargetStatus *ret) {
                 .objects = HASH_COUNT(lt->seen),
                 .last_ok_realtime = lt->polled,
                 .next_poll_realtime = lt->polled + t->host->scan_interval,
+                .scanned = lt->watches_short ? "instead of watched (out of inotify watches)" :
+                           "as well as watched (on a network file system, where files written "
+                           "from other machines raise no inotify event)",
         };
         return 1;
 }

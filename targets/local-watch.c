@@ -25,8 +25,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include "local.h"
 #include "log.h"
@@ -218,27 +220,79 @@ static int on_poll(sd_event_source *source, uint64_t usec, void *userdata) {
 }
 
 bool local_reload_afresh(Target *t) {
-        return LOCAL(t)->poll || LOCAL(t)->watch_failed;
+        return LOCAL(t)->watches_short || LOCAL(t)->watch_failed;
 }
 
-/* Out of inotify watches: the target is scanned every scan_interval instead. */
-static void fall_back_to_polling(LocalState *s, LocalTarget *lt, const char *dir) {
+/* Scanned every scan_interval from now on, besides what watches it has. */
+static void start_scanning(LocalState *s, LocalTarget *lt) {
         usec_t every = s->host->scan_interval;
-        char interval[FORMAT_TIMESPAN_MAX];
         int r;
 
-        if (lt->poll)
-                return;
         lt->polled = now_usec(CLOCK_REALTIME);
         r = local_seen_refresh(lt);
         if (r < 0)
                 log_warning_errno(r, "Cannot scan target '%s': %m", lt->target.name);
-        log_error("Cannot watch '%s' for target '%s': out of inotify watches "
-                  "(fs.inotify.max_user_watches); scanning the target every %s instead",
-                  dir, lt->target.name, format_timespan(interval, sizeof(interval), every));
         if (sd_event_add_time_relative(s->event, &lt->poll, CLOCK_MONOTONIC, every,
                                        every / 20, on_poll, lt) < 0)
                 log_error("Cannot arm the scan timer of target '%s'", lt->target.name);
+}
+
+/* Out of inotify watches: the target is scanned every scan_interval instead. */
+static void fall_back_to_polling(LocalState *s, LocalTarget *lt, const char *dir) {
+        char interval[FORMAT_TIMESPAN_MAX];
+
+        if (lt->watches_short)
+                return;
+        lt->watches_short = true;
+        log_error("Cannot watch '%s' for target '%s': out of inotify watches "
+                  "(fs.inotify.max_user_watches); scanning the target every %s instead",
+                  dir, lt->target.name,
+                  format_timespan(interval, sizeof(interval), s->host->scan_interval));
+        if (!lt->poll)
+                start_scanning(s, lt);
+}
+
+/* A file system where a change made elsewhere (on another machine, behind a FUSE daemon) raises
+ * no inotify event here, only the changes made through this machine's mount do; NULL for the
+ * others. */
+static const char *network_fs_name(const char *dir) {
+        static const struct {
+                unsigned long magic;
+                const char *name;
+        } table[] = {
+                { NFS_SUPER_MAGIC, "nfs" },     { SMB_SUPER_MAGIC, "smb" },
+                { CIFS_SUPER_MAGIC, "cifs" },   { SMB2_SUPER_MAGIC, "smb2" },
+                { FUSE_SUPER_MAGIC, "fuse" },   { CEPH_SUPER_MAGIC, "ceph" },
+                { AFS_SUPER_MAGIC, "afs" },     { AFS_FS_MAGIC, "afs" },
+                { CODA_SUPER_MAGIC, "coda" },   { V9FS_MAGIC, "9p" },
+                { OCFS2_SUPER_MAGIC, "ocfs2" }, { 0x01161970, "gfs2" },
+                { 0x0bd00bd0, "lustre" },
+        };
+        struct statfs sf;
+
+        if (statfs(dir, &sf) < 0)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                if ((unsigned long) sf.f_type == table[i].magic)
+                        return table[i].name;
+        return NULL;
+}
+
+/* On such a file system, the watches see this machine's writers at once and the scans the
+ * others'. */
+static void scan_network_fs(LocalState *s, LocalTarget *lt, const char *dir) {
+        char interval[FORMAT_TIMESPAN_MAX];
+        const char *fs;
+
+        if (lt->network_fs || !(fs = network_fs_name(dir)))
+                return;
+        lt->network_fs = fs;
+        log_notice("'%s' of target '%s' is on a network file system (%s), where files written "
+                   "from other machines raise no inotify event: scanning the target every %s "
+                   "as well as watching it", dir, lt->target.name, fs,
+                   format_timespan(interval, sizeof(interval), s->host->scan_interval));
+        if (!lt->poll)
+                start_scanning(s, lt);
 }
 
 static int watch_add_entry(Watch *w, LocalTarget *lt, size_t level, const char *dir,
@@ -313,6 +367,7 @@ static int add_watch(LocalState *s, LocalTarget *lt, size_t level, const char *d
                 lt->watch_failed = true;
                 return log_error_errno(errno, "Cannot watch '%s': %m", dir);
         }
+        scan_network_fs(s, lt, dir);
         HASH_FIND_INT(s->watches, &wd, w);
         if (!w) {
                 w = calloc(1, sizeof(Watch));
@@ -665,6 +720,8 @@ static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_even
         }
         if (lt->policy == LOCAL_MOVED && ev->mask & (IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO))
                 local_in_place_drop(lt, path);
+        if (lt->policy == LOCAL_MOVED && ev->mask & IN_MOVED_TO)
+                local_closed_note(lt, path);    /* seen put in place: whole, scanned or not */
         if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
                 local_seen_drop(lt, path);
                 target_gone(&lt->target, b);
@@ -1052,6 +1109,8 @@ void local_watch_stop(Target *t) {
         QuietFile *q, *qtmp;
 
         lt->poll = sd_event_source_disable_unref(lt->poll);
+        lt->watches_short = false;
+        lt->network_fs = NULL;
         local_seen_forget(lt);
         local_closed_forget(lt);
         if (!s)

@@ -176,10 +176,11 @@ int local_complete(LocalTarget *lt, const char *path) {
                         local_watch_writing_pending(lt, path, mtime_of(&st), LOCAL_SCAN_SETTLE);
                         return 0;
                 }
-                /* Scanned for want of watches, an input from outside is whole once left
-                 * alone for the interval (local_settle()), whoever asks: the scheduler's
-                 * last check too. (The daemon's own outputs are put in place whole.) */
-                if (lt->poll && !lt->target.producer &&
+                /* Scanned, an input from outside is whole once left alone for the interval
+                 * (local_settle()), whoever asks: the scheduler's last check too; unless a
+                 * watch saw it closed or put in place a moment ago. (The daemon's own outputs
+                 * are put in place whole.) */
+                if (lt->poll && !lt->target.producer && !local_closed_seen(lt, path) &&
                     now_usec(CLOCK_REALTIME) < mtime_of(&st) + local_settle(lt))
                         return 0;
                 if (h && !h->scanning && unseen_recent(lt, path, &st)) {

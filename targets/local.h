@@ -32,7 +32,11 @@ typedef struct LocalTarget {
         LocalPolicy policy;
         usec_t quiet;           /* LOCAL_QUIET */
         char *flag;             /* LOCAL_FLAG: the flag's file name */
-        sd_event_source *poll;  /* scanning instead of watching, when out of inotify watches */
+        /* Scanned every scan_interval, besides what watches it has: out of inotify watches, or
+         * on a file system where changes made elsewhere raise no inotify event. */
+        sd_event_source *poll;
+        bool watches_short;     /* out of watches: a reload tries them again */
+        const char *network_fs; /* the name of that file system, or NULL */
         usec_t polled;          /* CLOCK_REALTIME of the last of those scans */
         SeenFile *seen;         /* the files those scans found (local-poll.c) */
         bool seen_loaded;

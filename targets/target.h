@@ -52,6 +52,7 @@ typedef struct TargetStatus {
         usec_t next_poll_realtime;
         unsigned failures;              /* consecutive failed polls */
         const char *error;              /* of the last poll; NULL when it went well */
+        const char *scanned;            /* a local target's: why it is scanned; NULL: it is not */
 } TargetStatus;
 
 typedef struct TargetKind {

@@ -174,7 +174,7 @@ static void format_next(char *buf, size_t n, usec_t next, const char *what) {
 static int print_targets(const CtlOptions *o, sd_bus *bus) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        const char *pipeline, *target, *kind, *where, *error;
+        const char *pipeline, *target, *kind, *where, *error, *scanned;
         uint64_t last_ok, next;
         uint32_t objects, failures;
         bool first = true, color = ctl_colors();
@@ -183,13 +183,14 @@ static int print_targets(const CtlOptions *o, sd_bus *bus) {
         r = sd_bus_call_method(bus, ctl_bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
                                "ListTargets", &e, &reply, "");
         if (r >= 0)
-                r = sd_bus_message_enter_container(reply, 'a', "(ssssuttus)");
+                r = sd_bus_message_enter_container(reply, 'a', "(ssssuttuss)");
         if (r < 0)
                 return ctl_report("status", r, &e);
         if (o->json)
                 printf(",\"targets\":[");
-        while ((r = sd_bus_message_read(reply, "(ssssuttus)", &pipeline, &target, &kind, &where,
-                                        &objects, &last_ok, &next, &failures, &error)) > 0) {
+        while ((r = sd_bus_message_read(reply, "(ssssuttuss)", &pipeline, &target, &kind, &where,
+                                        &objects, &last_ok, &next, &failures, &error,
+                                        &scanned)) > 0) {
                 char when[FORMAT_REALTIME_MAX], next_s[FORMAT_REALTIME_MAX + 16];
 
                 if (o->json) {
@@ -205,6 +206,10 @@ static int print_targets(const CtlOptions *o, sd_bus *bus) {
                                "\"failures\":%u,\"error\":", objects,
                                (unsigned long long) last_ok, (unsigned long long) next, failures);
                         ctl_json_string(error);
+                        if (scanned[0]) {
+                                printf(",\"scanned\":");
+                                ctl_json_string(scanned);
+                        }
                         putchar('}');
                         first = false;
                         continue;
@@ -214,11 +219,13 @@ static int print_targets(const CtlOptions *o, sd_bus *bus) {
                 first = false;
                 format_realtime(when, sizeof(when), last_ok);
                 printf("  %s/%s (%s %s)\n      ", pipeline, target, kind, where);
-                if (streq(kind, "path")) {
+                if (scanned[0]) {
+                        /* Out of watches is trouble; a network file system is only so. */
+                        bool trouble = color && strneq(scanned, "instead", 7);
                         format_realtime(next_s, sizeof(next_s), next);
-                        printf("%sscanned instead of watched%s (out of inotify watches); last "
-                               "scan %s, next %s\n", color ? ANSI_RED : "",
-                               color ? ANSI_RESET : "", when, next_s);
+                        printf("%sscanned%s %s; last scan %s, next %s\n",
+                               trouble ? ANSI_RED : "", trouble ? ANSI_RESET : "", scanned,
+                               when, next_s);
                 } else if (error[0]) {
                         format_next(next_s, sizeof(next_s), next, "next try");
                         printf("%sfailing%s after %u poll(s): %s; last good poll %s, %s\n",

@@ -1,0 +1,45 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# A target on a network file system (NFS, SMB, FUSE...) is scanned as well as watched: a file
+# written through this machine's mount runs at its event, one written from elsewhere (here,
+# into the directory a bindfs mount shows) at a scan, each exactly once, and not half-written.
+. "$(dirname "$0")/lib.sh"
+command -v bindfs >/dev/null && [ -c /dev/fuse ] || { echo "SKIP: bindfs and /dev/fuse are needed" >&2; exit 77; }
+unmount() { fusermount -u "$WORK/mnt" 2>/dev/null || true; }
+trap 'cleanup_daemon_first' EXIT
+cleanup_daemon_first() {
+    [ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
+    DAEMON_PID=
+    unmount
+    cleanup
+}
+
+mkdir -p "$WORK/far/in" "$WORK/mnt" "$WORK/out" "$WORK/config"
+# Without FUSE's attribute cache: with it the mount shows a size and mtime up to a second old,
+# longer than the scan interval here (NFS's adapts, and is a few seconds for a file being
+# written, against a default scan_interval of 30s).
+bindfs -o attr_timeout=0,entry_timeout=0 "$WORK/far" "$WORK/mnt" || { echo "SKIP: bindfs cannot mount here" >&2; exit 77; }
+echo 'scan_interval = "1s";' > "$WORK/config/sluiced.conf"
+install_pipeline "$(dirname "$0")/netfs.conf.in"
+echo before > "$WORK/far/in/before.csv"
+start_daemon
+
+logged "'$WORK/mnt/in' of target 'shared' is on a network file system (fuse), where files written from other machines raise no inotify event: scanning the target every 1s as well as watching it" ||
+    fail "the network file system was not told"
+wait_for 30 "what was there before the start" test -s "$WORK/out/before"
+"$SLUICECTL" --user -C "$WORK/config" status | grep -A1 "/shared (path $WORK/mnt/in/" |
+    grep -q "scanned as well as watched (on a network file system" ||
+    fail "status: $("$SLUICECTL" --user -C "$WORK/config" status)"
+
+# Through the mount: watched.
+echo near > "$WORK/mnt/in/near.csv"
+wait_for 30 "the file written through the mount" test -s "$WORK/out/near"
+# From elsewhere, slowly: found by a scan, and taken only once left alone for the interval.
+for i in $(seq 1 10); do echo "line $i"; sleep 0.3; done > "$WORK/far/in/far.csv"
+wait_for 30 "the file written from elsewhere" test -s "$WORK/out/far"
+[ "$(wc -l < "$WORK/out/far")" = 10 ] || fail "taken half-written: $(wc -l < "$WORK/out/far") lines of 10"
+for n in before near far; do
+    [ "$(grep -c "Started sluice-$PIPELINE-copy@$n\.service" "$WORK/daemon.log")" = 1 ] ||
+        fail "copy@$n did not run exactly once"
+done
+echo ok
