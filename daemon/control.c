@@ -121,6 +121,7 @@ int control_retry(Manager *m, Task *task, const Binding *b, const char *unit, In
         r = evaluate_enqueue(m, task, b, NULL, unit, i, NULL);
         if (r < 0)
                 return refuse(e, CONTROL_FAILED, "Cannot queue %s: %s", unit, strerror(-r));
+        i->forced = true;       /* asked for: a forced run's outputs from before do not stop it */
         return 0;
 }
 

@@ -238,6 +238,7 @@ static int walk(Manager *m, Demand *d, Task *task, const Binding *b, unsigned de
         r = evaluate_enqueue(m, task, b, id, unit, i, &i);
         if (r < 0)
                 return r;
+        i->forced = i->forced || force;
         log_info("%s queued on request%s", unit, force ? " (forced: its outputs are replaced)" : "");
         return step(d, depth, "queued", subject, "%s", unit);
 }

@@ -142,6 +142,8 @@ static void run_again(Manager *m, Instance *i, bool lost_output) {
         (void) evaluate_enqueue(m, i->task, i->binding, i->id, i->unit, i, NULL);
         i->memory_max = memory_max;
         i->lost_output = lost_output;
+        /* An input changed in the run: its outputs are there, made from the version before. */
+        i->forced = i->forced || !lost_output;
         /* Under the version a reload made of its task, or gone with it. */
         if (m->n_retired > 0)
                 manager_settle_instance(m, i);
@@ -904,7 +906,11 @@ int executor_cancel(Manager *m, Instance *i) {
         }
 }
 
-int executor_stop_unit(Manager *m, Instance *i) {
+int executor_stop_unit_name(Manager *m, const char *unit) {
         return sd_bus_call_method_async(m->bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
-                                        "StopUnit", NULL, NULL, "ss", i->unit, "replace");
+                                        "StopUnit", NULL, NULL, "ss", unit, "replace");
+}
+
+int executor_stop_unit(Manager *m, Instance *i) {
+        return executor_stop_unit_name(m, i->unit);
 }

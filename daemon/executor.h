@@ -62,4 +62,5 @@ void executor_lost(Manager *m, Instance *i);
 int executor_cancel(Manager *m, Instance *i);
 /* Asks the manager to stop i's unit; how the run ends comes as for any end. */
 int executor_stop_unit(Manager *m, Instance *i);
+int executor_stop_unit_name(Manager *m, const char *unit);
 /* A unit of a pipeline's slice with its aggregate limits. */

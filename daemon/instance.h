@@ -74,6 +74,9 @@ typedef struct Instance {
         uint64_t memory_max;    /* raised after an oom-kill; UINT64_MAX: the task's own */
         char *reason;           /* why the last run failed */
         bool cancelled;         /* stopped on request: the run's end is final */
+        bool forced;            /* runs though its outputs exist: run --force, retry, or an
+                                 * input changed while the run before was in flight */
+        bool held_logged;       /* "waits for the run of the version before" said */
         bool backfill;          /* queued for a backfill: after live runs, in its slice */
         bool failed_before;     /* a run of it failed: its next success is a recovery */
         unsigned untold;        /* notifiers not yet handed its failure for good (notify.c) */

@@ -292,8 +292,13 @@ static void recover_record(Manager *m, RunRecord *rec) {
         if (r < 0 || !streq(i->unit, rec->unit) || strv_length(rec->staged) != task->n_outputs) {
                 if (created)
                         manager_remove_instance(m, i);
-                log_notice("Run %s of %s belongs to no loaded task any more, dropping it",
-                           rec->run_id, rec->unit);
+                /* Renamed, moved to another file or removed while the daemon was away: its
+                 * outputs are no task's now, and the task under its new name would write them
+                 * beside it. Stopped, so that only one run makes them. */
+                log_notice("Run %s of %s belongs to no loaded task any more (renamed or "
+                           "removed): stopping its unit, and dropping it", rec->run_id,
+                           rec->unit);
+                (void) executor_stop_unit_name(m, rec->unit);
                 forget_run(m, rec, NULL);
                 return;
         }

@@ -16,6 +16,7 @@
 #include "executor.h"
 #include "log.h"
 #include "scheduler.h"
+#include "util/strv.h"
 #include "waiting.h"
 
 /* Whether a goes strictly before b: live before backfill, then by priority. */
@@ -103,6 +104,43 @@ void scheduler_release(Manager *m, Instance *i) {
         pools_adjust(m, i->task, -1);
 }
 
+/* A run under the version before a reload (a task renamed, or moved to another file) may still
+ * be writing one of i's outputs: i waits for its end, which schedules again, and is complete
+ * then. Only retired pipelines can hold such a run: one target has one producer. */
+static bool output_in_flight(Manager *m, Instance *i) {
+        _cleanup_strv_free_ char **mine = NULL;
+        Instance *x, *tmp;
+
+        if (m->n_retired == 0)
+                return false;
+        HASH_ITER(hh, m->instances, x, tmp) {
+                bool retired = false;
+
+                if (x == i || !x->run || !x->run->outputs)
+                        continue;
+                for (size_t k = 0; k < m->n_retired && !retired; k++)
+                        retired = x->task->pipeline == m->retired[k];
+                if (!retired)
+                        continue;
+                for (size_t k = 0; !mine && k < i->task->n_outputs; k++) {
+                        char *loc;
+                        if (task_output_location(i->task, k, i->binding, &loc) < 0 ||
+                            strv_consume(&mine, loc) < 0)
+                                return false;   /* out of memory: started, as before */
+                }
+                STRV_FOREACH(o, x->run->outputs)
+                        if (strv_contains(mine, *o)) {
+                                if (!i->held_logged)
+                                        log_info("%s waits: %s, of the pipeline's version "
+                                                 "before the reload, is still writing %s",
+                                                 i->unit, x->unit, *o);
+                                i->held_logged = true;
+                                return true;
+                        }
+        }
+        return false;
+}
+
 static int on_dispatch(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
         Instance *i, *next;
@@ -133,6 +171,15 @@ static int on_dispatch(sd_event_source *s, void *userdata) {
                         manager_remove_instance(m, i);
                         continue;
                 }
+                /* ...and its outputs may have come meanwhile: by hand, or from a run of the
+                 * version before a reload. */
+                if (!i->forced && evaluate_outputs_complete(t, i->binding)) {
+                        log_info("%s not started: its outputs are there now", i->unit);
+                        manager_remove_instance(m, i);
+                        continue;
+                }
+                if (output_in_flight(m, i))
+                        continue;
                 (void) executor_start(m, i);
         }
         manager_notify_status(m);
