@@ -43,6 +43,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# reload: SIGHUP to the daemon, and the wait for its "Reloaded:" line.
+reloads() { grep -c "Reloaded:" "$WORK/daemon.log" || true; }
+more_reloads_than() { [ "$(reloads)" -gt "$1" ]; }
+reload() {
+    local before
+    before=$(reloads)
+    kill -HUP "$DAEMON_PID"
+    wait_for 30 "reload number $((before + 1))" more_reloads_than "$before"
+}
+
 # logged PATTERN: the daemon's output so far has a line that matches (grep).
 logged() { grep -q "$1" "$WORK/daemon.log"; }
 

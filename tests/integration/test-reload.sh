@@ -8,14 +8,6 @@
 conf=$WORK/config/pipelines.d/$PIPELINE.conf
 install_pipeline "$SOURCE_ROOT/contrib/examples/wordcount/wordcount.conf.in"
 start_daemon
-reloads() { grep -c "Reloaded:" "$WORK/daemon.log" || true; }
-more_reloads_than() { [ "$(reloads)" -gt "$1" ]; }
-reload() {
-    local before
-    before=$(reloads)
-    kill -HUP "$DAEMON_PID"
-    wait_for 30 "reload number $((before + 1))" more_reloads_than "$before"
-}
 
 mkdir -p "$WORK/logs"
 echo "one two" > "$WORK/logs/a.log"

@@ -19,14 +19,6 @@ tasks = ( { name = "$1"; inputs = [ "raw" ]; outputs = [ "done" ];
             exec = [ "/bin/sh", "-c", "until [ -e $WORK/gate ]; do sleep 0.05; done; echo \"$1 \$0\" >> $WORK/runs; echo $1 > \"\$1\"", "\${input}", "\${output}" ]; } );
 CONF
 }
-reloads() { grep -c "Reloaded:" "$WORK/daemon.log" || true; }
-more_reloads_than() { [ "$(reloads)" -gt "$1" ]; }
-reload() {
-    local before
-    before=$(reloads)
-    kill -HUP "$DAEMON_PID"
-    wait_for 30 "reload number $((before + 1))" more_reloads_than "$before"
-}
 write_pipeline one
 start_daemon
 
