@@ -34,6 +34,7 @@ struct Delivery {
         int pid_fd;
         sd_event_source *io, *timer;
         CurlRequest *req;
+        char **failed;          /* what it tells, for notify_told_one() */
 };
 
 void notify_delivery_free(Delivery *d) {
@@ -46,12 +47,20 @@ void notify_delivery_free(Delivery *d) {
         sd_event_source_disable_unref(d->timer);
         curl_request_free(d->req);
         notify_message_done(&d->msg);
+        strv_free(d->failed);
         free(d);
         if (--ch->n_deliveries == 0 && ch->retired)
                 notify_channel_free(ch);
 }
 
 static void attempt(Delivery *d);
+
+/* Delivered, or given up on: either way, its failures are told. */
+static void delivery_done(Delivery *d) {
+        STRV_FOREACH(f, d->failed)
+                notify_told_one(d->ch->manager, *f);
+        notify_delivery_free(d);
+}
 
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Delivery *d = userdata;
@@ -69,11 +78,12 @@ static void failed(Delivery *d, const char *why) {
         if (d->attempt > n->retries) {
                 log_error("Notifier '%s' failed %u time(s), giving up on: %s (%s)", n->name,
                           d->attempt, d->msg.text, why);
-                notify_delivery_free(d);
+                delivery_done(d);
                 return;
         }
         log_warning("Notifier '%s' failed (%s); trying again in %llu s", n->name, why,
                     (unsigned long long) (delay / USEC_PER_SEC));
+        /* Refused once the loop has ended (stopping): not told, so told at the next start. */
         if (sd_event_add_time_relative(d->ch->manager->event, &d->timer, CLOCK_MONOTONIC, delay,
                                        0, on_retry_timer, d) < 0)
                 notify_delivery_free(d);
@@ -91,7 +101,7 @@ static int on_child(sd_event_source *s, int fd, uint32_t revents, void *userdata
         close(d->pid_fd);
         d->pid_fd = -1;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-                notify_delivery_free(d);
+                delivery_done(d);
                 return 0;
         }
         const char *prog = (d->ch->n->kind == NOTIFIER_EMAIL ? d->ch->n->sendmail
@@ -218,7 +228,7 @@ static void spawn(Delivery *d) {
                                        on_child_timeout, d) < 0) {
                 /* Cannot watch it: let it run, reaped by nobody is worse than unwatched. */
                 (void) waitpid(d->pid, NULL, 0);
-                notify_delivery_free(d);
+                delivery_done(d);
         }
 }
 
@@ -229,7 +239,7 @@ static void on_posted(CurlRequest *req, const char *error, void *userdata) {
         if (!error && req->status / 100 == 2) {
                 d->req = NULL;
                 curl_request_free(req);
-                notify_delivery_free(d);
+                delivery_done(d);
                 return;
         }
         if (error)
@@ -313,13 +323,17 @@ static char *build_json(const Notifier *n, const Message *msg) {
         return buf;
 }
 
-void notify_deliver(Channel *ch, Message *msg) {
+void notify_deliver(Channel *ch, Message *msg, char **failed) {
         Delivery *d = calloc(1, sizeof(*d));
 
         if (!d) {
                 notify_message_done(msg);
+                STRV_FOREACH(f, failed)
+                        notify_told_one(ch->manager, *f);
+                strv_free(failed);
                 return;
         }
+        d->failed = failed;
         d->ch = ch;
         ch->n_deliveries++;
         DL_APPEND(ch->manager->notify->deliveries, d);
@@ -333,7 +347,9 @@ void notify_deliveries_stop(NotifyState *st) {
         while (st->deliveries) {
                 Delivery *d = st->deliveries;
 
-                /* A command or mail program under way runs on, unwatched; the rest is lost. */
+                /* A command or mail program under way runs on, unwatched (under systemd, until
+                 * the service's stop kills it); the rest is lost. Either way its failures stay
+                 * untold, and the next start tells them: twice rather than never. */
                 if (d->pid_fd < 0)
                         log_warning("Notifier '%s' cannot deliver, sluiced is stopping: %s",
                                     d->ch->n->name, d->msg.text);

@@ -48,7 +48,6 @@ typedef struct NotifyState {
         usec_t log_wait;        /* the longest a notice waits for journald */
         usec_t poll;            /* the current pause between looks at the journal */
         bool blind;             /* the daemon cannot read its own entries */
-        bool stopping;          /* notify_free(): webhooks queued now are dropped */
         unsigned failures;      /* failures for good told so far, to tell them apart */
         bool told_blind;
 } NotifyState;
@@ -57,8 +56,12 @@ void notify_message_done(Message *msg);
 /* Frees a channel, retired or at shutdown, with all it held. */
 void notify_channel_free(Channel *ch);
 /* Sends msg (taken) through ch's notifier: a command, a mail or a POST, tried again with
- * back-off when it fails; a retired channel is freed after its last delivery. */
-void notify_deliver(Channel *ch, Message *msg);
+ * back-off when it fails; a retired channel is freed after its last delivery. failed (taken):
+ * the failures for good it tells, noted as told once it is delivered or given up on, and not
+ * when the daemon stops first (they are told again at the next start). */
+void notify_deliver(Channel *ch, Message *msg, char **failed);
+/* One notifier has told failed ("GEN\tUNIT"), or has gone (notify.c). */
+void notify_told_one(Manager *m, const char *failed);
 void notify_delivery_free(Delivery *d);
 /* sluiced stops: frees every delivery, saying which could not be made. */
 void notify_deliveries_stop(NotifyState *st);

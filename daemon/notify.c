@@ -79,16 +79,12 @@ void notify_channel_free(Channel *ch) {
         free(ch);
 }
 
-/* One notifier has been handed unit's failure for good (or has gone): once all have, the
- * instance's mark says so, and a restart does not tell it again (restore_mark()). */
-static void told_one(Manager *m, const Channel *ch, const char *failed) {
+/* One notifier has told unit's failure for good (or has gone): once all have, the instance's
+ * mark says so, and a restart does not tell it again (restore_mark()). */
+void notify_told_one(Manager *m, const char *failed) {
         const char *unit = failed ? strchr(failed, '\t') : NULL;
         Instance *i;
 
-        /* Stopping: a webhook handed on now is dropped with the loop (notify-deliver.c), so
-         * the failure stays untold, for the next start; commands and mail run on. */
-        if (ch && ch->n->kind == NOTIFIER_WEBHOOK && m->notify && m->notify->stopping)
-                return;
         i = unit ? manager_find_instance(m, unit + 1) : NULL;
         /* Of that failure, not of a later one of the same unit (a new series since). */
         if (i && i->failure_gen != (unsigned) strtoul(failed, NULL, 10))
@@ -111,11 +107,12 @@ static void send_summary(Channel *ch) {
             strv_extendf(&msg.env, "SLUICE_TEXT=%s", msg.text) < 0)
                 notify_message_done(&msg);
         else
-                notify_deliver(ch, &msg);
+                notify_deliver(ch, &msg, TAKE_PTR(ch->held_units));
         ch->held = 0;
         ch->held_lines = strv_free(ch->held_lines);
+        /* Not sent (out of memory): told as far as anyone will tell it. */
         STRV_FOREACH(u, ch->held_units)
-                told_one(ch->manager, ch, *u);
+                notify_told_one(ch->manager, *u);
         ch->held_units = strv_free(ch->held_units);
 }
 
@@ -207,10 +204,13 @@ void notify_reload(Manager *m, Notifier *old, size_t n_old) {
         }
 }
 
-/* Handed on now; failed (see send_or_hold()) noted as told. */
+/* Handed on now; failed (see send_or_hold()) noted as told once delivered. */
 static void deliver_now(Channel *ch, Message *msg, const char *failed) {
-        notify_deliver(ch, msg);
-        told_one(ch->manager, ch, failed);
+        char **l = NULL;
+
+        if (failed && strv_extend(&l, failed) < 0)
+                notify_told_one(ch->manager, failed);
+        notify_deliver(ch, msg, l);
 }
 
 /* Storms: the first few messages of a window go, the others wait for its end. failed: the
@@ -225,7 +225,7 @@ static void send_or_hold(Channel *ch, Message *msg, const char *failed) {
                 if (ch->held++ < HELD_LINES)
                         (void) strv_extend(&ch->held_lines, msg->text);
                 if (failed && strv_extend(&ch->held_units, failed) < 0)
-                        told_one(ch->manager, ch, failed);
+                        notify_told_one(ch->manager, failed);
                 notify_message_done(msg);
                 return;
         }
@@ -335,13 +335,13 @@ static void send_pending(Manager *m, Pending *p, const char *logs) {
                 if (!ch || ch->n->kind == NOTIFIER_UNIT) {
                         log_warning("No notifier '%s' in sluiced.conf any more to tell: %s",
                                     *name, p->msg.text);
-                        told_one(m, NULL, p->failed);
+                        notify_told_one(m, p->failed);
                         continue;
                 }
                 if (strv_copy(p->msg.env, &msg.env) < 0 || !(msg.text = strdup(p->msg.text))) {
                         notify_message_done(&msg);
                         log_oom();
-                        told_one(m, NULL, p->failed);
+                        notify_told_one(m, p->failed);
                         continue;
                 }
                 send_or_hold(ch, &msg, p->failed);
@@ -604,7 +604,6 @@ void notify_free(Manager *m) {
                 return;
         /* Stopping: what waits goes now, with the lines written so far, and what a window holds
          * as its summary; commands and mails are started and run on. */
-        st->stopping = true;
         while (st->pending) {
                 Pending *p = st->pending;
                 _cleanup_free_ char *logs = p->run_id && st->log

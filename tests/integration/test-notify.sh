@@ -8,7 +8,8 @@
 # program) to a local SMTP server that keeps it; the OnFailure= template unit runs in the
 # user manager for the last attempt only. A failure's notice waits for journald to have written
 # the run's last lines, even when it is behind. A reload takes new notifier settings at once and
-# retires a notifier that went away.
+# retires a notifier that went away. A failure is noted as told only once delivered: one whose
+# command is killed at the daemon's stop is told again at the next start.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/servers.sh"
 
@@ -66,6 +67,7 @@ notifiers = {
   lag   = { exec = [ "$WORK/notify.sh" ]; };
   storm = { webhook = "http://127.0.0.1:$HOOK_PORT/storm"; window = "3s"; };
   held  = { webhook = "http://127.0.0.1:$HOOK_PORT/held"; window = "1h"; };
+  slow  = { exec = [ "/bin/sh", "-c", "sleep 3; echo \"\$SLUICE_UNIT\" >> $WORK/slow-notices", "slow-notifier-$PIPELINE" ]; };
   flaky = { webhook = "http://127.0.0.1:$HOOK_PORT/flaky"; retries = 2; };
   unit  = { unit = "sluice-notify-$PIPELINE@.service"; };
   mail  = { email = "ops@example.com"; sendmail = [ "$(command -v msmtp)", "-C", "$WORK/msmtprc" ];
@@ -73,7 +75,7 @@ notifiers = {
 };
 CONF
 install_pipeline "$(dirname "$0")/notify.conf.in"
-mkdir -p "$WORK"/in/{bad,good,flip,storm,held,flaky,mailed,unitfail,lagged,retried}
+mkdir -p "$WORK"/in/{bad,good,flip,storm,held,flaky,mailed,unitfail,lagged,retried,slowly}
 # The shipped template, under a name of this test's, in the user manager.
 units=$XDG_RUNTIME_DIR/systemd/user
 mkdir -p "$units"
@@ -150,6 +152,19 @@ kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true
 untold 4 || fail "a stop marked held webhook failures as told: $(grep -c failed-untold "$WORK/state/instances")"
 SLUICE_LOG_LEVEL=debug SLUICE_NOTICE_WAIT_MS=600000 start_daemon
 wait_for 30 "three of the four told after the restart" has posts held. 9
+
+# A command still telling a failure when the daemon stops, and killed with it (as a service's
+# stop kills its children): the failure stays untold, and the next start tells it.
+echo x > "$WORK/in/slowly/a"
+wait_for 30 "the failure told slowly" logged "sluice-$PIPELINE-slowly@a.service failed for good"
+wait_for 10 "the notifier's command" pgrep -f "slow-notifier-$PIPELINE"
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true
+pkill -f "slow-notifier-$PIPELINE" || true
+grep -q "failed-untold.*slowly\|slowly.*failed-untold" "$WORK/state/instances" ||
+    fail "a failure whose notifier was killed is marked told: $(grep slowly "$WORK/state/instances")"
+SLUICE_LOG_LEVEL=debug SLUICE_NOTICE_WAIT_MS=600000 start_daemon
+wait_for 30 "the failure told after the restart" test -s "$WORK/slow-notices"
+grep -qx "sluice-$PIPELINE-slowly@a.service" "$WORK/slow-notices" || fail "slow notice: $(cat "$WORK/slow-notices")"
 
 # A webhook that fails is retried.
 echo x > "$WORK/in/flaky/a"
