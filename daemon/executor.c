@@ -159,6 +159,32 @@ static bool rerun_lost_output(Manager *m, Instance *i, const char *reason) {
         return true;
 }
 
+/* Long enough for a shutdown to end the daemon first (a start now would be refused, and count):
+ * its mark is saved as waiting to retry, and the next boot runs it. A stop that was not the
+ * system's after all costs this much delay. */
+#define INTERRUPTED_RETRY_DELAY (30 * USEC_PER_SEC)
+
+/* Stopped by the system's shutdown: not the task's failure, so not an attempt, and nobody is
+ * told; it runs again, after the next boot. */
+static void run_interrupted(Manager *m, Instance *i, const char *reason) {
+        /* Read after the boot, when the shutdown is over: at once. */
+        usec_t delay = i->run->exit_realtime > 0 &&
+                                       i->run->exit_realtime < m->manager_started_realtime
+                               ? 0 : INTERRUPTED_RETRY_DELAY;
+        char span[FORMAT_TIMESPAN_MAX];
+
+        log_notice("%s was %s; it runs again %s%s, not counted as an attempt", i->unit, reason,
+                   delay ? "in " : "now", delay ? format_timespan(span, sizeof(span), delay) : "");
+        i->attempts = i->run->attempt - 1;
+        free(i->reason);
+        i->reason = strdup(reason);
+        i->run = run_free(i->run);
+        manager_set_state(m, i, INSTANCE_RETRY);
+        (void) manager_set_wake(m, i, now_usec(CLOCK_REALTIME) + delay);
+        if (m->n_retired > 0)
+                manager_settle_instance(m, i);
+}
+
 /*
  * The run is over and accounted for: decide what comes next for the instance. ok: it is
  * complete and forgotten. Otherwise the retry policy decides between another attempt later
@@ -215,6 +241,10 @@ static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, cons
         }
         if (lost_output && rerun_lost_output(m, i, reason))
                 return;
+        if (class == FAILURE_INTERRUPTED) {
+                run_interrupted(m, i, reason);
+                return;
+        }
 
         m->n_runs_failed++;
         free(i->reason);
@@ -790,6 +820,7 @@ void executor_finish_with(Manager *m, Instance *i, const UnitResult *res, const 
         if (ok)
                 publish_confirmed(m, i, confirmed);
         i->journal_behind = res->journal_behind;
+        i->run->exit_realtime = res->exit_usec;
         if (!ok) {
                 discard_staged(i);
                 if (!reason) {
@@ -847,6 +878,8 @@ void executor_finish_with(Manager *m, Instance *i, const UnitResult *res, const 
                 log_struct(LOG_INFO, f, "%s succeeded after %s%s", i->unit, dur, cpu);
         else if (i->cancelled)
                 log_struct(LOG_NOTICE, f, "%s was cancelled: %s", i->unit, strna(reason));
+        else if (class == FAILURE_INTERRUPTED)
+                log_struct(LOG_NOTICE, f, "%s was interrupted: %s", i->unit, strna(reason));
         else
                 log_struct(LOG_ERR, f, "%s failed: %s", i->unit, strna(reason));
 

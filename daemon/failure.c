@@ -11,6 +11,7 @@
 #include <systemd/sd-journal.h>
 
 #include "failure.h"
+#include "unit-props.h"
 #include "manager.h"
 
 static const char *format_size(char *buf, size_t n, uint64_t v) {
@@ -93,6 +94,39 @@ static bool stopped_at_runtime_max(Instance *i, const UnitResult *res) {
         return res->exit_usec > res->start_usec && res->exit_usec - res->start_usec >= max;
 }
 
+/* Whether the manager is on its way down: a shutdown or reboot (or the user manager's own stop).
+ * Asked with a short timeout, since it is asked on the loop; not knowing is "no". */
+static bool manager_stopping(Manager *m) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        const char *state = NULL;
+
+        if (!m->bus ||
+            sd_bus_message_new_method_call(m->bus, &call, SYSTEMD_DEST, SYSTEMD_PATH,
+                                           "org.freedesktop.DBus.Properties", "Get") < 0 ||
+            sd_bus_message_append(call, "ss", SYSTEMD_MANAGER, "SystemState") < 0 ||
+            sd_bus_call(m->bus, call, USEC_PER_SEC, NULL, &reply) < 0 ||
+            sd_bus_message_read(reply, "v", "s", &state) < 0)
+                return false;
+        return streq_ptr(state, "stopping");
+}
+
+/*
+ * Stopped by the system going down (SIGTERM, or SIGKILL once the stop timed out), not failed:
+ * the manager was stopping when the end came, or the end came before the manager now running
+ * started (read after a reboot, from the result sluice-result left).
+ */
+static bool stopped_by_shutdown(Instance *i, const UnitResult *res) {
+        Manager *m = i->manager;
+
+        if (i->cancelled || res->exec_code != CLD_KILLED ||
+            (res->exec_status != SIGTERM && res->exec_status != SIGKILL))
+                return false;
+        if (res->exit_usec > 0 && m->manager_started_realtime > 0 &&
+            res->exit_usec < m->manager_started_realtime)
+                return true;
+        return manager_stopping(m);
+}
+
 FailureClass failure_classify(Instance *i, const UnitResult *res, usec_t start_realtime) {
         const char *r = res->result;
 
@@ -112,6 +146,8 @@ FailureClass failure_classify(Instance *i, const UnitResult *res, usec_t start_r
                 if (killed_at_memory_max(i->unit, start_realtime, sigkill))
                         return FAILURE_OOM;
         }
+        if (stopped_by_shutdown(i, res))
+                return FAILURE_INTERRUPTED;
         if (streq(r, "signal") || res->exec_code == CLD_KILLED)
                 return FAILURE_SIGNAL;
         return FAILURE_EXIT_CODE;
@@ -126,6 +162,9 @@ char *failure_describe(Instance *i, FailureClass c, const UnitResult *res) {
         if (c == FAILURE_OOM)
                 r = asprintf(&s, "oom-kill (MemoryMax=%s)",
                              format_size(size, sizeof(size), i->run->memory_max));
+        else if (c == FAILURE_INTERRUPTED)
+                r = asprintf(&s, "stopped by the system's shutdown (SIG%s)",
+                             sigabbrev_np(res->exec_status) ?: "?");
         else if (c == FAILURE_LOST)
                 r = asprintf(&s, "lost (the unit ended while sluiced was away and left no result)");
         else if (c == FAILURE_TIMEOUT && !streq_ptr(res->result, "timeout") &&

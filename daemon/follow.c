@@ -417,6 +417,12 @@ static int open_bus(Manager *m, bool at_start) {
         if (r < 0)
                 return log_error_errno(r, "The systemd manager does not answer on the %s bus: %m",
                                        m->user ? "user" : "system");
+        /* A run that ended before it started was stopped by the shutdown before (failure.c). */
+        r = sd_bus_get_property_trivial(m->bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
+                                        "UserspaceTimestamp", NULL, 't',
+                                        &m->manager_started_realtime);
+        if (r < 0)
+                m->manager_started_realtime = 0;
         return 0;
 }
 

@@ -44,6 +44,7 @@ typedef struct Run {
         usec_t event_usec;              /* CLOCK_MONOTONIC of the event behind it; 0: a scan */
         usec_t call_usec;               /* CLOCK_MONOTONIC, StartTransientUnit built, being sent */
         usec_t sent_usec;               /* CLOCK_MONOTONIC, its write to the bus returned */
+        usec_t exit_realtime;           /* when its unit ended, once known; 0 unknown */
         sd_bus_slot *slot;              /* the pending call; owned */
         usec_t check_delay;             /* a start without an answer: until the next check */
         Confirming *confirming;         /* its unit ended; its outputs are being confirmed */

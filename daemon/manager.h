@@ -22,6 +22,7 @@ typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
         bool user;
+        usec_t manager_started_realtime;        /* the systemd manager's UserspaceTimestamp */
         char *config_dir;
         char *pipelines_dir;
         char *state_dir;

@@ -13,6 +13,7 @@ static const char * const failure_class_table[_FAILURE_CLASS_MAX] = {
         [FAILURE_CORE_DUMP] = "core-dump", [FAILURE_TIMEOUT] = "timeout",
         [FAILURE_OOM] = "oom-kill",        [FAILURE_OUTPUT] = "output",
         [FAILURE_START] = "start",         [FAILURE_LOST] = "lost",
+        [FAILURE_INTERRUPTED] = "interrupted",
 };
 
 const char *failure_class_to_string(FailureClass c) {

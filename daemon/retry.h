@@ -16,6 +16,7 @@ typedef enum FailureClass {
         FAILURE_OUTPUT,         /* exited 0 without writing an output, or it could not be moved */
         FAILURE_START,          /* the unit could not be started */
         FAILURE_LOST,           /* it ended while nobody was looking and left no result */
+        FAILURE_INTERRUPTED,    /* stopped by the system's shutdown: no failure, runs again */
         _FAILURE_CLASS_MAX,
         _FAILURE_CLASS_INVALID = -EINVAL,
 } FailureClass;

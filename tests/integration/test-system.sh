@@ -6,7 +6,7 @@
 # task's own journal lines carrying SLUICE_* fields (LogExtraFields, system units only), runs
 # by MESSAGE_ID, the dashboard's API reading the journal from inside the hardened service,
 # a failure notice of a DynamicUser= task ending with its last line (sluice-result --exec),
-# reload and a clean stop.
+# reload and a clean stop; a reboot stopping a task is no failure of it, and it runs again.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/container.sh"
 . "$(dirname "$0")/servers.sh"
@@ -143,4 +143,27 @@ grep -q "The bus refused the start of sluice-burst-copy@" <<<"$log" ||
     fail "no start was refused: the limits were not met, the test proves nothing"
 ! guest journalctl --since "@$since" --no-pager -q -o cat _PID=1 | grep "disconnect on API bus" ||
     fail "PID 1 fell off the bus"
+
+# A reboot while a task runs: the shutdown stops it, which is not the task's failure; it runs
+# again once the machine is back, and nothing counts it as an attempt.
+mkdir -p "$ROOT/srv/long-in" "$ROOT/srv/long-out"
+cat > "$ROOT/etc/sluice/pipelines.d/long.conf" <<'EOF'
+targets = { in = { path = "/srv/long-in/{n}"; }; out = { path = "/srv/long-out/{n}"; }; };
+tasks = ( { name = "wait"; inputs = [ "in" ]; outputs = [ "out" ];
+            exec = [ "/bin/sh", "-c", "echo started >> /srv/long-runs; until [ -e /srv/long-gate ]; do sleep 0.1; done; echo > \"$0\"", "${output}" ]; } );
+EOF
+guest systemctl reload sluiced
+long_loaded() { guest sluicectl status | grep -q "long "; }
+wait_for 10 "the long pipeline" long_loaded
+echo x > "$ROOT/srv/long-in/x"
+long_started() { [ "$(grep -c started "$ROOT/srv/long-runs" 2>/dev/null)" = 1 ]; }
+wait_for 30 "the long task to start" long_started
+machine_stop
+touch "$ROOT/srv/long-gate"
+machine_boot
+guest systemctl start sluiced
+# (Whether the daemon or the task went first in the shutdown, the journal of one boot or the
+# other says so; the run's coming back is what counts.)
+wait_for 60 "the interrupted run to run again" test -e "$ROOT/srv/long-out/x"
+[ "$(grep -c started "$ROOT/srv/long-runs")" = 2 ] || fail "long runs: $(cat "$ROOT/srv/long-runs")"
 echo PASS
