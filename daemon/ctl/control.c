@@ -673,15 +673,31 @@ int verb_reload(const CtlOptions *o, int argc, char *argv[]) {
         return kept ? EXIT_REFUSED : 0;
 }
 
+/* A read the daemon (or the bus's policy) refused: said, since the graph printed without it
+ * would look complete and be wrong. A daemon that is not there, or older than the method, is
+ * no news: the files alone speak, quietly. */
+static void note_refused(const char *method, const sd_bus_error *e) {
+        if (!sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED))
+                return;
+        fprintf(stderr, "sluicectl: the daemon refused %s (access denied: is the D-Bus policy "
+                        "org.sluice.sluice1.conf current, and dbus reloaded?); %s\n", method,
+                streq(method, "ListHeld")
+                        ? "a file that is there but does not count yet is shown as present"
+                        : "states are what the files say, not what the daemon does");
+}
+
 /* ListHeld(): nothing from a daemon older than it. */
 static int live_held(sd_bus *bus, char ***ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_strv_free_ char **l = NULL;
         const char *pipeline, *target, *location, *why;
         int r;
 
         r = sd_bus_call_method(bus, ctl_bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
-                               "ListHeld", NULL, &reply, "");
+                               "ListHeld", &e, &reply, "");
+        if (r < 0)
+                note_refused("ListHeld", &e);
         if (r >= 0)
                 r = sd_bus_message_enter_container(reply, 'a', "(ssss)");
         while (r >= 0 && (r = sd_bus_message_read(reply, "(ssss)", &pipeline, &target, &location,
@@ -697,6 +713,7 @@ static int live_held(sd_bus *bus, char ***ret) {
 
 int ctl_live_states(const CtlOptions *o, char ***ret_states, char ***ret_held) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_strv_free_ char **l = NULL;
         const char *pipeline, *task, *params, *state, *unit, *reason;
@@ -704,11 +721,14 @@ int ctl_live_states(const CtlOptions *o, char ***ret_states, char ***ret_held) {
         uint64_t wake;
         int r;
 
-        /* Quietly: without a daemon the graph is what the files say, as it always was. */
+        /* Without a daemon the graph is what the files say, quietly, as it always was. */
         r = o->user ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
-        if (r >= 0)
+        if (r >= 0) {
                 r = sd_bus_call_method(bus, ctl_bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
-                                       "ListInstances", NULL, &reply, "");
+                                       "ListInstances", &e, &reply, "");
+                if (r < 0)
+                        note_refused("ListInstances", &e);
+        }
         if (r >= 0)
                 r = sd_bus_message_enter_container(reply, 'a', "(sssssuts)");
         while (r >= 0 && (r = sd_bus_message_read(reply, "(sssssuts)", &pipeline, &task, &params,

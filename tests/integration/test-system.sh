@@ -30,6 +30,14 @@ tasks = ( { name = "loud"; inputs = [ "in" ]; outputs = [ "out" ]; dynamic_user 
             on_failure = [ "last" ]; } );
 EOF
 mkdir -p "$ROOT/srv/loud"
+# Held: a file written in place does not count; anyone's graph must say so (ListHeld).
+cat > "$ROOT/etc/sluice/pipelines.d/held.conf" <<'EOF'
+targets = { in = { path = "/srv/held/{name}"; complete = "moved"; };
+            out = { path = "/srv/out/held-{name}"; }; };
+tasks = ( { name = "hcopy"; inputs = [ "in" ]; outputs = [ "out" ];
+            exec = [ "/bin/cp", "${input}", "${output}" ]; } );
+EOF
+mkdir -p "$ROOT/srv/held"
 cat > "$ROOT/etc/sluice/pipelines.d/sys.conf" <<'EOF'
 targets = {
   raw = { path = "/srv/in/{name}.txt"; };
@@ -96,6 +104,22 @@ nobody sluicectl status | grep -q "1 runs succeeded" || fail "status as nobody: 
 rc=0
 nobody sluicectl run --force copy -p name=a 2>"$WORK/err" || rc=$?
 [ $rc = 1 ] && grep -q "permission denied" "$WORK/err" || fail "run as nobody: rc $rc, $(cat "$WORK/err")"
+# Every method that changes nothing is open to all in the policy (one left out was refused).
+for m in ListPipelines ListInstances ListBackfills ListTargets ListHeld; do
+    nobody busctl --system call org.sluice.sluice1 /org/sluice/sluice1 org.sluice.sluice1.Manager \
+        "$m" >/dev/null 2>"$WORK/err" || fail "$m as nobody: $(cat "$WORK/err")"
+done
+guest sh -c 'echo written > /srv/held/a'
+held() { guest sluicectl why hcopy -p name=a | grep -q "written in place"; }
+wait_for 10 "the daemon to hold the file written in place" held
+nobody sluicectl graph hcopy -p name=a 2>"$WORK/err" | grep -q "PENDING in /srv/held/a  (written in place" ||
+    fail "graph as nobody: $(nobody sluicectl graph hcopy -p name=a 2>&1)"
+# A policy without it: the refusal is said, not a graph that looks complete.
+sed -i 's/"ListHeld"/"NoSuchMethod"/' "$ROOT/usr/share/dbus-1/system.d/org.sluice.sluice1.conf"
+guest systemctl reload dbus
+nobody sluicectl graph hcopy -p name=a 2>"$WORK/err" >/dev/null
+grep -q "the daemon refused ListHeld (access denied" "$WORK/err" ||
+    fail "graph as nobody, ListHeld refused: $(cat "$WORK/err")"
 guest useradd -G sluice etl
 guest runuser -u etl -- sluicectl run --force copy -p name=a | grep -q "^queued" ||
     fail "run as a member of the group sluice"
