@@ -5,6 +5,8 @@
  * missing file means the defaults; a file with errors stops the daemon from starting, because
  * running with half of its settings would surprise more than not running.
  */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <grp.h>
 #include <libconfig.h>
 #include <string.h>
@@ -31,6 +33,30 @@ void daemon_config_done(DaemonConfig *c) {
         c->n_pools = 0;
         c->state_directory = NULL;
         c->control_group = NULL;
+}
+
+int daemon_config_parse_listen(const char *s, struct sockaddr_in *ret) {
+        struct sockaddr_in sa = { .sin_family = AF_INET };
+        const char *colon = strrchr(s, ':');
+        _cleanup_free_ char *host = NULL;
+        unsigned long port;
+        char *end;
+
+        if (!colon || colon[1] < '0' || colon[1] > '9')
+                return -EINVAL;
+        errno = 0;
+        port = strtoul(colon + 1, &end, 10);
+        if (errno != 0 || *end || port == 0 || port > 65535)
+                return -EINVAL;
+        host = strndup(s, (size_t) (colon - s));
+        if (!host)
+                return -ENOMEM;
+        if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+                return -EINVAL;
+        sa.sin_port = htons((uint16_t) port);
+        if (ret)
+                *ret = sa;
+        return 0;
 }
 
 const Pool *daemon_config_find_pool(const DaemonConfig *c, const char *name) {
@@ -136,12 +162,16 @@ int daemon_config_load(const char *path, DaemonConfig *c, Diag *d) {
                 const config_setting_t *k = config_setting_get_member(s, "listen");
                 const config_setting_t *ctl = config_setting_get_member(s, "control");
                 const char *v2 = k ? config_setting_get_string(k) : NULL;
-                const char *colon = v2 ? strrchr(v2, ':') : NULL;
-                int port = colon ? atoi(colon + 1) : 0;
 
-                if (!config_setting_is_group(s) || !v2 || !colon || port <= 0 || port > 65535)
+                if (!config_setting_is_group(s) || !v2)
                         diag_error(d, line_of(k ?: s), "'http' must be a group like { listen = "
                                    "\"127.0.0.1:8642\"; } (an IPv4 address and a port)");
+                /* What web_start() can listen on, no more: a value check passed and the
+                 * server then refused would drop the dashboard on reload. */
+                else if (daemon_config_parse_listen(v2, NULL) < 0)
+                        diag_error(d, line_of(k), "'http.listen': '%s' is not an IPv4 address "
+                                   "and a port, such as \"127.0.0.1:8642\" or \"0.0.0.0:8642\" "
+                                   "(no host names, no IPv6)", v2);
                 else if (!(c->http_listen = strdup(v2)))
                         r = -ENOMEM;
                 if (ctl && config_setting_type(ctl) != CONFIG_TYPE_BOOL)

@@ -2,6 +2,8 @@
 /* sluiced.conf: the daemon's own settings */
 #pragma once
 
+#include <netinet/in.h>
+
 #include "diag.h"
 #include "graph.h"
 #include "notifier.h"
@@ -45,5 +47,8 @@ void daemon_config_done(DaemonConfig *c);
 int daemon_config_load(const char *path, DaemonConfig *c, Diag *d);
 /* The same, every problem logged as "file:line: message". */
 int daemon_config_load_logged(const char *path, DaemonConfig *c);
+/* "IPV4:PORT" (http.listen) as an address to bind; -EINVAL for anything else (a host name,
+ * IPv6, a port out of range). ret may be NULL: only checked. */
+int daemon_config_parse_listen(const char *s, struct sockaddr_in *ret);
 const Pool *daemon_config_find_pool(const DaemonConfig *c, const char *name) _pure_;
 const Notifier *daemon_config_find_notifier(const DaemonConfig *c, const char *name) _pure_;

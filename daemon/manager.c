@@ -362,7 +362,7 @@ int manager_startup(Manager *m) {
         for (size_t k = 0; k < m->n_pipelines; k++)
                 manager_start_targets(m, m->pipelines[k]);
         reconcile(m);
-        /* A configured server that cannot listen is an error the administrator must see. */
+        /* A server that cannot listen is logged there and the daemon runs without it. */
         return web_start(m);
 }
 

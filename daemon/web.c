@@ -19,12 +19,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <systemd/sd-id128.h>
 #include <unistd.h>
 
 #include "control.h"
+#include "daemon-config.h"
 #include "demand.h"
 #include "log.h"
+#include "util/macro.h"
 #include "util/strv.h"
 #include "web-assets.h"
 #include "web-internal.h"
@@ -416,21 +419,35 @@ static Web *web_free(Web *w) {
         return NULL;
 }
 
+/* Why the server could not listen on sa: libmicrohttpd says only that it failed, so the bind
+ * is tried again here for its errno (EADDRINUSE, EADDRNOTAVAIL, EACCES below port 1024). 0
+ * when it binds now: the failure was something else. */
+static int bind_error(const struct sockaddr_in *sa) {
+        _cleanup_close_ int fd = -EBADF;
+
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int));
+        if (bind(fd, (const struct sockaddr *) sa, sizeof(*sa)) < 0)
+                return -errno;
+        return 0;
+}
+
 int web_start(Manager *m) {
         const union MHD_DaemonInfo *info;
-        struct sockaddr_in sa = { .sin_family = AF_INET };
-        const char *listen = m->config.http_listen, *colon;
+        struct sockaddr_in sa;
+        const char *listen = m->config.http_listen;
         sd_id128_t token;
         Web *w;
         int r;
 
         if (!listen)
                 return 0;
-        colon = strrchr(listen, ':');
-        if (!colon || inet_pton(AF_INET, strndupa(listen, (size_t) (colon - listen)),
-                                &sa.sin_addr) != 1)
-                return log_error_errno(-EINVAL, "http listen '%s': expected ADDRESS:PORT", listen);
-        sa.sin_port = htons((uint16_t) atoi(colon + 1));
+        /* The parser let through only what this takes. */
+        r = daemon_config_parse_listen(listen, &sa);
+        if (r < 0)
+                return log_error_errno(r, "http listen '%s': expected IPV4:PORT", listen);
         w = calloc(1, sizeof(*w));
         if (!w)
                 return log_oom();
@@ -447,9 +464,19 @@ int web_start(Manager *m) {
                                   MHD_OPTION_SOCK_ADDR, &sa,
                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 30,
                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned) 64, MHD_OPTION_END);
+        /* The dashboard is a window on the pipelines, not one of them: a port taken by
+         * something else stops neither the start nor a reload; the daemon runs on without it
+         * until a reload with the port free. */
         if (!w->mhd) {
                 web_free(w);
-                return log_error_errno(-EADDRNOTAVAIL, "Cannot listen for HTTP on %s", listen);
+                r = bind_error(&sa);
+                if (r < 0)
+                        log_error_errno(r, "Cannot listen for HTTP on %s: %m; running without the "
+                                           "dashboard, its API and /metrics", listen);
+                else
+                        log_error("Cannot start the HTTP server on %s; running without the "
+                                  "dashboard, its API and /metrics", listen);
+                return 0;
         }
         info = MHD_get_daemon_info(w->mhd, MHD_DAEMON_INFO_EPOLL_FD);
         r = info ? sd_event_add_io(m->event, &w->io, info->epoll_fd, EPOLLIN, on_io, w) : -EIO;

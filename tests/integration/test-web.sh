@@ -14,6 +14,11 @@ printf 'http = { listen = "127.0.0.1:%s"; };\n' "$PORT" > "$WORK/config/sluiced.
 printf 'http = {\n  listen = "127.0.0.1:%s";\n  contrl = true;\n};\n' "$PORT" > "$WORK/sluiced.conf"
 out=$("$SLUICECTL" -C "$WORK" check 2>&1) && fail "a bad http group passed: $out"
 grep -q "sluiced.conf:3: 'http': unknown key 'contrl'" <<<"$out" || fail "bad http group: $out"
+# So is an address the server cannot listen on: a host name passed check, then the start failed.
+printf 'http = { listen = "localhost:%s"; };\n' "$PORT" > "$WORK/sluiced.conf"
+out=$("$SLUICECTL" -C "$WORK" check 2>&1) && fail "a host name in http.listen passed: $out"
+grep -q "sluiced.conf:1: 'http.listen': 'localhost:$PORT' is not an IPv4 address and a port" <<<"$out" ||
+    fail "http.listen with a host name: $out"
 rm "$WORK/sluiced.conf"
 cat > "$WORK/web.conf" <<CONF
 targets = {
@@ -187,4 +192,24 @@ refused() {
 }
 wait_for 10 "the refusal in the log" refused
 moved || fail "a bad sluiced.conf changed the settings: $(get2 /api/status)"
+
+# A port something else holds: said with the reason, and the pipelines run on without the
+# server, on a reload and from the start (where the daemon exited, and systemd restarted it).
+TAKEN=$(free_port)
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(300)' "$TAKEN" &
+HOLDER=$!
+trap 'kill "$HOLDER" 2>/dev/null; cleanup' EXIT
+taken() { (echo > "/dev/tcp/127.0.0.1/$TAKEN") 2>/dev/null; }
+wait_for 10 "the port to be taken" taken
+printf 'http = { listen = "127.0.0.1:%s"; };\n' "$TAKEN" > "$WORK/config/sluiced.conf"
+cant="Cannot listen for HTTP on 127.0.0.1:$TAKEN: Address already in use"
+kill -HUP "$DAEMON_PID"
+wait_for 10 "the reload's error" logged "$cant"
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID" || fail "sluiced exited with $? on SIGTERM"
+start_daemon
+echo c > "$WORK/in/c"
+wait_for 30 "a copy by a daemon that could not listen" test -s "$WORK/out/c"
+[ "$(grep -c "$cant" "$WORK/daemon.log")" = 2 ] || fail "the start did not say why it runs without the server"
 echo ok

@@ -10,12 +10,14 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "daemon-config.h"
 #include "subst.h"
 #include "util/escape.h"
 #include "util/fs-util.h"
@@ -34,8 +36,9 @@ static char *diag_text(Diag *d) {
 }
 
 /* Every FILE.conf in dir gives exactly the diagnostics in FILE.expected; it loads (with
- * warnings only) or is rejected whole, as loads says. */
-static void check_dir(const char *dir, bool loads) {
+ * warnings only) or is rejected whole, as loads says. daemon: sluiced.conf files, not
+ * pipelines. */
+static void check_dir(const char *dir, bool loads, bool daemon) {
         struct dirent **names = NULL;
         int n, checked = 0, failed = 0;
 
@@ -48,13 +51,18 @@ static void check_dir(const char *dir, bool loads) {
 
                 if (l > 5 && streq(name + l - 5, ".conf")) {
                         _cleanup_free_ char *expected_path = NULL, *expected = NULL, *got = NULL;
+                        DaemonConfig c = DAEMON_CONFIG_DEFAULT;
                         Pipeline *p = NULL;
                         Diag d = {};
                         int r;
 
                         assert_true(asprintf(&expected_path, "%.*s.expected", (int) l - 5, name) > 0);
                         assert_int_equal(read_file(expected_path, 1 << 16, &expected, NULL), 0);
-                        r = config_load_pipeline(name, NULL, &p, &d);
+                        if (daemon) {
+                                r = daemon_config_load(name, &c, &d);
+                                daemon_config_done(&c);
+                        } else
+                                r = config_load_pipeline(name, NULL, &p, &d);
                         got = diag_text(&d);
                         if (!streq(got, expected)) {
                                 fprintf(stderr, "%s: expected:\n%s---\ngot:\n%s---\n", name,
@@ -63,7 +71,7 @@ static void check_dir(const char *dir, bool loads) {
                         }
                         if (loads) {
                                 assert_int_equal(r, 0);
-                                assert_non_null(p);
+                                assert_true(daemon || p);
                                 pipeline_free(p);
                         } else {
                                 /* Rejected whole: no pipeline comes back with an error. */
@@ -81,11 +89,34 @@ static void check_dir(const char *dir, bool loads) {
 }
 
 static void test_bad_files(void **state) {
-        check_dir(CONFIG_TEST_DIR "/bad", false);
+        check_dir(CONFIG_TEST_DIR "/bad", false, false);
 }
 
 static void test_warning_files(void **state) {
-        check_dir(CONFIG_TEST_DIR "/warn", true);
+        check_dir(CONFIG_TEST_DIR "/warn", true, false);
+}
+
+/* sluiced.conf: refused as `sluicectl check`, the daemon's start and its reload refuse it. */
+static void test_daemon_bad_files(void **state) {
+        check_dir(CONFIG_TEST_DIR "/daemon-bad", false, true);
+}
+
+static void test_daemon_listen(void **state) {
+        struct sockaddr_in sa;
+
+        assert_int_equal(daemon_config_parse_listen("127.0.0.1:8642", &sa), 0);
+        assert_int_equal(ntohs(sa.sin_port), 8642);
+        assert_int_equal(ntohl(sa.sin_addr.s_addr), INADDR_LOOPBACK);
+        assert_int_equal(daemon_config_parse_listen("0.0.0.0:65535", NULL), 0);
+        assert_int_equal(daemon_config_parse_listen("localhost:8642", NULL), -EINVAL);
+        assert_int_equal(daemon_config_parse_listen("[::1]:8642", NULL), -EINVAL);
+        assert_int_equal(daemon_config_parse_listen("::1:8642", NULL), -EINVAL);
+        assert_int_equal(daemon_config_parse_listen("127.0.0.1", NULL), -EINVAL);
+        assert_int_equal(daemon_config_parse_listen("127.0.0.1:", NULL), -EINVAL);
+        assert_int_equal(daemon_config_parse_listen("127.0.0.1:0", NULL), -EINVAL);
+        assert_int_equal(daemon_config_parse_listen("127.0.0.1:65536", NULL), -EINVAL);
+        assert_int_equal(daemon_config_parse_listen("127.0.0.1:-1", NULL), -EINVAL);
+        assert_int_equal(daemon_config_parse_listen("127.0.0.1:80x", NULL), -EINVAL);
 }
 
 static Pipeline *load_good(const char *name) {
@@ -326,6 +357,8 @@ static void test_subst_expand(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_bad_files),
+                cmocka_unit_test(test_daemon_bad_files),
+                cmocka_unit_test(test_daemon_listen),
                 cmocka_unit_test(test_warning_files),
                 cmocka_unit_test(test_good_chain),
                 cmocka_unit_test(test_instance_and_unit_names),
