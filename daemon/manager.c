@@ -218,6 +218,16 @@ int manager_load_pipelines(Manager *m, Pipeline ***ret, size_t *ret_n, char ***r
         int r;
 
         r = config_load_directory(m->pipelines_dir, &m->config, ret, ret_n, ret_rejected, &d);
+        /* A fresh install before its first pipeline, or a --user daemon nobody set up yet:
+         * nothing to run, which is no error. */
+        if (r == -ENOENT) {
+                diag_done(&d);
+                log_notice("No directory '%s': no pipelines to run (add files there and reload)",
+                           m->pipelines_dir);
+                *ret = NULL;
+                *ret_n = 0;
+                return 0;
+        }
         diag_sort(&d);
         for (size_t k = 0; k < d.n_entries; k++) {
                 _cleanup_free_ char *line = NULL;
@@ -239,7 +249,7 @@ int manager_load_pipelines(Manager *m, Pipeline ***ret, size_t *ret_n, char ***r
         diag_done(&d);
         if (r > 0)
                 log_error("Rejected %d pipeline file(s) with errors", r);
-        if (r < 0 && r != -ENOENT)
+        if (r < 0)
                 return r;
         for (size_t k = 0; k < *ret_n; k++)
                 log_info("Loaded pipeline '%s' (%zu target(s), %zu task(s))", (*ret)[k]->name,

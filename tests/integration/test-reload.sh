@@ -1,13 +1,22 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# SIGHUP reloads pipelines.d: a broken file keeps the previous version of its pipeline running
-# (and says why, with file and line), a fixed file replaces it, a new file starts a pipeline,
-# a removed file stops one, and an unchanged file leaves its pipeline running as it is.
+# SIGHUP reloads pipelines.d, the first time into a directory that was missing: a broken file
+# keeps the previous version of its pipeline running (and says why, with file and line), a fixed
+# file replaces it, a new file starts a pipeline, a removed file stops one, and an unchanged
+# file leaves its pipeline running as it is.
 . "$(dirname "$0")/lib.sh"
 
 conf=$WORK/config/pipelines.d/$PIPELINE.conf
-install_pipeline "$SOURCE_ROOT/contrib/examples/wordcount/wordcount.conf.in"
+
+# No pipelines.d yet (a fresh install): a notice, not an error, and the first reload after
+# files arrive there runs them.
+mkdir -p "$WORK/config"
 start_daemon
+logged "No directory '$WORK/config/pipelines.d': no pipelines to run" ||
+    fail "no notice of the missing pipelines.d"
+! logged "cannot read directory" || fail "a missing pipelines.d logged as an error"
+install_pipeline "$SOURCE_ROOT/contrib/examples/wordcount/wordcount.conf.in"
+reload
 
 mkdir -p "$WORK/logs"
 echo "one two" > "$WORK/logs/a.log"

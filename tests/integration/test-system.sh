@@ -15,7 +15,8 @@ machine_copy
 meson install -C "$(dirname "$SLUICED")" --destdir "$ROOT" --quiet --no-rebuild ||
     fail "meson install failed"
 [ -f "$ROOT/usr/lib/sysusers.d/sluice.conf" ] || fail "no sysusers.d file installed"
-mkdir -p "$ROOT/etc/sluice/pipelines.d" "$ROOT/srv/in" "$ROOT/srv/out"
+[ -d "$ROOT/etc/sluice/pipelines.d" ] || fail "meson install made no /etc/sluice/pipelines.d"
+mkdir -p "$ROOT/srv/in" "$ROOT/srv/out"
 # The container shares the host's network: the host reaches the dashboard on loopback.
 HTTP_PORT=$(free_port)
 printf 'http = { listen = "127.0.0.1:%s"; };\n' "$HTTP_PORT" > "$ROOT/etc/sluice/sluiced.conf"
