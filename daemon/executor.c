@@ -671,17 +671,22 @@ static int start_unit(Manager *m, Instance *i, bool record, StartError *ret_erro
                 return -ENOMEM;
         dirs = output_dirs(run->outputs);
         /* Notifiers of the unit kind: systemd starts their template when the last attempt's
-         * unit fails, with its name as the instance. */
+         * unit fails, with its name as the instance, less ".service": the hook unit reads
+         * sluice-notify@<unit>.service, and the template adds the suffix back (%I.service). */
         if (run->attempt >= MAX(task->retry.attempts, 1u))
                 STRV_FOREACH(name, task->notify[NOTIFY_FAILURE]) {
                         const Notifier *n = daemon_config_find_notifier(&m->config, *name);
-                        _cleanup_free_ char *esc = NULL;
-                        size_t at;
+                        _cleanup_free_ char *esc = NULL, *stem = NULL;
+                        size_t at, len = strlen(i->unit);
 
                         if (!n || n->kind != NOTIFIER_UNIT)
                                 continue;
                         at = strlen(n->unit) - strlen("@.service");
-                        if (unit_escape_value(i->unit, &esc) < 0 ||
+                        if (len > strlen(".service") &&
+                            streq(i->unit + len - strlen(".service"), ".service"))
+                                len -= strlen(".service");
+                        stem = strndup(i->unit, len);
+                        if (!stem || unit_escape_value(stem, &esc) < 0 ||
                             strv_extendf(&on_failure, "%.*s@%s.service", (int) at, n->unit,
                                          esc) < 0)
                                 return -ENOMEM;

@@ -184,6 +184,12 @@ notified_unit() {
         grep -q "^sluice-$PIPELINE-unitfail@a.service failed for good"
 }
 wait_for 30 "the OnFailure= unit's line" notified_unit
+# The hook unit is named after the failed unit once, not "...@a.service.service".
+# (systemctl quotes a unit name with a backslash, and doubles the backslash.)
+of=$(systemctl --user show -P OnFailure "sluice-$PIPELINE-unitfail@a.service" |
+    sed 's/^"//; s/"$//; s/\\\\/\\/g')
+[ "$of" = "sluice-notify-$PIPELINE@$(escape "sluice-$PIPELINE-unitfail@a").service" ] ||
+    fail "OnFailure=$of"
 [ "$(journalctl --no-pager -q -o cat -t sluice-notify | grep -c "sluice-$PIPELINE-unitfail@a.service")" = 1 ] ||
     fail "the template ran for every attempt"
 # journald lags. A failure's notice waits for the daemon's own entry on the run's end to be in
