@@ -280,6 +280,11 @@ static void test_match_types(void **state) {
         assert_match("/x/{n:int}.log", "/x/-12.log", "n=-12");
         assert_match("/x/{n:int}.log", "/x/007.log", NULL);
         assert_match("/x/{n:int}.log", "/x/-0.log", NULL);
+        /* Hadoop's and Spark's part files, as the documentation's example names them: zero
+         * padded, so a string, never an int. */
+        assert_match("/in/{day:date}/part-{n}", "/in/2026-11-27/part-00000",
+                     "day=2026-11-27 n=00000");
+        assert_match("/in/{day:date}/part-{n:int}", "/in/2026-11-27/part-00000", NULL);
         assert_match("/x/{h:hour}.log", "/x/2026-11-27T13.log", "h=2026-11-27T13");
         assert_match("/x/{h:hour}.log", "/x/2026-11-27t13.log", NULL);
         assert_match("/x/{h:hour}.log", "/x/2026-11-27T24.log", NULL);
