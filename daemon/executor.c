@@ -815,7 +815,9 @@ void executor_finish_with(Manager *m, Instance *i, const UnitResult *res, const 
         _cleanup_free_ char *reason = failure ? strdup(failure) : NULL;
         /* Cancelled, it was told so: what it wrote before the stop reached it is not taken. */
         bool ok = unit_succeeded(res) && !failure && !i->cancelled;
-        usec_t duration = res->exit_usec > res->start_usec ? res->exit_usec - res->start_usec : 0;
+        /* Without a start (a run recovered without its record), no duration: not since 1970. */
+        usec_t duration = res->start_usec > 0 && res->exit_usec > res->start_usec
+                                  ? res->exit_usec - res->start_usec : 0;
         char dur[FORMAT_TIMESPAN_MAX], cpu[FORMAT_TIMESPAN_MAX + 8];
         FailureClass class = FAILURE_OUTPUT;
         bool lost = false;

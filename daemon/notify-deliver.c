@@ -308,7 +308,8 @@ static char *build_json(const Notifier *n, const Message *msg) {
                 STRV_FOREACH(x, msg->env) {
                         const char *eq = strchr(*x, '=');
                         _cleanup_free_ char *key = strndup(*x, (size_t) (eq - *x));
-                        if (!key)
+                        /* "text" is first already: a key twice is JSON parsers' guess. */
+                        if (!key || streq(key, "SLUICE_TEXT"))
                                 continue;
                         for (char *k = key; *k; k++)
                                 *k = (char) (*k >= 'A' && *k <= 'Z' ? *k - 'A' + 'a' : *k);

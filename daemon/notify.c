@@ -123,7 +123,9 @@ static int on_window(sd_event_source *s, uint64_t usec, void *userdata) {
                 ch->open = false;
                 return 0;
         }
-        ch->sent = WINDOW_ALLOWANCE;    /* the summary's window holds everything */
+        /* The summary is this window's first message: a trickle of one event per window after a
+         * storm goes out as itself again, not as a summary a window late. */
+        ch->sent = 1;
         send_summary(ch);
         (void) sd_event_source_set_time_relative(s, ch->n->window);
         (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);

@@ -94,6 +94,7 @@ wait_for 30 "the retry notice" has envs retry.bad 1
 wait_for 30 "the failure webhook" has posts hook. 1
 grep -q '"event":"failure"' "$WORK/posts/hook.1" || fail "webhook body: $(cat "$WORK/posts/hook.1")"
 grep -q '"unit":"sluice-'"$PIPELINE"'-bad@a.service"' "$WORK/posts/hook.1" || fail "no unit: $(cat "$WORK/posts/hook.1")"
+[ "$(grep -o '"text":' "$WORK/posts/hook.1" | wc -l)" = 1 ] || fail "a key twice: $(cat "$WORK/posts/hook.1")"
 wait_for 30 "the failure command" has envs failure.bad 1
 env_file=$(ls "$WORK"/envs/failure.bad.* | head -n 1)
 grep -q "^SLUICE_REASON=exit-code (status 4)" "$env_file" || fail "reason: $(cat "$env_file")"
@@ -127,6 +128,10 @@ wait_for 30 "the recovery" has envs recovery.flip 1
 for i in $(seq 1 30); do echo "$i" > "$WORK/in/storm/$i"; done
 wait_for 60 "the summary" has posts storm. 4
 grep -q "27 more notification(s)" "$WORK/posts/storm.4" || fail "summary: $(cat "$WORK/posts/storm.4")"
+# One more in the window the summary opened goes out as itself, not in a summary a window late.
+echo 31 > "$WORK/in/storm/31"
+wait_for 30 "the failure after the storm" has posts storm. 5
+grep -q '"event":"failure"' "$WORK/posts/storm.5" || fail "after the storm: $(cat "$WORK/posts/storm.5")"
 
 # Failures a window holds are not lost with a daemon killed before the window ends: the next
 # start tells them, once, and not those told already.
