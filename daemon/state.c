@@ -180,6 +180,8 @@ static int format_run(const RunRecord *r, char **ret, size_t *ret_len) {
                 (unsigned long long) r->memory_max, (unsigned long long) r->start_realtime);
         if (r->cancelled)
                 fputs("\tcancelled=1", f);
+        /* So that a record cut short after a whole output is not read as one with fewer. */
+        fprintf(f, "\toutputs=%zu", strv_length(r->outputs));
         for (size_t i = 0; r->outputs && r->outputs[i]; i++) {
                 fputs("\toutput=", f);
                 put_value(f, r->outputs[i]);
@@ -332,6 +334,11 @@ static int run_field(const char *key, char *value, void *userdata) {
                 return (r->memory_max = strtoull(value, NULL, 10)), 0;
         if (streq(key, "start_realtime"))
                 return (r->start_realtime = strtoull(value, NULL, 10)), 0;
+        if (streq(key, "outputs")) {
+                r->n_outputs = strtoull(value, NULL, 10);
+                r->has_n_outputs = true;
+                return 0;
+        }
         return 0;       /* a key from a newer version: ignored */
 }
 
@@ -379,7 +386,8 @@ static RunRecord *parse_run(char *line) {
                         return NULL;
         }
         if (!r->unit || !r->task || !r->pipeline || !r->instance ||
-            strv_length(r->outputs) != strv_length(r->staged))
+            strv_length(r->outputs) != strv_length(r->staged) ||
+            (r->has_n_outputs && r->n_outputs != strv_length(r->outputs)))
                 return NULL;
         return TAKE_PTR(r);
 }
@@ -408,15 +416,17 @@ void state_remove_stray_results(StateDir *s) {
 int state_read_runs(StateDir *s, RunRecord ***ret) {
         _cleanup_free_ char *log = NULL, *text = NULL;
         RunRecord **list = NULL;
-        size_t n = 0;
+        size_t n = 0, size = 0;
+        unsigned damaged;
         char *save = NULL;
         int r;
 
         if (path_join(s->path, "runs.log", &log) < 0)
                 return -ENOMEM;
-        r = read_file(log, STATE_MAX_FILE * 64, &text, NULL);
+        r = read_file(log, STATE_MAX_FILE * 64, &text, &size);
         if (r < 0 && r != -ENOENT)
                 return r;
+        damaged = text ? text_blank_nul_lines(text, size) : 0;
         list = calloc(1, sizeof(RunRecord *));
         if (!list)
                 return -ENOMEM;
@@ -432,8 +442,10 @@ int state_read_runs(StateDir *s, RunRecord ***ret) {
              line = strtok_r(NULL, "\n", &save)) {
                 if (strneq(line, "start\t", 6)) {
                         RunRecord *rec = parse_run(line), **m;
-                        if (!rec)
+                        if (!rec) {
+                                damaged++;
                                 continue;
+                        }
                         m = reallocarray(list, n + 2, sizeof(RunRecord *));
                         if (!m) {
                                 run_record_free(rec);
@@ -455,6 +467,19 @@ int state_read_runs(StateDir *s, RunRecord ***ret) {
                                         break;
                                 }
                 }
+        }
+        if (damaged > 0) {
+                /* Kept for whoever looks into it: the rewrite below drops what it could not read. */
+                _cleanup_free_ char *copy = NULL;
+
+                /* The file as it is: the rewrite replaces it by a rename, this name stays. */
+                if (asprintf(&copy, "%s.damaged", log) >= 0) {
+                        (void) unlink(copy);
+                        (void) link(log, copy);
+                }
+                log_warning("%s: %u damaged line(s) skipped (a copy is in %s.damaged): a run "
+                            "one of them recorded is not followed, and its instance may run "
+                            "again", log, damaged, log);
         }
         /* Rewrite the log with just the open runs. A log that cannot be rewritten is still
          * read right: it is appended to as it is. */
@@ -551,6 +576,13 @@ static int mark_field(const char *key, char *value, void *userdata) {
         }
         m->untold = streq(f[3], "failed-untold");
         m->failed = m->untold || streq(f[3], "failed");
+        if (!m->failed && !streq(f[3], "retry")) {
+                /* Not to be guessed: a failure for good read as a retry would run at once. */
+                instance_mark_done(m);
+                free(m);
+                ml->damaged++;
+                return 0;
+        }
         m->attempts = (unsigned) strtoul(f[4], NULL, 10);
         m->wake_realtime = strtoull(f[5], NULL, 10);
         m->memory_max = strtoull(f[6], NULL, 10);
@@ -562,11 +594,12 @@ static int mark_field(const char *key, char *value, void *userdata) {
 int state_read_marks(const char *dir, InstanceMark ***ret, size_t *ret_n) {
         _cleanup_free_ char *path = NULL, *text = NULL;
         MarkList ml = {};
+        size_t size = 0;
         int r;
 
         if (path_join(dir, "instances", &path) < 0)
                 return -ENOMEM;
-        r = read_file(path, STATE_MAX_FILE * 16, &text, NULL);
+        r = read_file(path, STATE_MAX_FILE * 16, &text, &size);
         if (r == -ENOENT) {
                 *ret = NULL;
                 *ret_n = 0;
@@ -574,7 +607,8 @@ int state_read_marks(const char *dir, InstanceMark ***ret, size_t *ret_n) {
         }
         if (r < 0)
                 return r;
-        /* Line by line: one damaged line (an editor, a full disk) costs that line only. */
+        /* Line by line: one damaged line (an editor, a full disk, a crash) costs that line only. */
+        ml.damaged = text_blank_nul_lines(text, size);
         char *save = NULL;
         for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 char *eq = strchr(line, '=');

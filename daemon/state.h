@@ -38,6 +38,8 @@ typedef struct RunRecord {
         char **outputs;         /* final locations */
         char **staged;          /* where the run writes them, same order */
         bool cancelled;         /* a cancel was asked for: its end is final, whatever it is */
+        size_t n_outputs;       /* as the record says, when it does */
+        bool has_n_outputs;
 } RunRecord;
 
 void run_record_done(RunRecord *r);

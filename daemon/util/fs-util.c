@@ -143,6 +143,22 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_size) {
         return 0;
 }
 
+unsigned text_blank_nul_lines(char *text, size_t size) {
+        unsigned n = 0;
+
+        for (size_t start = 0; start < size;) {
+                char *nl = memchr(text + start, '\n', size - start);
+                size_t end = nl ? (size_t) (nl - text) : size;
+
+                if (memchr(text + start, 0, end - start)) {
+                        memset(text + start, '#', end - start);
+                        n++;
+                }
+                start = end + 1;
+        }
+        return n;
+}
+
 int readlink_malloc(const char *path, char **ret) {
         for (size_t size = 256; size <= 65536; size *= 2) {
                 _cleanup_free_ char *buf = malloc(size);

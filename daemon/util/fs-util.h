@@ -29,3 +29,7 @@ int write_file_replace(const char *path, const char *data, size_t n, mode_t mode
 int readlink_malloc(const char *path, char **ret);
 /* Reads a whole small file into a NUL-terminated string. */
 int read_file(const char *path, size_t max, char **ret, size_t *ret_size);
+/* Overwrites with '#' every line of text[0..size) that holds a NUL byte (a crash's zeroed
+ * block), so that the text reads on past it as a string, one damaged line instead of an end;
+ * how many lines. */
+unsigned text_blank_nul_lines(char *text, size_t size);

@@ -3,7 +3,8 @@
  * The state directory's files: run records, results and instance marks round-trip whatever the
  * names hold (tabs, newlines, backslashes), a record cut short by a kill is ignored, the log is
  * rewritten with the open runs, the lock keeps a second daemon out, and the temporaries of a
- * writer killed mid-write are cleared at the next open.
+ * writer killed mid-write are cleared at the next open. Damage (zeroed bytes, a cut record, a
+ * bent word) costs the damaged line only.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -327,6 +328,72 @@ static void test_marks_round_trip(void **state) {
         assert_int_equal(n, 1);
         assert_string_equal(out[0]->task, "once");
         instance_marks_free(out, n);
+
+        /* A crash's zeroed bytes before a mark, and a state word that is none: those lines
+         * only. A failure for good misread as a retry would run at once. */
+        {
+                static const char text[] = "x\0y\nmark=p\tlater\t\tfailed\t1\t0\t0\twhy\n"
+                                           "mark=p\tbent\t\tfialed\t1\t0\t0\twhy\n";
+                char path[256];
+                FILE *f;
+
+                snprintf(path, sizeof(path), "%s/instances", dir);
+                f = fopen(path, "w");
+                assert_non_null(f);
+                assert_int_equal(fwrite(text, 1, sizeof(text) - 1, f), sizeof(text) - 1);
+                fclose(f);
+        }
+        assert_int_equal(state_read_marks(dir, &out, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(out[0]->task, "later");
+        assert_true(out[0]->failed);
+        instance_marks_free(out, n);
+}
+
+/* A run record after a crash's zeroed bytes is still read; one cut short after a whole output
+ * is damaged, not a record with fewer outputs; one from before the count is read as it was. */
+static void test_damaged_runs(void **state) {
+        char *outputs[] = { "/o/a", "/o/b", NULL };
+        char *staged[] = { "/o/.sluice-2-a", "/o/.sluice-2-b", NULL };
+        RunRecord r = { .run_id = "beef", .unit = "sluice-p-t@a.service", .pipeline = "p",
+                        .task = "t", .instance = "a", .attempt = 1, .memory_max = UINT64_MAX,
+                        .outputs = outputs, .staged = staged };
+        StateDir *sd = *state;
+        RunRecord **l = NULL;
+        char path[256], *text = NULL, *cut;
+        size_t size = 0;
+        FILE *f;
+
+        assert_int_equal(state_write_run(sd, &r), 0);
+        snprintf(path, sizeof(path), "%s/runs.log", dir);
+        f = fopen(path, "r");
+        assert_non_null(f);
+        assert_int_equal(getline(&text, &size, f) > 0, 1);
+        fclose(f);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fwrite("\0\0\0\0\n", 1, 5, f);
+        fputs(text, f);
+        /* The same record, cut after its first output, and a whole line. */
+        cut = strstr(text, "\toutput=/o/b");
+        assert_non_null(cut);
+        fprintf(f, "start\tcut%.*s\n", (int) (cut - strchr(text, '\t') - strlen("\tbeef")),
+                strchr(text, '\t') + strlen("\tbeef"));
+        /* A record of the version before: no count. */
+        fputs("start\told\tunit=sluice-p-t@b.service\tpipeline=p\ttask=t\tinstance=b"
+              "\tattempt=1\toutput=/o/x\tstaged=/o/.sluice-3-x\n", f);
+        fclose(f);
+        free(text);
+
+        assert_int_equal(state_read_runs(sd, &l), 0);
+        assert_non_null(l[0]);
+        assert_non_null(l[1]);
+        assert_null(l[2]);
+        assert_true(streq(l[0]->run_id, "beef") || streq(l[1]->run_id, "beef"));
+        assert_true(streq(l[0]->run_id, "old") || streq(l[1]->run_id, "old"));
+        run_records_free(l);
+        snprintf(path, sizeof(path), "%s/runs.log.damaged", dir);
+        assert_int_equal(access(path, F_OK), 0);
 }
 
 int main(void) {
@@ -340,6 +407,7 @@ int main(void) {
                 cmocka_unit_test(test_stray_results),
                 cmocka_unit_test(test_result_round_trip),
                 cmocka_unit_test(test_marks_round_trip),
+                cmocka_unit_test(test_damaged_runs),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);
