@@ -4,10 +4,59 @@
  * place, all or none, so that a consumer never sees a failed run's output or half of a file.
  */
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 
 #include "commit.h"
 #include "manager.h"
+
+/*
+ * A task under user= gets its staged files made with its user's credentials: its own, mode
+ * 0640 (its group may read, nobody else), to chmod as it likes, and what it gives them is what
+ * the outputs have in place.
+ *
+ * A dynamic_user task's user is allocated when its unit starts, too late to make a file its
+ * own; it could not even be named in an ACL. Its staged files are root's, group
+ * SLUICE_STAGE_GROUP, mode 0660, and its unit joins that group (SupplementaryGroups=): no
+ * other local user can read or write them, only other dynamic_user runs of sluice, which their
+ * sandbox (ProtectSystem=strict) keeps out of every output directory but their own. They are
+ * 0640 in place. A name that others cannot guess would not do: the task's command line, where
+ * the staged name is, is in /proc for anyone to read. Without the group, such runs cannot
+ * start, rather than have their outputs writable by anyone.
+ */
+static int resolve_stage_as(Task *task, Run *run) {
+        if (task->dynamic_user) {
+                struct group *gr;
+
+                errno = 0;
+                gr = getgrnam(SLUICE_STAGE_GROUP);
+                if (!gr)
+                        return errno > 0 ? -errno : -ESRCH;
+                run->stage_as = (StageAs){ .group = gr->gr_gid, .mode = 0660, .tighten = true };
+        } else if (task->user) {
+                int r = fs_identity_resolve(task->user, task->group, &run->stage_user);
+                if (r < 0)
+                        return r;
+                run->stage_as = (StageAs){ .user = &run->stage_user, .group = (gid_t) -1,
+                                           .mode = 0640 };
+        } else
+                return 0;
+        return 1;
+}
+
+int run_stage_as(Instance *i, const StageAs **ret) {
+        Run *run = i->run;
+
+        if (!run->stage_as_known) {
+                int r = resolve_stage_as(i->task, run);
+                if (r < 0)
+                        return r;
+                run->stage_as_set = r > 0;
+                run->stage_as_known = true;
+        }
+        *ret = run->stage_as_set ? &run->stage_as : NULL;
+        return 0;
+}
 
 /* The output whose place (directory) was moved or removed since the run was staged; NULL. */
 const char *outputs_lost_place(Instance *i) {
@@ -26,7 +75,8 @@ const char *outputs_lost_place(Instance *i) {
 
 /* Whether output k of i's run is there to be committed: 1 yes, 2 it is in place already (a
  * daemon killed halfway through committing, last time), else why not, in *ret_reason. */
-static int output_ready(Instance *i, size_t k, char **ret_reason, bool *ret_lost) {
+static int output_ready(Instance *i, size_t k, const StageAs *as, char **ret_reason,
+                        bool *ret_lost) {
         Target *t = i->task->outputs[k];
         Run *run = i->run;
         int r;
@@ -34,7 +84,7 @@ static int output_ready(Instance *i, size_t k, char **ret_reason, bool *ret_lost
         if (!t->kind->commit)
                 r = t->kind->check(t, run->outputs[k]);
         else {
-                r = t->kind->written ? t->kind->written(t, run->staged[k]) : 1;
+                r = t->kind->written ? t->kind->written(t, run->staged[k], as) : 1;
                 /* Only then: otherwise a run that wrote nothing would pass for one that did,
                  * wherever an older output is there (run --force, "newer"). */
                 if (r == 0 && run->adopted && t->kind->check(t, run->outputs[k]) > 0)
@@ -62,25 +112,33 @@ int outputs_commit(Instance *i, char **ret_reason, bool *ret_lost) {
         Task *task = i->task;
         Run *run = i->run;
         _cleanup_free_ int *ready = calloc(task->n_outputs ?: 1, sizeof(int));
+        const StageAs *as;
+        int r;
 
         if (!ready)
                 return -ENOMEM;
+        r = run_stage_as(i, &as);
+        if (r < 0) {
+                errno = -r;
+                return asprintf(ret_reason, "cannot resolve the user '%s' to move its outputs "
+                                "into place as: %m", task->user ?: SLUICE_STAGE_GROUP) < 0
+                                ? -ENOMEM : r;
+        }
         for (size_t k = 0; k < task->n_outputs; k++) {
                 /* Confirmed already (confirm.c): a server holds it. */
                 if (task->outputs[k]->kind->confirm)
                         continue;
-                ready[k] = output_ready(i, k, ret_reason, ret_lost);
+                ready[k] = output_ready(i, k, as, ret_reason, ret_lost);
                 if (ready[k] < 0)
                         return ready[k];
         }
         /* A rename that would fail for a later output must not leave an earlier one moved. */
         for (size_t k = 0; k < task->n_outputs; k++) {
                 Target *t = task->outputs[k];
-                int r;
 
                 if (ready[k] != 1 || !t->kind->placeable)
                         continue;
-                r = t->kind->placeable(t, run->outputs[k]);
+                r = t->kind->placeable(t, run->outputs[k], as);
                 if (r < 0) {
                         errno = -r;
                         return asprintf(ret_reason, "cannot move output '%s' into place: %m",
@@ -89,11 +147,10 @@ int outputs_commit(Instance *i, char **ret_reason, bool *ret_lost) {
         }
         for (size_t k = 0; k < task->n_outputs; k++) {
                 Target *t = task->outputs[k];
-                int r;
 
                 if (ready[k] != 1 || !t->kind->commit)
                         continue;
-                r = t->kind->commit(t, run->staged[k], run->outputs[k]);
+                r = t->kind->commit(t, run->staged[k], run->outputs[k], as);
                 if (r < 0) {
                         errno = -r;
                         return asprintf(ret_reason, "cannot move output '%s' into place: %m",

@@ -4,6 +4,14 @@
 
 #include "instance.h"
 
+/* The group that staged outputs of dynamic_user tasks are given, and their units join: the
+ * only way to let a user allocated when the unit starts write a file made before. */
+#define SLUICE_STAGE_GROUP "sluice-stage"
+
+/* How i's run stages and commits its outputs for its task's user (targets/target.h), resolved
+ * once per run: *ret NULL, as the daemon. -ESRCH for a user or group nobody has. */
+int run_stage_as(Instance *i, const StageAs **ret);
+
 /* The output whose place (directory) was moved or removed since i's run was staged; NULL. */
 const char *outputs_lost_place(Instance *i);
 /* Moves every staged output of i's run into place once all of them are there and can be

@@ -103,11 +103,14 @@ static int build_env(Instance *i, char * const * const *inputs, char ***ret) {
 
 static void discard_staged(Instance *i) {
         Task *task = i->task;
+        const StageAs *as;
 
-        for (size_t k = 0; i->run && k < task->n_outputs && i->run->staged && i->run->staged[k];
-             k++)
+        /* Not as root where the task's user is unknown now: leave the file. */
+        if (!i->run || run_stage_as(i, &as) < 0)
+                return;
+        for (size_t k = 0; k < task->n_outputs && i->run->staged && i->run->staged[k]; k++)
                 if (task->outputs[k]->kind->discard)
-                        task->outputs[k]->kind->discard(task->outputs[k], i->run->staged[k]);
+                        task->outputs[k]->kind->discard(task->outputs[k], i->run->staged[k], as);
 }
 
 static char **run_fields(Instance *i) {
@@ -568,6 +571,7 @@ static int start_unit(Manager *m, Instance *i, bool record, StartError *ret_erro
         _cleanup_free_ char *desc = NULL, *params = NULL, *ident = NULL, *slice = NULL;
         Task *task = i->task;
         Run *run = i->run;
+        const StageAs *as;
         UnitSpec spec;
         bool wrapped;
         int r;
@@ -588,6 +592,14 @@ static int start_unit(Manager *m, Instance *i, bool record, StartError *ret_erro
                 if (r < 0)
                         return r;
         }
+        *ret_error = task->dynamic_user
+                ? (StartError) { "no group '" SLUICE_STAGE_GROUP "' for its staged outputs" }
+                : (StartError) { "cannot resolve its user or group" };
+        r = run_stage_as(i, &as);
+        if (r < 0)
+                return log_error_errno(r, "Cannot stage the outputs of %s for %s: %m", i->unit,
+                                       task->dynamic_user ? "group '" SLUICE_STAGE_GROUP "'"
+                                                          : task->user);
         *ret_error = (StartError) { "cannot prepare an output location" };
         for (size_t k = 0; k < task->n_outputs; k++) {
                 Target *t = task->outputs[k];
@@ -596,8 +608,7 @@ static int start_unit(Manager *m, Instance *i, bool record, StartError *ret_erro
                 if (r < 0)
                         return r;
                 if (t->kind->stage)
-                        r = t->kind->stage(t, run->outputs[k], run->id_str,
-                                           task->user || task->group || task->dynamic_user,
+                        r = t->kind->stage(t, run->outputs[k], run->id_str, as,
                                            &run->staged[k]);
                 else
                         r = (run->staged[k] = strdup(run->outputs[k])) ? 0 : -ENOMEM;
@@ -703,6 +714,7 @@ static int start_unit(Manager *m, Instance *i, bool record, StartError *ret_erro
                 .user = task->user,
                 .group = task->group,
                 .dynamic_user = task->dynamic_user,
+                .supplementary_group = task->dynamic_user ? SLUICE_STAGE_GROUP : NULL,
                 .working_directory = task->working_directory,
                 .sandbox = task->sandbox,
                 .writable = dirs,

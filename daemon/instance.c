@@ -49,6 +49,7 @@ Run *run_free(Run *r) {
         strv_free(r->outputs);
         strv_free(r->staged);
         strv_free(r->marks);
+        fs_identity_done(&r->stage_user);
         free(r->job);
         free(r);
         return NULL;

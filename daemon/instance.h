@@ -48,6 +48,11 @@ typedef struct Run {
         sd_bus_slot *slot;              /* the pending call; owned */
         usec_t check_delay;             /* a start without an answer: until the next check */
         Confirming *confirming;         /* its unit ended; its outputs are being confirmed */
+        /* How its outputs are staged and committed for the task's user (run_stage_as()). */
+        bool stage_as_known;
+        bool stage_as_set;
+        StageAs stage_as;
+        FsIdentity stage_user;
 } Run;
 
 /* Its unit's end has been read and is being acted on (its outputs confirmed with their

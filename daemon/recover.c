@@ -237,8 +237,10 @@ static void forget_run(Manager *m, RunRecord *rec, Task *task) {
                 Target *t = task && k < task->n_outputs ? task->outputs[k] : NULL;
                 const char *base = strrchr(rec->staged[k], '/');
 
+                /* With the daemon's credentials, as for a task gone: the name holds the
+                 * run's random id, which nobody could have put a file of their own under. */
                 if (t && t->kind->discard)
-                        t->kind->discard(t, rec->staged[k]);
+                        t->kind->discard(t, rec->staged[k], NULL);
                 else if (!t && rec->staged[k][0] == '/' && base && strneq(base + 1, ".sluice-", 8))
                         (void) unlink(rec->staged[k]);
         }

@@ -214,6 +214,9 @@ int unit_props_append(sd_bus_message *m, const UnitSpec *s) {
                 r = sd_bus_message_append(m, "(sv)", "Group", "s", s->group);
         if (r >= 0 && s->dynamic_user)
                 r = sd_bus_message_append(m, "(sv)", "DynamicUser", "b", 1);
+        if (r >= 0 && s->supplementary_group)
+                r = append_strv(m, "SupplementaryGroups",
+                                STRV_MAKE(s->supplementary_group));
         if (r >= 0 && s->working_directory)
                 r = sd_bus_message_append(m, "(sv)", "WorkingDirectory", "s",
                                           s->working_directory);

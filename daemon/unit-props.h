@@ -22,6 +22,7 @@ typedef struct UnitSpec {
         Limits limits;
         const char *user, *group;
         bool dynamic_user;
+        const char *supplementary_group;        /* SupplementaryGroups= */
         const char *working_directory;
         bool sandbox;
         char * const *writable;         /* ReadWritePaths= under the sandbox */

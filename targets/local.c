@@ -349,26 +349,44 @@ static int local_check(Target *t, const char *location) {
 }
 
 /*
- * A run under another user cannot create files in the daemon's directories: the daemon creates
- * the staged file for it, writable by anyone, with its modification time at the epoch. Any
- * write, even truncating it to nothing, moves the time; a file still at the epoch was never
- * written.
+ * A run under another user may not be allowed to create files in an output's directory: the
+ * daemon makes the staged file for it, as as says (target.h), with its modification time at
+ * the epoch. Any write, even truncating it to nothing, moves the time; a file still at the
+ * epoch was never written. Made with the task user's credentials, it is that user's (its
+ * group's, or the directory's under set-group-ID), and nobody else can write it.
  */
-static int precreate(const char *tmp) {
+static int precreate(const char *tmp, const StageAs *as) {
         _cleanup_close_ int fd = -EBADF;
         struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { 0, 0 } };
+        struct stat st;
 
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        /* Not O_EXCL: a run staged again after a reset finds its own file. Not another's,
+         * though: a file there already must be one that whoever made it for the run made. */
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
         if (fd < 0)
                 return -errno;
-        if (fchmod(fd, 0666) < 0 || futimens(fd, ts) < 0)
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+            st.st_uid != (as->user ? as->user->uid : geteuid()))
+                return -EEXIST;
+        if (as->group != (gid_t) -1 && fchown(fd, (uid_t) -1, as->group) < 0)
+                return -errno;
+        if (fchmod(fd, as->mode) < 0 || futimens(fd, ts) < 0)
                 return -errno;
         return 0;
 }
 
-static int local_stage(Target *t, const char *location, const char *run_id, bool foreign,
+/* With the task user's file system credentials, while it lasts (StageAs). */
+static int act_as(const StageAs *as, FsIdentitySaved *ret) {
+        *ret = (FsIdentitySaved){};
+        return as && as->user ? fs_identity_enter(as->user, ret) : 0;
+}
+
+static int local_stage(Target *t, const char *location, const char *run_id, const StageAs *as,
                        char **ret_tmp) {
-        _cleanup_free_ char *dir = NULL, *base = NULL;
+        _cleanup_(fs_identity_leavep) FsIdentitySaved saved = {};
+        _cleanup_free_ char *dir = NULL, *base = NULL, *tmp = NULL;
         size_t room;
         int r;
 
@@ -378,21 +396,23 @@ static int local_stage(Target *t, const char *location, const char *run_id, bool
         /* It could never be moved into place: fail now, not once the task has run. */
         if (strlen(base) > NAME_MAX)
                 return -ENAMETOOLONG;
+        /* NAME_MAX is 255: keep the prefix and run id whole, cut the base name. */
+        room = 255 - strlen(LOCAL_TMP_PREFIX) - strlen(run_id) - 1;
+        if (asprintf(&tmp, "%s/" LOCAL_TMP_PREFIX "%s-%.*s", streq(dir, "/") ? "" : dir,
+                     run_id, (int) MIN(room, strlen(base)), base) < 0)
+                return -ENOMEM;
+        r = act_as(as, &saved);
+        if (r < 0)
+                return r;
         r = mkdir_p(dir, 0755);
         if (r < 0)
                 return r;
-        /* NAME_MAX is 255: keep the prefix and run id whole, cut the base name. */
-        room = 255 - strlen(LOCAL_TMP_PREFIX) - strlen(run_id) - 1;
-        if (asprintf(ret_tmp, "%s/" LOCAL_TMP_PREFIX "%s-%.*s", streq(dir, "/") ? "" : dir,
-                     run_id, (int) MIN(room, strlen(base)), base) < 0)
-                return -ENOMEM;
-        if (foreign) {
-                r = precreate(*ret_tmp);
-                if (r < 0) {
-                        *ret_tmp = mfree(*ret_tmp);
+        if (as) {
+                r = precreate(tmp, as);
+                if (r < 0)
                         return r;
-                }
         }
+        *ret_tmp = TAKE_PTR(tmp);
         return 0;
 }
 
@@ -407,7 +427,7 @@ static int open_written(const char *tmp, struct stat *st) {
                 return -errno;
         if (!S_ISREG(st->st_mode))
                 return -EISDIR;
-        /* Precreated for a run under another user, and never written (see precreate()). */
+        /* Made for a run under another user, and never written (see precreate()). */
         if (st->st_mtim.tv_sec == 0 && st->st_mtim.tv_nsec == 0 && st->st_size == 0)
                 return -ENOENT;
         return TAKE_FD(fd);
@@ -415,45 +435,69 @@ static int open_written(const char *tmp, struct stat *st) {
 
 /* Everything that can fail but the rename: a run whose later output fails here has moved
  * none into place yet. */
-static int local_written(Target *t, const char *tmp) {
+static int local_written(Target *t, const char *tmp, const StageAs *as) {
         _cleanup_close_ int fd = -EBADF;
         struct stat st;
 
         fd = open_written(tmp, &st);
         if (fd < 0)
                 return fd == -ENOENT ? 0 : fd;
-        /* Writable by anyone while the run needed it; no longer. */
-        if ((st.st_mode & 0002) && fchmod(fd, st.st_mode & 0755) < 0)
-                return -errno;
+        /* A file of the task user's own keeps the mode the task gave it. One of the daemon's
+         * that the run could not chmod loses the write permission it was given for the run;
+         * and, as ever, a file the task made world-writable under the daemon's user loses it. */
+        if (!(as && as->user)) {
+                mode_t loose = as && as->tighten ? 0022 : 0002;
+
+                if ((st.st_mode & loose) && fchmod(fd, st.st_mode & 0755) < 0)
+                        return -errno;
+        }
         if (fsync(fd) < 0)
                 return -errno;
         return 1;
 }
 
-static int local_placeable(Target *t, const char *location) {
+static int local_placeable(Target *t, const char *location, const StageAs *as) {
+        _cleanup_(fs_identity_leavep) FsIdentitySaved saved = {};
         _cleanup_free_ char *dir = NULL;
         struct stat st;
+        int r;
 
-        if (lstat(location, &st) == 0 && S_ISDIR(st.st_mode))
-                return -EISDIR;
         if (path_split(location, &dir, NULL) < 0)
                 return -ENOMEM;
-        /* The effective ids, as rename() will use: EACCES, or EROFS for a read-only mount. */
+        r = act_as(as, &saved);
+        if (r < 0)
+                return r;
+        if (lstat(location, &st) == 0 && S_ISDIR(st.st_mode))
+                return -EISDIR;
+        /* The effective ids, as rename() will use (the file system ones: the task user's
+         * under as): EACCES, or EROFS for a read-only mount. */
         if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0)
                 return -errno;
         return 0;
 }
 
-/* After local_written() and local_placeable(). */
-static int local_commit(Target *t, const char *tmp, const char *location) {
+/* After local_written() and local_placeable(). With the task user's credentials: a directory
+ * of the path swapped for a link since the run was staged leads nowhere that user could not
+ * write. */
+static int local_commit(Target *t, const char *tmp, const char *location, const StageAs *as) {
+        _cleanup_(fs_identity_leavep) FsIdentitySaved saved = {};
+        int r;
+
+        r = act_as(as, &saved);
+        if (r < 0)
+                return r;
         if (rename(tmp, location) < 0)
                 return -errno;
+        fs_identity_leave(&saved);
         (void) local_seen_note(LOCAL(t), location);
         return fsync_directory_of(location);
 }
 
-static void local_discard(Target *t, const char *tmp) {
-        (void) unlink(tmp);
+static void local_discard(Target *t, const char *tmp, const StageAs *as) {
+        _cleanup_(fs_identity_leavep) FsIdentitySaved saved = {};
+
+        if (act_as(as, &saved) >= 0)
+                (void) unlink(tmp);
 }
 
 /* The directory tmp is in: device, inode and birth time, since an inode number freed by an

@@ -9,6 +9,7 @@
 #include "binding.h"
 #include "diag.h"
 #include "template.h"
+#include "util/fs-identity.h"
 #include "util/hash.h"
 #include "util/time-util.h"
 
@@ -46,6 +47,25 @@ static inline TargetConfirm *target_confirm_cancel(TargetConfirm *c) {
 typedef int (*target_scan_func)(Target *t, const Binding *b, void *userdata);
 
 /* How a polled target is doing, for `sluicectl status`. */
+/*
+ * How a kind that stages outputs acts for a run whose task is not the daemon's own user: the
+ * task may not create files where its outputs go, so stage() makes each staged file for it,
+ * empty, with its modification time at the epoch, and the task writes into it.
+ */
+typedef struct StageAs {
+        /* The task's user: stage(), commit(), placeable() and discard() act with its file
+         * system credentials, so that they do nothing the task's user could not do (a link
+         * in a directory someone else controls leads nowhere it could not write), and the
+         * staged file is its own, to chmod as it likes. NULL: with the daemon's. */
+        const FsIdentity *user;
+        /* The group the staged file is given, (gid_t) -1: the one it is made with. */
+        gid_t group;
+        mode_t mode;            /* of the staged file */
+        /* Group and others lose write permission before the commit: the file is the
+         * daemon's, and the task could not take it away itself. */
+        bool tighten;
+} StageAs;
+
 typedef struct TargetStatus {
         unsigned objects;               /* known to exist now */
         usec_t last_ok_realtime;        /* the last good poll; 0 never */
@@ -93,22 +113,21 @@ typedef struct TargetKind {
 
         /*
          * Atomic outputs: stage() prepares a place for a run to write (creating directories)
-         * and returns where the task must write; with foreign set the task runs as another
-         * user than the daemon, and the place must be writable by anyone (written() tightens
-         * it again). commit() makes it the real location, durably; discard() removes what a
-         * failed run left.
+         * and returns where the task must write; with as set the task runs as another user
+         * than the daemon, and stage() makes the file for it (see StageAs). commit() makes it
+         * the real location, durably; discard() removes what a failed run left.
          */
-        int (*stage)(Target *t, const char *location, const char *run_id, bool foreign,
+        int (*stage)(Target *t, const char *location, const char *run_id, const StageAs *as,
                      char **ret_tmp);
-        int (*commit)(Target *t, const char *tmp, const char *location);
+        int (*commit)(Target *t, const char *tmp, const char *location, const StageAs *as);
         /* 1 the run wrote tmp, readied for commit() (permissions, fsync), which then only moves
          * it; 0 it did not; <0 -errno. Asked of every output before any is committed, so that
          * a run missing one commits none. NULL: 1. */
-        int (*written)(Target *t, const char *tmp);
+        int (*written)(Target *t, const char *tmp, const StageAs *as);
         /* 0 when commit() can move an output to location (its directory writable, no
          * directory in its way), else -errno: asked before any output is moved, like
          * written(). NULL: 0. */
-        int (*placeable)(Target *t, const char *location);
+        int (*placeable)(Target *t, const char *location, const StageAs *as);
         /* Instead of commit(), for an output that a server holds (the task wrote it there):
          * asks whether location exists, without holding the loop (h's), and calls done from
          * the loop, never from here, unless cancelled first. Works on a stopped target too
@@ -120,7 +139,7 @@ typedef struct TargetKind {
         /* What confirm() found, once the whole run succeeded (not before: what reads it must
          * not start on a run that fails yet): known at once, and an arrival for its readers. */
         int (*confirmed)(Target *t, const char *location, const char *tag);
-        void (*discard)(Target *t, const char *tmp);
+        void (*discard)(Target *t, const char *tmp, const StageAs *as);
         /* What identifies the place stage() prepared for tmp (for a file, its directory), taken
          * right after; "" when there is nothing to say. After commit() found nothing at tmp,
          * stage_lost() says whether that place was moved or removed since (mark "": whether it

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Identity and sandbox: a DynamicUser= task and a User=nobody task write outputs in the
-# daemon's directories (the daemon stages writable files for them), the sandbox makes the rest
+# Identity and sandbox: a DynamicUser= task and a User=nobody task write outputs (the daemon
+# stages their files for them: see test-staging for whose they are), the sandbox makes the rest
 # of the system read-only, an output never written is still a failure, the committed outputs
 # are not world-writable, the pipeline's slice carries its aggregate limits, and a failure
 # notice of a sandboxed task has its last lines (sluice-result --exec held the run's end).
@@ -20,6 +20,16 @@ chmod +x "$WORK/last.sh"
 printf 'notifiers = { last = { exec = [ "%s/last.sh" ]; }; };\n' "$WORK" > "$WORK/config/sluiced.conf"
 install_pipeline "$(dirname "$0")/identity.conf.in"
 mkdir -p "$WORK/in"
+# Where the user= tasks can write, as they must; and the group of dynamic_user staged files,
+# which sysusers.d makes on an installed system, made here where it is missing.
+mkdir -p "$WORK"/out/{nobody,lazy,loud,held}
+chown nobody "$WORK"/out/{nobody,lazy,loud,held}
+made_group=
+if ! getent group sluice-stage >/dev/null; then
+    groupadd --system sluice-stage
+    made_group=1
+fi
+trap 'cleanup; [ -z "$made_group" ] || groupdel sluice-stage' EXIT
 rm -f /etc/sluice-was-here
 start_daemon
 echo > "$WORK/in/a"
@@ -33,7 +43,8 @@ mapfile -t got < "$WORK/out/dyn/a"
 
 wait_for 30 "nobody's output" test -f "$WORK/out/nobody/a"
 [ "$(cat "$WORK/out/nobody/a")" = nobody ] || fail "User=nobody ran as $(cat "$WORK/out/nobody/a")"
-[ "$(stat -c %a "$WORK/out/nobody/a")" = 644 ] || fail "a committed output stayed world-writable"
+[ "$(stat -c '%U %a' "$WORK/out/nobody/a")" = "nobody 640" ] ||
+    fail "a committed output is $(stat -c '%U %a' "$WORK/out/nobody/a"), not nobody's 0640"
 
 lazy=$(unit lazy a)
 wait_for 30 "the lazy task to fail" grep -q "$lazy failed: exited 0 but did not write output 'lazy'" "$WORK/daemon.log"
