@@ -167,8 +167,8 @@ static bool rerun_lost_output(Manager *m, Instance *i, const char *reason) {
  * system's after all costs this much delay. */
 #define INTERRUPTED_RETRY_DELAY (30 * USEC_PER_SEC)
 
-/* Stopped by the system's shutdown: not the task's failure, so not an attempt, and nobody is
- * told; it runs again, after the next boot. */
+/* Stopped by the system's shutdown, or not started for the daemon's own trouble: not the task's
+ * failure, so not an attempt, and nobody is told; it runs again (after the next boot). */
 static void run_interrupted(Manager *m, Instance *i, const char *reason) {
         /* Read after the boot, when the shutdown is over: at once. */
         usec_t delay = i->run->exit_realtime > 0 &&
@@ -176,7 +176,7 @@ static void run_interrupted(Manager *m, Instance *i, const char *reason) {
                                ? 0 : INTERRUPTED_RETRY_DELAY;
         char span[FORMAT_TIMESPAN_MAX];
 
-        log_notice("%s was %s; it runs again %s%s, not counted as an attempt", i->unit, reason,
+        log_notice("%s: %s; it runs again %s%s, not counted as an attempt", i->unit, reason,
                    delay ? "in " : "now", delay ? format_timespan(span, sizeof(span), delay) : "");
         i->attempts = i->run->attempt - 1;
         free(i->reason);
@@ -318,6 +318,7 @@ void executor_started_unanswered(Manager *m, Instance *i) {
 typedef struct StartError {
         const char *what;
         const char *output;
+        bool daemon_side;       /* the daemon's trouble (its state directory full), not the task's */
 } StartError;
 
 static void fail_start(Manager *m, Instance *i, int error, const StartError *e) {
@@ -338,7 +339,10 @@ static void fail_start(Manager *m, Instance *i, int error, const StartError *e) 
         discard_staged(i);
         i->journal_behind = false;
         i->name_waits = 0;
-        run_ended(m, i, false, FAILURE_START, reason ?: "start failed", false);
+        /* Not an attempt of the task's: a full state directory would burn every attempt of
+         * every instance in seconds. It waits, as a run the shutdown stopped does. */
+        run_ended(m, i, false, e->daemon_side ? FAILURE_INTERRUPTED : FAILURE_START,
+                  reason ?: "start failed", false);
 }
 
 static int start_unit(Manager *m, Instance *i, bool record, StartError *ret_error);
@@ -730,7 +734,7 @@ static int start_unit(Manager *m, Instance *i, bool record, StartError *ret_erro
                 spec.limits.memory_max = i->memory_max;     /* raised after an oom-kill */
         run->memory_max = spec.limits.memory_max;
 
-        *ret_error = (StartError) { "cannot write the run record" };
+        *ret_error = (StartError) { "cannot write the run record", .daemon_side = true };
         r = !record ? 0 : state_write_run(m->state,
                             &(RunRecord){ .run_id = run->id_str, .unit = i->unit,
                                           .pipeline = task->pipeline->name, .task = task->name,

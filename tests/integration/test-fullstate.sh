@@ -1,0 +1,31 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# A full state directory is the daemon's trouble, not the task's: a start whose run record
+# cannot be written is not counted as an attempt and fails nothing; it runs once there is room.
+. "$(dirname "$0")/lib.sh"
+mkdir -p "$WORK/state" "$WORK/in" "$WORK/out" "$WORK/config/pipelines.d"
+mount -t tmpfs -o size=256k tmpfs "$WORK/state" || { echo "SKIP: cannot mount a tmpfs" >&2; exit 77; }
+stop_then_unmount() {
+    [ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
+    DAEMON_PID=
+    umount "$WORK/state" 2>/dev/null || true
+    cleanup
+}
+trap stop_then_unmount EXIT
+cat > "$WORK/config/pipelines.d/$PIPELINE.conf" <<CONF
+targets = { raw = { path = "$WORK/in/{n}"; }; done = { path = "$WORK/out/{n}"; }; };
+tasks = ( { name = "copy"; inputs = [ "raw" ]; outputs = [ "done" ];
+            exec = [ "/bin/cp", "\${input}", "\${output}" ]; } );
+CONF
+start_daemon
+echo 1 > "$WORK/in/1"
+wait_for 30 "a run with room" test -s "$WORK/out/1"
+
+dd if=/dev/zero of="$WORK/state/filler" bs=4k count=1000 2>/dev/null || true
+echo 2 > "$WORK/in/2"
+wait_for 30 "the start held" \
+    logged "sluice-$PIPELINE-copy@2.service: start failed: cannot write the run record (No space left on device); it runs again in 30s, not counted as an attempt"
+rm "$WORK/state/filler"
+wait_for 60 "the held start once there is room" test -s "$WORK/out/2"
+! logged "copy@2.service failed for good" || fail "a full state directory failed the task"
+echo ok
