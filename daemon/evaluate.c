@@ -152,14 +152,16 @@ bool evaluate_target_exists(Target *t, const char *location) {
         return check_target(t, location) > 0;
 }
 
-/* A scan passes over history: out of the look-back window, or complete. */
-static bool scan_passes_over(Task *task, const Binding *b) {
+bool evaluate_outside_lookback(const Task *task, const Binding *b) {
         int64_t t;
 
-        if (task->lookback > 0 && task_instance_time(task, b, &t) >= 0 &&
-            t < (int64_t) now_usec(CLOCK_REALTIME) - (int64_t) task->lookback)
-                return true;
-        return evaluate_outputs_complete(task, b);
+        return task->lookback > 0 && task_instance_time(task, b, &t) >= 0 &&
+               t < (int64_t) now_usec(CLOCK_REALTIME) - (int64_t) task->lookback;
+}
+
+/* A scan passes over history: out of the look-back window, or complete. */
+static bool scan_passes_over(Task *task, const Binding *b) {
+        return evaluate_outside_lookback(task, b) || evaluate_outputs_complete(task, b);
 }
 
 /* The instances one scan has decided on already. */

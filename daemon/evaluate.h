@@ -17,6 +17,8 @@ bool evaluate_inputs_exist(Task *task, const Binding *b, char **ret_missing);
 bool evaluate_target_exists(Target *t, const char *location);
 /* Luigi's rule: every output exists (and, with rerun = "newer", none is older than an input). */
 bool evaluate_outputs_complete(Task *task, const Binding *b);
+/* Older than the task's look-back window: a start-up scan passes over it. */
+bool evaluate_outside_lookback(const Task *task, const Binding *b);
 /* The newest input's modification time; 0 when a kind cannot tell. */
 usec_t evaluate_newest_input(Task *task, const Binding *b);
 /* Queues an instance now: i when it is known (failed, retrying: a new series), else a new one. */

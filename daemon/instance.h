@@ -83,6 +83,8 @@ typedef struct Instance {
         bool forced;            /* runs though its outputs exist: run --force, retry, or an
                                  * input changed while the run before was in flight */
         bool held_logged;       /* "waits for the run of the version before" said */
+        bool queued_kept;       /* queued out of the look-back window, where no start-up scan
+                                 * would find it again: kept in the marks, as due now */
         bool backfill;          /* queued for a backfill: after live runs, in its slice */
         bool failed_before;     /* a run of it failed: its next success is a recovery */
         unsigned untold;        /* notifiers not yet handed its failure for good (notify.c) */

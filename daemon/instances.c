@@ -107,6 +107,9 @@ static void leave_state(Manager *m, Instance *i) {
         switch (i->state) {
         case INSTANCE_QUEUED:
                 scheduler_dequeue(m, i);
+                if (i->queued_kept)
+                        manager_save_marks(m);
+                i->queued_kept = false;
                 break;
         case INSTANCE_RETRY:
                 m->n_retrying--;
@@ -189,26 +192,31 @@ static int on_save(sd_event_source *s, void *userdata) {
         _cleanup_free_ InstanceMark **marks = NULL;
         InstanceMark *storage = NULL;
         Instance *i, *tmp;
-        size_t n = 0;
+        size_t n = 0, kept = 0, max;
         int r;
 
-        marks = calloc(m->n_failed + m->n_retrying + m->n_kept_marks + 1,
-                       sizeof(InstanceMark *));
-        storage = calloc(m->n_failed + m->n_retrying + 1, sizeof(InstanceMark));
+        HASH_ITER(hh, m->instances, i, tmp)
+                kept += i->state == INSTANCE_QUEUED && i->queued_kept;
+        max = m->n_failed + m->n_retrying + kept;
+        marks = calloc(max + m->n_kept_marks + 1, sizeof(InstanceMark *));
+        storage = calloc(max + 1, sizeof(InstanceMark));
         if (!marks || !storage) {
                 free(storage);
                 return log_oom();
         }
         HASH_ITER(hh, m->instances, i, tmp) {
-                if (i->state != INSTANCE_FAILED && i->state != INSTANCE_RETRY)
+                bool queued = i->state == INSTANCE_QUEUED && i->queued_kept;
+
+                if (i->state != INSTANCE_FAILED && i->state != INSTANCE_RETRY && !queued)
                         continue;
-                if (n >= m->n_failed + m->n_retrying)
+                if (n >= max)
                         break;
                 storage[n] = (InstanceMark){
                         .pipeline = i->task->pipeline->name, .task = i->task->name,
                         .instance = i->id, .failed = i->state == INSTANCE_FAILED,
                         .untold = i->state == INSTANCE_FAILED && i->untold > 0,
-                        .attempts = i->attempts, .wake_realtime = i->wake_realtime,
+                        /* Queued: a retry due at once, which the next start evaluates. */
+                        .attempts = i->attempts, .wake_realtime = queued ? 0 : i->wake_realtime,
                         .memory_max = i->memory_max, .reason = i->reason,
                 };
                 marks[n] = &storage[n];

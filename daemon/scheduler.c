@@ -39,6 +39,10 @@ void scheduler_enqueue(Manager *m, Instance *i) {
         manager_set_state(m, i, INSTANCE_QUEUED);
         i->queued_usec = now_usec(CLOCK_MONOTONIC);
         i->backfill = m->backfills && backfill_claims(m, i->unit);
+        /* A late arrival a restart would not find again (a backfill is asked for again). */
+        i->queued_kept = !i->backfill && evaluate_outside_lookback(i->task, i->binding);
+        if (i->queued_kept)
+                manager_save_marks(m);
         /* From the tail: with one kind and priority (the usual case) this is O(1). */
         for (after = m->queue ? m->queue->prev : NULL; after && ranks_before(i, after);
              after = after == m->queue ? NULL : after->prev)
