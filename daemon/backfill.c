@@ -289,6 +289,10 @@ void backfill_progress(Manager *m, Backfill *bf, BackfillProgress *ret) {
         BackfillMember *x, *tmp;
         uint32_t active = 0;
 
+        if (bf->cancelled) {
+                *ret = bf->at_cancel;
+                return;
+        }
         *ret = (BackfillProgress){ .total = (uint32_t) bf->n_units };
         for (size_t k = 0; k < bf->n_units; k++) {
                 Instance *i = manager_find_instance(m, bf->units[k]);
@@ -348,6 +352,17 @@ unsigned backfill_cancel(Manager *m, Backfill *bf) {
                 } else if (executor_cancel(m, i) >= 0)
                         n++;
         }
-        log_notice("Backfill %u cancelled on request: %u run(s) stopped or dropped", bf->id, n);
+        /* Fixed now: a later backfill of the same range, or an arrival, is not this one's. */
+        backfill_progress(m, bf, &bf->at_cancel);
+        bf->at_cancel.cancelled = bf->at_cancel.total - bf->at_cancel.complete - bf->at_cancel.failed;
+        bf->at_cancel.queued = bf->at_cancel.running = bf->at_cancel.retrying = 0;
+        bf->at_cancel.waiting = bf->at_cancel.upstream = 0;
+        bf->at_cancel.finished = true;
+        bf->cancelled = true;
+        if (!bf->finished_realtime)
+                bf->finished_realtime = now_usec(CLOCK_REALTIME);
+        log_notice("Backfill %u of %s/%s cancelled on request: %u complete, %u failed, %u "
+                   "cancelled (%u run(s) stopped or dropped)", bf->id, bf->pipeline, bf->task,
+                   bf->at_cancel.complete, bf->at_cancel.failed, bf->at_cancel.cancelled, n);
         return n;
 }

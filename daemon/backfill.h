@@ -11,6 +11,14 @@ typedef struct BackfillMember {
         UT_hash_handle hh;
 } BackfillMember;
 
+typedef struct BackfillProgress {
+        uint32_t total, complete, queued, running, retrying, failed, waiting;
+        /* What the waiting ones need, queued, running or waiting to retry upstream. */
+        uint32_t upstream;
+        uint32_t cancelled;     /* after a cancel: neither complete nor failed by then */
+        bool finished;  /* nothing of it queued, running or waiting to retry */
+} BackfillProgress;
+
 /*
  * Like Luigi's RangeDaily, but the daemon keeps it: its instances, and the upstream ones they
  * need, run as backfill (after every live run, on at most half of max_parallel, in the
@@ -26,15 +34,11 @@ typedef struct Backfill {
         size_t n_units;
         BackfillMember *members;        /* units and everything walked upstream of them */
         usec_t started_realtime, finished_realtime;
+        bool cancelled;
+        BackfillProgress at_cancel;     /* what it had come to: later runs are not its own */
         struct Backfill *next;
 } Backfill;
 
-typedef struct BackfillProgress {
-        uint32_t total, complete, queued, running, retrying, failed, waiting;
-        /* What the waiting ones need, queued, running or waiting to retry upstream. */
-        uint32_t upstream;
-        bool finished;  /* nothing of it queued, running or waiting to retry */
-} BackfillProgress;
 
 /* More instances than this in one range are refused: split the range. */
 #define BACKFILL_MAX 100000u

@@ -445,17 +445,17 @@ static int method_list_backfills(sd_bus_message *msg, void *userdata, sd_bus_err
 
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "(usssssttuuuuuuuu)");
+                r = sd_bus_message_open_container(reply, 'a', "(usssssttuuuuuuuuu)");
         for (Backfill *bf = m->backfills; r >= 0 && bf; bf = bf->next) {
                 BackfillProgress p;
 
                 backfill_progress(m, bf, &p);
-                r = sd_bus_message_append(reply, "(usssssttuuuuuuuu)", bf->id, bf->pipeline,
+                r = sd_bus_message_append(reply, "(usssssttuuuuuuuuu)", bf->id, bf->pipeline,
                                           bf->task, bf->param, bf->from, bf->to,
                                           (uint64_t) bf->started_realtime,
                                           (uint64_t) bf->finished_realtime, p.total, p.complete,
                                           p.queued, p.running, p.retrying, p.failed, p.waiting,
-                                          p.upstream);
+                                          p.upstream, p.cancelled);
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
@@ -524,7 +524,7 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_RESULT("u", id, "u", instances), method_backfill,
                                 ACCESS),
         SD_BUS_METHOD_WITH_ARGS("ListBackfills", SD_BUS_NO_ARGS,
-                                SD_BUS_RESULT("a(usssssttuuuuuuuu)", backfills),
+                                SD_BUS_RESULT("a(usssssttuuuuuuuuu)", backfills),
                                 method_list_backfills, ACCESS),
         SD_BUS_METHOD_WITH_ARGS("CancelBackfill", SD_BUS_ARGS("u", id),
                                 SD_BUS_RESULT("u", stopped), method_cancel_backfill,

@@ -137,6 +137,7 @@ json_object *web_status(Web *w) {
                 put_u64(b, "running", p.running + p.queued);
                 put_u64(b, "failed", p.failed);
                 put_u64(b, "upstream", p.upstream);
+                put_u64(b, "cancelled", p.cancelled);
                 json_object_array_add(a, b);
         }
         json_object_object_add(o, "backfills", a);

@@ -17,16 +17,17 @@ typedef struct Progress {
         uint32_t id;
         const char *pipeline, *task, *param, *from, *to;
         uint64_t started, finished;
-        uint32_t total, complete, queued, running, retrying, failed, waiting, upstream;
+        uint32_t total, complete, queued, running, retrying, failed, waiting, upstream, cancelled;
 } Progress;
 
-#define PROGRESS_SIGNATURE "(usssssttuuuuuuuu)"
+#define PROGRESS_SIGNATURE "(usssssttuuuuuuuuu)"
 
 static int read_progress(sd_bus_message *reply, Progress *p) {
         return sd_bus_message_read(reply, PROGRESS_SIGNATURE, &p->id, &p->pipeline, &p->task,
                                    &p->param, &p->from, &p->to, &p->started, &p->finished,
                                    &p->total, &p->complete, &p->queued, &p->running,
-                                   &p->retrying, &p->failed, &p->waiting, &p->upstream);
+                                   &p->retrying, &p->failed, &p->waiting, &p->upstream,
+                                   &p->cancelled);
 }
 
 static void print_json(const Progress *p) {
@@ -42,15 +43,20 @@ static void print_json(const Progress *p) {
         ctl_json_string(p->to);
         printf(",\"started_usec\":%llu,\"finished_usec\":%llu,\"total\":%u,\"complete\":%u,"
                "\"queued\":%u,\"running\":%u,\"retrying\":%u,\"failed\":%u,\"waiting\":%u,"
-               "\"upstream\":%u}",
+               "\"upstream\":%u,\"cancelled\":%u}",
                (unsigned long long) p->started, (unsigned long long) p->finished, p->total,
                p->complete, p->queued, p->running, p->retrying, p->failed, p->waiting,
-               p->upstream);
+               p->upstream, p->cancelled);
 }
 
 static void print_counts(const Progress *p) {
         const char *red = ctl_colors() && p->failed ? ANSI_RED : "";
 
+        if (p->cancelled > 0) {
+                printf("cancelled: %u/%u complete, %s%u failed%s, %u cancelled", p->complete,
+                       p->total, red, p->failed, *red ? ANSI_RESET : "", p->cancelled);
+                return;
+        }
         printf("%u/%u complete, %u running, %u queued, %u retrying, %s%u failed%s, %u waiting "
                "for inputs", p->complete, p->total, p->running, p->queued, p->retrying, red,
                p->failed, *red ? ANSI_RESET : "", p->waiting);
@@ -110,7 +116,8 @@ int ctl_print_backfills(const CtlOptions *o, sd_bus *bus, bool active_only) {
                 first = false;
                 format_realtime(when, sizeof(when), p.started);
                 printf("  %u  %s/%s %s=%s..%s  started %s%s\n      ", p.id, p.pipeline, p.task,
-                       p.param, p.from, p.to, when, p.finished ? ", finished" : "");
+                       p.param, p.from, p.to, when,
+                       p.cancelled > 0 ? ", cancelled" : p.finished ? ", finished" : "");
                 print_counts(&p);
                 putchar('\n');
         }

@@ -83,6 +83,15 @@ ctl backfill --cancel "$id" | grep -q "cancelled" || fail "--cancel"
 nothing_active() { ! ctl list | grep -q "report.*\(queued\|running\|starting\)"; }
 wait_for 30 "the cancelled backfill to stop" nothing_active
 [ ! -e "$WORK/report/1999-02-22.txt" ] || fail "a cancelled backfill ran on"
+# Listed as cancelled, with what it had come to; a later backfill of the range is not its own.
+cancelled_listed() {
+    ctl backfill | grep -A1 "^  $id  .*, cancelled$" | grep -q "cancelled: 0/3 complete, 0 failed, 3 cancelled"
+}
+cancelled_listed || fail "the cancelled backfill: $(ctl backfill)"
+touch "$WORK/gate"
+ctl backfill report --from 1999-02-20 --to 1999-02-22 > /dev/null || fail "the range again"
+cancelled_listed || fail "the cancelled backfill took the later one's runs: $(ctl backfill)"
+rm "$WORK/gate"
 rc=0
 ctl backfill --cancel 999 2>"$WORK/err" || rc=$?
 [ $rc = 1 ] && grep -q "No backfill 999" "$WORK/err" || fail "cancel of an unknown backfill: $rc"
