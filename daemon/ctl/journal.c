@@ -10,6 +10,7 @@
 #include <string.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "ctl-util.h"
@@ -19,6 +20,28 @@
 #include "util/fs-util.h"
 #include "util/strv.h"
 #include "util/time-util.h"
+
+/* Nothing found, and the system's journal is one the caller may not read (only root and the
+ * groups systemd-journal, adm and wheel may): the runs may well be there. Said on stderr, as
+ * journalctl hints, rather than an empty answer taken for the truth. */
+static void hint_unreadable(void) {
+        char path[128];
+        sd_id128_t id;
+
+        if (geteuid() == 0 || sd_id128_get_machine(&id) < 0)
+                return;
+        for (const char *const *dir = (const char *const[]){ "/var/log/journal", "/run/log/journal",
+                                                             NULL };
+             *dir; dir++) {
+                snprintf(path, sizeof(path), "%s/" SD_ID128_FORMAT_STR "/system.journal", *dir,
+                         SD_ID128_FORMAT_VAL(id));
+                if (access(path, R_OK) == 0)
+                        return;
+        }
+        fprintf(stderr, "sluicectl: you may not read the system's journal, where the daemon and "
+                        "its tasks write (members of the groups systemd-journal, adm or wheel "
+                        "may): nothing shown is not nothing there\n");
+}
 #include "verbs.h"
 
 /* --since: "2026-11-27", "2026-11-27 06:00[:00]" (or with ISO 8601's 'T', and then 'Z' for
@@ -253,6 +276,8 @@ int verb_history(const CtlOptions *o, int argc, char *argv[]) {
                 printf("]\n");
         else if (n == 0)
                 printf("(no runs%s)\n", since ? " since then" : "");
+        if (n == 0)
+                hint_unreadable();
         return 0;
 }
 
@@ -286,7 +311,7 @@ int verb_logs(const CtlOptions *o, int argc, char *argv[]) {
         Pending pending[PENDING_MAX];
         size_t n_pending = 0;
         uint64_t until = 0;     /* the last run's end, and the slack after it */
-        bool inside = false;
+        bool inside = false, shown = false;
         sd_journal *j = NULL;
         Task *task;
         int r;
@@ -363,8 +388,11 @@ int verb_logs(const CtlOptions *o, int argc, char *argv[]) {
                 }
                 puts(line);
                 free(line);
+                shown = true;
         }
         pending_drop_before(pending, &n_pending, UINT64_MAX);
         sd_journal_close(j);
+        if (!shown)
+                hint_unreadable();
         return r < 0 ? 1 : 0;
 }

@@ -121,6 +121,10 @@ guest systemctl reload dbus
 nobody sluicectl graph hcopy -p name=a 2>"$WORK/err" >/dev/null
 grep -q "the daemon refused ListHeld (access denied" "$WORK/err" ||
     fail "graph as nobody, ListHeld refused: $(cat "$WORK/err")"
+# Someone who may not read the system's journal is told so, not shown "(no runs)" alone.
+nobody sluicectl history copy -p name=a 2>"$WORK/err" >/dev/null || true
+grep -q "you may not read the system's journal" "$WORK/err" ||
+    fail "history as nobody: $(cat "$WORK/err")"
 guest useradd -G sluice etl
 guest runuser -u etl -- sluicectl run --force copy -p name=a | grep -q "^queued" ||
     fail "run as a member of the group sluice"
