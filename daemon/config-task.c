@@ -5,6 +5,7 @@
  * here: every input must determine the task instances it feeds (its mapping has an inverse for
  * every task parameter), since events arrive at inputs.
  */
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -331,6 +332,12 @@ static void parse_exec(Loader *l, Task *task, const config_setting_t *s, const c
                            "%sexec[0] must be an absolute path, not '%s' (systemd does not "
                            "search $PATH for transient units)",
                            subject, task->exec[0]);
+        else if (strstr(task->exec[0], "${"))
+                /* libconfig joins "a" "b" into "ab": a comma left out makes one program name. */
+                diag_warning(l->diag, line_of(s),
+                             "%sexec[0] '%s' holds a ${...}: is a comma missing between two "
+                             "elements? (strings side by side are joined into one)",
+                             subject, task->exec[0]);
 }
 
 static int get_string(Loader *l, const config_setting_t *s, const char *subject, char **ret) {
@@ -468,8 +475,11 @@ static void parse_execution(Loader *l, Task *task, const config_setting_t *s,
                                            "(notifiers = { %s = { ... }; })",
                                            subject, key, *n, *n);
         }
-        if ((m = config_setting_get_member(s, "user")))
-                (void) get_string(l, m, subject, &task->user);
+        if ((m = config_setting_get_member(s, "user")) &&
+            get_string(l, m, subject, &task->user) >= 0 &&
+            !getpwnam(task->user) && task->user[strspn(task->user, "0123456789")])
+                diag_warning(l->diag, line_of(m), "%sno user '%s' on this machine: its runs "
+                             "will fail to start", subject, task->user);
         if ((m = config_setting_get_member(s, "group")))
                 (void) get_string(l, m, subject, &task->group);
         if ((m = config_setting_get_member(s, "dynamic_user")))
