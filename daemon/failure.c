@@ -166,7 +166,7 @@ char *failure_describe(Instance *i, FailureClass c, const UnitResult *res) {
                 r = asprintf(&s, "stopped by the system's shutdown (SIG%s)",
                              sigabbrev_np(res->exec_status) ?: "?");
         else if (c == FAILURE_LOST)
-                r = asprintf(&s, "lost (the unit ended while sluiced was away and left no result)");
+                r = asprintf(&s, "lost (its unit is gone, and no result of it could be read)");
         else if (c == FAILURE_TIMEOUT && !streq_ptr(res->result, "timeout") &&
                  res->exit_usec > res->start_usec) {
                 /* sluice-result saw a signal; systemd, which sent it, says timeout. */

@@ -35,6 +35,7 @@ struct Delivery {
         sd_event_source *io, *timer;
         CurlRequest *req;
         char **failed;          /* what it tells, for notify_told_one() */
+        bool timed_out;         /* its command was killed at the notifier's timeout */
 };
 
 void notify_delivery_free(Delivery *d) {
@@ -108,6 +109,9 @@ static int on_child(sd_event_source *s, int fd, uint32_t revents, void *userdata
                                                              : d->ch->n->argv)[0];
         if (WIFEXITED(status))
                 (void) asprintf(&why, "%s exited with status %d", prog, WEXITSTATUS(status));
+        else if (d->timed_out)
+                (void) asprintf(&why, "%s did not finish within the notifier's timeout, and was "
+                                "killed", prog);
         else
                 (void) asprintf(&why, "%s was killed by signal %s", prog,
                                 sigabbrev_np(WTERMSIG(status)) ?: "?");
@@ -118,6 +122,7 @@ static int on_child(sd_event_source *s, int fd, uint32_t revents, void *userdata
 static int on_child_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         Delivery *d = userdata;
 
+        d->timed_out = true;
         (void) kill(d->pid, SIGKILL);
         return 0;
 }
@@ -179,6 +184,7 @@ static void spawn(Delivery *d) {
         posix_spawn_file_actions_t fa;
         int in[2] = { -1, -1 }, r;
 
+        d->timed_out = false;
         if (strv_copy(environ, &env) < 0) {
                 failed(d, "out of memory");
                 return;

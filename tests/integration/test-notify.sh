@@ -67,6 +67,7 @@ notifiers = {
   lag   = { exec = [ "$WORK/notify.sh" ]; };
   storm = { webhook = "http://127.0.0.1:$HOOK_PORT/storm"; window = "3s"; };
   held  = { webhook = "http://127.0.0.1:$HOOK_PORT/held"; window = "1h"; };
+  stall = { exec = [ "/bin/sleep", "30" ]; timeout = "1s"; retries = 0; };
   slow  = { exec = [ "/bin/sh", "-c", "sleep 3; echo \"\$SLUICE_UNIT\" >> $WORK/slow-notices", "slow-notifier-$PIPELINE" ]; };
   flaky = { webhook = "http://127.0.0.1:$HOOK_PORT/flaky"; retries = 2; };
   unit  = { unit = "sluice-notify-$PIPELINE@.service"; };
@@ -75,7 +76,7 @@ notifiers = {
 };
 CONF
 install_pipeline "$(dirname "$0")/notify.conf.in"
-mkdir -p "$WORK"/in/{bad,good,flip,storm,held,flaky,mailed,unitfail,lagged,retried,slowly}
+mkdir -p "$WORK"/in/{bad,good,flip,storm,held,flaky,mailed,unitfail,lagged,retried,slowly,stalled}
 # The shipped template, under a name of this test's, in the user manager.
 units=$XDG_RUNTIME_DIR/systemd/user
 mkdir -p "$units"
@@ -170,6 +171,11 @@ grep -q "failed-untold.*slowly\|slowly.*failed-untold" "$WORK/state/instances" |
 SLUICE_LOG_LEVEL=debug SLUICE_NOTICE_WAIT_MS=600000 start_daemon
 wait_for 30 "the failure told after the restart" test -s "$WORK/slow-notices"
 grep -qx "sluice-$PIPELINE-slowly@a.service" "$WORK/slow-notices" || fail "slow notice: $(cat "$WORK/slow-notices")"
+
+# A command killed at the notifier's timeout is said to be, not only "killed by signal KILL".
+echo x > "$WORK/in/stalled/a"
+wait_for 30 "the stalled notifier" \
+    logged "Notifier 'stall' failed 1 time(s), giving up on: .*stalled n=a.*(/bin/sleep did not finish within the notifier's timeout, and was killed)"
 
 # A webhook that fails is retried.
 echo x > "$WORK/in/flaky/a"
