@@ -4,7 +4,9 @@
  * target. The daemon checks the target itself at each deadline, so it alerts even when an
  * upstream input never came and no task ever failed. Each period is checked once: the last
  * one checked is kept in the state directory, so a restart neither repeats an alert nor
- * digs up old periods (a daemon that was away checks only the latest one due).
+ * digs up old periods (a daemon that was away checks only the latest one due). An alert that
+ * not every notifier has delivered yet (held in a window, a webhook still trying) is kept as
+ * "PERIOD untold", and a restart checks that period again rather than lose it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,9 +65,18 @@ static int due_at(ParamType type, int64_t v, usec_t after, usec_t *ret) {
 
 static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata);
 
+static void save(Manager *m, Target *t, int64_t v, bool untold) {
+        _cleanup_free_ char *path = NULL, *text = NULL, *dir = NULL;
+
+        if (mark_path(m, t, &path) >= 0 &&
+            asprintf(&text, "%lld%s\n", (long long) v, untold ? " untold" : "") >= 0 &&
+            path_split(path, &dir, NULL) >= 0 && mkdir_p(dir, 0700) >= 0)
+                (void) write_file_replace(path, text, strlen(text), 0644, true);
+}
+
 static void check(Manager *m, Target *t) {
         const TemplateParam *p = &t->template->params[0];
-        _cleanup_free_ char *path = NULL, *text = NULL, *value = NULL, *loc = NULL, *dir = NULL;
+        _cleanup_free_ char *path = NULL, *text = NULL, *value = NULL, *loc = NULL;
         _cleanup_(binding_freep) Binding *b = NULL;
         usec_t now = now_usec(CLOCK_REALTIME), due, next;
         int64_t v, last = INT64_MIN;
@@ -79,21 +90,24 @@ static void check(Manager *m, Target *t) {
                 log_warning_errno(r, "Target '%s': cannot work out its deadline: %m", t->name);
                 return;
         }
-        if (mark_path(m, t, &path) >= 0 && read_file(path, 64, &text, NULL) >= 0)
+        if (mark_path(m, t, &path) >= 0 && read_file(path, 64, &text, NULL) >= 0) {
                 last = strtoll(text, NULL, 10);
+                /* Its alert was not delivered everywhere: that period is checked again. */
+                if (strstr(text, " untold") && last > INT64_MIN)
+                        last--;
+        }
         if (v > last) {
+                unsigned asked = 0;
+
                 if (binding_new(&b) >= 0 && param_from_ordinal(p->spec.type, v, &value) >= 0 &&
                     binding_set(b, p->name, value) >= 0 && template_format(t->template, b, &loc) >= 0 &&
                     t->kind->check(t, loc) == 0) {
                         log_warning("Target '%s': %s was due by its deadline and is missing",
                                     t->name, loc);
-                        notify_target_late(m, t, loc, due);
+                        asked = notify_target_late(m, t, loc, due, v);
                 }
-                free(text);
-                text = NULL;
-                if (path && asprintf(&text, "%lld\n", (long long) v) >= 0 &&
-                    path_split(path, &dir, NULL) >= 0 && mkdir_p(dir, 0700) >= 0)
-                        (void) write_file_replace(path, text, strlen(text), 0644, true);
+                t->late_untold = asked;
+                save(m, t, v, asked > 0);
         }
         if (due_at(p->spec.type, v + 1, t->deadline, &next) < 0)
                 return;
@@ -115,6 +129,34 @@ static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
         /* The timer is the target's: it goes with it, so the target is alive here. */
         check(container_of(t->host, Manager, host), t);
         return 0;
+}
+
+void deadline_told(Manager *m, const char *key) {
+        _cleanup_free_ char *pipeline = NULL;
+        const char *tab = strchr(key, '\t'), *name;
+        int64_t v = strtoll(key, NULL, 10);
+
+        if (!tab || !(name = strchr(tab + 1, '\t')) ||
+            !(pipeline = strndup(tab + 1, (size_t) (name - tab - 1))))
+                return;
+        name++;
+        for (size_t k = 0; k < m->n_pipelines; k++) {
+                Pipeline *p = m->pipelines[k];
+
+                if (!streq(p->name, pipeline))
+                        continue;
+                for (size_t j = 0; j < p->n_targets; j++) {
+                        Target *t = p->targets[j];
+                        _cleanup_free_ char *path = NULL, *text = NULL;
+
+                        if (!streq(t->name, name) || t->late_untold == 0 || --t->late_untold > 0)
+                                continue;
+                        /* Only if that is still the period kept: a later one may be there. */
+                        if (mark_path(m, t, &path) >= 0 && read_file(path, 64, &text, NULL) >= 0 &&
+                            strtoll(text, NULL, 10) == v)
+                                save(m, t, v, false);
+                }
+        }
 }
 
 void deadline_start(Manager *m, Pipeline *p) {

@@ -6,3 +6,5 @@
 
 /* Checks p's targets with a deadline now, and arms each for its next one. */
 void deadline_start(Manager *m, Pipeline *p);
+/* One notifier delivered (or gave up on) the alert key names: "PERIOD\tPIPELINE\tTARGET". */
+void deadline_told(Manager *m, const char *key);

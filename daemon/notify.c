@@ -22,6 +22,7 @@
 #include <string.h>
 #include <utlist.h>
 
+#include "deadline.h"
 #include "log.h"
 #include "notify-internal.h"
 #include "util/strv.h"
@@ -85,6 +86,10 @@ void notify_told_one(Manager *m, const char *failed) {
         const char *unit = failed ? strchr(failed, '\t') : NULL;
         Instance *i;
 
+        if (failed && strneq(failed, "late\t", 5)) {
+                deadline_told(m, failed + 5);
+                return;
+        }
         i = unit ? manager_find_instance(m, unit + 1) : NULL;
         /* Of that failure, not of a later one of the same unit (a new series since). */
         if (i && i->failure_gen != (unsigned) strtoul(failed, NULL, 10))
@@ -474,7 +479,8 @@ static void pending_advance(Manager *m) {
 
 /* Queues a notice to the notifiers named (taken) with msg (taken); with run_id, for the run's
  * lines, which it waits for. */
-static void queue(Manager *m, char **channels, Message *msg, Instance *i, bool failure) {
+static void queue(Manager *m, char **channels, Message *msg, Instance *i, bool failure,
+                  char *told_key) {
         NotifyState *st = m->notify;
         Pending *p = calloc(1, sizeof(*p));
 
@@ -488,7 +494,9 @@ static void queue(Manager *m, char **channels, Message *msg, Instance *i, bool f
         p->msg = *msg;
         *msg = (Message){};
         DL_APPEND(st->pending, p);
-        if (i && failure && asprintf(&p->failed, "%u\t%s", i->failure_gen, i->unit) < 0) {
+        p->failed = told_key;   /* taken */
+        if (!told_key && i && failure &&
+            asprintf(&p->failed, "%u\t%s", i->failure_gen, i->unit) < 0) {
                 p->failed = NULL;
                 i->untold = 0;  /* cannot follow it: as before, a restart will not tell it */
         }
@@ -555,13 +563,15 @@ void notify_instance(Manager *m, Instance *i, NotifyEvent event, const char *rea
         }
         queue(m, TAKE_PTR(names), &msg,
               event == NOTIFY_FAILURE || event == NOTIFY_RETRY ? i : NULL,
-              event == NOTIFY_FAILURE);
+              event == NOTIFY_FAILURE, NULL);
 }
 
-void notify_target_late(Manager *m, Target *t, const char *location, usec_t due) {
+unsigned notify_target_late(Manager *m, Target *t, const char *location, usec_t due,
+                            int64_t period) {
         _cleanup_strv_free_ char **names = NULL;
-        char when[FORMAT_REALTIME_MAX];
+        char when[FORMAT_REALTIME_MAX], *key = NULL;
         Message msg = {};
+        unsigned n;
 
         format_realtime(when, sizeof(when), due);
         STRV_FOREACH(name, t->on_late) {
@@ -579,11 +589,11 @@ void notify_target_late(Manager *m, Target *t, const char *location, usec_t due)
                 }
                 if (strv_extend(&names, *name) < 0) {
                         log_oom();
-                        return;
+                        return 0;
                 }
         }
         if (!names)
-                return;
+                return 0;
         if (asprintf(&msg.text, "sluice: %s (pipeline %s, target %s) was due by %s and "
                      "is missing", location, t->pipeline->name, t->name, when) < 0 ||
             strv_extend(&msg.env, "SLUICE_EVENT=late") < 0 ||
@@ -591,12 +601,16 @@ void notify_target_late(Manager *m, Target *t, const char *location, usec_t due)
             strv_extendf(&msg.env, "SLUICE_TARGET=%s", t->name) < 0 ||
             strv_extendf(&msg.env, "SLUICE_LOCATION=%s", location) < 0 ||
             strv_extendf(&msg.env, "SLUICE_DUE=%s", when) < 0 ||
-            strv_extendf(&msg.env, "SLUICE_TEXT=%s", msg.text) < 0) {
+            strv_extendf(&msg.env, "SLUICE_TEXT=%s", msg.text) < 0 ||
+            asprintf(&key, "late\t%lld\t%s\t%s", (long long) period, t->pipeline->name,
+                     t->name) < 0) {
                 notify_message_done(&msg);
                 log_oom();
-                return;
+                return 0;
         }
-        queue(m, TAKE_PTR(names), &msg, NULL, false);
+        n = strv_length(names);
+        queue(m, TAKE_PTR(names), &msg, NULL, false, key);
+        return n;
 }
 
 void notify_free(Manager *m) {

@@ -1,14 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Deadlines: a target instance missing at its deadline is told to on_late's notifiers, by the
-# daemon's own check (no task failed: none exists); exactly once, a restart included; an
+# daemon's own check (no task failed: none exists); exactly once, a restart included, and
+# again after a restart if its notifier's command was killed before it delivered it; an
 # instance that is there is not told about.
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$WORK/config" "$WORK/late" "$WORK/in/present"
 printf '#!/bin/sh\nenv | grep ^SLUICE_ > "%s/late/$$"\n' "$WORK" > "$WORK/late.sh"
 chmod +x "$WORK/late.sh"
-printf 'notifiers = { late = { exec = [ "%s/late.sh" ]; }; };\n' "$WORK" > "$WORK/config/sluiced.conf"
+printf 'notifiers = { late = { exec = [ "%s/late.sh" ]; };\n' "$WORK" > "$WORK/config/sluiced.conf"
+printf '  slowlate = { exec = [ "/bin/sh", "-c", "sleep 2; echo told >> %s/tardy-told", "tardy-%s" ]; }; };\n' \
+    "$WORK" "$PIPELINE" >> "$WORK/config/sluiced.conf"
 install_pipeline "$(dirname "$0")/deadline.conf.in"
 # Present for this hour and the next (should the hour turn during the test).
 for t in now "now + 1 hour"; do touch "$WORK/in/present/$(date -u -d "$t" +%Y-%m-%dT%H)"; done
@@ -23,9 +26,16 @@ case $loc in "$WORK"/in/missing/20*T[0-9][0-9]) ;; *) fail "location: $loc" ;; e
 grep -q "was due by its deadline and is missing" "$WORK/daemon.log" || fail "not logged"
 grep -q "present.*was due" "$WORK/daemon.log" && fail "a present instance was reported late"
 
-# A restart does not tell it again.
+# A restart does not tell it again, once delivered; one still being told when the daemon stops
+# (its command killed with it, as a service's stop does) is told again.
+delivered() { ! grep -q untold "$WORK/state/deadlines/"*.missing; }
+wait_for 10 "the alert noted as delivered" delivered
+wait_for 10 "the slow notifier's command" pgrep -f "tardy-$PIPELINE"
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
+pkill -f "tardy-$PIPELINE" || true
+grep -q untold "$WORK/state/deadlines/"*.tardy || fail "an alert not delivered is kept as told"
 start_daemon
+wait_for 30 "the alert the stop cut short, told again" test -s "$WORK/tardy-told"
 [ "$(grep -c "$loc was due by its deadline" "$WORK/daemon.log")" = 1 ] ||
     fail "told $(grep -c "$loc was due by its deadline" "$WORK/daemon.log") times"
 echo ok
