@@ -24,8 +24,20 @@ static config_t *config_free(config_t *c) {
 }
 DEFINE_POINTER_CLEANUP(config_t, config_free);
 
+/* The setting whose line was asked last: a problem reported at that line is in its file, which
+ * for a member of a definition may be one the definition @includes (locate()). */
+static const config_setting_t *located;
+
 unsigned line_of(const config_setting_t *s) {
+        located = s;
         return s ? config_setting_source_line(s) : 0;
+}
+
+static const char *locate(Diag *d, unsigned line) {
+        if (!located || config_setting_source_line(located) != line ||
+            !config_setting_source_file(located))
+                return NULL;
+        return loader_source(d->locate_data, located);
 }
 
 /*
@@ -541,6 +553,11 @@ int config_load_pipeline_text(const char *path, const char *text, const char *in
                 d->top = saved_top;
                 return -EINVAL;
         }
+        /* From here on a problem's line names its setting's file. Not before: located may be
+         * a setting of a configuration freed since. */
+        located = NULL;
+        d->locate = locate;
+        d->locate_data = &l;
         if (!name_ok(p->name, true))
                 diag_error(d, 0, "pipeline name '%s' (from the file name) may have 1 to 64 "
                                  "letters, digits, '_' and '-' only: it becomes part of unit "
@@ -584,6 +601,9 @@ int config_load_pipeline_text(const char *path, const char *text, const char *in
         }
         d->file = saved;
         d->top = saved_top;
+        d->locate = NULL;
+        d->locate_data = NULL;
+        located = NULL;
         loader_done(&l);
         if (d->n_errors > errors)
                 return -EINVAL;

@@ -49,11 +49,17 @@ static void diag_add(Diag *d, const char *file, unsigned line, bool error, const
         d->n_entries++;
 }
 
+static const char *file_of(Diag *d, unsigned line) {
+        const char *f = d->locate && line > 0 ? d->locate(d, line) : NULL;
+
+        return f ?: d->file;
+}
+
 void diag_error(Diag *d, unsigned line, const char *format, ...) {
         va_list ap;
 
         va_start(ap, format);
-        diag_add(d, d->file, line, true, format, ap);
+        diag_add(d, file_of(d, line), line, true, format, ap);
         va_end(ap);
 }
 
@@ -69,7 +75,7 @@ void diag_warning(Diag *d, unsigned line, const char *format, ...) {
         va_list ap;
 
         va_start(ap, format);
-        diag_add(d, d->file, line, false, format, ap);
+        diag_add(d, file_of(d, line), line, false, format, ap);
         va_end(ap);
 }
 

@@ -17,13 +17,19 @@ typedef struct DiagEntry {
         size_t seq;        /* order of discovery, to keep sorting stable */
 } DiagEntry;
 
-typedef struct Diag {
+typedef struct Diag Diag;
+
+struct Diag {
         const char *file;  /* the file being parsed now; not owned */
         const char *top;   /* the file whose parse includes it, or NULL; not owned */
         DiagEntry *entries;
         size_t n_entries;
         size_t n_errors;
-} Diag;
+        /* The file that line is in, when the parser knows better than file (a setting from an
+         * @included file inside a definition of this one); NULL: file. */
+        const char *(*locate)(Diag *d, unsigned line);
+        void *locate_data;
+};
 
 void diag_done(Diag *d);
 
