@@ -559,7 +559,10 @@ static int mark_field(const char *key, char *value, void *userdata) {
          * a mark without a reason), and must not take the place of the next. */
         while (k < 8 && (p = strsep(&value, "\t")))
                 f[k++] = p;
-        if (k < 7) {
+        /* A state word that is none is not to be guessed: a failure for good read as a retry
+         * would run at once. */
+        if (k < 7 || (!streq(f[3], "failed") && !streq(f[3], "failed-untold") &&
+                       !streq(f[3], "retry"))) {
                 ml->damaged++;
                 return 0;       /* damaged: forgotten, which only costs a retry count */
         }
@@ -576,13 +579,6 @@ static int mark_field(const char *key, char *value, void *userdata) {
         }
         m->untold = streq(f[3], "failed-untold");
         m->failed = m->untold || streq(f[3], "failed");
-        if (!m->failed && !streq(f[3], "retry")) {
-                /* Not to be guessed: a failure for good read as a retry would run at once. */
-                instance_mark_done(m);
-                free(m);
-                ml->damaged++;
-                return 0;
-        }
         m->attempts = (unsigned) strtoul(f[4], NULL, 10);
         m->wake_realtime = strtoull(f[5], NULL, 10);
         m->memory_max = strtoull(f[6], NULL, 10);
