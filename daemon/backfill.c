@@ -339,6 +339,8 @@ unsigned backfill_cancel(Manager *m, Backfill *bf) {
         BackfillMember *x, *tmp;
         unsigned n = 0;
 
+        /* Before: a cancel makes the retrying ones failed ("cancelled"), which they were not. */
+        backfill_progress(m, bf, &bf->at_cancel);
         HASH_ITER(hh, bf->members, x, tmp) {
                 Instance *i = manager_find_instance(m, x->unit);
 
@@ -353,7 +355,6 @@ unsigned backfill_cancel(Manager *m, Backfill *bf) {
                         n++;
         }
         /* Fixed now: a later backfill of the same range, or an arrival, is not this one's. */
-        backfill_progress(m, bf, &bf->at_cancel);
         bf->at_cancel.cancelled = bf->at_cancel.total - bf->at_cancel.complete - bf->at_cancel.failed;
         bf->at_cancel.queued = bf->at_cancel.running = bf->at_cancel.retrying = 0;
         bf->at_cancel.waiting = bf->at_cancel.upstream = 0;

@@ -326,7 +326,13 @@ static void fail_start(Manager *m, Instance *i, int error, const StartError *e) 
         _cleanup_free_ char *reason = NULL, *named = NULL;
         const char *what = e->what;
 
-        if (e->output && asprintf(&named, "cannot prepare output '%s'", e->output) >= 0)
+        /* Made as the task's user: its directory must be one that user may write, which one
+         * an earlier sluiced made as root is not. */
+        if (e->output && asprintf(&named, "cannot prepare output '%s'%s%s%s", e->output,
+                                  error == -EACCES && i->task->user ? " as user '" : "",
+                                  error == -EACCES && i->task->user ? i->task->user : "",
+                                  error == -EACCES && i->task->user
+                                          ? "', who may not write its directory" : "") >= 0)
                 what = named;
 
         (void) strv_extend(&f, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_START_FAILED_STR);

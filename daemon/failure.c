@@ -118,8 +118,13 @@ static bool manager_stopping(Manager *m) {
 static bool stopped_by_shutdown(Instance *i, const UnitResult *res) {
         Manager *m = i->manager;
 
-        if (i->cancelled || res->exec_code != CLD_KILLED ||
-            (res->exec_status != SIGTERM && res->exec_status != SIGKILL))
+        /* Killed, or a JVM's way of saying so (it handles SIGTERM and exits 143). */
+        bool killed = res->exec_code == CLD_KILLED &&
+                      (res->exec_status == SIGTERM || res->exec_status == SIGKILL);
+        bool exited_so = res->exec_code == CLD_EXITED &&
+                         (res->exec_status == 128 + SIGTERM || res->exec_status == 128 + SIGKILL);
+
+        if (i->cancelled || (!killed && !exited_so))
                 return false;
         if (res->exit_usec > 0 && m->manager_started_realtime > 0 &&
             res->exit_usec < m->manager_started_realtime)
@@ -162,6 +167,9 @@ char *failure_describe(Instance *i, FailureClass c, const UnitResult *res) {
         if (c == FAILURE_OOM)
                 r = asprintf(&s, "oom-kill (MemoryMax=%s)",
                              format_size(size, sizeof(size), i->run->memory_max));
+        else if (c == FAILURE_INTERRUPTED && res->exec_code == CLD_EXITED)
+                r = asprintf(&s, "stopped by the system's shutdown (status %d)",
+                             res->exec_status);
         else if (c == FAILURE_INTERRUPTED)
                 r = asprintf(&s, "stopped by the system's shutdown (SIG%s)",
                              sigabbrev_np(res->exec_status) ?: "?");

@@ -195,8 +195,11 @@ static int on_save(sd_event_source *s, void *userdata) {
         size_t n = 0, kept = 0, max;
         int r;
 
+        /* Queued late data is looked at afresh: one queued inside the window may have left it
+         * since, and no start-up scan would find it again. */
         HASH_ITER(hh, m->instances, i, tmp)
-                kept += i->state == INSTANCE_QUEUED && i->queued_kept;
+                kept += i->state == INSTANCE_QUEUED && !i->backfill &&
+                        (i->queued_kept || evaluate_outside_lookback(i->task, i->binding));
         max = m->n_failed + m->n_retrying + kept;
         marks = calloc(max + m->n_kept_marks + 1, sizeof(InstanceMark *));
         storage = calloc(max + 1, sizeof(InstanceMark));
@@ -205,7 +208,9 @@ static int on_save(sd_event_source *s, void *userdata) {
                 return log_oom();
         }
         HASH_ITER(hh, m->instances, i, tmp) {
-                bool queued = i->state == INSTANCE_QUEUED && i->queued_kept;
+                bool queued = i->state == INSTANCE_QUEUED && !i->backfill &&
+                              (i->queued_kept ||
+                               evaluate_outside_lookback(i->task, i->binding));
 
                 if (i->state != INSTANCE_FAILED && i->state != INSTANCE_RETRY && !queued)
                         continue;
@@ -215,6 +220,7 @@ static int on_save(sd_event_source *s, void *userdata) {
                         .pipeline = i->task->pipeline->name, .task = i->task->name,
                         .instance = i->id, .failed = i->state == INSTANCE_FAILED,
                         .untold = i->state == INSTANCE_FAILED && i->untold > 0,
+                        .forced = i->state != INSTANCE_FAILED && i->forced,
                         /* Queued: a retry due at once, which the next start evaluates. */
                         .attempts = i->attempts, .wake_realtime = queued ? 0 : i->wake_realtime,
                         .memory_max = i->memory_max, .reason = i->reason,
@@ -239,6 +245,9 @@ static int on_save(sd_event_source *s, void *userdata) {
 }
 
 void manager_save_marks_pending(Manager *m) {
+        /* What waits in the queue may have aged out of its window since the last save. */
+        if (m->n_queued > 0)
+                m->marks_dirty = true;
         /* The loop has ended: sd-event takes no new source and enables none any more. */
         if (m->marks_dirty) {
                 if (m->save_source)

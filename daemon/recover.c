@@ -41,6 +41,7 @@ static bool restore_mark(Manager *m, InstanceMark *mk) {
                 return false;
         i->attempts = mk->attempts;
         i->memory_max = mk->memory_max;
+        i->forced = mk->forced;         /* its outputs from before do not stop it */
         free(i->reason);
         i->reason = TAKE_PTR(mk->reason);
         i->failed_before = true;
@@ -292,14 +293,21 @@ static void recover_record(Manager *m, RunRecord *rec) {
         r = task ? manager_instance_from_id(m, task, rec->instance, &i) : -ENOENT;
         created = r > 0;
         if (r < 0 || !streq(i->unit, rec->unit) || strv_length(rec->staged) != task->n_outputs) {
+                bool reshaped = r >= 0 && streq(i->unit, rec->unit);
+
                 if (created)
                         manager_remove_instance(m, i);
-                /* Renamed, moved to another file or removed while the daemon was away: its
-                 * outputs are no task's now, and the task under its new name would write them
-                 * beside it. Stopped, so that only one run makes them. */
-                log_notice("Run %s of %s belongs to no loaded task any more (renamed or "
-                           "removed): stopping its unit, and dropping it", rec->run_id,
-                           rec->unit);
+                /* Renamed, moved to another file, removed, or given other outputs while the
+                 * daemon was away: its outputs are no task's now, and the task under its new
+                 * name would write them beside it. Stopped, so that only one run makes them;
+                 * not for want of memory, which says nothing about the task. */
+                if (r == -ENOMEM) {
+                        log_oom();
+                        return;
+                }
+                log_notice("Run %s of %s belongs to no loaded task any more (%s): stopping its "
+                           "unit, and dropping it", rec->run_id, rec->unit,
+                           reshaped ? "its outputs changed" : "renamed or removed");
                 (void) executor_stop_unit_name(m, rec->unit);
                 forget_run(m, rec, NULL);
                 return;

@@ -113,6 +113,7 @@ void scheduler_release(Manager *m, Instance *i) {
  * then. Only retired pipelines can hold such a run: one target has one producer. */
 static bool output_in_flight(Manager *m, Instance *i) {
         _cleanup_strv_free_ char **mine = NULL;
+        bool mine_made = false;
         Instance *x, *tmp;
 
         if (m->n_retired == 0)
@@ -126,12 +127,14 @@ static bool output_in_flight(Manager *m, Instance *i) {
                         retired = x->task->pipeline == m->retired[k];
                 if (!retired)
                         continue;
-                for (size_t k = 0; !mine && k < i->task->n_outputs; k++) {
+                /* All of them, once: a later output may be the one in common. */
+                for (size_t k = 0; !mine_made && k < i->task->n_outputs; k++) {
                         char *loc;
                         if (task_output_location(i->task, k, i->binding, &loc) < 0 ||
                             strv_consume(&mine, loc) < 0)
                                 return false;   /* out of memory: started, as before */
                 }
+                mine_made = true;
                 STRV_FOREACH(o, x->run->outputs)
                         if (strv_contains(mine, *o)) {
                                 if (!i->held_logged)

@@ -522,7 +522,9 @@ int state_write_marks(const char *dir, InstanceMark * const *marks, size_t n) {
 
                 fprintf(f, "mark=%s\t%s\t%s\t%s\t%u\t%llu\t%llu\t%s\n", strempty(p), strempty(t),
                         strempty(id),
-                        m->failed ? m->untold ? "failed-untold" : "failed" : "retry", m->attempts,
+                        m->failed ? m->untold ? "failed-untold" : "failed"
+                                  : m->forced ? "retry-forced" : "retry",
+                        m->attempts,
                         (unsigned long long) m->wake_realtime,
                         (unsigned long long) m->memory_max, strempty(why));
         }
@@ -562,7 +564,7 @@ static int mark_field(const char *key, char *value, void *userdata) {
         /* A state word that is none is not to be guessed: a failure for good read as a retry
          * would run at once. */
         if (k < 7 || (!streq(f[3], "failed") && !streq(f[3], "failed-untold") &&
-                       !streq(f[3], "retry"))) {
+                       !streq(f[3], "retry") && !streq(f[3], "retry-forced"))) {
                 ml->damaged++;
                 return 0;       /* damaged: forgotten, which only costs a retry count */
         }
@@ -579,6 +581,7 @@ static int mark_field(const char *key, char *value, void *userdata) {
         }
         m->untold = streq(f[3], "failed-untold");
         m->failed = m->untold || streq(f[3], "failed");
+        m->forced = streq(f[3], "retry-forced");
         m->attempts = (unsigned) strtoul(f[4], NULL, 10);
         m->wake_realtime = strtoull(f[5], NULL, 10);
         m->memory_max = strtoull(f[6], NULL, 10);

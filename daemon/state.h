@@ -62,6 +62,7 @@ typedef struct InstanceMark {
         char *pipeline, *task, *instance;
         bool failed;            /* false: waiting to retry */
         bool untold;            /* failed, and its notifiers not yet told (a crash meanwhile) */
+        bool forced;            /* waiting to retry a run asked for though its outputs exist */
         unsigned attempts;
         usec_t wake_realtime;   /* next retry, or the end of the disable window; 0 for none */
         uint64_t memory_max;    /* raised after an oom-kill; UINT64_MAX for the task's own */

@@ -360,9 +360,12 @@ static int precreate(const char *tmp, const StageAs *as) {
         struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { 0, 0 } };
         struct stat st;
 
-        /* Not O_EXCL: a run staged again after a reset finds its own file. Not another's,
-         * though: a file there already must be one that whoever made it for the run made. */
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+        /* Made new; or, for a run staged again after a reset, its own file found again, and only
+         * then emptied: a file there already must be one that whoever made it for the run made,
+         * not a link put there to one that truncating would harm. */
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+        if (fd < 0 && errno == EEXIST)
+                fd = open(tmp, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, &st) < 0)
@@ -370,6 +373,8 @@ static int precreate(const char *tmp, const StageAs *as) {
         if (!S_ISREG(st.st_mode) || st.st_nlink != 1 ||
             st.st_uid != (as->user ? as->user->uid : geteuid()))
                 return -EEXIST;
+        if (st.st_size > 0 && ftruncate(fd, 0) < 0)
+                return -errno;
         if (as->group != (gid_t) -1 && fchown(fd, (uid_t) -1, as->group) < 0)
                 return -errno;
         if (fchmod(fd, as->mode) < 0 || futimens(fd, ts) < 0)
@@ -445,7 +450,8 @@ static int local_written(Target *t, const char *tmp, const StageAs *as) {
         /* A file of the task user's own keeps the mode the task gave it. One of the daemon's
          * that the run could not chmod loses the write permission it was given for the run;
          * and, as ever, a file the task made world-writable under the daemon's user loses it. */
-        if (!(as && as->user)) {
+        if (!(as && as->user) || st.st_uid != as->user->uid) {
+                /* (Not the task user's: staged 0666 by a daemon of the version before.) */
                 mode_t loose = as && as->tighten ? 0022 : 0002;
 
                 if ((st.st_mode & loose) && fchmod(fd, st.st_mode & 0755) < 0)

@@ -270,7 +270,7 @@ static void test_marks_round_trip(void **state) {
                            .reason = "exit-code (status 3)\twith\na newline" };
         InstanceMark b = { .pipeline = "p", .task = "u", .instance = "2026\\x2d11\\x2d27",
                            .failed = false, .attempts = 1, .wake_realtime = 1800000000000000ULL,
-                           .memory_max = 128 << 20, .reason = NULL };
+                           .memory_max = 128 << 20, .reason = NULL, .forced = true };
         InstanceMark *in[] = { &a, &b }, **out = NULL;
         size_t n = 0;
 
@@ -284,6 +284,8 @@ static void test_marks_round_trip(void **state) {
         assert_false(out[0]->untold);
         assert_string_equal(out[1]->instance, b.instance);
         assert_false(out[1]->failed);
+        assert_true(out[1]->forced);    /* a forced run's retry: its old outputs do not stop it */
+        assert_false(out[0]->forced);
         assert_int_equal(out[1]->wake_realtime, b.wake_realtime);
         assert_int_equal(out[1]->memory_max, b.memory_max);
         assert_null(out[1]->reason);
