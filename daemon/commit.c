@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <grp.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "commit.h"
 #include "manager.h"
@@ -24,6 +26,10 @@
  * the staged name is, is in /proc for anyone to read. Without the group, such runs cannot
  * start, rather than have their outputs writable by anyone.
  */
+/* How long a task's user, as resolved, is taken for: a user given a group starts its runs with
+ * it this much later at most. */
+#define USER_CACHE_USEC (60 * USEC_PER_SEC)
+
 static int resolve_stage_as(Task *task, Run *run) {
         if (task->dynamic_user) {
                 struct group *gr;
@@ -34,9 +40,30 @@ static int resolve_stage_as(Task *task, Run *run) {
                         return errno > 0 ? -errno : -ESRCH;
                 run->stage_as = (StageAs){ .group = gr->gr_gid, .mode = 0660, .tighten = true };
         } else if (task->user) {
-                int r = fs_identity_resolve(task->user, task->group, &run->stage_user);
-                if (r < 0)
-                        return r;
+                usec_t now = now_usec(CLOCK_MONOTONIC);
+                FsIdentity *c = task->user_cache;
+
+                if (!c || now >= task->user_cache_usec + USER_CACHE_USEC) {
+                        FsIdentity fresh;
+                        int r = fs_identity_resolve(task->user, task->group, &fresh);
+                        if (r < 0)
+                                return r;
+                        if (!c && !(c = task->user_cache = calloc(1, sizeof(FsIdentity)))) {
+                                fs_identity_done(&fresh);
+                                return -ENOMEM;
+                        }
+                        fs_identity_done(c);
+                        *c = fresh;
+                        task->user_cache_usec = now;
+                }
+                run->stage_user = *c;
+                run->stage_user.groups = NULL;
+                if (c->n_groups > 0) {
+                        run->stage_user.groups = malloc(c->n_groups * sizeof(gid_t));
+                        if (!run->stage_user.groups)
+                                return -ENOMEM;
+                        memcpy(run->stage_user.groups, c->groups, c->n_groups * sizeof(gid_t));
+                }
                 run->stage_as = (StageAs){ .user = &run->stage_user, .group = (gid_t) -1,
                                            .mode = 0640 };
         } else

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "graph.h"
+#include "util/fs-identity.h"
 #include "util/escape.h"
 #include "util/strv.h"
 
@@ -49,6 +50,8 @@ Task *task_free(Task *t) {
         free(t->claims);
         free(t->user);
         free(t->group);
+        fs_identity_done(t->user_cache);
+        free(t->user_cache);
         free(t->working_directory);
         for (size_t i = 0; i < t->n_inputs; i++)
                 task_input_done(&t->inputs[i]);

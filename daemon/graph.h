@@ -101,6 +101,10 @@ struct Task {
         ResourceClaim *claims;
         size_t n_claims;
         char *user, *group;
+        /* user and group resolved (commit.c), kept a while: a lookup by NSS (LDAP, sssd) on
+         * the loop for every start would hold up the daemon. */
+        struct FsIdentity *user_cache;
+        usec_t user_cache_usec;         /* CLOCK_MONOTONIC, when resolved */
         bool dynamic_user;
         char *working_directory;
         bool sandbox;           /* ProtectSystem=strict, PrivateTmp, NoNewPrivileges */
