@@ -95,19 +95,27 @@ static bool stopped_at_runtime_max(Instance *i, const UnitResult *res) {
 }
 
 /* Whether the manager is on its way down: a shutdown or reboot (or the user manager's own stop).
- * Asked with a short timeout, since it is asked on the loop; not knowing is "no". */
+ * Asked with a short timeout, since it is asked on the loop; not knowing is "no". The answer
+ * holds for a second: at a shutdown every run ends at once, and each would ask. */
 static bool manager_stopping(Manager *m) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        static usec_t asked;
+        static bool stopping;
+        usec_t now = now_usec(CLOCK_MONOTONIC);
         const char *state = NULL;
 
-        if (!m->bus ||
-            sd_bus_message_new_method_call(m->bus, &call, SYSTEMD_DEST, SYSTEMD_PATH,
-                                           "org.freedesktop.DBus.Properties", "Get") < 0 ||
-            sd_bus_message_append(call, "ss", SYSTEMD_MANAGER, "SystemState") < 0 ||
-            sd_bus_call(m->bus, call, USEC_PER_SEC, NULL, &reply) < 0 ||
-            sd_bus_message_read(reply, "v", "s", &state) < 0)
-                return false;
-        return streq_ptr(state, "stopping");
+        if (asked > 0 && now < asked + USEC_PER_SEC)
+                return stopping;
+        asked = now;
+        stopping = m->bus &&
+                   sd_bus_message_new_method_call(m->bus, &call, SYSTEMD_DEST, SYSTEMD_PATH,
+                                                  "org.freedesktop.DBus.Properties",
+                                                  "Get") >= 0 &&
+                   sd_bus_message_append(call, "ss", SYSTEMD_MANAGER, "SystemState") >= 0 &&
+                   sd_bus_call(m->bus, call, USEC_PER_SEC, NULL, &reply) >= 0 &&
+                   sd_bus_message_read(reply, "v", "s", &state) >= 0 &&
+                   streq_ptr(state, "stopping");
+        return stopping;
 }
 
 /*

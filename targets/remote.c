@@ -512,9 +512,12 @@ int remote_start(Target *t) {
                 return r;
         (void) sd_event_source_set_description(rt->timer, "remote-poll");
         /* Known from before: the first poll anywhere in the interval, so a restart with
-         * thousands of targets is no thundering herd. Never seen, or failing before a reload
-         * that may have mended it: poll now. */
-        arm(rt, rt->loaded && ready && rt->failures == 0 ? random_below(rt->interval) : 0);
+         * thousands of targets is no thundering herd. Never seen: poll now. Failing before a
+         * reload that may have mended it: within seconds. */
+        arm(rt, !rt->loaded || !ready ? 0 :
+                rt->failures == 0 ? random_below(rt->interval) :
+                /* Soon, but not every failing target of a reload at the same instant. */
+                random_below(MIN(rt->interval, REMOTE_FIRST_RETRY)));
         return 0;
 }
 
