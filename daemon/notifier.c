@@ -143,7 +143,8 @@ static int parse_one(const config_setting_t *s, Diag *d, Notifier *n) {
                         return -ENOMEM;
                 if ((!n->subject && !(n->subject = strdup("${text}"))) ||
                     (!n->body && !(n->body = strdup("${text}\n\nUnit: ${unit}\nReason: "
-                                                     "${reason}\n\nLast lines of its log:\n${log}\n"))))
+                                                     "${reason}\n\nLast lines of its log:\n${log}\n"
+                                                     "\nAll of it: ${logs_command}\n"))))
                         return -ENOMEM;
         } else if ((k = config_setting_get_member(s, "webhook"))) {
                 const char *v = config_setting_get_string(k);

@@ -99,6 +99,8 @@ grep -q '"unit":"sluice-'"$PIPELINE"'-bad@a.service"' "$WORK/posts/hook.1" || fa
 wait_for 30 "the failure command" has envs failure.bad 1
 env_file=$(ls "$WORK"/envs/failure.bad.* | head -n 1)
 grep -q "^SLUICE_REASON=exit-code (status 4)" "$env_file" || fail "reason: $(cat "$env_file")"
+grep -qx "SLUICE_LOGS_COMMAND=sluicectl --user logs $PIPELINE/bad -p n=a" "$env_file" ||
+    fail "logs command: $(cat "$env_file")"
 grep -q "boom from bad" "$env_file" || fail "no log lines: $(cat "$env_file")"
 grep -q "^SLUICE_ATTEMPTS=2" "$env_file" || fail "attempts: $(cat "$env_file")"
 
@@ -187,6 +189,8 @@ mailed() { grep -q "Subject: \[sluice\] mailed n=a: failure" "$WORK/mail.log"; }
 wait_for 30 "the mail" mailed
 grep -q "To: ops@example.com" "$WORK/mail.log" || fail "mail: $(cat "$WORK/mail.log")"
 grep -q "disk full" "$WORK/mail.log" || fail "no log lines in the mail: $(cat "$WORK/mail.log")"
+grep -q "All of it: sluicectl --user logs $PIPELINE/mailed -p n=a" "$WORK/mail.log" ||
+    fail "no logs command in the mail: $(cat "$WORK/mail.log")"
 
 # systemd-native: OnFailure= starts the template for the last attempt's unit, once.
 echo x > "$WORK/in/unitfail/a"
