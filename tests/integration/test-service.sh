@@ -25,6 +25,10 @@ cat > "$units/$service.d/test.conf" <<EOF
 [Service]
 ExecStart=
 ExecStart=$DEST/usr/sbin/sluiced --user -C $WORK/config --state-dir $WORK/state --bus-name $SLUICE_BUS_NAME
+# The reload goes through the bus, to the daemon of that name, with the installed sluicectl.
+Environment=SLUICE_BUS_NAME=$SLUICE_BUS_NAME
+ExecReload=
+ExecReload=$DEST/usr/bin/sluicectl --user reload
 EOF
 cleanup_service() {
     systemctl --user stop "$service" 2>/dev/null || true
