@@ -128,19 +128,52 @@ int ctl_print_backfills(const CtlOptions *o, sd_bus *bus, bool active_only) {
         return r < 0 ? ctl_report("backfill", r, NULL) : 0;
 }
 
-/* Shows progress until the daemon says the backfill is finished. */
+/* The bus dropped (a restart of it), or the daemon is not on it for the moment (it reconnects):
+ * worth asking again. */
+static bool bus_gone(int r, const sd_bus_error *e) {
+        return r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE || r == -ECONNREFUSED ||
+               sd_bus_error_has_names(e, "org.freedesktop.DBus.Error.ServiceUnknown",
+                                      "org.freedesktop.DBus.Error.NameHasNoOwner",
+                                      "org.freedesktop.DBus.Error.NoReply");
+}
+
+/* Shows progress until the daemon says the backfill is finished. The daemon keeps the backfill
+ * whatever becomes of this command, so a bus that drops meanwhile is opened again, for a while,
+ * rather than giving up on watching. */
 static int watch(const CtlOptions *o, sd_bus *bus, uint32_t id) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *again = NULL;
         bool tty = isatty(STDOUT_FILENO) && !o->json;
+        usec_t lost = 0;
         Progress p, last = {};
         int r;
 
         for (;;) {
                 _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 
-                r = find(bus, id, &e, &reply, &p);
+                r = find(again ?: bus, id, &e, &reply, &p);
+                if (r < 0 && bus_gone(r, &e) &&
+                    (lost == 0 || now_usec(CLOCK_MONOTONIC) < lost + 60 * USEC_PER_SEC)) {
+                        if (lost == 0) {
+                                fprintf(stderr, "sluicectl: lost the bus; watching backfill %u "
+                                        "again when the daemon answers\n", id);
+                                lost = now_usec(CLOCK_MONOTONIC);
+                        }
+                        again = sd_bus_flush_close_unref(again);
+                        if ((o->user ? sd_bus_open_user(&again) : sd_bus_open_system(&again)) < 0)
+                                again = NULL;
+                        (void) usleep(USEC_PER_SEC);
+                        continue;
+                }
+                if (r == -ESRCH && lost > 0) {
+                        fprintf(stderr, "sluicectl: backfill %u is gone: the daemon restarted, "
+                                "and a backfill does not outlive it; ask for it again (what is "
+                                "complete is skipped)\n", id);
+                        return EXIT_REFUSED;
+                }
                 if (r < 0)
                         return ctl_report("backfill", r, &e);
+                lost = 0;
                 if (!o->json && !o->quiet &&
                     (p.complete != last.complete || p.running != last.running ||
                      p.queued != last.queued || p.retrying != last.retrying ||

@@ -15,11 +15,22 @@ echo "held by the gate" > "$WORK/logs/2026-11-27/held.log"
 held=$(unit wordcount 2026-11-27 held)
 wait_for 30 "$held to run" systemctl --user is-active "$held"
 
+# A backfill watched meanwhile (the summary of the held day): the watching command outlives
+# the bus's restart, and ends when the backfill does.
+"$SLUICECTL" --user -C "$WORK/config" backfill summary -p name=held --from 2026-11-27 \
+    --to 2026-11-27 > "$WORK/backfill.out" 2>&1 &
+watcher=$!
+wait_for 30 "the backfill to be watched" grep -q "^Backfill 1" "$WORK/backfill.out"
+
 systemctl --user restart dbus.service
 wait_for 60 "sluiced to reconnect" logged "Reconnected to the user bus"
 touch "$WORK/gate"
 wait_for 30 "the held run's summary" test -f "$WORK/summary/2026-11-27/held.txt"
 started_once "$held"
+rc=0
+wait "$watcher" || rc=$?
+[ $rc = 0 ] && grep -q "lost the bus; watching backfill 1 again" "$WORK/backfill.out" &&
+    grep -q "^1/1 complete" "$WORK/backfill.out" || fail "backfill across the bus restart: rc $rc, $(cat "$WORK/backfill.out")"
 
 echo "after the reconnect" > "$WORK/logs/2026-11-27/after.log"
 wait_for 30 "a run after the reconnect" test -f "$WORK/summary/2026-11-27/after.txt"
