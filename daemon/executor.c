@@ -196,6 +196,7 @@ static void run_interrupted(Manager *m, Instance *i, const char *reason) {
 static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, const char *reason,
                       bool lost_output) {
         Run *run = i->run;
+        usec_t exit_realtime;
         RetryDecision d;
         char when[FORMAT_TIMESPAN_MAX];
 
@@ -254,15 +255,23 @@ static void run_ended(Manager *m, Instance *i, bool ok, FailureClass class, cons
         i->reason = i->cancelled ? strdup("cancelled") : strdup(reason);
         d = i->cancelled ? (RetryDecision){ .why = "cancelled on request" }
                          : retry_decide(&i->task->retry, class, run->attempt, run->memory_max);
+        exit_realtime = run->exit_realtime;
         i->run = run_free(i->run);
         i->failed_before = true;
         if (d.retry) {
+                /* From the end of the run: one that ended while the daemon was away has waited
+                 * part of its delay already. */
+                usec_t now = now_usec(CLOCK_REALTIME);
+                usec_t waited = exit_realtime > 0 && exit_realtime < now ? now - exit_realtime : 0;
+                usec_t wake = waited < USEC_PER_SEC ? now + d.delay_usec
+                                                    : MAX(now - waited + d.delay_usec, now);
+
                 i->memory_max = d.memory_max;
                 manager_set_state(m, i, INSTANCE_RETRY);
-                (void) manager_set_wake(m, i, now_usec(CLOCK_REALTIME) + d.delay_usec);
-                log_warning("%s failed (%s), attempt %u of %u; retrying in %s", i->unit, reason,
-                            i->attempts, i->task->retry.attempts,
-                            format_timespan(when, sizeof(when), d.delay_usec));
+                (void) manager_set_wake(m, i, wake);
+                log_warning("%s failed (%s), attempt %u of %u; retrying %s%s", i->unit, reason,
+                            i->attempts, i->task->retry.attempts, wake > now ? "in " : "now",
+                            wake > now ? format_timespan(when, sizeof(when), wake - now) : "");
                 notify_instance(m, i, NOTIFY_RETRY, reason);
         } else if (i->cancelled && evaluate_outputs_complete(i->task, i->binding)) {
                 /* A forced run's: the outputs from before stay, and so it is complete. */
