@@ -364,6 +364,7 @@ int manager_startup(Manager *m) {
         r = executor_connect(m);
         if (r < 0)
                 return r;
+        notify_check_unit_templates(m);
         for (size_t k = 0; k < m->n_pipelines; k++)
                 manager_setup_slice(m, m->pipelines[k]);
         /* Before anything is evaluated: what an earlier daemon left running or failed. */

@@ -25,6 +25,7 @@
 #include "deadline.h"
 #include "log.h"
 #include "notify-internal.h"
+#include "unit-props.h"
 #include "util/strv.h"
 
 #define LOG_LINES 10
@@ -661,6 +662,26 @@ unsigned notify_target_late(Manager *m, Target *t, const char *location, usec_t 
         n = strv_length(names);
         queue(m, TAKE_PTR(names), &msg, NULL, false, key);
         return n;
+}
+
+void notify_check_unit_templates(Manager *m) {
+        if (!m->bus)
+                return;
+        for (size_t k = 0; k < m->config.n_notifiers; k++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                const Notifier *n = &m->config.notifiers[k];
+
+                if (n->kind != NOTIFIER_UNIT ||
+                    sd_bus_call_method(m->bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
+                                       "GetUnitFileState", &e, &reply, "s", n->unit) >= 0 ||
+                    !sd_bus_error_has_name(&e, SD_BUS_ERROR_FILE_NOT_FOUND))
+                        continue;
+                log_warning("Notifier '%s': the manager has no unit '%s', so a failure it is "
+                            "to tell starts nothing (install the template, then "
+                            "systemctl%s daemon-reload)", n->name, n->unit,
+                            m->user ? " --user" : "");
+        }
 }
 
 void notify_free(Manager *m) {

@@ -19,6 +19,8 @@ void notify_restore_told(Manager *m, Instance *i);
 /* Tells t's on_late notifiers that location, due by due, is missing: told, for the period
  * period, once every one of them has delivered it (deadline_told()). How many it asked; 0 when
  * none could be. */
+/* Says which notifiers of the unit kind name a template the manager has not got. */
+void notify_check_unit_templates(Manager *m);
 unsigned notify_target_late(Manager *m, Target *t, const char *location, usec_t due,
                             int64_t period);
 /* sluiced.conf was reloaded: m->config has the new notifiers, old (n_old of them) the ones

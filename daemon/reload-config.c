@@ -72,6 +72,7 @@ int manager_reload_config(Manager *m) {
                 log_info("Settings reloaded: no '%s', so the defaults", path);
         else
                 log_info("Settings reloaded from '%s'", path);
+        notify_check_unit_templates(m);
         scheduler_schedule(m);
         return 0;
 }

@@ -71,6 +71,7 @@ notifiers = {
   slow  = { exec = [ "/bin/sh", "-c", "sleep 3; echo \"\$SLUICE_UNIT\" >> $WORK/slow-notices", "slow-notifier-$PIPELINE" ]; };
   flaky = { webhook = "http://127.0.0.1:$HOOK_PORT/flaky"; retries = 2; };
   unit  = { unit = "sluice-notify-$PIPELINE@.service"; };
+  ghost = { unit = "sluice-ghost-$PIPELINE@.service"; };
   mail  = { email = "ops@example.com"; sendmail = [ "$(command -v msmtp)", "-C", "$WORK/msmtprc" ];
             subject = "[sluice] \${task} \${parameters}: \${event}"; };
 };
@@ -87,6 +88,10 @@ trap 'kill $HOOK_PID ${SMTP_PID:-} 2>/dev/null; rm -f "$units/sluice-notify-$PIP
 # that says a notice waits, for (a) below.
 SLUICE_LOG_LEVEL=debug SLUICE_NOTICE_WAIT_MS=600000 start_daemon
 count() { ls "$WORK/$1" 2>/dev/null | grep -c "^$2" || true; }
+# A unit notifier whose template the manager has not got is said at start; one it has is not.
+logged "Notifier 'ghost': the manager has no unit 'sluice-ghost-$PIPELINE@.service'" ||
+    fail "the missing template was not said"
+! logged "Notifier 'unit': the manager has no unit" || fail "the installed template was said missing"
 has() { [ "$(count "$1" "$2")" -ge "$3" ]; }
 
 # A failure after the last attempt: a retry first, then the webhook and the command.
