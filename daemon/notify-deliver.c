@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <systemd/sd-id128.h>
 #include <unistd.h>
 #include <utlist.h>
 
@@ -35,6 +36,9 @@ struct Delivery {
         sd_event_source *io, *timer;
         CurlRequest *req;
         char **failed;          /* what it tells, for notify_told_one() */
+        /* "Idempotency-Key: ID", the same for every attempt: a POST that timed out may have
+         * been taken all the same, and its receiver can tell the next one is no news. */
+        char idempotency[64];
         bool timed_out;         /* its command was killed at the notifier's timeout */
 };
 
@@ -273,6 +277,7 @@ static void post(Delivery *d) {
         free(d->msg.json);
         o.post_json = d->msg.json = build_json(n, &d->msg);
         if (!l || !o.post_json || curl_request_new(l, n->url, false, &o, &d->req) < 0 ||
+            curl_request_add_header(d->req, d->idempotency) < 0 ||
             curl_request_start(d->req, on_posted, d) < 0) {
                 d->req = curl_request_free(d->req);
                 failed(d, "cannot start the POST");
@@ -330,6 +335,18 @@ static char *build_json(const Notifier *n, const Message *msg) {
         return buf;
 }
 
+/* One id for the delivery, whatever its attempts: the webhook's Idempotency-Key header and
+ * "id" member, a command's SLUICE_ID. */
+static void identify(Delivery *d, Message *msg) {
+        char s[SD_ID128_STRING_MAX];
+        sd_id128_t id;
+
+        (void) sd_id128_randomize(&id);
+        sd_id128_to_string(id, s);
+        snprintf(d->idempotency, sizeof(d->idempotency), "Idempotency-Key: %s", s);
+        (void) strv_extendf(&msg->env, "SLUICE_ID=%s", s);
+}
+
 void notify_deliver(Channel *ch, Message *msg, char **failed) {
         Delivery *d = calloc(1, sizeof(*d));
 
@@ -341,6 +358,7 @@ void notify_deliver(Channel *ch, Message *msg, char **failed) {
                 return;
         }
         d->failed = failed;
+        identify(d, msg);
         d->ch = ch;
         ch->n_deliveries++;
         DL_APPEND(ch->manager->notify->deliveries, d);

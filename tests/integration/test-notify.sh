@@ -101,6 +101,7 @@ wait_for 30 "the failure webhook" has posts hook. 1
 grep -q '"event":"failure"' "$WORK/posts/hook.1" || fail "webhook body: $(cat "$WORK/posts/hook.1")"
 grep -q '"unit":"sluice-'"$PIPELINE"'-bad@a.service"' "$WORK/posts/hook.1" || fail "no unit: $(cat "$WORK/posts/hook.1")"
 [ "$(grep -o '"text":' "$WORK/posts/hook.1" | wc -l)" = 1 ] || fail "a key twice: $(cat "$WORK/posts/hook.1")"
+grep -q '"id":"[0-9a-f]\{32\}"' "$WORK/posts/hook.1" || fail "no id: $(cat "$WORK/posts/hook.1")"
 wait_for 30 "the failure command" has envs failure.bad 1
 env_file=$(ls "$WORK"/envs/failure.bad.* | head -n 1)
 grep -q "^SLUICE_REASON=exit-code (status 4)" "$env_file" || fail "reason: $(cat "$env_file")"
