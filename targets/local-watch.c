@@ -26,9 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/magic.h>
+#include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 
 #include "local.h"
 #include "log.h"
@@ -90,6 +92,8 @@ typedef struct LocalState {
         usec_t drained;         /* CLOCK_REALTIME: the queue was last read empty */
         usec_t lost_since;      /* CLOCK_REALTIME: events may be lost from then on; 0: none */
         InPlaceFile *in_place;  /* under "moved", by path (local-inplace.c) */
+        int mounts_fd;          /* /proc/self/mountinfo: it polls "priority" when it changes */
+        sd_event_source *mounts_source;
 } LocalState;
 
 /* ctime is stamped from a coarse clock up to a tick behind CLOCK_REALTIME: a change just after
@@ -164,6 +168,8 @@ void local_state_free(void *p) {
                 quiet_free(s, q);
         sd_event_source_disable_unref(s->source);
         sd_event_source_disable_unref(s->rescan_source);
+        sd_event_source_disable_unref(s->mounts_source);
+        safe_close(s->mounts_fd);
         safe_close(s->fd);
         free(s->started);
         local_in_place_free(&s->in_place);
@@ -219,8 +225,10 @@ static int on_poll(sd_event_source *source, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* A network file system too: a watch on a directory a mount covered since sees nothing, and a
+ * reload makes the watches again. */
 bool local_reload_afresh(Target *t) {
-        return LOCAL(t)->watches_short || LOCAL(t)->watch_failed;
+        return LOCAL(t)->watches_short || LOCAL(t)->watch_failed || LOCAL(t)->network_fs;
 }
 
 /* Scanned every scan_interval from now on, besides what watches it has. */
@@ -1051,6 +1059,36 @@ static int on_inotify(sd_event_source *source, int fd, uint32_t revents, void *u
         return 0;
 }
 
+/*
+ * A mount came or went. One that appeared over a watched directory hides it: its watch sees
+ * nothing of the files there, as on any network file system. Every watched directory's file
+ * system is asked for again, so such a target is scanned from now on (a reload then watches
+ * the directory as it is now).
+ */
+static int on_mounts(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        LocalState *s = userdata;
+        char buf[4096];
+        Watch *w, *tmp;
+
+        /* Read to the end, or the change stays signalled. */
+        if (lseek(fd, 0, SEEK_SET) == 0)
+                while (read(fd, buf, sizeof(buf)) > 0)
+                        ;
+        HASH_ITER(hh, s->watches, w, tmp)
+                for (size_t i = 0; i < w->n_entries; i++)
+                        scan_network_fs(s, w->entries[i].target, w->entries[i].dir);
+        return 0;
+}
+
+static void watch_mounts(LocalState *s) {
+        s->mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+        if (s->mounts_fd < 0 ||
+            sd_event_add_io(s->event, &s->mounts_source, s->mounts_fd, EPOLLPRI, on_mounts,
+                            s) < 0)
+                log_warning("Cannot watch the mount table: a network file system mounted over "
+                            "a watched directory from now on is not seen until a reload");
+}
+
 static int local_state_get(TargetHost *h, LocalState **ret) {
         LocalState *s = h->kind_state[TARGET_KIND_PATH];
         int r;
@@ -1064,6 +1102,7 @@ static int local_state_get(TargetHost *h, LocalState **ret) {
                 return -ENOMEM;
         s->event = h->event;
         s->host = h;
+        s->mounts_fd = -EBADF;
         s->created = s->drained = now_usec(CLOCK_REALTIME);
         s->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (s->fd < 0) {
@@ -1076,6 +1115,7 @@ static int local_state_get(TargetHost *h, LocalState **ret) {
                 local_state_free(s);
                 return log_error_errno(r, "Failed to watch inotify descriptor: %m");
         }
+        watch_mounts(s);
         h->kind_state[TARGET_KIND_PATH] = s;
         *ret = s;
         return 0;

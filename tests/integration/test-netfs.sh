@@ -5,7 +5,7 @@
 # into the directory a bindfs mount shows) at a scan, each exactly once, and not half-written.
 . "$(dirname "$0")/lib.sh"
 command -v bindfs >/dev/null && [ -c /dev/fuse ] || { echo "SKIP: bindfs and /dev/fuse are needed" >&2; exit 77; }
-unmount() { fusermount -u "$WORK/mnt" 2>/dev/null || true; }
+unmount() { fusermount -u "$WORK/mnt" 2>/dev/null || true; fusermount -u "$WORK/late" 2>/dev/null || true; }
 trap 'cleanup_daemon_first' EXIT
 cleanup_daemon_first() {
     [ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
@@ -14,7 +14,7 @@ cleanup_daemon_first() {
     cleanup
 }
 
-mkdir -p "$WORK/far/in" "$WORK/mnt" "$WORK/out" "$WORK/config"
+mkdir -p "$WORK/far/in" "$WORK/mnt" "$WORK/out" "$WORK/config" "$WORK/late" "$WORK/farlate"
 # Without FUSE's attribute cache: with it the mount shows a size and mtime up to a second old,
 # longer than the scan interval here (NFS's adapts, and is a few seconds for a file being
 # written, against a default scan_interval of 30s).
@@ -38,6 +38,13 @@ wait_for 30 "the file written through the mount" test -s "$WORK/out/near"
 for i in $(seq 1 10); do echo "line $i"; sleep 0.3; done > "$WORK/far/in/far.csv"
 wait_for 30 "the file written from elsewhere" test -s "$WORK/out/far"
 [ "$(wc -l < "$WORK/out/far")" = 10 ] || fail "taken half-written: $(wc -l < "$WORK/out/far") lines of 10"
+# A network file system mounted over a watched directory after the start: the mount table's
+# change is noticed, and the target scanned from then on.
+bindfs -o attr_timeout=0,entry_timeout=0 "$WORK/farlate" "$WORK/late"
+wait_for 30 "the mount over the watched directory to be noticed" \
+    logged "'$WORK/late' of target 'late' is on a network file system (fuse)"
+echo elsewhere > "$WORK/farlate/x.csv"
+wait_for 30 "a file under the late mount" test -s "$WORK/out/late-x"
 for n in before near far; do
     [ "$(grep -c "Started sluice-$PIPELINE-copy@$n\.service" "$WORK/daemon.log")" = 1 ] ||
         fail "copy@$n did not run exactly once"
