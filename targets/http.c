@@ -265,8 +265,20 @@ static void on_head(CurlRequest *req, const char *error, void *userdata) {
         if (error)
                 set_error(ht, "%s: %s", req->url, error);
         else if (req->status / 100 == 2) {
-                const char *tag = req->etag ?: req->last_modified ?: "";
-                if (remote_object_add(&ht->found, ht->remote.target.template->text, tag) < 0)
+                /* Without an ETag, the modification time and the size: Last-Modified is to the
+                 * second, and a copy that keeps the mtime (cp -p, rsync -t) changes only the
+                 * size. */
+                _cleanup_free_ char *tag = NULL;
+                curl_off_t size = -1;
+
+                (void) curl_easy_getinfo(req->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &size);
+                if (req->etag)
+                        tag = strdup(req->etag);
+                else if (asprintf(&tag, "%s %lld", strempty(req->last_modified),
+                                  (long long) size) < 0)
+                        tag = NULL;
+                if (!tag ||
+                    remote_object_add(&ht->found, ht->remote.target.template->text, tag) < 0)
                         set_error(ht, "out of memory");
         } else if (req->status / 100 == 3)
                 set_redirect_error(ht, req);

@@ -9,11 +9,11 @@
 trap 'stop_servers; cleanup' EXIT
 
 # A maintenance or login page that every name under /moved/ is sent to; /hop/ leads to objects.
-NGINX_EXTRA='location /moved/ { return 302 /maint.html; } location /hop/ { rewrite ^/hop/(.*)$ /data/$1 redirect; }'
+NGINX_EXTRA='location /moved/ { return 302 /maint.html; } location /hop/ { rewrite ^/hop/(.*)$ /data/$1 redirect; } location /noetag/ { etag off; }'
 start_nginx
 echo "down for maintenance" > "$WORK/www/maint.html"
 mkdir -p "$WORK/www/data" "$WORK/www/nested/2026-11-01" "$WORK/www/private" "$WORK/www/names" \
-    "$WORK/www/redo"
+    "$WORK/www/redo" "$WORK/www/noetag"
 echo "Authorization: Bearer expired" > "$WORK/auth.headers"    # replaced below
 sed "s/@PORT@/$NGINX_PORT/g" "$(dirname "$0")/http.conf.in" > "$WORK/http.conf"
 install_pipeline "$WORK/http.conf"
@@ -48,6 +48,15 @@ wait_for 30 "the first version's fetch" test -s "$WORK/out/redo/2026-11-01.csv"
 echo "version 2" > "$WORK/www/redo/2026-11-01.csv"
 second_version() { [ "$(cat "$WORK/out/redo/2026-11-01.csv")" = "version 2" ]; }
 wait_for 30 "the object published again to be fetched again" second_version
+# Without an ETag: published again with the same modification time (cp -p, rsync -t), the size
+# tells the new version.
+echo v1 > "$WORK/www/noetag/obj.csv"
+wait_for 30 "the object without an ETag" test -s "$WORK/out/bare.csv"
+m=$(stat -c %Y "$WORK/www/noetag/obj.csv")
+echo "version two" > "$WORK/www/noetag/obj.csv"
+touch -d "@$m" "$WORK/www/noetag/obj.csv"
+bare_again() { [ "$(cat "$WORK/out/bare.csv")" = "version two" ]; }
+wait_for 30 "the same-second version told by its size" bare_again
 echo s > "$WORK/www/private/k.txt"
 wait_for 30 "the expired token refused" logged "Cannot poll target 'private' .*HTTP status 401"
 # A token replaced in the headers file is read on reload, though the pipeline file is unchanged.
