@@ -480,6 +480,13 @@ static int method_cancel_backfill(sd_bus_message *msg, void *userdata, sd_bus_er
         if (!bf)
                 return sd_bus_error_setf(error, ERROR_PREFIX "NoSuchBackfill", "No backfill %u",
                                          id);
+        /* Ended: nothing of it runs or waits in the queue, and what it came to stays as it is. */
+        BackfillProgress p;
+        backfill_progress(m, bf, &p);
+        if (p.finished)
+                return sd_bus_error_setf(error, ERROR_PREFIX "BackfillFinished",
+                                         "Backfill %u is %s: nothing to cancel", id,
+                                         bf->cancelled ? "cancelled already" : "finished");
         return sd_bus_reply_method_return(msg, "u", backfill_cancel(m, bf));
 }
 

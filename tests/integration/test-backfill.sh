@@ -91,6 +91,11 @@ cancelled_listed || fail "the cancelled backfill: $(ctl backfill)"
 touch "$WORK/gate"
 ctl backfill report --from 1999-02-20 --to 1999-02-22 > /dev/null || fail "the range again"
 cancelled_listed || fail "the cancelled backfill took the later one's runs: $(ctl backfill)"
+# An ended backfill has nothing to cancel, and says so.
+rc=0
+ctl backfill --cancel "$id" 2>"$WORK/err" || rc=$?
+[ $rc = 1 ] && grep -q "Backfill $id is cancelled already: nothing to cancel" "$WORK/err" ||
+    fail "cancel of a cancelled backfill: rc $rc, $(cat "$WORK/err")"
 rm "$WORK/gate"
 rc=0
 ctl backfill --cancel 999 2>"$WORK/err" || rc=$?
