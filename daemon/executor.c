@@ -332,16 +332,17 @@ typedef struct StartError {
 
 static void fail_start(Manager *m, Instance *i, int error, const StartError *e) {
         _cleanup_strv_free_ char **f = run_fields(i);
-        _cleanup_free_ char *reason = NULL, *named = NULL;
+        _cleanup_free_ char *reason = NULL, *named = NULL, *as_user = NULL;
         const char *what = e->what;
 
         /* Made as the task's user: its directory must be one that user may write, which one
          * an earlier sluiced made as root is not. */
-        if (e->output && asprintf(&named, "cannot prepare output '%s'%s%s%s", e->output,
-                                  error == -EACCES && i->task->user ? " as user '" : "",
-                                  error == -EACCES && i->task->user ? i->task->user : "",
-                                  error == -EACCES && i->task->user
-                                          ? "', who may not write its directory" : "") >= 0)
+        if (error == -EACCES && i->task->user &&
+            asprintf(&as_user, " as user '%s', who may not write its directory",
+                     i->task->user) < 0)
+                as_user = NULL;
+        if (e->output &&
+            asprintf(&named, "cannot prepare output '%s'%s", e->output, strempty(as_user)) >= 0)
                 what = named;
 
         (void) strv_extend(&f, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_START_FAILED_STR);
