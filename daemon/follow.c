@@ -261,6 +261,8 @@ static int on_sweep(sd_event_source *s, uint64_t usec, void *userdata) {
                     now - i->run->start_usec >= SWEEP_INTERVAL)
                         executor_query(m, i);
         }
+        if (m->state->reserve_missing)
+                (void) state_reserve(m->state);
         /* With nothing in flight an idle daemon wakes for nothing; a start re-arms it. */
         if (any)
                 executor_arm_sweep(m);

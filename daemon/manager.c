@@ -118,6 +118,11 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         if (r < 0)
                 return log_error_errno(r, "Cannot create the state directory '%s': %m",
                                        m->state_dir);
+        r = state_reserve(m->state);
+        if (r < 0)
+                log_warning_errno(r, "Cannot hold 1M in reserve in '%s' (%m): should its file "
+                                     "system fill up, a run that ends then is lost and fails",
+                                  m->state_dir);
         /* sluice-result, which records how each run ended, is installed next to sluiced. */
         {
                 _cleanup_free_ char *self = NULL, *dir = NULL;

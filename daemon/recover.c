@@ -159,6 +159,21 @@ static int unit_status(Manager *m, const char *unit, char **ret_run_id, char **r
         return 1;
 }
 
+/* The state directory's file system is full: told once, and the reserve made again as soon
+ * as there is room, here or at the next sweep (follow.c). */
+static void reserve_spent(Manager *m, Instance *i) {
+        bool told = m->state->reserve_missing;
+        int r = state_reserve(m->state);
+
+        if (!told)
+                log_warning("The file system of the state directory '%s' was full when %s "
+                            "ended: its end was recorded in the space held in reserve%s",
+                            m->state_dir, i->unit,
+                            r >= 0 ? ", which is held again"
+                                   : ". Free space there: until then, starts are held, and "
+                                     "runs that end are lost");
+}
+
 void recover_from_result_file(Manager *m, Instance *i) {
         UnitResult res = UNIT_RESULT_UNKNOWN;
         RunResult rr = {};
@@ -192,6 +207,8 @@ void recover_from_result_file(Manager *m, Instance *i) {
                 res.exec_code = streq(rr.exit_code, "killed") ? CLD_KILLED : CLD_DUMPED;
                 res.exec_status = signal_from_name(strempty(rr.exit_status));
         }
+        if (rr.reserve_used)
+                reserve_spent(m, i);
         log_debug("%s ended: %s", i->unit, strna(res.result));
         executor_finish(m, i, &res);
         unit_result_done(&res);

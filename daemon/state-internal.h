@@ -7,6 +7,9 @@
 #include "state.h"
 
 #define STATE_MAX_FILE (4 << 20)
+/* Room for a few hundred result files and the daemon's lines that end their runs. */
+#define STATE_RESERVE_SIZE (1 << 20)
+#define STATE_RESERVE_NAME "reserve"
 
 /* Replaced with rename(2), not fsync'ed: this guards against the daemon being killed. */
 int state_replace_file(const char *path, const char *data, size_t n);

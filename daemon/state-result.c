@@ -83,7 +83,18 @@ int state_record_result(const char *dir, const char *run_id, const char *service
                 fputs("journal_behind=1\n", f);
         if (fclose(f) != 0)
                 return -ENOMEM;
-        return state_replace_file(path, buf, len);
+        r = state_replace_file(path, buf, len);
+        if (r != -ENOSPC && r != -EDQUOT)
+                return r;
+        /* The file system is full, and the run's work may be done: the daemon's reserve is
+         * given up for its end, which says so, and the daemon makes the reserve again. */
+        _cleanup_free_ char *reserve = NULL, *marked = NULL;
+        if (path_join(dir, STATE_RESERVE_NAME, &reserve) < 0 ||
+            asprintf(&marked, "%.*sreserve_used=1\n", (int) len, buf) < 0)
+                return -ENOMEM;
+        if (truncate(reserve, 0) < 0)
+                return r;
+        return state_replace_file(path, marked, strlen(marked));
 }
 
 bool state_has_result(const char *dir, const char *run_id) {
@@ -109,6 +120,8 @@ static int result_field(const char *key, char *value, void *userdata) {
                 r->rss_peak = strtoull(value, NULL, 10);
         if (streq(key, "journal_behind"))
                 r->journal_behind = streq(value, "1");
+        if (streq(key, "reserve_used"))
+                r->reserve_used = streq(value, "1");
         return 0;
 }
 

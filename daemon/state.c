@@ -121,6 +121,49 @@ static void remove_stale_temporaries(const char *path) {
         }
 }
 
+static int write_zeros(int fd, off_t size) {
+        static const char zeros[65536];
+
+        for (off_t at = 0; at < size; at += sizeof(zeros)) {
+                ssize_t k = pwrite(fd, zeros, sizeof(zeros), at);
+
+                if (k < 0)
+                        return -errno;
+                if (k != (ssize_t) sizeof(zeros))
+                        return -ENOSPC;
+        }
+        return 0;
+}
+
+int state_reserve(StateDir *s) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+        int r = 0;
+
+        s->reserve_missing = true;
+        if (path_join(s->path, STATE_RESERVE_NAME, &path) < 0)
+                return -ENOMEM;
+        fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return -errno;
+        if (st.st_size >= STATE_RESERVE_SIZE && (uint64_t) st.st_blocks * 512 >= STATE_RESERVE_SIZE) {
+                s->reserve_missing = false;
+                return 0;
+        }
+        /* Written out where the file system cannot allocate without writing. */
+        if (fallocate(fd, 0, 0, STATE_RESERVE_SIZE) < 0)
+                r = errno == EOPNOTSUPP || errno == ENOSYS ? write_zeros(fd, STATE_RESERVE_SIZE)
+                                                           : -errno;
+        if (r < 0) {
+                /* Half a reserve would be taken for a whole one. */
+                (void) ftruncate(fd, 0);
+                return r;
+        }
+        s->reserve_missing = false;
+        return 0;
+}
+
 int state_open(const char *path, StateDir **ret) {
         _cleanup_(state_closep) StateDir *s = NULL;
         _cleanup_free_ char *runs = NULL, *lock = NULL, *log = NULL;

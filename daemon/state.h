@@ -19,6 +19,7 @@ typedef struct StateDir {
         unsigned open_runs;     /* how many */
         size_t open_bytes;      /* the length of their lines together */
         size_t log_size;        /* runs.log's length */
+        bool reserve_missing;   /* the reserve (state_reserve()) is spent or could not be made */
 } StateDir;
 
 /*
@@ -53,6 +54,7 @@ typedef struct RunResult {
         uint64_t cpu_usec;      /* the task's user + system time; UINT64_MAX unknown */
         uint64_t rss_peak;      /* the largest resident set of its processes, bytes; or unknown */
         bool journal_behind;    /* journald had not read all the task wrote when it was recorded */
+        bool reserve_used;      /* written only once the reserve was given up: the disk is full */
 } RunResult;
 
 void run_result_done(RunResult *r);
@@ -75,6 +77,12 @@ void instance_mark_done(InstanceMark *m);
 int state_open(const char *path, StateDir **ret);
 StateDir *state_close(StateDir *s);
 DEFINE_POINTER_CLEANUP(StateDir, state_close);
+/*
+ * Holds STATE_RESERVE_SIZE of the state directory's file system in the file "reserve", which
+ * sluice-result gives up when that file system is full (state_record_result()): the end of a
+ * run that did its work is recorded, not lost. Made again when spent, once there is room.
+ */
+int state_reserve(StateDir *s);
 /* Appends a record to runs.log: one write(2), no file to create on the way to a start. */
 int state_write_run(StateDir *s, const RunRecord *r);
 /* Appends the end of a run recorded by state_write_run() or found by state_read_runs(), and
@@ -98,7 +106,8 @@ void state_remove_stray_results(StateDir *s);
 /* The unit's side (sluice-result): how the run ended, in systemd's words: $SERVICE_RESULT
  * ("success", "exit-code", "signal", ...), $EXIT_CODE ("exited", "killed", "dumped") and
  * $EXIT_STATUS (a number or a signal name); with what it used, when known (else UINT64_MAX),
- * and whether journald was still behind on the task's output. */
+ * and whether journald was still behind on the task's output. On a full file system the
+ * reserve is given up for it. */
 int state_record_result(const char *dir, const char *run_id, const char *service_result,
                         const char *exit_code, const char *exit_status, uint64_t cpu_usec,
                         uint64_t rss_peak, bool journal_behind);

@@ -238,6 +238,25 @@ static void test_stray_results(void **state) {
         assert_false(state_has_result(dir, "open2"));
 }
 
+/* The reserve is made whole, kept as it is, and made again once sluice-result spent it. */
+static void test_reserve(void **state) {
+        StateDir *sd = *state;
+        char path[64];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s/reserve", dir);
+        assert_int_equal(state_reserve(sd), 0);
+        assert_false(sd->reserve_missing);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_size, 1 << 20);
+        assert_true((uint64_t) st.st_blocks * 512 >= 1 << 20);
+        assert_int_equal(state_reserve(sd), 0);
+        assert_int_equal(truncate(path, 0), 0);
+        assert_int_equal(state_reserve(sd), 0);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_size, 1 << 20);
+}
+
 static void test_result_round_trip(void **state) {
         RunResult rr = {};
 
@@ -407,6 +426,7 @@ int main(void) {
                 cmocka_unit_test(test_log_compacted),
                 cmocka_unit_test(test_short_write),
                 cmocka_unit_test(test_stray_results),
+                cmocka_unit_test(test_reserve),
                 cmocka_unit_test(test_result_round_trip),
                 cmocka_unit_test(test_marks_round_trip),
                 cmocka_unit_test(test_damaged_runs),
