@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Why a run failed, as the retry policy sorts it (retry.h) and as a person reads it: from what
- * systemd says of the unit, and, where cgroup v1 blurs an oom-kill into a SIGKILL, from the
- * kernel's line in the journal.
+ * systemd says of the unit, and, where cgroup v1 blurs an oom-kill into a SIGKILL or a task
+ * at its TasksMax= fails in its own words, from the kernel's line in the journal.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -31,12 +31,43 @@ static const char *format_size(char *buf, size_t n, uint64_t v) {
 }
 
 /*
+ * Whether the kernel's journal has a line since since_realtime with marker that names unit's
+ * cgroup (at the end of the line, or followed by a comma). journald reads the kernel's ring
+ * buffer asynchronously: with wait, it is given a little time to.
+ */
+static bool kernel_named(const char *unit, const char *marker, usec_t since_realtime, bool wait) {
+        _cleanup_free_ char *needle = NULL;
+        sd_journal *j = NULL;
+        bool found = false;
+
+        if (asprintf(&needle, "/%s", unit) < 0 || sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY) < 0)
+                return false;
+        (void) sd_journal_add_match(j, "_TRANSPORT=kernel", 0);
+        for (int round = 0; round < (wait ? 5 : 1) && !found; round++) {
+                (void) sd_journal_seek_realtime_usec(j, since_realtime);
+                while (!found && sd_journal_next(j) > 0) {
+                        const char *data, *at;
+                        size_t len, n = strlen(needle);
+
+                        if (sd_journal_get_data(j, "MESSAGE", (const void **) &data, &len) < 0 ||
+                            !memmem(data, len, marker, strlen(marker)))
+                                continue;
+                        at = memmem(data, len, needle, n);
+                        found = at && (at + n == data + len || at[n] == ',');
+                }
+                if (!found && wait)
+                        (void) sd_journal_wait(j, 100 * USEC_PER_MSEC);
+        }
+        sd_journal_close(j);
+        return found;
+}
+
+/*
  * On a host with cgroup v2 systemd says Result=oom-kill. Under cgroup v1 (these CI machines)
  * a task killed at MemoryMax= ends with Result=signal and SIGKILL, or, when the process killed
  * was a child of the main one (a shell pipeline), with exit status 137; only the kernel's
  * journal line "oom-kill:...,oom_memcg=/.../<unit>,..." tells why. Look for it since the run
- * started; journald reads the kernel's ring buffer asynchronously, so when the result looks
- * like a SIGKILL, wait a little for the line.
+ * started; when the result looks like a SIGKILL, wait a little for the line.
  */
 /* The loop waits for kernel lines at most this long in any second: a burst of SIGKILLed runs
  * must not hold it for 0.5 s each, up to the watchdog. Past it, the journal is read once. */
@@ -44,37 +75,47 @@ static const char *format_size(char *buf, size_t n, uint64_t v) {
 
 static bool killed_at_memory_max(const char *unit, usec_t since_realtime, bool wait) {
         static usec_t window, waited;
-        _cleanup_free_ char *needle = NULL;
-        usec_t now = now_usec(CLOCK_MONOTONIC), began = now;
-        sd_journal *j = NULL;
-        bool found = false;
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        bool found;
 
         if (now >= window + USEC_PER_SEC) {
                 window = now;
                 waited = 0;
         }
         wait = wait && waited < OOM_WAIT_BUDGET;
-        if (asprintf(&needle, "/%s,", unit) < 0 || sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY) < 0)
-                return false;
-        (void) sd_journal_add_match(j, "_TRANSPORT=kernel", 0);
-        for (int round = 0; round < (wait ? 5 : 1) && !found; round++) {
-                (void) sd_journal_seek_realtime_usec(j, since_realtime);
-                while (!found && sd_journal_next(j) > 0) {
-                        const void *data;
-                        size_t len;
-
-                        if (sd_journal_get_data(j, "MESSAGE", &data, &len) < 0)
-                                continue;
-                        found = memmem(data, len, "oom_memcg=", 10) &&
-                                memmem(data, len, needle, strlen(needle));
-                }
-                if (!found && wait)
-                        (void) sd_journal_wait(j, 100 * USEC_PER_MSEC);
-        }
-        sd_journal_close(j);
+        found = kernel_named(unit, "oom_memcg=", since_realtime, wait);
         if (wait)
-                waited += now_usec(CLOCK_MONOTONIC) - began;
+                waited += now_usec(CLOCK_MONOTONIC) - now;
         return found;
+}
+
+/* How many failed runs a second are looked up for a refused fork: each lookup opens the
+ * journal, and a burst of failures must not keep the loop at it. */
+#define FORK_LOOKUPS_PER_SEC 20
+
+/*
+ * A task at its TasksMax= fails in its own words ("fork: Resource temporarily unavailable",
+ * any exit status); the kernel says why, once per cgroup: "cgroup: fork rejected by pids
+ * controller in /.../<unit>". Its tasks_max, as the task's configuration gives it; else 0.
+ */
+static uint64_t refused_fork_at(Instance *i, usec_t since_realtime) {
+        static usec_t window;
+        static unsigned looked;
+        uint64_t max = i->task->limits.tasks_max;
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+
+        if (max == UINT64_MAX)
+                max = i->manager->config.default_limits.tasks_max;
+        if (max == UINT64_MAX)
+                return 0;
+        if (now >= window + USEC_PER_SEC) {
+                window = now;
+                looked = 0;
+        }
+        if (looked++ >= FORK_LOOKUPS_PER_SEC)
+                return 0;
+        return kernel_named(i->unit, "fork rejected by pids controller", since_realtime, false)
+                       ? max : 0;
 }
 
 /*
@@ -203,5 +244,18 @@ char *failure_describe(Instance *i, FailureClass c, const UnitResult *res) {
                 r = asprintf(&s, "%s (status %d)", strna(res->result), res->exec_status);
         else
                 r = asprintf(&s, "%s", strna(res->result));
-        return r < 0 ? NULL : s;
+        if (r < 0)
+                return NULL;
+        if (c == FAILURE_EXIT_CODE || c == FAILURE_SIGNAL) {
+                usec_t since = res->start_usec ?: now_usec(CLOCK_REALTIME) - USEC_PER_HOUR;
+                uint64_t max = refused_fork_at(i, since);
+                char *more;
+
+                if (max > 0 && asprintf(&more, "%s, after the kernel refused it a new process "
+                                        "at tasks_max = %llu", s, (unsigned long long) max) >= 0) {
+                        free(s);
+                        s = more;
+                }
+        }
+        return s;
 }

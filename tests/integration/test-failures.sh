@@ -76,6 +76,12 @@ nowhere_failed() {
 }
 wait_for 30 "the run of a program that is not there to fail, in words" nowhere_failed
 
+# A task at its tasks_max: the reason says the kernel refused it a process, which the task's
+# own exit status does not.
+wait_for 30 "the task at its tasks_max to fail" logged "$(unit forks a) failed for good"
+logged "$(unit forks a) failed for good after 1 attempt(s): exit-code (status [0-9]*), after the kernel refused it a new process at tasks_max = 3" ||
+    fail "the reason of a refused fork: $(grep "$(unit forks a) failed" "$WORK/daemon.log")"
+
 # An output name too long for the file system fails the run before it starts, and says why.
 long=$(printf 'n%.0s' $(seq 1 250))
 mkdir -p "$WORK/long"
@@ -90,7 +96,7 @@ wait_for 30 "the run with a name too long to fail" \
 # The failed marks survive a restart: nothing runs again by itself.
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
 start_daemon
-grep -q "Restored 6 failed or retrying instance(s)" "$WORK/daemon.log" ||
+grep -q "Restored 7 failed or retrying instance(s)" "$WORK/daemon.log" ||
     fail "the failed marks were not restored"
 # ...and a restart while the pipeline's file has errors: the marks are kept for when it is
 # mended, not lost (its instances would then run again, failed for good as they are).
@@ -99,7 +105,7 @@ conf=$WORK/config/pipelines.d/$PIPELINE.conf
 cp "$conf" "$WORK/good.conf"
 echo 'tasks = ( { name = "x" ' >> "$conf"
 start_daemon
-logged "Kept 6 failed or retrying mark(s) of pipelines not running" || fail "the marks were not kept"
+logged "Kept 7 failed or retrying mark(s) of pipelines not running" || fail "the marks were not kept"
 # ...and status and why say the file is not loaded, rather than nothing, or "no task".
 "$SLUICECTL" --user -C "$WORK/config" status | grep -q "$PIPELINE.conf  (not running: the file has errors" ||
     fail "status hides a pipeline whose file has errors: $("$SLUICECTL" --user -C "$WORK/config" status)"
@@ -111,7 +117,7 @@ grep -q "no task 'slow'; not loaded, with errors (see sluicectl check): .*$PIPEL
 cp "$WORK/good.conf" "$conf"
 kill -HUP "$DAEMON_PID"
 wait_for 30 "the marks restored by the reload" \
-    logged "Restored 6 failed or retrying instance(s) of pipelines now running"
+    logged "Restored 7 failed or retrying instance(s) of pipelines now running"
 "$SLUICECTL" --user -C "$WORK/config" list | grep -q "^failed .*/nowhere " ||
     fail "a failed instance is not failed after the reload: $("$SLUICECTL" --user -C "$WORK/config" list)"
 # A new arrival of the input re-arms them: a new series of attempts.
