@@ -33,6 +33,9 @@ bool name_ok(const char *s, bool dash);
  * usually causes one, since the line it names is often past the mistake. */
 void config_report_read_error(Diag *d, const config_t *cfg);
 /* Reports each member of group s that is not in known, with a suggestion. */
+/* Errors for outputs that another target also names and whose readers lead back to their
+ * writer; warnings for the others (config-overlap.c). */
+void check_overlapping_targets(const Pipeline *p, Diag *d);
 void check_keys(Loader *l, const config_setting_t *s, char * const *known, const char *subject);
 /* A list or array of strings; NULL (and a diagnostic) for anything else. */
 char **string_list(Loader *l, const config_setting_t *s, const char *subject, const char *key,

@@ -598,6 +598,8 @@ int config_load_pipeline_text(const char *path, const char *text, const char *in
                 link_tasks(p, d);
                 if (d->n_errors == errors)
                         check_cycles(p, d);
+                if (d->n_errors == errors)
+                        check_overlapping_targets(p, d);
         }
         d->file = saved;
         d->top = saved_top;
