@@ -186,6 +186,54 @@ static bool only_earlier(const TaskInput *in) {
         return back;
 }
 
+/* What a value of the type looks like, for a constant that is not one. */
+static const char *value_hint(ParamType t) {
+        switch (t) {
+        case PARAM_STRING:
+                return " (any text without '/', quoted if it has spaces or punctuation)";
+        case PARAM_INT:
+                return " (like 42 or -1, without leading zeros)";
+        case PARAM_DATE:
+                return " (like 2026-11-27)";
+        case PARAM_HOUR:
+                return " (like 2026-11-27T13)";
+        case PARAM_MONTH:
+                return " (like 2026-11)";
+        case PARAM_WEEK:
+                return " (like 2026-W48)";
+        case PARAM_PATH:
+                return " (names joined by '/')";
+        default:
+                return "";
+        }
+}
+
+/* A constant binds the target's parameter to one value of the parameter's own type. */
+static int check_constant(Loader *l, const Task *task, const TaskInput *in,
+                          const TemplateParam *param, Expr *e, const char *subject) {
+        _cleanup_free_ char *want = NULL;
+
+        if (!param_value_valid(&param->spec, e->value, strlen(e->value))) {
+                want = spec_string(&param->spec);
+                diag_error(l->diag, in->line,
+                           "%sinput '%s': '%s' is not a value of '%s' of target '%s', which is "
+                           "%s%s",
+                           subject, in->name, e->value, param->name, in->target->name,
+                           strna(want), value_hint(param->spec.type));
+                return -EINVAL;
+        }
+        e->type = param->spec.type;
+        /* A bare word that names a task parameter is most likely a ${} left out; quoted, the
+         * value is meant. */
+        if (!e->quote && task_find_param(task, e->value))
+                diag_warning(l->diag, in->line,
+                             "%sinput '%s': %s = %s binds the value '%s', not the task "
+                             "parameter ${%s}; quote the value if it is meant: %s = '%s'",
+                             subject, in->name, param->name, e->value, e->value, e->value,
+                             param->name, e->value);
+        return 0;
+}
+
 /* Builds the maps of one input: explicit expressions, and identity for the rest. */
 static int build_maps(Loader *l, Task *task, TaskInput *in, InputSpec *spec,
                       const char *subject, bool outputs_whole) {
@@ -233,6 +281,12 @@ static int build_maps(Loader *l, Task *task, TaskInput *in, InputSpec *spec,
                                 return r;
                 }
                 in->n_maps++;
+                if (m->expr->kind == EXPR_CONST) {
+                        r = check_constant(l, task, in, param, m->expr, subject);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 r = expr_check(m->expr, lookup_task_param, task, &err);
                 if (r < 0) {
                         diag_error(d, in->line, "%sinput '%s': %s", subject, in->name,
@@ -257,12 +311,12 @@ static int build_maps(Loader *l, Task *task, TaskInput *in, InputSpec *spec,
                 in->multi = in->multi || expr_is_multi(m->expr);
         }
         /* The inverse: each task parameter must be read by some expression of this input, or
-         * the input's arrival could not say which instances to evaluate. */
+         * the input's arrival could not say which instances to evaluate. A constant reads none. */
         for (size_t j = 0; j < task->n_params; j++) {
                 bool found = false;
 
                 for (size_t k = 0; k < in->n_maps && !found; k++)
-                        found = streq(expr_param(in->maps[k].expr), task->params[j].name);
+                        found = streq_ptr(expr_param(in->maps[k].expr), task->params[j].name);
                 if (!found) {
                         diag_error(d, in->line,
                                    "%sinput '%s' does not determine '%s', so its arrival "

@@ -222,9 +222,9 @@ int task_input_bindings(const Task *task, size_t input, const Binding *b, Bindin
         if (!values)
                 return -ENOMEM;
         for (size_t i = 0; i < in->n_maps; i++) {
-                const char *v = binding_get(b, expr_param(in->maps[i].expr));
+                const char *p = expr_param(in->maps[i].expr), *v = NULL;
 
-                if (!v)
+                if (p && !(v = binding_get(b, p)))
                         return -ENOKEY;
                 r = expr_eval(in->maps[i].expr, v, &values[i]);
                 if (r < 0)
@@ -251,10 +251,10 @@ static int reads(const Task *task, size_t input, const Binding *tb, const Bindin
 }
 
 /*
- * task_instances_from_input() where every expression of the input is a plain ${param}, as most
- * are: the values carry over unchanged, and the one candidate is read when every expression
- * agrees with the input instance. The same answer without the product and the forward pass,
- * which a scan would otherwise pay once per file.
+ * task_instances_from_input() where every expression of the input is a plain ${param} or a
+ * constant, as most are: the values carry over unchanged, and the one candidate is read when
+ * every expression agrees with the input instance. The same answer without the product and the
+ * forward pass, which a scan would otherwise pay once per file.
  */
 static int instances_by_reference(const Task *task, const TaskInput *in, const Binding *ib,
                                   Binding ***ret) {
@@ -269,7 +269,7 @@ static int instances_by_reference(const Task *task, const TaskInput *in, const B
                 const char *v = NULL;
 
                 for (size_t i = 0; i < in->n_maps && !v; i++)
-                        if (streq(expr_param(in->maps[i].expr), task->params[j].name))
+                        if (streq_ptr(expr_param(in->maps[i].expr), task->params[j].name))
                                 v = binding_get(ib, in->maps[i].param);
                 if (!v)
                         return -ENOKEY;
@@ -283,6 +283,9 @@ static int instances_by_reference(const Task *task, const TaskInput *in, const B
         bool agree = ib->n == in->n_maps;
         for (size_t i = 0; i < in->n_maps && agree; i++) {
                 const char *v = binding_get(ib, in->maps[i].param);
+
+                if (in->maps[i].expr->kind == EXPR_CONST)
+                        continue;       /* compared by the caller */
                 agree = v && streq(v, binding_get(b, expr_param(in->maps[i].expr)));
         }
         if (agree)
@@ -301,8 +304,26 @@ int task_instances_from_input(const Task *task, size_t input, const Binding *inp
         size_t n = 0;
         int r;
 
+        /* An instance without a constant's value concerns no task instance: "raw(source =
+         * web)" reads nothing of source=api. One comparison per constant, first, since a
+         * constant has no inverse to ask. */
+        for (size_t i = 0; i < in->n_maps; i++) {
+                const Expr *e = in->maps[i].expr;
+                const char *v;
+
+                if (e->kind != EXPR_CONST)
+                        continue;
+                v = binding_get(input_binding, in->maps[i].param);
+                if (!v)
+                        return -ENOKEY;
+                if (!streq(v, e->value)) {
+                        *ret = calloc(1, sizeof(Binding *));
+                        return *ret ? 0 : -ENOMEM;
+                }
+        }
         for (size_t i = 0; i < in->n_maps; i++)
-                references = references && in->maps[i].expr->kind == EXPR_REF;
+                references = references && (in->maps[i].expr->kind == EXPR_REF ||
+                                            in->maps[i].expr->kind == EXPR_CONST);
         if (references)
                 return instances_by_reference(task, in, input_binding, ret);
 
@@ -318,7 +339,7 @@ int task_instances_from_input(const Task *task, size_t input, const Binding *inp
                 for (size_t i = 0; i < in->n_maps; i++) {
                         const char *v;
 
-                        if (!streq(expr_param(in->maps[i].expr), task->params[j].name))
+                        if (!streq_ptr(expr_param(in->maps[i].expr), task->params[j].name))
                                 continue;
                         if (readers++ > 0)
                                 continue;

@@ -9,6 +9,10 @@
  *   day(${hour})           forward: the hour's day     inverse: the 24 hours of the day
  *   hours(${day})          forward: 24 hours (fan-in)  inverse: the hour's day
  *   range(${day} - 6d, ${day})   forward: 7 days       inverse: the 7 days it is in the range of
+ *   web, 2026-11-27, 'a b' forward: the value itself   inverse: none (it reads no parameter)
+ *
+ * A constant binds an input parameter to one value of its own type: an input value other than
+ * it concerns no task instance, and the caller filters by comparing (graph.c).
  *
  * Values are computed through ordinals (param.h); the four time types convert through the
  * date, whose ordinal is a day count. Pure: no I/O, no logging.
@@ -30,6 +34,7 @@ Expr *expr_free(Expr *e) {
         expr_free(e->a);
         expr_free(e->b);
         free(e->param);
+        free(e->value);
         free(e);
         return NULL;
 }
@@ -84,6 +89,20 @@ static size_t ident_len(const Parser *p) {
                         break;
                 k++;
         }
+        return k;
+}
+
+/* What a bare constant may not hold: spaces and the characters that delimit, quote or begin a
+ * reference; braces too, since '{day}' is a template's wildcard and never meant as a value. */
+static bool bare_char(char c) {
+        return c != 0 && !isspace((unsigned char) c) && !strchr(",()'\"${}=", c);
+}
+
+static size_t bare_len(const Parser *p) {
+        size_t k = 0;
+
+        while (p->pos + k < p->n && bare_char(p->s[p->pos + k]))
+                k++;
         return k;
 }
 
@@ -159,6 +178,37 @@ static int wrap_shift(Expr **e, int64_t shift, char unit) {
 
 static int parse_expr(Parser *p, Expr **ret);
 
+/* "web", "2026-11-27", "-1", or any text between single or double quotes, without escapes: a
+ * value with a quote of one kind is written in the other. Its type is checked by the caller. */
+static int parse_const(Parser *p, Expr **ret) {
+        _cleanup_(expr_freep) Expr *e = NULL;
+        char quote = 0;
+        size_t start = p->pos, k;
+        int r;
+
+        if (p->s[p->pos] == '\'' || p->s[p->pos] == '"') {
+                const char *end;
+
+                quote = p->s[p->pos];
+                start++;
+                end = memchr(p->s + start, quote, p->n - start);
+                if (!end)
+                        return perr(p, "unterminated quote");
+                k = (size_t) (end - (p->s + start));
+        } else
+                k = bare_len(p);
+        r = new_expr(EXPR_CONST, &e);
+        if (r < 0)
+                return r;
+        e->value = strndup(p->s + start, k);
+        if (!e->value)
+                return -ENOMEM;
+        e->quote = quote;
+        p->pos = start + k + (quote ? 1 : 0);
+        *ret = TAKE_PTR(e);
+        return 0;
+}
+
 /* "${name}", "${name - 1d}", optionally followed by a shift outside the braces. */
 static int parse_ref(Parser *p, Expr **ret) {
         _cleanup_(expr_freep) Expr *e = NULL;
@@ -212,6 +262,24 @@ static const struct {
         { "range", EXPR_RANGE, _PARAM_TYPE_INVALID },
 };
 
+/*
+ * Whether the word of k characters at p is a function call: a word followed by '(', or the name
+ * of a function, which is never a bare constant: "day = day" is a forgotten ${}, not a value.
+ */
+static bool is_call(const Parser *p, size_t k) {
+        size_t after = p->pos + k;
+
+        /* "web-1(" and "day-1": longer words, constants (the first then a syntax error). */
+        if (k == 0 || bare_len(p) != k)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(functions); i++)
+                if (strlen(functions[i].name) == k && strneq(p->s + p->pos, functions[i].name, k))
+                        return true;
+        while (after < p->n && isspace((unsigned char) p->s[after]))
+                after++;
+        return after < p->n && p->s[after] == '(';
+}
+
 static int parse_expr(Parser *p, Expr **ret) {
         _cleanup_(expr_freep) Expr *e = NULL;
         size_t k;
@@ -221,6 +289,13 @@ static int parse_expr(Parser *p, Expr **ret) {
         if (p->pos + 1 < p->n && p->s[p->pos] == '$' && p->s[p->pos + 1] == '{')
                 return parse_ref(p, ret);
         k = ident_len(p);
+        if (!is_call(p, k) && p->pos < p->n &&
+            (p->s[p->pos] == '\'' || p->s[p->pos] == '"' || bare_char(p->s[p->pos]))) {
+                /* A constant binds a whole parameter: it is never a function's argument. */
+                if (p->depth > 0)
+                        return perr(p, "a function takes ${name}, not a constant");
+                return parse_const(p, ret);
+        }
         for (size_t i = 0; i < ELEMENTSOF(functions); i++) {
                 if (strlen(functions[i].name) != k || !strneq(p->s + p->pos, functions[i].name, k))
                         continue;
@@ -252,7 +327,8 @@ static int parse_expr(Parser *p, Expr **ret) {
         if (k > 0)
                 return perr(p, "unknown function '%.*s' (hours, days, day, week, month, range)",
                             (int) k, p->s + p->pos);
-        return perr(p, "expected ${name} or a function");
+        return perr(p, p->depth > 0 ? "expected ${name} or a function"
+                                    : "expected ${name}, a function or a constant");
 }
 
 int expr_parse(const char *s, size_t n, Expr **ret, char **ret_error) {
@@ -279,6 +355,13 @@ static void print_expr(const Expr *e, FILE *f) {
         switch (e->kind) {
         case EXPR_REF:
                 fprintf(f, "${%s}", e->param);
+                return;
+        case EXPR_CONST:
+                /* As written: a bare word is never a function's name, so it parses back. */
+                if (e->quote)
+                        fprintf(f, "%c%s%c", e->quote, e->value, e->quote);
+                else
+                        fputs(e->value, f);
                 return;
         case EXPR_SHIFT:
                 print_expr(e->a, f);
@@ -491,14 +574,19 @@ int expr_check(Expr *e, expr_lookup_func lookup, void *userdata, char **ret_erro
                 e->type = e->a->type;
                 return 0;
         }
+        case EXPR_CONST:
+                return cfail(ret_error, e, "a constant takes the type of the parameter it binds");
         default:
                 return -EINVAL;
         }
 }
 
 const char *expr_param(const Expr *e) {
-        while (e->kind != EXPR_REF)
+        while (e->kind != EXPR_REF) {
+                if (e->kind == EXPR_CONST)
+                        return NULL;
                 e = e->a;
+        }
         return e->param;
 }
 
@@ -749,9 +837,9 @@ int expr_eval(const Expr *e, const char *value, char ***ret) {
         int64_t x;
         int r;
 
-        if (e->kind == EXPR_REF) {
+        if (e->kind == EXPR_REF || e->kind == EXPR_CONST) {
                 char **l = NULL;
-                r = strv_extend(&l, value);
+                r = strv_extend(&l, e->kind == EXPR_CONST ? e->value : value);
                 if (r < 0)
                         return r;
                 *ret = l;
@@ -771,6 +859,8 @@ int expr_invert(const Expr *e, const char *value, char ***ret) {
         int64_t y;
         int r;
 
+        if (e->kind == EXPR_CONST)
+                return -EOPNOTSUPP;
         if (e->kind == EXPR_REF) {
                 char **l = NULL;
                 r = strv_extend(&l, value);

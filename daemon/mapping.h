@@ -14,6 +14,7 @@ typedef enum ExprKind {
         EXPR_TRUNC,     /* day(${hour}), week(${day}), month(${day}) */
         EXPR_EXPAND,    /* hours(${day}), days(${week}), days(${month}) */
         EXPR_RANGE,     /* range(${day} - 6d, ${day}) */
+        EXPR_CONST,     /* web, 2026-11-27, 'a b': a fixed value, reading no task parameter */
         _EXPR_KIND_MAX,
         _EXPR_KIND_INVALID = -EINVAL,
 } ExprKind;
@@ -22,6 +23,8 @@ typedef struct Expr {
         ExprKind kind;
         ParamType type;         /* of the result; set by expr_check() */
         char *param;            /* EXPR_REF: the task parameter */
+        char *value;            /* EXPR_CONST: the value, without its quotes */
+        char quote;             /* EXPR_CONST: the quote it was written in, or 0 when bare */
         int64_t shift;          /* EXPR_SHIFT: amount, as written */
         char shift_unit;        /* as written: 'h', 'd', 'w', 'm' or 0 */
         int64_t delta;          /* EXPR_SHIFT: the amount in units of type; set by expr_check() */
@@ -36,7 +39,8 @@ DEFINE_POINTER_CLEANUP(Expr, expr_free);
 
 /*
  * Parses s[0..n). On -EINVAL *ret_error says what is wrong and where. Types are not known yet:
- * expr_check() assigns them once the task's parameters are known.
+ * expr_check() assigns them once the task's parameters are known. A constant is a whole
+ * expression only, never a function's argument.
  */
 int expr_parse(const char *s, size_t n, Expr **ret, char **ret_error);
 /* The expression as the user would write it, for messages and graphs. */
@@ -45,19 +49,28 @@ int expr_to_string(const Expr *e, char **ret);
 /* Looks a task parameter's spec up by name; NULL when the task has no such parameter. */
 typedef const ParamSpec *(*expr_lookup_func)(const char *name, void *userdata);
 
-/* Types the expression; on -EINVAL *ret_error says why it cannot be evaluated or inverted. */
+/*
+ * Types the expression; on -EINVAL *ret_error says why it cannot be evaluated or inverted. A
+ * constant is refused: its type is that of the target parameter it binds, which the caller
+ * checks it against (param_value_valid()) and sets.
+ */
 int expr_check(Expr *e, expr_lookup_func lookup, void *userdata, char **ret_error);
 
-/* The task parameter an expression reads (every expression reads exactly one). */
+/* The task parameter an expression reads: exactly one, or NULL for a constant. */
 const char *expr_param(const Expr *e) _pure_;
 /* Whether it can give more than one value (a fan-in). */
 bool expr_is_multi(const Expr *e) _pure_;
 
-/* Forward: the values the expression takes for a task parameter's value (one unless a fan-in). */
+/*
+ * Forward: the values the expression takes for a task parameter's value (one unless a fan-in).
+ * A constant takes its own, whatever the value (NULL then).
+ */
 int expr_eval(const Expr *e, const char *value, char ***ret);
 /*
  * Inverse: the values of the task parameter for which the expression takes `value` among its
- * values (several for a truncation's inverse, or a range's). Empty when none.
+ * values (several for a truncation's inverse, or a range's). Empty when none. -EOPNOTSUPP for
+ * a constant, which reads no parameter: an input value either is the constant or concerns no
+ * instance, which the caller tells by comparing.
  */
 int expr_invert(const Expr *e, const char *value, char ***ret);
 

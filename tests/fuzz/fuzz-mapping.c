@@ -3,7 +3,8 @@
  * The input-spec and expression parser, and the algebra behind it. Input: an input spec like
  * `prev = daily(day = ${day - 1d})`. Whatever parses and type-checks against a fixed set of
  * task parameters is evaluated on sample values, and every value it gives must invert back to
- * the value it came from: the property the daemon relies on to go from an event to a task.
+ * the value it came from: the property the daemon relies on to go from an event to a task. A
+ * constant must print and parse back to itself and evaluate to itself.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -63,6 +64,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         abort();
                 free(e);
                 e = NULL;
+                if (spec->exprs[i]->kind == EXPR_CONST) {
+                        /* The same value back, and as its one value, whatever the task's. */
+                        if (again->kind != EXPR_CONST ||
+                            strcmp(again->value, spec->exprs[i]->value) != 0 ||
+                            expr_eval(spec->exprs[i], NULL, &values) < 0 || !values[0] ||
+                            values[1] || strcmp(values[0], spec->exprs[i]->value) != 0)
+                                abort();
+                        continue;
+                }
                 if (expr_check(spec->exprs[i], lookup, NULL, &e) < 0)
                         continue;
                 x = sample(expr_param(spec->exprs[i]));

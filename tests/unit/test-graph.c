@@ -487,6 +487,93 @@ static void test_instances_from_input(void **state) {
         assert_null(l);
 }
 
+/* How many instances of a task the input instance b of its first input leads to. */
+static size_t instances_from(const Task *t, Binding *b) {
+        _cleanup_(binding_freep) _unused_ Binding *owned = b;
+        _cleanup_(bindings_freep) Binding **l = NULL;
+        size_t n = 0;
+
+        assert_int_equal(task_instances_from_input(t, 0, b, &l), 0);
+        while (l[n])
+                n++;
+        return n;
+}
+
+/*
+ * Constants: an instance with another value concerns no task instance (an arrival of source=api
+ * runs nothing that reads source=web), one with the constant's value is mapped as the rest of
+ * the input says, and the forward direction puts the constant in.
+ */
+static void test_constants(void **state) {
+        _cleanup_(pipeline_freep) Pipeline *p = load("constants.conf");
+        Task *web = task(p, "web_daily"), *week = task(p, "web_week"), *home = task(p, "home"),
+             *base = task(p, "baseline");
+        Target *raw = target(p, "raw");
+        _cleanup_(binding_freep) Binding *partial = binding("day", "2026-11-27", NULL);
+        _cleanup_(bindings_freep) Binding **l = NULL;
+        _cleanup_strv_free_ char **locs = NULL;
+
+        /* The constants are the parameters' own, typed by them and printed as written. */
+        assert_int_equal(web->n_params, 1);
+        assert_param(web, 0, "day", PARAM_DATE);
+        assert_expr(&web->inputs[0], 0, "source", "web");
+        assert_int_equal(web->inputs[0].maps[0].expr->type, PARAM_ENUM);
+        assert_expr(&web->inputs[0], 1, "day", "${day}");
+        assert_false(web->inputs[0].multi);
+        assert_expr(&week->inputs[1], 0, "year", "2026");
+        assert_int_equal(week->inputs[1].maps[0].expr->type, PARAM_INT);
+        assert_expr(&home->inputs[0], 0, "site", "'home page'");
+        assert_true(home->inputs[0].multi);
+        assert_int_equal(base->n_params, 0);
+        assert_expr(&base->inputs[0], 0, "source", "\"api\"");
+        assert_expr(&base->inputs[0], 1, "day", "2026-01-01");
+
+        /* The index from the target lists every task that reads it, whatever the constant: the
+         * mapping, one comparison, sorts them out per arrival. */
+        assert_int_equal(raw->n_consumers, 3);
+
+        assert_from_input(web, "raw", binding("source", "api", "day", "2026-11-27", NULL), "");
+        assert_from_input(web, "raw", binding("source", "web", "day", "2026-11-27", NULL),
+                          "day=2026-11-27");
+        assert_from_input(week, "raw", binding("source", "api", "day", "2026-11-27", NULL), "");
+        assert_from_input(week, "raw", binding("source", "web", "day", "2026-11-27", NULL),
+                          "day=2026-11-27 | day=2026-11-28 | day=2026-11-29 | day=2026-11-30 | "
+                          "day=2026-12-01 | day=2026-12-02 | day=2026-12-03");
+        assert_from_input(week, "calendar", binding("year", "2025", "day", "2026-11-27", NULL),
+                          "");
+        assert_from_input(week, "calendar", binding("year", "2026", "day", "2026-11-27", NULL),
+                          "day=2026-11-27");
+        assert_from_input(home, "sites", binding("site", "home", "hour", "2026-11-27T13", NULL),
+                          "");
+        assert_from_input(home, "sites",
+                          binding("site", "home page", "hour", "2026-11-27T13", NULL),
+                          "day=2026-11-27");
+        /* No parameters: its one instance (printed as nothing, so counted), for the one input
+         * instance it reads. */
+        assert_int_equal(instances_from(base, binding("source", "api", "day", "2026-01-01", NULL)),
+                         1);
+        assert_int_equal(instances_from(base, binding("source", "api", "day", "2026-01-02", NULL)),
+                         0);
+        assert_int_equal(instances_from(base, binding("source", "web", "day", "2026-01-01", NULL)),
+                         0);
+
+        assert_input_bindings(web, "raw", binding("day", "2026-11-27", NULL),
+                              "day=2026-11-27 source=web");
+        assert_input_bindings(week, "raw", binding("day", "2026-11-27", NULL),
+                              "day=2026-11-21 source=web | day=2026-11-22 source=web | "
+                              "day=2026-11-23 source=web | day=2026-11-24 source=web | "
+                              "day=2026-11-25 source=web | day=2026-11-26 source=web | "
+                              "day=2026-11-27 source=web");
+        assert_input_bindings(base, "raw", binding(NULL), "day=2026-01-01 source=api");
+        assert_int_equal(task_input_locations(home, 0, partial, &locs), 0);
+        assert_int_equal(strv_length(locs), 24);
+        assert_string_equal(locs[0], "/srv/const/sites/home page/2026-11-27T00.log");
+
+        /* An input instance without the constant's parameter. */
+        assert_int_equal(task_instances_from_input(web, 0, partial, &l), -ENOKEY);
+        assert_null(l);
+}
+
 /* Sample values of a parameter: around the end of a year with 53 ISO weeks, and a leap day. */
 static char **samples(const ParamSpec *spec) {
         static const char * const dates[] = { "2024-02-29", "2026-12-31", "2027-01-01", NULL };
@@ -651,6 +738,7 @@ static void check_task_round_trip(const Task *t) {
 static void test_round_trip(void **state) {
         static const char * const files[] = {
                 "rollup.conf", "running.conf", "window.conf", "hosts.conf", "chain.conf",
+                "constants.conf",
         };
 
         for (size_t f = 0; f < ELEMENTSOF(files); f++) {
@@ -670,6 +758,7 @@ int main(void) {
                 cmocka_unit_test(test_input_locations),
                 cmocka_unit_test(test_input_bindings),
                 cmocka_unit_test(test_instances_from_input),
+                cmocka_unit_test(test_constants),
                 cmocka_unit_test(test_round_trip),
         };
 

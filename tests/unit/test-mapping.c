@@ -243,7 +243,7 @@ static void test_parse_structure(void **state) {
 }
 
 static void test_parse_errors(void **state) {
-        assert_parse_fails("", "expected ${name} or a function at column 1 of ''");
+        assert_parse_fails("", "expected ${name}, a function or a constant at column 1 of ''");
         assert_parse_fails("${", "expected a parameter name after '${' at column 3 of '${'");
         assert_parse_fails("${day", "expected '}' at column 6 of '${day'");
         assert_parse_fails("${day - }", "expected a number after '-' at column 9 of '${day - }'");
@@ -262,7 +262,8 @@ static void test_parse_errors(void **state) {
         assert_parse_fails("${day} +", "expected a number after '+' at column 9 of '${day} +'");
         assert_parse_fails("hours ${day}", "expected '(' after 'hours' at column 7 of "
                                            "'hours ${day}'");
-        assert_parse_fails("$day", "expected ${name} or a function at column 1 of '$day'");
+        assert_parse_fails("$day", "expected ${name}, a function or a constant at column 1 of "
+                                   "'$day'");
         assert_parse_fails("${day + 100000000000d}", "shift too large at column 20 of "
                                                      "'${day + 100000000000d}'");
         assert_parse_fails("range(${day}, ${day}, ${day})",
@@ -911,6 +912,73 @@ static void test_year_edges(void **state) {
         }
 }
 
+/* A constant: a bare word or number, or quoted text; no parameter, one value, no inverse. */
+static void test_constants(void **state) {
+        static const struct {
+                const char *text, *value;
+                char quote;
+        } cases[] = {
+                { "web", "web", 0 },
+                { "  web  ", "web", 0 },
+                { "2026-11-27", "2026-11-27", 0 },
+                { "2026-11-27T13", "2026-11-27T13", 0 },
+                { "2026-W48", "2026-W48", 0 },
+                { "-1", "-1", 0 },
+                { "a/b.c", "a/b.c", 0 },
+                { "caf\xc3\xa9", "caf\xc3\xa9", 0 },
+                { "'a b, c'", "a b, c", '\'' },
+                { "\"it's\"", "it's", '"' },
+                { "'day'", "day", '\'' },         /* a function's name, quoted */
+                { "day-1", "day-1", 0 },           /* longer than one */
+                { "hours2", "hours2", 0 },
+                { "'${day}'", "${day}", '\'' },
+                { "''", "", '\'' },               /* parses; no type has it */
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(expr_freep) Expr *e = parse(cases[i].text);
+                _cleanup_strv_free_ char **l = NULL, **l2 = NULL, **back = NULL;
+                _cleanup_free_ char *err = NULL, *text = NULL;
+
+                assert_int_equal(e->kind, EXPR_CONST);
+                assert_string_equal(e->value, cases[i].value);
+                assert_int_equal(e->quote, cases[i].quote);
+                assert_null(expr_param(e));
+                assert_false(expr_is_multi(e));
+                /* Printed as written, quotes and all, and parsed back the same. */
+                assert_int_equal(expr_to_string(e, &text), 0);
+                assert_prints(text, text);
+                /* Its own value, whatever the task's; no inverse. */
+                assert_int_equal(expr_eval(e, NULL, &l), 0);
+                assert_values(l, cases[i].value);
+                assert_int_equal(expr_eval(e, "2026-01-01", &l2), 0);
+                assert_values(l2, cases[i].value);
+                assert_int_equal(expr_invert(e, cases[i].value, &back), -EOPNOTSUPP);
+                assert_null(back);
+                /* Typed by the target parameter it binds (config-task.c), not here. */
+                assert_int_equal(expr_check(e, lookup, &lookup_token, &err), -EINVAL);
+                assert_non_null(err);
+        }
+
+        assert_parse_fails("'web", "unterminated quote at column 1 of ''web'");
+        assert_parse_fails("web site", "unexpected text at column 5 of 'web site'");
+        assert_parse_fails("web)", "unexpected text at column 4 of 'web)'");
+        assert_parse_fails("{day}", "expected ${name}, a function or a constant at column 1 of "
+                                    "'{day}'");
+        /* A function's name is never a bare value: "day = day" is a forgotten ${}. */
+        assert_parse_fails("day", "expected '(' after 'day' at column 4 of 'day'");
+        assert_parse_fails("webx(${day})", "unknown function 'webx' (hours, days, day, week, "
+                                           "month, range) at column 1 of 'webx(${day})'");
+        /* Only a whole binding is constant, never an argument or a shifted value. */
+        assert_parse_fails("hours(2026-11-27)", "a function takes ${name}, not a constant at "
+                                                "column 7 of 'hours(2026-11-27)'");
+        assert_parse_fails("range(${n}, 5)", "a function takes ${name}, not a constant at "
+                                             "column 13 of 'range(${n}, 5)'");
+        assert_parse_fails("hours()", "expected ${name} or a function at column 7 of 'hours()'");
+        assert_parse_fails("2026-11-27 - 1d", "unexpected text at column 12 of "
+                                              "'2026-11-27 - 1d'");
+}
+
 static void test_input_spec(void **state) {
         _cleanup_(input_spec_freep) InputSpec *plain = NULL, *aliased = NULL, *two = NULL;
         _cleanup_free_ char *err = NULL, *text = NULL;
@@ -952,6 +1020,28 @@ static void test_input_spec(void **state) {
         assert_int_equal(input_spec_parse("total(day ${day})", &bad, &err), -EINVAL);
         assert_null(bad);
         assert_string_equal(err, "expected '=' after 'day' at column 11 of 'total(day ${day})'");
+        free(err);
+        err = NULL;
+
+        /* Constants beside references, bare or quoted. */
+        {
+                _cleanup_(input_spec_freep) InputSpec *c = NULL;
+
+                assert_int_equal(input_spec_parse("web = raw(source = web, day = ${day}, "
+                                                  "site = 'a, b')",
+                                                  &c, &err),
+                                 0);
+                assert_int_equal(c->n, 3);
+                assert_int_equal(c->exprs[0]->kind, EXPR_CONST);
+                assert_string_equal(c->exprs[0]->value, "web");
+                assert_int_equal(c->exprs[1]->kind, EXPR_REF);
+                assert_int_equal(c->exprs[2]->kind, EXPR_CONST);
+                assert_string_equal(c->exprs[2]->value, "a, b");
+        }
+        assert_int_equal(input_spec_parse("raw(source = web day = ${day})", &bad, &err), -EINVAL);
+        assert_null(bad);
+        assert_string_equal(err, "expected ',' or ')' at column 18 of "
+                                 "'raw(source = web day = ${day})'");
 }
 
 int main(void) {
@@ -970,6 +1060,7 @@ int main(void) {
                 cmocka_unit_test(test_truncations_against_libc),
                 cmocka_unit_test(test_round_trip_properties),
                 cmocka_unit_test(test_year_edges),
+                cmocka_unit_test(test_constants),
                 cmocka_unit_test(test_input_spec),
         };
 
