@@ -53,8 +53,11 @@ chmod 600 "$WORK/msmtprc"
 mkdir -p "$WORK/logs"
 cat > "$WORK/notify.sh" <<SH
 #!/bin/sh
-{ env | grep ^SLUICE_; [ ! -e "$WORK/resumed" ] || echo JOURNALD_RESUMED=1; } > "$WORK/envs/\$SLUICE_EVENT.\$SLUICE_TASK.\$\$"
-printf '%s\\n' "\$SLUICE_LOG" > "$WORK/logs/\$SLUICE_EVENT.\$SLUICE_TASK.\$\$"
+# Each file put in place whole: the test reads them as soon as they are there.
+{ env | grep ^SLUICE_; [ ! -e "$WORK/resumed" ] || echo JOURNALD_RESUMED=1; } > "$WORK/envs/.\$\$"
+mv "$WORK/envs/.\$\$" "$WORK/envs/\$SLUICE_EVENT.\$SLUICE_TASK.\$\$"
+printf '%s\\n' "\$SLUICE_LOG" > "$WORK/logs/.\$\$"
+mv "$WORK/logs/.\$\$" "$WORK/logs/\$SLUICE_EVENT.\$SLUICE_TASK.\$\$"
 SH
 chmod +x "$WORK/notify.sh"
 mkdir -p "$WORK/config"
@@ -267,6 +270,8 @@ lagged() {
 }
 notice_has_line() {
     wait_for 30 "the notice of lagged $1" has envs "failure.lagged" "$2"
+    # The command writes its log file after its environment's.
+    wait_for 30 "the log of the notice of lagged $1" has logs "failure.lagged" "$2"
     env_file=$(ls -t "$WORK"/envs/failure.lagged.* | head -n 1)
     log_file=$(ls -t "$WORK"/logs/failure.lagged.* | head -n 1)
     grep -q "^the last words of $1$" "$log_file" || fail "the notice of $1 lacks the task's line: $(cat "$log_file")"
