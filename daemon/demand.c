@@ -67,6 +67,9 @@ static int known_state(Demand *d, unsigned depth, const Instance *i, const char 
 
         switch (i->state) {
         case INSTANCE_QUEUED:
+                if (i->held)
+                        return step(d, depth, "queued", subject, "%s, held: %s", i->unit,
+                                    i->held) ?: 1;
                 return step(d, depth, "queued", subject, "%s, waiting for a slot", i->unit) ?: 1;
         case INSTANCE_STARTING:
                 return step(d, depth, "starting", subject, "%s", i->unit) ?: 1;

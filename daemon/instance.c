@@ -65,6 +65,7 @@ Instance *instance_free(Instance *i) {
         free(i->unit);
         free(i->id);
         free(i->reason);
+        free(i->held);
         free(i);
         return NULL;
 }

@@ -83,6 +83,8 @@ typedef struct Instance {
         bool forced;            /* runs though its outputs exist: run --force, retry, or an
                                  * input changed while the run before was in flight */
         bool held_logged;       /* "waits for the run of the version before" said */
+        char *held;             /* queued, not started while an output cannot be written (its
+                                 * network file system unmounted): why, as said once */
         bool queued_kept;       /* queued out of the look-back window, where no start-up scan
                                  * would find it again: kept in the marks, as due now */
         bool backfill;          /* queued for a backfill: after live runs, in its slice */

@@ -153,6 +153,7 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                 .gone = evaluate_gone,
                 .rescan = evaluate_rescan,
                 .gone_below = evaluate_gone_below,
+                .back = scheduler_target_back,
                 .scan_interval = m->config.scan_interval,
                 .state_dir = m->state_dir,
         };

@@ -148,6 +148,37 @@ static bool output_in_flight(Manager *m, Instance *i) {
         return false;
 }
 
+/* Where an output of i is stored went away (a network file system unmounted: the task would
+ * write to the bare mount point on the local disk): i stays queued, not started and no attempt
+ * counted, until it is back, which schedules again (scheduler_target_back()). */
+static bool output_away(Instance *i) {
+        Task *t = i->task;
+
+        for (size_t k = 0; k < t->n_outputs; k++) {
+                _cleanup_free_ char *loc = NULL;
+                const char *why;
+
+                if (!t->outputs[k]->kind->away ||
+                    task_output_location(t, k, i->binding, &loc) < 0 ||
+                    !(why = t->outputs[k]->kind->away(t->outputs[k], loc)))
+                        continue;
+                if (!i->held) {
+                        if (asprintf(&i->held, "output '%s' at '%s' cannot be written: %s",
+                                     t->outputs[k]->name, loc, why) < 0)
+                                i->held = NULL;
+                        log_info("%s waits: output '%s' at '%s' cannot be written: %s", i->unit,
+                                 t->outputs[k]->name, loc, why);
+                }
+                return true;
+        }
+        i->held = mfree(i->held);
+        return false;
+}
+
+void scheduler_target_back(TargetHost *h, Target *t) {
+        scheduler_schedule(container_of(h, Manager, host));
+}
+
 static int on_dispatch(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
         Instance *i, *next;
@@ -185,7 +216,7 @@ static int on_dispatch(sd_event_source *s, void *userdata) {
                         manager_remove_instance(m, i);
                         continue;
                 }
-                if (output_in_flight(m, i))
+                if (output_away(i) || output_in_flight(m, i))
                         continue;
                 (void) executor_start(m, i);
         }

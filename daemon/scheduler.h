@@ -11,6 +11,8 @@ void scheduler_dequeue(Manager *m, Instance *i);
 /* Starts queued instances while there is room; runs once per event loop iteration. */
 void scheduler_schedule(Manager *m);
 int scheduler_setup(Manager *m);
+/* TargetHost.back: instances held for where t is stored may start now. */
+void scheduler_target_back(TargetHost *h, Target *t);
 
 /* A run takes a slot, a share of its task's maximum and of its pools, until it ends. */
 void scheduler_take(Manager *m, Instance *i);

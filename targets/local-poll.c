@@ -119,16 +119,23 @@ void local_seen_forget(LocalTarget *lt) {
         lt->seen_loaded = false;
 }
 
-/* A scanned target shows in status, as a polled remote target does. */
+/* A scanned target shows in status, as a polled remote target does; held (a mount of its went
+ * away) as a poll that failed: its last scan is older than an interval then. */
 int local_poll_status(Target *t, TargetStatus *ret) {
         LocalTarget *lt = LOCAL(t);
+        usec_t next = lt->polled + t->host->scan_interval, at;
 
         if (!lt->poll)
                 return 0;
+        if (sd_event_source_get_time(lt->poll, &at) >= 0) {
+                usec_t now = now_usec(CLOCK_MONOTONIC);
+                next = now_usec(CLOCK_REALTIME) + (at > now ? at - now : 0);
+        }
         *ret = (TargetStatus){
                 .objects = HASH_COUNT(lt->seen),
                 .last_ok_realtime = lt->polled,
-                .next_poll_realtime = lt->polled + t->host->scan_interval,
+                .next_poll_realtime = next,
+                .error = local_mounts_held(lt),
                 .scanned = lt->watches_short ? "instead of watched (out of inotify watches)" :
                            "as well as watched (on a network file system, where files written "
                            "from other machines raise no inotify event)",

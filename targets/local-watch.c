@@ -16,7 +16,8 @@
  * core checks the file itself before acting. A file deleted or moved away is reported too, so
  * that an output removed by hand makes its instance incomplete again. When the kernel's queue
  * overflows, every target is scanned again; when the watches run out, the target that could not
- * get one is scanned periodically instead.
+ * get one is scanned periodically instead. A target on a network file system is scanned as well,
+ * except while a mount it is on is away (local-mount.c): then every file there would be gone.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,11 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/magic.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "local.h"
@@ -206,20 +205,43 @@ static uint32_t watch_mask(const LocalTarget *lt, size_t level) {
         return m;
 }
 
-static int on_poll(sd_event_source *source, uint64_t usec, void *userdata) {
-        LocalTarget *lt = userdata;
-        LocalState *s = lt->target.host->kind_state[TARGET_KIND_PATH];
+/* What changed since the last scan is news, and what the last scan found and this one does
+ * not is gone (for the directories that have no watch, or see no other machine's writers). */
+static void scan_again(LocalState *s, LocalTarget *lt) {
         usec_t since = lt->polled;
         int r;
 
-        /* Some of its directories have no watch: what changed since the last scan is news,
-         * and what the last scan found and this one does not is gone. */
         lt->polled = now_usec(CLOCK_REALTIME);
         r = local_seen_refresh(lt);
         if (r < 0)
                 log_warning_errno(r, "Cannot scan target '%s' for files gone: %m",
                                   lt->target.name);
         target_rescan_lost(&lt->target, lost_from(s, since));
+}
+
+static int watch_from_root(LocalState *s, LocalTarget *lt);
+
+/* A mount of the target's that went away is back: its watches went with it, what landed there
+ * meanwhile is news (since the last scan before it went), and what waited for it may start. */
+static void mount_back(LocalState *s, LocalTarget *lt) {
+        (void) watch_from_root(s, lt);
+        scan_again(s, lt);
+        target_back(&lt->target);
+}
+
+static int on_poll(sd_event_source *source, uint64_t usec, void *userdata) {
+        LocalTarget *lt = userdata;
+        LocalState *s = lt->target.host->kind_state[TARGET_KIND_PATH];
+        bool back;
+
+        /* Not while a mount of its is away: every file under it would be missing from the
+         * scan, and taken as deleted. */
+        if (!local_mounts_away(lt, &back)) {
+                if (back)
+                        mount_back(s, lt);
+                else
+                        scan_again(s, lt);
+        }
         (void) sd_event_source_set_time_relative(source, lt->target.host->scan_interval);
         (void) sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
         return 0;
@@ -260,39 +282,16 @@ static void fall_back_to_polling(LocalState *s, LocalTarget *lt, const char *dir
                 start_scanning(s, lt);
 }
 
-/* A file system where a change made elsewhere (on another machine, behind a FUSE daemon) raises
- * no inotify event here, only the changes made through this machine's mount do; NULL for the
- * others. */
-static const char *network_fs_name(const char *dir) {
-        static const struct {
-                unsigned long magic;
-                const char *name;
-        } table[] = {
-                { NFS_SUPER_MAGIC, "nfs" },     { SMB_SUPER_MAGIC, "smb" },
-                { CIFS_SUPER_MAGIC, "cifs" },   { SMB2_SUPER_MAGIC, "smb2" },
-                { FUSE_SUPER_MAGIC, "fuse" },   { CEPH_SUPER_MAGIC, "ceph" },
-                { AFS_SUPER_MAGIC, "afs" },     { AFS_FS_MAGIC, "afs" },
-                { CODA_SUPER_MAGIC, "coda" },   { V9FS_MAGIC, "9p" },
-                { OCFS2_SUPER_MAGIC, "ocfs2" }, { 0x01161970, "gfs2" },
-                { 0x0bd00bd0, "lustre" },
-        };
-        struct statfs sf;
-
-        if (statfs(dir, &sf) < 0)
-                return NULL;
-        for (size_t i = 0; i < ELEMENTSOF(table); i++)
-                if ((unsigned long) sf.f_type == table[i].magic)
-                        return table[i].name;
-        return NULL;
-}
-
 /* On such a file system, the watches see this machine's writers at once and the scans the
  * others'. */
 static void scan_network_fs(LocalState *s, LocalTarget *lt, const char *dir) {
         char interval[FORMAT_TIMESPAN_MAX];
-        const char *fs;
+        const char *fs = local_network_fs(dir);
 
-        if (lt->network_fs || !(fs = network_fs_name(dir)))
+        if (!fs)
+                return;
+        local_mount_note(lt, dir, fs);
+        if (lt->network_fs)
                 return;
         lt->network_fs = fs;
         log_notice("'%s' of target '%s' is on a network file system (%s), where files written "
@@ -1063,7 +1062,8 @@ static int on_inotify(sd_event_source *source, int fd, uint32_t revents, void *u
  * A mount came or went. One that appeared over a watched directory hides it: its watch sees
  * nothing of the files there, as on any network file system. Every watched directory's file
  * system is asked for again, so such a target is scanned from now on (a reload then watches
- * the directory as it is now).
+ * the directory as it is now). One that a target's directories were on and that went away
+ * holds that target, and one that is back lets it go on (local-mount.c).
  */
 static int on_mounts(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         LocalState *s = userdata;
@@ -1074,6 +1074,12 @@ static int on_mounts(sd_event_source *source, int fd, uint32_t revents, void *us
         if (lseek(fd, 0, SEEK_SET) == 0)
                 while (read(fd, buf, sizeof(buf)) > 0)
                         ;
+        for (size_t i = 0; i < s->n_started; i++) {
+                bool back;
+
+                if (!local_mounts_away(s->started[i], &back) && back)
+                        mount_back(s, s->started[i]);
+        }
         HASH_ITER(hh, s->watches, w, tmp)
                 for (size_t i = 0; i < w->n_entries; i++)
                         scan_network_fs(s, w->entries[i].target, w->entries[i].dir);
@@ -1151,6 +1157,7 @@ void local_watch_stop(Target *t) {
         lt->poll = sd_event_source_disable_unref(lt->poll);
         lt->watches_short = false;
         lt->network_fs = NULL;
+        local_mounts_forget(lt);
         local_seen_forget(lt);
         local_closed_forget(lt);
         if (!s)

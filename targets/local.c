@@ -693,6 +693,7 @@ static void local_check_output(Target *t, const char *producer, Diag *d) {
 
 static void local_done(Target *t) {
         local_closed_forget(LOCAL(t));
+        local_mounts_forget(LOCAL(t));
         free(LOCAL(t)->flag);
 }
 
@@ -714,6 +715,7 @@ const TargetKind target_kind_path = {
         .parse = local_parse,
         .check_output = local_check_output,
         .pending = local_pending,
+        .away = local_mount_away,
         .foreach_held = local_foreach_held,
         .status = local_poll_status,
         .reload_afresh = local_reload_afresh,

@@ -25,6 +25,7 @@ typedef enum LocalPolicy {
 typedef struct SeenFile SeenFile;
 typedef struct ClosedFile ClosedFile;
 typedef struct InPlaceFile InPlaceFile;
+typedef struct LocalMount LocalMount;
 
 typedef struct LocalTarget {
         Target target;
@@ -37,6 +38,8 @@ typedef struct LocalTarget {
         sd_event_source *poll;
         bool watches_short;     /* out of watches: a reload tries them again */
         const char *network_fs; /* the name of that file system, or NULL */
+        LocalMount *mounts;     /* the network file systems its directories are on */
+        size_t n_mounts;
         usec_t polled;          /* CLOCK_REALTIME of the last of those scans */
         SeenFile *seen;         /* the files those scans found (local-poll.c) */
         bool seen_loaded;
@@ -128,6 +131,21 @@ int local_in_place_foreach(LocalTarget *lt, int (*f)(const char *path, void *use
                            void *userdata);
 /* local-watch.c: where that set is; NULL for a target not started. */
 InPlaceFile **local_watch_in_place(LocalTarget *lt);
+
+/* local-mount.c: the name of dir's file system when it is a network one, where files written
+ * from other machines raise no inotify event here; NULL for the others. */
+const char *local_network_fs(const char *dir);
+/* Notes the mount of that file system (fs) that dir is on, once per mount. */
+void local_mount_note(LocalTarget *lt, const char *dir, const char *fs);
+/* Whether one of those mounts is away (unmounted, or covered by another), said once when it
+ * goes: the target is held. *ret_back: one was mounted again since the last look, its
+ * directories to be watched and the target scanned again. */
+bool local_mounts_away(LocalTarget *lt, bool *ret_back);
+/* Why the target is held, for status; NULL when it is not. */
+const char *local_mounts_held(LocalTarget *lt);
+/* TargetKind.away: location is under a mount that is away (looked at now). */
+const char *local_mount_away(Target *t, const char *location);
+void local_mounts_forget(LocalTarget *lt);
 
 /* local-closed.c: files whose close, rename or link into place was seen a moment ago. */
 void local_closed_note(LocalTarget *lt, const char *path);

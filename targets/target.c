@@ -144,3 +144,8 @@ void target_rescan_lost(Target *t, usec_t since) {
         if (t->host && t->host->rescan)
                 t->host->rescan(t->host, t, since);
 }
+
+void target_back(Target *t) {
+        if (t->host && t->host->back)
+                t->host->back(t->host, t);
+}

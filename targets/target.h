@@ -94,6 +94,11 @@ typedef struct TargetKind {
         /* For an object there that check() does not count yet: why, in a few words, written
          * into buf; NULL when it is simply not there. May be NULL. */
         const char *(*pending)(Target *t, const char *location, char *buf, size_t size);
+        /* Why nothing may be written to location now, or NULL: where it is stored went away
+         * (a network file system unmounted, and a task would write to the bare mount point on
+         * the local disk). The text is the target's, valid until the loop runs again. May be
+         * NULL. */
+        const char *(*away)(Target *t, const char *location);
         /* Objects there that only the watching process knows not to count (files written in
          * place under complete = "moved"): f(location, why) for each, so that a client
          * looking at the disk alone (sluicectl graph) can be told. May be NULL. */
@@ -167,6 +172,7 @@ struct TargetHost {
         void (*gone)(TargetHost *h, Target *t, const Binding *b);
         void (*rescan)(TargetHost *h, Target *t, usec_t lost_since);
         void (*gone_below)(TargetHost *h, Target *t, const Binding *partial);
+        void (*back)(TargetHost *h, Target *t);
         usec_t event_usec;          /* CLOCK_MONOTONIC when the kind woke for what it reports */
         usec_t scan_interval;       /* for a target that cannot be watched, how often to scan */
         const char *state_dir;      /* where kinds may keep what they learnt; NULL: nowhere */
@@ -240,3 +246,5 @@ void target_gone_below_clear(Target *t);
 /* Events were lost from since (CLOCK_REALTIME) on (queue overflow, polling instead of
  * watching): a rescan in which what changed after since counts as an arrival. */
 void target_rescan_lost(Target *t, usec_t since);
+/* Where t is stored is back (TargetKind.away says NULL again): what waited for it may start. */
+void target_back(Target *t);

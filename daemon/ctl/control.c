@@ -226,6 +226,10 @@ static int print_targets(const CtlOptions *o, sd_bus *bus) {
                         printf("%sscanned%s %s; last scan %s, next %s\n",
                                trouble ? ANSI_RED : "", trouble ? ANSI_RESET : "", scanned,
                                when, next_s);
+                        /* A mount of its went away: its scans are held. */
+                        if (error[0])
+                                printf("      %sheld%s: %s\n", color ? ANSI_RED : "",
+                                       color ? ANSI_RESET : "", ctl_shown(error));
                 } else if (error[0]) {
                         format_next(next_s, sizeof(next_s), next, "next try");
                         printf("%sfailing%s after %u poll(s): %s; last good poll %s, %s\n",

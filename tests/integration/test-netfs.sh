@@ -3,6 +3,8 @@
 # A target on a network file system (NFS, SMB, FUSE...) is scanned as well as watched: a file
 # written through this machine's mount runs at its event, one written from elsewhere (here,
 # into the directory a bindfs mount shows) at a scan, each exactly once, and not half-written.
+# Unmounted while the daemon runs, the mount's files are not taken as deleted, nothing is
+# written to the bare mount point, and all goes on once it is mounted again.
 . "$(dirname "$0")/lib.sh"
 command -v bindfs >/dev/null && [ -c /dev/fuse ] || { echo "SKIP: bindfs and /dev/fuse are needed" >&2; exit 77; }
 unmount() { fusermount -u "$WORK/mnt" 2>/dev/null || true; fusermount -u "$WORK/late" 2>/dev/null || true; }
@@ -14,7 +16,9 @@ cleanup_daemon_first() {
     cleanup
 }
 
-mkdir -p "$WORK/far/in" "$WORK/mnt" "$WORK/out" "$WORK/config" "$WORK/late" "$WORK/farlate"
+mkdir -p "$WORK/far/in" "$WORK/far/kept" "$WORK/mnt" "$WORK/out" "$WORK/config" "$WORK/late" \
+    "$WORK/farlate" "$WORK/local"
+ctl() { "$SLUICECTL" --user -C "$WORK/config" "$@"; }
 # Without FUSE's attribute cache: with it the mount shows a size and mtime up to a second old,
 # longer than the scan interval here (NFS's adapts, and is a few seconds for a file being
 # written, against a default scan_interval of 30s).
@@ -45,8 +49,49 @@ wait_for 30 "the mount over the watched directory to be noticed" \
     logged "'$WORK/late' of target 'late' is on a network file system (fuse)"
 echo elsewhere > "$WORK/farlate/x.csv"
 wait_for 30 "a file under the late mount" test -s "$WORK/out/late-x"
-for n in before near far; do
-    [ "$(grep -c "Started sluice-$PIPELINE-copy@$n\.service" "$WORK/daemon.log")" = 1 ] ||
-        fail "copy@$n did not run exactly once"
+
+# An output on the mount, and the mount goes away: the scans of its target would find every
+# file gone, and run every instance again, writing to the bare mount point.
+echo a > "$WORK/local/a.txt"
+wait_for 30 "the output written through the mount" test -s "$WORK/far/kept/a"
+# A scan of the target while the mount is away: the next one due moves on.
+next_scan() {
+    ctl status --json | grep -o '"target":"kept",.*' | grep -o '"next_poll_usec":[0-9]*' |
+        sed -n '1s/.*://p'
+}
+scanned_after() { [ "$(next_scan)" -gt $(($1 + 500000)) ]; }
+fusermount -u "$WORK/mnt"
+due=$(next_scan)
+wait_for 30 "a scan of the target while its mount is away" scanned_after "$due"
+! logged "Output 'kept' of task 'keep' is gone" || fail "the unmount was taken for deletions"
+wait_for 30 "the unmount to be noticed" \
+    logged "'$WORK/mnt' of target 'kept' is no longer on the file system it was on (fuse): its mount went away?"
+# Meanwhile: written from elsewhere, for a scan once the mount is back; and an input whose
+# output goes there, held.
+echo during > "$WORK/far/in/during.csv"
+echo b > "$WORK/local/b.txt"
+wait_for 30 "the start of keep@b to be held" logged "$(unit keep b) waits: output 'kept' at '$WORK/mnt/kept/b' cannot be written: '$WORK/mnt' is no longer"
+[ -z "$(ls -A "$WORK/mnt")" ] || fail "written to the bare mount point: $(ls -AR "$WORK/mnt")"
+ctl status | grep -A2 "/kept (path $WORK/mnt/kept/" |
+    holds "held: '$WORK/mnt' is no longer on the file system it was on (fuse)" ||
+    fail "status: $(ctl status)"
+ctl list | holds "^queued .*/keep .*output 'kept' at '$WORK/mnt/kept/b' cannot be written" ||
+    fail "list: $(ctl list)"
+ctl why keep -p name=b | holds "^queued .*, held: output 'kept' at '$WORK/mnt/kept/b'" ||
+    fail "why: $(ctl why keep -p name=b)"
+
+# Mounted again: the held start goes, what landed meanwhile runs once, and so does a new input.
+bindfs -o attr_timeout=0,entry_timeout=0 "$WORK/far" "$WORK/mnt"
+wait_for 30 "the mount to be back" logged "'$WORK/mnt' of target 'kept' is back on its file system (fuse)"
+wait_for 30 "the held start" test -s "$WORK/far/kept/b"
+wait_for 30 "the file that landed while the mount was away" test -s "$WORK/out/during"
+echo c > "$WORK/local/c.txt"
+wait_for 30 "a new input once the mount is back" test -s "$WORK/far/kept/c"
+if ctl status | grep -A2 "/kept (path $WORK/mnt/kept/" | holds "held:"; then
+    fail "status still says held: $(ctl status)"
+fi
+for n in copy@before copy@near copy@far copy@during keep@a keep@b keep@c; do
+    [ "$(grep -c "Started sluice-$PIPELINE-$n\.service" "$WORK/daemon.log")" = 1 ] ||
+        fail "$n did not run exactly once"
 done
 echo ok
