@@ -158,7 +158,8 @@ static bool output_away(Instance *i) {
                 _cleanup_free_ char *loc = NULL;
                 const char *why;
 
-                if (!t->outputs[k]->kind->away ||
+                /* Most targets have no mount to lose: no location made for them. */
+                if (!t->outputs[k]->kind->away || !t->outputs[k]->kind->away(t->outputs[k], NULL) ||
                     task_output_location(t, k, i->binding, &loc) < 0 ||
                     !(why = t->outputs[k]->kind->away(t->outputs[k], loc)))
                         continue;

@@ -228,6 +228,8 @@ const char *local_mounts_held(LocalTarget *lt) {
 const char *local_mount_away(Target *t, const char *location) {
         LocalTarget *lt = LOCAL(t);
 
+        if (!location)
+                return lt->n_mounts > 0 ? "" : NULL;
         /* Looked at now, not at the last scan or mount table change: a start in between
          * would write to the bare mount point. Only the way back waits for those. */
         for (size_t k = 0; k < lt->n_mounts; k++) {

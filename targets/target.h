@@ -96,8 +96,9 @@ typedef struct TargetKind {
         const char *(*pending)(Target *t, const char *location, char *buf, size_t size);
         /* Why nothing may be written to location now, or NULL: where it is stored went away
          * (a network file system unmounted, and a task would write to the bare mount point on
-         * the local disk). The text is the target's, valid until the loop runs again. May be
-         * NULL. */
+         * the local disk). The text is the target's, valid until the loop runs again. With
+         * location NULL, non-NULL when some location of t could be away (asked first, so that
+         * no location is made for the others). May be NULL. */
         const char *(*away)(Target *t, const char *location);
         /* Objects there that only the watching process knows not to count (files written in
          * place under complete = "moved"): f(location, why) for each, so that a client
