@@ -679,6 +679,13 @@ static void parse_task_in(Loader *l, const config_setting_t *s, size_t index) {
                         diag_error(d, task->exec_line, "%sexec: %s", subject,
                                    err ?: "out of memory");
         }
+        if (shape_ok && task->exec && d->n_errors == errors) {
+                _cleanup_free_ char *err = NULL;
+
+                if (subst_check_code(task, &err) < 0)
+                        diag_error(d, task->exec_line, "%sexec: %s", subject,
+                                   err ?: "out of memory");
+        }
         /* Rejected, it is still checked against the others: one pass shows every problem. */
         if (d->n_errors > errors) {
                 loader_note_task(l, TAKE_PTR(task), true);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mapping.h"
 #include "subst.h"
 #include "util/strv.h"
 
@@ -306,4 +307,159 @@ int subst_expand(char * const *exec, const SubstContext *c, char ***ret) {
         }
         *ret = TAKE_PTR(argv);
         return 0;
+}
+
+/* Interpreters that parse an argument as code, and the option letters that say which. */
+static const struct {
+        const char *name;
+        bool prefix;            /* "python" covers python3, python3.11 */
+        const char *letters;
+        bool operand;           /* the code is the first operand after the options (sh -c) */
+        const char *hint;       /* how the code reads an argument */
+} interpreters[] = {
+        { "sh", false, "c", true, "\"$1\"" },    { "bash", false, "c", true, "\"$1\"" },
+        { "dash", false, "c", true, "\"$1\"" },  { "zsh", false, "c", true, "\"$1\"" },
+        { "ksh", false, "c", true, "\"$1\"" },   { "mksh", false, "c", true, "\"$1\"" },
+        { "ash", false, "c", true, "\"$1\"" },   { "python", true, "c", false, "sys.argv[1]" },
+        { "perl", false, "eE", false, "$ARGV[0]" }, { "ruby", false, "e", false, "ARGV[0]" },
+        { "node", false, "ep", false, "process.argv[1]" },
+};
+
+static int interpreter_of(const char *path) {
+        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+
+        for (size_t i = 0; i < ELEMENTSOF(interpreters); i++)
+                if (interpreters[i].prefix
+                            ? strneq(base, interpreters[i].name, strlen(interpreters[i].name))
+                            : streq(base, interpreters[i].name))
+                        return (int) i;
+        return -1;
+}
+
+/* The index of the element the interpreter runs as code ("sh -c SCRIPT", "env X=1 bash -ec
+ * SCRIPT", "python3 -c CODE"), and which interpreter; -1 when there is none. */
+static ssize_t code_element(char * const *exec, int *ret_interp) {
+        size_t k = 0;
+        bool seen = false;
+        int in;
+
+        if (exec[0] && streq(strrchr(exec[0], '/') ? strrchr(exec[0], '/') + 1 : exec[0], "env"))
+                for (k = 1; exec[k] && (exec[k][0] == '-' || strchr(exec[k], '=')); k++)
+                        ;
+        if (!exec[k] || (in = interpreter_of(exec[k])) < 0)
+                return -1;
+        *ret_interp = in;
+        for (k++; exec[k]; k++) {
+                const char *o = exec[k];
+
+                if (streq(o, "--"))
+                        return seen && exec[k + 1] ? (ssize_t) k + 1 : -1;
+                if ((o[0] != '-' && o[0] != '+') || !o[1])
+                        return seen ? (ssize_t) k : -1;
+                if (o[1] != '-' && strpbrk(o + 1, interpreters[in].letters)) {
+                        if (!interpreters[in].operand)
+                                return exec[k + 1] ? (ssize_t) k + 1 : -1;
+                        seen = true;
+                }
+                /* sh -o pipefail, bash -euo pipefail: the option's argument. */
+                if (interpreters[in].operand && o[1] != '-' && o[strlen(o) - 1] == 'o')
+                        k += exec[k + 1] != NULL;
+        }
+        return -1;
+}
+
+/* Whether a value of this type can be any text a file name holds. */
+static bool free_text(ParamType t) {
+        return t == PARAM_STRING || t == PARAM_PATH;
+}
+
+typedef struct FreeText {
+        const Task *task;
+        Ref ref;                /* the first reference that can be any text */
+        bool found;
+        const char *param;      /* the parameter that makes it so */
+} FreeText;
+
+static int find_free_text(const char *lit, size_t n, const Ref *ref, void *userdata) {
+        FreeText *f = userdata;
+        const Task *t = f->task;
+        const Template *tpl = NULL;
+        const TaskInput *in = NULL;
+
+        if (!ref || f->found)
+                return 0;
+        switch (ref->kind) {
+        case REF_PARAM:
+                if (free_text(t->params[ref->index].spec.type)) {
+                        f->ref = *ref;
+                        f->found = true;
+                        f->param = t->params[ref->index].name;
+                }
+                return 0;
+        case REF_INPUT:
+        case REF_INPUT_NAMED:
+                in = &t->inputs[ref->index];
+                tpl = in->target->template;
+                break;
+        case REF_OUTPUT:
+        case REF_OUTPUT_NAMED:
+                tpl = t->outputs[ref->index]->template;
+                break;
+        default:
+                return 0;
+        }
+        for (size_t i = 0; tpl && i < tpl->n_params && !f->found; i++) {
+                bool constant = false;
+
+                /* A constant binding is the configuration's own text. */
+                for (size_t k = 0; in && k < in->n_maps; k++)
+                        constant = constant || (streq(in->maps[k].param, tpl->params[i].name) &&
+                                                in->maps[k].expr->kind == EXPR_CONST);
+                if (free_text(tpl->params[i].spec.type) && !constant) {
+                        f->ref = *ref;
+                        f->found = true;
+                        f->param = tpl->params[i].name;
+                }
+        }
+        return 0;
+}
+
+/* "${input.raw}", as the configuration wrote the reference. */
+static const char *ref_name(const Task *task, const Ref *ref, char *buf, size_t size) {
+        switch (ref->kind) {
+        case REF_PARAM:
+                snprintf(buf, size, "${%s}", task->params[ref->index].name);
+                break;
+        case REF_INPUT_NAMED:
+                snprintf(buf, size, "${input.%s}", task->inputs[ref->index].name);
+                break;
+        case REF_OUTPUT_NAMED:
+                snprintf(buf, size, "${output.%s}", task->outputs[ref->index]->name);
+                break;
+        default:
+                snprintf(buf, size, ref->kind == REF_INPUT ? "${input}" : "${output}");
+        }
+        return buf;
+}
+
+int subst_check_code(const Task *task, char **ret_error) {
+        FreeText f = { .task = task };
+        _cleanup_free_ char *err = NULL;
+        char name[256];
+        ssize_t k;
+        int in = -1;
+
+        *ret_error = NULL;
+        k = code_element(task->exec, &in);
+        if (k < 0 || tokenize(task, task->exec[k], find_free_text, &f, &err) < 0 || !f.found)
+                return 0;
+        return fail(ret_error,
+                    "%s is in the code that %s runs (exec[%zd]), and its value comes from a "
+                    "file name ('%s' is any text): a file named 'x $(reboot)' would run as a "
+                    "command. Pass it as an argument after the code and read it there (%s)%s",
+                    ref_name(task, &f.ref, name, sizeof(name)), interpreters[in].name, k,
+                    f.param, interpreters[in].hint,
+                    interpreters[in].operand
+                            ? ", as in [ \"/bin/sh\", \"-c\", \"sort \\\"$1\\\"\", \"sh\", "
+                              "\"${input}\" ]" : "");
 }

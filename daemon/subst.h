@@ -18,6 +18,13 @@ typedef struct SubstContext {
 int subst_check(const Task *task, const char *element, char **ret_error);
 
 /*
+ * Checks that no ${...} whose value can be any text (a string or path parameter, from a file
+ * name) is put into code an interpreter parses: "sh -c SCRIPT", "python3 -c CODE", "perl -e".
+ * There a file named "x $(reboot)" is a command. -EINVAL and *ret_error when one is.
+ */
+int subst_check_code(const Task *task, char **ret_error);
+
+/*
  * Expands every element. "${inputs}" and "${outputs}" (alone in an element) become one element
  * per location; everything else substitutes within its element. "$$" is a literal '$', and a
  * '$' not followed by '{' stays as it is, so "$HOME" in a sh -c script reaches the shell.
