@@ -167,6 +167,8 @@ static int walk(Manager *m, Demand *d, Task *task, const Binding *b, unsigned de
                 bool force) {
         _cleanup_free_ char *id = NULL, *unit = NULL, *params = NULL, *subject = NULL;
         unsigned missing = 0;
+        ssize_t older;
+        size_t in = 0;
         Instance *i;
         int r;
 
@@ -203,6 +205,13 @@ static int walk(Manager *m, Demand *d, Task *task, const Binding *b, unsigned de
                 if (i && !act && (i->state == INSTANCE_FAILED || i->state == INSTANCE_RETRY))
                         return known_state_noted(d, depth, i, subject,
                                                  "; its outputs are there, from an earlier run");
+                if (!task->rerun_newer && (older = task_output_older(task, b, &in)) >= 0)
+                        return step(d, depth, "complete", subject,
+                                    "its outputs exist, though input '%s' is newer than output "
+                                    "'%s': with rerun = \"missing\" (the default) that runs "
+                                    "nothing again; `sluicectl run --force` does, and rerun = "
+                                    "\"newer\" would by itself", task->inputs[in].name,
+                                    task->outputs[older]->name);
                 return step(d, depth, "complete", subject, "its outputs exist");
         }
 
@@ -233,6 +242,12 @@ static int walk(Manager *m, Demand *d, Task *task, const Binding *b, unsigned de
         }
         if (i && !act)
                 return known_state(d, depth, i, subject);
+        if (!act && task->rerun_newer && (older = task_output_older(task, b, &in)) >= 0)
+                return step(d, depth, "ready", subject,
+                            "output '%s' is older than input '%s' (rerun = \"newer\"): "
+                            "sluiced queues it when an input arrives (or at start-up, within "
+                            "the look-back window); `sluicectl run` queues it now",
+                            task->outputs[older]->name, task->inputs[in].name);
         if (!act)
                 return step(d, depth, "ready", subject,
                             "its inputs exist and its outputs do not: sluiced queues it when an "

@@ -18,29 +18,10 @@
 #include "util/strv.h"
 #include "waiting.h"
 
-usec_t evaluate_newest_input(Task *task, const Binding *b) {
-        usec_t newest = 0;
-
-        for (size_t i = 0; i < task->n_inputs; i++) {
-                _cleanup_strv_free_ char **locs = NULL;
-                Target *t = task->inputs[i].target;
-
-                if (!t->kind->mtime || task->inputs[i].earlier ||
-                    task_input_locations(task, i, b, &locs) < 0)
-                        continue;
-                STRV_FOREACH(l, locs) {
-                        usec_t m;
-                        if (t->kind->mtime(t, *l, &m) >= 0)
-                                newest = MAX(newest, m);
-                }
-        }
-        return newest;
-}
-
 /* Luigi's rule: complete when every output exists; with rerun = "newer", make's: and none is
  * older than an input. */
 bool evaluate_outputs_complete(Task *task, const Binding *b) {
-        usec_t newest = task->rerun_newer ? evaluate_newest_input(task, b) : 0;
+        usec_t newest = task->rerun_newer ? task_newest_input(task, b, NULL) : 0;
 
         for (size_t i = 0; i < task->n_outputs; i++) {
                 _cleanup_free_ char *loc = NULL;

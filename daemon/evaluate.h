@@ -19,8 +19,6 @@ bool evaluate_target_exists(Target *t, const char *location);
 bool evaluate_outputs_complete(Task *task, const Binding *b);
 /* Older than the task's look-back window: a start-up scan passes over it. */
 bool evaluate_outside_lookback(const Task *task, const Binding *b);
-/* The newest input's modification time; 0 when a kind cannot tell. */
-usec_t evaluate_newest_input(Task *task, const Binding *b);
 /* Queues an instance now: i when it is known (failed, retrying: a new series), else a new one. */
 int evaluate_enqueue(Manager *m, Task *task, const Binding *b, const char *id, const char *unit,
                      Instance *i, Instance **ret);

@@ -418,6 +418,44 @@ int task_output_location(const Task *task, size_t output, const Binding *b, char
         return template_format(task->outputs[output]->template, b, ret);
 }
 
+usec_t task_newest_input(const Task *task, const Binding *b, size_t *ret_input) {
+        usec_t newest = 0;
+
+        for (size_t i = 0; i < task->n_inputs; i++) {
+                _cleanup_strv_free_ char **locs = NULL;
+                Target *t = task->inputs[i].target;
+
+                if (!t->kind->mtime || task->inputs[i].earlier ||
+                    task_input_locations(task, i, b, &locs) < 0)
+                        continue;
+                STRV_FOREACH(l, locs) {
+                        usec_t m;
+
+                        if (t->kind->mtime(t, *l, &m) >= 0 && m > newest) {
+                                newest = m;
+                                if (ret_input)
+                                        *ret_input = i;
+                        }
+                }
+        }
+        return newest;
+}
+
+ssize_t task_output_older(const Task *task, const Binding *b, size_t *ret_input) {
+        usec_t newest = task_newest_input(task, b, ret_input);
+
+        for (size_t i = 0; newest > 0 && i < task->n_outputs; i++) {
+                _cleanup_free_ char *loc = NULL;
+                Target *t = task->outputs[i];
+                usec_t m;
+
+                if (t->kind->mtime && task_output_location(task, i, b, &loc) >= 0 &&
+                    t->kind->mtime(t, loc, &m) >= 0 && m < newest)
+                        return (ssize_t) i;
+        }
+        return -1;
+}
+
 int task_instance_time(const Task *task, const Binding *b, int64_t *ret) {
         bool any = false;
         int64_t latest = 0;

@@ -166,6 +166,12 @@ int task_input_locations(const Task *task, size_t input, const Binding *b, char 
  * them otherwise for a program (a URL's values percent-encoded). */
 int task_input_task_locations(const Task *task, size_t input, const Binding *b, char ***ret);
 int task_output_location(const Task *task, size_t output, const Binding *b, char **ret);
+/* The newest input's modification time (its index in *ret_input), 0 when no kind can tell;
+ * inputs read from earlier instances of the task itself are not counted. */
+usec_t task_newest_input(const Task *task, const Binding *b, size_t *ret_input);
+/* An output that exists and is older than the newest input, make's "out of date": its index,
+ * and the input's in *ret_input; -1 when none is. */
+ssize_t task_output_older(const Task *task, const Binding *b, size_t *ret_input);
 
 /* When the instance's period begins (its latest time parameter), or -ENODATA without one. */
 int task_instance_time(const Task *task, const Binding *b, int64_t *ret);

@@ -226,7 +226,7 @@ static void adopt(Manager *m, Instance *i, Run *run) {
         /* Under "newer", an input written while the daemon was away and the run went on:
          * what a watching daemon would have seen (evaluate.c). */
         i->changed_in_run = i->task->rerun_newer && run->start_realtime > 0 &&
-                            evaluate_newest_input(i->task, i->binding) > run->start_realtime;
+                            task_newest_input(i->task, i->binding, NULL) > run->start_realtime;
         manager_set_state(m, i, INSTANCE_RUNNING);
         scheduler_take(m, i);
 }

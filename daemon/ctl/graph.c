@@ -51,6 +51,8 @@ static bool exists(const Tree *tr, Target *t, const char *location) {
 
 typedef enum InstanceStatus {
         STATUS_COMPLETE,
+        STATUS_COMPLETE_OLDER,  /* an output older than an input, which rerun = "missing" keeps */
+        STATUS_OLDER,           /* the same under rerun = "newer": out of date, to run */
         STATUS_READY,
         STATUS_WAITING,
 } InstanceStatus;
@@ -77,6 +79,9 @@ static InstanceStatus status_of(const Tree *tr, const Task *task, const Binding 
         }
         *ret_missing = missing;
         *ret_total = total;
+        if (complete && task_output_older(task, b, NULL) >= 0)
+                return !task->rerun_newer ? STATUS_COMPLETE_OLDER
+                                          : missing == 0 ? STATUS_OLDER : STATUS_WAITING;
         return complete ? STATUS_COMPLETE : missing == 0 ? STATUS_READY : STATUS_WAITING;
 }
 
@@ -98,6 +103,14 @@ static void print_task_line(Tree *tr, const Task *task, const Binding *b, Instan
         switch (s) {
         case STATUS_COMPLETE:
                 printf("%s[complete]%s\n", tr->color ? ANSI_GREEN : "", tr->color ? ANSI_RESET : "");
+                break;
+        case STATUS_COMPLETE_OLDER:
+                printf("%s[complete, though an input is newer than an output: rerun = "
+                       "\"missing\" keeps it]%s\n", tr->color ? ANSI_GREEN : "",
+                       tr->color ? ANSI_RESET : "");
+                break;
+        case STATUS_OLDER:
+                printf("[ready: an output is older than an input (rerun = \"newer\")]\n");
                 break;
         case STATUS_READY:
                 printf("[ready: inputs present, outputs missing]\n");
@@ -161,7 +174,7 @@ static void print_instance(Tree *tr, const Task *task, const Binding *b, const c
                 return;
         printf("%s%s", prefix, connector);
         print_task_line(tr, task, b, s, missing, total);
-        if (s == STATUS_COMPLETE && !tr->o->all)
+        if ((s == STATUS_COMPLETE || s == STATUS_COMPLETE_OLDER) && !tr->o->all)
                 return;
         if (asprintf(&sub, "%s%s", prefix, connector[0] ? tr->space : "") < 0)
                 return;

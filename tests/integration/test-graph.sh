@@ -61,4 +61,31 @@ grep -qF '"t:'"$PIPELINE"'/counts" -> "T:'"$PIPELINE"'/daily" [label="hour = hou
 if command -v dot >/dev/null; then
     dot -Tsvg <<<"$dot" >/dev/null || fail "Graphviz rejects the output"
 fi
+
+# An output older than its input: out of date under rerun = "newer", and under the default
+# "missing" complete, with a word on why nothing runs, in graph and in why (the daemon's).
+mkdir -p "$WORK/age/in" "$WORK/age/out"
+cat > "$WORK/config/pipelines.d/age.conf" <<CONF
+targets = { src = { path = "$WORK/age/in/{s}.src"; }; kept = { path = "$WORK/age/out/{s}.kept"; };
+            made = { path = "$WORK/age/out/{s}.made"; }; };
+tasks = ( { name = "keep"; inputs = [ "src" ]; outputs = [ "kept" ];
+            exec = [ "/bin/cp", "\${input}", "\${output}" ]; },
+          { name = "make"; inputs = [ "src" ]; outputs = [ "made" ]; rerun = "newer";
+            exec = [ "/bin/cp", "\${input}", "\${output}" ]; } );
+CONF
+echo old > "$WORK/age/out/x.kept"
+echo old > "$WORK/age/out/x.made"
+touch -d 2020-01-01 "$WORK/age/out/x.kept" "$WORK/age/out/x.made"
+echo new > "$WORK/age/in/x.src"
+[ "$(ctl graph keep -p s=x)" = 'keep s=x  [complete, though an input is newer than an output: rerun = "missing" keeps it]' ] ||
+    fail "graph of an older output kept: $(ctl graph keep -p s=x)"
+ctl graph make -p s=x | grep -qxF 'make s=x  [ready: an output is older than an input (rerun = "newer")]' ||
+    fail "graph of an older output under rerun = newer: $(ctl graph make -p s=x)"
+start_daemon
+made_again() { [ "$(cat "$WORK/age/out/x.made")" = new ]; }
+wait_for 30 "the out-of-date output made again" made_again
+why=$(ctl --user why keep -p s=x)
+grep -qF "its outputs exist, though input 'src' is newer than output 'kept': with rerun = \"missing\" (the default) that runs nothing again; \`sluicectl run --force\` does" <<<"$why" ||
+    fail "why of an older output kept: $why"
+[ "$(cat "$WORK/age/out/x.kept")" = old ] || fail "rerun = missing ran an instance whose output exists"
 echo ok
