@@ -84,14 +84,19 @@ static int known_state(Demand *d, unsigned depth, const Instance *i, const char 
                 format_realtime(when, sizeof(when), i->wake_realtime);
                 return step(d, depth, "retry", subject, "attempt %u failed: %s; next attempt at %s",
                             i->attempts, strna(i->reason), when) ?: 1;
-        case INSTANCE_FAILED:
+        case INSTANCE_FAILED: {
+                _cleanup_free_ char *retry = NULL;
+
+                if (instance_command(i, "retry", &retry) < 0)
+                        return -ENOMEM;
                 if (streq_ptr(i->reason, "cancelled"))
                         return step(d, depth, "failed", subject,
-                                    "cancelled on request; `sluicectl retry` or a new arrival "
-                                    "of an input runs it again") ?: 1;
+                                    "cancelled on request; `%s` or a new arrival of an input "
+                                    "runs it again", retry) ?: 1;
                 return step(d, depth, "failed", subject,
-                            "failed for good after %u attempt(s): %s; `sluicectl retry` or a new "
-                            "arrival of an input runs it again", i->attempts, strna(i->reason)) ?: 1;
+                            "failed for good after %u attempt(s): %s; `%s` or a new arrival of "
+                            "an input runs it again", i->attempts, strna(i->reason), retry) ?: 1;
+        }
         default:
                 return 0;
         }
@@ -188,8 +193,8 @@ static int walk(Manager *m, Demand *d, Task *task, const Binding *b, unsigned de
         if (r < 0)
                 return r;
         (void) task_params_to_string(task, b, &params);
-        if (asprintf(&subject, "%s/%s%s%s", task->pipeline->name, task->name, params ? " " : "",
-                     strempty(params)) < 0)
+        if (asprintf(&subject, "%s/%s%s%s", task->pipeline->name, task->name,
+                     params && *params ? " " : "", strempty(params)) < 0)
                 return -ENOMEM;
 
         i = manager_find_instance(m, unit);

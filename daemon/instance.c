@@ -69,3 +69,50 @@ Instance *instance_free(Instance *i) {
         free(i);
         return NULL;
 }
+
+/* A word a shell takes as it is: quoted, unless it is plain. */
+static int shell_word(const char *s, char **ret) {
+        FILE *f;
+        char *buf = NULL;
+        size_t len = 0;
+
+        if (*s && !s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                              "0123456789._:/=@+-")])
+                return (*ret = strdup(s)) ? 0 : -ENOMEM;
+        f = open_memstream(&buf, &len);
+        if (!f)
+                return -ENOMEM;
+        fputc('\'', f);
+        for (const char *c = s; *c; c++)
+                if (*c == '\'')
+                        fputs("'\\''", f);
+                else
+                        fputc(*c, f);
+        fputc('\'', f);
+        if (fclose(f) != 0) {
+                free(buf);
+                return -ENOMEM;
+        }
+        *ret = buf;
+        return 0;
+}
+
+int instance_command(const Instance *i, const char *verb, char **ret) {
+        _cleanup_strv_free_ char **words = NULL;
+        const Task *t = i->task;
+        int r;
+
+        r = strv_extendf(&words, "sluicectl%s %s %s/%s", i->manager->user ? " --user" : "",
+                         verb, t->pipeline->name, t->name);
+        for (size_t k = 0; r >= 0 && k < t->n_params; k++) {
+                const char *v = binding_get(i->binding, t->params[k].name);
+                _cleanup_free_ char *p = NULL, *w = NULL;
+
+                if (!v)
+                        continue;
+                if (asprintf(&p, "%s=%s", t->params[k].name, v) < 0 || shell_word(p, &w) < 0)
+                        return -ENOMEM;
+                r = strv_extendf(&words, "-p %s", w);
+        }
+        return r < 0 ? r : strv_join(words, " ", ret);
+}

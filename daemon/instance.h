@@ -105,6 +105,9 @@ typedef struct Instance {
         UT_hash_handle hh;
 } Instance;
 
+/* The sluicectl command line that does verb to i: "sluicectl logs PIPELINE/TASK -p N=V ...",
+ * each word quoted where a shell would read it otherwise. */
+int instance_command(const Instance *i, const char *verb, char **ret);
 int instance_new(Task *task, const Binding *b, const char *id, const char *unit,
                  Instance **ret);
 Instance *instance_free(Instance *i);

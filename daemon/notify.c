@@ -279,54 +279,6 @@ static int told_before(Channel *ch, NotifyEvent event, const char *unit) {
         return 0;
 }
 
-/* A word a shell takes as it is: quoted, unless it is plain. */
-static int shell_word(const char *s, char **ret) {
-        FILE *f;
-        char *buf = NULL;
-        size_t len = 0;
-
-        if (*s && !s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                              "0123456789._:/=@+-")])
-                return (*ret = strdup(s)) ? 0 : -ENOMEM;
-        f = open_memstream(&buf, &len);
-        if (!f)
-                return -ENOMEM;
-        fputc('\'', f);
-        for (const char *c = s; *c; c++)
-                if (*c == '\'')
-                        fputs("'\\''", f);
-                else
-                        fputc(*c, f);
-        fputc('\'', f);
-        if (fclose(f) != 0) {
-                free(buf);
-                return -ENOMEM;
-        }
-        *ret = buf;
-        return 0;
-}
-
-/* What the person told runs to read the instance's logs: sluicectl logs PIPELINE/TASK -p ... */
-static int logs_command(const Instance *i, char **ret) {
-        _cleanup_strv_free_ char **words = NULL;
-        const Task *t = i->task;
-        int r;
-
-        r = strv_extendf(&words, "sluicectl%s logs %s/%s", i->manager->user ? " --user" : "",
-                         t->pipeline->name, t->name);
-        for (size_t k = 0; r >= 0 && k < t->n_params; k++) {
-                const char *v = binding_get(i->binding, t->params[k].name);
-                _cleanup_free_ char *p = NULL, *w = NULL;
-
-                if (!v)
-                        continue;
-                if (asprintf(&p, "%s=%s", t->params[k].name, v) < 0 || shell_word(p, &w) < 0)
-                        return -ENOMEM;
-                r = strv_extendf(&words, "-p %s", w);
-        }
-        return r < 0 ? r : strv_join(words, " ", ret);
-}
-
 /* The message about i, with an empty SLUICE_LOG that the run's lines fill in later. */
 static int build(Instance *i, NotifyEvent event, const char *reason, Message *ret) {
         _cleanup_free_ char *params = NULL, *logs = NULL;
@@ -364,7 +316,7 @@ static int build(Instance *i, NotifyEvent event, const char *reason, Message *re
             strv_extendf(&msg.env, "SLUICE_ATTEMPTS=%u", i->attempts) < 0 ||
             strv_extendf(&msg.env, "SLUICE_REASON=%s", strempty(reason)) < 0 ||
             strv_extend(&msg.env, "SLUICE_LOG=") < 0 ||
-            logs_command(i, &logs) < 0 ||
+            instance_command(i, "logs", &logs) < 0 ||
             strv_extendf(&msg.env, "SLUICE_LOGS_COMMAND=%s", logs) < 0 ||
             strv_extendf(&msg.env, "SLUICE_TEXT=%s", msg.text) < 0) {
                 notify_message_done(&msg);

@@ -108,6 +108,9 @@ printf 'x\n' > "$WORK/raw/1999-01-02.log"
 failed_listed() { ctl list --state failed | grep -q "report .*day=1999-01-02 .*exit-code (status 4)"; }
 wait_for 30 "the failed report in list" failed_listed
 ctl list --json | grep -q '"state":"failed"' || fail "list --json: $(ctl list --json)"
+# why gives the whole command that runs it again.
+ctl why report -p day=1999-01-02 | grep -qF "\`sluicectl --user retry $PIPELINE/report -p day=1999-01-02\` or a new arrival" ||
+    fail "why of a failed instance: $(ctl why report -p day=1999-01-02)"
 ctl retry report -p day=1999-01-02 | grep -q "queued again" || fail "retry"
 wait_for 30 "the retried report" attempts_are 1999-01-02 2
 # graph marks what the daemon is doing with each instance of the tree.
