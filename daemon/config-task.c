@@ -235,6 +235,18 @@ static int check_constant(Loader *l, const Task *task, const TaskInput *in,
 }
 
 /* Builds the maps of one input: explicit expressions, and identity for the rest. */
+
+/* A task parameter whose name is a near miss for name ({sampel} in an output's template and
+ * {sample} in an input's), or NULL. */
+static const char *closest_task_param(const Task *task, const char *name) {
+        _cleanup_free_ char **names = calloc(task->n_params + 1, sizeof(char *));
+
+        if (!names)
+                return NULL;
+        for (size_t i = 0; i < task->n_params; i++)
+                names[i] = task->params[i].name;
+        return strv_find_closest(names, name);
+}
 static int build_maps(Loader *l, Task *task, TaskInput *in, InputSpec *spec,
                       const char *subject, bool outputs_whole) {
         const Template *tp = in->target->template;
@@ -268,12 +280,23 @@ static int build_maps(Loader *l, Task *task, TaskInput *in, InputSpec *spec,
                 if (!m->expr) {
                         /* Not bound explicitly: the task parameter of the same name. */
                         if (!task_find_param(task, param->name)) {
+                                const char *typo = closest_task_param(task, param->name);
+
                                 in->n_maps++;
-                                diag_error(d, in->line,
-                                           "%sinput '%s': its parameter '%s' is bound by no "
-                                           "output; bind it: %s(%s = ...)",
-                                           subject, in->name, param->name, in->target->name,
-                                           param->name);
+                                if (typo)
+                                        diag_error(d, in->line,
+                                                   "%sinput '%s': its parameter '%s' is bound by "
+                                                   "no output, whose templates have '%s': a typo "
+                                                   "in one of the two templates? (Or bind it: "
+                                                   "%s(%s = ${%s}).)",
+                                                   subject, in->name, param->name, typo,
+                                                   in->target->name, param->name, typo);
+                                else
+                                        diag_error(d, in->line,
+                                                   "%sinput '%s': its parameter '%s' is bound by "
+                                                   "no output; bind it: %s(%s = ...)",
+                                                   subject, in->name, param->name,
+                                                   in->target->name, param->name);
                                 return -EINVAL;
                         }
                         r = expr_new_ref(param->name, &m->expr);

@@ -397,28 +397,45 @@ static bool reads_only_earlier(const Task *task, const Target *t) {
         return true;
 }
 
-/* Depth-first search over task -> consumers of its outputs; state 1 = on the path. */
-static bool find_cycle(Task *task, uint8_t *state, Pipeline *p, Diag *d) {
+/* Depth-first search over task -> consumers of its outputs; state 1 = on the path, which
+ * path[0 .. depth) holds, for the message. */
+static bool find_cycle(Task *task, uint8_t *state, Task **path, size_t depth, Pipeline *p,
+                       Diag *d) {
         size_t idx = 0;
 
         while (p->tasks[idx] != task)
                 idx++;
         if (state[idx] == 1) {
+                _cleanup_free_ char *chain = NULL;
+                size_t from = 0;
+                FILE *f;
+                size_t len;
+
+                while (path[from] != task)
+                        from++;
+                f = open_memstream(&chain, &len);
+                for (size_t k = from; f && k < depth; k++)
+                        fprintf(f, "%s -> ", path[k]->name);
+                if (f)
+                        fprintf(f, "%s", task->name);
+                if (f && fclose(f) != 0)
+                        chain = mfree(chain);
                 diag_error_in(d, task->file, task->line,
-                              "task '%s' depends on its own outputs (a cycle)",
-                           task->name);
+                              "task '%s' depends on its own outputs (a cycle: %s)", task->name,
+                              strna(chain));
                 return true;
         }
         if (state[idx] == 2)
                 return false;
         state[idx] = 1;
+        path[depth] = task;
         for (size_t i = 0; i < task->n_outputs; i++)
                 for (size_t j = 0; j < task->outputs[i]->n_consumers; j++) {
                         Task *c = task->outputs[i]->consumers[j];
 
                         if (c == task && reads_only_earlier(c, task->outputs[i]))
                                 continue;
-                        if (find_cycle(c, state, p, d))
+                        if (find_cycle(c, state, path, depth + 1, p, d))
                                 return true;
                 }
         state[idx] = 2;
@@ -427,11 +444,12 @@ static bool find_cycle(Task *task, uint8_t *state, Pipeline *p, Diag *d) {
 
 static void check_cycles(Pipeline *p, Diag *d) {
         _cleanup_free_ uint8_t *state = calloc(p->n_tasks + 1, 1);
+        _cleanup_free_ Task **path = calloc(p->n_tasks + 1, sizeof(Task *));
 
-        if (!state)
+        if (!state || !path)
                 return;
         for (size_t i = 0; i < p->n_tasks; i++)
-                if (find_cycle(p->tasks[i], state, p, d))
+                if (find_cycle(p->tasks[i], state, path, 0, p, d))
                         return;
 }
 
