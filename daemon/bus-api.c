@@ -2,8 +2,8 @@
 /*
  * The daemon's D-Bus API, on the bus it talks to systemd on (system, or user with --user):
  * what sluicectl uses, and anything else may (busctl introspect org.sluice.sluice1
- * /org/sluice/sluice1). Reading is open; changing anything (Run, Retry, Cancel, Backfill,
- * CancelBackfill, Reload) takes root, the daemon's own user or a member of sluiced.conf's
+ * /org/sluice/sluice1). Reading is open; changing anything (Run, Retry, RetryTask, Cancel,
+ * ResetFailed, ResetFailedTask, Backfill, CancelBackfill, Reload) takes root, the daemon's own user or a member of sluiced.conf's
  * control_group. On the system bus the policy file (units/org.sluice.sluice1.conf) says the
  * same to the bus daemon. No property emits change signals: a client that wants live figures
  * asks again, and an idle daemon sends nothing.
@@ -322,6 +322,45 @@ static int method_reset_failed(sd_bus_message *msg, void *userdata, sd_bus_error
         return change_instance(msg, userdata, CHANGE_RESET_FAILED, error);
 }
 
+/* RetryTask and ResetFailedTask(s task) -> (as done, as refused): every failed instance of the
+ * task (for a retry, every one waiting to retry too). */
+static int change_task(sd_bus_message *msg, Manager *m, bool retry, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **done = NULL, **refused = NULL;
+        ControlError e = {};
+        const char *name;
+        Task *task;
+        int r;
+
+        r = check_allowed(m, msg, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "s", &name);
+        if (r < 0)
+                return r;
+        task = control_find_task(m, name, &e);
+        if (!task)
+                return bus_error(error, &e);
+        r = control_each_failed(m, task, retry, &done, &refused);
+        if (r >= 0)
+                r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(reply, done);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(reply, refused);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_retry_task(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return change_task(msg, userdata, true, error);
+}
+
+static int method_reset_failed_task(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return change_task(msg, userdata, false, error);
+}
+
 static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_strv_free_ char **kept = NULL;
@@ -528,6 +567,12 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_RESULT("s", unit), method_cancel, ACCESS),
         SD_BUS_METHOD_WITH_ARGS("ResetFailed", SD_BUS_ARGS("s", task, "as", params),
                                 SD_BUS_RESULT("s", unit), method_reset_failed, ACCESS),
+        SD_BUS_METHOD_WITH_ARGS("RetryTask", SD_BUS_ARGS("s", task),
+                                SD_BUS_RESULT("as", units, "as", refused), method_retry_task,
+                                ACCESS),
+        SD_BUS_METHOD_WITH_ARGS("ResetFailedTask", SD_BUS_ARGS("s", task),
+                                SD_BUS_RESULT("as", units, "as", refused),
+                                method_reset_failed_task, ACCESS),
         SD_BUS_METHOD_WITH_ARGS("Backfill", SD_BUS_ARGS("s", task, "as", params, "s", from,
                                                         "s", to, "b", force),
                                 SD_BUS_RESULT("u", id, "u", instances), method_backfill,

@@ -6,6 +6,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "control.h"
@@ -122,6 +123,42 @@ int control_retry(Manager *m, Task *task, const Binding *b, const char *unit, In
         if (r < 0)
                 return refuse(e, CONTROL_FAILED, "Cannot queue %s: %s", unit, strerror(-r));
         i->forced = true;       /* asked for: a forced run's outputs from before do not stop it */
+        return 0;
+}
+
+static int compare_strings(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+int control_each_failed(Manager *m, Task *task, bool retry, char ***ret_done, char ***ret_refused) {
+        _cleanup_strv_free_ char **units = NULL, **done = NULL, **refused = NULL;
+        Instance *i, *tmp;
+
+        /* Named first, changed after: a change adds and removes instances. */
+        HASH_ITER(hh, m->instances, i, tmp)
+                if (i->task == task &&
+                    (i->state == INSTANCE_FAILED || (retry && i->state == INSTANCE_RETRY)) &&
+                    strv_extend(&units, i->unit) < 0)
+                        return -ENOMEM;
+        if (units)
+                qsort(units, strv_length(units), sizeof(char *), compare_strings);
+        STRV_FOREACH(u, units) {
+                _cleanup_(binding_freep) Binding *b = NULL;
+                ControlError e = {};
+                int r;
+
+                i = manager_find_instance(m, *u);
+                if (!i)
+                        continue;
+                if (binding_copy(i->binding, &b) < 0)
+                        return -ENOMEM;
+                r = retry ? control_retry(m, task, b, *u, i, &e)
+                          : control_reset_failed(m, *u, i, &e);
+                if (r < 0 ? strv_extend(&refused, e.message) < 0 : strv_extend(&done, *u) < 0)
+                        return -ENOMEM;
+        }
+        *ret_done = TAKE_PTR(done);
+        *ret_refused = TAKE_PTR(refused);
         return 0;
 }
 

@@ -619,7 +619,58 @@ static int call_unit(const CtlOptions *o, const char *verb, const char *method, 
         return 0;
 }
 
+/* retry and reset-failed without --param: every failed instance of the task, through METHOD
+ * (RetryTask, ResetFailedTask). Refused when none was changed. */
+static int call_task(const CtlOptions *o, const char *verb, const char *method, const char *done,
+                     int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **units = NULL, **refused = NULL;
+        const char *task;
+        int r;
+
+        r = instance_args(verb, argc, argv, &task);
+        if (r >= 0)
+                r = ctl_connect(o, &bus);
+        if (r < 0)
+                return -r;
+        r = sd_bus_call_method(bus, ctl_bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE, method,
+                               &e, &reply, "s", task);
+        if (r >= 0)
+                r = sd_bus_message_read_strv(reply, &units);
+        if (r >= 0)
+                r = sd_bus_message_read_strv(reply, &refused);
+        if (r < 0)
+                return ctl_report(verb, r, &e);
+        if (o->json) {
+                printf("{\"units\":[");
+                STRV_FOREACH(u, units) {
+                        if (u != units)
+                                putchar(',');
+                        ctl_json_string(*u);
+                }
+                printf("],\"refused\":[");
+                STRV_FOREACH(u, refused) {
+                        if (u != refused)
+                                putchar(',');
+                        ctl_json_string(*u);
+                }
+                printf("]}\n");
+        } else if (!o->quiet)
+                STRV_FOREACH(u, units)
+                        printf("%s %s\n", *u, done);
+        STRV_FOREACH(u, refused)
+                fprintf(stderr, "sluicectl: %s: %s\n", verb, *u);
+        if (!units && !refused)
+                fprintf(stderr, "sluicectl: %s: no instance of task '%s' has failed\n", verb, task);
+        return units ? 0 : EXIT_REFUSED;
+}
+
 int verb_retry(const CtlOptions *o, int argc, char *argv[]) {
+        if (strv_length(o->params) == 0)
+                return call_task(o, "retry", "RetryTask", "queued again (a new series of attempts)",
+                                 argc, argv);
         return call_unit(o, "retry", "Retry", "queued again (a new series of attempts)", argc, argv);
 }
 
@@ -628,6 +679,10 @@ int verb_cancel(const CtlOptions *o, int argc, char *argv[]) {
 }
 
 int verb_reset_failed(const CtlOptions *o, int argc, char *argv[]) {
+        if (strv_length(o->params) == 0)
+                return call_task(o, "reset-failed", "ResetFailedTask",
+                                 "forgotten: no longer failed; its files decide, as for an "
+                                 "instance that never ran", argc, argv);
         return call_unit(o, "reset-failed", "ResetFailed",
                          "forgotten: no longer failed; its files decide, as for an instance "
                          "that never ran", argc, argv);

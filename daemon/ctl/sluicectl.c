@@ -28,12 +28,14 @@ static void help(void) {
                "  why TASK -p NAME=VALUE... Why that instance has or has not run\n"
                "  show TASK -p NAME=VALUE...\n"
                "                            Its unit, state, inputs and runs\n"
-               "  retry TASK -p NAME=VALUE...\n"
-               "                            Run a failed instance again now\n"
+               "  retry TASK [-p NAME=VALUE...]\n"
+               "                            Run a failed instance again now (without -p: all\n"
+               "                            of the task's)\n"
                "  cancel TASK -p NAME=VALUE...\n"
                "                            Stop a run, drop a queued one, end a retry series\n"
-               "  reset-failed TASK -p NAME=VALUE...\n"
-               "                            Forget a failed instance's failure\n"
+               "  reset-failed TASK [-p NAME=VALUE...]\n"
+               "                            Forget a failed instance's failure (without -p:\n"
+               "                            all of the task's)\n"
                "  backfill TASK --from A --to B [-p NAME=VALUE...]\n"
                "                            Every instance over a range of its time parameter,\n"
                "                            behind live runs; shows progress until finished\n"
@@ -100,15 +102,17 @@ static const struct {
           "Why that instance has or has not run, upstream included; changes nothing." },
         { "show", verb_show, "show [--user] [--json] [-C DIR] TASK -p NAME=VALUE...\n"
           "That instance: its unit, its state and inputs (as why says), and its runs.", true },
-        { "retry", verb_retry, "retry [--user] [--json] TASK -p NAME=VALUE...\n"
-          "Run a failed instance (or one waiting to retry) again now, as a new series." },
+        { "retry", verb_retry, "retry [--user] [--json] TASK [-p NAME=VALUE...]\n"
+          "Run a failed instance (or one waiting to retry) again now, as a new series;\n"
+          "without -p, every failed instance of the task." },
         { "cancel", verb_cancel, "cancel [--user] [--json] TASK -p NAME=VALUE...\n"
           "Stop its unit (failed, not retried), drop it from the queue, or end its retries." },
-        { "reset-failed", verb_reset_failed, "reset-failed [--user] [--json] TASK -p NAME=VALUE...\n"
+        { "reset-failed", verb_reset_failed, "reset-failed [--user] [--json] TASK [-p NAME=VALUE...]\n"
           "Forget that a failed instance failed, as systemctl reset-failed does a unit's: it is\n"
           "no longer listed or counted, and its files decide, as for one that never ran (an\n"
           "input arriving, a start-up scan or run starts it if its inputs are there). For an\n"
-          "instance that cannot run again, its input gone." },
+          "instance that cannot run again, its input gone. Without -p, every failed instance\n"
+          "of the task." },
         { "backfill", verb_backfill, "backfill [--user] [--json] [--force] [--no-wait] TASK --from A --to B [-p NAME=VALUE...]\n"
           "       sluicectl backfill [--user] [--json] [--cancel ID]\n"
           "Run every instance of TASK whose time parameter lies in A..B (both included; the other\n"

@@ -269,9 +269,19 @@ ctl why lazy -p day=1999-01-07 | grep -q "^failed .*did not write output .*its o
 # reset-failed forgets systemd's failed unit too, as systemctl reset-failed would.
 report2=$(unit report 1999-01-02)
 systemctl --user is-failed -q "$report2" || fail "the failed report's unit is not failed: nothing tested"
-ctl reset-failed report -p day=1999-01-02 | grep -q "forgotten" || fail "reset-failed report"
+# Without --param, retry and reset-failed take every failed instance of the task.
+ctl retry report | grep -qxF "$report2 queued again (a new series of attempts)" ||
+    fail "retry of every failed report: $(ctl retry report 2>&1)"
+wait_for 30 "the report retried by task" attempts_are 1999-01-02 3
+wait_for 30 "the report failed again" systemctl --user is-failed -q "$report2"
+ctl reset-failed report | grep -qF "$report2 forgotten" || fail "reset-failed report"
 unit_reset() { ! systemctl --user is-failed -q "$report2"; }
 wait_for 10 "the unit's failed state to be reset" unit_reset
+set +e
+ctl retry report 2>"$WORK/err"; rc=$?
+set -e
+[ $rc = 1 ] && grep -qxF "sluicectl: retry: no instance of task 'report' has failed" "$WORK/err" ||
+    fail "retry by task with nothing failed: rc $rc, $(cat "$WORK/err")"
 
 # A cancel outlives a daemon killed before the run ended: the run ends as cancelled, its
 # output not taken, not retried.
