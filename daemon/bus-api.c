@@ -3,7 +3,7 @@
  * The daemon's D-Bus API, on the bus it talks to systemd on (system, or user with --user):
  * what sluicectl uses, and anything else may (busctl introspect org.sluice.sluice1
  * /org/sluice/sluice1). Reading is open; changing anything (Run, Retry, RetryTask, Cancel,
- * ResetFailed, ResetFailedTask, Backfill, CancelBackfill, Reload) takes root, the daemon's own user or a member of sluiced.conf's
+ * ResetFailed, ResetFailedTask, Pause, Resume, Backfill, CancelBackfill, Reload) takes root, the daemon's own user or a member of sluiced.conf's
  * control_group. On the system bus the policy file (units/org.sluice.sluice1.conf) says the
  * same to the bus daemon. No property emits change signals: a client that wants live figures
  * asks again, and an idle daemon sends nothing.
@@ -17,6 +17,7 @@
 #include "backfill.h"
 #include "bus-api.h"
 #include "control.h"
+#include "pause.h"
 #include "demand.h"
 #include "evaluate.h"
 #include "log.h"
@@ -60,6 +61,14 @@ static int property_rejected(sd_bus *bus, const char *path, const char *interfac
         Manager *m = userdata;
 
         return sd_bus_message_append_strv(reply, m->rejected);
+}
+
+static int property_paused(sd_bus *bus, const char *path, const char *interface,
+                           const char *property, sd_bus_message *reply, void *userdata,
+                           sd_bus_error *error) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append_strv(reply, m->paused);
 }
 
 /* The counters are unsigned in the Manager; the offset in userdata says which one. */
@@ -361,6 +370,31 @@ static int method_reset_failed_task(sd_bus_message *msg, void *userdata, sd_bus_
         return change_task(msg, userdata, false, error);
 }
 
+/* Pause and Resume(as pipelines) -> () */
+static int pause_or_resume(sd_bus_message *msg, Manager *m, bool pause, sd_bus_error *error) {
+        _cleanup_strv_free_ char **names = NULL;
+        ControlError e = {};
+        int r;
+
+        r = check_allowed(m, msg, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_strv(msg, &names);
+        if (r < 0)
+                return r;
+        if (pause_set(m, names, pause, &e) < 0)
+                return bus_error(error, &e);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_pause(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return pause_or_resume(msg, userdata, true, error);
+}
+
+static int method_resume(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return pause_or_resume(msg, userdata, false, error);
+}
+
 static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_strv_free_ char **kept = NULL;
@@ -545,6 +579,7 @@ static const sd_bus_vtable manager_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("StalePipelines", "as", property_stale, 0, 0),
         SD_BUS_PROPERTY("RejectedFiles", "as", property_rejected, 0, 0),
+        SD_BUS_PROPERTY("PausedPipelines", "as", property_paused, 0, 0),
         SD_BUS_PROPERTY("Running", "u", property_unsigned, offsetof(Manager, n_active), 0),
         SD_BUS_PROPERTY("Starting", "u", property_unsigned, offsetof(Manager, n_starting), 0),
         SD_BUS_PROPERTY("Queued", "u", property_unsigned, offsetof(Manager, n_queued), 0),
@@ -567,6 +602,10 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_RESULT("s", unit), method_cancel, ACCESS),
         SD_BUS_METHOD_WITH_ARGS("ResetFailed", SD_BUS_ARGS("s", task, "as", params),
                                 SD_BUS_RESULT("s", unit), method_reset_failed, ACCESS),
+        SD_BUS_METHOD_WITH_ARGS("Pause", SD_BUS_ARGS("as", pipelines), SD_BUS_NO_RESULT,
+                                method_pause, ACCESS),
+        SD_BUS_METHOD_WITH_ARGS("Resume", SD_BUS_ARGS("as", pipelines), SD_BUS_NO_RESULT,
+                                method_resume, ACCESS),
         SD_BUS_METHOD_WITH_ARGS("RetryTask", SD_BUS_ARGS("s", task),
                                 SD_BUS_RESULT("as", units, "as", refused), method_retry_task,
                                 ACCESS),

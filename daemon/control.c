@@ -17,7 +17,7 @@
 #include "unit-props.h"
 #include "util/strv.h"
 
-_printf_(3, 4) static int refuse(ControlError *e, const char *name, const char *fmt, ...) {
+int control_refuse(ControlError *e, const char *name, const char *fmt, ...) {
         va_list ap;
 
         e->name = name;
@@ -44,7 +44,7 @@ static void refuse_unknown(Manager *m, const char *name, ControlError *e) {
         /* It may be in one of them: said, rather than that it does not exist. */
         if (m->rejected)
                 (void) strv_join(m->rejected, ", ", &files);
-        (void) refuse(e, CONTROL_NO_SUCH_TASK, "no task '%s'%s%s%s%s%s", name,
+        (void) control_refuse(e, CONTROL_NO_SUCH_TASK, "no task '%s'%s%s%s%s%s", name,
                       guess ? " (did you mean '" : "", strempty(guess), guess ? "'?)" : "",
                       files ? "; not loaded, with errors (see sluicectl check): " : "",
                       strempty(files));
@@ -74,7 +74,7 @@ Task *control_find_task(Manager *m, const char *name, ControlError *e) {
         if (matches == 0)
                 refuse_unknown(m, name, e);
         else
-                (void) refuse(e, CONTROL_NO_SUCH_TASK,
+                (void) control_refuse(e, CONTROL_NO_SUCH_TASK,
                               "Task '%s' is in several pipelines; say which: PIPELINE/TASK", name);
         return NULL;
 }
@@ -91,13 +91,13 @@ int control_resolve(Manager *m, const char *name, char **params, ControlError *e
                 return -ENOENT;
         r = task_binding_from_params(task, params, &b, &problems);
         if (r == -EINVAL)
-                return refuse(e, CONTROL_INVALID_ARGS, "%s", problems);
+                return control_refuse(e, CONTROL_INVALID_ARGS, "%s", problems);
         if (r >= 0)
                 r = task_instance_id(task, b, &id);
         if (r >= 0)
                 r = task_unit_name(task, id, &unit);
         if (r < 0)
-                return refuse(e, CONTROL_FAILED, "%s: %s", name, strerror(-r));
+                return control_refuse(e, CONTROL_FAILED, "%s: %s", name, strerror(-r));
         *ret_task = task;
         *ret = manager_find_instance(m, unit);
         *ret_binding = TAKE_PTR(b);
@@ -111,17 +111,17 @@ int control_retry(Manager *m, Task *task, const Binding *b, const char *unit, In
         int r;
 
         if (!i || (i->state != INSTANCE_FAILED && i->state != INSTANCE_RETRY))
-                return refuse(e, CONTROL_NOT_FAILED, "%s has not failed%s%s", unit,
+                return control_refuse(e, CONTROL_NOT_FAILED, "%s has not failed%s%s", unit,
                               i ? ": it is " : "", i ? instance_state_to_string(i->state) : "");
         if (!evaluate_inputs_exist(task, b, &missing))
-                return refuse(e, CONTROL_INPUTS_MISSING,
+                return control_refuse(e, CONTROL_INPUTS_MISSING,
                               "%s cannot run again: %s (see `sluicectl why`; `sluicectl "
                               "reset-failed` forgets its failure)", unit,
                               missing ?: "an input is missing");
         log_info("%s retried on request", unit);
         r = evaluate_enqueue(m, task, b, NULL, unit, i, NULL);
         if (r < 0)
-                return refuse(e, CONTROL_FAILED, "Cannot queue %s: %s", unit, strerror(-r));
+                return control_refuse(e, CONTROL_FAILED, "Cannot queue %s: %s", unit, strerror(-r));
         i->forced = true;       /* asked for: a forced run's outputs from before do not stop it */
         return 0;
 }
@@ -164,7 +164,7 @@ int control_each_failed(Manager *m, Task *task, bool retry, char ***ret_done, ch
 
 int control_reset_failed(Manager *m, const char *unit, Instance *i, ControlError *e) {
         if (!i || i->state != INSTANCE_FAILED)
-                return refuse(e, CONTROL_NOT_FAILED, "%s has not failed%s%s", unit,
+                return control_refuse(e, CONTROL_NOT_FAILED, "%s has not failed%s%s", unit,
                               i ? ": it is " : "", i ? instance_state_to_string(i->state) : "");
         log_notice("%s: its failure forgotten on request (%s)", unit, strna(i->reason));
         /* And systemd's, as `systemctl reset-failed` would: no longer in `systemctl --failed`.
@@ -182,11 +182,11 @@ int control_cancel(Manager *m, const char *unit, Instance *i, ControlError *e) {
         int r;
 
         if (!i || i->state == INSTANCE_FAILED)
-                return refuse(e, CONTROL_NOT_ACTIVE,
+                return control_refuse(e, CONTROL_NOT_ACTIVE,
                               "%s is neither queued, running nor waiting to retry", unit);
         log_notice("%s cancelled on request", unit);
         r = executor_cancel(m, i);
         if (r < 0)
-                return refuse(e, CONTROL_FAILED, "Cannot stop %s: %s", unit, strerror(-r));
+                return control_refuse(e, CONTROL_FAILED, "Cannot stop %s: %s", unit, strerror(-r));
         return 0;
 }

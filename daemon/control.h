@@ -18,6 +18,8 @@ typedef struct ControlError {
 #define CONTROL_NOT_ACTIVE "NotActive"
 #define CONTROL_FAILED "Failed"
 
+/* Fills e and returns -EINVAL: a request refused. */
+int control_refuse(ControlError *e, const char *name, const char *fmt, ...) _printf_(3, 4);
 /* "task" or "pipeline/task", among the running pipelines; NULL and e set when none or several. */
 Task *control_find_task(Manager *m, const char *name, ControlError *e);
 /*

@@ -27,6 +27,7 @@
 #include "manager.h"
 #include "util/strv.h"
 #include "recover.h"
+#include "pause.h"
 #include "scheduler.h"
 #include "sluice-config.h"
 #include "state.h"
@@ -118,6 +119,7 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         if (r < 0)
                 return log_error_errno(r, "Cannot create the state directory '%s': %m",
                                        m->state_dir);
+        pause_load(m);
         r = state_reserve(m->state);
         if (r < 0)
                 log_warning_errno(r, "Cannot hold 1M in reserve in '%s' (%m): should its file "
@@ -172,6 +174,7 @@ Manager *manager_free(Manager *m) {
         manager_save_marks_pending(m);
         strv_free(m->ends_after_save);
         strv_free(m->rejected);
+        strv_free(m->paused);
         HASH_ITER(hh, m->instances, i, tmp) {
                 HASH_DEL(m->instances, i);
                 instance_free(i);

@@ -77,6 +77,7 @@ typedef struct Manager {
         /* Pipeline files with errors, as the last load found them: not running, or running
          * the version before (sluicectl status, and the answer for a task not found). */
         char **rejected;
+        char **paused;          /* pipelines paused by name (pause.c) */
         sd_event_source *reconnect_source;
         usec_t reconnect_delay;
         int results_fd;                 /* inotify on the state directory's runs/ */

@@ -15,6 +15,7 @@
 #include "evaluate.h"
 #include "executor.h"
 #include "log.h"
+#include "pause.h"
 #include "scheduler.h"
 #include "util/strv.h"
 #include "waiting.h"
@@ -194,6 +195,12 @@ static int on_dispatch(sd_event_source *s, void *userdata) {
                 Task *t = i->task;
 
                 next = i->next;
+                if (pause_holds(m, t->pipeline)) {
+                        if (!i->held && asprintf(&i->held, "its pipeline is paused (`sluicectl "
+                                                 "resume %s`)", t->pipeline->name) < 0)
+                                i->held = NULL;
+                        continue;
+                }
                 /* Backfills queue last: nothing behind this one may start either. */
                 if (i->backfill && m->n_backfill_active >= backfill_slots(m))
                         break;

@@ -7,10 +7,16 @@ _sluicectl_tasks() {
         sed -n 's/^ *"T:\([^"]*\)" \[shape=box.*/\1/p'
 }
 
+_sluicectl_pipelines() {
+    local dir=$1
+    sluicectl ${dir:+-C "$dir"} graph --dot 2>/dev/null |
+        sed -n 's/^ *subgraph "cluster_\([^"]*\)".*/\1/p'
+}
+
 _sluicectl() {
     local cur prev words cword
     _init_completion || return
-    local commands="status list run why retry cancel reset-failed backfill reload history logs check graph"
+    local commands="status list run why show retry cancel reset-failed backfill pause resume reload history logs check graph"
     local options="--help --version --user --config-dir --quiet --param --all --dot --json
                    --state --force --since --follow --from --to --no-wait --cancel"
     local dir= cmd= i
@@ -38,8 +44,10 @@ _sluicectl() {
         return
     fi
     case $cmd in
-        run|why|retry|cancel|reset-failed|backfill|logs|history|graph)
+        run|why|show|retry|cancel|reset-failed|backfill|logs|history|graph)
             COMPREPLY=($(compgen -W "$(_sluicectl_tasks "$dir")" -- "$cur")) ;;
+        pause|resume)
+            COMPREPLY=($(compgen -W "$(_sluicectl_pipelines "$dir")" -- "$cur")) ;;
         check)
             _filedir conf ;;
     esac

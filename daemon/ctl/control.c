@@ -250,7 +250,8 @@ int verb_status(const CtlOptions *o, int argc, char *argv[]) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ char *version = NULL;
-        _cleanup_strv_free_ char **stale = NULL, **rejected = NULL, **files = NULL;
+        _cleanup_strv_free_ char **stale = NULL, **rejected = NULL, **files = NULL,
+                                 **paused = NULL;
         uint32_t running = 0, queued = 0, retrying = 0, failed = 0, tasks;
         uint64_t ok = 0, bad = 0;
         const char *name, *file;
@@ -292,6 +293,8 @@ int verb_status(const CtlOptions *o, int argc, char *argv[]) {
                                         SLUICE_BUS_INTERFACE, "StalePipelines", NULL, &stale);
         (void) sd_bus_get_property_strv(bus, ctl_bus_name(), SLUICE_BUS_PATH,
                                         SLUICE_BUS_INTERFACE, "RejectedFiles", NULL, &rejected);
+        (void) sd_bus_get_property_strv(bus, ctl_bus_name(), SLUICE_BUS_PATH,
+                                        SLUICE_BUS_INTERFACE, "PausedPipelines", NULL, &paused);
 
         if (o->json)
                 printf("{\"version\":\"%s\",\"running\":%u,\"queued\":%u,\"retrying\":%u,"
@@ -309,10 +312,14 @@ int verb_status(const CtlOptions *o, int argc, char *argv[]) {
                         ctl_json_string(name);
                         printf(",\"file\":");
                         ctl_json_string(file);
-                        printf(",\"tasks\":%u,\"stale\":%s}", tasks,
-                               strv_contains(stale, name) ? "true" : "false");
+                        printf(",\"tasks\":%u,\"stale\":%s,\"paused\":%s}", tasks,
+                               strv_contains(stale, name) ? "true" : "false",
+                               strv_contains(paused, name) ? "true" : "false");
                 } else
-                        printf("  %-24s %3u task(s)  %s%s\n", name, tasks, file,
+                        printf("  %-24s %3u task(s)  %s%s%s\n", name, tasks, file,
+                               strv_contains(paused, name)
+                                       ? "  (paused: nothing of it starts; sluicectl resume)"
+                                       : "",
                                strv_contains(stale, name)
                                        ? "  (its file has errors: the version before runs; "
                                          "see sluicectl check)"
@@ -686,6 +693,44 @@ int verb_reset_failed(const CtlOptions *o, int argc, char *argv[]) {
         return call_unit(o, "reset-failed", "ResetFailed",
                          "forgotten: no longer failed; its files decide, as for an instance "
                          "that never ran", argc, argv);
+}
+
+/* pause and resume PIPELINE...: Pause or Resume(as). */
+static int call_pause(const CtlOptions *o, const char *verb, const char *method, const char *done,
+                      int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        int r;
+
+        if (argc == 0) {
+                fprintf(stderr, "sluicectl: %s needs the pipelines: %s PIPELINE...\n", verb, verb);
+                return EXIT_USAGE;
+        }
+        r = ctl_connect(o, &bus);
+        if (r < 0)
+                return -r;
+        r = sd_bus_message_new_method_call(bus, &call, ctl_bus_name(), SLUICE_BUS_PATH,
+                                           SLUICE_BUS_INTERFACE, method);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(call, argv);
+        if (r >= 0)
+                r = sd_bus_call(bus, call, 0, &e, &reply);
+        if (r < 0)
+                return ctl_report(verb, r, &e);
+        for (int k = 0; k < argc && !o->quiet; k++)
+                printf("%s %s\n", argv[k], done);
+        return 0;
+}
+
+int verb_pause(const CtlOptions *o, int argc, char *argv[]) {
+        return call_pause(o, "pause", "Pause",
+                          "paused: nothing of it starts until it is resumed (runs under way go "
+                          "on; what becomes due is queued)", argc, argv);
+}
+
+int verb_resume(const CtlOptions *o, int argc, char *argv[]) {
+        return call_pause(o, "resume", "Resume", "resumed: what is queued starts", argc, argv);
 }
 
 int verb_reload(const CtlOptions *o, int argc, char *argv[]) {

@@ -40,6 +40,8 @@ static void help(void) {
                "                            Every instance over a range of its time parameter,\n"
                "                            behind live runs; shows progress until finished\n"
                "  backfill [--cancel ID]    List backfills, or cancel one\n"
+               "  pause PIPELINE...         Start nothing of them until resumed\n"
+               "  resume PIPELINE...        Start what waits for them\n"
                "  reload                    Validate and reload the pipeline files\n\n"
                "Commands (from the journal):\n"
                "  history [TASK [-p NAME=VALUE...]] [--since WHEN]\n"
@@ -120,6 +122,11 @@ static const struct {
           "the slots, in the pipeline's backfill slice. Shows progress until it is finished;\n"
           "exit status 1 when an instance failed or waits for inputs. Without TASK: the\n"
           "backfills and their progress; --cancel stops one." },
+        { "pause", verb_pause, "pause [--user] PIPELINE...\n"
+          "Start nothing of these pipelines until they are resumed, across restarts: runs under\n"
+          "way go on, inputs are still watched, and what becomes due is queued." },
+        { "resume", verb_resume, "resume [--user] PIPELINE...\n"
+          "Start what is queued for paused pipelines, and whatever becomes due." },
         { "reload", verb_reload, "reload [--user] [-C DIR]\n"
           "Validate the pipeline files, then have the daemon reload them; a file with errors\n"
           "keeps its running version (exit status 1)." },

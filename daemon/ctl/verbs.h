@@ -38,6 +38,8 @@ int verb_retry(const CtlOptions *o, int argc, char *argv[]);
 int verb_reset_failed(const CtlOptions *o, int argc, char *argv[]);
 int verb_cancel(const CtlOptions *o, int argc, char *argv[]);
 int verb_reload(const CtlOptions *o, int argc, char *argv[]);
+int verb_pause(const CtlOptions *o, int argc, char *argv[]);
+int verb_resume(const CtlOptions *o, int argc, char *argv[]);
 /* backfill.c */
 int verb_backfill(const CtlOptions *o, int argc, char *argv[]);
 /* journal.c: from the journal */

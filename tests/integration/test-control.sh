@@ -316,4 +316,25 @@ cp "$WORK/good.conf" "$conf"
 ctl reload | grep -q "Reloaded" || fail "reload of the mended file"
 wait_for 30 "the kept run's output taken" test -e "$WORK/stub/1999-01-10.txt"
 [ "$(wc -l < "$WORK/stub-runs-1999-01-10")" = 1 ] || fail "the kept run's task ran again"
+
+# A paused pipeline starts nothing (what becomes due is queued and says why), stays paused
+# across a restart, and starts what waits once resumed.
+ctl pause "$PIPELINE" | grep -q "^$PIPELINE paused" || fail "pause"
+ctl status | grep -q "^  $PIPELINE .*(paused: nothing of it starts" || fail "status of a paused pipeline: $(ctl status)"
+printf 'p\n' > "$WORK/raw/1999-01-20.log"
+paused_queued() { ctl list --state queued | grep -q "clean .*day=1999-01-20 .*its pipeline is paused (.sluicectl resume $PIPELINE.)"; }
+wait_for 30 "the instance due in a paused pipeline to wait in the queue" paused_queued
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true
+start_daemon
+logged "Pipeline '$PIPELINE' is paused: nothing of it starts until" || fail "the pause was not kept"
+wait_for 30 "the instance to wait again after the restart" paused_queued
+[ ! -e "$WORK/clean/1999-01-20.tsv" ] || fail "a paused pipeline ran a task"
+ctl resume "$PIPELINE" | grep -q "^$PIPELINE resumed" || fail "resume"
+wait_for 30 "the instance to run once resumed" test -e "$WORK/report/1999-01-20.txt"
+set +e
+ctl resume "$PIPELINE" 2>"$WORK/err"; rc=$?
+ctl pause nosuch 2>>"$WORK/err"; rc2=$?
+set -e
+[ $rc = 1 ] && [ $rc2 = 1 ] && grep -q "pipeline '$PIPELINE' is not paused" "$WORK/err" &&
+    grep -q "no pipeline 'nosuch'" "$WORK/err" || fail "pause/resume refusals: $rc $rc2 $(cat "$WORK/err")"
 echo ok
