@@ -13,6 +13,7 @@
 
 #include "backfill.h"
 #include "log.h"
+#include "pause.h"
 #include "sluice-config.h"
 #include "util/strv.h"
 #include "waiting.h"
@@ -100,6 +101,8 @@ json_object *web_status(Web *w) {
                 json_object *p = json_object_new_object();
                 put_str(p, "name", m->pipelines[k]->name);
                 put_u64(p, "tasks", m->pipelines[k]->n_tasks);
+                json_object_object_add(p, "paused",
+                                       json_object_new_boolean(pause_holds(m, m->pipelines[k])));
                 json_object_array_add(a, p);
         }
         json_object_object_add(o, "pipelines", a);
@@ -385,6 +388,7 @@ json_object *web_graph(Web *w) {
                 json_object *o = json_object_new_object(), *a;
 
                 put_str(o, "name", p->name);
+                json_object_object_add(o, "paused", json_object_new_boolean(pause_holds(m, p)));
                 a = json_object_new_array();
                 for (size_t j = 0; j < p->n_targets; j++)
                         json_object_array_add(a, target_json(p->targets[j]));

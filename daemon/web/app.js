@@ -174,7 +174,8 @@ function drawGraph(g) {
   for (const p of g.pipelines) {
     const { nodes, height } = layout(p);
     const pos = new Map();
-    out.push(h('text', { class: 'pipeline-label', x: 0, y: y0 + 12 }, 'pipeline ' + p.name));
+    out.push(h('text', { class: 'pipeline-label', x: 0, y: y0 + 12 },
+      'pipeline ' + p.name + (p.paused ? ' (paused: sluicectl resume ' + p.name + ')' : '')));
     for (const n of nodes) {
       const x = n.col * W.col;
       const y = y0 + 24 + n.row * W.row;

@@ -63,8 +63,14 @@ st=$(get /api/status)
 [ "$(json 'j["runs_succeeded"], j["runs_failed"], j["failed"], j["control"], "csrf" in j' <<<"$st")" = \
     "1 1 1 False False" ] || fail "/api/status: $st"
 [ "$(json 'j["waiting"]' <<<"$st")" = 1 ] || fail "/api/status waiting: $st"
-[ "$(json '[(p["name"], p["tasks"]) for p in j["pipelines"]]' <<<"$st")" = "[('$PIPELINE', 5)]" ] ||
+[ "$(json '[(p["name"], p["tasks"], p["paused"]) for p in j["pipelines"]]' <<<"$st")" = "[('$PIPELINE', 5, False)]" ] ||
     fail "/api/status pipelines: $st"
+# A paused pipeline says so, in the status and in the graph the dashboard draws.
+"$SLUICECTL" --user -C "$WORK/config" pause "$PIPELINE" >/dev/null
+[ "$(get /api/status | json '[p["paused"] for p in j["pipelines"]]')" = "[True]" ] &&
+    [ "$(get /api/graph | json '[p["paused"] for p in j["pipelines"]]')" = "[True]" ] ||
+    fail "a paused pipeline in the API: $(get /api/status)"
+"$SLUICECTL" --user -C "$WORK/config" resume "$PIPELINE" >/dev/null
 grep -q '^sluice_queue_length 0$' <<<"$m" && grep -q '^sluice_units_running 0$' <<<"$m" ||
     fail "queue and running gauges: $m"
 
