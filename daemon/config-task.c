@@ -5,9 +5,11 @@
  * here: every input must determine the task instances it feeds (its mapping has an inverse for
  * every task parameter), since events arrive at inputs.
  */
+#include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config-internal.h"
 #include "subst.h"
@@ -399,6 +401,37 @@ static void parse_inputs(Loader *l, Task *task, const config_setting_t *s, const
         }
 }
 
+/* Warnings, not errors: a program may be installed later, a directory made later, either may
+ * be on a mount that is not there yet. Where it cannot tell (no permission), it says nothing. */
+static void check_program(Loader *l, const char *path, unsigned line, const char *subject) {
+        struct stat st;
+
+        if (stat(path, &st) < 0) {
+                if (errno == ENOENT || errno == ENOTDIR)
+                        diag_warning(l->diag, line, "%sexec[0] '%s' does not exist: its runs "
+                                     "will fail (status 203) until it does", subject, path);
+        } else if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+                diag_warning(l->diag, line, "%sexec[0] '%s' is not an executable file: its runs "
+                             "will fail (status 203)", subject, path);
+}
+
+static void check_working_directory(Loader *l, const char *path, unsigned line,
+                                    const char *subject) {
+        struct stat st;
+
+        if (stat(path, &st) < 0) {
+                if (errno == ENOENT)
+                        diag_warning(l->diag, line, "%sworking_directory '%s' does not exist: "
+                                     "its runs will fail (status 200) until it does",
+                                     subject, path);
+                else if (errno == ENOTDIR)
+                        diag_warning(l->diag, line, "%sworking_directory '%s' is not a "
+                                     "directory: its runs will fail (status 200)", subject, path);
+        } else if (!S_ISDIR(st.st_mode))
+                diag_warning(l->diag, line, "%sworking_directory '%s' is not a directory: its "
+                             "runs will fail (status 200)", subject, path);
+}
+
 static void parse_exec(Loader *l, Task *task, const config_setting_t *s, const char *subject) {
         task->exec = string_list(l, s, subject, "exec", "[ \"/usr/bin/prog\", \"${input}\" ]");
         task->exec_line = line_of(s);
@@ -415,6 +448,8 @@ static void parse_exec(Loader *l, Task *task, const config_setting_t *s, const c
                              "%sexec[0] '%s' holds a ${...}: is a comma missing between two "
                              "elements? (strings side by side are joined into one)",
                              subject, task->exec[0]);
+        else
+                check_program(l, task->exec[0], line_of(s), subject);
 }
 
 static int get_string(Loader *l, const config_setting_t *s, const char *subject, char **ret) {
@@ -569,6 +604,8 @@ static void parse_execution(Loader *l, Task *task, const config_setting_t *s,
                 diag_error(l->diag, line_of(m), "%sworking_directory must be an absolute path, "
                                                 "not '%s'",
                            subject, task->working_directory);
+        else if (task->working_directory)
+                check_working_directory(l, task->working_directory, line_of(m), subject);
         if ((m = config_setting_get_member(s, "rerun"))) {
                 const char *rerun = config_setting_get_string(m);
                 if (rerun && streq(rerun, "newer"))

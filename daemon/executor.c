@@ -498,6 +498,10 @@ int executor_on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *r
         if (!i || !i->run || !i->run->starting || !i->run->job || !streq(i->run->job, job))
                 return 0;
         executor_start_settled(m, i, result);
+        /* Not "done": the command may never have run, and nothing would say so before the
+         * sweep (follow.c). */
+        if (!streq(result, "done") && i->state == INSTANCE_RUNNING)
+                executor_query_failed_start(m, i);
         return 0;
 }
 

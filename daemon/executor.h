@@ -32,6 +32,8 @@ int executor_ask_unit(Manager *m, Instance *i, const char *interface, const char
                       sd_bus_message_handler_t callback);
 /* Finishes i's run from its result file, or asks systemd how the unit is doing. */
 void executor_query(Manager *m, Instance *i);
+/* The same for a run whose start job failed: asked again shortly while its unit goes down. */
+void executor_query_failed_start(Manager *m, Instance *i);
 
 /* executor.c */
 /* Stages outputs, records the run and sends StartTransientUnit. i becomes STARTING. */

@@ -13,6 +13,7 @@
 #include "failure.h"
 #include "unit-props.h"
 #include "manager.h"
+#include "util/exit-status.h"
 
 static const char *format_size(char *buf, size_t n, uint64_t v) {
         static const char units[] = "KMGTPE";
@@ -210,6 +211,8 @@ FailureClass failure_classify(Instance *i, const UnitResult *res, usec_t start_r
 /* "exit-code (status 3)", "signal (SIGTERM)", "oom-kill (MemoryMax=64M)": the reason kept for
  * the CLI and notifications. */
 char *failure_describe(Instance *i, FailureClass c, const UnitResult *res) {
+        bool chdir_failed = res->exec_status == EXIT_STATUS_CHDIR && i->task->working_directory;
+        const char *meaning;
         char size[32], *s = NULL;
         int r;
 
@@ -235,11 +238,15 @@ char *failure_describe(Instance *i, FailureClass c, const UnitResult *res) {
         else if (res->exec_code == CLD_KILLED || res->exec_code == CLD_DUMPED)
                 r = asprintf(&s, "%s (SIG%s)", strna(res->result),
                              sigabbrev_np(res->exec_status) ?: "?");
-        else if (res->exec_code == CLD_EXITED && res->exec_status == 203)
-                /* systemd's EXIT_EXEC, which sluice-result gives too: in a list or a failure
-                 * notice, "status 203" alone sends people to systemd's documentation. */
-                r = asprintf(&s, "%s (status 203: the command could not be executed; its log "
-                             "says why)", strna(res->result));
+        else if (res->exec_code == CLD_EXITED && (meaning = exit_status_meaning(res->exec_status)))
+                /* systemd's own statuses (EXIT_EXEC, which sluice-result gives too, EXIT_CHDIR,
+                 * ...): the command never ran. In a list or a failure notice "status 200" alone
+                 * sends people to systemd's documentation; the unit's log has systemd's line. */
+                r = asprintf(&s, "%s (status %d: %s%s%s%s; its log says why)",
+                             strna(res->result), res->exec_status, meaning,
+                             chdir_failed ? " '" : "",
+                             chdir_failed ? i->task->working_directory : "",
+                             chdir_failed ? "'" : "");
         else if (res->exec_code == CLD_EXITED && res->exec_status != 0)
                 r = asprintf(&s, "%s (status %d)", strna(res->result), res->exec_status);
         else

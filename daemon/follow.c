@@ -11,7 +11,9 @@
  *
  * A sweep every SWEEP_INTERVAL catches what inotify cannot: a result written while the watch
  * was overflowing, and a unit that ended without a result (the wrapper was SIGKILLed with its
- * task, at the end of a stop timeout, or the manager lost the unit).
+ * task, at the end of a stop timeout, or the manager lost the unit). A unit that failed before
+ * its command ran leaves no result either, but its failed start job says so at once
+ * (executor_query_failed_start()).
  *
  * The bus connection itself is watched too: when it drops, the daemon reconnects with back-off
  * and checks every run in flight (recover.c).
@@ -139,6 +141,30 @@ static int on_service_props(sd_bus_message *reply, void *userdata, sd_bus_error 
         return 0;
 }
 
+/* After a failed start job, how often and how soon a unit still on its way down is asked
+ * about again: 50 ms doubling, 3 s in all, then the sweep's turn. */
+#define FAILED_START_ASKS 6
+#define FAILED_START_FIRST_ASK (50 * USEC_PER_MSEC)
+
+static int on_ask_again(sd_event_source *s, uint64_t usec, void *userdata) {
+        Instance *i = userdata;
+
+        i->run->ask_timer = sd_event_source_disable_unref(i->run->ask_timer);
+        executor_query(i->manager, i);
+        return 0;
+}
+
+static void ask_again_soon(Manager *m, Instance *i) {
+        Run *run = i->run;
+
+        if (run->ask_timer || run->start_failed_asks >= FAILED_START_ASKS)
+                return;
+        if (sd_event_add_time_relative(m->event, &run->ask_timer, CLOCK_MONOTONIC,
+                                       FAILED_START_FIRST_ASK << run->start_failed_asks, 0,
+                                       on_ask_again, i) >= 0)
+                run->start_failed_asks++;
+}
+
 /* The reply to Get(ActiveState), for a run whose result is overdue. */
 static int on_active_state(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         Instance *i = userdata;
@@ -155,9 +181,21 @@ static int on_active_state(sd_bus_message *reply, void *userdata, sd_bus_error *
                 recover_from_result_file(m, i);
                 return 0;
         }
-        if (!streq(state, "inactive") && !streq(state, "failed"))
-                return 0;       /* still running: its result will come */
-        /* Over, and no result file: sluice-result was killed or could not write. */
+        if (!streq(state, "inactive") && !streq(state, "failed")) {
+                /* Still running, or on its way down after a failed start (its ExecStopPost=
+                 * records the end, or fails as the command did): its result will come. */
+                if (i->run->start_failed)
+                        ask_again_soon(m, i);
+                return 0;
+        }
+        /* Written between the question and the answer (the ExecStopPost= form): the result
+         * file says more than the manager (the task's CPU time and peak memory). */
+        if (state_has_result(m->state_dir, i->run->id_str)) {
+                recover_from_result_file(m, i);
+                return 0;
+        }
+        /* Over, and no result file: sluice-result was killed or could not write, or never
+         * ran (the unit could not be set up: systemd's statuses 200-245). */
         r = sd_bus_path_encode(UNIT_PATH_PREFIX, i->unit, &path);
         if (r >= 0)
                 r = sd_bus_call_method_async(m->bus, &i->run->slot, SYSTEMD_DEST, path,
@@ -195,6 +233,22 @@ void executor_query(Manager *m, Instance *i) {
                               on_active_state);
         if (r < 0)
                 log_warning_errno(r, "Cannot ask about %s: %m", i->unit);
+}
+
+/*
+ * Units are Type=exec: their start job fails when the unit's process could not be set up to
+ * run the command (no such working directory, user or group: systemd's statuses 200-245), and
+ * then no sluice-result ran to write a result file, so the run would wait for the sweep. Its
+ * unit is asked about at once instead. A command that ran and exited at once can fail its
+ * start job too (the manager may see its exit before its exec): its result file is there
+ * already (sluice-result writes it before it exits), or comes from the unit's ExecStopPost=,
+ * and is read as ever. Whichever way the end is read first ends the run, once: a result file
+ * read cancels the question in flight (result_arrived()), and an answer read first leaves no
+ * run for the result file to end.
+ */
+void executor_query_failed_start(Manager *m, Instance *i) {
+        i->run->start_failed = true;
+        executor_query(m, i);
 }
 
 /* A result file arrived: the run of that id is over. */

@@ -45,6 +45,7 @@ Run *run_free(Run *r) {
         if (!r)
                 return NULL;
         sd_bus_slot_unref(r->slot);
+        sd_event_source_disable_unref(r->ask_timer);
         confirming_free(r->confirming);
         strv_free(r->outputs);
         strv_free(r->staged);

@@ -46,6 +46,10 @@ typedef struct Run {
         usec_t sent_usec;               /* CLOCK_MONOTONIC, its write to the bus returned */
         usec_t exit_realtime;           /* when its unit ended, once known; 0 unknown */
         sd_bus_slot *slot;              /* the pending call; owned */
+        /* Its start job failed: its unit may never have run the command (follow.c). */
+        bool start_failed;
+        unsigned start_failed_asks;     /* ... and how often its unit was asked about since */
+        sd_event_source *ask_timer;     /* ... the next time; owned */
         usec_t check_delay;             /* a start without an answer: until the next check */
         Confirming *confirming;         /* its unit ended; its outputs are being confirmed */
         /* How its outputs are staged and committed for the task's user (run_stage_as()). */

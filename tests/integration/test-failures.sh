@@ -5,11 +5,17 @@
 # follow attempts and delay. Under cgroup v1 (these machines) an oom-kill shows as SIGKILL or
 # status 137, and the kernel's journal line names the unit; on cgroup v2 it is Result=oom-kill.
 # A run that writes one of its two outputs commits neither; an output name too long fails at
-# once.
+# once. A unit that fails before its command runs (no working directory) is seen at once, its
+# status in words.
 . "$(dirname "$0")/lib.sh"
 
 install_pipeline "$(dirname "$0")/failures.conf.in"
-mkdir -p "$WORK/in" "$WORK/attempts" "$WORK/out/both-b-a"
+mkdir -p "$WORK/in" "$WORK/attempts" "$WORK/out/both-b-a" "$WORK/dirin"
+# A working directory that is not there is worth a warning, not an error (it may be made later).
+"$SLUICECTL" -C "$WORK/config" check >"$WORK/check" 2>&1 ||
+    fail "check refused a working directory not there yet: $(cat "$WORK/check")"
+grep -q "warning: task 'nodir': working_directory '$WORK/nope' does not exist" "$WORK/check" ||
+    fail "check did not warn of the missing working directory: $(cat "$WORK/check")"
 start_daemon
 touch "$WORK/in/a"
 
@@ -76,6 +82,16 @@ nowhere_failed() {
 }
 wait_for 30 "the run of a program that is not there to fail, in words" nowhere_failed
 
+# A working directory that is not there: the unit fails before the task starts, so no result
+# file ever comes; the failed start job says so at once, not the sweep 30 s later, and the
+# reason says what status 200 means.
+touch "$WORK/dirin/a"
+nodir_failed() {
+    "$SLUICECTL" --user -C "$WORK/config" list --state failed |
+        grep -q "nodir .*status 200: could not change to the working directory '$WORK/nope'; its log says why"
+}
+wait_for 20 "the run without its working directory to fail, in words, before the sweep" nodir_failed
+
 # A task at its tasks_max: the reason says the kernel refused it a process, which the task's
 # own exit status does not.
 wait_for 30 "the task at its tasks_max to fail" logged "$(unit forks a) failed for good"
@@ -93,10 +109,19 @@ wait_for 30 "the run with a name too long to fail" \
     fail "the reason of a name too long: $("$SLUICECTL" --user -C "$WORK/config" list --state failed)"
 ! logged "Started sluice-$PIPELINE-long@" || fail "a run whose output could never be moved into place started"
 
+# Runs that failed before their command ran, or as soon as it did (their start job can fail
+# then too), ended once each: the failed start job and the result file do not both count.
+for t in nowhere nodir; do
+    [ "$(finished "$(unit $t a)" failed)" = 1 ] ||
+        fail "$t's run ended $(finished "$(unit $t a)" failed) times"
+done
+[ "$(finished "$(unit flaky a)" failed)" = 1 ] && [ "$(finished "$(unit flaky a)" success)" = 1 ] ||
+    fail "flaky's runs: $(finished "$(unit flaky a)" failed) failed, $(finished "$(unit flaky a)" success) succeeded"
+
 # The failed marks survive a restart: nothing runs again by itself.
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
 start_daemon
-grep -q "Restored 7 failed or retrying instance(s)" "$WORK/daemon.log" ||
+grep -q "Restored 8 failed or retrying instance(s)" "$WORK/daemon.log" ||
     fail "the failed marks were not restored"
 # ...and a restart while the pipeline's file has errors: the marks are kept for when it is
 # mended, not lost (its instances would then run again, failed for good as they are).
@@ -105,7 +130,7 @@ conf=$WORK/config/pipelines.d/$PIPELINE.conf
 cp "$conf" "$WORK/good.conf"
 echo 'tasks = ( { name = "x" ' >> "$conf"
 start_daemon
-logged "Kept 7 failed or retrying mark(s) of pipelines not running" || fail "the marks were not kept"
+logged "Kept 8 failed or retrying mark(s) of pipelines not running" || fail "the marks were not kept"
 # ...and status and why say the file is not loaded, rather than nothing, or "no task".
 "$SLUICECTL" --user -C "$WORK/config" status | grep -q "$PIPELINE.conf  (not running: the file has errors" ||
     fail "status hides a pipeline whose file has errors: $("$SLUICECTL" --user -C "$WORK/config" status)"
@@ -117,7 +142,7 @@ grep -q "no task 'slow'; not loaded, with errors (see sluicectl check): .*$PIPEL
 cp "$WORK/good.conf" "$conf"
 kill -HUP "$DAEMON_PID"
 wait_for 30 "the marks restored by the reload" \
-    logged "Restored 7 failed or retrying instance(s) of pipelines now running"
+    logged "Restored 8 failed or retrying instance(s) of pipelines now running"
 "$SLUICECTL" --user -C "$WORK/config" list | grep -q "^failed .*/nowhere " ||
     fail "a failed instance is not failed after the reload: $("$SLUICECTL" --user -C "$WORK/config" list)"
 # A new arrival of the input re-arms them: a new series of attempts.
