@@ -100,6 +100,24 @@ const char *outputs_lost_place(Instance *i) {
         return NULL;
 }
 
+/* A file's change time is stamped from a coarse clock, up to a tick (10 ms at HZ=100) behind. */
+#define CHANGE_TIME_SLACK (10 * USEC_PER_MSEC)
+
+/*
+ * Output k was not written where the task was told to (its staged name), but its final place
+ * changed while the run was on: the task wrote there itself, ignoring ${output}. Not taken (a
+ * file the daemon did not see finished could be half of one, and a consumer may have read it
+ * already), but said so, rather than "did not write" of a file plainly there.
+ */
+static bool wrote_final_itself(Instance *i, size_t k) {
+        Target *t = i->task->outputs[k];
+        usec_t changed;
+
+        return t->kind->changed && i->run->start_realtime > 0 &&
+               t->kind->changed(t, i->run->outputs[k], &changed) >= 0 &&
+               changed + CHANGE_TIME_SLACK >= i->run->start_realtime;
+}
+
 /* Whether output k of i's run is there to be committed: 1 yes, 2 it is in place already (a
  * daemon killed halfway through committing, last time), else why not, in *ret_reason. */
 static int output_ready(Instance *i, size_t k, const StageAs *as, char **ret_reason,
@@ -125,9 +143,28 @@ static int output_ready(Instance *i, size_t k, const StageAs *as, char **ret_rea
                 return asprintf(ret_reason, "the directory of output '%s' was moved or removed "
                                 "while it ran", t->name) < 0 ? -ENOMEM : -ENOENT;
         }
+        if (r == 0 && wrote_final_itself(i, k)) {
+                _cleanup_free_ char *ref = NULL;
+
+                if (i->task->n_outputs == 1)
+                        ref = strdup("${output}");
+                else if (asprintf(&ref, "${output.%s}", t->name) < 0)
+                        ref = NULL;
+                if (!ref)
+                        return -ENOMEM;
+                return asprintf(ret_reason, "exited 0 but did not write output '%s' to %s (its "
+                                "staged name); it wrote '%s' itself, which is not taken: write "
+                                "to %s", t->name, ref, run->outputs[k], ref) < 0
+                                ? -ENOMEM : -ENOENT;
+        }
         if (r == 0)
                 return asprintf(ret_reason, "exited 0 but did not write output '%s'",
                                 t->name) < 0 ? -ENOMEM : -ENOENT;
+        if (r == -EISDIR)
+                /* mkdir "${output}": the run fails, and its directory goes (discard()). */
+                return asprintf(ret_reason, "output '%s' is a directory: a path target is one "
+                                "file (write a file, or an archive of the directory)",
+                                t->name) < 0 ? -ENOMEM : r;
         errno = -r;
         return asprintf(ret_reason, "cannot read output '%s': %m", t->name) < 0 ? -ENOMEM : r;
 }
@@ -185,4 +222,23 @@ int outputs_commit(Instance *i, char **ret_reason, bool *ret_lost) {
                 }
         }
         return 0;
+}
+
+void outputs_leftovers(Instance *i) {
+        _cleanup_free_ char *who = NULL;
+        Task *task = i->task;
+        Run *run = i->run;
+        const StageAs *as;
+
+        /* Not as root where the task's user is unknown now, as discard_staged() (executor.c). */
+        if (!run->staged || run_stage_as(i, &as) < 0 ||
+            asprintf(&who, "%s/%s", task->pipeline->name, task->name) < 0)
+                return;
+        for (size_t k = 0; k < task->n_outputs && run->staged[k]; k++) {
+                Target *t = task->outputs[k];
+
+                if (t->kind->leftovers)
+                        t->kind->leftovers(t, &i->manager->host, run->staged[k], run->id_str,
+                                           as, who);
+        }
 }

@@ -18,3 +18,6 @@ const char *outputs_lost_place(Instance *i);
  * moved; else moves none and says why in *ret_reason, with *ret_lost set when an output's
  * directory was moved or removed while the run wrote in it. */
 int outputs_commit(Instance *i, char **ret_reason, bool *ret_lost);
+/* i's run is over, its outputs moved into place or discarded: what its task left beside
+ * them under their staged names, declared as no output, is to be removed (TargetKind.leftovers). */
+void outputs_leftovers(Instance *i);

@@ -168,6 +168,22 @@ static int walk_inputs(Manager *m, Demand *d, Task *task, const Binding *b, unsi
         return 0;
 }
 
+/* Whether an output of task at b changed since its last run started (since; 0: unknown, after
+ * a restart): not by sluiced, which moves no failed run's outputs into place. The task wrote
+ * its final path itself, or someone else did. */
+static bool outputs_changed_since(Task *task, const Binding *b, usec_t since) {
+        for (size_t k = 0; since > 0 && k < task->n_outputs; k++) {
+                _cleanup_free_ char *loc = NULL;
+                Target *t = task->outputs[k];
+                usec_t changed;
+
+                if (t->kind->changed && task_output_location(task, k, b, &loc) >= 0 &&
+                    t->kind->changed(t, loc, &changed) >= 0 && changed >= since)
+                        return true;
+        }
+        return false;
+}
+
 static int walk(Manager *m, Demand *d, Task *task, const Binding *b, unsigned depth, bool act,
                 bool force) {
         _cleanup_free_ char *id = NULL, *unit = NULL, *params = NULL, *subject = NULL;
@@ -209,7 +225,12 @@ static int walk(Manager *m, Demand *d, Task *task, const Binding *b, unsigned de
                  * though the outputs of an earlier run are there. */
                 if (i && !act && (i->state == INSTANCE_FAILED || i->state == INSTANCE_RETRY))
                         return known_state_noted(d, depth, i, subject,
-                                                 "; its outputs are there, from an earlier run");
+                                                 outputs_changed_since(task, b,
+                                                                       i->last_start_realtime)
+                                                 ? "; its outputs are there, put there since "
+                                                   "its last run started, not by sluiced"
+                                                 : "; its outputs are there, from an earlier "
+                                                   "run");
                 if (!task->rerun_newer && (older = task_output_older(task, b, &in)) >= 0)
                         return step(d, depth, "complete", subject,
                                     "its outputs exist, though input '%s' is newer than output "

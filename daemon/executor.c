@@ -864,8 +864,10 @@ void executor_finish_with(Manager *m, Instance *i, const UnitResult *res, const 
                 publish_confirmed(m, i, confirmed);
         i->journal_behind = res->journal_behind;
         i->run->exit_realtime = res->exit_usec;
-        if (!ok) {
+        if (!ok)
                 discard_staged(i);
+        outputs_leftovers(i);
+        if (!ok) {
                 if (!reason) {
                         /* Without a start time, the last hour is plenty for a kernel line. */
                         class = failure_classify(i, res,

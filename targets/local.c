@@ -19,6 +19,7 @@
 #include "local.h"
 #include "log.h"
 #include "util/fs-util.h"
+#include "util/rm-rf.h"
 #include "util/strv.h"
 
 /* Names the kind never takes as an arrival: dot files (rsync's .name.XXXXXX, vim's .x.swp, our
@@ -499,11 +500,36 @@ static int local_commit(Target *t, const char *tmp, const char *location, const 
         return fsync_directory_of(location);
 }
 
+/*
+ * A staged output the task made a directory of (mkdir "${output}", as tools that write a
+ * report directory do) goes whole, or every failed attempt would leave one behind, hidden.
+ * Only under a name of the daemon's own making, never through a link (rm_rf_at()), and with
+ * the task user's credentials: nothing goes that that user could not remove itself.
+ */
+static void discard_directory(const char *tmp) {
+        _cleanup_free_ char *dir = NULL, *base = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (path_split(tmp, &dir, &base) < 0 ||
+            !strneq(base, LOCAL_TMP_PREFIX, strlen(LOCAL_TMP_PREFIX)))
+                return;
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        r = rm_rf_at(fd, base);
+        if (r < 0 && r != -ENOENT)
+                log_warning_errno(r, "Cannot remove all of '%s', a directory a run made of its "
+                                     "staged output: %m", tmp);
+}
+
 static void local_discard(Target *t, const char *tmp, const StageAs *as) {
         _cleanup_(fs_identity_leavep) FsIdentitySaved saved = {};
 
-        if (act_as(as, &saved) >= 0)
-                (void) unlink(tmp);
+        if (act_as(as, &saved) < 0)
+                return;
+        if (unlink(tmp) < 0 && errno == EISDIR)
+                discard_directory(tmp);
 }
 
 /* The directory tmp is in: device, inode and birth time, since an inode number freed by an
@@ -730,6 +756,7 @@ const TargetKind target_kind_path = {
         .placeable = local_placeable,
         .commit = local_commit,
         .discard = local_discard,
+        .leftovers = local_leftovers,
         .stage_mark = local_stage_mark,
         .stage_lost = local_stage_lost,
         .done = local_done,

@@ -146,6 +146,11 @@ const char *local_mounts_held(LocalTarget *lt);
 /* TargetKind.away: location is under a mount that is away (looked at now). */
 const char *local_mount_away(Target *t, const char *location);
 void local_mounts_forget(LocalTarget *lt);
+/* local-leftovers.c: TargetKind.leftovers, and the sweep of what is pending when the host
+ * goes (target_host_done()). */
+void local_leftovers(Target *t, TargetHost *h, const char *tmp, const char *run_id,
+                     const StageAs *as, const char *who);
+void local_leftovers_free(TargetHost *h);
 
 /* local-closed.c: files whose close, rename or link into place was seen a moment ago. */
 void local_closed_note(LocalTarget *lt, const char *path);

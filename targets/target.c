@@ -7,6 +7,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "local.h"
 #include "remote.h"
 #include "target.h"
 #include "util/macro.h"
@@ -94,6 +95,7 @@ void target_host_done(TargetHost *h) {
                 h->kind_state[k->id] = NULL;
         }
         remote_memory_free(h);
+        local_leftovers_free(h);
 }
 
 void target_host_scan_begin(TargetHost *h) {

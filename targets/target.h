@@ -146,6 +146,12 @@ typedef struct TargetKind {
          * not start on a run that fails yet): known at once, and an arrival for its readers. */
         int (*confirmed)(Target *t, const char *location, const char *tag);
         void (*discard)(Target *t, const char *tmp, const StageAs *as);
+        /* The run run_id, which staged tmp, is over, its outputs moved into place or
+         * discarded: what its task left beside tmp under the run's staged names, declared as
+         * no output, is removed (with as, as discard() does), soon; who, "pipeline/task", is
+         * told once to declare it. h: the host, which outlives t. May be NULL. */
+        void (*leftovers)(Target *t, TargetHost *h, const char *tmp, const char *run_id,
+                          const StageAs *as, const char *who);
         /* What identifies the place stage() prepared for tmp (for a file, its directory), taken
          * right after; "" when there is nothing to say. After commit() found nothing at tmp,
          * stage_lost() says whether that place was moved or removed since (mark "": whether it
@@ -179,6 +185,7 @@ struct TargetHost {
         const char *state_dir;      /* where kinds may keep what they learnt; NULL: nowhere */
         void *kind_state[_TARGET_KIND_MAX];
         void *remote_memory;        /* remote.c's: what stopped polled targets knew */
+        void *local_leftovers;      /* local-leftovers.c's: where ended runs may have left files */
         /* While scanning (a start-up reconciliation, a rescan), the file system is read in
          * bulk and nothing else happens in between: kinds may cache what they read here. */
         unsigned scanning;

@@ -6,11 +6,13 @@
 # status 137, and the kernel's journal line names the unit; on cgroup v2 it is Result=oom-kill.
 # A run that writes one of its two outputs commits neither; an output name too long fails at
 # once. A unit that fails before its command runs (no working directory) is seen at once, its
-# status in words.
+# status in words; an output made a directory, or written to its final path, fails saying so;
+# what a task leaves beside its staged output goes.
 . "$(dirname "$0")/lib.sh"
 
 install_pipeline "$(dirname "$0")/failures.conf.in"
-mkdir -p "$WORK/in" "$WORK/attempts" "$WORK/out/both-b-a" "$WORK/dirin"
+mkdir -p "$WORK/in" "$WORK/attempts" "$WORK/out/both-b-a" "$WORK/dirin" "$WORK/sidein" "$WORK/keep"
+echo kept > "$WORK/keep/file"
 # A working directory that is not there is worth a warning, not an error (it may be made later).
 "$SLUICECTL" -C "$WORK/config" check >"$WORK/check" 2>&1 ||
     fail "check refused a working directory not there yet: $(cat "$WORK/check")"
@@ -92,6 +94,35 @@ nodir_failed() {
 }
 wait_for 20 "the run without its working directory to fail, in words, before the sweep" nodir_failed
 
+# An output made a directory: the reason says a path target is one file, and the staged
+# directory goes, with the log written beside it, without following the links in it.
+wait_for 30 "the task that made a directory of its output to fail" logged "$(unit qcdir a) failed"
+logged "$(unit qcdir a) failed: output 'qc' is a directory: a path target is one file (write a file, or an archive of the directory)" ||
+    fail "the reason of a directory output: $(grep "$(unit qcdir a) failed" "$WORK/daemon.log")"
+qc_empty() { [ -z "$(ls -A "$WORK/qc")" ]; }
+wait_for 10 "the staged directory and the log beside it to go" qc_empty
+[ "$(cat "$WORK/keep/file")" = kept ] || fail "removing a staged directory followed a link out of it"
+
+# A task that writes its final path itself: failed, and said so, not "did not write".
+wait_for 30 "the task writing its final path itself to fail" logged "$(unit direct a) failed"
+logged "$(unit direct a) failed: exited 0 but did not write output 'direct' to \${output} (its staged name); it wrote '$WORK/out/direct-a' itself, which is not taken: write to \${output}" ||
+    fail "the reason of a task writing its final path: $(grep "$(unit direct a) failed" "$WORK/daemon.log")"
+"$SLUICECTL" --user -C "$WORK/config" why direct -p name=a > "$WORK/why" 2>&1 || true
+grep -q "its outputs are there, put there since its last run started, not by sluiced" "$WORK/why" ||
+    fail "why of a task that wrote its final path itself: $(cat "$WORK/why")"
+
+# Files written beside the staged output that no output declares: removed after the run, and
+# the task told once to declare them.
+touch "$WORK/sidein/a" "$WORK/sidein/b"
+wait_for 30 "the outputs of the task writing an index beside them" \
+    test -f "$WORK/side/a.bam" -a -f "$WORK/side/b.bam"
+side_clean() { [ "$(ls -A "$WORK/side")" = "$(printf 'a.bam\nb.bam')" ]; }
+wait_for 10 "the files left beside the staged outputs to go" side_clean
+[ "$(grep -c "a run of $PIPELINE/side wrote it beside its staged output" "$WORK/daemon.log")" = 1 ] ||
+    fail "the task was not told once about its leftovers: $(grep "$PIPELINE/side" "$WORK/daemon.log")"
+logged "Removed '$WORK/side/.sluice-[0-9a-f]*-[ab].bam.\(bai\|tmp\)': .*declare it as an output (in place, its name would be '[ab].bam.\(bai\|tmp\)')" ||
+    fail "the notice does not name the file: $(grep "$PIPELINE/side" "$WORK/daemon.log")"
+
 # A task at its tasks_max: the reason says the kernel refused it a process, which the task's
 # own exit status does not.
 wait_for 30 "the task at its tasks_max to fail" logged "$(unit forks a) failed for good"
@@ -121,7 +152,7 @@ done
 # The failed marks survive a restart: nothing runs again by itself.
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
 start_daemon
-grep -q "Restored 8 failed or retrying instance(s)" "$WORK/daemon.log" ||
+grep -q "Restored 10 failed or retrying instance(s)" "$WORK/daemon.log" ||
     fail "the failed marks were not restored"
 # ...and a restart while the pipeline's file has errors: the marks are kept for when it is
 # mended, not lost (its instances would then run again, failed for good as they are).
@@ -130,7 +161,7 @@ conf=$WORK/config/pipelines.d/$PIPELINE.conf
 cp "$conf" "$WORK/good.conf"
 echo 'tasks = ( { name = "x" ' >> "$conf"
 start_daemon
-logged "Kept 8 failed or retrying mark(s) of pipelines not running" || fail "the marks were not kept"
+logged "Kept 10 failed or retrying mark(s) of pipelines not running" || fail "the marks were not kept"
 # ...and status and why say the file is not loaded, rather than nothing, or "no task".
 "$SLUICECTL" --user -C "$WORK/config" status | grep -q "$PIPELINE.conf  (not running: the file has errors" ||
     fail "status hides a pipeline whose file has errors: $("$SLUICECTL" --user -C "$WORK/config" status)"
@@ -142,7 +173,7 @@ grep -q "no task 'slow'; not loaded, with errors (see sluicectl check): .*$PIPEL
 cp "$WORK/good.conf" "$conf"
 kill -HUP "$DAEMON_PID"
 wait_for 30 "the marks restored by the reload" \
-    logged "Restored 8 failed or retrying instance(s) of pipelines now running"
+    logged "Restored 10 failed or retrying instance(s) of pipelines now running"
 "$SLUICECTL" --user -C "$WORK/config" list | grep -q "^failed .*/nowhere " ||
     fail "a failed instance is not failed after the reload: $("$SLUICECTL" --user -C "$WORK/config" list)"
 # A new arrival of the input re-arms them: a new series of attempts.
