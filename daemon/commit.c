@@ -165,6 +165,10 @@ static int output_ready(Instance *i, size_t k, const StageAs *as, char **ret_rea
                 return asprintf(ret_reason, "output '%s' is a directory: a path target is one "
                                 "file (write a file, or an archive of the directory)",
                                 t->name) < 0 ? -ENOMEM : r;
+        if (r == -EBADFD)
+                return asprintf(ret_reason, "output '%s' is not a regular file (a FIFO, a socket "
+                                "or a device): a path target is one file", t->name) < 0
+                                ? -ENOMEM : r;
         errno = -r;
         return asprintf(ret_reason, "cannot read output '%s': %m", t->name) < 0 ? -ENOMEM : r;
 }

@@ -426,13 +426,17 @@ static int local_stage(Target *t, const char *location, const char *run_id, cons
 static int open_written(const char *tmp, struct stat *st) {
         _cleanup_close_ int fd = -EBADF;
 
-        fd = open(tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        /* Without blocking: a task that made its output a FIFO would hold the loop in open()
+         * until someone wrote to it. */
+        fd = open(tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, st) < 0)
                 return -errno;
-        if (!S_ISREG(st->st_mode))
+        if (S_ISDIR(st->st_mode))
                 return -EISDIR;
+        if (!S_ISREG(st->st_mode))
+                return -EBADFD;
         /* Made for a run under another user, and never written (see precreate()). */
         if (st->st_mtim.tv_sec == 0 && st->st_mtim.tv_nsec == 0 && st->st_size == 0)
                 return -ENOENT;

@@ -123,6 +123,10 @@ wait_for 10 "the files left beside the staged outputs to go" side_clean
 logged "Removed '$WORK/side/.sluice-[0-9a-f]*-[ab].bam.\(bai\|tmp\)': .*declare it as an output (in place, its name would be '[ab].bam.\(bai\|tmp\)')" ||
     fail "the notice does not name the file: $(grep "$PIPELINE/side" "$WORK/daemon.log")"
 
+# An output made a FIFO: not taken, and the daemon goes on (it would wait in open() for a writer).
+wait_for 30 "the run that made a FIFO to fail" \
+    logged "$(unit fifo a) failed for good after 1 attempt(s): output 'fifo' is not a regular file (a FIFO, a socket or a device): a path target is one file"
+
 # A task at its tasks_max: the reason says the kernel refused it a process, which the task's
 # own exit status does not.
 wait_for 30 "the task at its tasks_max to fail" logged "$(unit forks a) failed for good"
@@ -152,7 +156,7 @@ done
 # The failed marks survive a restart: nothing runs again by itself.
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
 start_daemon
-grep -q "Restored 10 failed or retrying instance(s)" "$WORK/daemon.log" ||
+grep -q "Restored 11 failed or retrying instance(s)" "$WORK/daemon.log" ||
     fail "the failed marks were not restored"
 # ...and a restart while the pipeline's file has errors: the marks are kept for when it is
 # mended, not lost (its instances would then run again, failed for good as they are).
@@ -161,7 +165,7 @@ conf=$WORK/config/pipelines.d/$PIPELINE.conf
 cp "$conf" "$WORK/good.conf"
 echo 'tasks = ( { name = "x" ' >> "$conf"
 start_daemon
-logged "Kept 10 failed or retrying mark(s) of pipelines not running" || fail "the marks were not kept"
+logged "Kept 11 failed or retrying mark(s) of pipelines not running" || fail "the marks were not kept"
 # ...and status and why say the file is not loaded, rather than nothing, or "no task".
 "$SLUICECTL" --user -C "$WORK/config" status | grep -q "$PIPELINE.conf  (not running: the file has errors" ||
     fail "status hides a pipeline whose file has errors: $("$SLUICECTL" --user -C "$WORK/config" status)"
@@ -173,7 +177,7 @@ grep -q "no task 'slow'; not loaded, with errors (see sluicectl check): .*$PIPEL
 cp "$WORK/good.conf" "$conf"
 kill -HUP "$DAEMON_PID"
 wait_for 30 "the marks restored by the reload" \
-    logged "Restored 10 failed or retrying instance(s) of pipelines now running"
+    logged "Restored 11 failed or retrying instance(s) of pipelines now running"
 "$SLUICECTL" --user -C "$WORK/config" list | grep -q "^failed .*/nowhere " ||
     fail "a failed instance is not failed after the reload: $("$SLUICECTL" --user -C "$WORK/config" list)"
 # A new arrival of the input re-arms them: a new series of attempts.
