@@ -11,10 +11,12 @@
  * the other templates: it finds the shapes people write (a suffix or a prefix in one
  * directory), not every pair of templates that could share a name.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "config-internal.h"
 #include "template.h"
+#include "util/hash.h"
 
 /* Plain values of each type, the kind a file name holds. */
 static const char *sample_value(const ParamSpec *p) {
@@ -68,50 +70,117 @@ static bool leads_to(const Pipeline *p, const Task *from, const Task *to, uint8_
         return false;
 }
 
-static void check_output(const Pipeline *p, Task *task, const Target *out, Diag *d) {
+/* The targets that tasks read, by the literal text their template starts with: a name can only
+ * match a template whose leading text it starts with, so each output's name is matched against
+ * those found under its own prefixes, not against every target of the file (a generated file
+ * of 10,000 tasks would take seconds). */
+typedef struct Lead {
+        const char *text;       /* the key: the template's text up to its first wildcard */
+        size_t len;
+        const Target **targets;
+        size_t n;
+        UT_hash_handle hh;
+} Lead;
+
+static void leads_free(Lead **index) {
+        Lead *l, *tmp;
+
+        HASH_ITER(hh, *index, l, tmp) {
+                HASH_DEL(*index, l);
+                free(l->targets);
+                free(l);
+        }
+}
+
+static int leads_build(const Pipeline *p, Lead **ret) {
+        Lead *index = NULL;
+
+        for (size_t i = 0; i < p->n_targets; i++) {
+                const Target *t = p->targets[i];
+                size_t len = strcspn(t->template->text, "{");
+                const Target **n;
+                Lead *l;
+
+                if (t->n_consumers == 0)
+                        continue;
+                HASH_FIND(hh, index, t->template->text, len, l);
+                if (!l) {
+                        l = calloc(1, sizeof(Lead));
+                        if (!l)
+                                goto oom;
+                        l->text = t->template->text;
+                        l->len = len;
+                        HASH_ADD_KEYPTR(hh, index, l->text, l->len, l);
+                }
+                n = reallocarray(l->targets, l->n + 1, sizeof(Target *));
+                if (!n)
+                        goto oom;
+                l->targets = n;
+                l->targets[l->n++] = t;
+        }
+        *ret = index;
+        return 0;
+oom:
+        leads_free(&index);
+        return -ENOMEM;
+}
+
+static void check_pair(const Pipeline *p, Task *task, const Target *out, const Target *other,
+                       const char *name, Diag *d) {
+        _cleanup_(binding_freep) Binding *b = NULL;
+
+        if (other == out || other->kind != out->kind ||
+            template_match(other->template, name, &b) <= 0)
+                return;
+        for (size_t j = 0; j < other->n_consumers; j++) {
+                Task *reader = other->consumers[j];
+                _cleanup_free_ uint8_t *seen = calloc(p->n_tasks, 1);
+                const char *saved = d->file;
+
+                if (!seen)
+                        return;
+                d->file = task->file;
+                if (leads_to(p, reader, task, seen))
+                        diag_error(d, task->line,
+                                   "task '%s': what it writes to '%s' is also target '%s' "
+                                   "(a name such as '%s' matches both), which task '%s' "
+                                   "reads: each run's output would start another run, "
+                                   "without end. Keep the two apart: another directory, "
+                                   "prefix or suffix, or a parameter type that cannot "
+                                   "match the other's names",
+                                   task->name, out->name, other->name, name, reader->name);
+                else
+                        diag_warning(d, task->line,
+                                     "task '%s': what it writes to '%s' is also target "
+                                     "'%s' (a name such as '%s' matches both): task '%s' "
+                                     "runs on it too",
+                                     task->name, out->name, other->name, name, reader->name);
+                d->file = saved;
+        }
+}
+
+static void check_output(const Pipeline *p, Lead *index, Task *task, const Target *out,
+                         Diag *d) {
         _cleanup_free_ char *name = sample_name(out->template);
 
         if (!name)
                 return;
-        for (size_t i = 0; i < p->n_targets; i++) {
-                const Target *other = p->targets[i];
-                _cleanup_(binding_freep) Binding *b = NULL;
+        for (size_t k = 0, len = strlen(name); k <= len; k++) {
+                Lead *l;
 
-                if (other == out || other->kind != out->kind || other->n_consumers == 0 ||
-                    template_match(other->template, name, &b) <= 0)
-                        continue;
-                for (size_t j = 0; j < other->n_consumers; j++) {
-                        Task *reader = other->consumers[j];
-                        _cleanup_free_ uint8_t *seen = calloc(p->n_tasks, 1);
-                        const char *saved = d->file;
-
-                        if (!seen)
-                                return;
-                        d->file = task->file;
-                        if (leads_to(p, reader, task, seen))
-                                diag_error(d, task->line,
-                                           "task '%s': what it writes to '%s' is also target '%s' "
-                                           "(a name such as '%s' matches both), which task '%s' "
-                                           "reads: each run's output would start another run, "
-                                           "without end. Keep the two apart: another directory, "
-                                           "prefix or suffix, or a parameter type that cannot "
-                                           "match the other's names",
-                                           task->name, out->name, other->name, name,
-                                           reader->name);
-                        else
-                                diag_warning(d, task->line,
-                                             "task '%s': what it writes to '%s' is also target "
-                                             "'%s' (a name such as '%s' matches both): task '%s' "
-                                             "runs on it too",
-                                             task->name, out->name, other->name, name,
-                                             reader->name);
-                        d->file = saved;
-                }
+                HASH_FIND(hh, index, name, k, l);
+                for (size_t i = 0; l && i < l->n; i++)
+                        check_pair(p, task, out, l->targets[i], name, d);
         }
 }
 
 void check_overlapping_targets(const Pipeline *p, Diag *d) {
+        Lead *index = NULL;
+
+        if (leads_build(p, &index) < 0)
+                return;
         for (size_t i = 0; i < p->n_tasks; i++)
                 for (size_t j = 0; j < p->tasks[i]->n_outputs; j++)
-                        check_output(p, p->tasks[i], p->tasks[i]->outputs[j], d);
+                        check_output(p, index, p->tasks[i], p->tasks[i]->outputs[j], d);
+        leads_free(&index);
 }
