@@ -36,6 +36,8 @@ void config_report_read_error(Diag *d, const config_t *cfg);
 /* Errors for outputs that another target also names and whose readers lead back to their
  * writer; warnings for the others (config-overlap.c). */
 void check_overlapping_targets(const Pipeline *p, Diag *d);
+/* The same across files: a loop through several files marks each of them bad, with an error. */
+void reject_loops_across_files(Pipeline **list, size_t n, bool *bad, Diag *d);
 void check_keys(Loader *l, const config_setting_t *s, char * const *known, const char *subject);
 /* A list or array of strings; NULL (and a diagnostic) for anything else. */
 char **string_list(Loader *l, const config_setting_t *s, const char *subject, const char *key,

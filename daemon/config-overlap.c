@@ -92,9 +92,7 @@ static void leads_free(Lead **index) {
         }
 }
 
-static int leads_build(const Pipeline *p, Lead **ret) {
-        Lead *index = NULL;
-
+static int leads_add(Lead **index, const Pipeline *p) {
         for (size_t i = 0; i < p->n_targets; i++) {
                 const Target *t = p->targets[i];
                 size_t len = strcspn(t->template->text, "{");
@@ -103,26 +101,22 @@ static int leads_build(const Pipeline *p, Lead **ret) {
 
                 if (t->n_consumers == 0)
                         continue;
-                HASH_FIND(hh, index, t->template->text, len, l);
+                HASH_FIND(hh, *index, t->template->text, len, l);
                 if (!l) {
                         l = calloc(1, sizeof(Lead));
                         if (!l)
-                                goto oom;
+                                return -ENOMEM;
                         l->text = t->template->text;
                         l->len = len;
-                        HASH_ADD_KEYPTR(hh, index, l->text, l->len, l);
+                        HASH_ADD_KEYPTR(hh, *index, l->text, l->len, l);
                 }
                 n = reallocarray(l->targets, l->n + 1, sizeof(Target *));
                 if (!n)
-                        goto oom;
+                        return -ENOMEM;
                 l->targets = n;
                 l->targets[l->n++] = t;
         }
-        *ret = index;
         return 0;
-oom:
-        leads_free(&index);
-        return -ENOMEM;
 }
 
 static void check_pair(const Pipeline *p, Task *task, const Target *out, const Target *other,
@@ -177,10 +171,160 @@ static void check_output(const Pipeline *p, Lead *index, Task *task, const Targe
 void check_overlapping_targets(const Pipeline *p, Diag *d) {
         Lead *index = NULL;
 
-        if (leads_build(p, &index) < 0)
+        if (leads_add(&index, p) < 0) {
+                leads_free(&index);
                 return;
+        }
         for (size_t i = 0; i < p->n_tasks; i++)
                 for (size_t j = 0; j < p->tasks[i]->n_outputs; j++)
                         check_output(p, index, p->tasks[i], p->tasks[i]->outputs[j], d);
         leads_free(&index);
+}
+
+/*
+ * Across files: one pipeline's output that another pipeline's target also names is an arrival
+ * there, which is how pipelines chain. When that leads back, through the other file's tasks
+ * and any number of files, to the task that wrote it, the chain runs without end (two files
+ * with rerun = "newer", each reading what the other writes, ran 73 times in 5 s). Found by a
+ * depth-first search over every task of every file: the edges of each file, and the edges
+ * between files that the names of outputs give.
+ */
+typedef struct Walk {
+        Pipeline **list;
+        size_t n_list;
+        Lead *index;
+        Task **all;             /* every task, in the order of list */
+        size_t n_all;
+        uint8_t *state;         /* per task: 1 on the path, 2 done */
+        Task **path;            /* the path, and whether the edge into each step crosses files */
+        bool *crossed;
+        bool *bad;
+        Diag *d;
+} Walk;
+
+static size_t task_index(const Walk *w, const Task *t) {
+        size_t k = 0;
+
+        while (w->all[k] != t)
+                k++;
+        return k;
+}
+
+static size_t pipeline_index(const Walk *w, const Pipeline *p) {
+        size_t k = 0;
+
+        while (w->list[k] != p)
+                k++;
+        return k;
+}
+
+static void report_loop(Walk *w, size_t from, size_t depth, Task *back) {
+        _cleanup_free_ char *chain = NULL;
+        size_t len = 0, cross = depth - 1;      /* else the edge that closes it crosses */
+        FILE *f = open_memstream(&chain, &len);
+
+        for (size_t k = from; f && k < depth; k++)
+                fprintf(f, "%s/%s -> ", w->path[k]->pipeline->name, w->path[k]->name);
+        if (f)
+                fprintf(f, "%s/%s", back->pipeline->name, back->name);
+        if (f && fclose(f) != 0)
+                chain = mfree(chain);
+        /* Said at the task whose output leaves its file first. */
+        for (size_t k = from + 1; k < depth; k++)
+                if (w->crossed[k]) {
+                        cross = k - 1;
+                        break;
+                }
+        for (size_t k = from; k < depth; k++)
+                w->bad[pipeline_index(w, w->path[k]->pipeline)] = true;
+        diag_error_in(w->d, w->path[cross]->file, w->path[cross]->line,
+                      "task '%s': what it writes is read by another pipeline's task, and that "
+                      "leads back to it (%s): each run's output would start another run, "
+                      "without end, so every file of the loop is refused. Keep what one writes "
+                      "apart from what the other reads: another directory, prefix or suffix",
+                      w->path[cross]->name, strna(chain));
+}
+
+static void walk_from(Walk *w, Task *t, size_t depth, bool crossed);
+
+/* The edge into next, which would be step depth of the path. Each edge is taken once, so a
+ * loop is said once, at the edge that closes it. */
+static void step_to(Walk *w, Task *next, size_t depth, bool crossed) {
+        size_t idx = task_index(w, next);
+
+        if (w->state[idx] == 1) {
+                bool any = crossed;
+                size_t from = depth;
+
+                while (from > 0 && w->path[from - 1] != next) {
+                        from--;
+                        any = any || w->crossed[from];
+                }
+                /* Within one file, a loop is that file's error, said when it loaded. */
+                if (from > 0 && any)
+                        report_loop(w, from - 1, depth, next);
+                return;
+        }
+        if (w->state[idx] == 0)
+                walk_from(w, next, depth, crossed);
+}
+
+static void walk_from(Walk *w, Task *t, size_t depth, bool crossed) {
+        size_t idx = task_index(w, t);
+
+        w->state[idx] = 1;
+        w->path[depth] = t;
+        w->crossed[depth] = crossed;
+        for (size_t i = 0; i < t->n_outputs; i++) {
+                const Target *out = t->outputs[i];
+                _cleanup_free_ char *name = sample_name(out->template);
+
+                for (size_t j = 0; j < out->n_consumers; j++)
+                        if (out->consumers[j] != t)
+                                step_to(w, out->consumers[j], depth + 1, false);
+                for (size_t k = 0, len = name ? strlen(name) : 0; name && k <= len; k++) {
+                        Lead *l;
+
+                        HASH_FIND(hh, w->index, name, k, l);
+                        for (size_t m = 0; l && m < l->n; m++) {
+                                const Target *other = l->targets[m];
+                                _cleanup_(binding_freep) Binding *b = NULL;
+
+                                if (other->pipeline == t->pipeline || other->kind != out->kind ||
+                                    template_match(other->template, name, &b) <= 0)
+                                        continue;
+                                for (size_t c = 0; c < other->n_consumers; c++)
+                                        step_to(w, other->consumers[c], depth + 1, true);
+                        }
+                }
+        }
+        w->state[idx] = 2;
+}
+
+void reject_loops_across_files(Pipeline **list, size_t n, bool *bad, Diag *d) {
+        Walk w = { .list = list, .n_list = n, .bad = bad, .d = d };
+
+        for (size_t i = 0; i < n; i++) {
+                Task **more = reallocarray(w.all, w.n_all + list[i]->n_tasks + 1, sizeof(Task *));
+
+                if (!more || leads_add(&w.index, list[i]) < 0)
+                        goto done;
+                w.all = more;
+                for (size_t k = 0; k < list[i]->n_tasks; k++)
+                        w.all[w.n_all++] = list[i]->tasks[k];
+        }
+        w.state = calloc(w.n_all + 1, 1);
+        w.path = calloc(w.n_all + 2, sizeof(Task *));
+        w.crossed = calloc(w.n_all + 2, sizeof(bool));
+        if (!w.state || !w.path || !w.crossed)
+                goto done;
+        for (size_t k = 0; k < w.n_all; k++)
+                if (w.state[k] == 0)
+                        walk_from(&w, w.all[k], 0, false);
+done:
+        leads_free(&w.index);
+        free(w.all);
+        free(w.state);
+        free(w.path);
+        free(w.crossed);
 }

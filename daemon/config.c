@@ -777,8 +777,10 @@ int config_load_directory(const char *dir, const DaemonConfig *dc, Pipeline ***r
                 _cleanup_free_ bool *shared = calloc(n_list, sizeof(bool));
                 size_t kept = 0;
 
-                if (shared)
+                if (shared) {
                         reject_shared_outputs(list, n_list, shared, d);
+                        reject_loops_across_files(list, n_list, shared, d);
+                }
                 for (size_t i = 0; i < n_list; i++) {
                         if (!shared || !shared[i]) {
                                 list[kept++] = list[i];

@@ -292,6 +292,29 @@ static void test_directory_rejects_shared_outputs(void **state) {
         drop_dir(dir);
 }
 
+/* Two files each reading what the other writes: a loop across files, both refused, said once;
+ * a third that reads from the loop but leads nowhere back is kept. */
+static void test_directory_rejects_loops_across_files(void **state) {
+        _cleanup_strv_free_ char **rejected = NULL;
+        char dir[24];
+        Pipeline **list = NULL;
+        size_t n = 0;
+        Diag d = {};
+        int r;
+
+        make_dir(dir, "cp " CONFIG_TEST_DIR "/loop/*.conf %1$s/");
+        r = config_load_directory(dir, NULL, &list, &n, &rejected, &d);
+        assert_int_equal(r, 2);
+        assert_int_equal(n, 1);
+        assert_string_equal(list[0]->name, "chain3");
+        assert_int_equal(strv_length(rejected), 2);
+        assert_int_equal(d.n_errors, 1);
+        assert_non_null(strstr(d.entries[0].message, "(cyc1/ab -> cyc2/ba -> cyc1/ab)"));
+        pipelines_free(list, n);
+        diag_done(&d);
+        drop_dir(dir);
+}
+
 static void test_display_escape(void **state) {
         _cleanup_free_ char *a = display_escape("esc\x1b[31mRED\r\nZZ\x7f"),
                             *b = display_escape("csi\xc2\x9b" "2J"),
@@ -367,6 +390,7 @@ int main(void) {
                 cmocka_unit_test(test_subst_expand),
                 cmocka_unit_test(test_directory_rejects_bad_keeps_good),
                 cmocka_unit_test(test_directory_rejects_shared_outputs),
+                cmocka_unit_test(test_directory_rejects_loops_across_files),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
