@@ -121,7 +121,12 @@ static const TaskParam *open_param(const Task *task, char * const *params, char 
         }
         if (strv_length(open) == 1)
                 return found;
-        if (!open)
+        /* A report over every sample (all()) has one instance: nothing to range over. */
+        if (task->n_params == 0)
+                (void) asprintf(ret_error, "task '%s' has no parameters: its one instance runs "
+                                "with 'sluicectl run %s/%s', not a backfill", task->name,
+                                task->pipeline->name, task->name);
+        else if (!open)
                 (void) asprintf(ret_error, "task '%s' has no parameter left to range over: every "
                                 "one is given with --param", task->name);
         else {

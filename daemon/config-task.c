@@ -236,6 +236,45 @@ static int check_constant(Loader *l, const Task *task, const TaskInput *in,
         return 0;
 }
 
+/* all() binds the target's parameter to every value of its enum, the only type whose values
+ * are all known when the pipeline loads. */
+static int check_all(Loader *l, const TaskInput *in, const TemplateParam *param, Expr *e,
+                     const char *subject) {
+        _cleanup_free_ char *have = NULL, *instead = NULL;
+        int r;
+
+        r = expr_set_all(e, &param->spec);
+        if (r != -EINVAL)
+                return r;
+        switch (param->spec.type) {
+        case PARAM_DATE:
+        case PARAM_HOUR:
+        case PARAM_MONTH:
+        case PARAM_WEEK:
+                instead = strdup("time is open-ended: read a period with hours(), days() or "
+                                 "range()");
+                r = instead ? 0 : -ENOMEM;
+                break;
+        case PARAM_INT:
+                r = asprintf(&instead, "an int's values are open-ended: list them as an enum, "
+                             "{%s:enum(1,2,3)}, or read a window of them with range()",
+                             param->name);
+                break;
+        default:
+                r = asprintf(&instead, "its values are open-ended (any name a file has): list "
+                             "them as an enum, {%s:enum(a,b,c)}", param->name);
+        }
+        if (r < 0)
+                instead = NULL;
+        have = spec_string(&param->spec);
+        diag_error(l->diag, in->line,
+                   "%sinput '%s': all() reads every value of an enum, but '%s' of target '%s' "
+                   "is %s: %s",
+                   subject, in->name, param->name, in->target->name, strna(have),
+                   strna(instead));
+        return -EINVAL;
+}
+
 /* Builds the maps of one input: explicit expressions, and identity for the rest. */
 
 /* A task parameter whose name is a near miss for name ({sampel} in an output's template and
@@ -312,6 +351,13 @@ static int build_maps(Loader *l, Task *task, TaskInput *in, InputSpec *spec,
                                 return r;
                         continue;
                 }
+                if (m->expr->kind == EXPR_ALL) {
+                        r = check_all(l, in, param, m->expr, subject);
+                        if (r < 0)
+                                return r;
+                        in->multi = true;
+                        continue;
+                }
                 r = expr_check(m->expr, lookup_task_param, task, &err);
                 if (r < 0) {
                         diag_error(d, in->line, "%sinput '%s': %s", subject, in->name,
@@ -343,10 +389,26 @@ static int build_maps(Loader *l, Task *task, TaskInput *in, InputSpec *spec,
                 for (size_t k = 0; k < in->n_maps && !found; k++)
                         found = streq_ptr(expr_param(in->maps[k].expr), task->params[j].name);
                 if (!found) {
-                        diag_error(d, in->line,
-                                   "%sinput '%s' does not determine '%s', so its arrival "
-                                   "cannot tell which instance to run",
-                                   subject, in->name, task->params[j].name);
+                        const InputMap *same = NULL;
+
+                        for (size_t k = 0; k < in->n_maps; k++)
+                                if (streq(in->maps[k].param, task->params[j].name))
+                                        same = &in->maps[k];
+                        /* counts(sample = all()) in a task of its own {sample}: each instance
+                         * would read every sample, and one arrival concern them all. */
+                        if (same && same->expr->kind == EXPR_ALL)
+                                diag_error(d, in->line,
+                                           "%sinput '%s' does not determine '%s', so its "
+                                           "arrival cannot tell which instance to run: all() "
+                                           "reads every '%s' of '%s', none of the task's; a "
+                                           "task that reads them all has no '%s' of its own",
+                                           subject, in->name, task->params[j].name,
+                                           same->param, in->target->name, same->param);
+                        else
+                                diag_error(d, in->line,
+                                           "%sinput '%s' does not determine '%s', so its "
+                                           "arrival cannot tell which instance to run",
+                                           subject, in->name, task->params[j].name);
                         return -EINVAL;
                 }
         }

@@ -117,7 +117,9 @@ static int inputs_ready(Manager *m, Task *task, const Binding *b, const char *id
                 }
         }
         if (r >= 0 && n > 0 && !unsure) {
-                log_debug("Instance %s of task '%s' misses %zu input(s)", id, task->name, n);
+                /* A task without parameters has one instance, whose id is empty. */
+                log_debug("%s%s of task '%s' misses %zu input(s)",
+                          id[0] ? "Instance " : "The instance", id, task->name, n);
                 r = waiting_record(m, task, id, b, missing, n);    /* takes them */
                 return r < 0 ? r : 0;
         }
@@ -182,7 +184,8 @@ static int arrived(Manager *m, Task *task, const char *id, Hint *h) {
                 return -ENOENT;
         n = waiting_strike(m, w, h->target, h->location);
         if (n > 0)
-                log_debug("Instance %s of task '%s' waits for %zu more input(s)", id, task->name, n);
+                log_debug("%s%s of task '%s' waits for %zu more input(s)",
+                          id[0] ? "Instance " : "The instance", id, task->name, n);
         return n == 0;
 }
 

@@ -251,10 +251,10 @@ static int reads(const Task *task, size_t input, const Binding *tb, const Bindin
 }
 
 /*
- * task_instances_from_input() where every expression of the input is a plain ${param} or a
- * constant, as most are: the values carry over unchanged, and the one candidate is read when
- * every expression agrees with the input instance. The same answer without the product and the
- * forward pass, which a scan would otherwise pay once per file.
+ * task_instances_from_input() where every expression of the input is a plain ${param}, a
+ * constant or all(), as most are: the values carry over unchanged, and the one candidate is
+ * read when every expression agrees with the input instance. The same answer without the
+ * product and the forward pass, which a scan would otherwise pay once per file.
  */
 static int instances_by_reference(const Task *task, const TaskInput *in, const Binding *ib,
                                   Binding ***ret) {
@@ -284,8 +284,8 @@ static int instances_by_reference(const Task *task, const TaskInput *in, const B
         for (size_t i = 0; i < in->n_maps && agree; i++) {
                 const char *v = binding_get(ib, in->maps[i].param);
 
-                if (in->maps[i].expr->kind == EXPR_CONST)
-                        continue;       /* compared by the caller */
+                if (!expr_param(in->maps[i].expr))
+                        continue;       /* a constant or all(): compared by the caller */
                 agree = v && streq(v, binding_get(b, expr_param(in->maps[i].expr)));
         }
         if (agree)
@@ -306,24 +306,27 @@ int task_instances_from_input(const Task *task, size_t input, const Binding *inp
 
         /* An instance without a constant's value concerns no task instance: "raw(source =
          * web)" reads nothing of source=api. One comparison per constant, first, since a
-         * constant has no inverse to ask. */
+         * constant has no inverse to ask; all() has none either, and takes any value of its
+         * enum (a look-up in the enum's few values): "counts(sample = all())" reads every
+         * sample, so which one arrived leaves the task instances to the other bindings, and
+         * to none at all in a task without parameters, whose one instance it is. */
         for (size_t i = 0; i < in->n_maps; i++) {
                 const Expr *e = in->maps[i].expr;
                 const char *v;
 
-                if (e->kind != EXPR_CONST)
+                if (expr_param(e))
                         continue;
                 v = binding_get(input_binding, in->maps[i].param);
                 if (!v)
                         return -ENOKEY;
-                if (!streq(v, e->value)) {
+                if (!expr_takes(e, v)) {
                         *ret = calloc(1, sizeof(Binding *));
                         return *ret ? 0 : -ENOMEM;
                 }
         }
         for (size_t i = 0; i < in->n_maps; i++)
                 references = references && (in->maps[i].expr->kind == EXPR_REF ||
-                                            in->maps[i].expr->kind == EXPR_CONST);
+                                            !expr_param(in->maps[i].expr));
         if (references)
                 return instances_by_reference(task, in, input_binding, ret);
 

@@ -10,13 +10,17 @@
  *   hours(${day})          forward: 24 hours (fan-in)  inverse: the hour's day
  *   range(${day} - 6d, ${day})   forward: 7 days       inverse: the 7 days it is in the range of
  *   web, 2026-11-27, 'a b' forward: the value itself   inverse: none (it reads no parameter)
+ *   all()                  forward: every enum value   inverse: none (it reads no parameter)
  *
  * A constant binds an input parameter to one value of its own type: an input value other than
- * it concerns no task instance, and the caller filters by comparing (graph.c).
+ * it concerns no task instance, and the caller filters by comparing (graph.c). all() binds an
+ * enum parameter to each of its values, Snakemake's expand(): it is a fan-in whose arrivals all
+ * concern the same task instances, those the input's other bindings name.
  *
  * Values are computed through ordinals (param.h); the four time types convert through the
  * date, whose ordinal is a day count. Pure: no I/O, no logging.
  */
+#include <assert.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,6 +39,7 @@ Expr *expr_free(Expr *e) {
         expr_free(e->b);
         free(e->param);
         free(e->value);
+        strv_free(e->values);
         free(e);
         return NULL;
 }
@@ -260,6 +265,7 @@ static const struct {
         { "week", EXPR_TRUNC, PARAM_WEEK },
         { "month", EXPR_TRUNC, PARAM_MONTH },
         { "range", EXPR_RANGE, _PARAM_TYPE_INVALID },
+        { "all", EXPR_ALL, _PARAM_TYPE_INVALID },
 };
 
 /*
@@ -308,6 +314,20 @@ static int parse_expr(Parser *p, Expr **ret) {
                 if (r < 0)
                         return r;
                 e->to = functions[i].to;
+                if (functions[i].kind == EXPR_ALL) {
+                        /* Like a constant, it binds a whole parameter, of the target's. */
+                        if (p->depth > 1)
+                                return perr(p, "a function takes ${name}, not all()");
+                        skip_space(p);
+                        if (p->pos >= p->n)
+                                return perr(p, "expected ')'");
+                        if (!accept(p, ')'))
+                                return perr(p, "all() takes no argument: it reads every value "
+                                               "of the parameter it binds");
+                        p->depth--;
+                        *ret = TAKE_PTR(e);
+                        return 0;
+                }
                 r = parse_expr(p, &e->a);
                 if (r < 0)
                         return r;
@@ -325,7 +345,8 @@ static int parse_expr(Parser *p, Expr **ret) {
                 return 0;
         }
         if (k > 0)
-                return perr(p, "unknown function '%.*s' (hours, days, day, week, month, range)",
+                return perr(p, "unknown function '%.*s' (hours, days, day, week, month, range, "
+                               "all)",
                             (int) k, p->s + p->pos);
         return perr(p, p->depth > 0 ? "expected ${name} or a function"
                                     : "expected ${name}, a function or a constant");
@@ -362,6 +383,9 @@ static void print_expr(const Expr *e, FILE *f) {
                         fprintf(f, "%c%s%c", e->quote, e->value, e->quote);
                 else
                         fputs(e->value, f);
+                return;
+        case EXPR_ALL:
+                fputs("all()", f);
                 return;
         case EXPR_SHIFT:
                 print_expr(e->a, f);
@@ -576,14 +600,32 @@ int expr_check(Expr *e, expr_lookup_func lookup, void *userdata, char **ret_erro
         }
         case EXPR_CONST:
                 return cfail(ret_error, e, "a constant takes the type of the parameter it binds");
+        case EXPR_ALL:
+                return cfail(ret_error, e, "all() takes the values of the parameter it binds");
         default:
                 return -EINVAL;
         }
 }
 
+int expr_set_all(Expr *e, const ParamSpec *spec) {
+        char **values;
+        int r;
+
+        assert(e->kind == EXPR_ALL);
+        if (spec->type != PARAM_ENUM)
+                return -EINVAL;
+        r = strv_copy(spec->enum_values, &values);
+        if (r < 0)
+                return r;
+        strv_free(e->values);
+        e->values = values;
+        e->type = PARAM_ENUM;
+        return 0;
+}
+
 const char *expr_param(const Expr *e) {
         while (e->kind != EXPR_REF) {
-                if (e->kind == EXPR_CONST)
+                if (e->kind == EXPR_CONST || e->kind == EXPR_ALL)
                         return NULL;
                 e = e->a;
         }
@@ -591,7 +633,7 @@ const char *expr_param(const Expr *e) {
 }
 
 bool expr_is_multi(const Expr *e) {
-        if (e->kind == EXPR_EXPAND || e->kind == EXPR_RANGE)
+        if (e->kind == EXPR_EXPAND || e->kind == EXPR_RANGE || e->kind == EXPR_ALL)
                 return true;
         return e->a && expr_is_multi(e->a);
 }
@@ -837,6 +879,9 @@ int expr_eval(const Expr *e, const char *value, char ***ret) {
         int64_t x;
         int r;
 
+        /* In the enum's order, which the task's ${input} keeps: not sorted as ordinals are. */
+        if (e->kind == EXPR_ALL)
+                return e->values ? strv_copy(e->values, ret) : -EINVAL;
         if (e->kind == EXPR_REF || e->kind == EXPR_CONST) {
                 char **l = NULL;
                 r = strv_extend(&l, e->kind == EXPR_CONST ? e->value : value);
@@ -859,7 +904,7 @@ int expr_invert(const Expr *e, const char *value, char ***ret) {
         int64_t y;
         int r;
 
-        if (e->kind == EXPR_CONST)
+        if (e->kind == EXPR_CONST || e->kind == EXPR_ALL)
                 return -EOPNOTSUPP;
         if (e->kind == EXPR_REF) {
                 char **l = NULL;
@@ -876,6 +921,17 @@ int expr_invert(const Expr *e, const char *value, char ***ret) {
         if (r < 0)
                 return r;
         return to_strings(ref_type(e), &out, ret);
+}
+
+bool expr_takes(const Expr *e, const char *value) {
+        switch (e->kind) {
+        case EXPR_CONST:
+                return streq(e->value, value);
+        case EXPR_ALL:
+                return strv_contains(e->values, value);
+        default:
+                return true;
+        }
 }
 
 /* --- input specs --- */

@@ -95,8 +95,9 @@ static void print_task_line(Tree *tr, const Task *task, const Binding *b, Instan
         const char *live = live_state(tr, task, b);
 
         (void) task_params_to_string(task, b, &params);
-        printf("%s%s%s %s  ", tr->color ? ANSI_BOLD : "", task->name, tr->color ? ANSI_RESET : "",
-               ctl_shown(strempty(params)));
+        /* A task without parameters has one instance, named by the task alone. */
+        printf("%s%s%s%s%s  ", tr->color ? ANSI_BOLD : "", task->name, tr->color ? ANSI_RESET : "",
+               params && *params ? " " : "", params && *params ? ctl_shown(params) : "");
         if (live)
                 printf("%s{sluiced: %s}%s ", tr->color ? ANSI_BOLD : "", live,
                        tr->color ? ANSI_RESET : "");

@@ -4,7 +4,8 @@
  * `prev = daily(day = ${day - 1d})`. Whatever parses and type-checks against a fixed set of
  * task parameters is evaluated on sample values, and every value it gives must invert back to
  * the value it came from: the property the daemon relies on to go from an event to a task. A
- * constant must print and parse back to itself and evaluate to itself.
+ * constant must print and parse back to itself and evaluate to itself; all(), bound to an enum,
+ * to the enum's values in order, each of which it takes.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -70,6 +71,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                             strcmp(again->value, spec->exprs[i]->value) != 0 ||
                             expr_eval(spec->exprs[i], NULL, &values) < 0 || !values[0] ||
                             values[1] || strcmp(values[0], spec->exprs[i]->value) != 0)
+                                abort();
+                        continue;
+                }
+                if (spec->exprs[i]->kind == EXPR_ALL) {
+                        static char *enum_values[] = { "b", "a", "c", NULL };
+                        const ParamSpec any = { PARAM_ENUM, enum_values };
+
+                        if (again->kind != EXPR_ALL ||
+                            expr_set_all(spec->exprs[i], &any) < 0 ||
+                            expr_eval(spec->exprs[i], NULL, &values) < 0 ||
+                            strv_length(values) != strv_length(enum_values))
+                                abort();
+                        for (size_t k = 0; values[k]; k++)
+                                if (strcmp(values[k], enum_values[k]) != 0 ||
+                                    !expr_takes(spec->exprs[i], values[k]))
+                                        abort();
+                        if (expr_takes(spec->exprs[i], "d"))
                                 abort();
                         continue;
                 }

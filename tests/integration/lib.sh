@@ -112,9 +112,11 @@ escape() {
     printf '%s' "$out"
 }
 
-# unit TASK INSTANCE-VALUES...: the unit name sluiced gives that instance.
+# unit TASK INSTANCE-VALUES...: the unit name sluiced gives that instance; without values, the
+# one instance of a task without parameters.
 unit() {
     local task=$1; shift
+    [ $# -gt 0 ] || { echo "sluice-$PIPELINE-$task.service"; return; }
     local inst=() v
     for v in "$@"; do
         inst+=("$(escape "$v")")

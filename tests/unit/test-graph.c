@@ -574,6 +574,74 @@ static void test_constants(void **state) {
         assert_null(l);
 }
 
+/*
+ * all(): a task instance reads one input instance per value of the enum, in the enum's order,
+ * and each of them leads back to it: the one instance of a task without parameters, or the
+ * instance the input's other bindings name. A value outside the enum concerns none.
+ */
+static void test_all(void **state) {
+        _cleanup_(pipeline_freep) Pipeline *p = load("all.conf");
+        Task *report = task(p, "report"), *day = task(p, "day_report"),
+             *week = task(p, "web_week");
+        _cleanup_(binding_freep) Binding *none = binding(NULL),
+                                         *d27 = binding("day", "2026-11-27", NULL);
+        _cleanup_(bindings_freep) Binding **l = NULL;
+        _cleanup_strv_free_ char **locs = NULL, **dlocs = NULL;
+        _cleanup_free_ char *id = NULL, *unit = NULL;
+
+        assert_int_equal(report->n_params, 0);
+        assert_expr(&report->inputs[0], 0, "sample", "all()");
+        assert_int_equal(report->inputs[0].maps[0].expr->type, PARAM_ENUM);
+        assert_true(report->inputs[0].multi);
+        assert_false(report->inputs[0].earlier);
+        assert_int_equal(target(p, "counts")->n_consumers, 1);
+        assert_ptr_equal(target(p, "counts")->consumers[0], report);
+
+        /* Forward: every sample, in the enum's order. */
+        assert_input_bindings(report, "counts", binding(NULL),
+                              "sample=A | sample=B | sample=C");
+        assert_int_equal(task_input_locations(report, 0, none, &locs), 0);
+        assert_int_equal(strv_length(locs), 3);
+        assert_string_equal(locs[0], "/srv/all/counts/A.tsv");
+        assert_string_equal(locs[2], "/srv/all/counts/C.tsv");
+        /* Inverse: whichever sample arrives, the one instance, named by nothing. */
+        assert_int_equal(instances_from(report, binding("sample", "A", NULL)), 1);
+        assert_int_equal(instances_from(report, binding("sample", "C", NULL)), 1);
+        assert_int_equal(instances_from(report, binding("sample", "D", NULL)), 0);
+        assert_int_equal(task_instance_id(report, none, &id), 0);
+        assert_string_equal(id, "");
+        assert_int_equal(task_unit_name(report, id, &unit), 0);
+        assert_string_equal(unit, "sluice-all-report.service");
+
+        /* Beside the identity: the day's instance, reading the day of every sample (B first,
+         * as the enum has it). */
+        assert_expr(&day->inputs[0], 0, "sample", "all()");
+        assert_expr(&day->inputs[0], 1, "day", "${day}");
+        assert_true(day->inputs[0].multi);
+        assert_from_input(day, "d", binding("sample", "A", "day", "2026-11-27", NULL),
+                          "day=2026-11-27");
+        assert_from_input(day, "d", binding("sample", "B", "day", "2026-11-28", NULL),
+                          "day=2026-11-28");
+        assert_from_input(day, "d", binding("sample", "C", "day", "2026-11-28", NULL), "");
+        assert_input_bindings(day, "d", binding("day", "2026-11-27", NULL),
+                              "day=2026-11-27 sample=B | day=2026-11-27 sample=A");
+        assert_int_equal(task_input_locations(day, 0, d27, &dlocs), 0);
+        assert_int_equal(strv_length(dlocs), 2);
+        assert_string_equal(dlocs[0], "/srv/all/daily/B/2026-11-27.tsv");
+
+        /* Beside a constant and a window: the constant first, then the window's inverse. */
+        assert_from_input(week, "raw",
+                          binding("source", "api", "lane", "1", "day", "2026-11-27", NULL), "");
+        assert_from_input(week, "raw",
+                          binding("source", "web", "lane", "2", "day", "2026-11-27", NULL),
+                          "day=2026-11-27 | day=2026-11-28 | day=2026-11-29 | day=2026-11-30 | "
+                          "day=2026-12-01 | day=2026-12-02 | day=2026-12-03");
+        assert_int_equal(task_input_bindings(week, 0, d27, &l), 0);
+        for (size_t i = 0; i < 14; i++)
+                assert_non_null(l[i]);
+        assert_null(l[14]);
+}
+
 /* Sample values of a parameter: around the end of a year with 53 ISO weeks, and a leap day. */
 static char **samples(const ParamSpec *spec) {
         static const char * const dates[] = { "2024-02-29", "2026-12-31", "2027-01-01", NULL };
@@ -738,7 +806,7 @@ static void check_task_round_trip(const Task *t) {
 static void test_round_trip(void **state) {
         static const char * const files[] = {
                 "rollup.conf", "running.conf", "window.conf", "hosts.conf", "chain.conf",
-                "constants.conf",
+                "constants.conf", "all.conf",
         };
 
         for (size_t f = 0; f < ELEMENTSOF(files); f++) {
@@ -759,6 +827,7 @@ int main(void) {
                 cmocka_unit_test(test_input_bindings),
                 cmocka_unit_test(test_instances_from_input),
                 cmocka_unit_test(test_constants),
+                cmocka_unit_test(test_all),
                 cmocka_unit_test(test_round_trip),
         };
 

@@ -250,7 +250,7 @@ static void test_parse_errors(void **state) {
         assert_parse_fails("${day - 1x}", "unknown unit (h, d, w or m) at column 10 of "
                                           "'${day - 1x}'");
         assert_parse_fails("hourz(${day})", "unknown function 'hourz' (hours, days, day, week, "
-                                            "month, range) at column 1 of 'hourz(${day})'");
+                                            "month, range, all) at column 1 of 'hourz(${day})'");
         assert_parse_fails("hours(${day}", "expected ')' at column 13 of 'hours(${day}'");
         assert_parse_fails("range(${day})", "range() takes two arguments: expected ',' at "
                                             "column 13 of 'range(${day})'");
@@ -968,7 +968,7 @@ static void test_constants(void **state) {
         /* A function's name is never a bare value: "day = day" is a forgotten ${}. */
         assert_parse_fails("day", "expected '(' after 'day' at column 4 of 'day'");
         assert_parse_fails("webx(${day})", "unknown function 'webx' (hours, days, day, week, "
-                                           "month, range) at column 1 of 'webx(${day})'");
+                                           "month, range, all) at column 1 of 'webx(${day})'");
         /* Only a whole binding is constant, never an argument or a shifted value. */
         assert_parse_fails("hours(2026-11-27)", "a function takes ${name}, not a constant at "
                                                 "column 7 of 'hours(2026-11-27)'");
@@ -977,6 +977,79 @@ static void test_constants(void **state) {
         assert_parse_fails("hours()", "expected ${name} or a function at column 7 of 'hours()'");
         assert_parse_fails("2026-11-27 - 1d", "unexpected text at column 12 of "
                                               "'2026-11-27 - 1d'");
+}
+
+/*
+ * all(): every value of the enum it binds, in the enum's order (what a task's ${input} lists),
+ * whatever the task's values; no inverse, since it reads no task parameter, but it takes each
+ * of its values and no other. Only a whole binding, and without arguments.
+ */
+static void test_all(void **state) {
+        static const char * const texts[] = { "all()", "all( )", "  all ()  " };
+        static char *values[] = { "web", "api", "ftp site", NULL };
+        const ParamSpec sources = { .type = PARAM_ENUM, .enum_values = values };
+        const ParamSpec words = { .type = PARAM_STRING };
+
+        for (size_t i = 0; i < ELEMENTSOF(texts); i++) {
+                _cleanup_(expr_freep) Expr *e = parse(texts[i]);
+                _cleanup_strv_free_ char **none = NULL, **l = NULL, **l2 = NULL, **back = NULL;
+                _cleanup_free_ char *err = NULL, *text = NULL;
+
+                assert_int_equal(e->kind, EXPR_ALL);
+                assert_null(expr_param(e));
+                assert_true(expr_is_multi(e));
+                assert_int_equal(expr_to_string(e, &text), 0);
+                assert_string_equal(text, "all()");
+                assert_prints(texts[i], "all()");
+                /* Typed by the target parameter it binds (config-task.c), not here. */
+                assert_int_equal(expr_check(e, lookup, &lookup_token, &err), -EINVAL);
+                assert_string_equal(err, "all(): all() takes the values of the parameter it "
+                                         "binds");
+                /* Nothing to list before it knows its enum. */
+                assert_int_equal(expr_eval(e, NULL, &none), -EINVAL);
+                assert_null(none);
+                /* Open-ended types have no "every value". */
+                assert_int_equal(expr_set_all(e, &words), -EINVAL);
+                assert_null(e->values);
+                assert_int_equal(expr_set_all(e, &sources), 0);
+                assert_int_equal(e->type, PARAM_ENUM);
+                /* The enum's order, not sorted; the same for any task value. */
+                assert_int_equal(expr_eval(e, NULL, &l), 0);
+                assert_values(l, "web api ftp site");
+                assert_int_equal(expr_eval(e, "2026-11-27", &l2), 0);
+                assert_values(l2, "web api ftp site");
+                assert_int_equal(expr_invert(e, "api", &back), -EOPNOTSUPP);
+                assert_null(back);
+                assert_true(expr_takes(e, "web"));
+                assert_true(expr_takes(e, "ftp site"));
+                assert_false(expr_takes(e, "ftp"));
+                assert_false(expr_takes(e, ""));
+        }
+        /* A constant takes its value only; the others leave it to their inverse. */
+        {
+                _cleanup_(expr_freep) Expr *c = parse("web"), *r = parse("${day}");
+
+                assert_true(expr_takes(c, "web"));
+                assert_false(expr_takes(c, "api"));
+                assert_true(expr_takes(r, "anything"));
+        }
+
+        assert_parse_fails("all(${day})", "all() takes no argument: it reads every value of the "
+                                          "parameter it binds at column 5 of 'all(${day})'");
+        assert_parse_fails("all(", "expected ')' at column 5 of 'all('");
+        assert_parse_fails("all() x", "unexpected text at column 7 of 'all() x'");
+        /* A function's name, so never a bare value: 'all' is the value, quoted. */
+        assert_parse_fails("all", "expected '(' after 'all' at column 4 of 'all'");
+        assert_parse_fails("days(all())", "a function takes ${name}, not all() at column 10 of "
+                                          "'days(all())'");
+        assert_parse_fails("range(all(), ${day})", "a function takes ${name}, not all() at "
+                                                   "column 11 of 'range(all(), ${day})'");
+        {
+                _cleanup_(expr_freep) Expr *quoted = parse("'all'");
+
+                assert_int_equal(quoted->kind, EXPR_CONST);
+                assert_string_equal(quoted->value, "all");
+        }
 }
 
 static void test_input_spec(void **state) {
@@ -1038,6 +1111,19 @@ static void test_input_spec(void **state) {
                 assert_int_equal(c->exprs[2]->kind, EXPR_CONST);
                 assert_string_equal(c->exprs[2]->value, "a, b");
         }
+        /* all() beside a reference, and the input it makes a fan-in of. */
+        {
+                _cleanup_(input_spec_freep) InputSpec *a = NULL;
+
+                assert_int_equal(input_spec_parse("d = daily(sample = all(), day = ${day})", &a,
+                                                  &err),
+                                 0);
+                assert_string_equal(a->alias, "d");
+                assert_int_equal(a->n, 2);
+                assert_string_equal(a->params[0], "sample");
+                assert_int_equal(a->exprs[0]->kind, EXPR_ALL);
+                assert_int_equal(a->exprs[1]->kind, EXPR_REF);
+        }
         assert_int_equal(input_spec_parse("raw(source = web day = ${day})", &bad, &err), -EINVAL);
         assert_null(bad);
         assert_string_equal(err, "expected ',' or ')' at column 18 of "
@@ -1061,6 +1147,7 @@ int main(void) {
                 cmocka_unit_test(test_round_trip_properties),
                 cmocka_unit_test(test_year_edges),
                 cmocka_unit_test(test_constants),
+                cmocka_unit_test(test_all),
                 cmocka_unit_test(test_input_spec),
         };
 
