@@ -3,10 +3,14 @@
 # test. Sourced after lib.sh, not run.
 
 # A port nothing listens on now (a race with other programs is possible, not likely).
+# Below the kernel's range for outgoing connections' own ports: a port there may be in use by
+# a connection (bind fails with EADDRINUSE) though nothing listens on it.
 free_port() {
-    local p
+    local p low
+    read -r low _ < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
+    [ "$low" -gt 11000 ] || low=32768
     while :; do
-        p=$((20000 + RANDOM % 30000))
+        p=$((10000 + RANDOM % (low - 10000)))
         (echo > "/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
     done
 }

@@ -15,10 +15,10 @@
 
 # The receiver: every POST into $WORK/posts/PATH.N; /flaky answers 500 the first time.
 mkdir -p "$WORK/posts" "$WORK/envs"
-HOOK_PORT=$(free_port)
-python3 - "$HOOK_PORT" "$WORK/posts" <<'PY' &
+# It listens on a port the kernel picks, and says which in $WORK/hook.port: no port to race for.
+python3 - "$WORK/hook.port" "$WORK/posts" <<'PY' &
 import http.server, os, sys
-port, out = int(sys.argv[1]), sys.argv[2]
+port_file, out = sys.argv[1], sys.argv[2]
 seen = {}
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
@@ -33,10 +33,16 @@ class H(http.server.BaseHTTPRequestHandler):
         os.replace(os.path.join(out, ".new"), os.path.join(out, "%s.%d" % (name, seen[name])))
         self.send_response(200); self.end_headers()
     def log_message(self, *a): pass
-http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+server = http.server.HTTPServer(("127.0.0.1", 0), H)
+with open(port_file + ".new", "w") as f:
+    f.write("%d\n" % server.server_address[1])
+os.replace(port_file + ".new", port_file)
+server.serve_forever()
 PY
 HOOK_PID=$!
 trap 'kill $HOOK_PID ${SMTP_PID:-} 2>/dev/null; cleanup' EXIT
+wait_for 30 "the receiver's port" test -s "$WORK/hook.port"
+HOOK_PORT=$(cat "$WORK/hook.port")
 hook_up() { (echo > "/dev/tcp/127.0.0.1/$HOOK_PORT") 2>/dev/null; }
 wait_for 10 "the receiver" hook_up
 
