@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "commit.h"
+#include "log.h"
 #include "manager.h"
+#include "util/fs-util.h"
 
 /*
  * A task under user= gets its staged files made with its user's credentials: its own, mode
@@ -118,6 +120,25 @@ static bool wrote_final_itself(Instance *i, size_t k) {
                changed + CHANGE_TIME_SLACK >= i->run->start_realtime;
 }
 
+/* What a failed run wrote in place itself is not left where it counts as the output: the next
+ * scan, or a reader's arrival, would take it for a whole one. Moved to a hidden name beside it,
+ * which no target reads, for whoever wants to see it; the name, or NULL when it stays. */
+static char *move_aside(Instance *i, size_t k) {
+        _cleanup_free_ char *dir = NULL, *base = NULL;
+        char *aside = NULL;
+
+        if (i->task->outputs[k]->kind->id != TARGET_KIND_PATH ||
+            path_split(i->run->outputs[k], &dir, &base) < 0 ||
+            asprintf(&aside, "%s/.sluice-rejected-%s-%s", dir, i->run->id_str, base) < 0)
+                return NULL;
+        if (rename(i->run->outputs[k], aside) < 0) {
+                log_warning_errno(errno, "Cannot move '%s', which a failed run of %s wrote in "
+                                  "place, out of the way: %m", i->run->outputs[k], i->unit);
+                return mfree(aside);
+        }
+        return aside;
+}
+
 /* Whether output k of i's run is there to be committed: 1 yes, 2 it is in place already (a
  * daemon killed halfway through committing, last time), else why not, in *ret_reason. */
 static int output_ready(Instance *i, size_t k, const StageAs *as, char **ret_reason,
@@ -144,7 +165,7 @@ static int output_ready(Instance *i, size_t k, const StageAs *as, char **ret_rea
                                 "while it ran", t->name) < 0 ? -ENOMEM : -ENOENT;
         }
         if (r == 0 && wrote_final_itself(i, k)) {
-                _cleanup_free_ char *ref = NULL;
+                _cleanup_free_ char *ref = NULL, *aside = NULL;
 
                 if (i->task->n_outputs == 1)
                         ref = strdup("${output}");
@@ -152,9 +173,12 @@ static int output_ready(Instance *i, size_t k, const StageAs *as, char **ret_rea
                         ref = NULL;
                 if (!ref)
                         return -ENOMEM;
+                aside = move_aside(i, k);
                 return asprintf(ret_reason, "exited 0 but did not write output '%s' to %s (its "
-                                "staged name); it wrote '%s' itself, which is not taken: write "
-                                "to %s", t->name, ref, run->outputs[k], ref) < 0
+                                "staged name); it wrote '%s' itself, which is not taken%s%s%s: "
+                                "write to %s", t->name, ref, run->outputs[k],
+                                aside ? " (moved to '" : "", strempty(aside), aside ? "')" : "",
+                                ref) < 0
                                 ? -ENOMEM : -ENOENT;
         }
         if (r == 0)

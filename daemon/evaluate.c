@@ -333,6 +333,21 @@ static void evaluate_reader(Manager *m, Task *task, const Binding *tb, void *use
                 log_warning_errno(r, "Cannot evaluate task '%s', ignoring: %m", task->name);
 }
 
+/* Whether the instance that writes t's instance b is running now, its end not yet taken: a file
+ * there meanwhile is not its output (that comes by a rename when the run has succeeded) but one
+ * its task wrote in place itself, or someone else; the run's end decides (commit.c). */
+static bool producer_running(Manager *m, Target *t, const Binding *b) {
+        _cleanup_free_ char *id = NULL, *unit = NULL;
+        Instance *i;
+
+        if (!t->producer || task_instance_id(t->producer, b, &id) < 0 ||
+            task_unit_name(t->producer, id, &unit) < 0)
+                return false;
+        i = manager_find_instance(m, unit);
+        return i && i->run && (i->state == INSTANCE_STARTING || i->state == INSTANCE_RUNNING) &&
+               !run_end_taken(i->run);
+}
+
 void evaluate_hint(TargetHost *host, Target *t, const Binding *b, bool fresh) {
         Manager *m = container_of(host, Manager, host);
         _cleanup_free_ char *location = NULL;
@@ -341,6 +356,11 @@ void evaluate_hint(TargetHost *host, Target *t, const Binding *b, bool fresh) {
         /* Without its location, an arrival is evaluated in full, which is never wrong. */
         if (template_format(t->template, b, &location) >= 0)
                 h.location = location;
+        if (producer_running(m, t, b)) {
+                log_debug("'%s' of target '%s' changed while the run that writes it runs: its "
+                          "end decides", strna(location), t->name);
+                return;
+        }
         for_each_reader(t, b, evaluate_reader, m, &h);
 }
 
