@@ -754,6 +754,13 @@ static int start_unit(Manager *m, Instance *i, bool record, StartError *ret_erro
                 spec.limits.memory_max = i->memory_max;     /* raised after an oom-kill */
         run->memory_max = spec.limits.memory_max;
 
+        /* Its end could not be recorded: held as a start the daemon cannot record is, until
+         * there is room for the reserve again (state.h). */
+        *ret_error = (StartError) { "the state directory's file system is full (the space held "
+                                    "for the ends of runs is spent)", .daemon_side = true };
+        if (record && m->state->reserve_missing && (r = state_reserve(m->state)) < 0)
+                return log_error_errno(r, "Not starting %s: the file system of '%s' is full: %m",
+                                       i->unit, m->state_dir);
         *ret_error = (StartError) { "cannot write the run record", .daemon_side = true };
         r = !record ? 0 : state_write_run(m->state,
                             &(RunRecord){ .run_id = run->id_str, .unit = i->unit,

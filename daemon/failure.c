@@ -13,6 +13,7 @@
 #include "failure.h"
 #include "unit-props.h"
 #include "manager.h"
+#include "state.h"
 #include "util/exit-status.h"
 
 static const char *format_size(char *buf, size_t n, uint64_t v) {
@@ -185,8 +186,9 @@ static bool stopped_by_shutdown(Instance *i, const UnitResult *res) {
 FailureClass failure_classify(Instance *i, const UnitResult *res, usec_t start_realtime) {
         const char *r = res->result;
 
+        /* Its end could not be recorded with the state directory full: the daemon's trouble. */
         if (!r)
-                return FAILURE_LOST;
+                return i->manager->state->reserve_missing ? FAILURE_INTERRUPTED : FAILURE_LOST;
         if (streq(r, "oom-kill"))
                 return FAILURE_OOM;
         if (streq(r, "timeout"))
@@ -219,6 +221,9 @@ char *failure_describe(Instance *i, FailureClass c, const UnitResult *res) {
         if (c == FAILURE_OOM)
                 r = asprintf(&s, "oom-kill (MemoryMax=%s)",
                              format_size(size, sizeof(size), i->run->memory_max));
+        else if (c == FAILURE_INTERRUPTED && !res->result)
+                r = asprintf(&s, "its end could not be recorded: the state directory's file "
+                             "system was full");
         else if (c == FAILURE_INTERRUPTED && res->exec_code == CLD_EXITED)
                 r = asprintf(&s, "stopped by the system's shutdown (status %d)",
                              res->exec_status);

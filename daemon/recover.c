@@ -170,8 +170,8 @@ static void reserve_spent(Manager *m, Instance *i) {
                             "ended: its end was recorded in the space held in reserve%s",
                             m->state_dir, i->unit,
                             r >= 0 ? ", which is held again"
-                                   : ". Free space there: until then, starts are held, and "
-                                     "runs that end are lost");
+                                   : ". Free space there: until then, starts are held, and a "
+                                     "run whose end cannot be recorded runs again");
 }
 
 void recover_from_result_file(Manager *m, Instance *i) {

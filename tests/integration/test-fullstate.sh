@@ -39,9 +39,17 @@ wait_for 60 "the held start once there is room" test -s "$WORK/out/2"
 # The disk fills up while a run works: it ends as it did, in the reserve.
 echo 3 > "$WORK/fill/3"
 wait_for 60 "the end of the run that filled the disk" \
-    logged "The file system of the state directory '$WORK/state' was full when sluice-$PIPELINE-filler@3.service ended: its end was recorded in the space held in reserve. Free space there"
+    logged "The file system of the state directory '$WORK/state' was full when sluice-$PIPELINE-filler@3.service ended: its end was recorded in the space held in reserve. Free space there: until then, starts are held, and a run whose end cannot be recorded runs again"
 wait_for 30 "the output of the run that filled the disk" test -s "$WORK/filled/3"
 logged "filler@3.service succeeded" && ! logged "filler@3.service failed" ||
     fail "the run was lost: $(grep filler@3 "$WORK/daemon.log")"
-rm "$WORK/state/filler"
+# With the reserve spent and the disk still full, a start is held (its end could not be
+# recorded), not counted; it runs once there is room, and the reserve is held again.
+dd if=/dev/zero of="$WORK/state/filler2" bs=4k 2>/dev/null || true
+echo 4 > "$WORK/in/4"
+wait_for 30 "the start held while the reserve is spent" \
+    logged "sluice-$PIPELINE-copy@4.service: start failed: the state directory's file system is full (the space held for the ends of runs is spent) (No space left on device); it runs again in 30s, not counted as an attempt"
+rm "$WORK/state/filler" "$WORK/state/filler2"
+wait_for 60 "the held start once there is room" test -s "$WORK/out/4"
+[ "$(stat -c %s "$WORK/state/reserve")" = 1048576 ] || fail "the reserve was not made again: $(ls -l "$WORK/state")"
 echo ok
