@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "config-internal.h"
+#include "mapping.h"
 #include "template.h"
 #include "util/hash.h"
 
@@ -119,6 +120,24 @@ static int leads_add(Lead **index, const Pipeline *p) {
         return 0;
 }
 
+/* Whether reader takes the instance b of other: an input of it on other whose constants (source
+ * = web) all agree with b. A name that matches the template but not the constant concerns no
+ * instance of the reader. */
+static bool reader_takes(const Task *reader, const Target *other, const Binding *b) {
+        for (size_t k = 0; k < reader->n_inputs; k++) {
+                const TaskInput *in = &reader->inputs[k];
+                bool agree = in->target == other;
+
+                for (size_t j = 0; agree && j < in->n_maps; j++)
+                        agree = in->maps[j].expr->kind != EXPR_CONST ||
+                                streq_ptr(binding_get(b, in->maps[j].param),
+                                          in->maps[j].expr->value);
+                if (agree)
+                        return true;
+        }
+        return false;
+}
+
 static void check_pair(const Pipeline *p, Task *task, const Target *out, const Target *other,
                        const char *name, Diag *d) {
         _cleanup_(binding_freep) Binding *b = NULL;
@@ -128,9 +147,12 @@ static void check_pair(const Pipeline *p, Task *task, const Target *out, const T
                 return;
         for (size_t j = 0; j < other->n_consumers; j++) {
                 Task *reader = other->consumers[j];
-                _cleanup_free_ uint8_t *seen = calloc(p->n_tasks, 1);
+                _cleanup_free_ uint8_t *seen = NULL;
                 const char *saved = d->file;
 
+                if (!reader_takes(reader, other, b))
+                        continue;
+                seen = calloc(p->n_tasks, 1);
                 if (!seen)
                         return;
                 d->file = task->file;
@@ -294,7 +316,8 @@ static void walk_from(Walk *w, Task *t, size_t depth, bool crossed) {
                                     template_match(other->template, name, &b) <= 0)
                                         continue;
                                 for (size_t c = 0; c < other->n_consumers; c++)
-                                        step_to(w, other->consumers[c], depth + 1, true);
+                                        if (reader_takes(other->consumers[c], other, b))
+                                                step_to(w, other->consumers[c], depth + 1, true);
                         }
                 }
         }
