@@ -107,7 +107,7 @@ static void leave_state(Manager *m, Instance *i) {
         switch (i->state) {
         case INSTANCE_QUEUED:
                 scheduler_dequeue(m, i);
-                if (i->queued_kept)
+                if (i->queued_kept || i->attempts > 0)
                         manager_save_marks(m);
                 i->queued_kept = false;
                 break;
@@ -196,10 +196,12 @@ static int on_save(sd_event_source *s, void *userdata) {
         int r;
 
         /* Queued late data is looked at afresh: one queued inside the window may have left it
-         * since, and no start-up scan would find it again. */
+         * since, and no start-up scan would find it again. A queued retry keeps its series'
+         * attempts (it may wait long, in a paused pipeline or behind a full queue). */
         HASH_ITER(hh, m->instances, i, tmp)
                 kept += i->state == INSTANCE_QUEUED && !i->backfill &&
-                        (i->queued_kept || evaluate_outside_lookback(i->task, i->binding));
+                        (i->queued_kept || i->attempts > 0 ||
+                         evaluate_outside_lookback(i->task, i->binding));
         max = m->n_failed + m->n_retrying + kept;
         marks = calloc(max + m->n_kept_marks + 1, sizeof(InstanceMark *));
         storage = calloc(max + 1, sizeof(InstanceMark));
@@ -209,7 +211,7 @@ static int on_save(sd_event_source *s, void *userdata) {
         }
         HASH_ITER(hh, m->instances, i, tmp) {
                 bool queued = i->state == INSTANCE_QUEUED && !i->backfill &&
-                              (i->queued_kept ||
+                              (i->queued_kept || i->attempts > 0 ||
                                evaluate_outside_lookback(i->task, i->binding));
 
                 if (i->state != INSTANCE_FAILED && i->state != INSTANCE_RETRY && !queued)
