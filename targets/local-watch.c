@@ -93,6 +93,7 @@ typedef struct LocalState {
         InPlaceFile *in_place;  /* under "moved", by path (local-inplace.c) */
         int mounts_fd;          /* /proc/self/mountinfo: it polls "priority" when it changes */
         sd_event_source *mounts_source;
+        sd_event_source *prune_source;  /* notes of mounts to drop: once the starts are done */
 } LocalState;
 
 /* ctime is stamped from a coarse clock up to a tick behind CLOCK_REALTIME: a change just after
@@ -168,6 +169,7 @@ void local_state_free(void *p) {
         sd_event_source_disable_unref(s->source);
         sd_event_source_disable_unref(s->rescan_source);
         sd_event_source_disable_unref(s->mounts_source);
+        sd_event_source_disable_unref(s->prune_source);
         safe_close(s->mounts_fd);
         safe_close(s->fd);
         free(s->started);
@@ -248,9 +250,15 @@ static int on_poll(sd_event_source *source, uint64_t usec, void *userdata) {
 }
 
 /* A network file system too: a watch on a directory a mount covered since sees nothing, and a
- * reload makes the watches again. */
+ * reload makes the watches again. Not while a mount of it is away, though: started afresh, it
+ * would be held again from the note (a pipeline unchanged keeps what waits), unless that note
+ * was deleted to let it go. */
 bool local_reload_afresh(Target *t) {
-        return LOCAL(t)->watches_short || LOCAL(t)->watch_failed || LOCAL(t)->network_fs;
+        LocalTarget *lt = LOCAL(t);
+
+        if (lt->watches_short || lt->watch_failed || local_mounts_released(lt))
+                return true;
+        return lt->network_fs && !local_mounts_held(lt);
 }
 
 /* Scanned every scan_interval from now on, besides what watches it has. */
@@ -1127,6 +1135,24 @@ static int local_state_get(TargetHost *h, LocalState **ret) {
         return 0;
 }
 
+static int on_prune(sd_event_source *source, void *userdata) {
+        LocalState *s = userdata;
+
+        local_mounts_prune(s->host, s->started, s->n_started);
+        return 0;
+}
+
+/* After the starts and stops of this turn of the loop (a reload stops a target, then starts
+ * it afresh): a note of a mount is dropped only once no target started is on it. */
+static void prune_later(LocalState *s) {
+        if (!s->host->state_dir)
+                return;
+        if (!s->prune_source &&
+            sd_event_add_defer(s->event, &s->prune_source, on_prune, s) < 0)
+                return;
+        (void) sd_event_source_set_enabled(s->prune_source, SD_EVENT_ONESHOT);
+}
+
 int local_watch_start(Target *t) {
         LocalTarget *lt = LOCAL(t);
         LocalTarget **n;
@@ -1141,6 +1167,10 @@ int local_watch_start(Target *t) {
                 return -ENOMEM;
         s->started = n;
         s->started[s->n_started++] = lt;
+        /* Before the watches note what the directories are on now: the bare mount point of a
+         * mount away since the daemon last ran, or since the target was last started. */
+        local_mounts_check_notes(lt);
+        prune_later(s);
         r = watch_from_root(s, lt);
         /* Not started after all: out of the list and the watches, or a rescan would walk a
          * target that a reload then frees. */
@@ -1162,6 +1192,7 @@ void local_watch_stop(Target *t) {
         local_closed_forget(lt);
         if (!s)
                 return;
+        prune_later(s);
         HASH_ITER(hh, s->quiet, q, qtmp)
                 if (q->target == lt && q->writing && lt->policy == LOCAL_CLOSE)
                         orphan_writing(s, q);

@@ -141,6 +141,13 @@ void local_mount_note(LocalTarget *lt, const char *dir, const char *fs);
  * goes: the target is held. *ret_back: one was mounted again since the last look, its
  * directories to be watched and the target scanned again. */
 bool local_mounts_away(LocalTarget *lt, bool *ret_back);
+/* At the start: holds lt for each mount noted in STATE_DIR/mounts that one of its directories
+ * is on (or under) and that is not mounted there as noted now. */
+void local_mounts_check_notes(LocalTarget *lt);
+/* Whether a mount holding lt has had its note deleted by hand: a reload starts it afresh. */
+bool local_mounts_released(LocalTarget *lt);
+/* Drops the notes of mounts that none of the started targets is on any more. */
+void local_mounts_prune(TargetHost *h, LocalTarget **started, size_t n_started);
 /* Why the target is held, for status; NULL when it is not. */
 const char *local_mounts_held(LocalTarget *lt);
 /* TargetKind.away: location is under a mount that is away (looked at now). */

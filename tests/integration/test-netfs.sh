@@ -4,10 +4,13 @@
 # written through this machine's mount runs at its event, one written from elsewhere (here,
 # into the directory a bindfs mount shows) at a scan, each exactly once, and not half-written.
 # Unmounted while the daemon runs, the mount's files are not taken as deleted, nothing is
-# written to the bare mount point, and all goes on once it is mounted again.
+# written to the bare mount point, and all goes on once it is mounted again; not when another
+# file system is mounted there instead, nor across a reload or a restart while it is away.
 . "$(dirname "$0")/lib.sh"
 command -v bindfs >/dev/null && [ -c /dev/fuse ] || { echo "SKIP: bindfs and /dev/fuse are needed" >&2; exit 77; }
 unmount() { fusermount -u "$WORK/mnt" 2>/dev/null || true; fusermount -u "$WORK/late" 2>/dev/null || true; }
+count() { grep -c -- "$1" "$WORK/daemon.log" || true; }
+more_than() { [ "$(count "$1")" -gt "$2" ]; }
 trap 'cleanup_daemon_first' EXIT
 cleanup_daemon_first() {
     [ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
@@ -16,7 +19,7 @@ cleanup_daemon_first() {
     cleanup
 }
 
-mkdir -p "$WORK/far/in" "$WORK/far/kept" "$WORK/mnt" "$WORK/out" "$WORK/config" "$WORK/late" \
+mkdir -p "$WORK/far/in" "$WORK/far/kept" "$WORK/far2" "$WORK/mnt" "$WORK/out" "$WORK/config" "$WORK/late" \
     "$WORK/farlate" "$WORK/local"
 ctl() { "$SLUICECTL" --user -C "$WORK/config" "$@"; }
 # Without FUSE's attribute cache: with it the mount shows a size and mtime up to a second old,
@@ -94,4 +97,73 @@ for n in copy@before copy@near copy@far copy@during keep@a keep@b keep@c; do
     [ "$(grep -c "Started sluice-$PIPELINE-$n\.service" "$WORK/daemon.log")" = 1 ] ||
         fail "$n did not run exactly once"
 done
+grep -qxF "$WORK/mnt fuse $WORK/far /" "$WORK/state/mounts" ||
+    fail "the mount is not noted in the state directory: $(cat "$WORK/state/mounts")"
+
+# Unmounted again, and another file system mounted there (FUSE gives it the device number the
+# unmount freed): that is not the mount back. The target stays held, its outputs are not taken
+# as deleted, and nothing is written there.
+said=$(count "'$WORK/mnt' of target 'kept' is no longer on the file system it was on")
+fusermount -u "$WORK/mnt"
+wait_for 30 "the second unmount to be noticed" \
+    more_than "'$WORK/mnt' of target 'kept' is no longer on the file system it was on" "$said"
+bindfs -o attr_timeout=0,entry_timeout=0 "$WORK/far2" "$WORK/mnt"
+wait_for 30 "the other file system to be noticed" \
+    logged "'$WORK/mnt' of target 'kept' is on another file system (fuse $WORK/far2 /) than the one it was on (fuse $WORK/far /)"
+echo d > "$WORK/local/d.txt"
+wait_for 30 "the start of keep@d to be held" logged "$(unit keep d) waits: output 'kept' at '$WORK/mnt/kept/d' cannot be written: '$WORK/mnt' is on another file system"
+due=$(next_scan)
+wait_for 30 "a scan of the target while another file system is mounted there" scanned_after "$due"
+! logged "Output 'kept' of task 'keep' is gone" || fail "the other file system was taken for the mount back"
+[ -z "$(ls -A "$WORK/far2")" ] || fail "written to the other file system: $(ls -AR "$WORK/far2")"
+ctl status | grep -A2 "/kept (path $WORK/mnt/kept/" | holds "held: '$WORK/mnt' is on another file system" ||
+    fail "status: $(ctl status)"
+
+# A reload while every network file system of the pipeline is held runs it on as it is...
+fusermount -u "$WORK/late"
+wait_for 30 "the unmount of the late mount to be noticed" \
+    logged "'$WORK/late' of target 'late' is no longer on the file system it was on (fuse)"
+reload
+logged "Pipeline '$PIPELINE' is unchanged" || fail "a reload while held started the pipeline afresh"
+# ...and one that starts it afresh (its file changed) holds it again, from the note.
+echo "# changed" >> "$WORK/config/pipelines.d/$PIPELINE.conf"
+said=$(count "'$WORK/mnt' of target 'kept' is on another file system")
+reload
+wait_for 30 "the target started afresh to be held" \
+    more_than "'$WORK/mnt' of target 'kept' is on another file system" "$said"
+ctl status | grep -A2 "/kept (path $WORK/mnt/kept/" | holds "held: '$WORK/mnt' is on another file system" ||
+    fail "status after a reload: $(ctl status)"
+# The start-up scan of the new version finds every output missing: each waits.
+wait_for 30 "the start of keep@a to be held after the reload" logged "$(unit keep a) waits: output 'kept'"
+[ -z "$(ls -A "$WORK/far2")" ] || fail "written to the other file system after a reload: $(ls -AR "$WORK/far2")"
+
+# A restart while the mount is away: held from the note at the start, not run again into the
+# bare mount point.
+kill "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true; DAEMON_PID=
+fusermount -u "$WORK/mnt"
+said=$(count "'$WORK/mnt' of target 'kept' is no longer on the file system it was on")
+start_daemon
+more_than "'$WORK/mnt' of target 'kept' is no longer on the file system it was on" "$said" ||
+    fail "the mount away was not seen at the restart"
+wait_for 30 "the start of keep@a to be held after the restart" logged "$(unit keep a) waits: output 'kept' at '$WORK/mnt/kept/a' cannot be written: '$WORK/mnt' is no longer"
+[ -z "$(ls -A "$WORK/mnt")" ] || fail "written to the bare mount point after a restart: $(ls -AR "$WORK/mnt")"
+# Mounted again (it could not be over files left in the bare mount point): all goes on.
+bindfs -o attr_timeout=0,entry_timeout=0 "$WORK/far" "$WORK/mnt"
+bindfs -o attr_timeout=0,entry_timeout=0 "$WORK/farlate" "$WORK/late"
+wait_for 30 "the mount to be back after the restart" \
+    more_than "'$WORK/mnt' of target 'kept' is back on its file system (fuse)" 1
+wait_for 30 "the held start of keep@d" test -s "$WORK/far/kept/d"
+echo e > "$WORK/local/e.txt"
+wait_for 30 "a new input after the restart" test -s "$WORK/far/kept/e"
+for n in copy@before copy@near copy@far copy@during keep@a keep@b keep@c keep@d keep@e; do
+    [ "$(grep -c "Started sluice-$PIPELINE-$n\.service" "$WORK/daemon.log")" = 1 ] ||
+        fail "$n did not run exactly once"
+done
+
+# The pipeline's paths moved off the mounts: their notes are dropped.
+sed -i -e "s|$WORK/mnt/|$WORK/far/|" -e "s|$WORK/late/|$WORK/farlate/|" \
+    "$WORK/config/pipelines.d/$PIPELINE.conf"
+reload
+wait_for 30 "the notes to be dropped" logged "network file system noted at '$WORK/mnt' any more"
+[ ! -e "$WORK/state/mounts" ] || fail "notes left: $(cat "$WORK/state/mounts")"
 echo ok
