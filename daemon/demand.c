@@ -268,6 +268,15 @@ static int walk(Manager *m, Demand *d, Task *task, const Binding *b, unsigned de
         }
         if (i && !act)
                 return known_state(d, depth, i, subject);
+        /* Its outputs may be there, out of sight: a mount of theirs is away (a run queues it,
+         * held as the scheduler holds it). */
+        _cleanup_free_ char *away = NULL;
+        r = act ? 0 : scheduler_output_away(task, b, &away);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return step(d, depth, "waiting", subject, "%s; it waits for it to be back, and "
+                            "nothing of it starts until then", away);
         if (!act && task->rerun_newer && (older = task_output_older(task, b, &in)) >= 0)
                 return step(d, depth, "ready", subject,
                             "output '%s' is older than input '%s' (rerun = \"newer\"): "

@@ -149,32 +149,40 @@ static bool output_in_flight(Manager *m, Instance *i) {
         return false;
 }
 
-/* Where an output of i is stored went away (a network file system unmounted: the task would
- * write to the bare mount point on the local disk): i stays queued, not started and no attempt
- * counted, until it is back, which schedules again (scheduler_target_back()). */
-static bool output_away(Instance *i) {
-        Task *t = i->task;
-
+int scheduler_output_away(Task *t, const Binding *b, char **ret_why) {
         for (size_t k = 0; k < t->n_outputs; k++) {
                 _cleanup_free_ char *loc = NULL;
                 const char *why;
 
-                /* Most targets have no mount to lose: no location made for them. */
-                if (!t->outputs[k]->kind->away || !t->outputs[k]->kind->away(t->outputs[k], NULL) ||
-                    task_output_location(t, k, i->binding, &loc) < 0 ||
+                if (!t->outputs[k]->kind->away ||
+                    task_output_location(t, k, b, &loc) < 0 ||
                     !(why = t->outputs[k]->kind->away(t->outputs[k], loc)))
                         continue;
-                if (!i->held) {
-                        if (asprintf(&i->held, "output '%s' at '%s' cannot be written: %s",
-                                     t->outputs[k]->name, loc, why) < 0)
-                                i->held = NULL;
-                        log_info("%s waits: output '%s' at '%s' cannot be written: %s", i->unit,
-                                 t->outputs[k]->name, loc, why);
-                }
-                return true;
+                if (ret_why && asprintf(ret_why, "output '%s' at '%s' cannot be written: %s",
+                                        t->outputs[k]->name, loc, why) < 0)
+                        return -ENOMEM;
+                return 1;
         }
-        i->held = mfree(i->held);
-        return false;
+        return 0;
+}
+
+/* Where an output of i is stored went away (a network file system unmounted: the task would
+ * write to the bare mount point on the local disk): i stays queued, not started and no attempt
+ * counted, until it is back, which schedules again (scheduler_target_back()). */
+static bool output_away(Instance *i) {
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        r = scheduler_output_away(i->task, i->binding, i->held ? NULL : &why);
+        if (r == 0) {
+                i->held = mfree(i->held);
+                return false;
+        }
+        if (why) {
+                log_info("%s waits: %s", i->unit, why);
+                i->held = TAKE_PTR(why);
+        }
+        return true;
 }
 
 void scheduler_target_back(TargetHost *h, Target *t) {

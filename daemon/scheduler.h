@@ -11,6 +11,9 @@ void scheduler_dequeue(Manager *m, Instance *i);
 /* Starts queued instances while there is room; runs once per event loop iteration. */
 void scheduler_schedule(Manager *m);
 int scheduler_setup(Manager *m);
+/* 1 when an output of t's instance b cannot be written now (where it is stored went away: a
+ * network file system unmounted), with why in *ret_why if asked; 0 when all can be. */
+int scheduler_output_away(Task *t, const Binding *b, char **ret_why);
 /* TargetHost.back: instances held for where t is stored may start now. */
 void scheduler_target_back(TargetHost *h, Target *t);
 

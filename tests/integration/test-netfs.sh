@@ -118,6 +118,9 @@ wait_for 30 "a scan of the target while another file system is mounted there" sc
 [ -z "$(ls -A "$WORK/far2")" ] || fail "written to the other file system: $(ls -AR "$WORK/far2")"
 ctl status | grep -A2 "/kept (path $WORK/mnt/kept/" | holds "held: '$WORK/mnt' is on another file system" ||
     fail "status: $(ctl status)"
+# why: an output whose mount is away is not missing; its instance waits for it.
+ctl why keep -p name=a | holds "^waiting .*output 'kept' at '$WORK/mnt/kept/a' cannot be written: '$WORK/mnt' is on another file system" ||
+    fail "why: $(ctl why keep -p name=a)"
 
 # A reload while every network file system of the pipeline is held runs it on as it is...
 fusermount -u "$WORK/late"
