@@ -171,7 +171,11 @@ static int append_instance(sd_bus_message *reply, Instance *i) {
                                      ? "its unit ended; confirming its outputs with their servers"
                                      : strempty(i->reason);
 
-        if (i->state == INSTANCE_QUEUED && i->held)
+        _cleanup_free_ char *paused = pause_reason(i->manager, i);
+
+        if (paused)
+                reason = paused;
+        else if (i->state == INSTANCE_QUEUED && i->held)
                 reason = i->held;
         /* A retry under way: the reason is its attempt before's, not its own. */
         if ((i->state == INSTANCE_STARTING || i->state == INSTANCE_RUNNING) && i->reason &&

@@ -16,6 +16,7 @@
 #include "demand.h"
 #include "evaluate.h"
 #include "log.h"
+#include "pause.h"
 #include "scheduler.h"
 #include "util/strv.h"
 #include "template.h"
@@ -67,6 +68,10 @@ static int known_state(Demand *d, unsigned depth, const Instance *i, const char 
 
         switch (i->state) {
         case INSTANCE_QUEUED:
+                if (pause_holds(i->manager, i->task->pipeline))
+                        return step(d, depth, "queued", subject, "%s, held: its pipeline is "
+                                    "paused; it starts once `sluicectl resume %s`", i->unit,
+                                    i->task->pipeline->name) ?: 1;
                 if (i->held)
                         return step(d, depth, "queued", subject, "%s, held: %s", i->unit,
                                     i->held) ?: 1;
@@ -293,6 +298,9 @@ static int walk(Manager *m, Demand *d, Task *task, const Binding *b, unsigned de
                 return r;
         i->forced = i->forced || force;
         log_info("%s queued on request%s", unit, force ? " (forced: its outputs are replaced)" : "");
+        if (pause_holds(m, task->pipeline))
+                return step(d, depth, "queued", subject, "%s; its pipeline is paused: it starts "
+                            "once `sluicectl resume %s`", unit, task->pipeline->name);
         return step(d, depth, "queued", subject, "%s", unit);
 }
 

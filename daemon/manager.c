@@ -364,6 +364,7 @@ int manager_startup(Manager *m) {
                                        m->pipelines_dir);
         if (m->n_pipelines == 0)
                 log_warning("No pipelines to run in '%s'", m->pipelines_dir);
+        pause_check_names(m);
         r = scheduler_setup(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the scheduler: %m");

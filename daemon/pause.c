@@ -62,6 +62,26 @@ bool pause_holds(const Manager *m, const Pipeline *p) {
         return m->paused && strv_contains(m->paused, p->name);
 }
 
+char *pause_reason(const Manager *m, const Instance *i) {
+        char *s = NULL;
+
+        if (i->state != INSTANCE_QUEUED || !pause_holds(m, i->task->pipeline) ||
+            asprintf(&s, "its pipeline is paused (`sluicectl resume %s`)",
+                     i->task->pipeline->name) < 0)
+                return NULL;
+        return s;
+}
+
+static bool loaded(const Manager *m, const char *name);
+
+void pause_check_names(Manager *m) {
+        STRV_FOREACH(n, m->paused)
+                if (!loaded(m, *n))
+                        log_warning("Pipeline '%s' is paused, but no file loads a pipeline of "
+                                    "that name (renamed?): the pause waits for one; `sluicectl "
+                                    "resume %s` forgets it", *n, *n);
+}
+
 static void remove_name(char **l, const char *name) {
         char **w = l;
 

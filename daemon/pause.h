@@ -11,3 +11,8 @@ void pause_load(Manager *m);
 int pause_set(Manager *m, char * const *names, bool pause, ControlError *e);
 /* Whether p is paused: its queued instances wait, its runs under way go on. */
 bool pause_holds(const Manager *m, const Pipeline *p);
+/* "its pipeline is paused (`sluicectl resume P`)" for a queued instance of a paused pipeline,
+ * else NULL; a new string. */
+char *pause_reason(const Manager *m, const Instance *i);
+/* After a load or reload: says which paused names no pipeline has (a renamed file). */
+void pause_check_names(Manager *m);

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "pause.h"
 #include "manager.h"
 #include "recover.h"
 #include "remote.h"
@@ -261,6 +262,7 @@ void manager_reload(Manager *m, char ***ret_kept) {
          * stale by the time it came back. */
         remote_memory_free(&m->host);
 
+        pause_check_names(m);
         log_notice("Reloaded: %zu pipeline(s) running (%u unchanged), %u kept at their previous "
                    "version", m->n_pipelines, same, kept);
         if (ret_kept) {

@@ -203,12 +203,10 @@ static int on_dispatch(sd_event_source *s, void *userdata) {
                 Task *t = i->task;
 
                 next = i->next;
-                if (pause_holds(m, t->pipeline)) {
-                        if (!i->held && asprintf(&i->held, "its pipeline is paused (`sluicectl "
-                                                 "resume %s`)", t->pipeline->name) < 0)
-                                i->held = NULL;
+                /* Said where it is shown (pause_reason()): a text kept here would outlive
+                 * the pause, or hide why it waits once resumed. */
+                if (pause_holds(m, t->pipeline))
                         continue;
-                }
                 /* Backfills queue last: nothing behind this one may start either. */
                 if (i->backfill && m->n_backfill_active >= backfill_slots(m))
                         break;

@@ -251,7 +251,7 @@ int verb_status(const CtlOptions *o, int argc, char *argv[]) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ char *version = NULL;
         _cleanup_strv_free_ char **stale = NULL, **rejected = NULL, **files = NULL,
-                                 **paused = NULL;
+                                 **paused = NULL, **names = NULL;
         uint32_t running = 0, queued = 0, retrying = 0, failed = 0, tasks;
         uint64_t ok = 0, bad = 0;
         const char *name, *file;
@@ -325,6 +325,7 @@ int verb_status(const CtlOptions *o, int argc, char *argv[]) {
                                          "see sluicectl check)"
                                        : "");
                 (void) strv_extend(&files, file);
+                (void) strv_extend(&names, name);
                 first = false;
         }
         if (r < 0)
@@ -345,6 +346,20 @@ int verb_status(const CtlOptions *o, int argc, char *argv[]) {
                                "see sluicectl check)\n", ctl_shown(strempty(pipe)),
                                ctl_shown(*f));
                 }
+                first = false;
+        }
+        /* Paused by a name no file loads now (renamed): the pause waits for it. */
+        STRV_FOREACH(n, paused) {
+                if (strv_contains(names, *n))
+                        continue;
+                if (o->json) {
+                        printf("%s{\"name\":", first ? "" : ",");
+                        ctl_json_string(*n);
+                        printf(",\"tasks\":0,\"paused\":true,\"not_running\":true}");
+                } else
+                        printf("  %-24s   - task(s)  (paused, and no file loads it: the pause "
+                               "waits for it; sluicectl resume %s forgets it)\n",
+                               ctl_shown(*n), ctl_shown(*n));
                 first = false;
         }
         if (o->json) {
@@ -601,6 +616,20 @@ int verb_show(const CtlOptions *o, int argc, char *argv[]) {
         return r;
 }
 
+/* After a retry: what a paused pipeline queues waits, which "queued again" alone hides. */
+static void note_paused(const CtlOptions *o, sd_bus *bus) {
+        _cleanup_strv_free_ char **paused = NULL;
+        _cleanup_free_ char *list = NULL;
+
+        if (o->quiet || o->json ||
+            sd_bus_get_property_strv(bus, ctl_bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
+                                     "PausedPipelines", NULL, &paused) < 0 ||
+            !paused || strv_join(paused, ", ", &list) < 0)
+                return;
+        fprintf(stderr, "sluicectl: note: paused: %s; what a paused pipeline queues starts once "
+                        "it is resumed (sluicectl resume)\n", list);
+}
+
 static int call_unit(const CtlOptions *o, const char *verb, const char *method, const char *done,
                      int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -623,6 +652,8 @@ static int call_unit(const CtlOptions *o, const char *verb, const char *method, 
                 printf("}\n");
         } else if (!o->quiet)
                 printf("%s %s\n", unit, done);
+        if (streq(verb, "retry"))
+                note_paused(o, bus);
         return 0;
 }
 
@@ -667,6 +698,8 @@ static int call_task(const CtlOptions *o, const char *verb, const char *method, 
         } else if (!o->quiet)
                 STRV_FOREACH(u, units)
                         printf("%s %s\n", *u, done);
+        if (units && streq(verb, "retry"))
+                note_paused(o, bus);
         STRV_FOREACH(u, refused)
                 fprintf(stderr, "sluicectl: %s: %s\n", verb, *u);
         if (!units && !refused)

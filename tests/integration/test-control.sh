@@ -322,6 +322,10 @@ wait_for 30 "the kept run's output taken" test -e "$WORK/stub/1999-01-10.txt"
 ctl pause "$PIPELINE" | grep -q "^$PIPELINE paused" || fail "pause"
 ctl status | grep -q "^  $PIPELINE .*(paused: nothing of it starts" || fail "status of a paused pipeline: $(ctl status)"
 printf 'p\n' > "$WORK/raw/1999-01-20.log"
+# run says so of what it queues.
+printf 'q\n' > "$WORK/raw/1999-01-21.log"
+ctl run clean -p day=1999-01-21 | grep -q "its pipeline is paused.*it starts once .sluicectl resume $PIPELINE." ||
+    fail "run in a paused pipeline: $(ctl run clean -p day=1999-01-21)"
 paused_queued() { ctl list --state queued | grep -q "clean .*day=1999-01-20 .*its pipeline is paused (.sluicectl resume $PIPELINE.)"; }
 wait_for 30 "the instance due in a paused pipeline to wait in the queue" paused_queued
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true
@@ -331,6 +335,7 @@ wait_for 30 "the instance to wait again after the restart" paused_queued
 [ ! -e "$WORK/clean/1999-01-20.tsv" ] || fail "a paused pipeline ran a task"
 ctl resume "$PIPELINE" | grep -q "^$PIPELINE resumed" || fail "resume"
 wait_for 30 "the instance to run once resumed" test -e "$WORK/report/1999-01-20.txt"
+! ctl list | grep -q "its pipeline is paused" || fail "list still says paused after the resume: $(ctl list)"
 set +e
 ctl resume "$PIPELINE" 2>"$WORK/err"; rc=$?
 ctl pause nosuch 2>>"$WORK/err"; rc2=$?
