@@ -98,26 +98,36 @@ static bool killed_at_memory_max(const char *unit, usec_t since_realtime, bool w
 /*
  * A task at its TasksMax= fails in its own words ("fork: Resource temporarily unavailable",
  * any exit status); the kernel says why, once per cgroup: "cgroup: fork rejected by pids
- * controller in /.../<unit>". Its tasks_max, as the task's configuration gives it; else 0.
+ * controller in /.../<unit>", naming the unit whether the task's own TasksMax= or its pipeline
+ * slice's was reached. Which limits could have been, in words; else NULL.
  */
-static uint64_t refused_fork_at(Instance *i, usec_t since_realtime) {
+static char *refused_fork_at(Instance *i, usec_t since_realtime) {
         static usec_t window;
         static unsigned looked;
-        uint64_t max = i->task->limits.tasks_max;
+        uint64_t own = i->task->limits.tasks_max, slice = i->task->pipeline->limits.tasks_max;
         usec_t now = now_usec(CLOCK_MONOTONIC);
+        char *s = NULL;
 
-        if (max == UINT64_MAX)
-                max = i->manager->config.default_limits.tasks_max;
-        if (max == UINT64_MAX)
-                return 0;
+        if (own == UINT64_MAX)
+                own = i->manager->config.default_limits.tasks_max;
+        if (own == UINT64_MAX && slice == UINT64_MAX)
+                return NULL;
         if (now >= window + USEC_PER_SEC) {
                 window = now;
                 looked = 0;
         }
-        if (looked++ >= FORK_LOOKUPS_PER_SEC)
-                return 0;
-        return kernel_named(i->unit, "fork rejected by pids controller", since_realtime, false)
-                       ? max : 0;
+        if (looked++ >= FORK_LOOKUPS_PER_SEC ||
+            !kernel_named(i->unit, "fork rejected by pids controller", since_realtime, false))
+                return NULL;
+        if (own != UINT64_MAX && slice != UINT64_MAX)
+                (void) asprintf(&s, "at tasks_max = %llu, or its pipeline's %llu for all its runs",
+                                (unsigned long long) own, (unsigned long long) slice);
+        else if (own != UINT64_MAX)
+                (void) asprintf(&s, "at tasks_max = %llu", (unsigned long long) own);
+        else
+                (void) asprintf(&s, "at its pipeline's tasks_max = %llu for all its runs",
+                                (unsigned long long) slice);
+        return s;
 }
 
 /*
@@ -260,11 +270,11 @@ char *failure_describe(Instance *i, FailureClass c, const UnitResult *res) {
                 return NULL;
         if (c == FAILURE_EXIT_CODE || c == FAILURE_SIGNAL) {
                 usec_t since = res->start_usec ?: now_usec(CLOCK_REALTIME) - USEC_PER_HOUR;
-                uint64_t max = refused_fork_at(i, since);
+                _cleanup_free_ char *at = refused_fork_at(i, since);
                 char *more;
 
-                if (max > 0 && asprintf(&more, "%s, after the kernel refused it a new process "
-                                        "at tasks_max = %llu", s, (unsigned long long) max) >= 0) {
+                if (at && asprintf(&more, "%s, after the kernel refused it a new process %s", s,
+                                   at) >= 0) {
                         free(s);
                         s = more;
                 }
