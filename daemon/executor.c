@@ -344,6 +344,15 @@ static void fail_start(Manager *m, Instance *i, int error, const StartError *e) 
         if (e->output &&
             asprintf(&named, "cannot prepare output '%s'%s", e->output, strempty(as_user)) >= 0)
                 what = named;
+        /* A lookup that found no such entry: ESRCH's "No such process" would mislead. */
+        else if (error == -ESRCH && i->task->user && !i->task->dynamic_user &&
+                 (i->task->group ? asprintf(&named, "no user '%s', or no group '%s', on this "
+                                            "machine", i->task->user, i->task->group)
+                                 : asprintf(&named, "no user '%s' on this machine",
+                                            i->task->user)) >= 0) {
+                what = named;
+                error = 0;
+        }
 
         (void) strv_extend(&f, "MESSAGE_ID=" SLUICE_MESSAGE_RUN_START_FAILED_STR);
         log_struct_errno(LOG_ERR, error, f, "Failed to start %s: %s", i->unit, what);

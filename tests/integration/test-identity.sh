@@ -62,6 +62,10 @@ systemctl --user daemon-reload
 touch "$WORK/gate"
 wait_for 30 "the held run's output, after a daemon-reload" test -f "$WORK/out/held/a"
 
+wait_for 30 "the run under a user that does not exist to fail" logged "$(unit ghost a)\(: start failed\| failed for good\)"
+logged "$(unit ghost a).*no user 'sluice-no-such-user' on this machine" ||
+    fail "the reason of a user that does not exist: $(grep "$(unit ghost a)" "$WORK/daemon.log")"
+
 [ -z "$(find "$WORK/out" -name '.sluice-*')" ] || fail "staging files left"
 
 slice=$(systemctl --user list-units --all --plain --no-legend "sluice-$PIPELINE.slice" | awk '{print $1}')
