@@ -27,6 +27,7 @@
 #include "daemon-config.h"
 #include "demand.h"
 #include "log.h"
+#include "pause.h"
 #include "util/macro.h"
 #include "util/strv.h"
 #include "web-assets.h"
@@ -90,6 +91,12 @@ static void metrics(Manager *m, FILE *f) {
                                         m->pipelines[k]->name, t->name, t->kind->name,
                                         st.failures);
                 }
+        /* For an alert on a pause forgotten after maintenance. */
+        fprintf(f, "# HELP sluice_pipeline_paused 1 while a pipeline is paused (sluicectl "
+                   "pause).\n# TYPE sluice_pipeline_paused gauge\n");
+        for (size_t k = 0; k < m->n_pipelines; k++)
+                fprintf(f, "sluice_pipeline_paused{pipeline=\"%s\"} %d\n", m->pipelines[k]->name,
+                        pause_holds(m, m->pipelines[k]));
 }
 
 const char *web_arg(struct MHD_Connection *c, const char *name) {

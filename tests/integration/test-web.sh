@@ -70,6 +70,8 @@ st=$(get /api/status)
 [ "$(get /api/status | json '[p["paused"] for p in j["pipelines"]]')" = "[True]" ] &&
     [ "$(get /api/graph | json '[p["paused"] for p in j["pipelines"]]')" = "[True]" ] ||
     fail "a paused pipeline in the API: $(get /api/status)"
+get /metrics | grep -qx "sluice_pipeline_paused{pipeline=\"$PIPELINE\"} 1" ||
+    fail "no paused gauge: $(get /metrics | grep paused)"
 "$SLUICECTL" --user -C "$WORK/config" resume "$PIPELINE" >/dev/null
 grep -q '^sluice_queue_length 0$' <<<"$m" && grep -q '^sluice_units_running 0$' <<<"$m" ||
     fail "queue and running gauges: $m"
