@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "exec-code.h"
 #include "mapping.h"
 #include "subst.h"
 #include "util/strv.h"
@@ -309,65 +310,6 @@ int subst_expand(char * const *exec, const SubstContext *c, char ***ret) {
         return 0;
 }
 
-/* Interpreters that parse an argument as code, and the option letters that say which. */
-static const struct {
-        const char *name;
-        bool prefix;            /* "python" covers python3, python3.11 */
-        const char *letters;
-        bool operand;           /* the code is the first operand after the options (sh -c) */
-        const char *hint;       /* how the code reads an argument */
-} interpreters[] = {
-        { "sh", false, "c", true, "\"$1\"" },    { "bash", false, "c", true, "\"$1\"" },
-        { "dash", false, "c", true, "\"$1\"" },  { "zsh", false, "c", true, "\"$1\"" },
-        { "ksh", false, "c", true, "\"$1\"" },   { "mksh", false, "c", true, "\"$1\"" },
-        { "ash", false, "c", true, "\"$1\"" },   { "python", true, "c", false, "sys.argv[1]" },
-        { "perl", false, "eE", false, "$ARGV[0]" }, { "ruby", false, "e", false, "ARGV[0]" },
-        { "node", false, "ep", false, "process.argv[1]" },
-};
-
-static int interpreter_of(const char *path) {
-        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-
-        for (size_t i = 0; i < ELEMENTSOF(interpreters); i++)
-                if (interpreters[i].prefix
-                            ? strneq(base, interpreters[i].name, strlen(interpreters[i].name))
-                            : streq(base, interpreters[i].name))
-                        return (int) i;
-        return -1;
-}
-
-/* The index of the element the interpreter runs as code ("sh -c SCRIPT", "env X=1 bash -ec
- * SCRIPT", "python3 -c CODE"), and which interpreter; -1 when there is none. */
-static ssize_t code_element(char * const *exec, int *ret_interp) {
-        size_t k = 0;
-        bool seen = false;
-        int in;
-
-        if (exec[0] && streq(strrchr(exec[0], '/') ? strrchr(exec[0], '/') + 1 : exec[0], "env"))
-                for (k = 1; exec[k] && (exec[k][0] == '-' || strchr(exec[k], '=')); k++)
-                        ;
-        if (!exec[k] || (in = interpreter_of(exec[k])) < 0)
-                return -1;
-        *ret_interp = in;
-        for (k++; exec[k]; k++) {
-                const char *o = exec[k];
-
-                if (streq(o, "--"))
-                        return seen && exec[k + 1] ? (ssize_t) k + 1 : -1;
-                if ((o[0] != '-' && o[0] != '+') || !o[1])
-                        return seen ? (ssize_t) k : -1;
-                if (o[1] != '-' && strpbrk(o + 1, interpreters[in].letters)) {
-                        if (!interpreters[in].operand)
-                                return exec[k + 1] ? (ssize_t) k + 1 : -1;
-                        seen = true;
-                }
-                /* sh -o pipefail, bash -euo pipefail: the option's argument. */
-                if (interpreters[in].operand && o[1] != '-' && o[strlen(o) - 1] == 'o')
-                        k += exec[k + 1] != NULL;
-        }
-        return -1;
-}
-
 /* Whether a value of this type can be any text a file name holds. */
 static bool free_text(ParamType t) {
         return t == PARAM_STRING || t == PARAM_PATH;
@@ -442,24 +384,41 @@ static const char *ref_name(const Task *task, const Ref *ref, char *buf, size_t 
         return buf;
 }
 
-int subst_check_code(const Task *task, char **ret_error) {
+typedef struct CodeCheck {
+        const Task *task;
+        char **ret_error;
+} CodeCheck;
+
+static int check_code(const ExecCode *code, void *userdata) {
+        CodeCheck *c = userdata;
+        const Task *task = c->task;
         FreeText f = { .task = task };
         _cleanup_free_ char *err = NULL;
         char name[256];
-        ssize_t k;
-        int in = -1;
 
-        *ret_error = NULL;
-        k = code_element(task->exec, &in);
-        if (k < 0 || tokenize(task, task->exec[k], find_free_text, &f, &err) < 0 || !f.found)
+        if (tokenize(task, task->exec[code->index] + code->offset, find_free_text, &f, &err) < 0 ||
+            !f.found)
                 return 0;
-        return fail(ret_error,
-                    "%s is in the code that %s runs (exec[%zd]), and its value comes from a "
+        if (code->advice)
+                return fail(c->ret_error,
+                            "%s is in the code that %s runs (exec[%zu]), and its value comes "
+                            "from a file name ('%s' is any text): a file named 'x $(reboot)' "
+                            "would run as a command. %s",
+                            ref_name(task, &f.ref, name, sizeof(name)), code->runner,
+                            code->index, f.param, code->advice);
+        return fail(c->ret_error,
+                    "%s is in the code that %s runs (exec[%zu]), and its value comes from a "
                     "file name ('%s' is any text): a file named 'x $(reboot)' would run as a "
                     "command. Pass it as an argument after the code and read it there (%s)%s",
-                    ref_name(task, &f.ref, name, sizeof(name)), interpreters[in].name, k,
-                    f.param, interpreters[in].hint,
-                    interpreters[in].operand
-                            ? ", as in [ \"/bin/sh\", \"-c\", \"sort \\\"$1\\\"\", \"sh\", "
-                              "\"${input}\" ]" : "");
+                    ref_name(task, &f.ref, name, sizeof(name)), code->runner, code->index,
+                    f.param, code->hint,
+                    code->example ? ", as in [ \"/bin/sh\", \"-c\", \"sort \\\"$1\\\"\", "
+                                    "\"sh\", \"${input}\" ]" : "");
+}
+
+int subst_check_code(const Task *task, char **ret_error) {
+        CodeCheck c = { .task = task, .ret_error = ret_error };
+
+        *ret_error = NULL;
+        return exec_code_foreach(task->exec, check_code, &c);
 }
