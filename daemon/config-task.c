@@ -213,7 +213,9 @@ static const char *value_hint(ParamType t) {
 /* A constant binds the target's parameter to one value of the parameter's own type. */
 static int check_constant(Loader *l, const Task *task, const TaskInput *in,
                           const TemplateParam *param, Expr *e, const char *subject) {
+        const Template *tpl = in->target->template;
         _cleanup_free_ char *want = NULL;
+        const char *why;
 
         if (!param_value_valid(&param->spec, e->value, strlen(e->value))) {
                 want = spec_string(&param->spec);
@@ -222,6 +224,16 @@ static int check_constant(Loader *l, const Task *task, const TaskInput *in,
                            "%s%s",
                            subject, in->name, e->value, param->name, in->target->name,
                            strna(want), value_hint(param->spec.type));
+                return -EINVAL;
+        }
+        why = in->target->kind->value_ignored
+                      ? in->target->kind->value_ignored(in->target,
+                                                        (size_t) (param - tpl->params), e->value)
+                      : NULL;
+        if (why) {
+                diag_error(l->diag, in->line,
+                           "%sinput '%s': %s = %s would never arrive: target '%s' passes over %s",
+                           subject, in->name, param->name, e->value, in->target->name, why);
                 return -EINVAL;
         }
         e->type = param->spec.type;

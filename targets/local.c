@@ -23,17 +23,50 @@
 #include "util/strv.h"
 
 /* Names the kind never takes as an arrival: dot files (rsync's .name.XXXXXX, vim's .x.swp, our
- * own staging files), emacs' #x# and .#x, and backups ending in '~'. */
-bool local_name_ignored(const LocalTarget *lt, const char *name) {
+ * own staging files), emacs' #x# and .#x, and backups ending in '~'. The rule for how a name
+ * begins, apart: a constant value at the start of a name is checked against it. */
+static bool start_ignored(const LocalTarget *lt, const char *name) {
         const Template *t = lt->target.template;
         const TemplateComponent *c = &t->components[last_level(lt)];
         bool dot_ok = c->n > 0 && t->parts[c->first].literal && t->parts[c->first].literal[0] == '.';
 
         if (strneq(name, LOCAL_TMP_PREFIX, strlen(LOCAL_TMP_PREFIX)))
                 return true;
-        if (name[0] == '.' && !dot_ok)
-                return true;
-        return name[0] == '#' || name[strlen(name) - 1] == '~';
+        return (name[0] == '.' && !dot_ok) || name[0] == '#';
+}
+
+bool local_name_ignored(const LocalTarget *lt, const char *name) {
+        return start_ignored(lt, name) || name[strlen(name) - 1] == '~';
+}
+
+/* A value that makes a name local_name_ignored() passes over, wherever the template puts it:
+ * "sites(site = .hidden)" would wait for ever. Each '/'-separated piece of a path value is a
+ * name's start or end when the value is, or when it is inside. */
+static const char *local_value_ignored(Target *t, size_t param, const char *value) {
+        const Template *tpl = t->template;
+
+        for (size_t c = 0; c < tpl->n_components; c++) {
+                const TemplateComponent *comp = &tpl->components[c];
+
+                for (size_t j = 0; j < comp->n; j++) {
+                        const TemplatePart *part = &tpl->parts[comp->first + j];
+
+                        if (part->literal || part->param != param)
+                                continue;
+                        for (const char *p = value;; p += strcspn(p, "/") + 1) {
+                                size_t n = strcspn(p, "/");
+
+                                if ((j == 0 || p != value) && start_ignored(LOCAL(t), p))
+                                        return "names that begin with '.' or '#' (dot files, "
+                                               "editors' and rsync's temporary files)";
+                                if ((j == comp->n - 1 || p[n]) && n > 0 && p[n - 1] == '~')
+                                        return "names that end in '~' (editors' backups)";
+                                if (!p[n])
+                                        break;
+                        }
+                }
+        }
+        return NULL;
 }
 
 char *local_components_path(const Template *t, size_t n) {
@@ -744,6 +777,7 @@ const TargetKind target_kind_path = {
         .keys = local_keys,
         .parse = local_parse,
         .check_output = local_check_output,
+        .value_ignored = local_value_ignored,
         .pending = local_pending,
         .away = local_mount_away,
         .foreach_held = local_foreach_held,

@@ -86,6 +86,10 @@ typedef struct TargetKind {
         /* Once the target is known to be the output of the task named producer: warns of
          * settings that make no sense for what the daemon itself writes. May be NULL. */
         void (*check_output)(Target *t, const char *producer, Diag *d);
+        /* Why a location where parameter param (an index into t->template's) is value would
+         * never count as arrived, in words: "names that begin with '.'"; NULL when it would.
+         * Asked of constants in input bindings, at load. May be NULL. */
+        const char *(*value_ignored)(Target *t, size_t param, const char *value);
         /* Begin watching or polling; report arrivals with target_hint(). */
         int (*start)(Target *t);
         void (*stop)(Target *t);
