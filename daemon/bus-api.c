@@ -335,8 +335,8 @@ static int method_reset_failed(sd_bus_message *msg, void *userdata, sd_bus_error
         return change_instance(msg, userdata, CHANGE_RESET_FAILED, error);
 }
 
-/* RetryTask and ResetFailedTask(s task) -> (as done, as refused): every failed instance of the
- * task (for a retry, every one waiting to retry too). */
+/* RetryTask and ResetFailedTask(s task) -> (as done, a(ss) refused: unit, why): every failed
+ * instance of the task (for a retry, every one waiting to retry too). */
 static int change_task(sd_bus_message *msg, Manager *m, bool retry, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_strv_free_ char **done = NULL, **refused = NULL;
@@ -360,7 +360,11 @@ static int change_task(sd_bus_message *msg, Manager *m, bool retry, sd_bus_error
         if (r >= 0)
                 r = sd_bus_message_append_strv(reply, done);
         if (r >= 0)
-                r = sd_bus_message_append_strv(reply, refused);
+                r = sd_bus_message_open_container(reply, 'a', "(ss)");
+        for (char **u = refused; r >= 0 && u && u[0] && u[1]; u += 2)
+                r = sd_bus_message_append(reply, "(ss)", u[0], u[1]);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
@@ -611,10 +615,10 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Resume", SD_BUS_ARGS("as", pipelines), SD_BUS_NO_RESULT,
                                 method_resume, ACCESS),
         SD_BUS_METHOD_WITH_ARGS("RetryTask", SD_BUS_ARGS("s", task),
-                                SD_BUS_RESULT("as", units, "as", refused), method_retry_task,
+                                SD_BUS_RESULT("as", units, "a(ss)", refused), method_retry_task,
                                 ACCESS),
         SD_BUS_METHOD_WITH_ARGS("ResetFailedTask", SD_BUS_ARGS("s", task),
-                                SD_BUS_RESULT("as", units, "as", refused),
+                                SD_BUS_RESULT("as", units, "a(ss)", refused),
                                 method_reset_failed_task, ACCESS),
         SD_BUS_METHOD_WITH_ARGS("Backfill", SD_BUS_ARGS("s", task, "as", params, "s", from,
                                                         "s", to, "b", force),

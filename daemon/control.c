@@ -42,7 +42,7 @@ static void refuse_unknown(Manager *m, const char *name, ControlError *e) {
 
         guess = strv_find_closest(all, name);
         /* It may be in one of them: said, rather than that it does not exist. */
-        if (m->rejected)
+        if (m->rejected && m->rejected[0])
                 (void) strv_join(m->rejected, ", ", &files);
         (void) control_refuse(e, CONTROL_NO_SUCH_TASK, "no task '%s'%s%s%s%s%s", name,
                       guess ? " (did you mean '" : "", strempty(guess), guess ? "'?)" : "",
@@ -50,10 +50,27 @@ static void refuse_unknown(Manager *m, const char *name, ControlError *e) {
                       strempty(files));
 }
 
+/* The items of l, each followed by suffix, as one says them: "a, b and c" (last " and "). */
+static char *say_list(char * const *l, const char *suffix, const char *last) {
+        size_t n = strv_length(l), len = 0;
+        char *s = NULL;
+        FILE *f = open_memstream(&s, &len);
+
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "%s%s%s", i == 0 ? "" : i == n - 1 ? last : ", ", l[i], suffix);
+        if (fclose(f) != 0)
+                return mfree(s);
+        return s;
+}
+
 Task *control_find_task(Manager *m, const char *name, ControlError *e) {
         const char *slash = strchr(name, '/');
+        _cleanup_strv_free_ char **in = NULL;
+        _cleanup_free_ char *names = NULL, *choices = NULL, *suffix = NULL;
         Task *found = NULL;
-        unsigned matches = 0;
+        size_t n;
 
         if (slash) {
                 _cleanup_free_ char *p = strndup(name, (size_t) (slash - name));
@@ -66,16 +83,27 @@ Task *control_find_task(Manager *m, const char *name, ControlError *e) {
                 Task *t = pipeline_find_task(m->pipelines[k], name);
                 if (t) {
                         found = t;
-                        matches++;
+                        if (strv_extend(&in, t->pipeline->name) < 0) {
+                                (void) control_refuse(e, CONTROL_FAILED, "Out of memory");
+                                return NULL;
+                        }
                 }
         }
-        if (matches == 1)
+        n = strv_length(in);
+        if (n == 1)
                 return found;
-        if (matches == 0)
+        if (n == 0) {
                 refuse_unknown(m, name, e);
+                return NULL;
+        }
+        names = say_list(in, "", " and ");
+        if (asprintf(&suffix, "/%s", name) < 0)
+                suffix = NULL;
         else
-                (void) control_refuse(e, CONTROL_NO_SUCH_TASK,
-                              "Task '%s' is in several pipelines; say which: PIPELINE/TASK", name);
+                choices = say_list(in, suffix, " or ");
+        (void) control_refuse(e, CONTROL_NO_SUCH_TASK,
+                              "Task '%s' is in pipelines %s: say which, %s", name,
+                              strna(names), strna(choices));
         return NULL;
 }
 
@@ -126,8 +154,9 @@ int control_retry(Manager *m, Task *task, const Binding *b, const char *unit, In
         return 0;
 }
 
-static int compare_strings(const void *a, const void *b) {
-        return strcmp(*(char * const *) a, *(char * const *) b);
+/* Natural order: @2 before @10, as one counts, not as characters sort. */
+static int compare_units(const void *a, const void *b) {
+        return strverscmp(*(char * const *) a, *(char * const *) b);
 }
 
 int control_each_failed(Manager *m, Task *task, bool retry, char ***ret_done, char ***ret_refused) {
@@ -141,7 +170,7 @@ int control_each_failed(Manager *m, Task *task, bool retry, char ***ret_done, ch
                     strv_extend(&units, i->unit) < 0)
                         return -ENOMEM;
         if (units)
-                qsort(units, strv_length(units), sizeof(char *), compare_strings);
+                qsort(units, strv_length(units), sizeof(char *), compare_units);
         STRV_FOREACH(u, units) {
                 _cleanup_(binding_freep) Binding *b = NULL;
                 ControlError e = {};
@@ -154,7 +183,8 @@ int control_each_failed(Manager *m, Task *task, bool retry, char ***ret_done, ch
                         return -ENOMEM;
                 r = retry ? control_retry(m, task, b, *u, i, &e)
                           : control_reset_failed(m, *u, i, &e);
-                if (r < 0 ? strv_extend(&refused, e.message) < 0 : strv_extend(&done, *u) < 0)
+                if (r < 0 ? strv_extend(&refused, *u) < 0 || strv_extend(&refused, e.message) < 0
+                          : strv_extend(&done, *u) < 0)
                         return -ENOMEM;
         }
         *ret_done = TAKE_PTR(done);

@@ -35,8 +35,8 @@ int control_retry(Manager *m, Task *task, const Binding *b, const char *unit, In
  * listed or counted, and what its files say decides from then on (an arrival, a scan). */
 int control_reset_failed(Manager *m, const char *unit, Instance *i, ControlError *e);
 /* control_retry() (retry) or control_reset_failed() for every failed instance of task, and for
- * a retry every one waiting to retry too: the units done in *ret_done, those refused as
- * "unit: why" in *ret_refused. */
+ * a retry every one waiting to retry too, in the units' natural order (@2 before @10): the units
+ * done in *ret_done, those refused as pairs (unit, why) in *ret_refused. */
 int control_each_failed(Manager *m, Task *task, bool retry, char ***ret_done, char ***ret_refused);
 /* Stops a queued or running instance, or one waiting to retry; its end is final. */
 int control_cancel(Manager *m, const char *unit, Instance *i, ControlError *e);

@@ -172,8 +172,9 @@ void manager_reload(Manager *m, char ***ret_kept) {
 
         r = manager_load_pipelines(m, &fresh, &n_fresh, &rejected);
         if (r >= 0) {
-                strv_free(m->rejected);
-                if (strv_copy(rejected, &m->rejected) < 0)
+                /* NULL when none is: "not loaded: " with nothing after would say one is. */
+                m->rejected = strv_free(m->rejected);
+                if (rejected && rejected[0] && strv_copy(rejected, &m->rejected) < 0)
                         m->rejected = NULL;
         }
         final = calloc(n_fresh + m->n_pipelines + 1, sizeof(Pipeline *));

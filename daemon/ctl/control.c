@@ -678,7 +678,18 @@ static int call_task(const CtlOptions *o, const char *verb, const char *method, 
         if (r >= 0)
                 r = sd_bus_message_read_strv(reply, &units);
         if (r >= 0)
-                r = sd_bus_message_read_strv(reply, &refused);
+                r = sd_bus_message_enter_container(reply, 'a', "(ss)");
+        while (r >= 0) {
+                const char *unit, *why;
+
+                r = sd_bus_message_read(reply, "(ss)", &unit, &why);
+                if (r <= 0)
+                        break;
+                if (strv_extend(&refused, unit) < 0 || strv_extend(&refused, why) < 0)
+                        r = -ENOMEM;
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(reply);
         if (r < 0)
                 return ctl_report(verb, r, &e);
         if (o->json) {
@@ -689,10 +700,12 @@ static int call_task(const CtlOptions *o, const char *verb, const char *method, 
                         ctl_json_string(*u);
                 }
                 printf("],\"refused\":[");
-                STRV_FOREACH(u, refused) {
-                        if (u != refused)
-                                putchar(',');
-                        ctl_json_string(*u);
+                for (char **u = refused; u && u[0] && u[1]; u += 2) {
+                        printf("%s{\"unit\":", u != refused ? "," : "");
+                        ctl_json_string(u[0]);
+                        printf(",\"reason\":");
+                        ctl_json_string(u[1]);
+                        putchar('}');
                 }
                 printf("]}\n");
         } else if (!o->quiet)
@@ -700,8 +713,9 @@ static int call_task(const CtlOptions *o, const char *verb, const char *method, 
                         printf("%s %s\n", *u, done);
         if (units && streq(verb, "retry"))
                 note_paused(o, bus);
-        STRV_FOREACH(u, refused)
-                fprintf(stderr, "sluicectl: %s: %s\n", verb, *u);
+        /* The reason names its unit: "x.service cannot run again: ..." */
+        for (char **u = refused; u && u[0] && u[1]; u += 2)
+                fprintf(stderr, "sluicectl: %s: %s\n", verb, u[1]);
         if (!units && !refused)
                 fprintf(stderr, "sluicectl: %s: no instance of task '%s' has failed\n", verb, task);
         return units ? 0 : EXIT_REFUSED;
@@ -751,8 +765,17 @@ static int call_pause(const CtlOptions *o, const char *verb, const char *method,
                 r = sd_bus_call(bus, call, 0, &e, &reply);
         if (r < 0)
                 return ctl_report(verb, r, &e);
-        for (int k = 0; k < argc && !o->quiet; k++)
-                printf("%s %s\n", argv[k], done);
+        if (o->json) {
+                printf("{\"pipelines\":[");
+                for (int k = 0; k < argc; k++) {
+                        if (k > 0)
+                                putchar(',');
+                        ctl_json_string(argv[k]);
+                }
+                printf("],\"paused\":%s}\n", streq(method, "Pause") ? "true" : "false");
+        } else
+                for (int k = 0; k < argc && !o->quiet; k++)
+                        printf("%s %s\n", argv[k], done);
         return 0;
 }
 

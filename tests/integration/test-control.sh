@@ -211,6 +211,12 @@ wait_for 30 "the old pipeline to keep running" test -s "$WORK/report/1999-01-04.
 cp "$WORK/good.conf" "$WORK/config/pipelines.d/$PIPELINE.conf"
 ctl reload | grep -q "Reloaded: 1 pipeline" || fail "reload of a good file"
 ! ctl status | grep -q "its file has errors" || fail "status still says the file has errors: $(ctl status)"
+# With every file loaded again, an unknown task is only unknown: no empty list of files.
+set +e
+ctl run nosuchtask 2>"$WORK/err"; rc=$?
+set -e
+[ $rc = 1 ] && grep -q "no task 'nosuchtask'" "$WORK/err" && ! grep -q "not loaded" "$WORK/err" ||
+    fail "an unknown task after a reload: rc $rc, $(cat "$WORK/err")"
 # ...and so is a sluiced.conf with errors: the daemon keeps its settings, and says so.
 echo 'max_parallel = 0;' > "$WORK/config/sluiced.conf"
 set +e
@@ -254,6 +260,12 @@ ctl retry later -p day=1999-01-05 2>"$WORK/err"; rc=$?
 set -e
 [ $rc = 1 ] && grep -qF "input 'raw' at '$WORK/raw/1999-01-05.log' is not there" "$WORK/err" ||
     fail "retry without its input: rc $rc, $(cat "$WORK/err")"
+# ...and by task, with --json: each refusal is its unit and its reason.
+set +e
+ctl retry --json later >"$WORK/out" 2>"$WORK/err"; rc=$?
+set -e
+[ $rc = 1 ] && grep -q '^{"units":\[\],"refused":\[{"unit":"sluice-[^"]*-later@[^"]*","reason":"[^"]* cannot run again: input .raw. at [^"]* is not there' "$WORK/out" ||
+    fail "retry --json by task with a refusal: rc $rc, $(cat "$WORK/out") $(cat "$WORK/err")"
 
 # A forced run that exits 0 without writing its output fails, though an old output is there.
 mkdir -p "$WORK/lazy"
@@ -342,4 +354,18 @@ ctl pause nosuch 2>>"$WORK/err"; rc2=$?
 set -e
 [ $rc = 1 ] && [ $rc2 = 1 ] && grep -q "pipeline '$PIPELINE' is not paused" "$WORK/err" &&
     grep -q "no pipeline 'nosuch'" "$WORK/err" || fail "pause/resume refusals: $rc $rc2 $(cat "$WORK/err")"
+[ "$(ctl pause --json "$PIPELINE")" = "{\"pipelines\":[\"$PIPELINE\"],\"paused\":true}" ] &&
+    [ "$(ctl resume --json "$PIPELINE")" = "{\"pipelines\":[\"$PIPELINE\"],\"paused\":false}" ] ||
+    fail "pause/resume --json"
+
+# A task name in two pipelines: the refusal names both, and how to say which.
+printf '%s\n' "targets = { a = { path = \"$WORK/twin-in/{day:date}\"; }; b = { path = \"$WORK/twin-out/{day:date}\"; }; };" \
+    'tasks = ( { name = "clean"; inputs = [ "a" ]; outputs = [ "b" ]; exec = [ "/bin/true" ]; } );' \
+    > "$WORK/config/pipelines.d/twin.conf"
+ctl reload | grep -q "Reloaded: 2 pipeline" || fail "reload with a second pipeline"
+set +e
+ctl retry clean 2>"$WORK/err"; rc=$?
+set -e
+grep -Eq "Task 'clean' is in pipelines ($PIPELINE and twin|twin and $PIPELINE): say which, ($PIPELINE/clean or twin/clean|twin/clean or $PIPELINE/clean)\$" "$WORK/err" ||
+    fail "a task in two pipelines: rc $rc, $(cat "$WORK/err")"
 echo ok
