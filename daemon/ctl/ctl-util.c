@@ -42,7 +42,7 @@ int ctl_load_pipelines(const CtlOptions *o, CtlPipelines *ret) {
 }
 
 Task *ctl_find_task(const CtlPipelines *p, const char *name) {
-        _cleanup_strv_free_ char **all = NULL;
+        _cleanup_strv_free_ char **all = NULL, **in = NULL;
         const char *slash = strchr(name, '/');
         Task *found = NULL;
         size_t matches = 0;
@@ -61,13 +61,23 @@ Task *ctl_find_task(const CtlPipelines *p, const char *name) {
                         if (match) {
                                 found = t;
                                 matches++;
+                                (void) strv_extend(&in, t->pipeline->name);
                         }
                 }
         if (matches == 1)
                 return found;
         if (matches > 1) {
-                fprintf(stderr, "sluicectl: task '%s' is in several pipelines; say which: "
-                                "PIPELINE/%s\n", ctl_shown(name), ctl_shown(name));
+                /* As the daemon says it: "in pipelines p3 and p4: say which, p3/b or p4/b". */
+                size_t n = strv_length(in);
+
+                fprintf(stderr, "sluicectl: task '%s' is in pipelines", ctl_shown(name));
+                for (size_t i = 0; i < n; i++)
+                        fprintf(stderr, "%s%s", i == 0 ? " " : i == n - 1 ? " and " : ", ", in[i]);
+                fprintf(stderr, ": say which,");
+                for (size_t i = 0; i < n; i++)
+                        fprintf(stderr, "%s%s/%s", i == 0 ? " " : i == n - 1 ? " or " : ", ", in[i],
+                                ctl_shown(name));
+                fputc('\n', stderr);
                 return NULL;
         }
         {
