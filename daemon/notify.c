@@ -24,6 +24,7 @@
 
 #include "deadline.h"
 #include "log.h"
+#include "pause.h"
 #include "notify-internal.h"
 #include "unit-props.h"
 #include "util/strv.h"
@@ -597,9 +598,13 @@ unsigned notify_target_late(Manager *m, Target *t, const char *location, usec_t 
         }
         if (!names)
                 return 0;
+        /* Late because the pipeline is paused, perhaps: whoever is told should know. */
+        bool paused = pause_holds(m, t->pipeline);
         if (asprintf(&msg.text, "sluice: %s (pipeline %s, target %s) was due by %s and "
-                     "is missing", location, t->pipeline->name, t->name, when) < 0 ||
+                     "is missing%s", location, t->pipeline->name, t->name, when,
+                     paused ? " (the pipeline is paused)" : "") < 0 ||
             strv_extend(&msg.env, "SLUICE_EVENT=late") < 0 ||
+            (paused && strv_extend(&msg.env, "SLUICE_PAUSED=1") < 0) ||
             strv_extendf(&msg.env, "SLUICE_PIPELINE=%s", t->pipeline->name) < 0 ||
             strv_extendf(&msg.env, "SLUICE_TARGET=%s", t->name) < 0 ||
             strv_extendf(&msg.env, "SLUICE_LOCATION=%s", location) < 0 ||

@@ -15,12 +15,17 @@ printf '  slowlate = { exec = [ "/bin/sh", "-c", "sleep 2; echo told >> %s/tardy
 install_pipeline "$(dirname "$0")/deadline.conf.in"
 # Present for this hour and the next (should the hour turn during the test).
 for t in now "now + 1 hour"; do touch "$WORK/in/present/$(date -u -d "$t" +%Y-%m-%dT%H)"; done
+# Paused (as `sluicectl pause` keeps it): deadlines are still watched, and the alert says so.
+mkdir -p "$WORK/state"
+echo "$PIPELINE" > "$WORK/state/paused"
 start_daemon
 
 told() { grep -l "^SLUICE_EVENT=late" "$WORK"/late/* 2>/dev/null | head -n 1; }
 wait_for 30 "the late notice" told
 f=$(told)
 grep -q "^SLUICE_TARGET=missing$" "$f" || fail "late notice: $(cat "$f")"
+grep -q "^SLUICE_PAUSED=1$" "$f" && grep -q "^SLUICE_TEXT=.*is missing (the pipeline is paused)$" "$f" ||
+    fail "the late notice of a paused pipeline does not say so: $(cat "$f")"
 loc=$(sed -n 's/^SLUICE_LOCATION=//p' "$f")
 case $loc in "$WORK"/in/missing/20*T[0-9][0-9]) ;; *) fail "location: $loc" ;; esac
 grep -q "was due by its deadline and is missing" "$WORK/daemon.log" || fail "not logged"
