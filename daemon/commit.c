@@ -123,14 +123,19 @@ static bool wrote_final_itself(Instance *i, size_t k) {
 /* What a failed run wrote in place itself is not left where it counts as the output: the next
  * scan, or a reader's arrival, would take it for a whole one. Moved to a hidden name beside it,
  * which no target reads, for whoever wants to see it; the name, or NULL when it stays. */
-static char *move_aside(Instance *i, size_t k) {
+static char *move_aside(Instance *i, size_t k, const StageAs *as) {
+        _cleanup_(fs_identity_leavep) FsIdentitySaved saved = {};
         _cleanup_free_ char *dir = NULL, *base = NULL;
         char *aside = NULL;
 
+        /* As the task's user, as every other step at its outputs: the directory is the user's
+         * to change, links included. A name too long for the prefix is cut, as staging does. */
         if (i->task->outputs[k]->kind->id != TARGET_KIND_PATH ||
             path_split(i->run->outputs[k], &dir, &base) < 0 ||
-            asprintf(&aside, "%s/.sluice-rejected-%s-%s", dir, i->run->id_str, base) < 0)
+            asprintf(&aside, "%s/.sluice-rejected-%s-%.200s", dir, i->run->id_str, base) < 0)
                 return NULL;
+        if (as && as->user && fs_identity_enter(as->user, &saved) < 0)
+                return mfree(aside);
         if (rename(i->run->outputs[k], aside) < 0) {
                 log_warning_errno(errno, "Cannot move '%s', which a failed run of %s wrote in "
                                   "place, out of the way: %m", i->run->outputs[k], i->unit);
@@ -173,7 +178,7 @@ static int output_ready(Instance *i, size_t k, const StageAs *as, char **ret_rea
                         ref = NULL;
                 if (!ref)
                         return -ENOMEM;
-                aside = move_aside(i, k);
+                aside = move_aside(i, k, as);
                 return asprintf(ret_reason, "exited 0 but did not write output '%s' to %s (its "
                                 "staged name); it wrote '%s' itself, which is not taken%s%s%s: "
                                 "write to %s", t->name, ref, run->outputs[k],

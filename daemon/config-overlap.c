@@ -211,7 +211,15 @@ void check_overlapping_targets(const Pipeline *p, Diag *d) {
  * depth-first search over every task of every file: the edges of each file, and the edges
  * between files that the names of outputs give.
  */
+typedef struct TaskIndex {
+        const Task *task;       /* the key */
+        size_t idx;
+        UT_hash_handle hh;
+} TaskIndex;
+
 typedef struct Walk {
+        TaskIndex *by_task;     /* a task's place in all: looked up at every step */
+        TaskIndex *slots;
         Pipeline **list;
         size_t n_list;
         Lead *index;
@@ -225,11 +233,10 @@ typedef struct Walk {
 } Walk;
 
 static size_t task_index(const Walk *w, const Task *t) {
-        size_t k = 0;
+        TaskIndex *x;
 
-        while (w->all[k] != t)
-                k++;
-        return k;
+        HASH_FIND_PTR(w->by_task, &t, x);
+        return x ? x->idx : SIZE_MAX;
 }
 
 static size_t pipeline_index(const Walk *w, const Pipeline *p) {
@@ -274,6 +281,8 @@ static void walk_from(Walk *w, Task *t, size_t depth, bool crossed);
 static void step_to(Walk *w, Task *next, size_t depth, bool crossed) {
         size_t idx = task_index(w, next);
 
+        if (idx == SIZE_MAX)
+                return;         /* not of a file being loaded */
         if (w->state[idx] == 1) {
                 bool any = crossed;
                 size_t from = depth;
@@ -336,6 +345,13 @@ void reject_loops_across_files(Pipeline **list, size_t n, bool *bad, Diag *d) {
                 for (size_t k = 0; k < list[i]->n_tasks; k++)
                         w.all[w.n_all++] = list[i]->tasks[k];
         }
+        w.slots = calloc(w.n_all + 1, sizeof(TaskIndex));
+        if (!w.slots)
+                goto done;
+        for (size_t k = 0; k < w.n_all; k++) {
+                w.slots[k] = (TaskIndex){ .task = w.all[k], .idx = k };
+                HASH_ADD_PTR(w.by_task, task, &w.slots[k]);
+        }
         w.state = calloc(w.n_all + 1, 1);
         w.path = calloc(w.n_all + 2, sizeof(Task *));
         w.crossed = calloc(w.n_all + 2, sizeof(bool));
@@ -345,6 +361,8 @@ void reject_loops_across_files(Pipeline **list, size_t n, bool *bad, Diag *d) {
                 if (w.state[k] == 0)
                         walk_from(&w, w.all[k], 0, false);
 done:
+        HASH_CLEAR(hh, w.by_task);
+        free(w.slots);
         leads_free(&w.index);
         free(w.all);
         free(w.state);

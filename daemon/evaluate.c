@@ -340,7 +340,10 @@ static bool producer_running(Manager *m, Target *t, const Binding *b) {
         _cleanup_free_ char *id = NULL, *unit = NULL;
         Instance *i;
 
-        if (!t->producer || task_instance_id(t->producer, b, &id) < 0 ||
+        /* Only where the run's end announces its outputs itself (a rename into place, a
+         * confirmation): elsewhere (url, command) a poll is the only news of them. */
+        if (!t->producer || (!t->kind->commit && !t->kind->confirm) ||
+            task_instance_id(t->producer, b, &id) < 0 ||
             task_unit_name(t->producer, id, &unit) < 0)
                 return false;
         i = manager_find_instance(m, unit);

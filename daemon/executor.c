@@ -767,7 +767,10 @@ static int start_unit(Manager *m, Instance *i, bool record, StartError *ret_erro
          * there is room for the reserve again (state.h). */
         *ret_error = (StartError) { "the state directory's file system is full (the space held "
                                     "for the ends of runs is spent)", .daemon_side = true };
-        if (record && m->state->reserve_missing && (r = state_reserve(m->state)) < 0)
+        /* Only for want of room: a file system that cannot hold a reserve at all (said at
+         * start-up) runs without one. */
+        if (record && m->state->reserve_missing && (r = state_reserve(m->state)) < 0 &&
+            m->state->reserve_full)
                 return log_error_errno(r, "Not starting %s: the file system of '%s' is full: %m",
                                        i->unit, m->state_dir);
         *ret_error = (StartError) { "cannot write the run record", .daemon_side = true };

@@ -91,9 +91,10 @@ static bool killed_at_memory_max(const char *unit, usec_t since_realtime, bool w
         return found;
 }
 
-/* How many failed runs a second are looked up for a refused fork: each lookup opens the
- * journal, and a burst of failures must not keep the loop at it. */
-#define FORK_LOOKUPS_PER_SEC 20
+/* How long in any second the loop may spend looking for refused forks: each lookup opens the
+ * journal and reads the kernel's lines since the run started, and a burst of failures of
+ * long runs must not keep the loop at it. Past it, the reason goes without the hint. */
+#define FORK_LOOKUP_BUDGET (100 * USEC_PER_MSEC)
 
 /*
  * A task at its TasksMax= fails in its own words ("fork: Resource temporarily unavailable",
@@ -102,11 +103,11 @@ static bool killed_at_memory_max(const char *unit, usec_t since_realtime, bool w
  * slice's was reached. Which limits could have been, in words; else NULL.
  */
 static char *refused_fork_at(Instance *i, usec_t since_realtime) {
-        static usec_t window;
-        static unsigned looked;
+        static usec_t window, spent;
         uint64_t own = i->task->limits.tasks_max, slice = i->task->pipeline->limits.tasks_max;
         usec_t now = now_usec(CLOCK_MONOTONIC);
         char *s = NULL;
+        bool found;
 
         if (own == UINT64_MAX)
                 own = i->manager->config.default_limits.tasks_max;
@@ -114,10 +115,13 @@ static char *refused_fork_at(Instance *i, usec_t since_realtime) {
                 return NULL;
         if (now >= window + USEC_PER_SEC) {
                 window = now;
-                looked = 0;
+                spent = 0;
         }
-        if (looked++ >= FORK_LOOKUPS_PER_SEC ||
-            !kernel_named(i->unit, "fork rejected by pids controller", since_realtime, false))
+        if (spent >= FORK_LOOKUP_BUDGET)
+                return NULL;
+        found = kernel_named(i->unit, "fork rejected by pids controller", since_realtime, false);
+        spent += now_usec(CLOCK_MONOTONIC) - now;
+        if (!found)
                 return NULL;
         if (own != UINT64_MAX && slice != UINT64_MAX)
                 (void) asprintf(&s, "at tasks_max = %llu, or its pipeline's %llu for all its runs",
@@ -198,7 +202,7 @@ FailureClass failure_classify(Instance *i, const UnitResult *res, usec_t start_r
 
         /* Its end could not be recorded with the state directory full: the daemon's trouble. */
         if (!r)
-                return i->manager->state->reserve_missing ? FAILURE_INTERRUPTED : FAILURE_LOST;
+                return i->manager->state->reserve_full ? FAILURE_INTERRUPTED : FAILURE_LOST;
         if (streq(r, "oom-kill"))
                 return FAILURE_OOM;
         if (streq(r, "timeout"))

@@ -107,6 +107,7 @@ static void leave_state(Manager *m, Instance *i) {
         switch (i->state) {
         case INSTANCE_QUEUED:
                 scheduler_dequeue(m, i);
+                i->held = mfree(i->held);       /* said of this stay in the queue only */
                 if (i->queued_kept || i->attempts > 0)
                         manager_save_marks(m);
                 i->queued_kept = false;

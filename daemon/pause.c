@@ -127,12 +127,18 @@ int pause_set(Manager *m, char * const *names, bool pause, ControlError *e) {
                 return control_refuse(e, CONTROL_FAILED, "out of memory");
         if (next && !next[0])
                 next = strv_free(next);
-        strv_free(m->paused);
-        m->paused = TAKE_PTR(next);
+        /* Kept before it counts: a pause the next start would forget is refused. */
+        char **before = m->paused;
+        m->paused = next;
         r = save(m);
-        if (r < 0)
-                log_warning_errno(r, "Cannot keep the paused pipelines in '%s': %m; a restart "
-                                     "forgets them", m->state_dir);
+        if (r < 0) {
+                m->paused = before;
+                errno = -r;
+                return control_refuse(e, CONTROL_FAILED, "cannot keep the paused pipelines in "
+                                      "'%s' (%m): nothing changed", m->state_dir);
+        }
+        strv_free(before);
+        next = NULL;
         STRV_FOREACH(n, names)
                 log_notice("Pipeline '%s' %s on request", *n, pause ? "paused" : "resumed");
         if (!pause)

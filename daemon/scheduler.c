@@ -154,7 +154,8 @@ int scheduler_output_away(Task *t, const Binding *b, char **ret_why) {
                 _cleanup_free_ char *loc = NULL;
                 const char *why;
 
-                if (!t->outputs[k]->kind->away ||
+                /* Most targets have no mount to lose: no location made for them. */
+                if (!t->outputs[k]->kind->away || !t->outputs[k]->kind->away(t->outputs[k], NULL) ||
                     task_output_location(t, k, b, &loc) < 0 ||
                     !(why = t->outputs[k]->kind->away(t->outputs[k], loc)))
                         continue;
@@ -230,7 +231,7 @@ static int on_dispatch(sd_event_source *s, void *userdata) {
                         manager_remove_instance(m, i);
                         continue;
                 }
-                if (output_away(i) || output_in_flight(m, i))
+                if (output_in_flight(m, i) || output_away(i))
                         continue;
                 (void) executor_start(m, i);
         }

@@ -121,15 +121,18 @@ static void remove_stale_temporaries(const char *path) {
         }
 }
 
-static int write_zeros(int fd, off_t size) {
-        static const char zeros[65536];
+/* Not zeros: a compressing file system (ZFS, btrfs) stores those as nothing. */
+static int write_filler(int fd, off_t size) {
+        static char block[65536];
 
-        for (off_t at = 0; at < size; at += sizeof(zeros)) {
-                ssize_t k = pwrite(fd, zeros, sizeof(zeros), at);
+        for (size_t k = 0; k < sizeof(block); k++)
+                block[k] = (char) (k * 2654435761u >> 13);
+        for (off_t at = 0; at < size; at += sizeof(block)) {
+                ssize_t k = pwrite(fd, block, sizeof(block), at);
 
                 if (k < 0)
                         return -errno;
-                if (k != (ssize_t) sizeof(zeros))
+                if (k != (ssize_t) sizeof(block))
                         return -ENOSPC;
         }
         return 0;
@@ -142,6 +145,7 @@ int state_reserve(StateDir *s) {
         int r = 0;
 
         s->reserve_missing = true;
+        s->reserve_full = false;
         if (path_join(s->path, STATE_RESERVE_NAME, &path) < 0)
                 return -ENOMEM;
         fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -153,11 +157,15 @@ int state_reserve(StateDir *s) {
         }
         /* Written out where the file system cannot allocate without writing. */
         if (fallocate(fd, 0, 0, STATE_RESERVE_SIZE) < 0)
-                r = errno == EOPNOTSUPP || errno == ENOSYS ? write_zeros(fd, STATE_RESERVE_SIZE)
+                r = errno == EOPNOTSUPP || errno == ENOSYS ? write_filler(fd, STATE_RESERVE_SIZE)
                                                            : -errno;
+        /* Allocated, not only promised: a file system that makes it sparse holds nothing. */
+        if (r >= 0 && (fstat(fd, &st) < 0 || (uint64_t) st.st_blocks * 512 < STATE_RESERVE_SIZE))
+                r = -EOPNOTSUPP;
         if (r < 0) {
                 /* Half a reserve would be taken for a whole one. */
                 (void) ftruncate(fd, 0);
+                s->reserve_full = r == -ENOSPC || r == -EDQUOT;
                 return r;
         }
         s->reserve_missing = false;

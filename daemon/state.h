@@ -20,6 +20,7 @@ typedef struct StateDir {
         size_t open_bytes;      /* the length of their lines together */
         size_t log_size;        /* runs.log's length */
         bool reserve_missing;   /* the reserve (state_reserve()) is spent or could not be made */
+        bool reserve_full;      /* ...for want of room (ENOSPC, EDQUOT): the file system is full */
 } StateDir;
 
 /*
