@@ -22,11 +22,17 @@ Instance *manager_find_instance(Manager *m, const char *unit) {
         return i;
 }
 
-Task *manager_find_task(Manager *m, const char *pipeline, const char *task) {
+Pipeline *manager_find_pipeline(const Manager *m, const char *name) {
         for (size_t k = 0; k < m->n_pipelines; k++)
-                if (streq(m->pipelines[k]->name, pipeline))
-                        return pipeline_find_task(m->pipelines[k], task);
+                if (streq(m->pipelines[k]->name, name))
+                        return m->pipelines[k];
         return NULL;
+}
+
+Task *manager_find_task(Manager *m, const char *pipeline, const char *task) {
+        Pipeline *p = manager_find_pipeline(m, pipeline);
+
+        return p ? pipeline_find_task(p, task) : NULL;
 }
 
 Task *manager_task_of_unit(Manager *m, const char *unit) {

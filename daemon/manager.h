@@ -129,6 +129,8 @@ Instance *manager_find_instance(Manager *m, const char *unit);
 /* The task whose unit that is, among the running pipelines; NULL when none (not sluice's). */
 Task *manager_task_of_unit(Manager *m, const char *unit);
 /* Finds the task of that pipeline and name, among the running pipelines. */
+/* A running pipeline by name, or NULL. */
+Pipeline *manager_find_pipeline(const Manager *m, const char *name);
 Task *manager_find_task(Manager *m, const char *pipeline, const char *task);
 /* The instance of task for the escaped instance id (as in unit names and records): 1 when it
  * is created (in a state the caller must set), 0 when it existed. */

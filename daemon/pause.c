@@ -72,11 +72,9 @@ char *pause_reason(const Manager *m, const Instance *i) {
         return s;
 }
 
-static bool loaded(const Manager *m, const char *name);
-
 void pause_check_names(Manager *m) {
         STRV_FOREACH(n, m->paused)
-                if (!loaded(m, *n))
+                if (!manager_find_pipeline(m, *n))
                         log_warning("Pipeline '%s' is paused, but no file loads a pipeline of "
                                     "that name (renamed?): the pause waits for one; `sluicectl "
                                     "resume %s` forgets it", *n, *n);
@@ -94,12 +92,6 @@ static void remove_name(char **l, const char *name) {
                 *w = NULL;
 }
 
-static bool loaded(const Manager *m, const char *name) {
-        for (size_t k = 0; k < m->n_pipelines; k++)
-                if (streq(m->pipelines[k]->name, name))
-                        return true;
-        return false;
-}
 
 int pause_set(Manager *m, char * const *names, bool pause, ControlError *e) {
         _cleanup_strv_free_ char **next = NULL;
@@ -109,7 +101,7 @@ int pause_set(Manager *m, char * const *names, bool pause, ControlError *e) {
                 return control_refuse(e, CONTROL_INVALID_ARGS, "name the pipelines to %s",
                                       pause ? "pause" : "resume");
         STRV_FOREACH(n, names)
-                if (pause ? !loaded(m, *n) && !strv_contains(m->paused, *n)
+                if (pause ? !manager_find_pipeline(m, *n) && !strv_contains(m->paused, *n)
                           : !strv_contains(m->paused, *n))
                         return control_refuse(e, pause ? CONTROL_NO_SUCH_TASK : CONTROL_NOT_ACTIVE,
                                               pause ? "no pipeline '%s'" : "pipeline '%s' is not "

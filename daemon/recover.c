@@ -61,13 +61,6 @@ static bool restore_mark(Manager *m, InstanceMark *mk) {
         return true;
 }
 
-static bool pipeline_running(Manager *m, const char *name) {
-        for (size_t k = 0; k < m->n_pipelines; k++)
-                if (streq(m->pipelines[k]->name, name))
-                        return true;
-        return false;
-}
-
 /* A mark of a pipeline that is not running (its file has errors, now or at start): kept, not
  * lost, or the instance would run again, failed for good, once the file is mended. */
 static void keep_mark(Manager *m, InstanceMark **mk) {
@@ -91,7 +84,7 @@ void recover_marks(Manager *m) {
                 return;
         }
         for (size_t k = 0; k < n; k++) {
-                if (pipeline_running(m, marks[k]->pipeline))
+                if (manager_find_pipeline(m, marks[k]->pipeline))
                         (void) restore_mark(m, marks[k]);
                 else {
                         keep_mark(m, &marks[k]);
@@ -112,7 +105,7 @@ void recover_kept_marks(Manager *m) {
         for (size_t k = 0; k < m->n_kept_marks; k++) {
                 InstanceMark *mk = m->kept_marks[k];
 
-                if (!pipeline_running(m, mk->pipeline)) {
+                if (!manager_find_pipeline(m, mk->pipeline)) {
                         m->kept_marks[n++] = mk;
                         continue;
                 }
@@ -300,7 +293,8 @@ static void recover_record(Manager *m, RunRecord *rec) {
         Run *run;
         int r;
 
-        if (!task && !pipeline_running(m, rec->pipeline) && pipeline_file_there(m, rec->pipeline)) {
+        if (!task && !manager_find_pipeline(m, rec->pipeline) &&
+            pipeline_file_there(m, rec->pipeline)) {
                 log_notice("Run %s of %s is kept until pipeline '%s' runs again (its file has "
                            "errors): its outputs are taken then", rec->run_id, rec->unit,
                            rec->pipeline);
@@ -492,7 +486,8 @@ void recover_kept_runs(Manager *m) {
         for (size_t k = 0; k < m->n_kept_runs; k++) {
                 RunRecord *rec = m->kept_runs[k];
 
-                if (!pipeline_running(m, rec->pipeline) && pipeline_file_there(m, rec->pipeline)) {
+                if (!manager_find_pipeline(m, rec->pipeline) &&
+                    pipeline_file_there(m, rec->pipeline)) {
                         m->kept_runs[n++] = rec;
                         continue;
                 }
