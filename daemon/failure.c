@@ -64,6 +64,25 @@ static bool kernel_named(const char *unit, const char *marker, usec_t since_real
         return found;
 }
 
+/* Time the loop spends reading the journal, counted per second against a budget: a burst of
+ * failures must not hold the loop up to the watchdog. */
+typedef struct JournalBudget {
+        usec_t limit, window, spent;
+} JournalBudget;
+
+/* Whether any of the second's budget is left, at now (CLOCK_MONOTONIC). */
+static bool budget_left(JournalBudget *b, usec_t now) {
+        if (now >= b->window + USEC_PER_SEC) {
+                b->window = now;
+                b->spent = 0;
+        }
+        return b->spent < b->limit;
+}
+
+static void budget_spend(JournalBudget *b, usec_t since) {
+        b->spent += now_usec(CLOCK_MONOTONIC) - since;
+}
+
 /*
  * On a host with cgroup v2 systemd says Result=oom-kill. Under cgroup v1 (these CI machines)
  * a task killed at MemoryMax= ends with Result=signal and SIGKILL, or, when the process killed
@@ -76,18 +95,14 @@ static bool kernel_named(const char *unit, const char *marker, usec_t since_real
 #define OOM_WAIT_BUDGET (300 * USEC_PER_MSEC)
 
 static bool killed_at_memory_max(const char *unit, usec_t since_realtime, bool wait) {
-        static usec_t window, waited;
+        static JournalBudget waits = { .limit = OOM_WAIT_BUDGET };
         usec_t now = now_usec(CLOCK_MONOTONIC);
         bool found;
 
-        if (now >= window + USEC_PER_SEC) {
-                window = now;
-                waited = 0;
-        }
-        wait = wait && waited < OOM_WAIT_BUDGET;
+        wait = wait && budget_left(&waits, now);
         found = kernel_named(unit, "oom_memcg=", since_realtime, wait);
         if (wait)
-                waited += now_usec(CLOCK_MONOTONIC) - now;
+                budget_spend(&waits, now);
         return found;
 }
 
@@ -103,7 +118,7 @@ static bool killed_at_memory_max(const char *unit, usec_t since_realtime, bool w
  * slice's was reached. Which limits could have been, in words; else NULL.
  */
 static char *refused_fork_at(Instance *i, usec_t since_realtime) {
-        static usec_t window, spent;
+        static JournalBudget lookups = { .limit = FORK_LOOKUP_BUDGET };
         uint64_t own = i->task->limits.tasks_max, slice = i->task->pipeline->limits.tasks_max;
         usec_t now = now_usec(CLOCK_MONOTONIC);
         char *s = NULL;
@@ -113,14 +128,10 @@ static char *refused_fork_at(Instance *i, usec_t since_realtime) {
                 own = i->manager->config.default_limits.tasks_max;
         if (own == UINT64_MAX && slice == UINT64_MAX)
                 return NULL;
-        if (now >= window + USEC_PER_SEC) {
-                window = now;
-                spent = 0;
-        }
-        if (spent >= FORK_LOOKUP_BUDGET)
+        if (!budget_left(&lookups, now))
                 return NULL;
         found = kernel_named(i->unit, "fork rejected by pids controller", since_realtime, false);
-        spent += now_usec(CLOCK_MONOTONIC) - now;
+        budget_spend(&lookups, now);
         if (!found)
                 return NULL;
         if (own != UINT64_MAX && slice != UINT64_MAX)

@@ -35,13 +35,17 @@ targets = { raw = { path = "$WORK/in/{day:date}"; }; done = { path = "$WORK/out/
             fin = { path = "$WORK/fin/{n}"; }; fout = { path = "$WORK/fout/{n}"; }; };
 tasks = ( { name = "late"; inputs = [ "raw" ]; outputs = [ "done" ]; lookback = "2d";
             exec = [ "/bin/sh", "-c", "until [ -e $WORK/gate ]; do sleep 0.05; done; cp \"\$0\" \"\$1\"", "\${input}", "\${output}" ]; },
-          { name = "flaky"; inputs = [ "fin" ]; outputs = [ "fout" ]; retry = { attempts = 2; delay = "5s"; };
-            exec = [ "/bin/sh", "-c", "echo run >> $WORK/flaky-runs; exit 1" ]; } );
+          { name = "flaky"; inputs = [ "fin" ]; outputs = [ "fout" ]; retry = { attempts = 2; delay = "1s"; };
+            exec = [ "/bin/sh", "-c", "until [ -e $WORK/fgate ]; do sleep 0.05; done; echo run >> $WORK/flaky-runs; exit 1" ]; } );
 CONF
 "$SLUICECTL" --user -C "$WORK/config" reload >/dev/null
 echo x > "$WORK/fin/a"
-wait_for 30 "flaky's first attempt to fail" logged "flaky@a.service failed (exit-code (status 1)), attempt 1 of 2"
+# Paused while the first attempt runs (held at its gate): its retry is due in a paused pipeline,
+# whatever the time between the two.
+wait_for 30 "flaky's first attempt to run" systemctl --user is-active -q "$(unit flaky a)"
 "$SLUICECTL" --user -C "$WORK/config" pause "$PIPELINE" >/dev/null
+touch "$WORK/fgate"
+wait_for 30 "flaky's first attempt to fail" logged "flaky@a.service failed (exit-code (status 1)), attempt 1 of 2"
 queued_retry() { "$SLUICECTL" --user -C "$WORK/config" list --state queued | grep -q "flaky .*n=a .* 1 "; }
 wait_for 30 "the retry due, queued in the paused pipeline" queued_retry
 kept_retry() { grep -q "	flaky	.*	retry	1	" "$WORK/state/instances" 2>/dev/null; }
