@@ -92,6 +92,7 @@ typedef struct Instance {
         bool queued_kept;       /* queued out of the look-back window, where no start-up scan
                                  * would find it again: kept in the marks, as due now */
         bool backfill;          /* queued for a backfill: after live runs, in its slice */
+        bool parked;            /* queued, in Manager.parked: its pipeline is paused */
         bool failed_before;     /* a run of it failed: its next success is a recovery */
         unsigned untold;        /* notifiers not yet handed its failure for good (notify.c) */
         unsigned failure_gen;   /* which failure for good untold counts down for (notify.c) */
@@ -105,7 +106,7 @@ typedef struct Instance {
         sd_event_source *timer; /* for wake_realtime; owned */
         usec_t queued_usec;     /* CLOCK_MONOTONIC, for oldest-first */
         usec_t event_usec;      /* CLOCK_MONOTONIC of the event that queued it; 0 for a scan */
-        struct Instance *prev, *next;   /* ready queue */
+        struct Instance *prev, *next;   /* ready queue, or the parked list */
         UT_hash_handle hh;
 } Instance;
 

@@ -51,7 +51,9 @@ typedef struct Manager {
 
         Instance *instances;    /* by unit name; owned */
         Instance *queue;        /* ready instances: highest priority, then oldest, first */
-        unsigned n_queued;
+        Instance *parked;       /* queued instances of paused pipelines, out of the dispatch
+                                 * walk until the resume (scheduler_unpark()) */
+        unsigned n_queued;      /* in queue or parked */
         unsigned n_active;      /* holding a slot: starting or running */
         unsigned n_starting;    /* StartTransientUnit calls without a reply */
         unsigned n_retrying;

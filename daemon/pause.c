@@ -134,6 +134,6 @@ int pause_set(Manager *m, char * const *names, bool pause, ControlError *e) {
         STRV_FOREACH(n, names)
                 log_notice("Pipeline '%s' %s on request", *n, pause ? "paused" : "resumed");
         if (!pause)
-                scheduler_schedule(m);
+                scheduler_unpark(m);
         return 0;
 }

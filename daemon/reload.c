@@ -17,6 +17,7 @@
 #include "pause.h"
 #include "manager.h"
 #include "recover.h"
+#include "scheduler.h"
 #include "remote.h"
 #include "util/fs-util.h"
 #include "util/strv.h"
@@ -264,6 +265,7 @@ void manager_reload(Manager *m, char ***ret_kept) {
         remote_memory_free(&m->host);
 
         pause_check_names(m);
+        scheduler_unpark(m);     /* a paused pipeline renamed is not paused */
         log_notice("Reloaded: %zu pipeline(s) running (%u unchanged), %u kept at their previous "
                    "version", m->n_pipelines, same, kept);
         if (ret_kept) {

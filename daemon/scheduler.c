@@ -61,9 +61,47 @@ void scheduler_enqueue(Manager *m, Instance *i) {
 }
 
 void scheduler_dequeue(Manager *m, Instance *i) {
-        DL_DELETE(m->queue, i);
+        if (i->parked)
+                DL_DELETE(m->parked, i);
+        else
+                DL_DELETE(m->queue, i);
+        i->parked = false;
         i->prev = i->next = NULL;
         m->n_queued--;
+}
+
+/* A paused pipeline's instances leave the walk each dispatch makes: 20,000 of them queued cost
+ * every arrival elsewhere ~6 ms of CPU in that walk. They stay queued (counted, shown). */
+static void park(Manager *m, Instance *i) {
+        DL_DELETE(m->queue, i);
+        DL_APPEND(m->parked, i);
+        i->parked = true;
+}
+
+static int queue_order(const Instance *a, const Instance *b) {
+        if (ranks_before(a, b))
+                return -1;
+        if (ranks_before(b, a))
+                return 1;
+        return a->queued_usec < b->queued_usec ? -1 : a->queued_usec > b->queued_usec;
+}
+
+void scheduler_unpark(Manager *m) {
+        Instance *i, *tmp;
+        bool back = false;
+
+        DL_FOREACH_SAFE(m->parked, i, tmp) {
+                if (pause_holds(m, i->task->pipeline))
+                        continue;
+                DL_DELETE(m->parked, i);
+                DL_APPEND(m->queue, i);
+                i->parked = false;
+                back = true;
+        }
+        /* Once per resume; a merge sort, and the queue is in this order already but for them. */
+        if (back)
+                DL_SORT(m->queue, queue_order);
+        scheduler_schedule(m);
 }
 
 static bool pools_free(Manager *m, const Task *t) {
@@ -206,8 +244,10 @@ static int on_dispatch(sd_event_source *s, void *userdata) {
                 next = i->next;
                 /* Said where it is shown (pause_reason()): a text kept here would outlive
                  * the pause, or hide why it waits once resumed. */
-                if (pause_holds(m, t->pipeline))
+                if (pause_holds(m, t->pipeline)) {
+                        park(m, i);
                         continue;
+                }
                 /* Backfills queue last: nothing behind this one may start either. */
                 if (i->backfill && m->n_backfill_active >= backfill_slots(m))
                         break;

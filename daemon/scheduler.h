@@ -8,6 +8,9 @@
 void scheduler_enqueue(Manager *m, Instance *i);
 /* Takes an instance out of the queue (on leaving INSTANCE_QUEUED). */
 void scheduler_dequeue(Manager *m, Instance *i);
+/* Puts back in the queue, in their places, the parked instances whose pipeline is no longer
+ * paused (resumed, or renamed by a reload), and schedules. */
+void scheduler_unpark(Manager *m);
 /* Starts queued instances while there is room; runs once per event loop iteration. */
 void scheduler_schedule(Manager *m);
 int scheduler_setup(Manager *m);

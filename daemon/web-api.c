@@ -120,6 +120,8 @@ json_object *web_status(Web *w) {
         a = json_object_new_array();
         for (Instance *i = m->queue; i && shown < WEB_QUEUE_SHOWN; i = i->next, shown++)
                 json_object_array_add(a, instance_json(i));
+        for (Instance *i = m->parked; i && shown < WEB_QUEUE_SHOWN; i = i->next, shown++)
+                json_object_array_add(a, instance_json(i));
         json_object_object_add(o, "queue", a);
 
         a = json_object_new_array();
