@@ -19,7 +19,8 @@ typedef int (*exec_code_func)(const ExecCode *code, void *userdata);
 
 /*
  * Calls f for each code element of exec: the script of "sh -c", the argument of every
- * "python3 -c", "perl -e", the text of "env -S", what ssh sends to the remote shell; through
- * wrappers in front (env, nice, sudo, timeout, busybox ...). Pure: no I/O.
+ * "python3 -c", "perl -e", an awk program, a sed script, the text of "env -S", what ssh sends to
+ * the remote shell; through wrappers in front (env, env -S, nice, sudo, timeout, busybox ...) and
+ * into the commands of find -exec. Pure: no I/O; -ENOMEM when out of memory.
  */
 int exec_code_foreach(char * const *exec, exec_code_func f, void *userdata);
