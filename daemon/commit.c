@@ -263,7 +263,7 @@ void outputs_leftovers(Instance *i) {
         Run *run = i->run;
         const StageAs *as;
 
-        /* Not as root where the task's user is unknown now, as discard_staged() (executor.c). */
+        /* Not as root where the task's user is unknown now, as executor_discard_staged(). */
         if (!run->staged || run_stage_as(i, &as) < 0 ||
             asprintf(&who, "%s/%s", task->pipeline->name, task->name) < 0)
                 return;

@@ -226,7 +226,7 @@ static int evaluate_instance_at(Manager *m, Task *task, const Binding *b, bool f
 
         i = manager_find_instance(m, unit);
         /* In flight under "newer": its outputs will be newer than this input, yet may be made
-         * from the version before; it runs again once this run succeeds (executor.c). */
+         * from the version before; it runs again once this run succeeds (executor-end.c). */
         /* (An input's arrival: not an output gone, nor a change a rescan dates before the run;
          * those carry the time of the change in h->changed.) */
         if (i && fresh && task->rerun_newer && !i->changed_in_run && i->run &&

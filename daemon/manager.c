@@ -54,7 +54,7 @@ static int default_state_dir(bool user, char **ret) {
  * can run sluice-result too: every directory on the way searchable, and the file executable,
  * by owner, group and others alike, no ACL that could say otherwise, and not under /tmp or
  * /var/tmp. Installed it is; a build tree need not be, and then those tasks run without it
- * (executor.c). Wrong the other way, every such task would fail to start.
+ * (executor-unit.c). Wrong the other way, every such task would fail to start.
  */
 static bool runnable_by_any_task(const char *path) {
         _cleanup_free_ char *real = realpath(path, NULL);

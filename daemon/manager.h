@@ -28,7 +28,7 @@ typedef struct Manager {
         char *state_dir;
         char *bus_name;         /* the API's, on the bus */
         char *result_helper;    /* sluice-result: wraps tasks, or their ExecStopPost= */
-        bool helper_everywhere; /* runnable under any user and private /tmp (executor.c) */
+        bool helper_everywhere; /* runnable under any user and private /tmp (executor-unit.c) */
         bool told_unwatched;
         struct StateDir *state;
         DaemonConfig config;

@@ -543,7 +543,7 @@ void notify_instance(Manager *m, Instance *i, NotifyEvent event, const char *rea
                         continue;
                 }
                 if (ch->n->kind == NOTIFIER_UNIT)
-                        continue;       /* systemd's OnFailure= does it (executor.c) */
+                        continue;       /* systemd's OnFailure= does it (executor-unit.c) */
                 if (told_before(ch, event, i->unit) > 0) {
                         log_info("%s failed again: notifier '%s' was told already, and is "
                                  "told again once it has succeeded", i->unit, *name);
