@@ -159,7 +159,7 @@ static bool wait_for_journal(void) {
 
 /*
  * Puts what a successful task wrote on disk before its end is recorded. The daemon fsyncs each
- * staged output again before renaming it into place (targets/local.c), and finds nothing left
+ * staged output again before renaming it into place (targets/local-stage.c), and finds nothing left
  * to write; done there alone, each run's write-out blocks the daemon's one loop, for as long
  * as a large output takes to reach the disk, and a burst of small ones kept it in fsync 30%
  * of the time (3.7 s of 12.6 s for 3,000 runs; 2.4 s with this). Here it runs in the unit,

@@ -159,6 +159,17 @@ void local_leftovers(Target *t, TargetHost *h, const char *tmp, const char *run_
                      const StageAs *as, const char *who);
 void local_leftovers_free(TargetHost *h);
 
+/* local-stage.c: a run's outputs from their staged names to their place (TargetKind.stage,
+ * .written, .placeable, .commit, .discard, .stage_mark, .stage_lost). */
+int local_stage(Target *t, const char *location, const char *run_id, const StageAs *as,
+                char **ret_tmp);
+int local_written(Target *t, const char *tmp, const StageAs *as);
+int local_placeable(Target *t, const char *location, const StageAs *as);
+int local_commit(Target *t, const char *tmp, const char *location, const StageAs *as);
+void local_discard(Target *t, const char *tmp, const StageAs *as);
+char *local_stage_mark(Target *t, const char *tmp);
+bool local_stage_lost(Target *t, const char *tmp, const char *mark);
+
 /* local-closed.c: files whose close, rename or link into place was seen a moment ago. */
 void local_closed_note(LocalTarget *lt, const char *path);
 bool local_closed_seen(LocalTarget *lt, const char *path);
