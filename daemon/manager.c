@@ -335,7 +335,7 @@ static int setup_signals(Manager *m) {
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(errno, "Failed to block signals: %m");
         /* The break of a read lease taken for a moment to tell whether a file is being
-         * written (targets/local.c) sends SIGIO, which must not end the daemon. */
+         * written (targets/local-complete.c) sends SIGIO, which must not end the daemon. */
         (void) signal(SIGIO, SIG_IGN);
         r = sd_event_add_signal(m->event, NULL, SIGTERM, on_signal, m);
         if (r >= 0)

@@ -92,14 +92,14 @@ static inline char *local_join_rel(const char *rel, const char *name) {
 bool local_name_ignored(const LocalTarget *lt, const char *name);
 /* The literal path of components [1, n): the directory whose entries match component n. */
 char *local_components_path(const Template *t, size_t n);
-/* Files at level `level` and below that match, each given to f. */
+/* local-scan.c: files at level `level` and below that match, each given to f. */
 int local_scan_tree(LocalTarget *lt, size_t level, const char *dir, const Binding *partial,
                     target_scan_func f, void *userdata);
 /* The files of one last-level directory (and below, for a path tail) that match. */
 int local_scan_tail(LocalTarget *lt, const char *dir, const char *rel, const Binding *partial,
                     target_scan_func f, void *userdata);
-/* Whether the file at path counts as arrived under the target's policy: 1 yes, 0 not (yet),
- * <0 -errno. */
+/* local-complete.c: whether the file at path counts as arrived under the target's policy:
+ * 1 yes, 0 not (yet), <0 -errno. */
 int local_complete(LocalTarget *lt, const char *path);
 
 /* local-poll.c: a scan of a target that could not be watched, compared with the one before;
@@ -116,7 +116,7 @@ int local_poll_status(Target *t, TargetStatus *ret);
 bool local_reload_afresh(Target *t);
 
 /* 1 when someone has path open for writing, 0 when not, <0 when the kernel cannot tell (a read
- * lease taken for an instant, local.c). */
+ * lease taken for an instant, local-complete.c). */
 int local_open_for_write(const char *path);
 
 /* local-inplace.c: under "moved", files created where they are, which do not count. Kept by
