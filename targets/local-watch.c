@@ -18,6 +18,9 @@
  * overflows, every target is scanned again; when the watches run out, the target that could not
  * get one is scanned periodically instead. A target on a network file system is scanned as well,
  * except while a mount it is on is away (local-mount.c): then every file there would be gone.
+ *
+ * The files waiting to be left alone long enough (a quiet period, a file being written) are
+ * in local-quiet.c; what they share with this file, in local-watch-internal.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,81 +34,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "local.h"
+#include "local-watch-internal.h"
 #include "log.h"
 #include "util/fs-util.h"
 #include "util/hash.h"
 #include "util/strv.h"
 
-typedef struct WatchEntry {
-        LocalTarget *target;    /* not owned */
-        size_t level;
-        char *dir;
-        char *rel;              /* below the last level's directory, for a {x:path} tail */
-        Binding *partial;
-} WatchEntry;
-
-typedef struct Watch {
-        int wd;
-        WatchEntry *entries;
-        size_t n_entries;
-        UT_hash_handle hh;
-} Watch;
-
-/* A file waiting to be left alone long enough: under a quiet-period policy, found by a scan
- * that cannot see its writer close it, or created and not closed yet (writing). */
-struct LocalState;
-
-typedef struct QuietFile {
-        struct LocalState *state;       /* owner */
-        char *key;              /* target pointer and path: two targets may share a file */
-        LocalTarget *target;    /* not owned */
-        char *path;
-        Binding *binding;
-        sd_event_source *timer;
-        usec_t settle;          /* how long unchanged counts as done */
-        bool writing;           /* created under "close": not there until closed or settled */
-        bool found;             /* by a scan, changed last before the watching began, and no
-                                 * event since: once settled, what a start-up scan finds (the
-                                 * look-back window applies), not an arrival */
-        dev_t dev;              /* of a file seen created: an O_TMPFILE's close names only */
-        ino_t ino;              /* these (tmpfile_closed) */
-        UT_hash_handle hh;
-} QuietFile;
-
 #define RESCAN_MIN_INTERVAL USEC_PER_SEC
-
-typedef struct LocalState {
-        int fd;
-        sd_event_source *source;
-        sd_event *event;
-        TargetHost *host;
-        Watch *watches;         /* by wd */
-        QuietFile *quiet;       /* by key */
-        LocalTarget **started;  /* for IN_Q_OVERFLOW; not owned */
-        size_t n_started;
-        sd_event_source *rescan_source; /* the rescan after overflows, pending */
-        usec_t last_rescan;     /* CLOCK_MONOTONIC */
-        unsigned overflows;     /* since the last rescan */
-        usec_t created;         /* CLOCK_REALTIME: what changed before, start-up scans saw */
-        usec_t drained;         /* CLOCK_REALTIME: the queue was last read empty */
-        usec_t lost_since;      /* CLOCK_REALTIME: events may be lost from then on; 0: none */
-        InPlaceFile *in_place;  /* under "moved", by path (local-inplace.c) */
-        int mounts_fd;          /* /proc/self/mountinfo: it polls "priority" when it changes */
-        sd_event_source *mounts_source;
-        sd_event_source *prune_source;  /* notes of mounts to drop: once the starts are done */
-} LocalState;
-
-/* ctime is stamped from a coarse clock up to a tick behind CLOCK_REALTIME: a change just after
- * a moment may carry a time just before it. Counting a little more as changed costs nothing
- * (hints are idempotent, and a failed run is re-armed only by a change after it started). */
-#define CHANGE_CLOCK_SLACK USEC_PER_SEC
-
-/* Events lost from `from` on: what changed since, less the slack, and never before the watching
- * began, which the start-up scan covered as what it was (no arrival). */
-static usec_t lost_from(const LocalState *s, usec_t from) {
-        return MAX(from - MIN(from, CHANGE_CLOCK_SLACK), s->created);
-}
 
 static void watch_entry_done(WatchEntry *e) {
         free(e->dir);
@@ -148,15 +83,6 @@ static bool entry_of(const WatchEntry *e, const void *lt) {
         return e->target == lt;
 }
 
-static void quiet_free(LocalState *s, QuietFile *q) {
-        HASH_DEL(s->quiet, q);
-        sd_event_source_disable_unref(q->timer);
-        binding_free(q->binding);
-        free(q->path);
-        free(q->key);
-        free(q);
-}
-
 void local_state_free(void *p) {
         LocalState *s = p;
         Watch *w, *tmp;
@@ -165,7 +91,7 @@ void local_state_free(void *p) {
         HASH_ITER(hh, s->watches, w, tmp)
                 watch_free(s, w);
         HASH_ITER(hh, s->quiet, q, qtmp)
-                quiet_free(s, q);
+                local_quiet_free(s, q);
         sd_event_source_disable_unref(s->source);
         sd_event_source_disable_unref(s->rescan_source);
         sd_event_source_disable_unref(s->mounts_source);
@@ -181,6 +107,12 @@ InPlaceFile **local_watch_in_place(LocalTarget *lt) {
         LocalState *s = lt->target.host ? lt->target.host->kind_state[TARGET_KIND_PATH] : NULL;
 
         return s ? &s->in_place : NULL;
+}
+
+usec_t local_watch_drained(LocalTarget *lt) {
+        LocalState *s = lt->target.host ? lt->target.host->kind_state[TARGET_KIND_PATH] : NULL;
+
+        return s ? s->drained : 0;
 }
 
 static int watch_dir(LocalState *s, LocalTarget *lt, size_t level, const char *dir,
@@ -494,192 +426,6 @@ static int hint_fresh(Target *t, const Binding *b, void *userdata) {
         return 0;
 }
 
-static int on_quiet(sd_event_source *source, uint64_t usec, void *userdata);
-
-static QuietFile *quiet_find(LocalState *s, const LocalTarget *lt, const char *path) {
-        _cleanup_free_ char *key = NULL;
-        QuietFile *q = NULL;
-
-        if (s->quiet && asprintf(&key, "%p:%s", (const void *) lt, path) >= 0)
-                HASH_FIND_STR(s->quiet, key, q);
-        return q;
-}
-
-/* A file changed at mtime, and counts once left alone for settle: (re)start its wait. */
-static QuietFile *quiet_touch(LocalState *s, LocalTarget *lt, const char *path,
-                              const Binding *b, usec_t mtime, usec_t settle, bool writing) {
-        _cleanup_free_ char *key = NULL;
-        QuietFile *q;
-
-        if (asprintf(&key, "%p:%s", (void *) lt, path) < 0)
-                return NULL;
-        HASH_FIND_STR(s->quiet, key, q);
-        if (!q) {
-                q = calloc(1, sizeof(QuietFile));
-                if (!q || !(q->path = strdup(path)) || binding_copy(b, &q->binding) < 0 ||
-                    sd_event_add_time(s->event, &q->timer, CLOCK_REALTIME, mtime + settle,
-                                      USEC_PER_MSEC * 100, on_quiet, q) < 0) {
-                        if (q) {
-                                binding_free(q->binding);
-                                free(q->path);
-                                free(q);
-                        }
-                        log_oom();
-                        return NULL;
-                }
-                q->key = TAKE_PTR(key);
-                q->target = lt;
-                q->state = s;
-                q->settle = settle;
-                q->writing = writing;
-                HASH_ADD_KEYPTR(hh, s->quiet, q->key, strlen(q->key), q);
-                return q;
-        }
-        q->settle = settle;
-        q->writing = q->writing || writing;
-        (void) sd_event_source_set_time(q->timer, mtime + settle);
-        (void) sd_event_source_set_enabled(q->timer, SD_EVENT_ONESHOT);
-        return q;
-}
-
-usec_t local_watch_drained(LocalTarget *lt) {
-        LocalState *s = lt->target.host ? lt->target.host->kind_state[TARGET_KIND_PATH] : NULL;
-
-        return s ? s->drained : 0;
-}
-
-usec_t local_watch_writing(LocalTarget *lt, const char *path) {
-        LocalState *s = lt->target.host ? lt->target.host->kind_state[TARGET_KIND_PATH] : NULL;
-        QuietFile *q = s ? quiet_find(s, lt, path) ?: quiet_find(s, NULL, path) : NULL;
-
-        return q && q->writing ? q->settle : 0;
-}
-
-/* A scan found a file changed less than the quiet period ago: it waits out the rest. */
-void local_watch_quiet_pending(LocalTarget *lt, const char *path, const Binding *b,
-                               usec_t mtime) {
-        LocalState *s = lt->target.host ? lt->target.host->kind_state[TARGET_KIND_PATH] : NULL;
-
-        QuietFile *q;
-
-        if (!s)
-                return;
-        q = quiet_find(s, lt, path);
-        if (q) {
-                (void) quiet_touch(s, lt, path, b, mtime, local_settle(lt), false);
-                return;
-        }
-        q = quiet_touch(s, lt, path, b, mtime, local_settle(lt), false);
-        if (q)
-                q->found = mtime < s->created;
-}
-
-void local_watch_writing_pending(LocalTarget *lt, const char *path, usec_t changed,
-                                 usec_t settle) {
-        LocalState *s = lt->target.host ? lt->target.host->kind_state[TARGET_KIND_PATH] : NULL;
-        _cleanup_(binding_freep) Binding *b = NULL;
-
-        QuietFile *q;
-
-        if (!s || template_match(lt->target.template, path, &b) <= 0)
-                return;
-        if (quiet_find(s, lt, path)) {
-                (void) quiet_touch(s, lt, path, b, changed, settle, true);
-                return;
-        }
-        q = quiet_touch(s, lt, path, b, changed, settle, true);
-        if (q)
-                q->found = changed < s->created;
-}
-
-/* A file being written whose target stopped (its pipeline rebuilt by a reload) stays known as
- * being written, by path alone, until its close or its wait ends: the new version of the
- * target would otherwise take it half-written in its first scan. Then every target that
- * matches it is told. */
-static void orphan_writing(LocalState *s, QuietFile *q) {
-        _cleanup_free_ char *key = NULL;
-
-        if (quiet_find(s, NULL, q->path) || asprintf(&key, "%p:%s", NULL, q->path) < 0) {
-                quiet_free(s, q);
-                return;
-        }
-        HASH_DEL(s->quiet, q);
-        free(q->key);
-        q->key = TAKE_PTR(key);
-        q->target = NULL;
-        HASH_ADD_KEYPTR(hh, s->quiet, q->key, strlen(q->key), q);
-}
-
-static void orphan_settled(LocalState *s, const char *path) {
-        for (size_t i = 0; i < s->n_started; i++) {
-                LocalTarget *lt = s->started[i];
-                _cleanup_(binding_freep) Binding *b = NULL;
-
-                if (lt->policy == LOCAL_CLOSE && template_match(lt->target.template, path, &b) > 0 &&
-                    local_complete(lt, path) > 0) {
-                        s->host->event_usec = now_usec(CLOCK_MONOTONIC);
-                        target_hint(&lt->target, b, true);
-                }
-        }
-}
-
-/* The wait has passed since the last event; the file's mtime has the last word. A file being
- * written that nobody closed (its close lost with an overflowed queue, a writer that linked an
- * O_TMPFILE into place, one that paused that long) counts once it stopped changing. */
-static int on_quiet(sd_event_source *source, uint64_t usec, void *userdata) {
-        QuietFile *q = userdata;
-        LocalState *s = q->state;
-        LocalTarget *lt = q->target;
-        _cleanup_(binding_freep) Binding *b = NULL;
-        _cleanup_free_ char *path = NULL;
-        struct stat st;
-        bool fresh;
-
-        if (stat(q->path, &st) < 0) {
-                quiet_free(s, q);
-                return 0;
-        }
-        usec_t until = mtime_of(&st) + q->settle, now = now_usec(CLOCK_REALTIME);
-
-        if (now < until) {
-                /* Written to without our noticing (IN_MODIFY coalesced, or no watch at all):
-                 * wait out the rest. Never a time gone by: that would fire at once, forever. */
-                (void) sd_event_source_set_time(source, until);
-                (void) sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
-                return 0;
-        }
-        if (q->writing && local_open_for_write(q->path) > 0) {
-                /* Unchanged that long, and still open for writing: a writer that pauses (a
-                 * download, an export) is not done. Its close ends the wait. */
-                (void) sd_event_source_set_time(source, now + q->settle);
-                (void) sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
-                return 0;
-        }
-        if (q->writing) {
-                /* Taken for want of a close: say so, a writer that paused this long would
-                 * have its file taken unfinished. */
-                char span[32];
-                log_notice("'%s' counts now: no close of it was seen, and it has not changed "
-                           "for %s", q->path, format_timespan(span, sizeof(span), q->settle));
-        }
-        /* Gone from the list first: while listed as being written it does not count. */
-        b = TAKE_PTR(q->binding);
-        path = TAKE_PTR(q->path);
-        /* Changed since the watching began (written without an event: mmap, a lost one): an
-         * arrival after all. */
-        fresh = !q->found || mtime_of(&st) >= s->created;
-        quiet_free(s, q);
-        if (!lt) {
-                orphan_settled(s, path);
-                return 0;
-        }
-        if (local_complete(lt, path) <= 0)
-                return 0;
-        s->host->event_usec = now_usec(CLOCK_MONOTONIC);
-        target_hint(&lt->target, b, fresh);
-        return 0;
-}
-
 /* The done-flag landed in dir: every matching file of that directory may be complete now. */
 static void flag_arrived(LocalTarget *lt, const char *dir, const Binding *partial) {
         int r = local_scan_tail(lt, dir, NULL, partial, hint_fresh, NULL);
@@ -725,11 +471,11 @@ static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_even
                 return;
         if (lt->policy == LOCAL_CLOSE && ev->mask & (IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
                                                      IN_CLOSE_WRITE)) {
-                QuietFile *q = quiet_find(s, lt, path), *o = quiet_find(s, NULL, path);
+                QuietFile *q = local_quiet_find(s, lt, path), *o = local_quiet_find(s, NULL, path);
                 if (q)
-                        quiet_free(s, q);
+                        local_quiet_free(s, q);
                 if (o)
-                        quiet_free(s, o);
+                        local_quiet_free(s, o);
                 if (ev->mask & (IN_MOVED_TO | IN_CLOSE_WRITE))
                         local_closed_note(lt, path);
         }
@@ -743,8 +489,8 @@ static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_even
                 return;
         }
         if (lt->policy == LOCAL_QUIET) {
-                QuietFile *q = quiet_touch(s, lt, path, b, now_usec(CLOCK_REALTIME),
-                                           local_settle(lt), false);
+                QuietFile *q = local_quiet_touch(s, lt, path, b, now_usec(CLOCK_REALTIME),
+                                                 local_settle(lt), false);
                 if (q)
                         q->found = false;       /* written to while watched: an arrival */
                 return;
@@ -765,8 +511,9 @@ static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_even
                 else if (c == CREATED_FILE && lt->policy == LOCAL_CLOSE) {
                         /* Being written until its IN_CLOSE_WRITE, or, should that never come,
                          * until it has not changed for a scan_interval. */
-                        QuietFile *q = quiet_touch(s, lt, path, b, now_usec(CLOCK_REALTIME),
-                                                   s->host->scan_interval, true);
+                        QuietFile *q = local_quiet_touch(s, lt, path, b,
+                                                         now_usec(CLOCK_REALTIME),
+                                                         s->host->scan_interval, true);
                         if (q) {
                                 q->dev = st.st_dev;
                                 q->ino = st.st_ino;
@@ -885,46 +632,6 @@ static void dir_event(LocalState *s, LocalTarget *lt, const struct inotify_event
         (void) local_scan_tree(lt, e->level + 1, path, b, hint_fresh, NULL);
 }
 
-/*
- * A file made with O_TMPFILE and linked into place (linkat) appears with one name, as a new
- * file does, and is waited for as being written; but its writer's close is reported under the
- * name the kernel gave it while it had none, "#<inode>", in the directory it was made in.
- */
-static void tmpfile_closed(LocalState *s, const char *dir, const char *name) {
-        QuietFile *q, *tmp;
-        unsigned long long ino;
-        struct stat st;
-        char *end;
-
-        errno = 0;
-        ino = strtoull(name + 1, &end, 10);
-        if (errno != 0 || end == name + 1 || *end || stat(dir, &st) < 0)
-                return;
-        /* Every target that waits for it (two may read the file), one at a time: a hint may
-         * change what waits. */
-        for (;;) {
-                _cleanup_(binding_freep) Binding *b = NULL;
-                _cleanup_free_ char *path = NULL;
-                LocalTarget *lt;
-
-                HASH_ITER(hh, s->quiet, q, tmp)
-                        if (q->writing && q->ino == ino && q->dev == st.st_dev)
-                                break;
-                if (!q)
-                        return;
-                lt = q->target;
-                b = TAKE_PTR(q->binding);
-                path = TAKE_PTR(q->path);
-                quiet_free(s, q);
-                if (!lt) {
-                        orphan_settled(s, path);
-                        continue;
-                }
-                local_closed_note(lt, path);
-                target_hint(&lt->target, b, true);
-        }
-}
-
 static void handle_event(LocalState *s, const struct inotify_event *ev) {
         Watch *w;
 
@@ -961,7 +668,7 @@ static void handle_event(LocalState *s, const struct inotify_event *ev) {
         if (ev->len == 0)
                 return;
         if (ev->name[0] == '#' && ev->mask & IN_CLOSE_WRITE && w->n_entries > 0) {
-                tmpfile_closed(s, w->entries[0].dir, ev->name);
+                local_quiet_tmpfile_closed(s, w->entries[0].dir, ev->name);
                 return;
         }
 
@@ -1195,9 +902,9 @@ void local_watch_stop(Target *t) {
         prune_later(s);
         HASH_ITER(hh, s->quiet, q, qtmp)
                 if (q->target == lt && q->writing && lt->policy == LOCAL_CLOSE)
-                        orphan_writing(s, q);
+                        local_quiet_orphan(s, q);
                 else if (q->target == lt)
-                        quiet_free(s, q);
+                        local_quiet_free(s, q);
         drop_entries(s, entry_of, lt);
         for (size_t i = 0; i < s->n_started; i++)
                 if (s->started[i] == lt) {

@@ -180,18 +180,22 @@ void local_closed_forget(LocalTarget *lt);
 /* ctime is stamped from a coarse clock, up to a tick (10 ms at HZ=100) behind the change. */
 #define LOCAL_CTIME_SLACK (10 * USEC_PER_MSEC)
 
-/* local-watch.c */
+/* local-listing.c */
 int local_listing_find(TargetHost *h, const char *path, unsigned char *ret_type);
 /* stat(2) of path during a scan, cheaper where many files of one directory are looked at. */
 int local_listing_stat(TargetHost *h, const char *path, struct stat *ret);
 void local_listings_free(TargetHost *h);
 
+/* local-watch.c */
 int local_watch_start(Target *t);
-void local_watch_quiet_pending(LocalTarget *lt, const char *path, const Binding *b,
-                               usec_t mtime);
 /* CLOCK_REALTIME when the inotify queue was last read empty: every event of a change made
  * before was read by then. */
 usec_t local_watch_drained(LocalTarget *lt);
+void local_watch_stop(Target *t);
+void local_state_free(void *p);
+/* local-quiet.c: files that wait to be left alone long enough. */
+void local_watch_quiet_pending(LocalTarget *lt, const char *path, const Binding *b,
+                               usec_t mtime);
 /* Created under "close" and not closed yet, so not there: how long it must be left unchanged
  * to count all the same; 0 when it is not being written. */
 usec_t local_watch_writing(LocalTarget *lt, const char *path);
@@ -199,5 +203,3 @@ usec_t local_watch_writing(LocalTarget *lt, const char *path);
  * settle unchanged. */
 void local_watch_writing_pending(LocalTarget *lt, const char *path, usec_t changed,
                                  usec_t settle);
-void local_watch_stop(Target *t);
-void local_state_free(void *p);

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the watching of path targets shares: local-watch.c (the inotify instance, the mount
+ * table, starting and stopping targets) and local-quiet.c (files waiting to be left alone
+ * long enough).
+ */
+#pragma once
+
+#include "local.h"
+#include "util/hash.h"
+
+typedef struct WatchEntry {
+        LocalTarget *target;    /* not owned */
+        size_t level;
+        char *dir;
+        char *rel;              /* below the last level's directory, for a {x:path} tail */
+        Binding *partial;
+} WatchEntry;
+
+typedef struct Watch {
+        int wd;
+        WatchEntry *entries;
+        size_t n_entries;
+        UT_hash_handle hh;
+} Watch;
+
+/* A file waiting to be left alone long enough: under a quiet-period policy, found by a scan
+ * that cannot see its writer close it, or created and not closed yet (writing). */
+struct LocalState;
+
+typedef struct QuietFile {
+        struct LocalState *state;       /* owner */
+        char *key;              /* target pointer and path: two targets may share a file */
+        LocalTarget *target;    /* not owned */
+        char *path;
+        Binding *binding;
+        sd_event_source *timer;
+        usec_t settle;          /* how long unchanged counts as done */
+        bool writing;           /* created under "close": not there until closed or settled */
+        bool found;             /* by a scan, changed last before the watching began, and no
+                                 * event since: once settled, what a start-up scan finds (the
+                                 * look-back window applies), not an arrival */
+        dev_t dev;              /* of a file seen created: an O_TMPFILE's close names only */
+        ino_t ino;              /* these (local_quiet_tmpfile_closed) */
+        UT_hash_handle hh;
+} QuietFile;
+
+typedef struct LocalState {
+        int fd;
+        sd_event_source *source;
+        sd_event *event;
+        TargetHost *host;
+        Watch *watches;         /* by wd */
+        QuietFile *quiet;       /* by key */
+        LocalTarget **started;  /* for IN_Q_OVERFLOW; not owned */
+        size_t n_started;
+        sd_event_source *rescan_source; /* the rescan after overflows, pending */
+        usec_t last_rescan;     /* CLOCK_MONOTONIC */
+        unsigned overflows;     /* since the last rescan */
+        usec_t created;         /* CLOCK_REALTIME: what changed before, start-up scans saw */
+        usec_t drained;         /* CLOCK_REALTIME: the queue was last read empty */
+        usec_t lost_since;      /* CLOCK_REALTIME: events may be lost from then on; 0: none */
+        InPlaceFile *in_place;  /* under "moved", by path (local-inplace.c) */
+        int mounts_fd;          /* /proc/self/mountinfo: it polls "priority" when it changes */
+        sd_event_source *mounts_source;
+        sd_event_source *prune_source;  /* notes of mounts to drop: once the starts are done */
+} LocalState;
+
+/* ctime is stamped from a coarse clock up to a tick behind CLOCK_REALTIME: a change just after
+ * a moment may carry a time just before it. Counting a little more as changed costs nothing
+ * (hints are idempotent, and a failed run is re-armed only by a change after it started). */
+#define CHANGE_CLOCK_SLACK USEC_PER_SEC
+
+/* Events lost from `from` on: what changed since, less the slack, and never before the watching
+ * began, which the start-up scan covered as what it was (no arrival). */
+static inline usec_t lost_from(const LocalState *s, usec_t from) {
+        return MAX(from - MIN(from, CHANGE_CLOCK_SLACK), s->created);
+}
+
+/* local-quiet.c */
+void local_quiet_free(LocalState *s, QuietFile *q);
+QuietFile *local_quiet_find(LocalState *s, const LocalTarget *lt, const char *path);
+QuietFile *local_quiet_touch(LocalState *s, LocalTarget *lt, const char *path,
+                             const Binding *b, usec_t mtime, usec_t settle, bool writing);
+/* A file being written whose target stopped: known by path alone until its close or its wait
+ * ends, then every target that matches it is told. */
+void local_quiet_orphan(LocalState *s, QuietFile *q);
+/* The close of an O_TMPFILE, named "#<inode>" in dir, linked into place since. */
+void local_quiet_tmpfile_closed(LocalState *s, const char *dir, const char *name);
