@@ -3,7 +3,7 @@
  * The walk of a path target's directory tree for the files that match its template: the
  * start-up scan, a rescan after lost events, the scans of a target scanned instead of (or as
  * well as) watched, and a directory that appeared with files in it already. Level by level as
- * the watches go (local-watch.c), and, as they do, never through a symbolic link to a
+ * the watches go (local-watch-table.c), and, as they do, never through a symbolic link to a
  * directory. The directory entry's type spares a stat per file; a file that changed less than
  * the settling time ago (local_settle()) is not reported but waits out the rest
  * (local_watch_quiet_pending()).

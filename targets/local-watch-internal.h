@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What the watching of path targets shares: local-watch.c (the inotify instance, the mount
- * table, starting and stopping targets) and local-quiet.c (files waiting to be left alone
- * long enough).
+ * table, starting and stopping targets), local-watch-table.c (the watches) and local-quiet.c
+ * (files waiting to be left alone long enough).
  */
 #pragma once
 
@@ -76,6 +76,29 @@ typedef struct LocalState {
 static inline usec_t lost_from(const LocalState *s, usec_t from) {
         return MAX(from - MIN(from, CHANGE_CLOCK_SLACK), s->created);
 }
+
+/* The root's own watch, or one above it: not a directory of a {x:path} tail, whose level is
+ * the root's too when the root is the last level. */
+static inline bool at_root_or_above(const WatchEntry *e) {
+        return e->level < e->target->root_level ||
+               (e->level == e->target->root_level && !e->rel);
+}
+
+/* local-watch-table.c */
+void local_watch_free(LocalState *s, Watch *w);
+/* Every entry of lt's goes, and every watch left without one. */
+void local_watch_drop_target(LocalState *s, LocalTarget *lt);
+int local_watch_tail(LocalState *s, LocalTarget *lt, const char *dir, const char *rel,
+                     const Binding *partial);
+int local_watch_dir(LocalState *s, LocalTarget *lt, size_t level, const char *dir,
+                    const Binding *partial);
+int local_watch_from_root(LocalState *s, LocalTarget *lt);
+/* A directory renamed away, or the root moved (IN_MOVE_SELF): the watches at and below it go. */
+void local_watch_forget_dir(LocalState *s, const char *path);
+
+/* local-watch.c, for local-watch-table.c: where watching is not enough, scans. */
+void local_poll_fall_back(LocalState *s, LocalTarget *lt, const char *dir);
+void local_poll_network_fs(LocalState *s, LocalTarget *lt, const char *dir);
 
 /* local-quiet.c */
 void local_quiet_free(LocalState *s, QuietFile *q);

@@ -19,8 +19,9 @@
  * get one is scanned periodically instead. A target on a network file system is scanned as well,
  * except while a mount it is on is away (local-mount.c): then every file there would be gone.
  *
- * The files waiting to be left alone long enough (a quiet period, a file being written) are
- * in local-quiet.c; what they share with this file, in local-watch-internal.h.
+ * The watches themselves are kept in local-watch-table.c, the files waiting to be left alone
+ * long enough (a quiet period, a file being written) in local-quiet.c; what those share with
+ * this file, in local-watch-internal.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -42,54 +43,13 @@
 
 #define RESCAN_MIN_INTERVAL USEC_PER_SEC
 
-static void watch_entry_done(WatchEntry *e) {
-        free(e->dir);
-        free(e->rel);
-        binding_free(e->partial);
-}
-
-static void watch_free(LocalState *s, Watch *w) {
-        HASH_DEL(s->watches, w);
-        for (size_t i = 0; i < w->n_entries; i++)
-                watch_entry_done(&w->entries[i]);
-        free(w->entries);
-        free(w);
-}
-
-/* Takes the entries match() picks out of every watch; a watch left without entries goes. */
-static void drop_entries(LocalState *s, bool (*match)(const WatchEntry *e, const void *data),
-                         const void *data) {
-        Watch *w, *tmp;
-
-        HASH_ITER(hh, s->watches, w, tmp) {
-                for (size_t i = 0; i < w->n_entries;) {
-                        if (!match(&w->entries[i], data)) {
-                                i++;
-                                continue;
-                        }
-                        watch_entry_done(&w->entries[i]);
-                        memmove(&w->entries[i], &w->entries[i + 1],
-                                (w->n_entries - i - 1) * sizeof(WatchEntry));
-                        w->n_entries--;
-                }
-                if (w->n_entries == 0) {
-                        (void) inotify_rm_watch(s->fd, w->wd);
-                        watch_free(s, w);
-                }
-        }
-}
-
-static bool entry_of(const WatchEntry *e, const void *lt) {
-        return e->target == lt;
-}
-
 void local_state_free(void *p) {
         LocalState *s = p;
         Watch *w, *tmp;
         QuietFile *q, *qtmp;
 
         HASH_ITER(hh, s->watches, w, tmp)
-                watch_free(s, w);
+                local_watch_free(s, w);
         HASH_ITER(hh, s->quiet, q, qtmp)
                 local_quiet_free(s, q);
         sd_event_source_disable_unref(s->source);
@@ -115,30 +75,6 @@ usec_t local_watch_drained(LocalTarget *lt) {
         return s ? s->drained : 0;
 }
 
-static int watch_dir(LocalState *s, LocalTarget *lt, size_t level, const char *dir,
-                     const Binding *partial);
-
-static uint32_t watch_mask(const LocalTarget *lt, size_t level) {
-        /* IN_CREATE at the last level too: a link (ln, ln -s, cp -l, rsync --link-dest) makes
-         * no other event, and a quiet period starts at creation. */
-        /* IN_MOVED_FROM at every level: a directory renamed keeps its watch (the inode's),
-         * which must not go on reporting under the old name. */
-        uint32_t m = IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_ONLYDIR;
-
-        /* The root, or a directory above it, renamed: no watch of the target's sees that from
-         * above, and its watch would follow the tree to where it went. */
-        if (level <= lt->root_level)
-                m |= IN_MOVE_SELF;
-        if (level != last_level(lt))
-                return m;
-        m |= IN_DELETE | IN_MOVED_FROM;
-        if (lt->policy != LOCAL_MOVED)
-                m |= IN_CLOSE_WRITE;
-        if (lt->policy == LOCAL_QUIET)
-                m |= IN_MODIFY;         /* appenders that never close */
-        return m;
-}
-
 /* What changed since the last scan is news, and what the last scan found and this one does
  * not is gone (for the directories that have no watch, or see no other machine's writers). */
 static void scan_again(LocalState *s, LocalTarget *lt) {
@@ -153,12 +89,10 @@ static void scan_again(LocalState *s, LocalTarget *lt) {
         target_rescan_lost(&lt->target, lost_from(s, since));
 }
 
-static int watch_from_root(LocalState *s, LocalTarget *lt);
-
 /* A mount of the target's that went away is back: its watches went with it, what landed there
  * meanwhile is news (since the last scan before it went), and what waited for it may start. */
 static void mount_back(LocalState *s, LocalTarget *lt) {
-        (void) watch_from_root(s, lt);
+        (void) local_watch_from_root(s, lt);
         scan_again(s, lt);
         target_back(&lt->target);
 }
@@ -208,7 +142,7 @@ static void start_scanning(LocalState *s, LocalTarget *lt) {
 }
 
 /* Out of inotify watches: the target is scanned every scan_interval instead. */
-static void fall_back_to_polling(LocalState *s, LocalTarget *lt, const char *dir) {
+void local_poll_fall_back(LocalState *s, LocalTarget *lt, const char *dir) {
         char interval[FORMAT_TIMESPAN_MAX];
 
         if (lt->watches_short)
@@ -224,7 +158,7 @@ static void fall_back_to_polling(LocalState *s, LocalTarget *lt, const char *dir
 
 /* On such a file system, the watches see this machine's writers at once and the scans the
  * others'. */
-static void scan_network_fs(LocalState *s, LocalTarget *lt, const char *dir) {
+void local_poll_network_fs(LocalState *s, LocalTarget *lt, const char *dir) {
         char interval[FORMAT_TIMESPAN_MAX];
         const char *fs = local_network_fs(dir);
 
@@ -240,185 +174,6 @@ static void scan_network_fs(LocalState *s, LocalTarget *lt, const char *dir) {
                    format_timespan(interval, sizeof(interval), s->host->scan_interval));
         if (!lt->poll)
                 start_scanning(s, lt);
-}
-
-static int watch_add_entry(Watch *w, LocalTarget *lt, size_t level, const char *dir,
-                           const char *rel, const Binding *partial) {
-        WatchEntry *n;
-        WatchEntry e = { .target = lt, .level = level };
-        int r;
-
-        for (size_t i = 0; i < w->n_entries; i++) {
-                WatchEntry *x = &w->entries[i];
-
-                if (x->target != lt || x->level != level)
-                        continue;
-                if (streq(x->dir, dir) && streq(strempty(x->rel), strempty(rel)))
-                        return 0;
-                /* The same directory under another name: renamed, with the watch its inode
-                 * kept. It reports under the new name, with the values the new one binds. */
-                if (streq(strempty(x->rel), strempty(rel)) || !streq(x->dir, dir)) {
-                        _cleanup_(binding_freep) Binding *p = NULL;
-                        char *d = strdup(dir), *rl = rel ? strdup(rel) : NULL;
-
-                        if (!d || (rel && !rl) || binding_copy(partial, &p) < 0) {
-                                free(d);
-                                free(rl);
-                                return -ENOMEM;
-                        }
-                        free(x->dir);
-                        free(x->rel);
-                        binding_free(x->partial);
-                        x->dir = d;
-                        x->rel = rl;
-                        x->partial = TAKE_PTR(p);
-                        return 0;
-                }
-        }
-        e.dir = strdup(dir);
-        e.rel = rel ? strdup(rel) : NULL;
-        if (!e.dir || (rel && !e.rel)) {
-                watch_entry_done(&e);
-                return -ENOMEM;
-        }
-        r = binding_copy(partial, &e.partial);
-        if (r < 0) {
-                watch_entry_done(&e);
-                return r;
-        }
-        n = reallocarray(w->entries, w->n_entries + 1, sizeof(WatchEntry));
-        if (!n) {
-                watch_entry_done(&e);
-                return -ENOMEM;
-        }
-        w->entries = n;
-        w->entries[w->n_entries++] = e;
-        return 0;
-}
-
-/* 1 when watched, 0 when the directory is gone or watches ran out, <0 on error. */
-static int add_watch(LocalState *s, LocalTarget *lt, size_t level, const char *dir,
-                     const char *rel, const Binding *partial) {
-        Watch *w;
-        int wd;
-
-        /* The same directory may get the mask of several targets: add to it, never replace. */
-        wd = inotify_add_watch(s->fd, dir, watch_mask(lt, level) | IN_MASK_ADD);
-        if (wd < 0) {
-                if (errno == ENOENT || errno == ENOTDIR)
-                        return 0;       /* gone again before we got to it */
-                if (errno == ENOSPC) {
-                        fall_back_to_polling(s, lt, dir);
-                        return 0;
-                }
-                lt->watch_failed = true;
-                return log_error_errno(errno, "Cannot watch '%s': %m", dir);
-        }
-        scan_network_fs(s, lt, dir);
-        HASH_FIND_INT(s->watches, &wd, w);
-        if (!w) {
-                w = calloc(1, sizeof(Watch));
-                if (!w)
-                        return log_oom();
-                w->wd = wd;
-                HASH_ADD_INT(s->watches, wd, w);
-        }
-        if (watch_add_entry(w, lt, level, dir, rel, partial) < 0)
-                return log_oom();
-        return 1;
-}
-
-/* A {x:path} tail matches files at any depth below the last level's directory: watch it all. */
-static int watch_tail(LocalState *s, LocalTarget *lt, const char *dir, const char *rel,
-                      const Binding *partial) {
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
-        int r;
-
-        r = add_watch(s, lt, last_level(lt), dir, rel, partial);
-        if (r <= 0 || !template_has_path_tail(lt->target.template))
-                return r;
-        d = opendir(dir);
-        if (!d)
-                return 0;
-        while ((de = readdir(d))) {
-                _cleanup_free_ char *sub = NULL, *subrel = NULL;
-
-                if (de->d_name[0] == '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
-                        continue;
-                sub = local_join_rel(dir, de->d_name);
-                subrel = local_join_rel(rel, de->d_name);
-                if (!sub || !subrel)
-                        return log_oom();
-                (void) watch_tail(s, lt, sub, subrel, partial);
-        }
-        return 0;
-}
-
-/* Watches dir, whose entries are matched against component `level`, and what lies below it. */
-static int watch_dir(LocalState *s, LocalTarget *lt, size_t level, const char *dir,
-                     const Binding *partial) {
-        const Template *t = lt->target.template;
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
-        int r;
-
-        if (level == last_level(lt))
-                return watch_tail(s, lt, dir, NULL, partial);
-        r = add_watch(s, lt, level, dir, NULL, partial);
-        if (r <= 0)
-                return r;
-
-        if (template_component_is_literal(t, level)) {
-                _cleanup_free_ char *sub = NULL;
-                struct stat st;
-
-                if (path_join(dir, template_component_literal(t, level), &sub) < 0)
-                        return log_oom();
-                if (stat(sub, &st) < 0 || !S_ISDIR(st.st_mode))
-                        return 0;
-                return watch_dir(s, lt, level + 1, sub, partial);
-        }
-        d = opendir(dir);
-        if (!d)
-                return 0;
-        while ((de = readdir(d))) {
-                _cleanup_(binding_freep) Binding *b = NULL;
-                _cleanup_free_ char *sub = NULL;
-
-                if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
-                        continue;
-                if (de->d_name[0] == '.')       /* a literal component was handled above */
-                        continue;
-                r = template_match_component(t, level, de->d_name, partial, &b);
-                if (r <= 0)
-                        continue;
-                if (path_join(dir, de->d_name, &sub) < 0)
-                        return log_oom();
-                (void) watch_dir(s, lt, level + 1, sub, b);
-        }
-        return 0;
-}
-
-/* From the deepest directory of the template's literal prefix that exists now; what is
- * missing below it is watched for as it is created. Idempotent: watches already there stay. */
-static int watch_from_root(LocalState *s, LocalTarget *lt) {
-        _cleanup_(binding_freep) Binding *empty = NULL;
-        int r;
-
-        r = binding_new(&empty);
-        if (r < 0)
-                return r;
-        for (size_t level = lt->root_level; level >= 1; level--) {
-                _cleanup_free_ char *dir = local_components_path(lt->target.template, level);
-                struct stat st;
-
-                if (!dir)
-                        return -ENOMEM;
-                if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-                        return watch_dir(s, lt, level, dir, empty);
-        }
-        return 0;
 }
 
 static int hint_fresh(Target *t, const Binding *b, void *userdata) {
@@ -526,71 +281,6 @@ static void file_event(LocalState *s, LocalTarget *lt, const struct inotify_even
                 target_hint(&lt->target, b, true);
 }
 
-/* A directory renamed away: the watches at and below it, which would report under its old
- * name, go (its new place, if watched, watches it again). */
-static bool entry_below(const WatchEntry *e, const void *path) {
-        size_t n = strlen(path);
-
-        return strneq(e->dir, path, n) && (!e->dir[n] || e->dir[n] == '/');
-}
-
-/* The root's own watch, or one above it: not a directory of a {x:path} tail, whose level is
- * the root's too when the root is the last level. */
-static bool at_root_or_above(const WatchEntry *e) {
-        return e->level < e->target->root_level ||
-               (e->level == e->target->root_level && !e->rel);
-}
-
-/*
- * The watches at and below it go. A target whose root was among them (mv out out.old, mv out
- * /trash/, seen by its parent's watch, another target's, or by the root's own IN_MOVE_SELF) is
- * no longer where its template says, though those watches would follow the tree: it is watched
- * again from what is left of its prefix, and whatever it held counts as gone, as for a
- * directory renamed away below a root.
- */
-static void forget_dir(LocalState *s, const char *path) {
-        _cleanup_free_ LocalTarget **moved = NULL;
-        _cleanup_(binding_freep) Binding *all = NULL;
-        size_t n = 0, cap = 0;
-        Watch *w, *tmp;
-
-        HASH_ITER(hh, s->watches, w, tmp)
-                for (size_t i = 0; i < w->n_entries; i++) {
-                        LocalTarget *lt = w->entries[i].target;
-                        bool known = false;
-
-                        if (!entry_below(&w->entries[i], path) ||
-                            !at_root_or_above(&w->entries[i]))
-                                continue;
-                        for (size_t k = 0; k < n && !known; k++)
-                                known = moved[k] == lt;
-                        if (known)
-                                continue;
-                        if (n == cap) {
-                                LocalTarget **m = reallocarray(moved, cap * 2 + 4,
-                                                               sizeof(LocalTarget *));
-                                if (!m) {
-                                        log_oom();
-                                        break;
-                                }
-                                moved = m;
-                                cap = cap * 2 + 4;
-                        }
-                        moved[n++] = lt;
-                }
-        drop_entries(s, entry_below, path);
-        if (n > 0 && binding_new(&all) < 0) {
-                log_oom();
-                return;
-        }
-        for (size_t k = 0; k < n; k++) {
-                log_info("Target '%s': %s was renamed away; watching for it again",
-                         moved[k]->target.name, path);
-                (void) watch_from_root(s, moved[k]);
-                target_gone_below(&moved[k]->target, all);
-        }
-}
-
 static void dir_event(LocalState *s, LocalTarget *lt, const struct inotify_event *ev,
                       const WatchEntry *e, const char *name, const char *path) {
         const Template *t = lt->target.template;
@@ -605,7 +295,7 @@ static void dir_event(LocalState *s, LocalTarget *lt, const struct inotify_event
                  * rm -r of thousands kept the daemon busy for a minute). */
                 if (!(ev->mask & IN_MOVED_FROM))
                         return;
-                forget_dir(s, path);
+                local_watch_forget_dir(s, path);
                 if (ev->name[0] == '.')
                         return;
                 if (last ? template_has_path_tail(t)
@@ -621,14 +311,14 @@ static void dir_event(LocalState *s, LocalTarget *lt, const struct inotify_event
          * idempotent. */
         if (last) {
                 if (template_has_path_tail(t)) {
-                        (void) watch_tail(s, lt, path, name, e->partial);
+                        (void) local_watch_tail(s, lt, path, name, e->partial);
                         (void) local_scan_tail(lt, path, name, e->partial, hint_fresh, NULL);
                 }
                 return;
         }
         if (template_match_component(t, e->level, ev->name, e->partial, &b) <= 0)
                 return;
-        (void) watch_dir(s, lt, e->level + 1, path, b);
+        (void) local_watch_dir(s, lt, e->level + 1, path, b);
         (void) local_scan_tree(lt, e->level + 1, path, b, hint_fresh, NULL);
 }
 
@@ -649,9 +339,9 @@ static void handle_event(LocalState *s, const struct inotify_event *ev) {
                 for (size_t i = 0; again && i < w->n_entries; i++)
                         if (at_root_or_above(&w->entries[i]))
                                 again[n_again++] = w->entries[i].target;
-                watch_free(s, w);
+                local_watch_free(s, w);
                 for (size_t i = 0; i < n_again; i++) {
-                        (void) watch_from_root(s, again[i]);
+                        (void) local_watch_from_root(s, again[i]);
                         /* Made again before the new watch existed: its contents are news. */
                         target_rescan_lost(&again[i]->target, lost_from(s, s->drained));
                 }
@@ -662,7 +352,7 @@ static void handle_event(LocalState *s, const struct inotify_event *ev) {
                 _cleanup_free_ char *dir = w->n_entries > 0 ? strdup(w->entries[0].dir) : NULL;
 
                 if (dir)
-                        forget_dir(s, dir);
+                        local_watch_forget_dir(s, dir);
                 return;
         }
         if (ev->len == 0)
@@ -672,7 +362,7 @@ static void handle_event(LocalState *s, const struct inotify_event *ev) {
                 return;
         }
 
-        /* Index, not pointer: watch_dir() below may add entries to other watches. */
+        /* Index, not pointer: local_watch_dir() below may add entries to other watches. */
         for (size_t i = 0; i < w->n_entries; i++) {
                 WatchEntry e = w->entries[i];
                 _cleanup_free_ char *path = NULL, *name = NULL;
@@ -702,7 +392,7 @@ static int on_rescan(sd_event_source *source, uint64_t usec, void *userdata) {
         s->lost_since = 0;
         /* Directories made while events were lost have no watch yet: watch, then scan. */
         for (size_t i = 0; i < s->n_started; i++)
-                (void) watch_from_root(s, s->started[i]);
+                (void) local_watch_from_root(s, s->started[i]);
         for (size_t i = 0; i < s->n_started; i++)
                 target_rescan_lost(&s->started[i]->target, since);
         s->last_rescan = now_usec(CLOCK_MONOTONIC);
@@ -797,7 +487,7 @@ static int on_mounts(sd_event_source *source, int fd, uint32_t revents, void *us
         }
         HASH_ITER(hh, s->watches, w, tmp)
                 for (size_t i = 0; i < w->n_entries; i++)
-                        scan_network_fs(s, w->entries[i].target, w->entries[i].dir);
+                        local_poll_network_fs(s, w->entries[i].target, w->entries[i].dir);
         return 0;
 }
 
@@ -878,7 +568,7 @@ int local_watch_start(Target *t) {
          * mount away since the daemon last ran, or since the target was last started. */
         local_mounts_check_notes(lt);
         prune_later(s);
-        r = watch_from_root(s, lt);
+        r = local_watch_from_root(s, lt);
         /* Not started after all: out of the list and the watches, or a rescan would walk a
          * target that a reload then frees. */
         if (r < 0)
@@ -905,7 +595,7 @@ void local_watch_stop(Target *t) {
                         local_quiet_orphan(s, q);
                 else if (q->target == lt)
                         local_quiet_free(s, q);
-        drop_entries(s, entry_of, lt);
+        local_watch_drop_target(s, lt);
         for (size_t i = 0; i < s->n_started; i++)
                 if (s->started[i] == lt) {
                         s->started[i] = s->started[--s->n_started];
