@@ -6,7 +6,7 @@
  * deleted at once: to the scans of such a target (it is scanned as well as watched), an output
  * gone, its instance run again, and its task writing to the bare mount point on the local disk.
  * So a mount that is no longer there holds its target: its scans report nothing gone
- * (local-watch.c), and no task is started that writes under it (TargetKind.away, asked by the
+ * (local-poll.c), and no task is started that writes under it (TargetKind.away, asked by the
  * scheduler). It is back when the same file system, source and root are mounted there again,
  * under whichever device (FUSE and NFS take whichever number is free, and give a freed one to
  * the next mount, which may be another file system): the target is watched and scanned again

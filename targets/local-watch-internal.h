@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What the watching of path targets shares: local-watch.c (the inotify instance, the mount
- * table, starting and stopping targets), local-watch-table.c (the watches) and local-quiet.c
- * (files waiting to be left alone long enough).
+ * table, starting and stopping targets), local-watch-table.c (the watches), local-quiet.c
+ * (files waiting to be left alone long enough) and local-poll.c (the scans that watching
+ * needs besides).
  */
 #pragma once
 
@@ -96,9 +97,10 @@ int local_watch_from_root(LocalState *s, LocalTarget *lt);
 /* A directory renamed away, or the root moved (IN_MOVE_SELF): the watches at and below it go. */
 void local_watch_forget_dir(LocalState *s, const char *path);
 
-/* local-watch.c, for local-watch-table.c: where watching is not enough, scans. */
+/* local-poll.c: where watching is not enough, scans. */
 void local_poll_fall_back(LocalState *s, LocalTarget *lt, const char *dir);
 void local_poll_network_fs(LocalState *s, LocalTarget *lt, const char *dir);
+void local_poll_mount_back(LocalState *s, LocalTarget *lt);
 
 /* local-quiet.c */
 void local_quiet_free(LocalState *s, QuietFile *q);

@@ -20,8 +20,9 @@
  * except while a mount it is on is away (local-mount.c): then every file there would be gone.
  *
  * The watches themselves are kept in local-watch-table.c, the files waiting to be left alone
- * long enough (a quiet period, a file being written) in local-quiet.c; what those share with
- * this file, in local-watch-internal.h.
+ * long enough (a quiet period, a file being written) in local-quiet.c, the scans besides or
+ * instead of watches in local-poll.c; what those share with this file, in
+ * local-watch-internal.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -73,107 +74,6 @@ usec_t local_watch_drained(LocalTarget *lt) {
         LocalState *s = lt->target.host ? lt->target.host->kind_state[TARGET_KIND_PATH] : NULL;
 
         return s ? s->drained : 0;
-}
-
-/* What changed since the last scan is news, and what the last scan found and this one does
- * not is gone (for the directories that have no watch, or see no other machine's writers). */
-static void scan_again(LocalState *s, LocalTarget *lt) {
-        usec_t since = lt->polled;
-        int r;
-
-        lt->polled = now_usec(CLOCK_REALTIME);
-        r = local_seen_refresh(lt);
-        if (r < 0)
-                log_warning_errno(r, "Cannot scan target '%s' for files gone: %m",
-                                  lt->target.name);
-        target_rescan_lost(&lt->target, lost_from(s, since));
-}
-
-/* A mount of the target's that went away is back: its watches went with it, what landed there
- * meanwhile is news (since the last scan before it went), and what waited for it may start. */
-static void mount_back(LocalState *s, LocalTarget *lt) {
-        (void) local_watch_from_root(s, lt);
-        scan_again(s, lt);
-        target_back(&lt->target);
-}
-
-static int on_poll(sd_event_source *source, uint64_t usec, void *userdata) {
-        LocalTarget *lt = userdata;
-        LocalState *s = lt->target.host->kind_state[TARGET_KIND_PATH];
-        bool back;
-
-        /* Not while a mount of its is away: every file under it would be missing from the
-         * scan, and taken as deleted. */
-        if (!local_mounts_away(lt, &back)) {
-                if (back)
-                        mount_back(s, lt);
-                else
-                        scan_again(s, lt);
-        }
-        (void) sd_event_source_set_time_relative(source, lt->target.host->scan_interval);
-        (void) sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
-        return 0;
-}
-
-/* A network file system too: a watch on a directory a mount covered since sees nothing, and a
- * reload makes the watches again. Not while a mount of it is away, though: started afresh, it
- * would be held again from the note (a pipeline unchanged keeps what waits), unless that note
- * was deleted to let it go. */
-bool local_reload_afresh(Target *t) {
-        LocalTarget *lt = LOCAL(t);
-
-        if (lt->watches_short || lt->watch_failed || local_mounts_released(lt))
-                return true;
-        return lt->network_fs && !local_mounts_held(lt);
-}
-
-/* Scanned every scan_interval from now on, besides what watches it has. */
-static void start_scanning(LocalState *s, LocalTarget *lt) {
-        usec_t every = s->host->scan_interval;
-        int r;
-
-        lt->polled = now_usec(CLOCK_REALTIME);
-        r = local_seen_refresh(lt);
-        if (r < 0)
-                log_warning_errno(r, "Cannot scan target '%s': %m", lt->target.name);
-        if (sd_event_add_time_relative(s->event, &lt->poll, CLOCK_MONOTONIC, every,
-                                       every / 20, on_poll, lt) < 0)
-                log_error("Cannot arm the scan timer of target '%s'", lt->target.name);
-}
-
-/* Out of inotify watches: the target is scanned every scan_interval instead. */
-void local_poll_fall_back(LocalState *s, LocalTarget *lt, const char *dir) {
-        char interval[FORMAT_TIMESPAN_MAX];
-
-        if (lt->watches_short)
-                return;
-        lt->watches_short = true;
-        log_error("Cannot watch '%s' for target '%s': out of inotify watches "
-                  "(fs.inotify.max_user_watches); scanning the target every %s instead",
-                  dir, lt->target.name,
-                  format_timespan(interval, sizeof(interval), s->host->scan_interval));
-        if (!lt->poll)
-                start_scanning(s, lt);
-}
-
-/* On such a file system, the watches see this machine's writers at once and the scans the
- * others'. */
-void local_poll_network_fs(LocalState *s, LocalTarget *lt, const char *dir) {
-        char interval[FORMAT_TIMESPAN_MAX];
-        const char *fs = local_network_fs(dir);
-
-        if (!fs)
-                return;
-        local_mount_note(lt, dir, fs);
-        if (lt->network_fs)
-                return;
-        lt->network_fs = fs;
-        log_notice("'%s' of target '%s' is on a network file system (%s), where files written "
-                   "from other machines raise no inotify event: scanning the target every %s "
-                   "as well as watching it", dir, lt->target.name, fs,
-                   format_timespan(interval, sizeof(interval), s->host->scan_interval));
-        if (!lt->poll)
-                start_scanning(s, lt);
 }
 
 static int hint_fresh(Target *t, const Binding *b, void *userdata) {
@@ -483,7 +383,7 @@ static int on_mounts(sd_event_source *source, int fd, uint32_t revents, void *us
                 bool back;
 
                 if (!local_mounts_away(s->started[i], &back) && back)
-                        mount_back(s, s->started[i]);
+                        local_poll_mount_back(s, s->started[i]);
         }
         HASH_ITER(hh, s->watches, w, tmp)
                 for (size_t i = 0; i < w->n_entries; i++)
