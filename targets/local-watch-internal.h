@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What the watching of path targets shares: local-watch.c (the inotify instance, the mount
- * table, starting and stopping targets), local-watch-table.c (the watches), local-quiet.c
- * (files waiting to be left alone long enough) and local-poll.c (the scans that watching
- * needs besides).
+ * table, starting and stopping targets), local-watch-table.c (the watches),
+ * local-watch-events.c (reading and dispatching the events), local-quiet.c (files waiting to
+ * be left alone long enough) and local-poll.c (the scans that watching needs besides).
  */
 #pragma once
 
@@ -96,6 +96,9 @@ int local_watch_dir(LocalState *s, LocalTarget *lt, size_t level, const char *di
 int local_watch_from_root(LocalState *s, LocalTarget *lt);
 /* A directory renamed away, or the root moved (IN_MOVE_SELF): the watches at and below it go. */
 void local_watch_forget_dir(LocalState *s, const char *path);
+
+/* local-watch-events.c: the sd-event handler of the inotify descriptor. */
+int local_watch_on_inotify(sd_event_source *source, int fd, uint32_t revents, void *userdata);
 
 /* local-poll.c: where watching is not enough, scans. */
 void local_poll_fall_back(LocalState *s, LocalTarget *lt, const char *dir);
