@@ -12,6 +12,7 @@
 #include "backfill.h"
 #include "commit.h"
 #include "executor-internal.h"
+#include "kernel-log.h"
 #include "log.h"
 #include "notifier.h"
 #include "state.h"
@@ -290,6 +291,11 @@ int executor_start_unit(Manager *m, Instance *i, bool record, StartError *ret_er
         if (i->memory_max != UINT64_MAX)
                 spec.limits.memory_max = i->memory_max;     /* raised after an oom-kill */
         run->memory_max = spec.limits.memory_max;
+        /* A run the kernel may stop at a limit: its lines are told from an earlier run's of
+         * the same unit by where the kernel's log was now (kernel-log.c). */
+        run->kernel_mark = spec.limits.memory_max != UINT64_MAX ||
+                           spec.limits.tasks_max != UINT64_MAX ||
+                           task->pipeline->limits.tasks_max != UINT64_MAX ? kernel_log_mark() : 0;
 
         /* Its end could not be recorded: held as a start the daemon cannot record is, until
          * there is room for the reserve again (state.h). */

@@ -11,6 +11,7 @@
 #include <systemd/sd-journal.h>
 
 #include "failure.h"
+#include "kernel-log.h"
 #include "unit-props.h"
 #include "manager.h"
 #include "state.h"
@@ -34,28 +35,25 @@ static const char *format_size(char *buf, size_t n, uint64_t v) {
 
 /*
  * Whether the kernel's journal has a line since since_realtime with marker that names unit's
- * cgroup (at the end of the line, or followed by a comma). journald reads the kernel's ring
- * buffer asynchronously: with wait, it is given a little time to.
+ * cgroup, where the kernel's own log cannot tell (kernel-log.c). journald reads the kernel's
+ * ring buffer asynchronously: with wait, it is given a little time to.
  */
-static bool kernel_named(const char *unit, const char *marker, usec_t since_realtime, bool wait) {
-        _cleanup_free_ char *needle = NULL;
+static bool journal_kernel_named(const char *unit, const char *marker, usec_t since_realtime,
+                                 bool wait) {
         sd_journal *j = NULL;
         bool found = false;
 
-        if (asprintf(&needle, "/%s", unit) < 0 || sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY) < 0)
+        if (sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY) < 0)
                 return false;
         (void) sd_journal_add_match(j, "_TRANSPORT=kernel", 0);
         for (int round = 0; round < (wait ? 5 : 1) && !found; round++) {
                 (void) sd_journal_seek_realtime_usec(j, since_realtime);
                 while (!found && sd_journal_next(j) > 0) {
-                        const char *data, *at;
-                        size_t len, n = strlen(needle);
+                        const char *data;
+                        size_t len;
 
-                        if (sd_journal_get_data(j, "MESSAGE", (const void **) &data, &len) < 0 ||
-                            !memmem(data, len, marker, strlen(marker)))
-                                continue;
-                        at = memmem(data, len, needle, n);
-                        found = at && (at + n == data + len || at[n] == ',');
+                        if (sd_journal_get_data(j, "MESSAGE", (const void **) &data, &len) >= 0)
+                                found = kernel_line_names(data, len, marker, unit);
                 }
                 if (!found && wait)
                         (void) sd_journal_wait(j, 100 * USEC_PER_MSEC);
@@ -87,20 +85,25 @@ static void budget_spend(JournalBudget *b, usec_t since) {
  * On a host with cgroup v2 systemd says Result=oom-kill. Under cgroup v1 (these CI machines)
  * a task killed at MemoryMax= ends with Result=signal and SIGKILL, or, when the process killed
  * was a child of the main one (a shell pipeline), with exit status 137; only the kernel's
- * journal line "oom-kill:...,oom_memcg=/.../<unit>,..." tells why. Look for it since the run
- * started; when the result looks like a SIGKILL, wait a little for the line.
+ * line "oom-kill:...,oom_memcg=/.../<unit>,..." tells why. Look for it since the run started,
+ * in the kernel's log, or else in the journal: when the result looks like a SIGKILL, wait a
+ * little for journald to have read it.
  */
 /* The loop waits for kernel lines at most this long in any second: a burst of SIGKILLed runs
  * must not hold it for 0.5 s each, up to the watchdog. Past it, the journal is read once. */
 #define OOM_WAIT_BUDGET (300 * USEC_PER_MSEC)
 
-static bool killed_at_memory_max(const char *unit, usec_t since_realtime, bool wait) {
+static bool killed_at_memory_max(Instance *i, usec_t since_realtime, bool wait) {
         static JournalBudget waits = { .limit = OOM_WAIT_BUDGET };
         usec_t now = now_usec(CLOCK_MONOTONIC);
         bool found;
+        int r;
 
+        r = kernel_log_named(i->unit, KERNEL_LINE_OOM, i->run->kernel_mark);
+        if (r >= 0)
+                return r > 0;
         wait = wait && budget_left(&waits, now);
-        found = kernel_named(unit, "oom_memcg=", since_realtime, wait);
+        found = journal_kernel_named(i->unit, KERNEL_LINE_OOM, since_realtime, wait);
         if (wait)
                 budget_spend(&waits, now);
         return found;
@@ -122,17 +125,20 @@ static char *refused_fork_at(Instance *i, usec_t since_realtime) {
         uint64_t own = i->task->limits.tasks_max, slice = i->task->pipeline->limits.tasks_max;
         usec_t now = now_usec(CLOCK_MONOTONIC);
         char *s = NULL;
-        bool found;
+        int r;
 
         if (own == UINT64_MAX)
                 own = i->manager->config.default_limits.tasks_max;
         if (own == UINT64_MAX && slice == UINT64_MAX)
                 return NULL;
-        if (!budget_left(&lookups, now))
-                return NULL;
-        found = kernel_named(i->unit, "fork rejected by pids controller", since_realtime, false);
-        budget_spend(&lookups, now);
-        if (!found)
+        r = kernel_log_named(i->unit, KERNEL_LINE_FORK, i->run->kernel_mark);
+        if (r < 0) {
+                if (!budget_left(&lookups, now))
+                        return NULL;
+                r = journal_kernel_named(i->unit, KERNEL_LINE_FORK, since_realtime, false);
+                budget_spend(&lookups, now);
+        }
+        if (r == 0)
                 return NULL;
         if (own != UINT64_MAX && slice != UINT64_MAX)
                 (void) asprintf(&s, "at tasks_max = %llu, or its pipeline's %llu for all its runs",
@@ -225,7 +231,7 @@ FailureClass failure_classify(Instance *i, const UnitResult *res, usec_t start_r
         if (i->run->memory_max != UINT64_MAX) {
                 bool sigkill = (res->exec_code == CLD_KILLED && res->exec_status == SIGKILL) ||
                                (res->exec_code == CLD_EXITED && res->exec_status == 128 + SIGKILL);
-                if (killed_at_memory_max(i->unit, start_realtime, sigkill))
+                if (killed_at_memory_max(i, start_realtime, sigkill))
                         return FAILURE_OOM;
         }
         if (stopped_by_shutdown(i, res))

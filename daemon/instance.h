@@ -30,6 +30,8 @@ typedef struct Run {
         char id_str[SD_ID128_STRING_MAX];
         unsigned attempt;               /* 1 for the first run of a series */
         uint64_t memory_max;            /* the limit it runs with; UINT64_MAX: none */
+        uint64_t kernel_mark;           /* the kernel's log before it started, where a limit
+                                         * could make the kernel say why it failed; 0: none */
         char **outputs;                 /* final locations, one per task output */
         char **staged;                  /* where the task writes them */
         char **marks;                   /* what the places were at the start (stage_mark) */
