@@ -441,6 +441,17 @@ static void pg_done(Target *t) {
         free(pt->prefix);
 }
 
+/* LISTEN is sent on the connection a poll opens, and a restart or reload puts the first poll
+ * at a random point of the interval (an hour, say), deaf to the channel until then: a target
+ * with a channel polls, and so connects and listens, at once. */
+static int pg_start(Target *t) {
+        int r = remote_start(t);
+
+        if (r >= 0 && PG(t)->channel)
+                remote_poll_now(REMOTE(t));
+        return r;
+}
+
 static const char * const pg_keys[] = { REMOTE_KEYS, "connection", "table", "channel", NULL };
 
 const TargetKind target_kind_postgres = {
@@ -449,7 +460,7 @@ const TargetKind target_kind_postgres = {
         .object_size = sizeof(PgTarget),
         .keys = pg_keys,
         .parse = pg_parse,
-        .start = remote_start,
+        .start = pg_start,
         .stop = remote_stop,
         .check = remote_check,
         .mtime = remote_mtime,

@@ -4,7 +4,7 @@
 # system runs its task at once through LISTEN/NOTIFY (the poll is an hour away); a task marks
 # its own completion, confirmed before the next task starts (without holding the daemon when
 # the server hangs); a server that goes away is reported and nothing inserted meanwhile is
-# lost; a refused role is reported in its words.
+# lost; a restarted daemon listens again at once; a refused role is reported in its words.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/servers.sh"
 trap 'stop_servers; cleanup' EXIT
@@ -36,7 +36,13 @@ wait_for 30 "the lost connection to be reported" logged "Target 'loaded': connec
 start_postgres
 psql_do "INSERT INTO table_updates (update_id) VALUES ('load/2026-11-02')"
 wait_for 60 "the row inserted after the outage" test -s "$WORK/out/2026-11-02"
-for d in 2026-10-31 2026-11-01 2026-11-02; do
+# A restart: the target listens again at once, not from its first poll, which comes at a
+# random point of the hour.
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"; DAEMON_PID=
+start_daemon
+psql_do "INSERT INTO table_updates (update_id) VALUES ('load/2026-11-03')"
+wait_for 30 "a row inserted after a restart, through NOTIFY" test -s "$WORK/out/2026-11-03"
+for d in 2026-10-31 2026-11-01 2026-11-02 2026-11-03; do
     started_once "$(unit report "$d")"
     started_once "$(unit publish "$d")"
 done
