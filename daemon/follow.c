@@ -523,9 +523,18 @@ static void schedule_reconnect(Manager *m) {
                 log_error_errno(r, "Cannot schedule reconnecting to the bus: %m");
 }
 
+static int on_slice_set(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        if (e)
+                log_warning_errno(sd_bus_error_get_errno(e), "Cannot set the limits of %s: %s",
+                                  (const char *) userdata, e->message ?: e->name);
+        return 0;
+}
+
 void manager_setup_slice(Manager *m, Pipeline *p) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         _cleanup_free_ char *slice = NULL, *desc = NULL;
         const Limits *l = &p->limits;
         int r;
@@ -536,7 +545,10 @@ void manager_setup_slice(Manager *m, Pipeline *p) {
             asprintf(&desc, "sluice pipeline %s", p->name) < 0)
                 return;
         /* SetUnitProperties works on a loaded slice and on one that exists only by name, and
-         * applies the limits at once to what already runs in it. */
+         * applies the limits at once to what already runs in it. Not waited for: a manager or
+         * bus that does not answer would stop the loop for the bus timeout, at every reload and
+         * for every pipeline. Nothing needs to wait: the manager handles one connection's calls
+         * in the order they were sent, so a run's start, sent later, finds the limits set. */
         r = sd_bus_message_new_method_call(m->bus, &msg, SYSTEMD_DEST, SYSTEMD_PATH,
                                            SYSTEMD_MANAGER, "SetUnitProperties");
         if (r >= 0)
@@ -548,8 +560,14 @@ void manager_setup_slice(Manager *m, Pipeline *p) {
         if (r >= 0)
                 r = sd_bus_message_close_container(msg);
         if (r >= 0)
-                r = sd_bus_call(m->bus, msg, 0, &e, NULL);
-        if (r < 0)
-                log_warning_errno(r, "Cannot set the limits of %s: %s", slice,
-                                  e.message ?: strerror(-r));
+                r = sd_bus_call_async(m->bus, &slot, msg, on_slice_set, slice, 0);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot set the limits of %s: %m", slice);
+                return;
+        }
+        /* The slot, and the name the reply is logged with, go with the reply, or with the
+         * connection. */
+        (void) sd_bus_slot_set_destroy_callback(slot, free);
+        TAKE_PTR(slice);
+        (void) sd_bus_slot_set_floating(slot, 1);
 }
