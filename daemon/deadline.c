@@ -6,7 +6,10 @@
  * one checked is kept in the state directory, so a restart neither repeats an alert nor
  * digs up old periods (a daemon that was away checks only the latest one due). An alert that
  * not every notifier has delivered yet (held in a window, a webhook still trying) is kept as
- * "PERIOD untold", and a restart checks that period again rather than lose it.
+ * "PERIOD untold", and a restart checks that period again rather than lose it. Which alerts
+ * are under way, and to how many notifiers, is the daemon's rather than the target's: a reload
+ * that starts a pipeline afresh gives it new targets, which must neither tell an alert under
+ * way a second time nor leave it untold once it is delivered.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,12 +20,39 @@
 #include "notify.h"
 #include "util/escape.h"
 #include "util/fs-util.h"
+#include "util/hash.h"
 
-static int mark_path(Manager *m, Target *t, char **ret) {
+/* An alert not yet delivered by every notifier it went to. */
+typedef struct LateAlert {
+        char *key;              /* "PERIOD\tPIPELINE\tTARGET" */
+        int untold;             /* notifiers still to deliver it (below 0 while asking) */
+        bool asking;            /* being asked of them (hold()) */
+        UT_hash_handle hh;
+} LateAlert;
+
+static int alert_key(Target *t, int64_t period, char **ret) {
+        return asprintf(ret, "%lld\t%s\t%s", (long long) period, t->pipeline->name, t->name) < 0
+                       ? -ENOMEM
+                       : 0;
+}
+
+static LateAlert *find_alert(Manager *m, const char *key) {
+        LateAlert *a;
+
+        HASH_FIND_STR(m->late_alerts, key, a);
+        return a;
+}
+
+static void alert_free(Manager *m, LateAlert *a) {
+        HASH_DEL(m->late_alerts, a);
+        free(a->key);
+        free(a);
+}
+
+static int mark_path(Manager *m, const char *pipeline, const char *target, char **ret) {
         _cleanup_free_ char *p = NULL, *n = NULL;
 
-        if (unit_escape_value(t->pipeline->name, &p) < 0 ||
-            unit_escape_value(t->name, &n) < 0)
+        if (unit_escape_value(pipeline, &p) < 0 || unit_escape_value(target, &n) < 0)
                 return -ENOMEM;
         return asprintf(ret, "%s/deadlines/%s.%s", m->state_dir, p, n) < 0 ? -ENOMEM : 0;
 }
@@ -65,18 +95,51 @@ static int due_at(ParamType type, int64_t v, usec_t after, usec_t *ret) {
 
 static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata);
 
-static void save(Manager *m, Target *t, int64_t v, bool untold) {
+static void save(Manager *m, const char *pipeline, const char *target, int64_t v, bool untold) {
         _cleanup_free_ char *path = NULL, *text = NULL, *dir = NULL;
 
-        if (mark_path(m, t, &path) >= 0 &&
+        if (mark_path(m, pipeline, target, &path) >= 0 &&
             asprintf(&text, "%lld%s\n", (long long) v, untold ? " untold" : "") >= 0 &&
             path_split(path, &dir, NULL) >= 0 && mkdir_p(dir, 0700) >= 0)
                 (void) write_file_replace(path, text, strlen(text), 0644, true);
 }
 
+/* Follows the alert key names while it is being asked of its notifiers, which can deliver
+ * it, or give up, before they return: those are counted, and nothing is concluded till then
+ * (release()). NULL when out of memory: its mark then stays untold, and a restart tells it
+ * again. */
+static LateAlert *hold(Manager *m, const char *key) {
+        LateAlert *a = find_alert(m, key);
+
+        if (!a) {
+                a = calloc(1, sizeof(*a));
+                if (!a || !(a->key = strdup(key))) {
+                        free(a);
+                        log_oom();
+                        return NULL;
+                }
+                HASH_ADD_KEYPTR(hh, m->late_alerts, a->key, strlen(a->key), a);
+        }
+        /* Found: the same period again (its mark could not be read), and both count. */
+        a->asking = true;
+        return a;
+}
+
+/* a was asked of n notifiers: whether some of them have not delivered it yet. */
+static bool release(Manager *m, LateAlert *a, unsigned n) {
+        if (!a)
+                return n > 0;
+        a->asking = false;
+        a->untold += (int) n;
+        if (a->untold > 0)
+                return true;
+        alert_free(m, a);
+        return false;
+}
+
 static void check(Manager *m, Target *t) {
         const TemplateParam *p = &t->template->params[0];
-        _cleanup_free_ char *path = NULL, *text = NULL, *value = NULL, *loc = NULL;
+        _cleanup_free_ char *path = NULL, *text = NULL, *value = NULL, *loc = NULL, *key = NULL;
         _cleanup_(binding_freep) Binding *b = NULL;
         usec_t now = now_usec(CLOCK_REALTIME), due, next;
         int64_t v, last = INT64_MIN;
@@ -90,24 +153,31 @@ static void check(Manager *m, Target *t) {
                 log_warning_errno(r, "Target '%s': cannot work out its deadline: %m", t->name);
                 return;
         }
-        if (mark_path(m, t, &path) >= 0 && read_file(path, 64, &text, NULL) >= 0) {
+        if (mark_path(m, t->pipeline->name, t->name, &path) >= 0 &&
+            read_file(path, 64, &text, NULL) >= 0) {
                 last = strtoll(text, NULL, 10);
-                /* Its alert was not delivered everywhere: that period is checked again. */
-                if (strstr(text, " untold") && last > INT64_MIN)
+                /* Its alert was not delivered everywhere: that period is checked again, unless
+                 * this daemon still has the alert under way (a reload started the target
+                 * afresh), which is told once, and then saved as told. */
+                if (strstr(text, " untold") && last > INT64_MIN &&
+                    (alert_key(t, last, &key) < 0 || !find_alert(m, key)))
                         last--;
+                key = mfree(key);
         }
         if (v > last) {
-                unsigned asked = 0;
+                bool untold = false;
 
-                if (binding_new(&b) >= 0 && param_from_ordinal(p->spec.type, v, &value) >= 0 &&
+                if (alert_key(t, v, &key) >= 0 && binding_new(&b) >= 0 &&
+                    param_from_ordinal(p->spec.type, v, &value) >= 0 &&
                     binding_set(b, p->name, value) >= 0 && template_format(t->template, b, &loc) >= 0 &&
                     t->kind->check(t, loc) == 0) {
+                        LateAlert *a = hold(m, key);
+
                         log_warning("Target '%s': %s was due by its deadline and is missing",
                                     t->name, loc);
-                        asked = notify_target_late(m, t, loc, due, v);
+                        untold = release(m, a, notify_target_late(m, t, loc, due, key));
                 }
-                t->late_untold = asked;
-                save(m, t, v, asked > 0);
+                save(m, t->pipeline->name, t->name, v, untold);
         }
         if (due_at(p->spec.type, v + 1, t->deadline, &next) < 0)
                 return;
@@ -132,31 +202,28 @@ static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 void deadline_told(Manager *m, const char *key) {
-        _cleanup_free_ char *pipeline = NULL;
+        _cleanup_free_ char *pipeline = NULL, *path = NULL, *text = NULL;
         const char *tab = strchr(key, '\t'), *name;
         int64_t v = strtoll(key, NULL, 10);
+        LateAlert *a = find_alert(m, key);
 
+        if (!a || --a->untold > 0 || a->asking)
+                return;
+        alert_free(m, a);
         if (!tab || !(name = strchr(tab + 1, '\t')) ||
             !(pipeline = strndup(tab + 1, (size_t) (name - tab - 1))))
                 return;
         name++;
-        for (size_t k = 0; k < m->n_pipelines; k++) {
-                Pipeline *p = m->pipelines[k];
+        /* Only if that is still the period kept: a later one may be there. By name: the target
+         * it was told for may have been replaced by a reload since, or removed. */
+        if (mark_path(m, pipeline, name, &path) >= 0 && read_file(path, 64, &text, NULL) >= 0 &&
+            strtoll(text, NULL, 10) == v)
+                save(m, pipeline, name, v, false);
+}
 
-                if (!streq(p->name, pipeline))
-                        continue;
-                for (size_t j = 0; j < p->n_targets; j++) {
-                        Target *t = p->targets[j];
-                        _cleanup_free_ char *path = NULL, *text = NULL;
-
-                        if (!streq(t->name, name) || t->late_untold == 0 || --t->late_untold > 0)
-                                continue;
-                        /* Only if that is still the period kept: a later one may be there. */
-                        if (mark_path(m, t, &path) >= 0 && read_file(path, 64, &text, NULL) >= 0 &&
-                            strtoll(text, NULL, 10) == v)
-                                save(m, t, v, false);
-                }
-        }
+void deadline_free(Manager *m) {
+        while (m->late_alerts)
+                alert_free(m, m->late_alerts);
 }
 
 void deadline_start(Manager *m, Pipeline *p) {

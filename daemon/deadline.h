@@ -8,3 +8,5 @@
 void deadline_start(Manager *m, Pipeline *p);
 /* One notifier delivered (or gave up on) the alert key names: "PERIOD\tPIPELINE\tTARGET". */
 void deadline_told(Manager *m, const char *key);
+/* Forgets the alerts under way (sluiced stops: their marks say untold). */
+void deadline_free(Manager *m);

@@ -171,6 +171,7 @@ Manager *manager_free(Manager *m) {
         /* What the notifiers held goes now, while its instances can still be noted as told,
          * and their marks saved so: the next start does not tell them again. */
         notify_free(m);
+        deadline_free(m);
         manager_save_marks_pending(m);
         strv_free(m->ends_after_save);
         strv_free(m->rejected);

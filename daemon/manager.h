@@ -63,6 +63,7 @@ typedef struct Manager {
         uint32_t backfill_last_id;
         unsigned n_backfill_active;     /* slots held by backfill runs */
         struct NotifyState *notify;     /* notifiers' windows and deliveries (notify.c) */
+        struct LateAlert *late_alerts;  /* deadline alerts under way, by key (deadline.c) */
         struct Waiting *waiting;        /* instances missing inputs, by task and id (waiting.c) */
         struct Web *web;                /* the HTTP server (web.c), when configured */
 #define WEB_LATENCY_BUCKETS 10

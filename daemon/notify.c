@@ -571,9 +571,9 @@ void notify_instance(Manager *m, Instance *i, NotifyEvent event, const char *rea
 }
 
 unsigned notify_target_late(Manager *m, Target *t, const char *location, usec_t due,
-                            int64_t period) {
+                            const char *key) {
         _cleanup_strv_free_ char **names = NULL;
-        char when[FORMAT_REALTIME_MAX], *key = NULL;
+        char when[FORMAT_REALTIME_MAX], *told = NULL;
         Message msg = {};
         unsigned n;
 
@@ -610,14 +610,13 @@ unsigned notify_target_late(Manager *m, Target *t, const char *location, usec_t 
             strv_extendf(&msg.env, "SLUICE_LOCATION=%s", location) < 0 ||
             strv_extendf(&msg.env, "SLUICE_DUE=%s", when) < 0 ||
             strv_extendf(&msg.env, "SLUICE_TEXT=%s", msg.text) < 0 ||
-            asprintf(&key, "late\t%lld\t%s\t%s", (long long) period, t->pipeline->name,
-                     t->name) < 0) {
+            asprintf(&told, "late\t%s", key) < 0) {
                 notify_message_done(&msg);
                 log_oom();
                 return 0;
         }
         n = strv_length(names);
-        queue(m, TAKE_PTR(names), &msg, NULL, false, key);
+        queue(m, TAKE_PTR(names), &msg, NULL, false, told);
         return n;
 }
 

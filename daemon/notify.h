@@ -15,14 +15,13 @@ void notify_instance(Manager *m, Instance *i, NotifyEvent event, const char *rea
 /* i was restored failed at start-up: its notifiers were told of that failure by the daemon
  * before, and are not told again until it has succeeded. */
 void notify_restore_told(Manager *m, Instance *i);
-/* A target's instance at location was due by due (CLOCK_REALTIME) and is missing. */
-/* Tells t's on_late notifiers that location, due by due, is missing: told, for the period
- * period, once every one of them has delivered it (deadline_told()). How many it asked; 0 when
- * none could be. */
+/* Tells t's on_late notifiers that location, due by due (CLOCK_REALTIME), is missing: each
+ * that has delivered it calls deadline_told() with key ("PERIOD\tPIPELINE\tTARGET"). How many
+ * it asked; 0 when none could be. */
+unsigned notify_target_late(Manager *m, Target *t, const char *location, usec_t due,
+                            const char *key);
 /* Says which notifiers of the unit kind name a template the manager has not got. */
 void notify_check_unit_templates(Manager *m);
-unsigned notify_target_late(Manager *m, Target *t, const char *location, usec_t due,
-                            int64_t period);
 /* sluiced.conf was reloaded: m->config has the new notifiers, old (n_old of them) the ones
  * being replaced, of which it takes what retired channels still need. */
 void notify_reload(Manager *m, Notifier *old, size_t n_old);

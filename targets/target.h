@@ -212,7 +212,6 @@ struct Target {
         usec_t deadline;
         char **on_late;
         sd_event_source *deadline_timer;
-        unsigned late_untold;           /* notifiers still to deliver its last alert */
         /* Directories of outputs that went whole, checked together once a second at most
          * (daemon/outputs-gone.c); the core's, while the target is started. */
         Binding **gone_below;

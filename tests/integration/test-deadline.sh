@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Deadlines: a target instance missing at its deadline is told to on_late's notifiers, by the
 # daemon's own check (no task failed: none exists); exactly once, a restart included, and
-# again after a restart if its notifier's command was killed before it delivered it; an
-# instance that is there is not told about.
+# again after a restart if its notifier's command was killed before it delivered it, but not
+# again after a reload; an instance that is there is not told about.
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$WORK/config" "$WORK/late" "$WORK/in/present"
@@ -40,7 +40,16 @@ kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
 pkill -f "tardy-$PIPELINE" || true
 grep -q untold "$WORK/state/deadlines/"*.tardy || fail "an alert not delivered is kept as told"
 start_daemon
+# A reload that starts the pipeline afresh while that alert is under way does not tell it a
+# second time, and the alert is still noted as delivered once it is.
+wait_for 10 "the slow notifier's command, again" pgrep -f "tardy-$PIPELINE"
+echo "# changed" >> "$WORK/config/pipelines.d/$PIPELINE.conf"
+reload
 wait_for 30 "the alert the stop cut short, told again" test -s "$WORK/tardy-told"
+[ "$(grep -c "tardy/.* was due by its deadline" "$WORK/daemon.log")" = 2 ] ||
+    fail "the tardy alert was told $(grep -c "tardy/.* was due by its deadline" "$WORK/daemon.log") times, not once per start"
+wait_for 10 "the alert under way at the reload noted as delivered" \
+    eval '! grep -q untold "$WORK/state/deadlines/"*.tardy'
 [ "$(grep -c "$loc was due by its deadline" "$WORK/daemon.log")" = 1 ] ||
     fail "told $(grep -c "$loc was due by its deadline" "$WORK/daemon.log") times"
 echo ok
