@@ -44,7 +44,7 @@ typedef enum MountState {
 } MountState;
 
 struct LocalMount {
-        char *path;     /* where it is mounted (mount_top()), as the target's paths spell it */
+        char *path;     /* where it is mounted (mount_top()), links followed (path_resolve()) */
         dev_t dev;      /* 0 for one held from a note (not seen mounted since the start) */
         char *fs;       /* local_network_fs()'s, or the type of a note */
         char *source;   /* file system, source and root, as the mount table says; NULL: unknown */
@@ -269,18 +269,21 @@ static void note_save(LocalTarget *lt, const LocalMount *m) {
 }
 
 void local_mount_note(LocalTarget *lt, const char *dir, const char *fs) {
+        _cleanup_free_ char *real = NULL;
         LocalMount m = {}, *n;
         struct stat st;
 
-        if (stat(dir, &st) < 0)
+        /* Up the path the kernel took, not the one spelled: where a link leads (/data ->
+         * /mnt/nfs/data) the mount is the one the mount table names (/mnt/nfs). */
+        if (stat(dir, &st) < 0 || path_resolve(dir, &real) < 0)
                 return;
         /* Once per mount; none while one away is covered by another (that one is not it). */
         for (size_t k = 0; k < lt->n_mounts; k++)
-                if (path_below(dir, lt->mounts[k].path) &&
+                if (path_below(real, lt->mounts[k].path) &&
                     (lt->mounts[k].dev == st.st_dev || lt->mounts[k].away))
                         return;
         m.dev = st.st_dev;
-        m.path = mount_top(dir, st.st_dev);
+        m.path = mount_top(real, st.st_dev);
         m.fs = strdup(fs);
         n = m.path && m.fs ? reallocarray(lt->mounts, lt->n_mounts + 1, sizeof(LocalMount))
                            : NULL;
@@ -399,10 +402,14 @@ const char *local_mounts_held(LocalTarget *lt) {
 }
 
 const char *local_mount_away(Target *t, const char *location) {
+        _cleanup_free_ char *real = NULL;
         LocalTarget *lt = LOCAL(t);
 
         if (!location)
                 return lt->n_mounts > 0 ? "" : NULL;
+        /* Where it leads, through a link too that leads nowhere while the mount is away. */
+        if (path_resolve(location, &real) >= 0)
+                location = real;
         /* Looked at now, not at the last scan or mount table change: a start in between
          * would write to the bare mount point, or to another file system. Only the way back
          * waits for those. */
@@ -429,13 +436,21 @@ static size_t n_components(const char *path) {
         return n;
 }
 
-/* Whether point is one of lt's directories, or above them. */
+/* Whether point is one of lt's directories, or above them (where they lead). */
 static bool mount_of(const LocalTarget *lt, const char *point) {
-        _cleanup_free_ char *root = local_components_path(lt->target.template, lt->root_level);
+        _cleanup_free_ char *spelled = local_components_path(lt->target.template, lt->root_level),
+                            *root = NULL;
+        size_t level;
 
-        return root && (path_below(root, point) ||
-                        (path_below(point, root) &&
-                         n_components(point) + 2 <= lt->target.template->n_components));
+        if (!spelled)
+                return false;
+        if (path_resolve(spelled, &root) < 0 && !(root = strdup(spelled)))
+                return false;
+        if (path_below(root, point))
+                return true;
+        /* A directory of the template's below the root: the file's level is not one. */
+        level = n_components(spelled) + n_components(point) - n_components(root);
+        return path_below(point, root) && level + 2 <= lt->target.template->n_components;
 }
 
 /* Splits a note into its point and "TYPE SOURCE ROOT"; false when it is not one. */

@@ -115,6 +115,51 @@ int write_file_replace(const char *path, const char *data, size_t n, mode_t mode
         return durable ? fsync_directory_of(path) : 0;
 }
 
+/* As the kernel gives up (ELOOP). */
+#define RESOLVE_LINKS_MAX 40
+
+static int resolve(const char *path, unsigned *links, char **ret) {
+        _cleanup_free_ char *dir = NULL, *base = NULL, *up = NULL, *target = NULL,
+                            *next = NULL;
+        char *real = realpath(path, NULL);
+        int r;
+
+        if (real) {
+                *ret = real;
+                return 0;
+        }
+        if (errno != ENOENT)
+                return -errno;
+        r = path_split(path, &dir, &base);
+        if (r < 0)
+                return r;
+        /* It is a link, to a place that does not exist (yet): on from where it points. */
+        if (readlink_malloc(path, &target) >= 0) {
+                if (++*links > RESOLVE_LINKS_MAX)
+                        return -ELOOP;
+                if (target[0] == '/')
+                        return resolve(target, links, ret);
+                r = path_join(dir, target, &next);
+                return r < 0 ? r : resolve(next, links, ret);
+        }
+        r = resolve(dir, links, &up);
+        if (r < 0)
+                return r;
+        if (!*base || streq(base, ".")) {
+                *ret = TAKE_PTR(up);
+                return 0;
+        }
+        if (streq(base, ".."))
+                return path_split(up, ret, NULL);
+        return path_join(up, base, ret);
+}
+
+int path_resolve(const char *path, char **ret) {
+        unsigned links = 0;
+
+        return resolve(path, &links, ret);
+}
+
 int read_file(const char *path, size_t max, char **ret, size_t *ret_size) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;

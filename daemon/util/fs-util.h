@@ -27,6 +27,10 @@ int fsync_directory_of(const char *path);
 int write_file_replace(const char *path, const char *data, size_t n, mode_t mode, bool durable);
 /* readlink(2) into a new string. */
 int readlink_malloc(const char *path, char **ret);
+/* path with its symbolic links followed as far as it exists, as realpath(3) makes it, and the
+ * rest as spelled: a link that leads nowhere (yet) is followed all the same. What a path
+ * ending in a link to a directory on a mount that is away would reach once it is back. */
+int path_resolve(const char *path, char **ret);
 /* Reads a whole small file into a NUL-terminated string. */
 int read_file(const char *path, size_t max, char **ret, size_t *ret_size);
 /* Overwrites with '#' every line of text[0..size) that holds a NUL byte (a crash's zeroed

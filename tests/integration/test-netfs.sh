@@ -8,7 +8,12 @@
 # file system is mounted there instead, nor across a reload or a restart while it is away.
 . "$(dirname "$0")/lib.sh"
 command -v bindfs >/dev/null && [ -c /dev/fuse ] || { echo "SKIP: bindfs and /dev/fuse are needed" >&2; exit 77; }
-unmount() { fusermount -u "$WORK/mnt" 2>/dev/null || true; fusermount -u "$WORK/late" 2>/dev/null || true; }
+unmount() {
+    local m
+    for m in "$WORK/mnt" "$WORK/late" "$WORK/mnt2" "$WORK"/spare*; do
+        fusermount -u "$m" 2>/dev/null || true
+    done
+}
 count() { grep -c -- "$1" "$WORK/daemon.log" || true; }
 more_than() { [ "$(count "$1")" -gt "$2" ]; }
 trap 'cleanup_daemon_first' EXIT
@@ -20,12 +25,14 @@ cleanup_daemon_first() {
 }
 
 mkdir -p "$WORK/far/in" "$WORK/far/kept" "$WORK/far2" "$WORK/mnt" "$WORK/out" "$WORK/config" "$WORK/late" \
-    "$WORK/farlate" "$WORK/local"
+    "$WORK/farlate" "$WORK/local" "$WORK/far3/data" "$WORK/mnt2" "$WORK/local2"
+ln -s "$WORK/mnt2/data" "$WORK/link"
 ctl() { "$SLUICECTL" --user -C "$WORK/config" "$@"; }
 # Without FUSE's attribute cache: with it the mount shows a size and mtime up to a second old,
 # longer than the scan interval here (NFS's adapts, and is a few seconds for a file being
 # written, against a default scan_interval of 30s).
 bindfs -o attr_timeout=0,entry_timeout=0 "$WORK/far" "$WORK/mnt" || { echo "SKIP: bindfs cannot mount here" >&2; exit 77; }
+bindfs -o attr_timeout=0,entry_timeout=0 "$WORK/far3" "$WORK/mnt2"
 echo 'scan_interval = "1s";' > "$WORK/config/sluiced.conf"
 install_pipeline "$(dirname "$0")/netfs.conf.in"
 echo before > "$WORK/far/in/before.csv"
@@ -52,6 +59,34 @@ wait_for 30 "the mount over the watched directory to be noticed" \
     logged "'$WORK/late' of target 'late' is on a network file system (fuse)"
 echo elsewhere > "$WORK/farlate/x.csv"
 wait_for 30 "a file under the late mount" test -s "$WORK/out/late-x"
+
+# An output reached through a link (link -> mnt2/data): the mount noted is the one it leads to
+# (mnt2), with what the mount table says is mounted there, so that it is back when mounted
+# again under another device number.
+echo x > "$WORK/local2/x.txt"
+wait_for 30 "the output written through the link" test -s "$WORK/far3/data/x"
+grep -qxF "$WORK/mnt2 fuse $WORK/far3 /" "$WORK/state/mounts" ||
+    fail "the mount behind the link is not noted: $(cat "$WORK/state/mounts")"
+dev=$(stat -c %d "$WORK/mnt2")
+fusermount -u "$WORK/mnt2"
+wait_for 30 "the unmount behind the link to be noticed" \
+    logged "'$WORK/mnt2' of target 'linked' is no longer on the file system it was on (fuse)"
+echo y > "$WORK/local2/y.txt"
+wait_for 30 "the start of link@y to be held" \
+    logged "$(unit link y) waits: output 'linked' at '$WORK/link/y' cannot be written: '$WORK/mnt2' is no longer"
+# Other mounts take the device number freed (the lowest free one), so that it comes back
+# under another.
+for n in $(seq 1 20); do
+    mkdir -p "$WORK/spare$n"
+    bindfs "$WORK/far2" "$WORK/spare$n"
+    [ "$(stat -c %d "$WORK/spare$n")" != "$dev" ] || break
+done
+bindfs -o attr_timeout=0,entry_timeout=0 "$WORK/far3" "$WORK/mnt2"
+[ "$(stat -c %d "$WORK/mnt2")" != "$dev" ] || fail "mounted again under the same device number"
+wait_for 30 "the mount behind the link to be back" \
+    logged "'$WORK/mnt2' of target 'linked' is back on its file system (fuse)"
+wait_for 30 "the held start of link@y" test -s "$WORK/far3/data/y"
+for m in "$WORK"/spare*; do fusermount -u "$m"; done
 
 # An output on the mount, and the mount goes away: the scans of its target would find every
 # file gone, and run every instance again, writing to the bare mount point.
@@ -126,6 +161,10 @@ ctl why keep -p name=a | holds "^waiting .*output 'kept' at '$WORK/mnt/kept/a' c
 fusermount -u "$WORK/late"
 wait_for 30 "the unmount of the late mount to be noticed" \
     logged "'$WORK/late' of target 'late' is no longer on the file system it was on (fuse)"
+said=$(count "'$WORK/mnt2' of target 'linked' is no longer on the file system it was on")
+fusermount -u "$WORK/mnt2"
+wait_for 30 "the unmount behind the link to be noticed again" \
+    more_than "'$WORK/mnt2' of target 'linked' is no longer on the file system it was on" "$said"
 reload
 logged "Pipeline '$PIPELINE' is unchanged" || fail "a reload while held started the pipeline afresh"
 # ...and one that starts it afresh (its file changed) holds it again, from the note.
@@ -153,18 +192,19 @@ wait_for 30 "the start of keep@a to be held after the restart" logged "$(unit ke
 # Mounted again (it could not be over files left in the bare mount point): all goes on.
 bindfs -o attr_timeout=0,entry_timeout=0 "$WORK/far" "$WORK/mnt"
 bindfs -o attr_timeout=0,entry_timeout=0 "$WORK/farlate" "$WORK/late"
+bindfs -o attr_timeout=0,entry_timeout=0 "$WORK/far3" "$WORK/mnt2"
 wait_for 30 "the mount to be back after the restart" \
     more_than "'$WORK/mnt' of target 'kept' is back on its file system (fuse)" 1
 wait_for 30 "the held start of keep@d" test -s "$WORK/far/kept/d"
 echo e > "$WORK/local/e.txt"
 wait_for 30 "a new input after the restart" test -s "$WORK/far/kept/e"
-for n in copy@before copy@near copy@far copy@during keep@a keep@b keep@c keep@d keep@e; do
+for n in copy@before copy@near copy@far copy@during keep@a keep@b keep@c keep@d keep@e link@x link@y; do
     [ "$(grep -c "Started sluice-$PIPELINE-$n\.service" "$WORK/daemon.log")" = 1 ] ||
         fail "$n did not run exactly once"
 done
 
 # The pipeline's paths moved off the mounts: their notes are dropped.
-sed -i -e "s|$WORK/mnt/|$WORK/far/|" -e "s|$WORK/late/|$WORK/farlate/|" \
+sed -i -e "s|$WORK/mnt/|$WORK/far/|" -e "s|$WORK/late/|$WORK/farlate/|" -e "s|$WORK/link/|$WORK/far3/data/|" \
     "$WORK/config/pipelines.d/$PIPELINE.conf"
 reload
 wait_for 30 "the notes to be dropped" logged "network file system noted at '$WORK/mnt' any more"
