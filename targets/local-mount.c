@@ -25,7 +25,6 @@
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "local.h"
@@ -52,8 +51,6 @@ struct LocalMount {
         MountState said;        /* MOUNT_AWAY or MOUNT_OTHER, while away */
 };
 
-DEFINE_POINTER_CLEANUP(FILE, fclose);
-
 const char *local_network_fs(const char *dir) {
         static const struct {
                 unsigned long magic;
@@ -77,13 +74,6 @@ const char *local_network_fs(const char *dir) {
         return NULL;
 }
 
-/* Whether path is dir or lies below it. */
-static bool path_below(const char *path, const char *dir) {
-        size_t n = strlen(dir);
-
-        return strneq(path, dir, n) && (path[n] == '/' || !path[n] || streq(dir, "/"));
-}
-
 /* Whether the kernel says path is the root of a mount (since Linux 5.8): two mounts of one NFS
  * export share a device, which does not tell them apart. */
 static bool mount_root(const char *path) {
@@ -93,8 +83,9 @@ static bool mount_root(const char *path) {
                sx.stx_attributes_mask & sx.stx_attributes & STATX_ATTR_MOUNT_ROOT;
 }
 
-/* Where dir's file system, on dev, is mounted: the root of that mount up dir's path, or else
- * the topmost directory of it still on dev; NULL when out of memory. */
+/* Where dir's file system, on dev, is mounted, where the mount table does not say: the root of
+ * that mount up dir's path, or else the topmost directory of it still on dev; NULL when out of
+ * memory. */
 static char *mount_top(const char *dir, dev_t dev) {
         char *p = strdup(dir), *slash;
 
@@ -110,49 +101,7 @@ static char *mount_top(const char *dir, dev_t dev) {
         return p;
 }
 
-/* /proc/self/mountinfo escapes a space, tab, newline and backslash as \ooo. */
-static void unescape_octal(char *s) {
-        char *o = s;
-
-        for (; *s; s++, o++)
-                if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-                    s[3] >= '0' && s[3] <= '7') {
-                        *o = (char) ((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
-                        s += 3;
-                } else
-                        *o = *s;
-        *o = '\0';
-}
-
-/* What the mount table says is mounted at path with dev: "fstype source root", or NULL. */
-static char *mount_source(const char *path, dev_t dev) {
-        _cleanup_free_ char *real = realpath(path, NULL), *line = NULL;
-        _cleanup_(fclosep) FILE *f = NULL;
-        size_t size = 0;
-
-        if (!real || !(f = fopen("/proc/self/mountinfo", "re")))
-                return NULL;
-        /* 36 35 98:0 /export /mnt/data rw,noatime shared:1 - nfs4 server:/export rw,... */
-        while (getline(&line, &size, f) > 0) {
-                _cleanup_free_ char *root = NULL, *point = NULL, *type = NULL, *source = NULL;
-                unsigned maj, min;
-                char *rest, *s;
-
-                if (sscanf(line, "%*u %*u %u:%u %ms %ms", &maj, &min, &root, &point) != 4 ||
-                    makedev(maj, min) != dev)
-                        continue;
-                unescape_octal(point);
-                rest = strstr(line, " - ");
-                if (!streq(point, real) || !rest ||
-                    sscanf(rest, " - %ms %ms", &type, &source) != 2 ||
-                    asprintf(&s, "%s %s %s", type, source, root) < 0)
-                        continue;
-                return s;
-        }
-        return NULL;
-}
-
-/* The inverse of unescape_octal(), for a path in the notes. */
+/* The inverse of mount_table_unescape(), for a path in the notes. */
 static char *escape_octal(const char *s) {
         char *buf = NULL;
         size_t len = 0;
@@ -268,32 +217,36 @@ static void note_save(LocalTarget *lt, const LocalMount *m) {
         notes_write(lt->target.host, l);
 }
 
-void local_mount_note(LocalTarget *lt, const char *dir, const char *fs) {
+void local_mount_note(LocalTarget *lt, const char *dir, const char *fs, dev_t dev,
+                      MountTable *table) {
+        _cleanup_(mount_table_done) MountTable own = {};
         _cleanup_free_ char *real = NULL;
-        LocalMount m = {}, *n;
-        struct stat st;
+        LocalMount m = { .dev = dev }, *n;
+        const char *point = NULL, *source;
 
         /* Up the path the kernel took, not the one spelled: where a link leads (/data ->
          * /mnt/nfs/data) the mount is the one the mount table names (/mnt/nfs). */
-        if (stat(dir, &st) < 0 || path_resolve(dir, &real) < 0)
+        if (path_resolve(dir, &real) < 0)
                 return;
         /* Once per mount; none while one away is covered by another (that one is not it). */
         for (size_t k = 0; k < lt->n_mounts; k++)
                 if (path_below(real, lt->mounts[k].path) &&
-                    (lt->mounts[k].dev == st.st_dev || lt->mounts[k].away))
+                    (lt->mounts[k].dev == dev || lt->mounts[k].away))
                         return;
-        m.dev = st.st_dev;
-        m.path = mount_top(real, st.st_dev);
+        source = mount_table_find(table ?: &own, real, dev, &point);
+        m.path = point ? strdup(point) : mount_top(real, dev);
+        m.source = source ? strdup(source) : NULL;
         m.fs = strdup(fs);
-        n = m.path && m.fs ? reallocarray(lt->mounts, lt->n_mounts + 1, sizeof(LocalMount))
-                           : NULL;
+        n = m.path && m.fs && (m.source || !source)
+                    ? reallocarray(lt->mounts, lt->n_mounts + 1, sizeof(LocalMount))
+                    : NULL;
         if (!n) {
                 free(m.path);
                 free(m.fs);
+                free(m.source);
                 log_oom();
                 return;
         }
-        m.source = mount_source(m.path, m.dev);
         lt->mounts = n;
         lt->mounts[lt->n_mounts++] = m;
         note_save(lt, &m);
@@ -301,8 +254,10 @@ void local_mount_note(LocalTarget *lt, const char *dir, const char *fs) {
 
 /* Back only as the same file system, source and root, whatever the device: a device number
  * freed by an unmount is given to the next FUSE or NFS mount, which may be another one. */
-static MountState mount_state(const LocalMount *m, dev_t *ret_dev, char **ret_source) {
-        _cleanup_free_ char *source = NULL;
+static MountState mount_state(const LocalMount *m, MountTable *table, dev_t *ret_dev,
+                              char **ret_source) {
+        _cleanup_(mount_table_done) MountTable own = {};
+        const char *source;
         struct stat st;
 
         if (stat(m->path, &st) < 0)
@@ -310,12 +265,18 @@ static MountState mount_state(const LocalMount *m, dev_t *ret_dev, char **ret_so
         *ret_dev = st.st_dev;
         if (!m->source)
                 return st.st_dev == m->dev ? MOUNT_THERE : MOUNT_AWAY;
-        source = mount_source(m->path, st.st_dev);
+        /* Still on the device it was on: the same mount, unless another took the number an
+         * unmount freed meanwhile, which only a change of the mount table looks for (it reads
+         * the table anyway), not every start and scan. Not so once it went: the next mount
+         * there may well get that number. */
+        if (st.st_dev == m->dev && !table && !m->away)
+                return MOUNT_THERE;
+        source = mount_table_at(table ?: &own, m->path, st.st_dev);
         if (!source)
                 return MOUNT_AWAY;
         if (!streq(source, m->source)) {
                 if (ret_source)
-                        *ret_source = TAKE_PTR(source);
+                        *ret_source = strdup(source);
                 return MOUNT_OTHER;
         }
         return st.st_dev == m->dev ? MOUNT_THERE : MOUNT_AGAIN;
@@ -366,14 +327,14 @@ static bool still_away(LocalTarget *lt, LocalMount *m, MountState state, const c
         return true;
 }
 
-bool local_mounts_away(LocalTarget *lt, bool *ret_back) {
+bool local_mounts_away(LocalTarget *lt, MountTable *table, bool *ret_back) {
         bool away = false, back = false;
 
         for (size_t k = 0; k < lt->n_mounts; k++) {
                 LocalMount *m = &lt->mounts[k];
                 _cleanup_free_ char *other = NULL;
                 dev_t dev = m->dev;
-                MountState state = mount_state(m, &dev, &other);
+                MountState state = mount_state(m, table, &dev, &other);
 
                 if (still_away(lt, m, state, other))
                         ;
@@ -421,7 +382,7 @@ const char *local_mount_away(Target *t, const char *location) {
                 if (!path_below(location, m->path))
                         continue;
                 if (!m->away)
-                        (void) still_away(lt, m, mount_state(m, &dev, &other), other);
+                        (void) still_away(lt, m, mount_state(m, NULL, &dev, &other), other);
                 if (m->away)
                         return m->away;
         }
@@ -467,7 +428,7 @@ static bool note_parse(const char *line, char **ret_point, char **ret_source, ch
                 free(fs);
                 return false;
         }
-        unescape_octal(point);
+        mount_table_unescape(point);
         *ret_point = point;
         *ret_fs = fs;
         *ret_source = strdup(sp + 1);
@@ -476,6 +437,7 @@ static bool note_parse(const char *line, char **ret_point, char **ret_source, ch
 
 void local_mounts_check_notes(LocalTarget *lt) {
         _cleanup_strv_free_ char **l = notes_read(lt->target.host);
+        _cleanup_(mount_table_done) MountTable table = {};
 
         STRV_FOREACH(x, l) {
                 LocalMount m = {}, *n;
@@ -489,7 +451,7 @@ void local_mounts_check_notes(LocalTarget *lt) {
                         continue;
                 }
                 if (!mount_of(lt, m.path) ||
-                    (state = mount_state(&m, &dev, &other)) == MOUNT_THERE ||
+                    (state = mount_state(&m, &table, &dev, &other)) == MOUNT_THERE ||
                     state == MOUNT_AGAIN ||
                     !(n = reallocarray(lt->mounts, lt->n_mounts + 1, sizeof(LocalMount)))) {
                         /* Mounted as noted: noted again as its directories are watched. */

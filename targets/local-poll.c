@@ -180,7 +180,7 @@ static int on_poll(sd_event_source *source, uint64_t usec, void *userdata) {
 
         /* Not while a mount of its is away: every file under it would be missing from the
          * scan, and taken as deleted. */
-        if (!local_mounts_away(lt, &back)) {
+        if (!local_mounts_away(lt, NULL, &back)) {
                 if (back)
                         local_poll_mount_back(s, lt);
                 else
@@ -234,13 +234,14 @@ void local_poll_fall_back(LocalState *s, LocalTarget *lt, const char *dir) {
 
 /* On such a file system, the watches see this machine's writers at once and the scans the
  * others'. */
-void local_poll_network_fs(LocalState *s, LocalTarget *lt, const char *dir) {
+void local_poll_network_fs(LocalState *s, LocalTarget *lt, const char *dir, dev_t dev,
+                           MountTable *table) {
         char interval[FORMAT_TIMESPAN_MAX];
         const char *fs = local_network_fs(dir);
 
         if (!fs)
                 return;
-        local_mount_note(lt, dir, fs);
+        local_mount_note(lt, dir, fs, dev, table);
         if (lt->network_fs)
                 return;
         lt->network_fs = fs;

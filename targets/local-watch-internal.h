@@ -13,6 +13,7 @@
 typedef struct WatchEntry {
         LocalTarget *target;    /* not owned */
         size_t level;
+        dev_t dev;              /* dir's, when last looked at: a mount over it changes it */
         char *dir;
         char *rel;              /* below the last level's directory, for a {x:path} tail */
         Binding *partial;
@@ -102,7 +103,9 @@ int local_watch_on_inotify(sd_event_source *source, int fd, uint32_t revents, vo
 
 /* local-poll.c: where watching is not enough, scans. */
 void local_poll_fall_back(LocalState *s, LocalTarget *lt, const char *dir);
-void local_poll_network_fs(LocalState *s, LocalTarget *lt, const char *dir);
+/* dir, watched, is on dev; table: see local_mount_note(). */
+void local_poll_network_fs(LocalState *s, LocalTarget *lt, const char *dir, dev_t dev,
+                           MountTable *table);
 void local_poll_mount_back(LocalState *s, LocalTarget *lt);
 
 /* local-quiet.c */

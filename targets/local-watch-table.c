@@ -86,9 +86,9 @@ static uint32_t watch_mask(const LocalTarget *lt, size_t level) {
 }
 
 static int watch_add_entry(Watch *w, LocalTarget *lt, size_t level, const char *dir,
-                           const char *rel, const Binding *partial) {
+                           dev_t dev, const char *rel, const Binding *partial) {
         WatchEntry *n;
-        WatchEntry e = { .target = lt, .level = level };
+        WatchEntry e = { .target = lt, .level = level, .dev = dev };
         int r;
 
         for (size_t i = 0; i < w->n_entries; i++) {
@@ -96,6 +96,7 @@ static int watch_add_entry(Watch *w, LocalTarget *lt, size_t level, const char *
 
                 if (x->target != lt || x->level != level)
                         continue;
+                x->dev = dev;
                 if (streq(x->dir, dir) && streq(strempty(x->rel), strempty(rel)))
                         return 0;
                 /* The same directory under another name: renamed, with the watch its inode
@@ -142,6 +143,7 @@ static int watch_add_entry(Watch *w, LocalTarget *lt, size_t level, const char *
 /* 1 when watched, 0 when the directory is gone or watches ran out, <0 on error. */
 static int add_watch(LocalState *s, LocalTarget *lt, size_t level, const char *dir,
                      const char *rel, const Binding *partial) {
+        struct stat st;
         Watch *w;
         int wd;
 
@@ -157,7 +159,11 @@ static int add_watch(LocalState *s, LocalTarget *lt, size_t level, const char *d
                 lt->watch_failed = true;
                 return log_error_errno(errno, "Cannot watch '%s': %m", dir);
         }
-        local_poll_network_fs(s, lt, dir);
+        /* Gone again: its watch goes too (IN_IGNORED). */
+        if (stat(dir, &st) < 0)
+                st.st_dev = 0;
+        else
+                local_poll_network_fs(s, lt, dir, st.st_dev, NULL);
         HASH_FIND_INT(s->watches, &wd, w);
         if (!w) {
                 w = calloc(1, sizeof(Watch));
@@ -166,7 +172,7 @@ static int add_watch(LocalState *s, LocalTarget *lt, size_t level, const char *d
                 w->wd = wd;
                 HASH_ADD_INT(s->watches, wd, w);
         }
-        if (watch_add_entry(w, lt, level, dir, rel, partial) < 0)
+        if (watch_add_entry(w, lt, level, dir, st.st_dev, rel, partial) < 0)
                 return log_oom();
         return 1;
 }

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "local-watch-internal.h"
@@ -71,12 +72,14 @@ usec_t local_watch_drained(LocalTarget *lt) {
 
 /*
  * A mount came or went. One that appeared over a watched directory hides it: its watch sees
- * nothing of the files there, as on any network file system. Every watched directory's file
- * system is asked for again, so such a target is scanned from now on (a reload then watches
- * the directory as it is now). One that a target's directories were on and that went away
- * holds that target, and one that is back lets it go on (local-mount.c).
+ * nothing of the files there, as on any network file system. A watched directory whose device
+ * changed has its file system asked for again, so such a target is scanned from now on (a
+ * reload then watches the directory as it is now). One that a target's directories were on
+ * and that went away holds that target, and one that is back lets it go on (local-mount.c).
+ * The mount table is read once for all of them, and only if one of them needs it.
  */
 static int on_mounts(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        _cleanup_(mount_table_done) MountTable table = {};
         LocalState *s = userdata;
         char buf[4096];
         Watch *w, *tmp;
@@ -88,12 +91,19 @@ static int on_mounts(sd_event_source *source, int fd, uint32_t revents, void *us
         for (size_t i = 0; i < s->n_started; i++) {
                 bool back;
 
-                if (!local_mounts_away(s->started[i], &back) && back)
+                if (!local_mounts_away(s->started[i], &table, &back) && back)
                         local_poll_mount_back(s, s->started[i]);
         }
         HASH_ITER(hh, s->watches, w, tmp)
-                for (size_t i = 0; i < w->n_entries; i++)
-                        local_poll_network_fs(s, w->entries[i].target, w->entries[i].dir);
+                for (size_t i = 0; i < w->n_entries; i++) {
+                        WatchEntry *e = &w->entries[i];
+                        struct stat st;
+
+                        if (stat(e->dir, &st) < 0 || st.st_dev == e->dev)
+                                continue;
+                        e->dev = st.st_dev;
+                        local_poll_network_fs(s, e->target, e->dir, st.st_dev, &table);
+                }
         return 0;
 }
 

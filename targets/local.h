@@ -132,15 +132,37 @@ int local_in_place_foreach(LocalTarget *lt, int (*f)(const char *path, void *use
 /* local-watch.c: where that set is; NULL for a target not started. */
 InPlaceFile **local_watch_in_place(LocalTarget *lt);
 
+/* local-mount-table.c: /proc/self/mountinfo, read when first asked, for as long as the
+ * caller holds it (one change of the table). Empty: {}. */
+typedef struct MountEntry MountEntry;
+typedef struct MountTable {
+        bool read;
+        MountEntry *entries;
+        size_t n;
+} MountTable;
+void mount_table_done(MountTable *t);
+/* What is mounted at point on dev, "TYPE SOURCE ROOT" as the table spells them; NULL: nothing
+ * (or no table to read). Owned by the table. */
+const char *mount_table_at(MountTable *t, const char *point, dev_t dev);
+/* The same of the mount path lies on (links followed), which must be on dev, and where that is
+ * mounted, in *ret_point. */
+const char *mount_table_find(MountTable *t, const char *path, dev_t dev, const char **ret_point);
+/* The table's (and the notes') \ooo escapes, undone in place. */
+void mount_table_unescape(char *s);
+
 /* local-mount.c: the name of dir's file system when it is a network one, where files written
  * from other machines raise no inotify event here; NULL for the others. */
 const char *local_network_fs(const char *dir);
-/* Notes the mount of that file system (fs) that dir is on, once per mount. */
-void local_mount_note(LocalTarget *lt, const char *dir, const char *fs);
+/* Notes the mount of that file system (fs) that dir, on dev, is on, once per mount; table: the
+ * one read for this change of it, or NULL. */
+void local_mount_note(LocalTarget *lt, const char *dir, const char *fs, dev_t dev,
+                      MountTable *table);
 /* Whether one of those mounts is away (unmounted, or covered by another), said once when it
  * goes: the target is held. *ret_back: one was mounted again since the last look, its
- * directories to be watched and the target scanned again. */
-bool local_mounts_away(LocalTarget *lt, bool *ret_back);
+ * directories to be watched and the target scanned again. table: after a change of the mount
+ * table, as read for it (a mount on the device it was on may be another one that took the
+ * number an unmount freed); NULL: its device alone says (a scan, a start). */
+bool local_mounts_away(LocalTarget *lt, MountTable *table, bool *ret_back);
 /* At the start: holds lt for each mount noted in STATE_DIR/mounts that one of its directories
  * is on (or under) and that is not mounted there as noted now. */
 void local_mounts_check_notes(LocalTarget *lt);

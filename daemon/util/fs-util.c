@@ -61,6 +61,12 @@ int path_join(const char *a, const char *b, char **ret) {
         return asprintf(ret, "%s%s%s", a, slash ? "" : "/", b) < 0 ? -ENOMEM : 0;
 }
 
+bool path_below(const char *path, const char *dir) {
+        size_t n = strlen(dir);
+
+        return strneq(path, dir, n) && (path[n] == '/' || !path[n] || streq(dir, "/"));
+}
+
 char *path_absolute(const char *path) {
         _cleanup_free_ char *cwd = NULL;
         char *r = NULL;

@@ -17,6 +17,8 @@ int mkdir_p(const char *path, mode_t mode);
 /* New strings: the part before the last '/' ("/" for "/x"), and the part after it. */
 int path_split(const char *path, char **ret_dir, char **ret_base);
 int path_join(const char *a, const char *b, char **ret);
+/* Whether path is dir or lies below it (as spelled: no link followed). */
+bool path_below(const char *path, const char *dir);
 /* path, or the working directory joined with it; NULL when out of memory (or no cwd). */
 char *path_absolute(const char *path);
 /* fsync(2) of a directory, so that a rename in it is durable. */
