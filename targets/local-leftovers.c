@@ -15,6 +15,11 @@
  * second after the first of them (more, if the last sweep took long: at most about 1% of the
  * loop's time goes here). What was left in the meantime is not read by anything: its names
  * are ignored by every path target (local_name_ignored()). A stop sweeps what is pending.
+ *
+ * A directory on a network file system that is away (unmounted under a run, local-mount.c)
+ * cannot be read: it is swept once its mount is back. So are the staged outputs of a run that
+ * failed meanwhile, which discard() could not reach: the run is made again under another id,
+ * and they would stay, hidden, for ever.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -38,9 +43,11 @@
 typedef struct LeftoverRun {
         char prefix[RUN_PREFIX_LEN + 1];        /* key */
         char **staged;          /* base names of its declared outputs in the directory */
+        char **discard;         /* those of them it failed to write, out of reach: they go */
         FsIdentity user;        /* whose credentials remove them (StageAs.user) */
         bool as_user;
-        char *who;              /* its task, "pipeline/task", for the notice */
+        char *who;              /* its task, "pipeline/task", for the notice; NULL: not told
+                                 * of the run's end, which leaves only discard to remove */
         UT_hash_handle hh;
 } LeftoverRun;
 
@@ -51,6 +58,7 @@ typedef struct LeftoverDir {
 } LeftoverDir;
 
 typedef struct Leftovers {
+        TargetHost *host;
         sd_event_source *timer;
         LeftoverDir *dirs;
         char **told;            /* tasks whose notice was logged */
@@ -60,6 +68,7 @@ typedef struct Leftovers {
 
 static void leftover_run_free(LeftoverRun *r) {
         strv_free(r->staged);
+        strv_free(r->discard);
         fs_identity_done(&r->user);
         free(r->who);
         free(r);
@@ -92,8 +101,9 @@ static void tell(Leftovers *l, const LeftoverRun *r, const char *dir, const char
                    dir, strna(n), r->who, strna(as));
 }
 
+/* told: a leftover, said once per task; else a staged output of the run's own. */
 static void remove_leftover(Leftovers *l, int fd, const char *dir, const LeftoverRun *r,
-                            const char *name) {
+                            const char *name, bool told) {
         _cleanup_(fs_identity_leavep) FsIdentitySaved saved = {};
         int q;
 
@@ -102,32 +112,37 @@ static void remove_leftover(Leftovers *l, int fd, const char *dir, const Leftove
         if (q >= 0)
                 q = rm_rf_at(fd, name);
         fs_identity_leave(&saved);
-        if (q < 0 && q != -ENOENT && !strv_contains(l->warned, r->who)) {
+        if (q < 0 && q != -ENOENT && !strv_contains(l->warned, strempty(r->who))) {
                 _cleanup_free_ char *n = cescape(name);
 
                 /* Once per task: a burst of runs would each say the same. */
-                (void) strv_extend(&l->warned, r->who);
-                log_warning_errno(q, "Cannot remove '%s/%s', which a run of %s left beside its "
-                                     "staged output: %m (said once per task)", dir, strna(n),
-                                  r->who);
+                (void) strv_extend(&l->warned, strempty(r->who));
+                log_warning_errno(q, "Cannot remove '%s/%s', which a run of %s left %s: %m (said "
+                                     "once per task)", dir, strna(n), r->who ?: "a task",
+                                  told ? "beside its staged output"
+                                       : "unfinished while its mount was away");
                 return;
         }
-        if (q >= 0)
+        if (q >= 0 && told)
                 tell(l, r, dir, name);
 }
 
-static void sweep_dir(Leftovers *l, LeftoverDir *d) {
+/* false: d waits for its mount to be back (keep_away). */
+static bool sweep_dir(Leftovers *l, LeftoverDir *d, bool keep_away) {
         _cleanup_(closedirp) DIR *dir = NULL;
         struct dirent *de;
         int fd;
 
         fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 && (errno == ENOENT || errno == ENOTDIR) && keep_away &&
+            local_watch_away(l->host, d->path))
+                return false;
         if (fd < 0)
-                return;         /* gone with all it held, or not ours to read */
+                return true;    /* gone with all it held, or not ours to read */
         dir = fdopendir(fd);
         if (!dir) {
                 (void) close(fd);
-                return;
+                return true;
         }
         while ((de = readdir(dir))) {
                 char prefix[RUN_PREFIX_LEN + 1];
@@ -139,20 +154,22 @@ static void sweep_dir(Leftovers *l, LeftoverDir *d) {
                 memcpy(prefix, de->d_name, RUN_PREFIX_LEN);
                 prefix[RUN_PREFIX_LEN] = 0;
                 HASH_FIND_STR(d->runs, prefix, r);
-                if (!r || strv_contains(r->staged, de->d_name))
-                        continue;
-                remove_leftover(l, dirfd(dir), d->path, r, de->d_name);
+                if (r && strv_contains(r->discard, de->d_name))
+                        remove_leftover(l, dirfd(dir), d->path, r, de->d_name, false);
+                else if (r && r->who && !strv_contains(r->staged, de->d_name))
+                        remove_leftover(l, dirfd(dir), d->path, r, de->d_name, true);
         }
+        return true;
 }
 
-static void sweep(Leftovers *l) {
+/* keep_away: a directory whose mount is away stays, for its sweep once it is back. */
+static void sweep(Leftovers *l, bool keep_away) {
         usec_t start = now_usec(CLOCK_MONOTONIC);
         LeftoverDir *d, *tmp;
 
-        HASH_ITER(hh, l->dirs, d, tmp) {
-                sweep_dir(l, d);
-                dir_free(l, d);
-        }
+        HASH_ITER(hh, l->dirs, d, tmp)
+                if (sweep_dir(l, d, keep_away))
+                        dir_free(l, d);
         l->cost = now_usec(CLOCK_MONOTONIC) - start;
 }
 
@@ -160,7 +177,7 @@ static int on_sweep(sd_event_source *s, uint64_t usec, void *userdata) {
         Leftovers *l = userdata;
 
         l->timer = sd_event_source_disable_unref(l->timer);
-        sweep(l);
+        sweep(l, true);
         return 0;
 }
 
@@ -171,6 +188,7 @@ static int leftovers_get(TargetHost *h, Leftovers **ret) {
                 l = h->local_leftovers = calloc(1, sizeof(Leftovers));
                 if (!l)
                         return -ENOMEM;
+                l->host = h;
         }
         if (!l->timer) {
                 int r = sd_event_add_time_relative(h->event, &l->timer, CLOCK_MONOTONIC,
@@ -196,13 +214,48 @@ static int identity_copy(const FsIdentity *from, FsIdentity *to) {
         return 0;
 }
 
+/* The run whose staged name (local_stage()) base is, in dir, made if new (with as). */
+static int run_of(TargetHost *h, const char *dir, const char *base, const StageAs *as,
+                  LeftoverRun **ret) {
+        LeftoverDir *d;
+        LeftoverRun *r;
+        Leftovers *l;
+        int q;
+
+        q = leftovers_get(h, &l);
+        if (q < 0)
+                return q;
+        HASH_FIND_STR(l->dirs, dir, d);
+        if (!d) {
+                d = calloc(1, sizeof(LeftoverDir));
+                if (!d || !(d->path = strdup(dir))) {
+                        free(d);
+                        return -ENOMEM;
+                }
+                HASH_ADD_KEYPTR(hh, l->dirs, d->path, strlen(d->path), d);
+        }
+        HASH_FIND(hh, d->runs, base, RUN_PREFIX_LEN, r);
+        if (!r) {
+                r = calloc(1, sizeof(LeftoverRun));
+                if (!r)
+                        return -ENOMEM;
+                memcpy(r->prefix, base, RUN_PREFIX_LEN);
+                r->as_user = as && as->user;
+                if (r->as_user && identity_copy(as->user, &r->user) < 0) {
+                        leftover_run_free(r);
+                        return -ENOMEM;
+                }
+                HASH_ADD_STR(d->runs, prefix, r);
+        }
+        *ret = r;
+        return 0;
+}
+
 static int note(TargetHost *h, const char *tmp, const char *run_id, const StageAs *as,
                 const char *who) {
         _cleanup_free_ char *dir = NULL, *base = NULL;
         char prefix[RUN_PREFIX_LEN + 1];
-        LeftoverDir *d;
         LeftoverRun *r;
-        Leftovers *l;
         int q;
 
         q = path_split(tmp, &dir, &base);
@@ -214,32 +267,30 @@ static int note(TargetHost *h, const char *tmp, const char *run_id, const StageA
             snprintf(prefix, sizeof(prefix), LOCAL_TMP_PREFIX "%s-", run_id) != RUN_PREFIX_LEN ||
             !strneq(base, prefix, RUN_PREFIX_LEN))
                 return 0;
-        q = leftovers_get(h, &l);
+        q = run_of(h, dir, base, as, &r);
         if (q < 0)
                 return q;
-        HASH_FIND_STR(l->dirs, dir, d);
-        if (!d) {
-                d = calloc(1, sizeof(LeftoverDir));
-                if (!d)
-                        return -ENOMEM;
-                d->path = TAKE_PTR(dir);
-                HASH_ADD_KEYPTR(hh, l->dirs, d->path, strlen(d->path), d);
-        }
-        HASH_FIND_STR(d->runs, prefix, r);
-        if (!r) {
-                r = calloc(1, sizeof(LeftoverRun));
-                if (!r)
-                        return -ENOMEM;
-                memcpy(r->prefix, prefix, sizeof(prefix));
-                r->who = strdup(who);
-                r->as_user = as && as->user;
-                if (!r->who || (r->as_user && identity_copy(as->user, &r->user) < 0)) {
-                        leftover_run_free(r);
-                        return -ENOMEM;
-                }
-                HASH_ADD_STR(d->runs, prefix, r);
-        }
+        if (!r->who && !(r->who = strdup(who)))
+                return -ENOMEM;
         return strv_extend(&r->staged, base);
+}
+
+void local_leftovers_discard(TargetHost *h, const char *tmp, const StageAs *as) {
+        _cleanup_free_ char *dir = NULL, *base = NULL;
+        LeftoverRun *r;
+        int q;
+
+        q = path_split(tmp, &dir, &base);
+        /* Only a name of the daemon's own making (local_stage()). */
+        if (q >= 0 && (!strneq(base, LOCAL_TMP_PREFIX, strlen(LOCAL_TMP_PREFIX)) ||
+                       strlen(base) <= RUN_PREFIX_LEN || base[RUN_PREFIX_LEN - 1] != '-'))
+                return;
+        if (q >= 0)
+                q = run_of(h, dir, base, as, &r);
+        if (q >= 0)
+                q = strv_extend(&r->discard, base);
+        if (q < 0)
+                log_debug_errno(q, "Cannot note '%s' to remove once its mount is back: %m", tmp);
 }
 
 void local_leftovers(Target *t, TargetHost *h, const char *tmp, const char *run_id,
@@ -250,13 +301,20 @@ void local_leftovers(Target *t, TargetHost *h, const char *tmp, const char *run_
                 log_debug_errno(r, "Cannot note what the run of '%s' may have left: %m", tmp);
 }
 
+void local_leftovers_back(TargetHost *h) {
+        Leftovers *l = h->local_leftovers;
+
+        if (l && l->dirs && leftovers_get(h, &l) < 0)
+                log_debug("Cannot arm the sweep of what runs left on a mount that is back");
+}
+
 void local_leftovers_free(TargetHost *h) {
         Leftovers *l = h->local_leftovers;
 
         if (!l)
                 return;
         /* Removed now rather than never: nothing remembers them past the stop. */
-        sweep(l);
+        sweep(l, false);
         sd_event_source_disable_unref(l->timer);
         strv_free(l->told);
         strv_free(l->warned);

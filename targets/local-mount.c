@@ -366,7 +366,7 @@ const char *local_mount_away(Target *t, const char *location) {
         _cleanup_free_ char *real = NULL;
         LocalTarget *lt = LOCAL(t);
 
-        if (!location)
+        if (!location || lt->n_mounts == 0)
                 return lt->n_mounts > 0 ? "" : NULL;
         /* Where it leads, through a link too that leads nowhere while the mount is away. */
         if (path_resolve(location, &real) >= 0)

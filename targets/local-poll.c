@@ -170,6 +170,7 @@ static void scan_again(LocalState *s, LocalTarget *lt) {
 void local_poll_mount_back(LocalState *s, LocalTarget *lt) {
         (void) local_watch_from_root(s, lt);
         scan_again(s, lt);
+        local_leftovers_back(s->host);
         target_back(&lt->target);
 }
 

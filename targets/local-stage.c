@@ -203,10 +203,16 @@ static void discard_directory(const char *tmp) {
 void local_discard(Target *t, const char *tmp, const StageAs *as) {
         _cleanup_(fs_identity_leavep) FsIdentitySaved saved = {};
 
-        if (act_as(as, &saved) < 0)
+        if (act_as(as, &saved) < 0 || unlink(tmp) >= 0)
                 return;
-        if (unlink(tmp) < 0 && errno == EISDIR)
-                discard_directory(tmp);
+        if (errno == EISDIR)
+                return discard_directory(tmp);
+        if (errno != ENOENT && errno != ENOTDIR)
+                return;
+        fs_identity_leave(&saved);
+        /* Out of reach on a mount that went away under the run: removed once it is back. */
+        if (t->host && local_mount_away(t, tmp))
+                local_leftovers_discard(t->host, tmp, as);
 }
 
 /* The directory tmp is in: device, inode and birth time, since an inode number freed by an

@@ -192,6 +192,15 @@ int local_watch_start(Target *t) {
         return r;
 }
 
+bool local_watch_away(TargetHost *h, const char *path) {
+        LocalState *s = h ? h->kind_state[TARGET_KIND_PATH] : NULL;
+
+        for (size_t i = 0; s && i < s->n_started; i++)
+                if (local_mount_away(&s->started[i]->target, path))
+                        return true;
+        return false;
+}
+
 void local_watch_stop(Target *t) {
         LocalState *s = t->host->kind_state[TARGET_KIND_PATH];
         LocalTarget *lt = LOCAL(t);

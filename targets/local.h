@@ -180,6 +180,11 @@ void local_mounts_forget(LocalTarget *lt);
 void local_leftovers(Target *t, TargetHost *h, const char *tmp, const char *run_id,
                      const StageAs *as, const char *who);
 void local_leftovers_free(TargetHost *h);
+/* tmp, a staged output that discard() could not remove (its mount is away): removed once the
+ * mount is back, with as. */
+void local_leftovers_discard(TargetHost *h, const char *tmp, const StageAs *as);
+/* A mount is back: the directories on it that were waiting are swept. */
+void local_leftovers_back(TargetHost *h);
 
 /* local-stage.c: a run's outputs from their staged names to their place (TargetKind.stage,
  * .written, .placeable, .commit, .discard, .stage_mark, .stage_lost). */
@@ -214,6 +219,8 @@ int local_watch_start(Target *t);
  * before was read by then. */
 usec_t local_watch_drained(LocalTarget *lt);
 void local_watch_stop(Target *t);
+/* Whether path lies under a mount of a started target's that is away. */
+bool local_watch_away(TargetHost *h, const char *path);
 void local_state_free(void *p);
 /* local-quiet.c: files that wait to be left alone long enough. */
 void local_watch_quiet_pending(LocalTarget *lt, const char *path, const Binding *b,

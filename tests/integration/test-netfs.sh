@@ -25,9 +25,15 @@ cleanup_daemon_first() {
 }
 
 mkdir -p "$WORK/far/in" "$WORK/far/kept" "$WORK/far2" "$WORK/mnt" "$WORK/out" "$WORK/config" "$WORK/late" \
-    "$WORK/farlate" "$WORK/local" "$WORK/far3/data" "$WORK/mnt2" "$WORK/local2"
+    "$WORK/farlate" "$WORK/local" "$WORK/far3/data" "$WORK/mnt2" "$WORK/local2" "$WORK/local3"
 ln -s "$WORK/mnt2/data" "$WORK/link"
 ctl() { "$SLUICECTL" --user -C "$WORK/config" "$@"; }
+# When the next scan of a target (kept unless named) is due: a scan moves it on.
+next_scan() {
+    ctl status --json | grep -o "\"target\":\"${1:-kept}\",.*" | grep -o '"next_poll_usec":[0-9]*' |
+        sed -n '1s/.*://p'
+}
+scanned_after() { [ "$(next_scan "${2:-kept}")" -gt $(($1 + 500000)) ]; }
 # Without FUSE's attribute cache: with it the mount shows a size and mtime up to a second old,
 # longer than the scan interval here (NFS's adapts, and is a few seconds for a file being
 # written, against a default scan_interval of 30s).
@@ -88,16 +94,32 @@ wait_for 30 "the mount behind the link to be back" \
 wait_for 30 "the held start of link@y" test -s "$WORK/far3/data/y"
 for m in "$WORK"/spare*; do fusermount -u "$m"; done
 
+# A run that the unmount interrupts: the file it staged there, out of reach while the mount is
+# away, goes once it is back (it is no output, and would be there for ever), and the run is
+# made again.
+staged() { compgen -G "$WORK/far3/slow/.sluice-*-s" > /dev/null; }
+echo s > "$WORK/local3/s.txt"
+wait_for 30 "the run of slow@s to write its staged output" staged
+said=$(count "'$WORK/mnt2' of target 'slowout' is no longer on the file system it was on")
+fusermount -u "$WORK/mnt2"
+wait_for 30 "the unmount under slow@s to be noticed" \
+    more_than "'$WORK/mnt2' of target 'slowout' is no longer on the file system it was on" "$said"
+touch "$WORK/gate"
+wait_for 30 "slow@s to be held again" logged "$(unit slow s) waits: output 'slowout'"
+# Long enough away for the sweep of what the run left (a second after its end) to find it so.
+for i in 1 2 3; do
+    due=$(next_scan slowout)
+    wait_for 30 "a scan of slowout while its mount is away" scanned_after "$due" slowout
+done
+bindfs -o attr_timeout=0,entry_timeout=0 "$WORK/far3" "$WORK/mnt2"
+wait_for 30 "slow@s made again" test -s "$WORK/far3/slow/s"
+[ "$(cat "$WORK/far3/slow/s")" = "$(printf 'part\ns')" ] || fail "slow@s: $(cat "$WORK/far3/slow/s")"
+wait_for 30 "the staged output of the interrupted run to go" eval '! staged'
+
 # An output on the mount, and the mount goes away: the scans of its target would find every
 # file gone, and run every instance again, writing to the bare mount point.
 echo a > "$WORK/local/a.txt"
 wait_for 30 "the output written through the mount" test -s "$WORK/far/kept/a"
-# A scan of the target while the mount is away: the next one due moves on.
-next_scan() {
-    ctl status --json | grep -o '"target":"kept",.*' | grep -o '"next_poll_usec":[0-9]*' |
-        sed -n '1s/.*://p'
-}
-scanned_after() { [ "$(next_scan)" -gt $(($1 + 500000)) ]; }
 fusermount -u "$WORK/mnt"
 due=$(next_scan)
 wait_for 30 "a scan of the target while its mount is away" scanned_after "$due"
@@ -205,6 +227,7 @@ done
 
 # The pipeline's paths moved off the mounts: their notes are dropped.
 sed -i -e "s|$WORK/mnt/|$WORK/far/|" -e "s|$WORK/late/|$WORK/farlate/|" -e "s|$WORK/link/|$WORK/far3/data/|" \
+    -e "s|$WORK/mnt2/|$WORK/far3/|" \
     "$WORK/config/pipelines.d/$PIPELINE.conf"
 reload
 wait_for 30 "the notes to be dropped" logged "network file system noted at '$WORK/mnt' any more"
