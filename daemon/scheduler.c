@@ -197,8 +197,8 @@ int scheduler_output_away(Task *t, const Binding *b, char **ret_why) {
                     task_output_location(t, k, b, &loc) < 0 ||
                     !(why = t->outputs[k]->kind->away(t->outputs[k], loc)))
                         continue;
-                if (ret_why && asprintf(ret_why, "output '%s' at '%s' cannot be written: %s",
-                                        t->outputs[k]->name, loc, why) < 0)
+                if (ret_why && asprintf(ret_why, TARGET_AWAY_FORMAT, t->outputs[k]->name, loc,
+                                        why) < 0)
                         return -ENOMEM;
                 return 1;
         }

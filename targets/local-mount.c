@@ -362,6 +362,18 @@ const char *local_mounts_held(LocalTarget *lt) {
         return NULL;
 }
 
+/* Why m is away, looked at now, not at the last scan or mount table change: a start in between
+ * would write to the bare mount point, or to another file system. Only the way back waits for
+ * those. NULL: it is there. */
+static const char *away_now(LocalTarget *lt, LocalMount *m) {
+        _cleanup_free_ char *other = NULL;
+        dev_t dev;
+
+        if (!m->away)
+                (void) still_away(lt, m, mount_state(m, NULL, &dev, &other), other);
+        return m->away;
+}
+
 const char *local_mount_away(Target *t, const char *location) {
         _cleanup_free_ char *real = NULL;
         LocalTarget *lt = LOCAL(t);
@@ -371,22 +383,30 @@ const char *local_mount_away(Target *t, const char *location) {
         /* Where it leads, through a link too that leads nowhere while the mount is away. */
         if (path_resolve(location, &real) >= 0)
                 location = real;
-        /* Looked at now, not at the last scan or mount table change: a start in between
-         * would write to the bare mount point, or to another file system. Only the way back
-         * waits for those. */
-        for (size_t k = 0; k < lt->n_mounts; k++) {
-                LocalMount *m = &lt->mounts[k];
-                _cleanup_free_ char *other = NULL;
-                dev_t dev;
-
-                if (!path_below(location, m->path))
-                        continue;
-                if (!m->away)
-                        (void) still_away(lt, m, mount_state(m, NULL, &dev, &other), other);
-                if (m->away)
-                        return m->away;
-        }
+        for (size_t k = 0; k < lt->n_mounts; k++)
+                if (path_below(location, lt->mounts[k].path) && away_now(lt, &lt->mounts[k]))
+                        return lt->mounts[k].away;
         return NULL;
+}
+
+int local_mounts_foreach_away(LocalTarget *lt,
+                              int (*f)(const char *location, const char *why, void *userdata),
+                              void *userdata) {
+        for (size_t k = 0; k < lt->n_mounts; k++) {
+                _cleanup_free_ char *dir = NULL;
+                LocalMount *m = &lt->mounts[k];
+                int r;
+
+                if (!away_now(lt, m))
+                        continue;
+                /* "/" of a root file system away stays "/". */
+                if (asprintf(&dir, "%s%s", m->path, streq(m->path, "/") ? "" : "/") < 0)
+                        return -ENOMEM;
+                r = f(dir, m->away, userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 static size_t n_components(const char *path) {

@@ -244,9 +244,12 @@ static int local_foreach_held(Target *t, int (*f)(const char *location, const ch
                                                   void *userdata),
                               void *userdata) {
         LocalTarget *lt = LOCAL(t);
+        int r;
 
-        if (lt->policy != LOCAL_MOVED)
-                return 0;
+        /* Where it is stored, away: a client looking at the disk alone sees nothing there. */
+        r = local_mounts_foreach_away(lt, f, userdata);
+        if (r < 0 || lt->policy != LOCAL_MOVED)
+                return r;
         return local_in_place_foreach(lt, held_one, &(HeldVisit){ f, userdata });
 }
 

@@ -174,6 +174,10 @@ void local_mounts_prune(TargetHost *h, LocalTarget **started, size_t n_started);
 const char *local_mounts_held(LocalTarget *lt);
 /* TargetKind.away: location is under a mount that is away (looked at now). */
 const char *local_mount_away(Target *t, const char *location);
+/* f("MOUNT/", why) for each of those mounts that is away, for TargetKind.foreach_held. */
+int local_mounts_foreach_away(LocalTarget *lt,
+                              int (*f)(const char *location, const char *why, void *userdata),
+                              void *userdata);
 void local_mounts_forget(LocalTarget *lt);
 /* local-leftovers.c: TargetKind.leftovers, and the sweep of what is pending when the host
  * goes (target_host_done()). */

@@ -106,7 +106,9 @@ typedef struct TargetKind {
         const char *(*away)(Target *t, const char *location);
         /* Objects there that only the watching process knows not to count (files written in
          * place under complete = "moved"): f(location, why) for each, so that a client
-         * looking at the disk alone (sluicectl graph) can be told. May be NULL. */
+         * looking at the disk alone (sluicectl graph) can be told. A location that ends in
+         * '/' is a directory where the target is stored that is away (away()): everything
+         * under it, its links followed, with away()'s why. May be NULL. */
         int (*foreach_held)(Target *t, int (*f)(const char *location, const char *why,
                                                 void *userdata),
                             void *userdata);
@@ -246,6 +248,10 @@ void target_gone(Target *t, const Binding *b);
 /* Why an object that is there does not count yet, or NULL (see TargetKind.pending); buf of
  * TARGET_PENDING_MAX. */
 #define TARGET_PENDING_MAX 160
+
+/* Why an instance is held, as `sluicectl why` and `graph` say it: its output's name, that
+ * output's location, and why TargetKind.away() gives. */
+#define TARGET_AWAY_FORMAT "output '%s' at '%s' cannot be written: %s"
 const char *target_pending(Target *t, const char *location, char *buf, size_t size);
 /* A kind lost track: the core rescans everything the target feeds. */
 void target_rescan(Target *t);

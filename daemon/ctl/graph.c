@@ -4,13 +4,16 @@
  * (like Luigi's deps_tree), or the whole pipeline as Graphviz with --dot. A missing input that
  * some task produces is expanded into that task's instance, down to what is missing at the
  * bottom; present inputs are not expanded unless --all. When a daemon answers on the bus, each
- * instance it is acting on says so: {sluiced: running}, {sluiced: failed}..., and a file it
- * knows not to count (written in place under complete = "moved") is shown pending, as it is.
+ * instance it is acting on says so: {sluiced: running}, {sluiced: failed}..., a file it
+ * knows not to count (written in place under complete = "moved") is shown pending, as it is,
+ * and so is what lies where a target is stored that is away (a network file system
+ * unmounted): an instance whose output is there is held, in the words of `sluicectl why`.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "ctl-util.h"
+#include "util/fs-util.h"
 #include "util/strv.h"
 
 typedef struct Tree {
@@ -36,13 +39,33 @@ static const char *live_state(const Tree *tr, const Task *task, const Binding *b
 
 #define TREE_MAX_LINES 100000
 
-/* Why the daemon does not count what is at location, or NULL. */
-static const char *held_why(const Tree *tr, const Target *t, const char *location) {
-        for (char **l = tr->held; l && l[0] && l[1] && l[2] && l[3]; l += 4)
-                if (streq(l[0], t->pipeline->name) && streq(l[1], t->name) &&
-                    streq(l[2], location))
-                        return l[3];
+/* Whether location lies in dir, "DIR/" as ListHeld() says a place that is away: where the
+ * daemon's path leads, links followed. */
+static bool held_below(const char *location, const char *dir) {
+        _cleanup_free_ char *top = strndup(dir, strlen(dir) - 1), *real = NULL;
+
+        return top && path_resolve(location, &real) >= 0 && path_below(real, *top ? top : "/");
+}
+
+/* Why the daemon does not count what is at location, or NULL; *ret_away: because where it is
+ * stored is away. */
+static const char *held_why_away(const Tree *tr, const Target *t, const char *location,
+                                 bool *ret_away) {
+        for (char **l = tr->held; l && l[0] && l[1] && l[2] && l[3]; l += 4) {
+                bool dir = l[2][0] && l[2][strlen(l[2]) - 1] == '/';
+
+                if (!streq(l[0], t->pipeline->name) || !streq(l[1], t->name) ||
+                    !(dir ? held_below(location, l[2]) : streq(l[2], location)))
+                        continue;
+                if (ret_away)
+                        *ret_away = dir;
+                return l[3];
+        }
         return NULL;
+}
+
+static const char *held_why(const Tree *tr, const Target *t, const char *location) {
+        return held_why_away(tr, t, location, NULL);
 }
 
 static bool exists(const Tree *tr, Target *t, const char *location) {
@@ -55,18 +78,28 @@ typedef enum InstanceStatus {
         STATUS_OLDER,           /* the same under rerun = "newer": out of date, to run */
         STATUS_READY,
         STATUS_WAITING,
+        STATUS_HELD,            /* where an output is stored is away: nothing of it starts */
 } InstanceStatus;
 
-/* Complete when its outputs exist; else ready when its inputs do; else the missing count. */
+/* Complete when its outputs exist; else ready when its inputs do, unless where an output is
+ * stored is away (why, in *ret_held); else the missing count. */
 static InstanceStatus status_of(const Tree *tr, const Task *task, const Binding *b,
-                                size_t *ret_missing, size_t *ret_total) {
+                                size_t *ret_missing, size_t *ret_total, char **ret_held) {
+        _cleanup_free_ char *held = NULL;
         bool complete = true;
         size_t missing = 0, total = 0;
 
         for (size_t i = 0; i < task->n_outputs; i++) {
                 _cleanup_free_ char *loc = NULL;
+                const char *why;
+                bool away = false;
+
                 if (task_output_location(task, i, b, &loc) < 0 || !exists(tr, task->outputs[i], loc))
                         complete = false;
+                if (loc && !held && (why = held_why_away(tr, task->outputs[i], loc, &away)) &&
+                    away && asprintf(&held, TARGET_AWAY_FORMAT, task->outputs[i]->name, loc,
+                                     why) < 0)
+                        held = NULL;
         }
         for (size_t i = 0; i < task->n_inputs; i++) {
                 _cleanup_strv_free_ char **locs = NULL;
@@ -82,14 +115,23 @@ static InstanceStatus status_of(const Tree *tr, const Task *task, const Binding 
         if (complete && task_output_older(task, b, NULL) >= 0)
                 return !task->rerun_newer ? STATUS_COMPLETE_OLDER
                                           : missing == 0 ? STATUS_OLDER : STATUS_WAITING;
-        return complete ? STATUS_COMPLETE : missing == 0 ? STATUS_READY : STATUS_WAITING;
+        if (complete)
+                return STATUS_COMPLETE;
+        if (missing > 0)
+                return STATUS_WAITING;
+        /* As `why` has it: inputs missing come first, then the output held. */
+        if (held) {
+                *ret_held = TAKE_PTR(held);
+                return STATUS_HELD;
+        }
+        return STATUS_READY;
 }
 
 static void print_instance(Tree *tr, const Task *task, const Binding *b, const char *prefix,
                            const char *connector);
 
 static void print_task_line(Tree *tr, const Task *task, const Binding *b, InstanceStatus s,
-                            size_t missing, size_t total) {
+                            size_t missing, size_t total, const char *held) {
         _cleanup_free_ char *params = NULL;
 
         const char *live = live_state(tr, task, b);
@@ -119,6 +161,10 @@ static void print_task_line(Tree *tr, const Task *task, const Binding *b, Instan
         case STATUS_WAITING:
                 printf("%s[waiting: %zu of %zu inputs missing]%s\n", tr->color ? ANSI_RED : "",
                        missing, total, tr->color ? ANSI_RESET : "");
+                break;
+        case STATUS_HELD:
+                printf("%s[held: %s]%s\n", tr->color ? ANSI_RED : "", ctl_shown(held),
+                       tr->color ? ANSI_RESET : "");
         }
 }
 
@@ -167,14 +213,14 @@ static void print_inputs(Tree *tr, const Task *task, const Binding *b, const cha
 
 static void print_instance(Tree *tr, const Task *task, const Binding *b, const char *prefix,
                            const char *connector) {
-        _cleanup_free_ char *sub = NULL;
+        _cleanup_free_ char *sub = NULL, *held = NULL;
         size_t missing, total;
-        InstanceStatus s = status_of(tr, task, b, &missing, &total);
+        InstanceStatus s = status_of(tr, task, b, &missing, &total, &held);
 
         if (++tr->lines > TREE_MAX_LINES)
                 return;
         printf("%s%s", prefix, connector);
-        print_task_line(tr, task, b, s, missing, total);
+        print_task_line(tr, task, b, s, missing, total, held);
         if ((s == STATUS_COMPLETE || s == STATUS_COMPLETE_OLDER) && !tr->o->all)
                 return;
         if (asprintf(&sub, "%s%s", prefix, connector[0] ? tr->space : "") < 0)

@@ -80,6 +80,9 @@ wait_for 30 "the unmount behind the link to be noticed" \
 echo y > "$WORK/local2/y.txt"
 wait_for 30 "the start of link@y to be held" \
     logged "$(unit link y) waits: output 'linked' at '$WORK/link/y' cannot be written: '$WORK/mnt2' is no longer"
+ctl graph link -p name=y > "$WORK/graph" 2>&1 || true
+grep -F "[held: output 'linked' at '$WORK/link/y' cannot be written: '$WORK/mnt2' is no longer" "$WORK/graph" > /dev/null ||
+    fail "graph through the link: $(cat "$WORK/graph")"
 # Other mounts take the device number freed (the lowest free one), so that it comes back
 # under another.
 for n in $(seq 1 20); do
@@ -139,6 +142,13 @@ ctl list | holds "^queued .*/keep .*output 'kept' at '$WORK/mnt/kept/b' cannot b
     fail "list: $(ctl list)"
 ctl why keep -p name=b | holds "^queued .*, held: output 'kept' at '$WORK/mnt/kept/b'" ||
     fail "why: $(ctl why keep -p name=b)"
+# graph, which looks at the disk, says so in the same words, and of an input there too.
+ctl graph keep -p name=b > "$WORK/graph" 2>&1 || true
+grep -F "keep name=b  {sluiced: queued} [held: output 'kept' at '$WORK/mnt/kept/b' cannot be written: '$WORK/mnt' is no longer on the file system it was on (fuse)" "$WORK/graph" > /dev/null ||
+    fail "graph: $(cat "$WORK/graph")"
+ctl graph copy -p name=during > "$WORK/graph" 2>&1 || true
+grep -F "PENDING shared $WORK/mnt/in/during.csv  ('$WORK/mnt' is no longer on the file system it was on (fuse)" "$WORK/graph" > /dev/null ||
+    fail "graph of an input on the mount away: $(cat "$WORK/graph")"
 
 # Mounted again: the held start goes, what landed meanwhile runs once, and so does a new input.
 bindfs -o attr_timeout=0,entry_timeout=0 "$WORK/far" "$WORK/mnt"
@@ -178,6 +188,9 @@ ctl status | grep -A2 "/kept (path $WORK/mnt/kept/" | holds "held: '$WORK/mnt' i
 # why: an output whose mount is away is not missing; its instance waits for it.
 ctl why keep -p name=a | holds "^waiting .*output 'kept' at '$WORK/mnt/kept/a' cannot be written: '$WORK/mnt' is on another file system" ||
     fail "why: $(ctl why keep -p name=a)"
+ctl graph keep -p name=a > "$WORK/graph" 2>&1 || true
+grep -F "keep name=a  [held: output 'kept' at '$WORK/mnt/kept/a' cannot be written: '$WORK/mnt' is on another file system" "$WORK/graph" > /dev/null ||
+    fail "graph: $(cat "$WORK/graph")"
 
 # A reload while every network file system of the pipeline is held runs it on as it is...
 fusermount -u "$WORK/late"
