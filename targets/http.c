@@ -42,7 +42,8 @@ struct HttpListing {
         HttpTarget *ht;
         CurlRequest *req;
         size_t level;                   /* the component its entries are matched against */
-        char *dir;                      /* the location of the directory, ending in '/' */
+        char *dir;                      /* the location of the directory, ending in '/'; of
+                                         * the object, for a HEAD */
         char *url;                      /* the same, for a request: names escaped */
         Binding *partial;
         HttpListing *prev, *next;
@@ -125,6 +126,13 @@ static int take_entry(HttpListing *x, const char *name, const char *type, const 
 
         if (!name[0] || strchr(name, '/') || streq(name, ".") || streq(name, ".."))
                 return 0;
+        /* Beside the objects: their done-flag (complete = "flag:..."). */
+        if (level == last && streq(type, "file") && ht->remote.complete.policy == COMPLETE_FLAG &&
+            streq(name, ht->remote.complete.flag)) {
+                if (asprintf(&sub, "%s%s", x->dir, name) < 0)
+                        return -ENOMEM;
+                return remote_object_add(&ht->found, sub, tag);
+        }
         r = template_match_component(t, level, name, x->partial, &b);
         if (r <= 0)
                 return r;
@@ -277,8 +285,7 @@ static void on_head(CurlRequest *req, const char *error, void *userdata) {
                 else if (asprintf(&tag, "%s %lld", strempty(req->last_modified),
                                   (long long) size) < 0)
                         tag = NULL;
-                if (!tag ||
-                    remote_object_add(&ht->found, ht->remote.target.template->text, tag) < 0)
+                if (!tag || remote_object_add(&ht->found, x->dir, tag) < 0)
                         set_error(ht, "out of memory");
         } else if (req->status / 100 == 3)
                 set_redirect_error(ht, req);
@@ -289,17 +296,55 @@ static void on_head(CurlRequest *req, const char *error, void *userdata) {
         maybe_done(ht);
 }
 
+static void http_cancel(RemoteTarget *rt);
+
+/* A HEAD of url, for the object at location (taken). */
+static int head(HttpTarget *ht, const char *url, char *location) {
+        CurlLoop *l = target_host_curl_loop(ht->remote.target.host);
+        CurlOptions o = options_of(ht);
+        HttpListing *x = calloc(1, sizeof(*x));
+        int r;
+
+        if (!l || !x) {
+                free(x);
+                free(location);
+                return -ENOMEM;
+        }
+        x->ht = ht;
+        x->dir = location;
+        r = curl_request_new(l, url, true, &o, &x->req);
+        if (r >= 0) {
+                DL_APPEND(ht->listings, x);
+                r = curl_request_start(x->req, on_head, x);
+                if (r < 0)
+                        DL_DELETE(ht->listings, x);
+        }
+        if (r < 0)
+                listing_free(x);
+        return r;
+}
+
+/* The flag beside a single object (complete = "flag:..."): a HEAD of its own. */
+static int head_flag(HttpTarget *ht) {
+        const char *text = ht->remote.target.template->text;
+        _cleanup_(curl_freep) char *escaped = curl_easy_escape(NULL, ht->remote.complete.flag, 0);
+        _cleanup_free_ char *url = NULL;
+        char *location;
+
+        if (!escaped || !(url = complete_flag_location(text, escaped)) ||
+            !(location = complete_flag_location(text, ht->remote.complete.flag)))
+                return -ENOMEM;
+        return head(ht, url, location);
+}
+
 static int http_poll(RemoteTarget *rt) {
         HttpTarget *ht = (HttpTarget *) rt;
         const Template *t = rt->target.template;
         _cleanup_free_ char *dir = NULL, *url = NULL;
         Binding *empty = NULL;
-        CurlOptions o;
-        HttpListing *x;
-        CurlLoop *l;
+        char *location;
         int r;
 
-        o = options_of(ht);
         if (ht->first_wild < t->n_components) {
                 /* The literal prefix, as written: it is a URL already. */
                 for (size_t k = 0; k < ht->first_wild; k++) {
@@ -319,22 +364,15 @@ static int http_poll(RemoteTarget *rt) {
                 maybe_done(ht);         /* cannot end here: the request is in flight */
                 return 0;
         }
-        l = target_host_curl_loop(rt->target.host);
-        x = calloc(1, sizeof(*x));
-        if (!l || !x) {
-                free(x);
+        location = strdup(t->text);
+        if (!location)
                 return -ENOMEM;
-        }
-        x->ht = ht;
-        r = curl_request_new(l, t->text, true, &o, &x->req);
-        if (r >= 0) {
-                DL_APPEND(ht->listings, x);
-                r = curl_request_start(x->req, on_head, x);
+        r = head(ht, t->text, location);
+        if (r >= 0 && rt->complete.policy == COMPLETE_FLAG) {
+                r = head_flag(ht);
                 if (r < 0)
-                        DL_DELETE(ht->listings, x);
+                        http_cancel(rt);        /* the object's HEAD, which would end the poll */
         }
-        if (r < 0)
-                listing_free(x);
         return r;
 }
 
@@ -432,6 +470,8 @@ static int http_parse(Target *t, const config_setting_t *s, Diag *d) {
              ht->first_wild++)
                 ;
         (void) remote_parse(&ht->remote, s, d);
+        if (remote_complete_parse(&ht->remote, config_setting_get_member(s, "complete"), d) < 0)
+                return -ENOMEM;
         if ((k = config_setting_get_member(s, "max_body"))) {
                 const char *v = config_setting_get_string(k);
                 uint64_t n;
@@ -486,7 +526,7 @@ static void http_host_done(void *state) {
         curl_loop_free(state);
 }
 
-static const char * const http_keys[] = { REMOTE_KEYS, "max_body", "tls_verify",
+static const char * const http_keys[] = { REMOTE_KEYS, "complete", "max_body", "tls_verify",
                                           "follow_redirects", "headers_file", NULL };
 
 /* A value as a URL's path has it: every byte but the unreserved ones and '/' (a path
@@ -522,6 +562,8 @@ const TargetKind target_kind_url = {
         .object_size = sizeof(HttpTarget),
         .keys = http_keys,
         .parse = http_parse,
+        .check_output = remote_check_output,
+        .pending = remote_pending,
         .start = remote_start,
         .reload_afresh = http_reload_afresh,
         .stop = remote_stop,

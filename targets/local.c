@@ -120,53 +120,19 @@ static int local_check(Target *t, const char *location) {
         return local_complete(LOCAL(t), location);
 }
 
-/* complete = "close" | "moved" | "quiet:30s" | "flag:_SUCCESS" */
+/* complete = "close" | "moved" | "quiet:30s" | "flag:_SUCCESS": all of them. */
 static int parse_policy(LocalTarget *lt, const config_setting_t *s, Diag *d) {
-        const char *v, *name = lt->target.name;
-        unsigned line;
+        Complete c = { .policy = COMPLETE_CLOSE };
+        int r;
 
-        if (!s)
-                return 0;
-        line = config_setting_source_line(s);
-        v = config_setting_get_string(s);
-        if (v && streq(v, "close"))
-                lt->policy = LOCAL_CLOSE;
-        else if (v && streq(v, "moved"))
-                lt->policy = LOCAL_MOVED;
-        else if (v && strneq(v, "quiet:", 6)) {
-                lt->policy = LOCAL_QUIET;
-                if (parse_timespan(v + 6, &lt->quiet) < 0 || lt->quiet == 0)
-                        diag_error(d, line, "target '%s': 'quiet:' needs a time span, like "
-                                            "\"quiet:30s\", not '%s'",
-                                   name, v + 6);
-        } else if (v && strneq(v, "flag:", 5)) {
-                _cleanup_(binding_freep) Binding *b = NULL;
-                const Template *tp = lt->target.template;
-
-                lt->policy = LOCAL_FLAG;
-                lt->flag = strdup(v + 5);
-                if (!lt->flag)
-                        return -ENOMEM;
-                if (!lt->flag[0] || strchr(lt->flag, '/') || streq(lt->flag, ".") ||
-                    streq(lt->flag, ".."))
-                        diag_error(d, line, "target '%s': 'flag:' needs a file name, like "
-                                            "\"flag:_SUCCESS\", not '%s'",
-                                   name, lt->flag);
-                else if (template_match_component(tp, tp->n_components - 1, lt->flag, NULL, &b) > 0)
-                        diag_error(d, line, "target '%s': the flag '%s' would itself match "
-                                            "'%s'",
-                                   name, lt->flag, tp->text);
-        } else {
-                static char * const known[] = { "close", "moved", "quiet", "flag", NULL };
-                const char *guess = v ? strv_find_closest(known, v) : NULL;
-
-                diag_error(d, line, "target '%s': 'complete' must be \"close\", \"moved\", "
-                                    "\"quiet:SPAN\" or \"flag:NAME\", not %s%s%s%s%s%s",
-                           name, v ? "'" : "", v ?: "something else", v ? "'" : "",
-                           guess ? " (did you mean '" : "", strempty(guess),
-                           guess ? "'?)" : "");
-        }
-        return 0;
+        r = complete_parse(&lt->target, s,
+                           COMPLETE_TAKES(COMPLETE_CLOSE) | COMPLETE_TAKES(COMPLETE_MOVED) |
+                           COMPLETE_TAKES(COMPLETE_QUIET) | COMPLETE_TAKES(COMPLETE_FLAG),
+                           NULL, d, &c);
+        lt->policy = (LocalPolicy) c.policy;
+        lt->quiet = c.quiet;
+        lt->flag = c.flag;
+        return r;
 }
 
 static int local_parse(Target *t, const config_setting_t *s, Diag *d) {
@@ -264,14 +230,10 @@ static void local_check_output(Target *t, const char *producer, Diag *d) {
                                          "after each run, and a rescan then runs the task "
                                          "again; leave 'complete' out",
                              t->name, producer);
-        else if (LOCAL(t)->policy == LOCAL_FLAG)
-                diag_warning(d, t->line, "target '%s' is the output of task '%s': with complete "
-                                         "= \"flag:%s\" it counts only once '%s' is in its "
-                                         "directory, which sluiced does not write; unless the "
-                                         "task writes it there itself, its readers never run "
-                                         "and every start-up scan runs the task again; leave "
-                                         "'complete' out",
-                             t->name, producer, LOCAL(t)->flag, LOCAL(t)->flag);
+        else
+                complete_check_output(t, &(Complete){ .policy = (CompletePolicy) LOCAL(t)->policy,
+                                                      .flag = LOCAL(t)->flag },
+                                      producer, d);
 }
 
 static void local_done(Target *t) {

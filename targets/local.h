@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "complete.h"
 #include "target.h"
 #include "util/fs-util.h"
 #include "util/time-util.h"
@@ -14,12 +15,15 @@
  * close (watched targets under "close"): a writer active at the scan changes it more often. */
 #define LOCAL_SCAN_SETTLE (2 * USEC_PER_SEC)
 
-/* When a file counts as having arrived. */
+/* When a file counts as having arrived (complete.h's, as a path target takes them). */
 typedef enum LocalPolicy {
-        LOCAL_CLOSE,    /* closed after writing, or moved into place (the default) */
-        LOCAL_MOVED,    /* moved into place only: for producers that write a temporary first */
-        LOCAL_QUIET,    /* size and mtime unchanged for a quiet period: for appenders */
-        LOCAL_FLAG,     /* a sibling done-flag (Hadoop's _SUCCESS) exists in its directory */
+        LOCAL_CLOSE = COMPLETE_CLOSE,   /* closed after writing, or moved into place (default) */
+        LOCAL_MOVED = COMPLETE_MOVED,   /* moved into place only: for producers that write a
+                                         * temporary first */
+        LOCAL_QUIET = COMPLETE_QUIET,   /* size and mtime unchanged for a quiet period: for
+                                         * appenders */
+        LOCAL_FLAG = COMPLETE_FLAG,     /* a sibling done-flag (Hadoop's _SUCCESS) exists in its
+                                         * directory */
 } LocalPolicy;
 
 typedef struct SeenFile SeenFile;

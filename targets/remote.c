@@ -52,14 +52,18 @@ int remote_object_add(RemoteObject **set, const char *location, const char *tag)
         return 1;
 }
 
+void remote_object_free(RemoteObject *o) {
+        free(o->location);
+        free(o->tag);
+        free(o);
+}
+
 void remote_objects_free(RemoteObject **set) {
         RemoteObject *o, *tmp;
 
         HASH_ITER(hh, *set, o, tmp) {
                 HASH_DEL(*set, o);
-                free(o->location);
-                free(o->tag);
-                free(o);
+                remote_object_free(o);
         }
 }
 
@@ -83,6 +87,7 @@ int remote_parse(RemoteTarget *rt, const config_setting_t *s, Diag *d) {
         rt->interval = REMOTE_DEFAULT_INTERVAL;
         rt->timeout = REMOTE_DEFAULT_TIMEOUT;
         rt->connect_timeout = REMOTE_DEFAULT_CONNECT_TIMEOUT;
+        rt->complete.policy = COMPLETE_AT_ONCE;
         (void) span_key(s, "poll", name, d, &rt->interval);
         (void) span_key(s, "timeout", name, d, &rt->timeout);
         (void) span_key(s, "connect_timeout", name, d, &rt->connect_timeout);
@@ -245,9 +250,11 @@ void remote_poll_now(RemoteTarget *rt) {
                 arm(rt, 0);
 }
 
-/* After a good poll: the interval, or at once when a change was announced meanwhile. */
+/* After a good poll: the interval, or at once when a change was announced meanwhile; sooner
+ * when an object held under "quiet:" may count by then, so that it counts at the end of its
+ * span, not at the next poll after it. */
 static void arm_next(RemoteTarget *rt) {
-        arm(rt, rt->again ? 0 : next_delay(rt));
+        arm(rt, rt->again ? 0 : MIN(next_delay(rt), remote_complete_due(rt)));
         rt->again = false;
 }
 
@@ -302,6 +309,13 @@ void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) 
 
         /* The new set first, then the hints: evaluation asks check(), which must see it. */
         old = rt->known;
+        if (remote_complete_sort(rt, &found, old, !rt->loaded) < 0) {
+                /* Nothing concluded, as from a failed poll; and soon again. */
+                log_oom();
+                remote_objects_free(&found);
+                arm(rt, next_delay(rt));
+                return;
+        }
         rt->known = found;
         if (!rt->loaded) {
                 /* Never polled before: what exists is history, not arrivals. It is evaluated
@@ -321,10 +335,11 @@ void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) 
                         o->seen = was->seen;
                         continue;
                 }
-                o->seen = rt->last_ok_realtime;
+                /* Held since the first poll ("quiet:", "flag:"): as what that poll found. */
+                o->seen = o->history ? 0 : rt->last_ok_realtime;
                 changed = true;
                 if (template_match(t->template, o->location, &b) > 0)
-                        target_hint(t, b, true);
+                        target_hint(t, b, !o->history);
         }
         HASH_ITER(hh, old, o, tmp) {
                 _cleanup_(binding_freep) Binding *b = NULL;
@@ -341,10 +356,14 @@ void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) 
                                 now->confirmed = o->confirmed;
                                 now->seen = o->seen;
                         }
+                        remote_held_drop(rt, o->location);
                         continue;
                 }
                 changed = true;
-                if (template_match(t->template, o->location, &b) > 0)
+                HASH_FIND_STR(rt->held, o->location, now);
+                /* Still there, changing or without its flag: not gone, but not counted until it
+                 * counts again, as a local file being written again. */
+                if (!now && template_match(t->template, o->location, &b) > 0)
                         target_gone(t, b);
         }
         remote_objects_free(&old);
@@ -390,6 +409,7 @@ int remote_confirmed(RemoteTarget *rt, const char *location, const char *tag) {
                 o->confirmed = now_usec(CLOCK_MONOTONIC);
                 o->seen = now_usec(CLOCK_REALTIME);     /* just written */
         }
+        remote_held_drop(rt, location);
         save(rt);
         /* A stopped target (its run finished under a retired pipeline) tells no one. */
         if (!rt->target.host)
@@ -413,12 +433,15 @@ int remote_confirmed(RemoteTarget *rt, const char *location, const char *tag) {
  * up to an hour away; and a reload that mends a failing target (new credentials) would never
  * say that it answers again, while its failure count dropped to 0 and rose again if not.
  * Not across restarts: there, "never" until the first poll is the truth of this process.
+ * And what it held (complete = "quiet:..."): an s3 target is started afresh at every reload,
+ * and reloads more often than its span would hold an object for ever.
  */
 typedef struct Remembered {
         char *key;
         usec_t last_ok;
         unsigned failures;
         char *error;
+        RemoteObject *held;
         UT_hash_handle hh;
 } Remembered;
 
@@ -426,6 +449,7 @@ static void remembered_free(Remembered **set, Remembered *m) {
         HASH_DEL(*set, m);
         free(m->key);
         free(m->error);
+        remote_objects_free(&m->held);
         free(m);
 }
 
@@ -456,6 +480,8 @@ static void remember(RemoteTarget *rt) {
         m->failures = rt->failures;
         free(m->error);
         m->error = rt->error ? strdup(rt->error) : NULL;
+        remote_objects_free(&m->held);
+        m->held = TAKE_PTR(rt->held);
 }
 
 static void recall(RemoteTarget *rt) {
@@ -474,6 +500,8 @@ static void recall(RemoteTarget *rt) {
                 free(rt->error);
                 rt->error = TAKE_PTR(m->error);
         }
+        if (rt->complete.policy != COMPLETE_AT_ONCE && !rt->held)
+                rt->held = TAKE_PTR(m->held);
         remembered_free(set, m);
 }
 
@@ -588,5 +616,7 @@ void remote_done(Target *t) {
         RemoteTarget *rt = REMOTE(t);
 
         remote_objects_free(&rt->known);
+        remote_objects_free(&rt->held);
+        free(rt->complete.flag);
         free(rt->error);
 }

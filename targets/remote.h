@@ -2,6 +2,7 @@
 /* What every polled target kind (url, and the remote kinds after it) shares */
 #pragma once
 
+#include "complete.h"
 #include "curl-loop.h"
 #include "target.h"
 #include "util/hash.h"
@@ -14,6 +15,10 @@ typedef struct RemoteObject {
         /* CLOCK_REALTIME, when the daemon first saw this version (tag) of it: its modification
          * time, for rerun = "newer". 0: there before the target's first poll, or unknown. */
         usec_t seen;
+        /* Held, not counted yet (remote-complete.c): CLOCK_MONOTONIC, the end of the poll that
+         * first found this version. */
+        usec_t since;
+        bool history;           /* held since the target's first poll: counts as scanned */
         UT_hash_handle hh;
 } RemoteObject;
 
@@ -45,7 +50,9 @@ struct RemoteTarget {
         const RemoteOps *ops;
         usec_t interval;                /* poll = "60s" */
         usec_t timeout, connect_timeout;
-        RemoteObject *known;
+        RemoteObject *known;            /* what counts: check() and scan() answer from it */
+        Complete complete;              /* COMPLETE_AT_ONCE, _QUIET or _FLAG */
+        RemoteObject *held;             /* listed by the last poll, not counted yet */
         bool loaded;                    /* known comes from a poll or the state directory */
         sd_event_source *timer;
         bool polling;
@@ -65,6 +72,8 @@ static inline RemoteTarget *REMOTE(Target *t) {
 /* The keys every polled kind takes: poll, timeout, connect_timeout. */
 #define REMOTE_KEYS "poll", "timeout", "connect_timeout"
 int remote_parse(RemoteTarget *rt, const config_setting_t *s, Diag *d);
+/* complete = "quiet:SPAN" | "flag:NAME", for the kinds that list what they poll (url, s3). */
+int remote_complete_parse(RemoteTarget *rt, const config_setting_t *s, Diag *d);
 
 int remote_start(Target *t);
 /* What stopped targets left for the next version of them (reload.c starts it afresh). */
@@ -82,6 +91,7 @@ void remote_done(Target *t);
 CurlLoop *target_host_curl_loop(TargetHost *h);
 
 int remote_object_add(RemoteObject **set, const char *location, const char *tag);
+void remote_object_free(RemoteObject *o);
 void remote_objects_free(RemoteObject **set);
 /* Something said the target changed (a notification): poll at once, or right after the poll
  * in flight. */
@@ -95,5 +105,18 @@ int remote_kind_confirmed(Target *t, const char *location, const char *tag);
  * after 3002 milliseconds"). Other numbers (an HTTP status, a date in a path) tell failures
  * apart. */
 bool remote_same_failure(const char *a, const char *b);
+/* remote-complete.c: whether location is a flag (complete = "flag:NAME"), which a kind must
+ * list beside the objects (it matches no template). */
+bool remote_is_flag(RemoteTarget *rt, const char *location);
+/* Of what a poll found: what counts under the target's policy stays in *found, what does not
+ * count yet goes to rt->held (replacing what was held), flags go. old: what counted before the
+ * poll; first: the target's first poll ever. -ENOMEM. */
+int remote_complete_sort(RemoteTarget *rt, RemoteObject **found, RemoteObject *old, bool first);
+/* How long until an object held under "quiet:" may count, for a poll then; USEC_INFINITY. */
+usec_t remote_complete_due(RemoteTarget *rt);
+void remote_held_drop(RemoteTarget *rt, const char *location);
+/* TargetKind.pending and .check_output of the kinds that take complete. */
+const char *remote_pending(Target *t, const char *location, char *buf, size_t size);
+void remote_check_output(Target *t, const char *producer, Diag *d);
 /* A poll ended: found (taken over) is everything that exists now, or error says why not. */
 void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error);

@@ -125,8 +125,10 @@ static int parse_page(S3Target *st, const char *body, size_t size, char **ret_to
                 if (k && asprintf(&loc, "s3://%s/%s", st->bucket, k) < 0)
                         r = -ENOMEM;
                 /* Only what the template names: the listing is of its literal prefix, which
-                 * may be the whole bucket, and all of it would be kept and saved. */
-                else if (k && template_match(st->remote.target.template, loc, &match) > 0)
+                 * may be the whole bucket, and all of it would be kept and saved. And flags
+                 * (complete = "flag:..."), which remote.c takes out again. */
+                else if (k && (template_match(st->remote.target.template, loc, &match) > 0 ||
+                               remote_is_flag(&st->remote, loc)))
                         r = remote_object_add(&st->found, loc, e ?: "");
                 xmlFree(key);
                 xmlFree(etag);
@@ -281,6 +283,14 @@ static int s3_parse(Target *t, const config_setting_t *s, Diag *d) {
         if (!st->bucket || !st->prefix)
                 return -ENOMEM;
         (void) remote_parse(&st->remote, s, d);
+        if (remote_complete_parse(&st->remote, config_setting_get_member(s, "complete"), d) < 0)
+                return -ENOMEM;
+        if (st->remote.complete.policy == COMPLETE_FLAG) {
+                /* The flag is in the objects' directory, which "data/part-{n}" does not list
+                 * under "data/part-": from its last '/'. */
+                char *last = strrchr(st->prefix, '/');
+                *(last ? last + 1 : st->prefix) = 0;
+        }
         if ((r = string_key(s, "region", t->name, d, &st->region)) < 0 ||
             (r = string_key(s, "endpoint", t->name, d, &st->endpoint)) < 0 ||
             (r = string_key(s, "addressing", t->name, d, &addressing)) < 0 ||
@@ -498,9 +508,9 @@ static void s3_done(Target *t) {
         free(st->sigv4);
 }
 
-static const char * const s3_keys[] = { REMOTE_KEYS, "endpoint", "region", "addressing",
-                                        "credentials_file", "credential", "profile",
-                                        "page_size", NULL };
+static const char * const s3_keys[] = { REMOTE_KEYS, "complete", "endpoint", "region",
+                                        "addressing", "credentials_file", "credential",
+                                        "profile", "page_size", NULL };
 
 const TargetKind target_kind_s3 = {
         .name = "s3",
@@ -508,6 +518,8 @@ const TargetKind target_kind_s3 = {
         .object_size = sizeof(S3Target),
         .keys = s3_keys,
         .parse = s3_parse,
+        .check_output = remote_check_output,
+        .pending = remote_pending,
         .start = remote_start,
         .reload_afresh = s3_reload_afresh,
         .stop = remote_stop,

@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # url targets against a real nginx: listings one and two levels deep, a single object, auth
-# headers from a file, read again on reload; an arrival runs exactly once; a server that is
+# headers from a file, read again on reload; an arrival runs exactly once; an object being
+# written is not taken before it is left alone (complete = "quiet:..."), parts not before their
+# done-flag (complete = "flag:..."); a server that is
 # down, answers 500, hangs, sends too much or redirects is reported and retried with back-off, and
 # nothing is lost when it comes back; a restarted daemon remembers what it had seen.
 . "$(dirname "$0")/lib.sh"
@@ -13,13 +15,21 @@ NGINX_EXTRA='location /moved/ { return 302 /maint.html; } location /hop/ { rewri
 start_nginx
 echo "down for maintenance" > "$WORK/www/maint.html"
 mkdir -p "$WORK/www/data" "$WORK/www/nested/2026-11-01" "$WORK/www/private" "$WORK/www/names" \
-    "$WORK/www/redo" "$WORK/www/noetag"
+    "$WORK/www/redo" "$WORK/www/noetag" "$WORK/www/grow" "$WORK/www/flagged/2026-11-01" \
+    "$WORK/www/flagone"
 echo "Authorization: Bearer expired" > "$WORK/auth.headers"    # replaced below
 sed "s/@PORT@/$NGINX_PORT/g" "$(dirname "$0")/http.conf.in" > "$WORK/http.conf"
 install_pipeline "$WORK/http.conf"
 echo early > "$WORK/www/data/2026-10-31.csv"      # there before the daemon: a first poll runs it
 echo old > "$WORK/www/redo/2026-10-30.csv"
+echo h > "$WORK/www/hourly.csv"
 start_daemon
+ctl() { "$SLUICECTL" --user -C "$WORK/config" "$@"; }
+ACCESS=$WORK/nginx/access.log
+
+# complete = "quiet:1s" on a target polled hourly: its first poll holds what it finds, and the
+# poll that lets it count comes a second later, not an hour.
+wait_for 15 "the object polled hourly, held for a second" test -f "$WORK/out/hourly"
 
 wait_for 30 "what was there before the first poll" test -s "$WORK/out/daily/2026-10-31.csv"
 echo a > "$WORK/www/data/2026-11-01.csv"
@@ -57,6 +67,42 @@ echo "version two" > "$WORK/www/noetag/obj.csv"
 touch -d "@$m" "$WORK/www/noetag/obj.csv"
 bare_again() { [ "$(cat "$WORK/out/bare.csv")" = "version two" ]; }
 wait_for 30 "the same-second version told by its size" bare_again
+
+# complete = "quiet:3s": an object that each poll finds changed is still being written; it is
+# taken once polls have found it unchanged for 3 s, whole.
+grow_polls() { grep -c '"GET /grow/ ' "$ACCESS" || true; }
+polled_since() { [ "$(grow_polls)" -gt "$1" ]; }
+for i in 1 2 3; do
+    n=$(grow_polls)
+    echo "line $i" >> "$WORK/www/grow/2026-11-01.csv"
+    wait_for 10 "a poll of the object being written" polled_since "$n"
+    if [ "$i" = 1 ]; then
+        ctl why getgrown -p day=2026-11-01 > "$WORK/why-grow"
+        grep -q "2026-11-01.csv: input 'grow' is there but does not count yet: listed; counts once polls find it unchanged for 3s" "$WORK/why-grow" ||
+            fail "why: $(cat "$WORK/why-grow")"
+    fi
+done
+[ ! -e "$WORK/out/grow/2026-11-01.csv" ] ||
+    fail "an object still being written was taken: $(cat "$WORK/out/grow/2026-11-01.csv")"
+wait_for 15 "the object once left alone" test -s "$WORK/out/grow/2026-11-01.csv"
+cmp -s "$WORK/out/grow/2026-11-01.csv" "$WORK/www/grow/2026-11-01.csv" ||
+    fail "taken half-written: $(cat "$WORK/out/grow/2026-11-01.csv")"
+
+# complete = "flag:_SUCCESS": parts listed, and a single object, count once the flag is there.
+echo p0 > "$WORK/www/flagged/2026-11-01/part-0.csv"
+echo p1 > "$WORK/www/flagged/2026-11-01/part-1.csv"
+echo o > "$WORK/www/flagone/obj.csv"
+held_for_flag() {
+    ctl why "$1" "${@:3}" | grep -q "$2: input '[a-z]*' is there but does not count yet: listed; counts once its flag '_SUCCESS' is listed in its directory"
+}
+wait_for 10 "the parts held for their flag" held_for_flag getflagged part-1.csv -p day=2026-11-01 -p n=1
+wait_for 10 "the object held for its flag" held_for_flag getflagone obj.csv
+[ -z "$(ls "$WORK/out/flagged" 2>/dev/null)" ] && [ ! -e "$WORK/out/flagone" ] ||
+    fail "taken before its flag: $(ls "$WORK/out/")"
+touch "$WORK/www/flagged/2026-11-01/_SUCCESS" "$WORK/www/flagone/_SUCCESS"
+wait_for 10 "the first part, once flagged" test -f "$WORK/out/flagged/2026-11-01-0"
+wait_for 10 "the second part, once flagged" test -f "$WORK/out/flagged/2026-11-01-1"
+wait_for 10 "the single object, once flagged" test -f "$WORK/out/flagone"
 echo s > "$WORK/www/private/k.txt"
 wait_for 30 "the expired token refused" logged "Cannot poll target 'private' .*HTTP status 401"
 # A token replaced in the headers file is read on reload, though the pipeline file is unchanged.
@@ -70,7 +116,6 @@ wait_for 30 "the mended target's recovery" logged "Target 'private' answers agai
 stop_nginx
 down_logged() { grep -q "Cannot poll target 'daily' .*onnect" "$WORK/daemon.log"; }
 wait_for 30 "the outage to be reported" down_logged
-ctl() { "$SLUICECTL" --user -C "$WORK/config" "$@"; }
 status_failing() {
     ctl status > "$WORK/status"
     grep -A1 "^  $PIPELINE/daily (url http" "$WORK/status" | grep -q "failing after [0-9]* poll(s): .*onnect"
@@ -201,7 +246,6 @@ tasks = ( { name = "s"; inputs = [ "slow" ]; outputs = [ "got" ];
           { name = "o"; inputs = [ "one" ]; outputs = [ "seen" ];
             exec = [ "/bin/sh", "-c", "echo > \"\$0\"", "\${output}" ]; } );
 CONF
-ACCESS=$WORK/nginx/access.log
 mark=$(wc -l < "$ACCESS")
 start_daemon
 # Its first poll takes 4 s: status says it is under way, not a time past for the next one.

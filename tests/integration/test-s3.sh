@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # s3 targets against a real S3 server (s3rver): ListObjectsV2 with pagination, SigV4 through
-# libcurl, credentials from a file; an object that lands runs its task exactly once; an output
+# libcurl, credentials from a file; an object that lands runs its task exactly once, or once its
+# done-flag is listed beside it (complete = "flag:..."); an output
 # written to S3 by its task is confirmed by the daemon (through its loop, which a hung server
 # does not hold) and feeds the next task at once; wrong
 # credentials and a server that is down are reported, and nothing is lost when it comes back.
@@ -102,6 +103,29 @@ wait_for 30 "an object listed with a session token" test -f "$WORK/out/tokened/2
 grep -q "GET /test?.*prefix=tokened%2F HTTP/1.1\" 200" "$WORK/nginx/access.log" ||
     fail "no listing through nginx: $(tail -n 3 "$WORK/nginx/access.log")"
 rm "$WORK/config/pipelines.d/tokened.conf"
+
+# complete = "flag:_SUCCESS": a part counts once the flag is listed beside it, though the key's
+# literal start ("flagged/part-") does not cover the flag: the listing starts at its last '/'.
+cat > "$WORK/config/pipelines.d/flagged.conf" <<CONF
+targets = {
+  parts = { s3 = "s3://test/flagged/part-{n}.csv"; endpoint = "http://127.0.0.1:$S3_PORT";
+            credentials_file = "$WORK/s3.cred"; poll = "1s"; complete = "flag:_SUCCESS"; };
+  got   = { path = "$WORK/out/flagged/{n}"; };
+};
+tasks = ( { name = "getpart"; inputs = [ "parts" ]; outputs = [ "got" ];
+            exec = [ "/usr/bin/touch", "\${output}" ]; } );
+CONF
+reload
+echo 0 | s3_put flagged/part-0.csv
+held() {
+    "$SLUICECTL" --user -C "$WORK/config" why getpart -p n=0 |
+        grep -q "part-0.csv: input 'parts' is there but does not count yet: listed; counts once its flag '_SUCCESS' is listed in its directory"
+}
+wait_for 30 "the part held for its flag" held
+[ ! -e "$WORK/out/flagged/0" ] || fail "a part taken before its flag"
+echo | s3_put flagged/_SUCCESS
+wait_for 30 "the part, once flagged" test -f "$WORK/out/flagged/0"
+rm "$WORK/config/pipelines.d/flagged.conf"
 
 # Credentials that cannot be read, here at a reload: the target fails its polls, in the log
 # and in the status, until the file is there, which takes no reload.

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * When an object a poll lists counts as arrived, for the polled kinds that take complete
+ * (url, s3). By default at once. A poll sees no writer close an object or rename it into
+ * place, only what the listing or HEAD says of it now, so the policies that fit are those a
+ * listing can tell: "quiet:SPAN", once polls have found the same version (ETag, or
+ * Last-Modified and size) for at least SPAN, which takes two polls at least, the second SPAN
+ * after the first; and "flag:NAME", once a flag is listed in its directory (the kinds list it
+ * beside the objects). What does not count yet is held: not in the target's known set, so
+ * check() and scan() do not see it, nor kept in the state directory (a restarted daemon holds
+ * it again, from its first poll).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "remote.h"
+
+int remote_complete_parse(RemoteTarget *rt, const config_setting_t *s, Diag *d) {
+        return complete_parse(&rt->target, s,
+                              COMPLETE_TAKES(COMPLETE_QUIET) | COMPLETE_TAKES(COMPLETE_FLAG),
+                              "its polls see no writer close an object or rename it into place",
+                              d, &rt->complete);
+}
+
+bool remote_is_flag(RemoteTarget *rt, const char *location) {
+        const char *slash = strrchr(location, '/');
+
+        return rt->complete.policy == COMPLETE_FLAG && slash && streq(slash + 1, rt->complete.flag);
+}
+
+static void held_add(RemoteObject **set, RemoteObject *o) {
+        HASH_ADD_KEYPTR(hh, *set, o->location, strlen(o->location), o);
+}
+
+/* Under "quiet:": whether o, listed by this poll, counts. */
+static bool quiet_counts(RemoteTarget *rt, const RemoteObject *o, const RemoteObject *was,
+                         const RemoteObject *held) {
+        /* Counted before as this version: nothing to wait for. */
+        if (was && streq(was->tag, o->tag))
+                return true;
+        /* This poll began at least the span after the end of the one that first found this
+         * version: unchanged all that time. */
+        return held && streq(held->tag, o->tag) &&
+               rt->poll_started >= held->since + rt->complete.quiet;
+}
+
+int remote_complete_sort(RemoteTarget *rt, RemoteObject **found, RemoteObject *old, bool first) {
+        RemoteObject *flags = NULL, *held = NULL, *o, *tmp;
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+
+        if (rt->complete.policy == COMPLETE_AT_ONCE) {
+                remote_objects_free(&rt->held);
+                return 0;
+        }
+        HASH_ITER(hh, *found, o, tmp)
+                if (remote_is_flag(rt, o->location)) {
+                        HASH_DEL(*found, o);
+                        held_add(&flags, o);
+                }
+        HASH_ITER(hh, *found, o, tmp) {
+                RemoteObject *was, *h;
+                bool counts;
+
+                HASH_FIND_STR(old, o->location, was);
+                HASH_FIND_STR(rt->held, o->location, h);
+                if (rt->complete.policy == COMPLETE_FLAG) {
+                        _cleanup_free_ char *flag = complete_flag_location(o->location,
+                                                                           rt->complete.flag);
+                        RemoteObject *f;
+
+                        if (!flag) {
+                                remote_objects_free(&flags);
+                                remote_objects_free(&held);
+                                return -ENOMEM;
+                        }
+                        HASH_FIND_STR(flags, flag, f);
+                        counts = f;
+                } else
+                        counts = quiet_counts(rt, o, was, h);
+                /* The same version that waited since the first poll is still history, as a
+                 * file a start-up scan finds is; a new version is news. */
+                if (h && streq(h->tag, o->tag)) {
+                        o->since = h->since;
+                        o->history = h->history;
+                } else {
+                        o->since = now;
+                        o->history = first;
+                }
+                if (counts)
+                        continue;
+                HASH_DEL(*found, o);
+                held_add(&held, o);
+        }
+        remote_objects_free(&flags);
+        remote_objects_free(&rt->held);
+        rt->held = held;
+        return 0;
+}
+
+usec_t remote_complete_due(RemoteTarget *rt) {
+        usec_t due = USEC_INFINITY, now = now_usec(CLOCK_MONOTONIC);
+        RemoteObject *o, *tmp;
+
+        if (rt->complete.policy != COMPLETE_QUIET)
+                return USEC_INFINITY;
+        HASH_ITER(hh, rt->held, o, tmp) {
+                usec_t at = o->since + rt->complete.quiet;
+
+                due = MIN(due, at > now ? at - now : 0);
+        }
+        return due;
+}
+
+void remote_held_drop(RemoteTarget *rt, const char *location) {
+        RemoteObject *o;
+
+        HASH_FIND_STR(rt->held, location, o);
+        if (!o)
+                return;
+        HASH_DEL(rt->held, o);
+        remote_object_free(o);
+}
+
+const char *remote_pending(Target *t, const char *location, char *buf, size_t size) {
+        RemoteTarget *rt = REMOTE(t);
+        char span[FORMAT_TIMESPAN_MAX], left[FORMAT_TIMESPAN_MAX];
+        usec_t until, now = now_usec(CLOCK_MONOTONIC);
+        RemoteObject *o;
+
+        HASH_FIND_STR(rt->held, location, o);
+        if (!o)
+                return NULL;
+        if (rt->complete.policy == COMPLETE_FLAG) {
+                snprintf(buf, size, "listed; counts once its flag '%s' is listed in its "
+                         "directory", rt->complete.flag);
+                return buf;
+        }
+        until = o->since + rt->complete.quiet;
+        snprintf(buf, size, "listed; counts once polls find it unchanged for %s (%s more, "
+                 "then a poll)",
+                 format_timespan(span, sizeof(span), rt->complete.quiet),
+                 format_timespan(left, sizeof(left), until > now ? until - now : 0));
+        return buf;
+}
+
+void remote_check_output(Target *t, const char *producer, Diag *d) {
+        complete_check_output(t, &REMOTE(t)->complete, producer, d);
+}
