@@ -35,8 +35,9 @@ static void held_add(RemoteObject **set, RemoteObject *o) {
 /* Under "quiet:": whether o, listed by this poll, counts. */
 static bool quiet_counts(RemoteTarget *rt, const RemoteObject *o, const RemoteObject *was,
                          const RemoteObject *held) {
-        /* Counted before as this version: nothing to wait for. */
-        if (was && streq(was->tag, o->tag))
+        /* Counted before as this version (maybe before it went for a moment): nothing to wait
+         * for. */
+        if ((was && streq(was->tag, o->tag)) || (!was && remote_vanished_as_was(rt, o)))
                 return true;
         /* This poll began at least the span after the end of the one that first found this
          * version: unchanged all that time. */

@@ -283,7 +283,7 @@ bool remote_same_failure(const char *a, const char *b) {
 void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) {
         Target *t = &rt->target;
         RemoteObject *o, *tmp, *old;
-        bool changed = false;
+        bool changed = false, vanished = false;
 
         rt->polling = false;
         if (error) {
@@ -335,9 +335,16 @@ void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) 
                         o->seen = was->seen;
                         continue;
                 }
+                changed = true;
+                /* Gone for a moment (a listing that answered 404) and back as it was: no news,
+                 * but what waits for it may go on, as after a scan that found it. */
+                if (!was && remote_vanished_back(rt, o)) {
+                        if (template_match(t->template, o->location, &b) > 0)
+                                target_hint(t, b, false);
+                        continue;
+                }
                 /* Held since the first poll ("quiet:", "flag:"): as what that poll found. */
                 o->seen = o->history ? 0 : rt->last_ok_realtime;
-                changed = true;
                 if (template_match(t->template, o->location, &b) > 0)
                         target_hint(t, b, !o->history);
         }
@@ -363,9 +370,15 @@ void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) 
                 HASH_FIND_STR(rt->held, o->location, now);
                 /* Still there, changing or without its flag: not gone, but not counted until it
                  * counts again, as a local file being written again. */
-                if (!now && template_match(t->template, o->location, &b) > 0)
+                if (now)
+                        continue;
+                remote_vanished_note(rt, o);
+                vanished = true;
+                if (template_match(t->template, o->location, &b) > 0)
                         target_gone(t, b);
         }
+        if (vanished)
+                remote_vanished_trim(rt, HASH_COUNT(old));
         remote_objects_free(&old);
         if (changed)
                 save(rt);
@@ -434,14 +447,15 @@ int remote_confirmed(RemoteTarget *rt, const char *location, const char *tag) {
  * say that it answers again, while its failure count dropped to 0 and rose again if not.
  * Not across restarts: there, "never" until the first poll is the truth of this process.
  * And what it held (complete = "quiet:..."): an s3 target is started afresh at every reload,
- * and reloads more often than its span would hold an object for ever.
+ * and reloads more often than its span would hold an object for ever; and what went
+ * (remote-vanished.c), which may come back after the reload.
  */
 typedef struct Remembered {
         char *key;
         usec_t last_ok;
         unsigned failures;
         char *error;
-        RemoteObject *held;
+        RemoteObject *held, *vanished;
         UT_hash_handle hh;
 } Remembered;
 
@@ -450,6 +464,7 @@ static void remembered_free(Remembered **set, Remembered *m) {
         free(m->key);
         free(m->error);
         remote_objects_free(&m->held);
+        remote_objects_free(&m->vanished);
         free(m);
 }
 
@@ -482,6 +497,8 @@ static void remember(RemoteTarget *rt) {
         m->error = rt->error ? strdup(rt->error) : NULL;
         remote_objects_free(&m->held);
         m->held = TAKE_PTR(rt->held);
+        remote_objects_free(&m->vanished);
+        m->vanished = TAKE_PTR(rt->vanished);
 }
 
 static void recall(RemoteTarget *rt) {
@@ -502,6 +519,8 @@ static void recall(RemoteTarget *rt) {
         }
         if (rt->complete.policy != COMPLETE_AT_ONCE && !rt->held)
                 rt->held = TAKE_PTR(m->held);
+        if (!rt->vanished)
+                rt->vanished = TAKE_PTR(m->vanished);
         remembered_free(set, m);
 }
 
@@ -617,6 +636,7 @@ void remote_done(Target *t) {
 
         remote_objects_free(&rt->known);
         remote_objects_free(&rt->held);
+        remote_objects_free(&rt->vanished);
         free(rt->complete.flag);
         free(rt->error);
 }

@@ -53,6 +53,7 @@ struct RemoteTarget {
         RemoteObject *known;            /* what counts: check() and scan() answer from it */
         Complete complete;              /* COMPLETE_AT_ONCE, _QUIET or _FLAG */
         RemoteObject *held;             /* listed by the last poll, not counted yet */
+        RemoteObject *vanished;         /* counted once, not found since (remote-vanished.c) */
         bool loaded;                    /* known comes from a poll or the state directory */
         sd_event_source *timer;
         bool polling;
@@ -118,5 +119,13 @@ void remote_held_drop(RemoteTarget *rt, const char *location);
 /* TargetKind.pending and .check_output of the kinds that take complete. */
 const char *remote_pending(Target *t, const char *location, char *buf, size_t size);
 void remote_check_output(Target *t, const char *producer, Diag *d);
+/* remote-vanished.c: o, counted, was not found by a poll. */
+void remote_vanished_note(RemoteTarget *rt, const RemoteObject *o);
+/* After notes of a poll of a target that had `had` objects before it: the oldest forgotten. */
+void remote_vanished_trim(RemoteTarget *rt, size_t had);
+/* Whether o, found by a poll, went and came back the same version. */
+bool remote_vanished_as_was(RemoteTarget *rt, const RemoteObject *o);
+/* The same, and if so o takes the time its version was first seen; forgotten either way. */
+bool remote_vanished_back(RemoteTarget *rt, RemoteObject *o);
 /* A poll ended: found (taken over) is everything that exists now, or error says why not. */
 void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error);

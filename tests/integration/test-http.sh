@@ -3,7 +3,8 @@
 # url targets against a real nginx: listings one and two levels deep, a single object, auth
 # headers from a file, read again on reload; an arrival runs exactly once; an object being
 # written is not taken before it is left alone (complete = "quiet:..."), parts not before their
-# done-flag (complete = "flag:..."); a server that is
+# done-flag (complete = "flag:..."); objects that answer 404 for a moment and come back as they
+# were are not new; a server that is
 # down, answers 500, hangs, sends too much or redirects is reported and retried with back-off, and
 # nothing is lost when it comes back; a restarted daemon remembers what it had seen.
 . "$(dirname "$0")/lib.sh"
@@ -67,6 +68,19 @@ echo "version two" > "$WORK/www/noetag/obj.csv"
 touch -d "@$m" "$WORK/www/noetag/obj.csv"
 bare_again() { [ "$(cat "$WORK/out/bare.csv")" = "version two" ]; }
 wait_for 30 "the same-second version told by its size" bare_again
+
+# A listing that answers 404 for a moment, and a single object that does, then both back as they
+# were: nothing is new, and no rerun = "newer" task runs again (counted at the end).
+objects() { ctl status | grep -A1 "^  $PIPELINE/$1 (url " | grep -q "^ *$2 object(s);"; }
+wait_for 10 "the versions fetched to be polled" objects redo 2
+mv "$WORK/www/redo" "$WORK/redo.away"
+mv "$WORK/www/noetag/obj.csv" "$WORK/obj.away"
+wait_for 10 "the listing to answer 404" objects redo 0
+wait_for 10 "the object to answer 404" objects bare 0
+mv "$WORK/redo.away" "$WORK/www/redo"
+mv "$WORK/obj.away" "$WORK/www/noetag/obj.csv"
+wait_for 10 "the listing back" objects redo 2
+wait_for 10 "the object back" objects bare 1
 
 # complete = "quiet:3s": an object that each poll finds changed is still being written; it is
 # taken once polls have found it unchanged for 3 s, whole.
@@ -148,6 +162,8 @@ done
 started_once "$(unit refetch 2026-10-30)"
 [ "$(runs_started "$(unit refetch 2026-11-01)")" = 2 ] ||
     fail "refetch of 2026-11-01 started $(runs_started "$(unit refetch 2026-11-01)") times, not 2"
+[ "$(runs_started "$(unit rebare)")" = 2 ] ||
+    fail "rebare started $(runs_started "$(unit rebare)") times, not 2"
 [ "$(grep -c /data/ "$WORK/fetches")" = 4 ] || fail "fetch ran $(grep -c /data/ "$WORK/fetches") times for 4 days"
 
 # Faults, each reported in words: a 500, a server that hangs, a body too large, bad auth.
