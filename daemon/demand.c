@@ -128,6 +128,21 @@ static int known_state_noted(Demand *d, unsigned depth, const Instance *i, const
 static int walk(Manager *m, Demand *d, Task *task, const Binding *b, unsigned depth, bool act,
                 bool force);
 
+/* An input from outside the pipeline, not there: for a polled target, how its polls go. */
+static int external_step(Demand *d, unsigned depth, const TaskInput *in, const char *loc) {
+        _cleanup_free_ char *said = NULL;
+        Target *t = in->target;
+        TargetStatus st;
+
+        if (t->kind->status && t->host && t->kind->status(t, &st) > 0 && !st.scanned) {
+                said = target_polls_said(t->name, &st);
+                if (!said)
+                        return -ENOMEM;
+        }
+        return step(d, depth, "external", loc, "input '%s' comes from outside the pipeline: %s",
+                    in->name, said ?: "waiting for it to arrive");
+}
+
 /* Each missing input: an output of another task (walked in turn) or external (waited for). */
 static int walk_inputs(Manager *m, Demand *d, Task *task, const Binding *b, unsigned depth,
                        bool act) {
@@ -155,9 +170,7 @@ static int walk_inputs(Manager *m, Demand *d, Task *task, const Binding *b, unsi
                                 r = step(d, depth + 1, "pending", loc, "input '%s' is there but "
                                          "does not count yet: %s", in->name, pending);
                         else if (!in->target->producer)
-                                r = step(d, depth + 1, "external", loc,
-                                         "input '%s' comes from outside the pipeline: waiting "
-                                         "for it to arrive", in->name);
+                                r = external_step(d, depth + 1, in, loc);
                         else {
                                 r = step(d, depth + 1, "missing", loc, "input '%s', an output of %s",
                                          in->name, in->target->producer->name);

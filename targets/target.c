@@ -5,6 +5,7 @@
  * adding a kind is one file and one line below.
  */
 #include <assert.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "local.h"
@@ -123,6 +124,31 @@ void target_gone(Target *t, const Binding *b) {
 
 const char *target_pending(Target *t, const char *location, char *buf, size_t size) {
         return t->kind->pending ? t->kind->pending(t, location, buf, size) : NULL;
+}
+
+char *target_polls_said(const char *name, const TargetStatus *st) {
+        char last[FORMAT_REALTIME_MAX], next[FORMAT_REALTIME_MAX];
+        /* A time past for the next poll: one is under way, as `sluicectl status` says. */
+        bool polling = st->next_poll_realtime > 0 &&
+                       st->next_poll_realtime <= now_usec(CLOCK_REALTIME);
+        char *s = NULL;
+        int r;
+
+        format_realtime(last, sizeof(last), st->last_ok_realtime);
+        format_realtime(next, sizeof(next), st->next_poll_realtime);
+        if (st->error)
+                r = asprintf(&s, "the polls of target '%s' are failing (%u in a row): %s; %s %s",
+                             name, st->failures, st->error,
+                             polling ? "trying again since" : "next try at", next);
+        else if (st->last_ok_realtime == 0)
+                r = asprintf(&s, "waiting for it to arrive; target '%s' not polled yet, %s %s",
+                             name, polling ? "its first poll under way since" : "first poll at",
+                             next);
+        else
+                r = asprintf(&s, "waiting for it to arrive; not there at the last poll of target "
+                             "'%s', %s; %s %s", name, last, polling ? "polling since" : "next at",
+                             next);
+        return r < 0 ? NULL : s;
 }
 
 void target_rescan(Target *t) {

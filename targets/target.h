@@ -253,6 +253,10 @@ void target_gone(Target *t, const Binding *b);
  * output's location, and why TargetKind.away() gives. */
 #define TARGET_AWAY_FORMAT "output '%s' at '%s' cannot be written: %s"
 const char *target_pending(Target *t, const char *location, char *buf, size_t size);
+/* An input not there whose target, name, is polled (st: its status, not a scan's): what the
+ * polls say, for `why` and `graph`, since "waiting for it to arrive" while they fail sends one
+ * looking upstream for what is not the trouble. Allocated; NULL when out of memory. */
+char *target_polls_said(const char *name, const TargetStatus *st);
 /* A kind lost track: the core rescans everything the target feeds. */
 void target_rescan(Target *t);
 /* A directory went with whatever it held (moved away: no event tells what was in it): every

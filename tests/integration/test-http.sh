@@ -137,6 +137,8 @@ status_failing() {
 wait_for 30 "status to show the failing target" status_failing
 ctl status --json | grep -q '"target":"daily","kind":"url",.*"failures":[1-9]' ||
     fail "status --json: $(ctl status --json)"
+ctl why fetch -p day=2026-11-02 | holds "input 'daily' comes from outside the pipeline: the polls of target 'daily' are failing .*onnect" ||
+    fail "why of an input of a target that is down: $(ctl why fetch -p day=2026-11-02)"
 echo b > "$WORK/www/data/2026-11-02.csv"
 start_nginx
 back_logged() { grep -q "Target 'daily' answers again" "$WORK/daemon.log"; }
@@ -147,6 +149,11 @@ status_ok() {
     grep -A1 "^  $PIPELINE/daily (url http" "$WORK/status" | grep -q "3 object(s); last good poll"
 }
 wait_for 30 "status to show the target healthy again" status_ok
+# A healthy target's input not there yet: when it was polled, and when it is polled next.
+why_healthy() {
+    ctl why fetch -p day=2026-11-09 | holds "input 'daily' comes from outside the pipeline: waiting for it to arrive; not there at the last poll of target 'daily', 20[0-9-]* [0-9:]*; \(next at\|polling since\) 20[0-9-]* [0-9:]*$"
+}
+wait_for 30 "why to tell the last and next poll" why_healthy
 
 # A restart: the state directory remembers what was seen; what arrived meanwhile runs.
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
@@ -208,6 +215,11 @@ tasks = (
 CONF
 start_daemon
 wait_for 30 "the 500" logged "Cannot poll target 'broken' .*HTTP status 500"
+# why says what is wrong, not "waiting for it to arrive": the last error, and the next try.
+why_failing() {
+    ctl why a -p x=k | holds "external  http://127.0.0.1:$NGINX_PORT/broken/k.csv: input 'broken' comes from outside the pipeline: the polls of target 'broken' are failing ([1-9][0-9]* in a row): .*/broken/: HTTP status 500; \(next try at\|trying again since\) 20[0-9-]* [0-9:]*$"
+}
+wait_for 30 "why to tell the failing polls" why_failing
 wait_for 30 "the hung server" logged "Cannot poll target 'hung' .*[Tt]imeout\|Cannot poll target 'hung' .*timed out"
 wait_for 30 "the body too large" logged "Cannot poll target 'big' .*larger than max_body"
 wait_for 30 "the refused credentials" logged "Cannot poll target 'denied' .*HTTP status 401"
