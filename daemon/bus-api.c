@@ -489,6 +489,45 @@ static int method_list_held(sd_bus_message *msg, void *userdata, sd_bus_error *e
         return sd_bus_send(NULL, reply, NULL);
 }
 
+static int append_object(Target *t, const Binding *b, void *userdata) {
+        _cleanup_free_ char *location = NULL;
+        int r = template_format(t->template, b, &location);
+
+        return r < 0 ? r : sd_bus_message_append(userdata, "s", location);
+}
+
+/* ListObjects(s pipeline, s target) -> as: what a polled target knows to exist, which only the
+ * daemon can say (a look at the server would be a poll of its own). */
+static int method_list_objects(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *pipeline, *name;
+        Manager *m = userdata;
+        TargetStatus st;
+        Pipeline *p;
+        Target *t;
+        int r;
+
+        r = sd_bus_message_read(msg, "ss", &pipeline, &name);
+        if (r < 0)
+                return r;
+        p = manager_find_pipeline(m, pipeline);
+        t = p ? pipeline_find_target(p, name) : NULL;
+        if (!t || !t->kind->status || !t->host || !t->kind->scan ||
+            t->kind->status(t, &st) <= 0 || st.scanned)
+                return sd_bus_error_setf(error, ERROR_PREFIX "NoSuchTarget",
+                                         "No polled target '%s' in pipeline '%s'", name, pipeline);
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "s");
+        if (r >= 0)
+                r = t->kind->scan(t, append_object, reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 /* Backfill(s task, as params, s from, s to, b force) -> (u id, u total) */
 static int method_backfill(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_strv_free_ char **params = NULL;
@@ -635,6 +674,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 ACCESS),
         SD_BUS_METHOD_WITH_ARGS("ListHeld", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a(ssss)", objects), method_list_held, ACCESS),
+        SD_BUS_METHOD_WITH_ARGS("ListObjects", SD_BUS_ARGS("s", pipeline, "s", target),
+                                SD_BUS_RESULT("as", locations), method_list_objects, ACCESS),
         SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("u", pipelines, "as", kept), method_reload,
                                 ACCESS),

@@ -871,21 +871,59 @@ static int live_held(sd_bus *bus, char ***ret) {
         return 0;
 }
 
-int ctl_live_states(const CtlOptions *o, char ***ret_states, char ***ret_held) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+/* ListTargets(): the polled targets, not the scanned ones. */
+static int live_polled(sd_bus *bus, CtlPolled **ret, size_t *ret_n) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_strv_free_ char **l = NULL;
+        const char *pipeline, *target, *kind, *where, *error, *scanned;
+        uint64_t last_ok, next;
+        uint32_t objects, failures;
+        int r;
+
+        r = sd_bus_call_method(bus, ctl_bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
+                               "ListTargets", &e, &reply, "");
+        if (r < 0)
+                note_refused("ListTargets", &e);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "(ssssuttuss)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(ssssuttuss)", &pipeline, &target,
+                                                  &kind, &where, &objects, &last_ok, &next,
+                                                  &failures, &error, &scanned)) > 0) {
+                CtlPolled *l = reallocarray(*ret, *ret_n + 1, sizeof(CtlPolled)), *x;
+
+                if (!l)
+                        return -ENOMEM;
+                *ret = l;
+                if (scanned[0])
+                        continue;
+                x = &l[(*ret_n)++];
+                *x = (CtlPolled){
+                        .pipeline = strdup(pipeline),
+                        .target = strdup(target),
+                        .error = error[0] ? strdup(error) : NULL,
+                        .status = { .objects = objects, .last_ok_realtime = last_ok,
+                                    .next_poll_realtime = next, .failures = failures },
+                };
+                x->status.error = x->error;
+                if (!x->pipeline || !x->target || (error[0] && !x->error))
+                        return -ENOMEM;
+        }
+        return r;
+}
+
+int ctl_live_read(const CtlOptions *o, CtlLive *ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *pipeline, *task, *params, *state, *unit, *reason;
         uint32_t attempts;
         uint64_t wake;
         int r;
 
         /* Without a daemon the graph is what the files say, quietly, as it always was. */
-        r = o->user ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
+        r = o->user ? sd_bus_open_user(&ret->bus) : sd_bus_open_system(&ret->bus);
         if (r >= 0) {
-                r = sd_bus_call_method(bus, ctl_bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
-                                       "ListInstances", &e, &reply, "");
+                r = sd_bus_call_method(ret->bus, ctl_bus_name(), SLUICE_BUS_PATH,
+                                       SLUICE_BUS_INTERFACE, "ListInstances", &e, &reply, "");
                 if (r < 0)
                         note_refused("ListInstances", &e);
         }
@@ -893,12 +931,66 @@ int ctl_live_states(const CtlOptions *o, char ***ret_states, char ***ret_held) {
                 r = sd_bus_message_enter_container(reply, 'a', "(sssssuts)");
         while (r >= 0 && (r = sd_bus_message_read(reply, "(sssssuts)", &pipeline, &task, &params,
                                                   &state, &unit, &attempts, &wake, &reason)) > 0)
-                if (strv_extend(&l, unit) < 0 || strv_extend(&l, state) < 0)
+                if (strv_extend(&ret->states, unit) < 0 || strv_extend(&ret->states, state) < 0)
                         return -ENOMEM;
-        if (r < 0)
+        if (r < 0) {
+                ret->states = strv_free(ret->states);
                 return r;
-        *ret_states = TAKE_PTR(l);
-        if (live_held(bus, ret_held) < 0)
-                *ret_held = NULL;
+        }
+        if (live_held(ret->bus, &ret->held) < 0)
+                ret->held = strv_free(ret->held);
+        if (live_polled(ret->bus, &ret->polled, &ret->n_polled) == -ENOMEM)
+                return -ENOMEM;
         return 0;
+}
+
+void ctl_live_done(CtlLive *l) {
+        for (size_t k = 0; k < l->n_polled; k++) {
+                free(l->polled[k].pipeline);
+                free(l->polled[k].target);
+                free(l->polled[k].error);
+                strv_free(l->polled[k].objects);
+        }
+        free(l->polled);
+        strv_free(l->states);
+        strv_free(l->held);
+        sd_bus_flush_close_unref(l->bus);
+        *l = (CtlLive){};
+}
+
+CtlPolled *ctl_live_polled(const CtlLive *l, const Target *t) {
+        for (size_t k = 0; k < l->n_polled; k++)
+                if (streq(l->polled[k].pipeline, t->pipeline->name) &&
+                    streq(l->polled[k].target, t->name))
+                        return &l->polled[k];
+        return NULL;
+}
+
+static int compare_strings(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+int ctl_live_has(CtlLive *l, CtlPolled *p, const char *location) {
+        if (!p->asked) {
+                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                int r;
+
+                p->asked = true;
+                r = sd_bus_call_method(l->bus, ctl_bus_name(), SLUICE_BUS_PATH,
+                                       SLUICE_BUS_INTERFACE, "ListObjects", &e, &reply, "ss",
+                                       p->pipeline, p->target);
+                if (r < 0)
+                        note_refused("ListObjects", &e);
+                if (r >= 0)
+                        r = sd_bus_message_read_strv(reply, &p->objects);
+                if (r < 0)
+                        return r;
+                /* Asked of every input instance of a wide fan-in: looked up, not scanned. */
+                qsort(p->objects, strv_length(p->objects), sizeof(char *), compare_strings);
+        }
+        if (!p->objects)
+                return -ENODATA;
+        return !!bsearch(&location, p->objects, strv_length(p->objects), sizeof(char *),
+                         compare_strings);
 }

@@ -39,9 +39,32 @@ int ctl_report(const char *what, int r, const sd_bus_error *e);
  * finished, under a heading, nothing when there are none. */
 int ctl_print_backfills(const CtlOptions *o, sd_bus *bus, bool active_only);
 
-/* What the daemon is doing, if one answers: unit, state, unit, state, ...; and what is there
- * but does not count yet, as only it knows: pipeline, target, location, why, ... (control.c). */
-int ctl_live_states(const CtlOptions *o, char ***ret_states, char ***ret_held);
+/* A polled target as the daemon tells it (ListTargets). */
+typedef struct CtlPolled {
+        char *pipeline, *target, *error;
+        TargetStatus status;            /* its error is error */
+        char **objects;                 /* what it knows to exist (ListObjects), sorted */
+        bool asked;                     /* for objects, once */
+} CtlPolled;
+
+/* What the daemon knows beyond the files, if one answers (control.c). */
+typedef struct CtlLive {
+        sd_bus *bus;
+        char **states;                  /* what it is doing: unit, state, unit, state, ... */
+        char **held;                    /* there, not counted yet: pipeline, target, location,
+                                         * why, ... */
+        CtlPolled *polled;
+        size_t n_polled;
+} CtlLive;
+
+/* <0 when no daemon answered: ret is left empty then (but for a refusal, said). */
+int ctl_live_read(const CtlOptions *o, CtlLive *ret);
+void ctl_live_done(CtlLive *l);
+/* The daemon's account of polled target t; NULL: t is not polled, or no daemon said. */
+CtlPolled *ctl_live_polled(const CtlLive *l, const Target *t);
+/* Whether p knows of an object at location (1, 0): its polls are the only word on a remote
+ * object, which a look at the files cannot see; <0 when the daemon did not say. */
+int ctl_live_has(CtlLive *l, CtlPolled *p, const char *location);
 
 /* s as it may be shown on a terminal (display_escape()): s itself, or a copy that lives
  * until 16 more calls; for printf's arguments. */

@@ -21,17 +21,17 @@ typedef struct Tree {
         bool color;
         const char *branch, *last, *pipe, *space;
         unsigned lines;
-        char **live;    /* from the daemon, if one answered: unit, state, ... */
-        char **held;    /* the same: pipeline, target, location, why, ... */
+        CtlLive live;   /* from the daemon, if one answered */
 } Tree;
 
 /* The daemon's state of the instance: queued, running, retry, failed...; NULL if idle. */
 static const char *live_state(const Tree *tr, const Task *task, const Binding *b) {
         _cleanup_free_ char *id = NULL, *unit = NULL;
 
-        if (!tr->live || task_instance_id(task, b, &id) < 0 || task_unit_name(task, id, &unit) < 0)
+        if (!tr->live.states || task_instance_id(task, b, &id) < 0 ||
+            task_unit_name(task, id, &unit) < 0)
                 return NULL;
-        for (char **l = tr->live; l[0] && l[1]; l += 2)
+        for (char **l = tr->live.states; l[0] && l[1]; l += 2)
                 if (streq(l[0], unit))
                         return l[1];
         return NULL;
@@ -51,7 +51,7 @@ static bool held_below(const char *location, const char *dir) {
  * stored is away. */
 static const char *held_why_away(const Tree *tr, const Target *t, const char *location,
                                  bool *ret_away) {
-        for (char **l = tr->held; l && l[0] && l[1] && l[2] && l[3]; l += 4) {
+        for (char **l = tr->live.held; l && l[0] && l[1] && l[2] && l[3]; l += 4) {
                 bool dir = l[2][0] && l[2][strlen(l[2]) - 1] == '/';
 
                 if (!streq(l[0], t->pipeline->name) || !streq(l[1], t->name) ||
@@ -68,8 +68,13 @@ static const char *held_why(const Tree *tr, const Target *t, const char *locatio
         return held_why_away(tr, t, location, NULL);
 }
 
-static bool exists(const Tree *tr, Target *t, const char *location) {
-        return t->kind->check(t, location) > 0 && !held_why(tr, t, location);
+static bool exists(Tree *tr, Target *t, const char *location) {
+        CtlPolled *p = ctl_live_polled(&tr->live, t);
+        int r = p ? ctl_live_has(&tr->live, p, location) : -ENODATA;
+
+        if (r < 0)
+                r = t->kind->check(t, location) > 0;
+        return r > 0 && !held_why(tr, t, location);
 }
 
 typedef enum InstanceStatus {
@@ -83,7 +88,7 @@ typedef enum InstanceStatus {
 
 /* Complete when its outputs exist; else ready when its inputs do, unless where an output is
  * stored is away (why, in *ret_held); else the missing count. */
-static InstanceStatus status_of(const Tree *tr, const Task *task, const Binding *b,
+static InstanceStatus status_of(Tree *tr, const Task *task, const Binding *b,
                                 size_t *ret_missing, size_t *ret_total, char **ret_held) {
         _cleanup_free_ char *held = NULL;
         bool complete = true;
@@ -176,9 +181,10 @@ static void print_inputs(Tree *tr, const Task *task, const Binding *b, const cha
                 if (task_input_bindings(task, i, b, &l) < 0)
                         continue;
                 for (Binding **x = l; *x; x++) {
-                        _cleanup_free_ char *loc = NULL, *sub = NULL;
+                        _cleanup_free_ char *loc = NULL, *sub = NULL, *polls = NULL,
+                                           *external = NULL;
                         bool last = i + 1 == task->n_inputs && !x[1];
-                        const char *pending = NULL;
+                        const char *pending = NULL, *note;
                         char why[TARGET_PENDING_MAX];
                         bool present;
 
@@ -190,14 +196,21 @@ static void print_inputs(Tree *tr, const Task *task, const Binding *b, const cha
                         if (!present)
                                 pending = held_why(tr, in->target, loc) ?:
                                           target_pending(in->target, loc, why, sizeof(why));
+                        if (!present && !pending && !in->target->producer) {
+                                /* As why says it: the polls, where the trouble may be. */
+                                CtlPolled *p = ctl_live_polled(&tr->live, in->target);
+
+                                polls = p ? target_polls_said(p->target, &p->status) : NULL;
+                                if (asprintf(&external, "external: %s",
+                                             polls ?: "waits for it to arrive") < 0)
+                                        return;
+                        }
+                        note = pending ?: external;
                         printf("%s%s%s%s%s %s %s%s%s%s\n", prefix, last ? tr->last : tr->branch,
                                tr->color ? (present ? ANSI_GREEN : ANSI_RED) : "",
                                present ? "present" : pending ? "PENDING" : "MISSING",
                                tr->color ? ANSI_RESET : "", in->name, ctl_shown(loc),
-                               pending ? "  (" : "", strempty(pending), pending ? ")"
-                               : !present && !in->target->producer ? "  (external: waits for it "
-                                                                     "to arrive)"
-                                                                   : "");
+                               note ? "  (" : "", note ? ctl_shown(note) : "", note ? ")" : "");
                         /* An earlier instance of the task itself (yesterday's running total)
                          * would lead back to the first day: it is named, not expanded. */
                         if (!in->target->producer || (present && !tr->o->all) || in->earlier)
@@ -348,10 +361,9 @@ int verb_graph(const CtlOptions *o, int argc, char *argv[]) {
                 return 1;
         if (ctl_task_binding(task, o->params, &b) < 0)
                 return 1;
-        (void) ctl_live_states(o, &tr.live, &tr.held);
+        (void) ctl_live_read(o, &tr.live);
         print_instance(&tr, task, b, "", "");
-        strv_free(tr.live);
-        strv_free(tr.held);
+        ctl_live_done(&tr.live);
         if (tr.lines > TREE_MAX_LINES)
                 printf("... (more than %d lines; cut)\n", TREE_MAX_LINES);
         return 0;

@@ -154,6 +154,11 @@ why_healthy() {
     ctl why fetch -p day=2026-11-09 | holds "input 'daily' comes from outside the pipeline: waiting for it to arrive; not there at the last poll of target 'daily', 20[0-9-]* [0-9:]*; \(next at\|polling since\) 20[0-9-]* [0-9:]*$"
 }
 wait_for 30 "why to tell the last and next poll" why_healthy
+ctl graph fetch -p day=2026-11-09 | holds "MISSING daily http://127.0.0.1:$NGINX_PORT/data/2026-11-09.csv  (external: waiting for it to arrive; not there at the last poll of target 'daily', 20" ||
+    fail "graph of an input not there yet: $(ctl graph fetch -p day=2026-11-09)"
+# What the polls found is there for graph too, which cannot see a server's objects itself.
+ctl graph --all fetch -p day=2026-11-02 | holds "present daily http://127.0.0.1:$NGINX_PORT/data/2026-11-02.csv$" ||
+    fail "graph of an object the polls found: $(ctl graph --all fetch -p day=2026-11-02)"
 
 # A restart: the state directory remembers what was seen; what arrived meanwhile runs.
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
@@ -220,6 +225,10 @@ why_failing() {
     ctl why a -p x=k | holds "external  http://127.0.0.1:$NGINX_PORT/broken/k.csv: input 'broken' comes from outside the pipeline: the polls of target 'broken' are failing ([1-9][0-9]* in a row): .*/broken/: HTTP status 500; \(next try at\|trying again since\) 20[0-9-]* [0-9:]*$"
 }
 wait_for 30 "why to tell the failing polls" why_failing
+graph_failing() {
+    ctl graph a -p x=k | holds "MISSING broken http://127.0.0.1:$NGINX_PORT/broken/k.csv  (external: the polls of target 'broken' are failing ([1-9][0-9]* in a row): .*/broken/: HTTP status 500; \(next try at\|trying again since\) 20[0-9-]* [0-9:]*)$"
+}
+wait_for 30 "graph to tell the failing polls" graph_failing
 wait_for 30 "the hung server" logged "Cannot poll target 'hung' .*[Tt]imeout\|Cannot poll target 'hung' .*timed out"
 wait_for 30 "the body too large" logged "Cannot poll target 'big' .*larger than max_body"
 wait_for 30 "the refused credentials" logged "Cannot poll target 'denied' .*HTTP status 401"

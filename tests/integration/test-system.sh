@@ -110,6 +110,10 @@ for m in ListPipelines ListInstances ListBackfills ListTargets ListHeld; do
     nobody busctl --system call org.sluice.sluice1 /org/sluice/sluice1 org.sluice.sluice1.Manager \
         "$m" >/dev/null 2>"$WORK/err" || fail "$m as nobody: $(cat "$WORK/err")"
 done
+# ...and ListObjects, which takes a target: answered (there is no such one), not refused.
+nobody busctl --system call org.sluice.sluice1 /org/sluice/sluice1 org.sluice.sluice1.Manager \
+    ListObjects ss none none >/dev/null 2>"$WORK/err" || true
+grep -q "No polled target" "$WORK/err" || fail "ListObjects as nobody: $(cat "$WORK/err")"
 guest sh -c 'echo written > /srv/held/a'
 held() { guest sluicectl why hcopy -p name=a | grep -q "written in place"; }
 wait_for 10 "the daemon to hold the file written in place" held
