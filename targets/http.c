@@ -444,6 +444,7 @@ static int http_parse(Target *t, const config_setting_t *s, Diag *d) {
         const Template *tp = t->template;
         const config_setting_t *k;
         unsigned line = line_of(config_setting_get_member(s, "url"));
+        const char *query;
 
         ht->remote.ops = &http_ops;
         ht->max_body = HTTP_DEFAULT_MAX_BODY;
@@ -463,6 +464,25 @@ static int http_parse(Target *t, const config_setting_t *s, Diag *d) {
         if (template_has_path_tail(tp)) {
                 diag_error(d, line, "target '%s': a {name:path} wildcard cannot be listed over "
                            "HTTP; use one wildcard per directory level", t->name);
+                return 0;
+        }
+        /* Wildcards are found by listing directories, and a listing names files, not queries:
+         * what follows the '?' would have to be part of a file's name, and nothing would ever
+         * match. Objects known only by asking for each (an API's ?day=) are not listed. */
+        query = strchr(tp->text, '?');
+        if (query && tp->n_params > 0) {
+                if (strchr(query, '{'))
+                        diag_error(d, line, "target '%s': url '%s' has a wildcard in its query "
+                                   "string, which cannot be polled: wildcards are found by "
+                                   "listing directories, and a listing names no queries; use a "
+                                   "command target whose list program asks the server, or a "
+                                   "literal query", t->name, tp->text);
+                else
+                        diag_error(d, line, "target '%s': url '%s' has wildcards and a query "
+                                   "string: wildcards are found by listing directories, whose "
+                                   "entries have no query, so nothing would ever match; drop "
+                                   "the query (a task may add it to ${input})", t->name,
+                                   tp->text);
                 return 0;
         }
         for (ht->first_wild = 3; ht->first_wild < tp->n_components &&
