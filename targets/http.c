@@ -208,10 +208,21 @@ static void set_redirect_error(HttpTarget *ht, CurlRequest *req) {
         char *to = NULL;
 
         (void) curl_easy_getinfo(req->easy, CURLINFO_REDIRECT_URL, &to);
-        set_error(ht, "%s: HTTP status %ld, a redirect to %s, not followed (%s)", req->url,
-                  req->status, to ?: "nowhere said",
-                  ht->headers_file ? "never with headers_file" :
-                  "follow_redirects = true follows redirects");
+        /* Not a redirect: the requests carry no If-None-Match or If-Modified-Since, so "not
+         * modified" answers a question not asked (a cache in between, most likely). */
+        if (req->status == 304)
+                set_error(ht, "%s: HTTP status 304 (not modified), though the request made no "
+                          "condition (no If-None-Match, no If-Modified-Since): a cache in "
+                          "between, or the server, answers wrongly", req->url);
+        /* Following leads nowhere when nowhere is said (300 without a choice made, say). */
+        else if (!to)
+                set_error(ht, "%s: HTTP status %ld, which names no location to go to",
+                          req->url, req->status);
+        else
+                set_error(ht, "%s: HTTP status %ld, a redirect to %s, not followed (%s)",
+                          req->url, req->status, to,
+                          ht->headers_file ? "never with headers_file" :
+                          "follow_redirects = true follows redirects");
 }
 
 static void on_listing(CurlRequest *req, const char *error, void *userdata) {

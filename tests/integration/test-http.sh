@@ -12,7 +12,7 @@
 trap 'stop_servers; cleanup' EXIT
 
 # A maintenance or login page that every name under /moved/ is sent to; /hop/ leads to objects.
-NGINX_EXTRA='location /moved/ { return 302 /maint.html; } location /hop/ { rewrite ^/hop/(.*)$ /data/$1 redirect; } location /noetag/ { etag off; }'
+NGINX_EXTRA='location /moved/ { return 302 /maint.html; } location /hop/ { rewrite ^/hop/(.*)$ /data/$1 redirect; } location /noetag/ { etag off; } location /nm/ { return 304; } location /choice/ { return 300; }'
 start_nginx
 echo "down for maintenance" > "$WORK/www/maint.html"
 mkdir -p "$WORK/www/data" "$WORK/www/nested/2026-11-01" "$WORK/www/private" "$WORK/www/names" \
@@ -202,6 +202,11 @@ targets = {
   gone   = { url = "http://127.0.0.1:$NGINX_PORT/moved/obj.csv"; poll = "1s"; };
   hop    = { url = "http://127.0.0.1:$NGINX_PORT/hop/one.csv"; poll = "1s";
              follow_redirects = true; };
+  nm     = { url = "http://127.0.0.1:$NGINX_PORT/nm/obj.csv"; poll = "1s"; };
+  choice = { url = "http://127.0.0.1:$NGINX_PORT/choice/obj.csv"; poll = "1s";
+             follow_redirects = true; };
+  sn     = { path = "$WORK/out/faults/n"; };
+  so     = { path = "$WORK/out/faults/o"; };
   sm     = { path = "$WORK/out/faults/m/{x}"; };
   sg     = { path = "$WORK/out/faults/g"; };
   sh     = { path = "$WORK/out/faults/h"; };
@@ -215,7 +220,9 @@ tasks = (
   { name = "r"; inputs = [ "rare" ]; outputs = [ "sr" ]; exec = [ "/usr/bin/touch", "\${output}" ]; },
   { name = "m"; inputs = [ "maint" ]; outputs = [ "sm" ]; exec = [ "/usr/bin/touch", "\${output}" ]; },
   { name = "g"; inputs = [ "gone" ]; outputs = [ "sg" ]; exec = [ "/usr/bin/touch", "\${output}" ]; },
-  { name = "h"; inputs = [ "hop" ]; outputs = [ "sh" ]; exec = [ "/usr/bin/touch", "\${output}" ]; }
+  { name = "h"; inputs = [ "hop" ]; outputs = [ "sh" ]; exec = [ "/usr/bin/touch", "\${output}" ]; },
+  { name = "nm"; inputs = [ "nm" ]; outputs = [ "sn" ]; exec = [ "/usr/bin/touch", "\${output}" ]; },
+  { name = "ch"; inputs = [ "choice" ]; outputs = [ "so" ]; exec = [ "/usr/bin/touch", "\${output}" ]; }
 );
 CONF
 start_daemon
@@ -235,6 +242,13 @@ wait_for 30 "the refused credentials" logged "Cannot poll target 'denied' .*HTTP
 # A redirect is not the object: the page it leads to would be there under every name.
 wait_for 30 "the redirected object" logged "Cannot poll target 'gone' .*/moved/obj.csv: HTTP status 302, a redirect to http://127.0.0.1:$NGINX_PORT/maint.html, not followed (follow_redirects = true follows redirects)"
 wait_for 30 "the redirected listing" logged "Cannot poll target 'maint' .*/moved/: HTTP status 302, a redirect to"
+# A 304 to a request without a condition, and a 300 that names no location, are no redirect
+# that following would mend, and are not called one.
+wait_for 30 "the 304" logged "Cannot poll target 'nm' .*/nm/obj.csv: HTTP status 304 (not modified), though the request made no condition"
+wait_for 30 "the 300" logged "Cannot poll target 'choice' .*/choice/obj.csv: HTTP status 300, which names no location to go to"
+if grep "Cannot poll target '\(nm\|choice\)'" "$WORK/daemon.log" | grep -q follow_redirects; then
+    fail "a 304 or a 300 pointed at follow_redirects: $(grep "Cannot poll target '\(nm\|choice\)'" "$WORK/daemon.log")"
+fi
 # ...unless the target says redirects lead to its objects.
 echo 1 > "$WORK/www/data/one.csv"
 wait_for 30 "the object behind a redirect followed" test -f "$WORK/out/faults/h"
