@@ -222,8 +222,10 @@ int curl_loop_new(sd_event *event, CurlLoop **ret) {
                 return -ENOMEM;
         l->event = sd_event_ref(event);
         l->multi = curl_multi_init();
-        r = l->multi ? sd_event_add_time_relative(event, &l->timer, CLOCK_MONOTONIC, 0, 0,
-                                                   on_timer, l)
+        /* To the millisecond, as libcurl counts: a request just added (libcurl's "at once")
+         * would wait for sd-event's default leeway, 250 ms, before it is sent. */
+        r = l->multi ? sd_event_add_time_relative(event, &l->timer, CLOCK_MONOTONIC, 0,
+                                                   USEC_PER_MSEC, on_timer, l)
                      : -ENOMEM;
         if (r >= 0)
                 r = sd_event_source_set_enabled(l->timer, SD_EVENT_OFF);

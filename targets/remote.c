@@ -193,7 +193,12 @@ static void arm(RemoteTarget *rt, usec_t delay) {
         int r;
 
         rt->next_poll_realtime = now_usec(CLOCK_REALTIME) + delay;
-        r = sd_event_source_set_time_relative(rt->timer, delay);
+        /* sd-event's default leeway, 250 ms, is an eighth of poll = "2s", always late (its
+         * timers wake at the end of their window, to batch): 1% of the delay, far inside the
+         * jitter. 0 would mean the default. */
+        r = sd_event_source_set_time_accuracy(rt->timer, MAX(delay / 100, 1));
+        if (r >= 0)
+                r = sd_event_source_set_time_relative(rt->timer, delay);
         if (r >= 0)
                 r = sd_event_source_set_enabled(rt->timer, SD_EVENT_ONESHOT);
         if (r < 0)

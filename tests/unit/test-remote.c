@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* What makes a remote target's failure new, to be logged again: not curl's milliseconds. */
+/* What makes a remote target's failure new, to be logged again: not curl's milliseconds; and
+ * how precisely polls are timed. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "config.h"
+#include "graph.h"
 #include "remote.h"
 
 static void test_durations_do_not_count(void **state) {
@@ -26,10 +29,47 @@ static void test_other_numbers_do(void **state) {
         assert_true(remote_same_failure("same words", "same words"));
 }
 
+/* The poll timer's leeway, which sd-event uses whole (it batches wake-ups at the end of it):
+ * its default, 250 ms, made poll = "2s" 2.25 s on average; a configured value, no timing. */
+static void check_leeway(RemoteTarget *rt) {
+        usec_t at, accuracy, now;
+
+        assert_int_equal(sd_event_source_get_time(rt->timer, &at), 0);
+        assert_int_equal(sd_event_source_get_time_accuracy(rt->timer, &accuracy), 0);
+        assert_true(sd_event_now(rt->target.host->event, CLOCK_MONOTONIC, &now) >= 0);
+        assert_true(accuracy > 0);
+        assert_true(accuracy <= (at - now) / 50 + 1);
+}
+
+static void test_poll_timer_leeway(void **state) {
+        _cleanup_(pipeline_freep) Pipeline *p = NULL;
+        TargetHost h = {};
+        RemoteTarget *rt;
+        Diag d = {};
+
+        assert_int_equal(config_load_pipeline_text("p.conf", "targets = { one = { url = "
+                                                   "\"http://127.0.0.1:9/x.csv\"; poll = "
+                                                   "\"2s\"; }; }; tasks = ();", NULL, NULL,
+                                                   &p, &d), 0);
+        diag_done(&d);
+        assert_int_equal(sd_event_new(&h.event), 0);
+        rt = REMOTE(p->targets[0]);
+        assert_int_equal(target_start(&rt->target, &h), 0);
+        /* What a good poll and a failed one arm next (not the first poll, which is at once). */
+        remote_poll_done(rt, NULL, NULL);
+        check_leeway(rt);
+        remote_poll_done(rt, NULL, "refused");
+        check_leeway(rt);
+        target_stop(&rt->target);
+        target_host_done(&h);
+        sd_event_unref(h.event);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_durations_do_not_count),
                 cmocka_unit_test(test_other_numbers_do),
+                cmocka_unit_test(test_poll_timer_leeway),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
