@@ -191,11 +191,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
 }
 
 static void connect_start(PgConfirm *c, const char *addresses) {
-        PgParams p;
-
-        if (pg_params_build(c->pt, addresses, &p) >= 0)
-                c->conn = PQconnectStartParams(p.keys, p.values, 1);
-        pg_params_done(&p);
+        c->conn = pg_connect_start(c->pt, addresses);
         c->state = CONFIRM_CONNECTING;
         /* After a lookup, its deadline stands: connect_timeout bounds the two together. */
         if (!c->conn || PQstatus(c->conn) == CONNECTION_BAD || PQsetnonblocking(c->conn, 1) != 0 ||

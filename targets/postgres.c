@@ -231,11 +231,20 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         return 0;
 }
 
-void pg_params_done(PgParams *p) {
+/* The parameters of a connection: the connection string as the user wrote it (a URI too),
+ * expanded by libpq as before, with what follows it overriding it. */
+typedef struct PgParams {
+        const char *keys[4], *values[4];
+        char *hosts;
+} PgParams;
+
+static void pg_params_done(PgParams *p) {
         free(p->hosts);
 }
 
-int pg_params_build(const PgTarget *pt, const char *addresses, PgParams *p) {
+/* With addresses (resolved here), hostaddr is given and host repeated once per address, as
+ * libpq pairs the two lists; it then tries them in order, as it would have. */
+static int pg_params_build(const PgTarget *pt, const char *addresses, PgParams *p) {
         const char *host = addresses ? pt->lookup_host : NULL;
         size_t k = 0, n = 1;
 
@@ -263,6 +272,34 @@ int pg_params_build(const PgTarget *pt, const char *addresses, PgParams *p) {
         return 0;
 }
 
+/* libpq's default prints what the server says outside a query to stderr, bare: a NOTICE, or
+ * the FATAL of a server shutting down just before the connection drops ("terminating
+ * connection due to administrator command"), with nothing to tell whose connection it was. */
+static void on_notice(void *userdata, const PGresult *res) {
+        const PgTarget *pt = userdata;
+        const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED),
+                   *shown = PQresultErrorField(res, PG_DIAG_SEVERITY),
+                   *message = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+        /* NOTICE, INFO, LOG and DEBUG are news; WARNING and worse are trouble. */
+        bool trouble = severity && (streq(severity, "WARNING") || streq(severity, "ERROR") ||
+                                    streq(severity, "FATAL") || streq(severity, "PANIC"));
+
+        log_full_errno(trouble ? LOG_WARNING : LOG_INFO, 0, "Target '%s': the server says: %s: %s",
+                       pt->remote.target.name, shown ?: strna(severity), strna(message));
+}
+
+PGconn *pg_connect_start(PgTarget *pt, const char *addresses) {
+        PGconn *conn = NULL;
+        PgParams p;
+
+        if (pg_params_build(pt, addresses, &p) >= 0)
+                conn = PQconnectStartParams(p.keys, p.values, 1);
+        pg_params_done(&p);
+        if (conn)
+                (void) PQsetNoticeReceiver(conn, on_notice, pt);
+        return conn;
+}
+
 /* The host name libpq would look up itself, on the loop's thread, or NULL. */
 static char *host_to_resolve(const char *conninfo) {
         PQconninfoOption *options = PQconninfoParse(conninfo, NULL);
@@ -281,11 +318,7 @@ static char *host_to_resolve(const char *conninfo) {
 }
 
 static void connect_start(PgTarget *pt, const char *addresses) {
-        PgParams p;
-
-        if (pg_params_build(pt, addresses, &p) >= 0)
-                pt->conn = PQconnectStartParams(p.keys, p.values, 1);
-        pg_params_done(&p);
+        pt->conn = pg_connect_start(pt, addresses);
         if (!pt->conn || PQstatus(pt->conn) == CONNECTION_BAD ||
             PQsetnonblocking(pt->conn, 1) != 0) {
                 fail(pt, "cannot connect");

@@ -39,17 +39,10 @@ static inline PgTarget *PG(Target *t) {
         return (PgTarget *) t;
 }
 
-/* The parameters of a connection: the connection string as the user wrote it (a URI too),
- * expanded by libpq as before, with what follows it overriding it. */
-typedef struct PgParams {
-        const char *keys[4], *values[4];
-        char *hosts;
-} PgParams;
-
-void pg_params_done(PgParams *p);
-/* With addresses (resolved here), hostaddr is given and host repeated once per address, as
- * libpq pairs the two lists; it then tries them in order, as it would have. */
-int pg_params_build(const PgTarget *pt, const char *addresses, PgParams *p);
+/* Begins connecting to pt's server, at addresses (resolved here; NULL: as the connection
+ * string says), as PQconnectStartParams() does; NULL without memory. What the server says
+ * outside any query goes to the log under pt's name. */
+PGconn *pg_connect_start(PgTarget *pt, const char *addresses);
 
 /* Watches conn's socket for events through *io, *io_fd being the socket it watched last. */
 int pg_watch(sd_event *e, PGconn *conn, bool connecting, sd_event_source **io, int *io_fd,

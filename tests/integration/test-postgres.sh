@@ -46,6 +46,14 @@ for d in 2026-10-31 2026-11-01 2026-11-02 2026-11-03; do
     started_once "$(unit report "$d")"
     started_once "$(unit publish "$d")"
 done
+# A connection the server ends says why before it drops (a FATAL outside any query): in the
+# log under its target's name, not bare on stderr.
+psql_do "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()" >/dev/null
+wait_for 30 "the server's last word, with its target" \
+    logged "^Target '[a-z]*': the server says: FATAL: terminating connection due to administrator command$"
+if grep -q "^\(FATAL\|WARNING\|NOTICE\):" "$WORK/daemon.log"; then
+    fail "the server's words in the log without a target: $(grep "^\(FATAL\|WARNING\|NOTICE\):" "$WORK/daemon.log" | head -n 3)"
+fi
 
 # A DNS server that takes queries and never answers: the host name is looked up off the loop,
 # so the daemon goes on (a file that lands runs) while the lookup hangs, and the lookup's end
