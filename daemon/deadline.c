@@ -10,6 +10,11 @@
  * are under way, and to how many notifiers, is the daemon's rather than the target's: a reload
  * that starts a pipeline afresh gives it new targets, which must neither tell an alert under
  * way a second time nor leave it untold once it is delivered.
+ *
+ * A polled target knows only what its last poll found, which may be older than the deadline
+ * (polled every 10 minutes), or nothing at all (just started): an instance it has not seen is
+ * judged missing only once a poll begun at or after the due time has ended, and its period is
+ * checked only then (deadline_polled()).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,20 +169,29 @@ static void check(Manager *m, Target *t) {
                         last--;
                 key = mfree(key);
         }
-        if (v > last) {
-                bool untold = false;
+        t->late_waits = false;
+        if (v > last && alert_key(t, v, &key) >= 0 && binding_new(&b) >= 0 &&
+            param_from_ordinal(p->spec.type, v, &value) >= 0 &&
+            binding_set(b, p->name, value) >= 0 && template_format(t->template, b, &loc) >= 0) {
+                int there = t->kind->check(t, loc);
 
-                if (alert_key(t, v, &key) >= 0 && binding_new(&b) >= 0 &&
-                    param_from_ordinal(p->spec.type, v, &value) >= 0 &&
-                    binding_set(b, p->name, value) >= 0 && template_format(t->template, b, &loc) >= 0 &&
-                    t->kind->check(t, loc) == 0) {
-                        LateAlert *a = hold(m, key);
+                /* Not there by a polled target's word: that may be older than the due time, and
+                 * it is neither judged nor kept as checked until it is not. (There, it was by
+                 * then.) */
+                t->late_waits = there == 0 && t->kind->known_since &&
+                                t->kind->known_since(t, due) == 0;
+                if (!t->late_waits) {
+                        bool untold = false;
 
-                        log_warning("Target '%s': %s was due by its deadline and is missing",
-                                    t->name, loc);
-                        untold = release(m, a, notify_target_late(m, t, loc, due, key));
+                        if (there == 0) {
+                                LateAlert *a = hold(m, key);
+
+                                log_warning("Target '%s': %s was due by its deadline and is "
+                                            "missing", t->name, loc);
+                                untold = release(m, a, notify_target_late(m, t, loc, due, key));
+                        }
+                        save(m, t->pipeline->name, t->name, v, untold);
                 }
-                save(m, t->pipeline->name, t->name, v, untold);
         }
         if (due_at(p->spec.type, v + 1, t->deadline, &next) < 0)
                 return;
@@ -199,6 +213,11 @@ static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
         /* The timer is the target's: it goes with it, so the target is alive here. */
         check(container_of(t->host, Manager, host), t);
         return 0;
+}
+
+void deadline_polled(TargetHost *h, Target *t) {
+        if (t->on_late && t->late_waits)
+                check(container_of(h, Manager, host), t);
 }
 
 void deadline_told(Manager *m, const char *key) {

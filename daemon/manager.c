@@ -156,6 +156,7 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                 .rescan = evaluate_rescan,
                 .gone_below = evaluate_gone_below,
                 .back = scheduler_target_back,
+                .polled = deadline_polled,
                 .scan_interval = m->config.scan_interval,
                 .state_dir = m->state_dir,
         };

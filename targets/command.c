@@ -391,5 +391,6 @@ const TargetKind target_kind_command = {
         .mtime = remote_mtime,
         .scan = remote_scan,
         .status = remote_status,
+        .known_since = remote_known_since,
         .done = command_done,
 };

@@ -603,6 +603,7 @@ const TargetKind target_kind_url = {
         .task_location = url_task_location,
         .scan = remote_scan,
         .status = remote_status,
+        .known_since = remote_known_since,
         .done = http_done,
         .host_done = http_host_done,
 };

@@ -501,5 +501,6 @@ const TargetKind target_kind_postgres = {
         .confirm = pg_confirm,
         .confirmed = remote_kind_confirmed,
         .status = remote_status,
+        .known_since = remote_known_since,
         .done = pg_done,
 };

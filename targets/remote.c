@@ -26,6 +26,10 @@
 #define REMOTE_MAX_BACKOFF (15 * USEC_PER_MINUTE)
 #define REMOTE_FIRST_RETRY (5 * USEC_PER_SEC)
 #define REMOTE_MAX_STATE (64u << 20)
+/* A poll that a deadline waits for, when the next one is further away than this, is made at
+ * once: a target polled every 10 minutes is judged when due, not up to 10 minutes later, and
+ * those polled every minute (the default) keep their spread rather than poll in step. */
+#define REMOTE_JUDGE_WAIT (60 * USEC_PER_SEC)
 
 CurlLoop *target_host_curl_loop(TargetHost *h) {
         CurlLoop *l = h->kind_state[TARGET_KIND_URL];
@@ -230,6 +234,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 return 0;
         rt->polling = true;
         rt->poll_started = now_usec(CLOCK_MONOTONIC);
+        rt->poll_began = now_usec(CLOCK_REALTIME);
         if (rt->ops->prepare) {
                 _cleanup_free_ char *why = NULL;
 
@@ -291,6 +296,7 @@ void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) 
         bool changed = false, vanished = false;
 
         rt->polling = false;
+        rt->last_poll_began = rt->poll_began;
         if (error) {
                 /* Nothing is concluded from a failed poll: what was there is still there. */
                 remote_objects_free(&found);
@@ -302,6 +308,7 @@ void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) 
                 rt->error = strdup(error);
                 rt->again = false;
                 arm(rt, next_delay(rt));
+                target_polled(t);
                 return;
         }
         if (rt->error)
@@ -329,6 +336,7 @@ void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) 
                 save(rt);
                 target_rescan(t);
                 arm_next(rt);
+                target_polled(t);
                 return;
         }
         HASH_ITER(hh, rt->known, o, tmp) {
@@ -388,6 +396,7 @@ void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) 
         if (changed)
                 save(rt);
         arm_next(rt);
+        target_polled(t);
 }
 
 static int on_confirmed(sd_event_source *s, void *userdata) {
@@ -634,6 +643,21 @@ int remote_status(Target *t, TargetStatus *ret) {
                 .error = rt->error,
         };
         return 1;
+}
+
+int remote_known_since(Target *t, usec_t when) {
+        RemoteTarget *rt = REMOTE(t);
+        usec_t now = now_usec(CLOCK_REALTIME);
+
+        if (rt->last_poll_began >= when && rt->last_poll_began > 0)
+                /* Failing: back-off's next poll, not one at once, which would fail in a loop. */
+                return !rt->error;
+        /* One in flight began earlier: right after it, unless its successor comes soon. */
+        if (rt->polling ? rt->poll_began < when && (rt->interval > REMOTE_JUDGE_WAIT ||
+                                                    rt->failures > 0)
+                        : rt->next_poll_realtime > MAX(now, when) + REMOTE_JUDGE_WAIT)
+                remote_poll_now(rt);
+        return 0;
 }
 
 void remote_done(Target *t) {

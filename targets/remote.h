@@ -58,6 +58,9 @@ struct RemoteTarget {
         sd_event_source *timer;
         bool polling;
         usec_t poll_started;            /* CLOCK_MONOTONIC, of the poll in flight */
+        /* CLOCK_REALTIME, when the poll in flight began, and when the last one that ended did
+         * (0: none yet): what it found was there by then at least. */
+        usec_t poll_began, last_poll_began;
         unsigned failures;              /* consecutive */
         char *error;                    /* of the last poll, NULL after a good one */
         usec_t last_ok_realtime, next_poll_realtime;
@@ -84,6 +87,7 @@ int remote_check(Target *t, const char *location);
 int remote_mtime(Target *t, const char *location, usec_t *ret);
 int remote_scan(Target *t, target_scan_func f, void *userdata);
 int remote_status(Target *t, TargetStatus *ret);
+int remote_known_since(Target *t, usec_t when);
 void remote_done(Target *t);
 
 /* The event loop's libcurl multi handle, shared by every HTTP-speaking kind and the daemon's

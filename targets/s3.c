@@ -529,5 +529,6 @@ const TargetKind target_kind_s3 = {
         .confirm = s3_confirm,
         .confirmed = remote_kind_confirmed,
         .status = remote_status,
+        .known_since = remote_known_since,
         .done = s3_done,
 };

@@ -177,3 +177,8 @@ void target_back(Target *t) {
         if (t->host && t->host->back)
                 t->host->back(t->host, t);
 }
+
+void target_polled(Target *t) {
+        if (t->host && t->host->polled)
+                t->host->polled(t->host, t);
+}

@@ -167,6 +167,11 @@ typedef struct TargetKind {
 
         /* 1 and *ret for a polled target, 0 for one with nothing to say (watched). */
         int (*status)(Target *t, TargetStatus *ret);
+        /* For a polled target, whose check() answers from its last poll: 1 when a poll begun at
+         * or after when (CLOCK_REALTIME) has ended well, so that check() says what was there
+         * by then; 0 not yet, and one that begins soon is asked for (host->polled is called
+         * as each poll ends). NULL: check() looks at the thing itself. */
+        int (*known_since)(Target *t, usec_t when);
         /* Whether a reload must start it afresh although its pipeline's file is unchanged:
          * it is scanned because watches ran out (a reload tries them again), or it read a
          * secret at start that may have been replaced since. NULL: never. */
@@ -186,6 +191,8 @@ struct TargetHost {
         void (*rescan)(TargetHost *h, Target *t, usec_t lost_since);
         void (*gone_below)(TargetHost *h, Target *t, const Binding *partial);
         void (*back)(TargetHost *h, Target *t);
+        /* A poll of a polled target ended, well or not (a deadline may wait for one). */
+        void (*polled)(TargetHost *h, Target *t);
         usec_t event_usec;          /* CLOCK_MONOTONIC when the kind woke for what it reports */
         usec_t scan_interval;       /* for a target that cannot be watched, how often to scan */
         const char *state_dir;      /* where kinds may keep what they learnt; NULL: nowhere */
@@ -214,6 +221,7 @@ struct Target {
         usec_t deadline;
         char **on_late;
         sd_event_source *deadline_timer;
+        bool late_waits;                /* for a poll to judge its last period due */
         /* Directories of outputs that went whole, checked together once a second at most
          * (daemon/outputs-gone.c); the core's, while the target is started. */
         Binding **gone_below;
@@ -269,3 +277,5 @@ void target_gone_below_clear(Target *t);
 void target_rescan_lost(Target *t, usec_t since);
 /* Where t is stored is back (TargetKind.away says NULL again): what waited for it may start. */
 void target_back(Target *t);
+/* A polled target's poll ended (TargetHost.polled). */
+void target_polled(Target *t);
