@@ -14,7 +14,8 @@
  * A polled target knows only what its last poll found, which may be older than the deadline
  * (polled every 10 minutes), or nothing at all (just started): an instance it has not seen is
  * judged missing only once a poll begun at or after the due time has ended, and its period is
- * checked only then (deadline_polled()).
+ * checked only then (deadline_polled()). When that poll failed, whether the instance is there
+ * is unknown, and the alert says so, and why.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +148,7 @@ static void check(Manager *m, Target *t) {
         _cleanup_free_ char *path = NULL, *text = NULL, *value = NULL, *loc = NULL, *key = NULL;
         _cleanup_(binding_freep) Binding *b = NULL;
         usec_t now = now_usec(CLOCK_REALTIME), due, next;
+        const char *unknown = NULL;
         int64_t v, last = INT64_MIN;
         int r;
 
@@ -177,18 +179,24 @@ static void check(Manager *m, Target *t) {
 
                 /* Not there by a polled target's word: that may be older than the due time, and
                  * it is neither judged nor kept as checked until it is not. (There, it was by
-                 * then.) */
+                 * then.) A poll since that failed leaves it unknown. */
                 t->late_waits = there == 0 && t->kind->known_since &&
-                                t->kind->known_since(t, due) == 0;
+                                t->kind->known_since(t, due, &unknown) == 0;
                 if (!t->late_waits) {
                         bool untold = false;
 
                         if (there == 0) {
                                 LateAlert *a = hold(m, key);
 
-                                log_warning("Target '%s': %s was due by its deadline and is "
-                                            "missing", t->name, loc);
-                                untold = release(m, a, notify_target_late(m, t, loc, due, key));
+                                if (unknown)
+                                        log_warning("Target '%s': %s was due by its deadline and "
+                                                    "its state is unknown: %s", t->name, loc,
+                                                    unknown);
+                                else
+                                        log_warning("Target '%s': %s was due by its deadline and "
+                                                    "is missing", t->name, loc);
+                                untold = release(m, a,
+                                                 notify_target_late(m, t, loc, due, key, unknown));
                         }
                         save(m, t->pipeline->name, t->name, v, untold);
                 }

@@ -571,7 +571,7 @@ void notify_instance(Manager *m, Instance *i, NotifyEvent event, const char *rea
 }
 
 unsigned notify_target_late(Manager *m, Target *t, const char *location, usec_t due,
-                            const char *key) {
+                            const char *key, const char *unknown) {
         _cleanup_strv_free_ char **names = NULL;
         char when[FORMAT_REALTIME_MAX], *told = NULL;
         Message msg = {};
@@ -600,10 +600,13 @@ unsigned notify_target_late(Manager *m, Target *t, const char *location, usec_t 
                 return 0;
         /* Late because the pipeline is paused, perhaps: whoever is told should know. */
         bool paused = pause_holds(m, t->pipeline);
-        if (asprintf(&msg.text, "sluice: %s (pipeline %s, target %s) was due by %s and "
-                     "is missing%s", location, t->pipeline->name, t->name, when,
+        if (asprintf(&msg.text, "sluice: %s (pipeline %s, target %s) was due by %s and %s%s%s",
+                     location, t->pipeline->name, t->name, when,
+                     unknown ? "its state is unknown: " : "is missing", strempty(unknown),
                      paused ? " (the pipeline is paused)" : "") < 0 ||
             strv_extend(&msg.env, "SLUICE_EVENT=late") < 0 ||
+            strv_extendf(&msg.env, "SLUICE_STATE=%s", unknown ? "unknown" : "missing") < 0 ||
+            (unknown && strv_extendf(&msg.env, "SLUICE_REASON=%s", unknown) < 0) ||
             (paused && strv_extend(&msg.env, "SLUICE_PAUSED=1") < 0) ||
             strv_extendf(&msg.env, "SLUICE_PIPELINE=%s", t->pipeline->name) < 0 ||
             strv_extendf(&msg.env, "SLUICE_TARGET=%s", t->name) < 0 ||

@@ -645,13 +645,14 @@ int remote_status(Target *t, TargetStatus *ret) {
         return 1;
 }
 
-int remote_known_since(Target *t, usec_t when) {
+int remote_known_since(Target *t, usec_t when, const char **ret_error) {
         RemoteTarget *rt = REMOTE(t);
         usec_t now = now_usec(CLOCK_REALTIME);
 
-        if (rt->last_poll_began >= when && rt->last_poll_began > 0)
-                /* Failing: back-off's next poll, not one at once, which would fail in a loop. */
-                return !rt->error;
+        if (rt->last_poll_began >= when && rt->last_poll_began > 0) {
+                *ret_error = rt->error;
+                return 1;
+        }
         /* One in flight began earlier: right after it, unless its successor comes soon. */
         if (rt->polling ? rt->poll_began < when && (rt->interval > REMOTE_JUDGE_WAIT ||
                                                     rt->failures > 0)

@@ -87,7 +87,7 @@ int remote_check(Target *t, const char *location);
 int remote_mtime(Target *t, const char *location, usec_t *ret);
 int remote_scan(Target *t, target_scan_func f, void *userdata);
 int remote_status(Target *t, TargetStatus *ret);
-int remote_known_since(Target *t, usec_t when);
+int remote_known_since(Target *t, usec_t when, const char **ret_error);
 void remote_done(Target *t);
 
 /* The event loop's libcurl multi handle, shared by every HTTP-speaking kind and the daemon's

@@ -168,10 +168,11 @@ typedef struct TargetKind {
         /* 1 and *ret for a polled target, 0 for one with nothing to say (watched). */
         int (*status)(Target *t, TargetStatus *ret);
         /* For a polled target, whose check() answers from its last poll: 1 when a poll begun at
-         * or after when (CLOCK_REALTIME) has ended well, so that check() says what was there
-         * by then; 0 not yet, and one that begins soon is asked for (host->polled is called
-         * as each poll ends). NULL: check() looks at the thing itself. */
-        int (*known_since)(Target *t, usec_t when);
+         * or after when (CLOCK_REALTIME) has ended, with *ret_error NULL when it went well (so
+         * check() says what was there by then) or why it failed, the target's until its next
+         * poll; 0 not yet, and one that begins soon is asked for (host->polled is called as
+         * each poll ends). NULL: check() looks at the thing itself. */
+        int (*known_since)(Target *t, usec_t when, const char **ret_error);
         /* Whether a reload must start it afresh although its pipeline's file is unchanged:
          * it is scanned because watches ran out (a reload tries them again), or it read a
          * secret at start that may have been replaced since. NULL: never. */

@@ -3,7 +3,8 @@
 # Deadlines on polled targets (url here; s3, postgres and command poll the same way): an
 # instance is judged on a poll begun at or after its due time, never on an older one: a target
 # polled hourly is polled when due, so what arrived since its last poll is not told as missing;
-# nor is what arrived while the daemon was stopped, before its first poll.
+# nor is what arrived while the daemon was stopped, before its first poll. One whose polls fail
+# is told as unknown, with the poll's error, not as missing.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/servers.sh"
 trap 'stop_servers; cleanup' EXIT
@@ -40,7 +41,9 @@ wait_for 20 "this hour's deadline checked" judged hourly
 logged "hourly/$hour.csv was due" && fail "an object there by its deadline was told as missing"
 wait_for 20 "the missing object's deadline checked" judged absent
 wait_for 10 "the late notice of the missing object" told absent
-grep -q "^SLUICE_TARGET=absent$" "$(told absent)" || fail "late notice: $(cat "$(told absent)")"
+f=$(told absent)
+grep -q "^SLUICE_TARGET=absent$" "$f" && grep -q "^SLUICE_STATE=missing$" "$f" &&
+    grep -q "^SLUICE_TEXT=.*absent/$hour.csv .* and is missing$" "$f" || fail "late notice: $(cat "$f")"
 
 # Stopped before the next deadline; the object arrives while the daemon is away.
 before "$due2" "the stop"
@@ -51,4 +54,13 @@ wait_for 20 "the second deadline to pass" past_due2
 start_daemon
 wait_for 20 "the deadline due while stopped checked" judged restart
 logged "restart/$hour.csv was due" && fail "an object that arrived while stopped was told as missing"
+
+# Told, before or after the restart, as unknown and why.
+wait_for 30 "the late notice of the target whose polls fail" told broken
+f=$(told broken)
+grep -q "^SLUICE_STATE=unknown$" "$f" && grep -q "^SLUICE_REASON=.*HTTP status 500$" "$f" &&
+    grep -q "^SLUICE_TEXT=.* and its state is unknown: .*HTTP status 500$" "$f" ||
+    fail "late notice: $(cat "$f")"
+logged "broken/$hour.csv was due by its deadline and its state is unknown: .*HTTP status 500" ||
+    fail "not logged as unknown"
 echo ok
