@@ -16,10 +16,15 @@
  * judged missing only once a poll begun at or after the due time has ended, and its period is
  * checked only then (deadline_polled()). When that poll failed, whether the instance is there
  * is unknown, and the alert says so, and why.
+ *
+ * A target never checked before (a new one: added by a reload, or while the daemon was away)
+ * is not told late for a period whose deadline passed before it was defined, which is when its
+ * file was last changed: nobody asked for that one.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "deadline.h"
 #include "log.h"
@@ -156,12 +161,16 @@ static void check(Manager *m, Target *t) {
         r = current_period(p->spec.type, now, &v);
         while (r >= 0 && (r = due_at(p->spec.type, v, t->deadline, &due)) >= 0 && due > now)
                 v--;
+        if (r >= 0)
+                r = param_from_ordinal(p->spec.type, v, &value);
         if (r < 0) {
                 log_warning_errno(r, "Target '%s': cannot work out its deadline: %m", t->name);
                 return;
         }
-        if (mark_path(m, t->pipeline->name, t->name, &path) >= 0 &&
-            read_file(path, 64, &text, NULL) >= 0) {
+        r = mark_path(m, t->pipeline->name, t->name, &path);
+        if (r >= 0)
+                r = read_file(path, 64, &text, NULL);
+        if (r >= 0) {
                 last = strtoll(text, NULL, 10);
                 /* Its alert was not delivered everywhere: that period is checked again, unless
                  * this daemon still has the alert under way (a reload started the target
@@ -170,10 +179,15 @@ static void check(Manager *m, Target *t) {
                     (alert_key(t, last, &key) < 0 || !find_alert(m, key)))
                         last--;
                 key = mfree(key);
+        } else if (r == -ENOENT && due < t->defined) {
+                log_info("Target '%s': %s=%s was due before the target was defined (%s was "
+                         "changed after that), and is not checked", t->name, p->name, value,
+                         t->file);
+                save(m, t->pipeline->name, t->name, v, false);
+                last = v;
         }
         t->late_waits = false;
         if (v > last && alert_key(t, v, &key) >= 0 && binding_new(&b) >= 0 &&
-            param_from_ordinal(p->spec.type, v, &value) >= 0 &&
             binding_set(b, p->name, value) >= 0 && template_format(t->template, b, &loc) >= 0) {
                 int there = t->kind->check(t, loc);
 
@@ -254,16 +268,22 @@ void deadline_free(Manager *m) {
 }
 
 void deadline_start(Manager *m, Pipeline *p) {
-        for (size_t j = 0; j < p->n_targets; j++)
-                if (p->targets[j]->on_late) {
-                        /* Its state comes from the kind: a target nothing reads is started
-                         * for the deadline's sake. */
-                        if (!p->targets[j]->host &&
-                            target_start(p->targets[j], &m->host) < 0) {
-                                log_warning("Target '%s': cannot start it, so its deadline is "
-                                            "not watched", p->targets[j]->name);
-                                continue;
-                        }
-                        check(m, p->targets[j]);
+        for (size_t j = 0; j < p->n_targets; j++) {
+                Target *t = p->targets[j];
+                struct stat st;
+
+                if (!t->on_late)
+                        continue;
+                if (t->file && stat(t->file, &st) >= 0)
+                        t->defined = (usec_t) st.st_mtim.tv_sec * USEC_PER_SEC +
+                                     (usec_t) st.st_mtim.tv_nsec / NSEC_PER_USEC;
+                /* Its state comes from the kind: a target nothing reads is started for the
+                 * deadline's sake. */
+                if (!t->host && target_start(t, &m->host) < 0) {
+                        log_warning("Target '%s': cannot start it, so its deadline is not watched",
+                                    t->name);
+                        continue;
                 }
+                check(m, t);
+        }
 }

@@ -223,6 +223,9 @@ struct Target {
         char **on_late;
         sd_event_source *deadline_timer;
         bool late_waits;                /* for a poll to judge its last period due */
+        /* CLOCK_REALTIME, when its file was last changed, as its deadline started to be
+         * watched: a period due before that is none of its business. 0: unknown. */
+        usec_t defined;
         /* Directories of outputs that went whole, checked together once a second at most
          * (daemon/outputs-gone.c); the core's, while the target is started. */
         Binding **gone_below;

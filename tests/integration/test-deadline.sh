@@ -3,7 +3,8 @@
 # Deadlines: a target instance missing at its deadline is told to on_late's notifiers, by the
 # daemon's own check (no task failed: none exists); exactly once, a restart included, and
 # again after a restart if its notifier's command was killed before it delivered it, but not
-# again after a reload; an instance that is there is not told about.
+# again after a reload; an instance that is there is not told about; nor is one whose deadline
+# passed before its target was defined (added by a reload).
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$WORK/config" "$WORK/late" "$WORK/in/present"
@@ -13,6 +14,9 @@ printf 'notifiers = { late = { exec = [ "%s/late.sh" ]; };\n' "$WORK" > "$WORK/c
 printf '  slowlate = { exec = [ "/bin/sh", "-c", "sleep 2; echo told >> %s/tardy-told", "tardy-%s" ]; }; };\n' \
     "$WORK" "$PIPELINE" >> "$WORK/config/sluiced.conf"
 install_pipeline "$(dirname "$0")/deadline.conf.in"
+# Defined long before this hour's deadline, at its start: a period due before its target was
+# defined (its file changed) is not checked.
+touch -d "2 hours ago" "$WORK/config/pipelines.d/$PIPELINE.conf"
 # Present for this hour and the next (should the hour turn during the test).
 for t in now "now + 1 hour"; do touch "$WORK/in/present/$(date -u -d "$t" +%Y-%m-%dT%H)"; done
 # Paused (as `sluicectl pause` keeps it): deadlines are still watched, and the alert says so.
@@ -52,4 +56,14 @@ wait_for 10 "the alert under way at the reload noted as delivered" \
     eval '! grep -q untold "$WORK/state/deadlines/"*.tardy'
 [ "$(grep -c "$loc was due by its deadline" "$WORK/daemon.log")" = 1 ] ||
     fail "told $(grep -c "$loc was due by its deadline" "$WORK/daemon.log") times"
+
+# A target added by a reload, whose instance for this hour was due at its start, before the
+# target was defined: not told.
+printf 'targets = { newcomer = { path = "%s/in/newcomer/{h:hour}"; deadline = "0s"; on_late = [ "late" ]; }; };\ntasks = ();\n' \
+    "$WORK" > "$WORK/config/pipelines.d/${PIPELINE}n.conf"
+reload
+passed_over="Target 'newcomer': h=\([^ ]*\) was due before the target was defined"
+wait_for 10 "the period due before the new target, passed over" logged "$passed_over"
+h=$(sed -n "s/.*$passed_over.*/\1/p" "$WORK/daemon.log")
+logged "in/newcomer/$h was due by its deadline" && fail "told late for a deadline before the target"
 echo ok
