@@ -984,13 +984,18 @@ int ctl_live_has(CtlLive *l, CtlPolled *p, const char *location) {
                         note_refused("ListObjects", &e);
                 if (r >= 0)
                         r = sd_bus_message_read_strv(reply, &p->objects);
+                /* None known is an answer too (read as no list at all). */
+                if (r >= 0 && !p->objects && !(p->objects = calloc(1, sizeof(char *))))
+                        r = -ENOMEM;
                 if (r < 0)
                         return r;
                 /* Asked of every input instance of a wide fan-in: looked up, not scanned. */
-                qsort(p->objects, strv_length(p->objects), sizeof(char *), compare_strings);
+                if (p->objects[0])
+                        qsort(p->objects, strv_length(p->objects), sizeof(char *),
+                              compare_strings);
         }
         if (!p->objects)
                 return -ENODATA;
-        return !!bsearch(&location, p->objects, strv_length(p->objects), sizeof(char *),
-                         compare_strings);
+        return p->objects[0] && bsearch(&location, p->objects, strv_length(p->objects),
+                                        sizeof(char *), compare_strings);
 }
