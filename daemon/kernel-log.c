@@ -23,6 +23,8 @@
 #include "util/macro.h"
 
 #define KEPT_LINES 256
+/* Records read at one go: a flood of kernel messages must not hold the loop. */
+#define DRAIN_MAX 4096
 
 typedef struct KernelLine {
         uint64_t seq;           /* the kernel's sequence number, +1 (0: an empty slot) */
@@ -113,6 +115,7 @@ static void take(const char *rec, size_t len) {
                 keep(seq + 1, msg, n);
 }
 
+/* 0 when all was read, 1 when DRAIN_MAX records were and more may wait, or -errno. */
 static int drain(void) {
         char rec[8192 + 1];     /* the kernel's longest record (CONSOLE_EXT_LOG_MAX) */
 
@@ -131,8 +134,12 @@ static int drain(void) {
         }
         if (klog.fd < 0)
                 return klog.fd;
-        for (;;) {
-                ssize_t n = read(klog.fd, rec, sizeof(rec) - 1);
+        for (unsigned k = 0;; k++) {
+                ssize_t n;
+
+                if (k >= DRAIN_MAX)
+                        return 1;
+                n = read(klog.fd, rec, sizeof(rec) - 1);
 
                 /* EPIPE: overwritten before it was read; the next read goes on after the
                  * gap, which take() notes from the sequence numbers. */
@@ -153,8 +160,9 @@ static int drain(void) {
 }
 
 uint64_t kernel_log_mark(void) {
-        /* The first record read must be known: an empty log gives nothing to mark by. */
-        if (drain() < 0 || klog.next_seq == 0)
+        /* The first record read must be known: an empty log gives nothing to mark by. Nor
+         * does a flood not read to its end: a line before the start could pass for one after. */
+        if (drain() != 0 || klog.next_seq == 0)
                 return 0;
         return klog.next_seq;
 }
@@ -164,9 +172,10 @@ int kernel_log_named(const char *unit, const char *marker, uint64_t mark) {
 
         if (mark == 0)
                 return -ENODATA;
+        /* A flood not read to its end may hide the run's line: the journal is asked. */
         r = drain();
-        if (r < 0)
-                return r;
+        if (r != 0)
+                return r < 0 ? r : -EAGAIN;
         /* Lines of the run's time were lost (the ring overwrote them unread, or so many were
          * kept since that the run's were pushed out). */
         if (mark < klog.lost_below)
