@@ -133,10 +133,13 @@ static bool sweep_dir(Leftovers *l, LeftoverDir *d, bool keep_away) {
         struct dirent *de;
         int fd;
 
-        fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 && (errno == ENOENT || errno == ENOTDIR) && keep_away &&
-            local_watch_away(l->host, d->path))
+        /* Asked before the directory is opened, not when it cannot be: the mount point itself
+         * (an output template right at the mount's root) is there, bare and empty, while its
+         * mount is away, or covered by another file system; read then, it would drop what is
+         * to go from the mount once it is back. */
+        if (keep_away && local_watch_away(l->host, d->path))
                 return false;
+        fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return true;    /* gone with all it held, or not ours to read */
         dir = fdopendir(fd);

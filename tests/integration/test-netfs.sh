@@ -97,12 +97,14 @@ wait_for 30 "the mount behind the link to be back" \
 wait_for 30 "the held start of link@y" test -s "$WORK/far3/data/y"
 for m in "$WORK"/spare*; do fusermount -u "$m"; done
 
-# A run that the unmount interrupts: the file it staged there, out of reach while the mount is
-# away, goes once it is back (it is no output, and would be there for ever), and the run is
-# made again.
+# A run that the unmount interrupts: the files it staged there, out of reach while the mount is
+# away, go once it is back (they are no output, and would be there for ever), and the run is
+# made again. One is in a directory of the mount, the other at its root, whose bare mount point
+# is there to read, empty, while the mount is away.
 staged() { compgen -G "$WORK/far3/slow/.sluice-*-s" > /dev/null; }
+stagedroot() { compgen -G "$WORK/far3/.sluice-*-s.root" > /dev/null; }
 echo s > "$WORK/local3/s.txt"
-wait_for 30 "the run of slow@s to write its staged output" staged
+wait_for 30 "the run of slow@s to write its staged outputs" eval 'staged && stagedroot'
 said=$(count "'$WORK/mnt2' of target 'slowout' is no longer on the file system it was on")
 fusermount -u "$WORK/mnt2"
 wait_for 30 "the unmount under slow@s to be noticed" \
@@ -115,9 +117,11 @@ for i in 1 2 3; do
     wait_for 30 "a scan of slowout while its mount is away" scanned_after "$due" slowout
 done
 bindfs -o attr_timeout=0,entry_timeout=0 "$WORK/far3" "$WORK/mnt2"
-wait_for 30 "slow@s made again" test -s "$WORK/far3/slow/s"
+wait_for 30 "slow@s made again" eval 'test -s "$WORK/far3/slow/s" && test -s "$WORK/far3/s.root"'
 [ "$(cat "$WORK/far3/slow/s")" = "$(printf 'part\ns')" ] || fail "slow@s: $(cat "$WORK/far3/slow/s")"
+[ "$(cat "$WORK/far3/s.root")" = "$(printf 'part\ns')" ] || fail "slow@s: $(cat "$WORK/far3/s.root")"
 wait_for 30 "the staged output of the interrupted run to go" eval '! staged'
+wait_for 30 "the staged output at the mount's root to go" eval '! stagedroot'
 
 # An output on the mount, and the mount goes away: the scans of its target would find every
 # file gone, and run every instance again, writing to the bare mount point.
