@@ -5,6 +5,7 @@
  * either the old or the new contents, never a torn file.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -123,47 +124,108 @@ int write_file_replace(const char *path, const char *data, size_t n, mode_t mode
 
 /* As the kernel gives up (ELOOP). */
 #define RESOLVE_LINKS_MAX 40
+/* Components looked at in all, those the links bring included. A path within PATH_MAX has at
+ * most half as many, and no real one comes near; a planted link chain, each link's target
+ * thousands of components long, would cost the event loop that many system calls. */
+#define RESOLVE_STEPS_MAX 4096
 
-static int resolve(const char *path, unsigned *links, char **ret) {
-        _cleanup_free_ char *dir = NULL, *base = NULL, *up = NULL, *target = NULL,
-                            *next = NULL;
-        char *real = realpath(path, NULL);
-        int r;
+/* done, a path without links, "." or "..", with its last component dropped: its parent. */
+static void drop_last(char *done) {
+        char *slash = strrchr(done, '/');
 
-        if (real) {
-                *ret = real;
-                return 0;
-        }
-        if (errno != ENOENT)
-                return -errno;
-        r = path_split(path, &dir, &base);
-        if (r < 0)
-                return r;
-        /* It is a link, to a place that does not exist (yet): on from where it points. */
-        if (readlink_malloc(path, &target) >= 0) {
-                if (++*links > RESOLVE_LINKS_MAX)
-                        return -ELOOP;
-                if (target[0] == '/')
-                        return resolve(target, links, ret);
-                r = path_join(dir, target, &next);
-                return r < 0 ? r : resolve(next, links, ret);
-        }
-        r = resolve(dir, links, &up);
-        if (r < 0)
-                return r;
-        if (!*base || streq(base, ".")) {
-                *ret = TAKE_PTR(up);
-                return 0;
-        }
-        if (streq(base, ".."))
-                return path_split(up, ret, NULL);
-        return path_join(up, base, ret);
+        slash[slash == done ? 1 : 0] = 0;
 }
 
-int path_resolve(const char *path, char **ret) {
-        unsigned links = 0;
+/* done (PATH_MAX long) with the n characters of name added as a component. */
+static int append(char *done, const char *name, size_t n) {
+        size_t k = strlen(done);
 
-        return resolve(path, &links, ret);
+        if (k > 1)
+                done[k++] = '/';
+        if (k + n >= PATH_MAX)
+                return -ENAMETOOLONG;
+        memcpy(done + k, name, n);
+        done[k + n] = 0;
+        return 0;
+}
+
+/* Component by component, as the kernel walks a path and as systemd's chase() does, never
+ * recursing: what is left to walk is todo from p on; done is the way so far, links followed.
+ * A link's target takes the place of the link in todo. Once a component is missing, nothing
+ * below it is on the disk either: the rest is taken as spelled, ".." dropping what is before. */
+int path_resolve(const char *path, char **ret) {
+        _cleanup_free_ char *done = NULL, *todo = NULL;
+        unsigned links = 0, steps = 0;
+        bool exists = true;     /* done is on the disk: the next component is looked up */
+        const char *p;
+
+        if (strlen(path) >= PATH_MAX)
+                return -ENAMETOOLONG;
+        done = malloc(PATH_MAX);
+        todo = strdup(path);
+        if (!done || !todo)
+                return -ENOMEM;
+        if (path[0] == '/')
+                strcpy(done, "/");
+        else if (!getcwd(done, PATH_MAX))
+                return -errno;
+        for (p = todo;;) {
+                _cleanup_free_ char *target = NULL, *next = NULL;
+                struct stat st;
+                size_t n;
+                int r;
+
+                p += strspn(p, "/");
+                if (!*p)
+                        break;
+                if (++steps > RESOLVE_STEPS_MAX)
+                        return -ELOOP;
+                n = strcspn(p, "/");
+                if (n == 1 && p[0] == '.') {
+                        p += n;
+                        continue;
+                }
+                if (n == 2 && strneq(p, "..", 2)) {
+                        drop_last(done);
+                        p += n;
+                        continue;
+                }
+                r = append(done, p, n);
+                if (r < 0)
+                        return r;
+                p += n;
+                if (!exists)
+                        continue;
+                if (lstat(done, &st) < 0) {
+                        if (errno != ENOENT)
+                                return -errno;
+                        exists = false;
+                        continue;
+                }
+                if (!S_ISLNK(st.st_mode)) {
+                        /* "file/x", "file/..", "file/": as realpath(3) says of them. */
+                        if (!S_ISDIR(st.st_mode) && *p)
+                                return -ENOTDIR;
+                        continue;
+                }
+                /* Followed whether what it leads to exists or not (yet): a mount away. */
+                if (++links > RESOLVE_LINKS_MAX)
+                        return -ELOOP;
+                r = readlink_malloc(done, &target);
+                if (r < 0)
+                        return r;
+                drop_last(done);
+                if (target[0] == '/')
+                        strcpy(done, "/");
+                if (strlen(target) + strlen(p) >= PATH_MAX)
+                        return -ENAMETOOLONG;
+                if (asprintf(&next, "%s%s", target, p) < 0)
+                        return -ENOMEM;
+                free(todo);
+                p = todo = TAKE_PTR(next);
+        }
+        *ret = strdup(done);
+        return *ret ? 0 : -ENOMEM;
 }
 
 int read_file(const char *path, size_t max, char **ret, size_t *ret_size) {

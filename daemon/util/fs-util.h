@@ -31,7 +31,8 @@ int write_file_replace(const char *path, const char *data, size_t n, mode_t mode
 int readlink_malloc(const char *path, char **ret);
 /* path with its symbolic links followed as far as it exists, as realpath(3) makes it, and the
  * rest as spelled: a link that leads nowhere (yet) is followed all the same. What a path
- * ending in a link to a directory on a mount that is away would reach once it is back. */
+ * ending in a link to a directory on a mount that is away would reach once it is back.
+ * -ELOOP past 40 links or 4096 components walked, -ENAMETOOLONG past PATH_MAX. */
 int path_resolve(const char *path, char **ret);
 /* Reads a whole small file into a NUL-terminated string. */
 int read_file(const char *path, size_t max, char **ret, size_t *ret_size);
