@@ -326,6 +326,9 @@ void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) 
                 log_oom();
                 remote_objects_free(&found);
                 arm(rt, next_delay(rt));
+                /* It did end: a deadline waiting for a poll begun by then must not wait for
+                 * the next one too. */
+                target_polled(t);
                 return;
         }
         rt->known = found;
