@@ -290,6 +290,26 @@ bool remote_same_failure(const char *a, const char *b) {
         return *a == *b;
 }
 
+/* o, of what counted before the poll: kept when the poll did not find it but a task's commit
+ * confirmed it while the poll was out. The poll's answer is older than that, and must not take
+ * it back (downstream would run twice). */
+static bool keep_confirmed(RemoteTarget *rt, const RemoteObject *o) {
+        RemoteObject *now;
+
+        HASH_FIND_STR(rt->known, o->location, now);
+        if (now)
+                return true;
+        if (o->confirmed < rt->poll_started || o->confirmed == 0)
+                return false;
+        if (remote_object_add(&rt->known, o->location, o->tag) > 0) {
+                HASH_FIND_STR(rt->known, o->location, now);
+                now->confirmed = o->confirmed;
+                now->seen = o->seen;
+        }
+        remote_held_drop(rt, o->location);
+        return true;
+}
+
 void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) {
         Target *t = &rt->target;
         RemoteObject *o, *tmp, *old;
@@ -334,7 +354,11 @@ void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) 
         rt->known = found;
         if (!rt->loaded) {
                 /* Never polled before: what exists is history, not arrivals. It is evaluated
-                 * as a start-up scan is, within each task's look-back window. */
+                 * as a start-up scan is, within each task's look-back window. What old holds
+                 * is only what commits confirmed meanwhile. */
+                HASH_ITER(hh, old, o, tmp)
+                        (void) keep_confirmed(rt, o);
+                remote_objects_free(&old);
                 rt->loaded = true;
                 save(rt);
                 target_rescan(t);
@@ -368,20 +392,8 @@ void remote_poll_done(RemoteTarget *rt, RemoteObject *found, const char *error) 
                 _cleanup_(binding_freep) Binding *b = NULL;
                 RemoteObject *now;
 
-                HASH_FIND_STR(rt->known, o->location, now);
-                if (now)
+                if (keep_confirmed(rt, o))
                         continue;
-                /* Confirmed by a task's commit while this poll was out: the poll's answer is
-                 * older than that, and must not take it back (downstream would run twice). */
-                if (o->confirmed >= rt->poll_started && o->confirmed > 0) {
-                        if (remote_object_add(&rt->known, o->location, o->tag) > 0) {
-                                HASH_FIND_STR(rt->known, o->location, now);
-                                now->confirmed = o->confirmed;
-                                now->seen = o->seen;
-                        }
-                        remote_held_drop(rt, o->location);
-                        continue;
-                }
                 changed = true;
                 HASH_FIND_STR(rt->held, o->location, now);
                 /* Still there, changing or without its flag: not gone, but not counted until it

@@ -2,6 +2,7 @@
 /* What makes a remote target's failure new, to be logged again: not curl's milliseconds; and
  * how precisely polls are timed. */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -65,11 +66,56 @@ static void test_poll_timer_leeway(void **state) {
         sd_event_unref(h.event);
 }
 
+/* A pipeline of one url target, defined by its keys, started on h. */
+static RemoteTarget *start_url(Pipeline **p, TargetHost *h, const char *keys) {
+        _cleanup_free_ char *text = NULL;
+        RemoteTarget *rt;
+        Diag d = {};
+
+        assert_true(asprintf(&text, "targets = { one = { url = \"http://127.0.0.1:9/d/{x}.csv\"; "
+                                    "%s }; }; tasks = ();", keys) > 0);
+        assert_int_equal(config_load_pipeline_text("p.conf", text, NULL, NULL, p, &d), 0);
+        assert_int_equal(d.n_errors, 0);
+        diag_done(&d);
+        if (!h->event)
+                assert_int_equal(sd_event_new(&h->event), 0);
+        rt = REMOTE((*p)->targets[0]);
+        assert_int_equal(target_start(&rt->target, h), 0);
+        return rt;
+}
+
+static RemoteObject *objects(const char *location, const char *tag) {
+        RemoteObject *set = NULL;
+
+        assert_int_equal(remote_object_add(&set, location, tag), 1);
+        return set;
+}
+
+/* An output a commit confirmed while the target's first poll was out, which that poll's
+ * answer, older, did not list: still known (it was dropped, and leaked, on that path). */
+static void test_confirmed_during_first_poll(void **state) {
+        _cleanup_(pipeline_freep) Pipeline *p = NULL;
+        TargetHost h = {};
+        RemoteTarget *rt = start_url(&p, &h, "");
+
+        rt->polling = true;
+        rt->poll_started = now_usec(CLOCK_MONOTONIC);
+        assert_int_equal(remote_confirmed(rt, "http://127.0.0.1:9/d/out.csv", "v1"), 0);
+        remote_poll_done(rt, objects("http://127.0.0.1:9/d/in.csv", "a"), NULL);
+        assert_true(rt->loaded);
+        assert_int_equal(remote_check(&rt->target, "http://127.0.0.1:9/d/out.csv"), 1);
+        assert_int_equal(remote_check(&rt->target, "http://127.0.0.1:9/d/in.csv"), 1);
+        target_stop(&rt->target);
+        target_host_done(&h);
+        sd_event_unref(h.event);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_durations_do_not_count),
                 cmocka_unit_test(test_other_numbers_do),
                 cmocka_unit_test(test_poll_timer_leeway),
+                cmocka_unit_test(test_confirmed_during_first_poll),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
