@@ -126,7 +126,9 @@ int complete_parse(Target *t, const config_setting_t *s, unsigned takes, const c
 }
 
 char *complete_flag_location(const char *location, const char *flag) {
-        const char *slash = strrchr(location, '/');
+        /* The directory is before a query, which may hold '/' of its own (?p=/a/b). */
+        size_t n = strcspn(location, "?");
+        const char *slash = memrchr(location, '/', n);
         char *p;
 
         if (asprintf(&p, "%.*s%s", slash ? (int) (slash - location + 1) : 0, location, flag) < 0)

@@ -110,12 +110,32 @@ static void test_confirmed_during_first_poll(void **state) {
         sd_event_unref(h.event);
 }
 
+/* The flag beside a single object: in its directory, not in its query. */
+static void test_flag_location(void **state) {
+        const struct {
+                const char *location, *flag;
+        } cases[] = {
+                { "http://h/d/x.csv?p=/a/b", "http://h/d/_SUCCESS" },
+                { "http://h/d/x.csv", "http://h/d/_SUCCESS" },
+                { "bucket/x.csv", "bucket/_SUCCESS" },
+                { "x.csv", "_SUCCESS" },
+        };
+
+        for (size_t k = 0; k < ELEMENTSOF(cases); k++) {
+                _cleanup_free_ char *f = complete_flag_location(cases[k].location, "_SUCCESS");
+
+                assert_non_null(f);
+                assert_string_equal(f, cases[k].flag);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_durations_do_not_count),
                 cmocka_unit_test(test_other_numbers_do),
                 cmocka_unit_test(test_poll_timer_leeway),
                 cmocka_unit_test(test_confirmed_during_first_poll),
+                cmocka_unit_test(test_flag_location),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
