@@ -86,6 +86,7 @@ int remote_complete_sort(RemoteTarget *rt, RemoteObject **found, RemoteObject *o
                 } else {
                         o->since = now;
                         o->history = first;
+                        o->restless = h != NULL;
                 }
                 if (counts)
                         continue;
@@ -107,6 +108,12 @@ usec_t remote_complete_due(RemoteTarget *rt) {
         HASH_ITER(hh, rt->held, o, tmp) {
                 usec_t at = o->since + rt->complete.quiet;
 
+                /* One that changed since the last poll (an appended log the template matches)
+                 * may go on changing for hours: polling every span for it would be a listing
+                 * every few seconds. It waits for the interval, and for a version that a poll
+                 * found unchanged, at most once. */
+                if (o->restless)
+                        continue;
                 due = MIN(due, at > now ? at - now : 0);
         }
         return due;

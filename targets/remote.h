@@ -19,6 +19,9 @@ typedef struct RemoteObject {
          * first found this version. */
         usec_t since;
         bool history;           /* held since the target's first poll: counts as scanned */
+        /* Held as a version that replaced another held one: no poll is brought forward for it
+         * (remote_complete_due()). */
+        bool restless;
         UT_hash_handle hh;
 } RemoteObject;
 

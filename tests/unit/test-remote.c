@@ -129,6 +129,43 @@ static void test_flag_location(void **state) {
         }
 }
 
+/* How long until the next poll, as armed. */
+static usec_t next_poll_in(RemoteTarget *rt) {
+        usec_t at, now;
+
+        assert_int_equal(sd_event_source_get_time(rt->timer, &at), 0);
+        assert_true(sd_event_now(rt->target.host->event, CLOCK_MONOTONIC, &now) >= 0);
+        return at > now ? at - now : 0;
+}
+
+/* Under "quiet:", a poll is brought forward to the end of the span for a version first found,
+ * not for one that replaced a held version: an object that keeps changing would have the
+ * target listed every span for as long as it changes. */
+static void test_quiet_restless_object(void **state) {
+        _cleanup_(pipeline_freep) Pipeline *p = NULL;
+        TargetHost h = {};
+        RemoteTarget *rt = start_url(&p, &h, "poll = \"60s\"; complete = \"quiet:2s\";");
+        const char *log = "http://127.0.0.1:9/d/app.csv";
+
+        rt->poll_started = now_usec(CLOCK_MONOTONIC);
+        remote_poll_done(rt, objects(log, "v1"), NULL);
+        assert_int_equal(remote_check(&rt->target, log), 0);
+        assert_true(next_poll_in(rt) <= 2 * USEC_PER_SEC);
+
+        rt->poll_started = now_usec(CLOCK_MONOTONIC);
+        remote_poll_done(rt, objects(log, "v2"), NULL);
+        assert_int_equal(remote_check(&rt->target, log), 0);
+        assert_true(next_poll_in(rt) >= 50 * USEC_PER_SEC);
+
+        /* Found unchanged: its span may end before the interval does. */
+        rt->poll_started = now_usec(CLOCK_MONOTONIC);
+        remote_poll_done(rt, objects(log, "v2"), NULL);
+        assert_true(next_poll_in(rt) <= 2 * USEC_PER_SEC);
+        target_stop(&rt->target);
+        target_host_done(&h);
+        sd_event_unref(h.event);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_durations_do_not_count),
@@ -136,6 +173,7 @@ int main(void) {
                 cmocka_unit_test(test_poll_timer_leeway),
                 cmocka_unit_test(test_confirmed_during_first_poll),
                 cmocka_unit_test(test_flag_location),
+                cmocka_unit_test(test_quiet_restless_object),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
