@@ -8,7 +8,8 @@
  * after the first; and "flag:NAME", once a flag is listed in its directory (the kinds list it
  * beside the objects). What does not count yet is held: not in the target's known set, so
  * check() and scan() do not see it, nor kept in the state directory (a restarted daemon holds
- * it again, from its first poll).
+ * it again, from its first poll), but for what the target's first poll ever found: that is
+ * history, and must stay so after a restart inside its span, not run as a fresh arrival.
  */
 #include <stdio.h>
 #include <string.h>

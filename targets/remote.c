@@ -112,9 +112,12 @@ static int state_path(RemoteTarget *rt, char **ret) {
 }
 
 /* A first line REMOTE_STATE_HEADER, then one line per object: SEEN, a tab, TAG, a tab,
- * LOCATION; tags hold no tab, and neither holds a newline. Without the header (the format
- * before): TAG, a tab, LOCATION, seen before the target's first poll. */
+ * LOCATION; tags hold no tab, and neither holds a newline. SEEN "-": held since the target's
+ * first poll (complete = "quiet:..."), which is history after a restart too, not an arrival.
+ * Without the header (the format before): TAG, a tab, LOCATION, seen before the target's first
+ * poll. */
 #define REMOTE_STATE_HEADER "# sluice remote 2\n"
+#define REMOTE_STATE_HISTORY "-"
 
 static void save(RemoteTarget *rt) {
         _cleanup_free_ char *path = NULL, *dir = NULL, *buf = NULL;
@@ -132,6 +135,9 @@ static void save(RemoteTarget *rt) {
         HASH_ITER(hh, rt->known, o, tmp)
                 if (!strpbrk(o->tag, "\t\n") && !strchr(o->location, '\n'))
                         fprintf(f, "%" PRIu64 "\t%s\t%s\n", (uint64_t) o->seen, o->tag, o->location);
+        HASH_ITER(hh, rt->held, o, tmp)
+                if (o->history && !strpbrk(o->tag, "\t\n") && !strchr(o->location, '\n'))
+                        fprintf(f, REMOTE_STATE_HISTORY "\t%s\t%s\n", o->tag, o->location);
         if (fclose(f) != 0)
                 return;
         r = mkdir_p(dir, 0700);
@@ -153,8 +159,9 @@ static void load(RemoteTarget *rt) {
         for (line = text + (dated ? strlen(REMOTE_STATE_HEADER) : 0); line && *line;
              line = next) {
                 char *tab, *nl = strchr(line, '\n');
+                RemoteObject *o, **set = &rt->known;
                 usec_t seen = 0;
-                RemoteObject *o;
+                bool history = false;
 
                 next = nl ? nl + 1 : NULL;
                 if (nl)
@@ -165,6 +172,7 @@ static void load(RemoteTarget *rt) {
                         if (!tab)
                                 continue;
                         *tab = 0;
+                        history = streq(line, REMOTE_STATE_HISTORY);
                         seen = strtoull(line, NULL, 10);
                         line = tab + 1;
                 }
@@ -172,11 +180,18 @@ static void load(RemoteTarget *rt) {
                 if (!tab)
                         continue;
                 *tab = 0;
-                if (remote_object_add(&rt->known, tab + 1, line) < 0)
+                /* Held again, its span from now; or, with 'complete' gone from the target,
+                 * as the first poll would have found it. */
+                if (history && rt->complete.policy != COMPLETE_AT_ONCE)
+                        set = &rt->held;
+                if (remote_object_add(set, tab + 1, line) < 0)
                         break;
-                HASH_FIND_STR(rt->known, tab + 1, o);
-                if (o)
+                HASH_FIND_STR(*set, tab + 1, o);
+                if (o) {
                         o->seen = seen;
+                        o->history = history;
+                        o->since = now_usec(CLOCK_MONOTONIC);
+                }
         }
         rt->loaded = true;
         log_debug("Target '%s': %u object(s) known from before", rt->target.name,
@@ -546,8 +561,11 @@ static void recall(RemoteTarget *rt) {
                 free(rt->error);
                 rt->error = TAKE_PTR(m->error);
         }
-        if (rt->complete.policy != COMPLETE_AT_ONCE && !rt->held)
+        /* Fresher than what the state directory holds of it. */
+        if (rt->complete.policy != COMPLETE_AT_ONCE && m->held) {
+                remote_objects_free(&rt->held);
                 rt->held = TAKE_PTR(m->held);
+        }
         if (!rt->vanished)
                 rt->vanished = TAKE_PTR(m->vanished);
         remembered_free(set, m);

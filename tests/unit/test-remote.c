@@ -2,7 +2,11 @@
 /* What makes a remote target's failure new, to be logged again: not curl's milliseconds; and
  * how precisely polls are timed. */
 #include <stdarg.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -11,6 +15,7 @@
 #include "config.h"
 #include "graph.h"
 #include "remote.h"
+#include "util/rm-rf.h"
 
 static void test_durations_do_not_count(void **state) {
         assert_true(remote_same_failure("http://h/: Operation timed out after 3002 milliseconds "
@@ -166,6 +171,45 @@ static void test_quiet_restless_object(void **state) {
         sd_event_unref(h.event);
 }
 
+/* A poll that finds location unchanged still holds it as history; then the target stops. */
+static void poll_holds_history(RemoteTarget *rt, const char *location) {
+        TargetHost *h = rt->target.host;
+        RemoteObject *o;
+
+        rt->poll_started = now_usec(CLOCK_MONOTONIC);
+        remote_poll_done(rt, objects(location, "v1"), NULL);
+        HASH_FIND_STR(rt->held, location, o);
+        assert_non_null(o);
+        assert_true(o->history);
+        target_stop(&rt->target);
+        target_host_done(h);
+        sd_event_unref(h->event);
+}
+
+/* Held since the target's first poll ever: history (as a start-up scan finds), after a restart
+ * inside its span too; it came back as a fresh arrival, the state saying nothing of it. */
+static void test_first_poll_held_survives_restart(void **state) {
+        _cleanup_(pipeline_freep) Pipeline *p = NULL, *q = NULL;
+        char dir[] = "/tmp/test-remote-XXXXXX";
+        const char *old = "http://127.0.0.1:9/d/old.csv";
+        TargetHost h = {}, g = {};
+        RemoteTarget *rt;
+        int tmp;
+
+        assert_non_null(mkdtemp(dir));
+        h.state_dir = g.state_dir = dir;
+        poll_holds_history(start_url(&p, &h, "complete = \"quiet:1h\";"), old);
+
+        /* A restart: a new host, nothing remembered but the state directory. */
+        rt = start_url(&q, &g, "complete = \"quiet:1h\";");
+        assert_true(rt->loaded);
+        poll_holds_history(rt, old);
+        tmp = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(tmp >= 0);
+        assert_int_equal(rm_rf_at(tmp, dir + strlen("/tmp/")), 0);
+        close(tmp);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_durations_do_not_count),
@@ -174,6 +218,7 @@ int main(void) {
                 cmocka_unit_test(test_confirmed_during_first_poll),
                 cmocka_unit_test(test_flag_location),
                 cmocka_unit_test(test_quiet_restless_object),
+                cmocka_unit_test(test_first_poll_held_survives_restart),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
