@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
 #include "remote.h"
 
 int remote_complete_parse(RemoteTarget *rt, const config_setting_t *s, Diag *d) {
@@ -31,6 +32,12 @@ bool remote_is_flag(RemoteTarget *rt, const char *location) {
 
 static void held_add(RemoteObject **set, RemoteObject *o) {
         HASH_ADD_KEYPTR(hh, *set, o->location, strlen(o->location), o);
+}
+
+/* A tag that tells no version from the next: none, or what http.c makes of no Last-Modified
+ * and no length (" -1"). */
+static bool untagged(const RemoteObject *o) {
+        return !o->tag[0] || streq(o->tag, " -1");
 }
 
 /* Under "quiet:": whether o, listed by this poll, counts. */
@@ -77,8 +84,21 @@ int remote_complete_sort(RemoteTarget *rt, RemoteObject **found, RemoteObject *o
                         }
                         HASH_FIND_STR(flags, flag, f);
                         counts = f;
-                } else
+                } else {
                         counts = quiet_counts(rt, o, was, h);
+                        /* Unchanged, always: it counts the span after it was first listed, a
+                         * delay, which is what can be done short of never counting it (its
+                         * readers would never run). */
+                        if (untagged(o) && !rt->told_untagged) {
+                                log_warning("Target '%s': the server tells no version of %s "
+                                            "(no ETag, Last-Modified or Content-Length), so "
+                                            "complete = \"quiet:...\" cannot tell whether it "
+                                            "still changes: it counts the span after a poll "
+                                            "first listed it, written whole or not",
+                                            rt->target.name, o->location);
+                                rt->told_untagged = true;
+                        }
+                }
                 /* The same version that waited since the first poll is still history, as a
                  * file a start-up scan finds is; a new version is news. */
                 if (h && streq(h->tag, o->tag)) {
@@ -146,9 +166,11 @@ const char *remote_pending(Target *t, const char *location, char *buf, size_t si
         }
         until = o->since + rt->complete.quiet;
         snprintf(buf, size, "listed; counts once polls find it unchanged for %s (%s more, "
-                 "then a poll)",
+                 "then a poll)%s",
                  format_timespan(span, sizeof(span), rt->complete.quiet),
-                 format_timespan(left, sizeof(left), until > now ? until - now : 0));
+                 format_timespan(left, sizeof(left), until > now ? until - now : 0),
+                 untagged(o) ? "; the server tells no version of it (no ETag, Last-Modified "
+                               "or Content-Length), so it counts then, changed or not" : "");
         return buf;
 }
 

@@ -68,6 +68,7 @@ struct RemoteTarget {
         char *error;                    /* of the last poll, NULL after a good one */
         usec_t last_ok_realtime, next_poll_realtime;
         bool again;                     /* poll again as soon as this poll ends */
+        bool told_untagged;             /* warned that "quiet:" sees no versions here */
         char **confirmed;               /* outputs confirmed since the loop last ran */
         sd_event_source *confirm_source;
 };

@@ -210,6 +210,27 @@ static void test_first_poll_held_survives_restart(void **state) {
         close(tmp);
 }
 
+/* Under "quiet:", an object of which the server tells no version (no ETag, Last-Modified or
+ * length: http.c's " -1") is unchanged at every poll: it counts the span after it was first
+ * listed, and what it waits for says so. */
+static void test_quiet_untagged(void **state) {
+        _cleanup_(pipeline_freep) Pipeline *p = NULL;
+        TargetHost h = {};
+        RemoteTarget *rt = start_url(&p, &h, "complete = \"quiet:1h\";");
+        const char *x = "http://127.0.0.1:9/d/x.csv", *why;
+        char buf[512];
+
+        rt->poll_started = now_usec(CLOCK_MONOTONIC);
+        remote_poll_done(rt, objects(x, " -1"), NULL);
+        why = remote_pending(&rt->target, x, buf, sizeof(buf));
+        assert_non_null(why);
+        assert_non_null(strstr(why, "tells no version"));
+        assert_true(rt->told_untagged);
+        target_stop(&rt->target);
+        target_host_done(&h);
+        sd_event_unref(h.event);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_durations_do_not_count),
@@ -219,6 +240,7 @@ int main(void) {
                 cmocka_unit_test(test_flag_location),
                 cmocka_unit_test(test_quiet_restless_object),
                 cmocka_unit_test(test_first_poll_held_survives_restart),
+                cmocka_unit_test(test_quiet_untagged),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
