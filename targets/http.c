@@ -595,6 +595,7 @@ const TargetKind target_kind_url = {
         .parse = http_parse,
         .check_output = remote_check_output,
         .pending = remote_pending,
+        .foreach_held = remote_foreach_held,
         .start = remote_start,
         .reload_afresh = http_reload_afresh,
         .stop = remote_stop,

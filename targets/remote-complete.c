@@ -174,6 +174,23 @@ const char *remote_pending(Target *t, const char *location, char *buf, size_t si
         return buf;
 }
 
+/* The held ones, for ListHeld(): a client sees a server's objects only through the polls, and
+ * without this `sluicectl status` and `graph` could not tell "held" from "not there". */
+int remote_foreach_held(Target *t, int (*f)(const char *location, const char *why, void *userdata),
+                        void *userdata) {
+        RemoteObject *o, *tmp;
+        int r;
+
+        HASH_ITER(hh, REMOTE(t)->held, o, tmp) {
+                char why[TARGET_PENDING_MAX];
+
+                r = f(o->location, remote_pending(t, o->location, why, sizeof(why)), userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 void remote_check_output(Target *t, const char *producer, Diag *d) {
         complete_check_output(t, &REMOTE(t)->complete, producer, d);
 }

@@ -126,6 +126,8 @@ usec_t remote_complete_due(RemoteTarget *rt);
 void remote_held_drop(RemoteTarget *rt, const char *location);
 /* TargetKind.pending and .check_output of the kinds that take complete. */
 const char *remote_pending(Target *t, const char *location, char *buf, size_t size);
+int remote_foreach_held(Target *t, int (*f)(const char *location, const char *why, void *userdata),
+                        void *userdata);
 void remote_check_output(Target *t, const char *producer, Diag *d);
 /* remote-vanished.c: o, counted, was not found by a poll. */
 void remote_vanished_note(RemoteTarget *rt, const RemoteObject *o);

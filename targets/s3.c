@@ -520,6 +520,7 @@ const TargetKind target_kind_s3 = {
         .parse = s3_parse,
         .check_output = remote_check_output,
         .pending = remote_pending,
+        .foreach_held = remote_foreach_held,
         .start = remote_start,
         .reload_afresh = s3_reload_afresh,
         .stop = remote_stop,

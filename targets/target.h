@@ -105,8 +105,9 @@ typedef struct TargetKind {
          * no location is made for the others). May be NULL. */
         const char *(*away)(Target *t, const char *location);
         /* Objects there that only the watching process knows not to count (files written in
-         * place under complete = "moved"): f(location, why) for each, so that a client
-         * looking at the disk alone (sluicectl graph) can be told. A location that ends in
+         * place under complete = "moved", objects a poll listed and holds under "quiet:" or
+         * "flag:"): f(location, why) for each, so that a client looking at the disk alone
+         * (sluicectl graph) or at a poll's count (status) can be told. A location that ends in
          * '/' is a directory where the target is stored that is away (away()): everything
          * under it, its links followed, with away()'s why. May be NULL. */
         int (*foreach_held)(Target *t, int (*f)(const char *location, const char *why,

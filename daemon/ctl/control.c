@@ -170,16 +170,33 @@ static void format_next(char *buf, size_t n, usec_t next, const char *what) {
                 snprintf(buf, n, "%s %s", what, t);
 }
 
+static int live_held(sd_bus *bus, char ***ret);
+
+/* How many objects of a target a poll listed that do not count yet (complete = "quiet:...",
+ * "flag:..."): counting only the others, status would say a server has nothing while it has
+ * what is being written. */
+static unsigned held_count(char **held, const char *pipeline, const char *target) {
+        unsigned n = 0;
+
+        for (char **l = held; l && l[0] && l[1] && l[2] && l[3]; l += 4)
+                n += streq(l[0], pipeline) && streq(l[1], target);
+        return n;
+}
+
 /* Polled targets, for status: how many objects, when last polled, and failures in words. */
 static int print_targets(const CtlOptions *o, sd_bus *bus) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **held = NULL;
         const char *pipeline, *target, *kind, *where, *error, *scanned;
         uint64_t last_ok, next;
         uint32_t objects, failures;
         bool first = true, color = ctl_colors();
         int r;
 
+        /* None from a daemon older than its polled targets' held ones: the count alone, then. */
+        if (live_held(bus, &held) < 0)
+                held = strv_free(held);
         r = sd_bus_call_method(bus, ctl_bus_name(), SLUICE_BUS_PATH, SLUICE_BUS_INTERFACE,
                                "ListTargets", &e, &reply, "");
         if (r >= 0)
@@ -192,6 +209,7 @@ static int print_targets(const CtlOptions *o, sd_bus *bus) {
                                         &objects, &last_ok, &next, &failures, &error,
                                         &scanned)) > 0) {
                 char when[FORMAT_REALTIME_MAX], next_s[FORMAT_REALTIME_MAX + 16];
+                unsigned n_held = scanned[0] ? 0 : held_count(held, pipeline, target);
 
                 if (o->json) {
                         printf("%s{\"pipeline\":", first ? "" : ",");
@@ -202,9 +220,10 @@ static int print_targets(const CtlOptions *o, sd_bus *bus) {
                         ctl_json_string(kind);
                         printf(",\"location\":");
                         ctl_json_string(where);
-                        printf(",\"objects\":%u,\"last_ok_usec\":%llu,\"next_poll_usec\":%llu,"
-                               "\"failures\":%u,\"error\":", objects,
-                               (unsigned long long) last_ok, (unsigned long long) next, failures);
+                        printf(",\"objects\":%u,\"held\":%u,\"last_ok_usec\":%llu,"
+                               "\"next_poll_usec\":%llu,\"failures\":%u,\"error\":", objects,
+                               n_held, (unsigned long long) last_ok, (unsigned long long) next,
+                               failures);
                         ctl_json_string(error);
                         if (scanned[0]) {
                                 printf(",\"scanned\":");
@@ -237,7 +256,11 @@ static int print_targets(const CtlOptions *o, sd_bus *bus) {
                                ctl_shown(error), when, next_s);
                 } else {
                         format_next(next_s, sizeof(next_s), next, "next");
-                        printf("%u object(s); last good poll %s, %s\n", objects, when, next_s);
+                        printf("%u object(s)", objects);
+                        if (n_held > 0)
+                                printf(", %u held (listed, not counted yet under "
+                                       "'complete')", n_held);
+                        printf("; last good poll %s, %s\n", when, next_s);
                 }
         }
         if (o->json)

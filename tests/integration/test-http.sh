@@ -94,6 +94,14 @@ for i in 1 2 3; do
         ctl why getgrown -p day=2026-11-01 > "$WORK/why-grow"
         grep -q "2026-11-01.csv: input 'grow' is there but does not count yet: listed; counts once polls find it unchanged for 3s" "$WORK/why-grow" ||
             fail "why: $(cat "$WORK/why-grow")"
+        # status counts it apart: "0 object(s)" alone would say the server has nothing.
+        ctl status > "$WORK/status-grow"
+        grep -A1 "^  $PIPELINE/grow (url " "$WORK/status-grow" |
+            grep -q "^ *0 object(s), 1 held (listed, not counted yet under 'complete'); last good poll" ||
+            fail "status of a held object: $(cat "$WORK/status-grow")"
+        ctl graph getgrown -p day=2026-11-01 > "$WORK/graph-grow"
+        grep -q "PENDING grow http://127.0.0.1:$NGINX_PORT/grow/2026-11-01.csv  (listed; counts once polls find it unchanged for 3s" "$WORK/graph-grow" ||
+            fail "graph of a held object: $(cat "$WORK/graph-grow")"
     fi
 done
 [ ! -e "$WORK/out/grow/2026-11-01.csv" ] ||
