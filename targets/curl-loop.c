@@ -371,6 +371,8 @@ int curl_request_new(CurlLoop *l, const char *url, bool head, const CurlOptions 
         (void) curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, o->timeout_ms);
         (void) curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, o->tls_verify ? 1L : 0L);
         (void) curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, o->tls_verify ? 2L : 0L);
+        if (o->ca_file)
+                (void) curl_easy_setopt(r->easy, CURLOPT_CAINFO, o->ca_file);
         /* Not for a HEAD: libcurl holds its Content-Length to the limit as well, and an object
          * over it could never be confirmed. */
         if (!head)

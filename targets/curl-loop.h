@@ -26,6 +26,7 @@ typedef struct CurlOptions {
         long timeout_ms;
         size_t max_body;                /* a larger body fails the request */
         bool tls_verify;
+        const char *ca_file;            /* CURLOPT_CAINFO (not copied), or NULL */
         bool no_redirects;              /* a 3xx is the answer; implied by headers */
         struct curl_slist *headers;     /* not owned */
         const char *aws_sigv4;          /* CURLOPT_AWS_SIGV4, or NULL */

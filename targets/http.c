@@ -5,11 +5,13 @@
  * on the way are listed as nginx lists them with `autoindex_format json` (name, type, mtime,
  * size), level by level, entering only directories whose names fit the template.
  */
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config-internal.h"
 #include "curl-loop.h"
@@ -28,6 +30,7 @@ typedef struct HttpTarget {
         size_t max_body;
         bool tls_verify;
         bool follow_redirects;
+        char *ca_file;                  /* CURLOPT_CAINFO, or NULL: the system's trust store */
         char *headers_file;
         struct curl_slist *headers;     /* from headers_file, read at start or at a poll */
         bool headers_read;              /* ... whole: until then, every poll tries again */
@@ -63,6 +66,7 @@ static CurlOptions options_of(HttpTarget *ht) {
                 .timeout_ms = (long) (ht->remote.timeout / USEC_PER_MSEC),
                 .max_body = ht->max_body,
                 .tls_verify = ht->tls_verify,
+                .ca_file = ht->ca_file,
                 .no_redirects = !ht->follow_redirects,
                 .headers = ht->headers,
                 .owner = ht,
@@ -519,6 +523,19 @@ static int http_parse(Target *t, const config_setting_t *s, Diag *d) {
                 else
                         ht->tls_verify = config_setting_get_bool(k);
         }
+        /* Checked here, unlike headers_file: a CA file is not rotated behind the daemon's back,
+         * and a typo in its path would otherwise only show as every poll failing TLS. */
+        if ((k = config_setting_get_member(s, "ca_file"))) {
+                const char *v = config_setting_get_string(k);
+                if (!v || v[0] != '/')
+                        diag_error(d, line_of(k), "target '%s': 'ca_file' must be an absolute "
+                                   "path", t->name);
+                else if (access(v, R_OK) < 0)
+                        diag_error(d, line_of(k), "target '%s': 'ca_file' '%s' cannot be read: "
+                                   "%s", t->name, v, strerror(errno));
+                else if (!(ht->ca_file = strdup(v)))
+                        return -ENOMEM;
+        }
         if ((k = config_setting_get_member(s, "follow_redirects"))) {
                 if (config_setting_type(k) != CONFIG_TYPE_BOOL)
                         diag_error(d, line_of(k), "target '%s': 'follow_redirects' must be true "
@@ -550,6 +567,7 @@ static void http_done(Target *t) {
         http_cancel(&ht->remote);
         remote_done(t);
         curl_slist_free_all(ht->headers);
+        free(ht->ca_file);
         free(ht->headers_file);
 }
 
@@ -558,7 +576,7 @@ static void http_host_done(void *state) {
 }
 
 static const char * const http_keys[] = { REMOTE_KEYS, "complete", "max_body", "tls_verify",
-                                          "follow_redirects", "headers_file", NULL };
+                                          "ca_file", "follow_redirects", "headers_file", NULL };
 
 /* A value as a URL's path has it: every byte but the unreserved ones and '/' (a path
  * parameter's directories) percent-encoded, as the daemon's own requests name it. */
