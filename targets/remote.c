@@ -22,7 +22,9 @@
 #define REMOTE_DEFAULT_INTERVAL (60 * USEC_PER_SEC)
 #define REMOTE_DEFAULT_TIMEOUT (30 * USEC_PER_SEC)
 #define REMOTE_DEFAULT_CONNECT_TIMEOUT (10 * USEC_PER_SEC)
-/* Back-off starts at REMOTE_FIRST_RETRY and stops growing here (or at the interval). */
+/* Back-off starts at REMOTE_FIRST_RETRY and stops growing at this many intervals, or here
+ * (but never below the interval): see remote_backoff(). */
+#define REMOTE_BACKOFF_INTERVALS 10
 #define REMOTE_MAX_BACKOFF (15 * USEC_PER_MINUTE)
 #define REMOTE_FIRST_RETRY (5 * USEC_PER_SEC)
 #define REMOTE_MAX_STATE (64u << 20)
@@ -225,19 +227,29 @@ static void arm(RemoteTarget *rt, usec_t delay) {
 }
 
 /*
- * The interval, ±10%. After failures: from 5 seconds (or the interval, if shorter), doubling,
- * up to 15 minutes or the interval, whichever is longer. Starting small matters for a target
+ * After failures: from 5 seconds (or the interval, if shorter), doubling, up to ten intervals
+ * but not past 15 minutes, and never below the interval. Starting small matters for a target
  * polled hourly that lost its connection: it should notice the server's return in seconds.
+ * The cap is relative to the interval because the back-off spares the server and the log, not
+ * the user's deadline: polled at a tenth of its usual rate, a failing target costs a server a
+ * tenth of what it did when healthy, and it notices the server's return within ten intervals,
+ * as one chose poll = "2s" for (20 s late, not 15 minutes). From poll = "90s" on, 15 minutes.
  */
-static usec_t next_delay(RemoteTarget *rt) {
-        usec_t d = rt->interval, cap = MAX(rt->interval, REMOTE_MAX_BACKOFF);
+usec_t remote_backoff(usec_t interval, unsigned failures) {
+        usec_t d, cap = MAX(interval, MIN(REMOTE_MAX_BACKOFF, REMOTE_BACKOFF_INTERVALS * interval));
 
-        if (rt->failures > 0) {
-                d = MIN(rt->interval, REMOTE_FIRST_RETRY);
-                for (unsigned k = 1; k < rt->failures && d < cap; k++)
-                        d *= 2;
-                d = MIN(d, cap);
-        }
+        if (failures == 0)
+                return interval;
+        d = MIN(interval, REMOTE_FIRST_RETRY);
+        for (unsigned k = 1; k < failures && d < cap; k++)
+                d *= 2;
+        return MIN(d, cap);
+}
+
+/* The interval or the back-off, ±10%. */
+static usec_t next_delay(RemoteTarget *rt) {
+        usec_t d = remote_backoff(rt->interval, rt->failures);
+
         return d - d / 10 + random_below(d / 5 + 1);
 }
 

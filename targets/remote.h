@@ -114,6 +114,9 @@ int remote_kind_confirmed(Target *t, const char *location, const char *tag);
  * after 3002 milliseconds"). Other numbers (an HTTP status, a date in a path) tell failures
  * apart. */
 bool remote_same_failure(const char *a, const char *b);
+/* How long after a poll the next one comes, before jitter: the interval, or after that many
+ * failures in a row, the back-off. */
+usec_t remote_backoff(usec_t interval, unsigned failures);
 /* remote-complete.c: whether location is a flag (complete = "flag:NAME"), which a kind must
  * list beside the objects (it matches no template). */
 bool remote_is_flag(RemoteTarget *rt, const char *location);

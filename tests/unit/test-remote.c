@@ -35,6 +35,21 @@ static void test_other_numbers_do(void **state) {
         assert_true(remote_same_failure("same words", "same words"));
 }
 
+/* Back-off grows from 5 s, and its cap follows the interval: poll = "2s" came back up to 15
+ * minutes late after an outage. */
+static void test_backoff_follows_interval(void **state) {
+        assert_int_equal(remote_backoff(2 * USEC_PER_SEC, 0), 2 * USEC_PER_SEC);
+        assert_int_equal(remote_backoff(2 * USEC_PER_SEC, 1), 2 * USEC_PER_SEC);
+        assert_int_equal(remote_backoff(2 * USEC_PER_SEC, 3), 8 * USEC_PER_SEC);
+        assert_int_equal(remote_backoff(2 * USEC_PER_SEC, 50), 20 * USEC_PER_SEC);
+        assert_int_equal(remote_backoff(60 * USEC_PER_SEC, 1), 5 * USEC_PER_SEC);
+        assert_int_equal(remote_backoff(60 * USEC_PER_SEC, 50), 10 * USEC_PER_MINUTE);
+        assert_int_equal(remote_backoff(5 * USEC_PER_MINUTE, 50), 15 * USEC_PER_MINUTE);
+        /* Never more often than when healthy. */
+        assert_int_equal(remote_backoff(USEC_PER_HOUR, 1), 5 * USEC_PER_SEC);
+        assert_int_equal(remote_backoff(USEC_PER_HOUR, 50), USEC_PER_HOUR);
+}
+
 /* The poll timer's leeway, which sd-event uses whole (it batches wake-ups at the end of it):
  * its default, 250 ms, made poll = "2s" 2.25 s on average; a configured value, no timing. */
 static void check_leeway(RemoteTarget *rt) {
@@ -235,6 +250,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_durations_do_not_count),
                 cmocka_unit_test(test_other_numbers_do),
+                cmocka_unit_test(test_backoff_follows_interval),
                 cmocka_unit_test(test_poll_timer_leeway),
                 cmocka_unit_test(test_confirmed_during_first_poll),
                 cmocka_unit_test(test_flag_location),
