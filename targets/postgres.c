@@ -475,8 +475,8 @@ static void pg_done(Target *t) {
 }
 
 /* LISTEN is sent on the connection a poll opens, and a restart or reload puts the first poll
- * at a random point of the interval (an hour, say), deaf to the channel until then: a target
- * with a channel polls, and so connects and listens, at once. */
+ * at a random point of the first 30 s, deaf to the channel until then: a target with a channel
+ * polls, and so connects and listens, at once. */
 static int pg_start(Target *t) {
         int r = remote_start(t);
 

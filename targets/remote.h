@@ -46,7 +46,8 @@ typedef struct RemoteOps {
  * check() and scan() answer from it without a request, so evaluation never waits for the
  * network. It is kept in the state directory, so a restarted daemon knows what it had seen
  * (an object that appeared meanwhile is new to it, and runs) and need not poll everything at
- * once: each target's first poll comes at a random point of its interval.
+ * once: each target's first poll comes at a random point of the first 30 s (or of its
+ * interval, if shorter).
  */
 struct RemoteTarget {
         Target target;

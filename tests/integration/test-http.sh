@@ -172,7 +172,10 @@ ctl graph --all fetch -p day=2026-11-02 | holds "present daily http://127.0.0.1:
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"
 ls "$WORK/state/remote/" | grep -q "daily" || fail "nothing kept in the state directory"
 echo c > "$WORK/www/data/2026-11-03.csv"
+hourly_mark=$(wc -l < "$ACCESS")
 start_daemon
+# Known from before and polled hourly: its first poll comes within 30 s, not up to an hour.
+hourly_polled() { tail -n +"$((hourly_mark + 1))" "$ACCESS" | grep -q " /hourly.csv "; }
 wait_for 30 "the arrival while the daemon was away" test -s "$WORK/out/daily/2026-11-03.csv"
 for d in 2026-10-31 2026-11-01 2026-11-02 2026-11-03; do
     started_once "$(unit fetch "$d")"
@@ -185,6 +188,7 @@ started_once "$(unit refetch 2026-10-30)"
 [ "$(runs_started "$(unit rebare)")" = 2 ] ||
     fail "rebare started $(runs_started "$(unit rebare)") times, not 2"
 [ "$(grep -c /data/ "$WORK/fetches")" = 4 ] || fail "fetch ran $(grep -c /data/ "$WORK/fetches") times for 4 days"
+wait_for 45 "the first poll after a restart of the target polled hourly" hourly_polled
 
 # Faults, each reported in words: a 500, a server that hangs, a body too large, bad auth.
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"; DAEMON_PID=
