@@ -70,8 +70,9 @@ void scheduler_dequeue(Manager *m, Instance *i) {
         m->n_queued--;
 }
 
-/* A paused pipeline's instances leave the walk each dispatch makes: 20,000 of them queued cost
- * every arrival elsewhere ~6 ms of CPU in that walk. They stay queued (counted, shown). */
+/* A paused pipeline's instances leave the walk each dispatch makes: with 20,000 of them
+ * queued, 100 arrivals elsewhere cost 0.37-0.45 s of CPU in that walk, 0.27 s without it.
+ * They stay queued (counted, shown). */
 static void park(Manager *m, Instance *i) {
         DL_DELETE(m->queue, i);
         DL_APPEND(m->parked, i);
